@@ -1,0 +1,205 @@
+"""The customer record and everything hung on it, as typed SQLAlchemy 2 models.
+
+Later capabilities (complaints with events and SLA, surveys, occasions, campaigns, the
+outbox) attach to ``Customer`` and ``StaffMember`` by foreign key; the tables here are
+shaped so that they can without a rewrite: surrogate integer keys, Telegram ids as
+nullable attributes (a forgotten customer keeps an anonymous row for the counts), and
+every timestamp timezone-aware in UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        # SQLite keeps no offset; store UTC wall time and re-attach UTC on the way out.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base. Enum-valued columns are plain strings (values of the StrEnums
+    below), so adding a member needs no ALTER TYPE on PostgreSQL."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class CustomerType(enum.StrEnum):
+    """Kinds of customer as the seeds classify them."""
+
+    POTENTIAL = "potential"
+    INTENDING = "intending"
+    SIGNED = "signed"
+    ONE_TIME = "one_time"
+    OCCASIONAL = "occasional"
+    REGULAR = "regular"
+
+
+class LifecycleStage(enum.StrEnum):
+    """客户关系周期."""
+
+    BREAKTHROUGH = "breakthrough"
+    CONSOLIDATION = "consolidation"
+    GROWTH = "growth"
+    HARVEST = "harvest"
+    DEFENCE = "defence"
+    DORMANT = "dormant"
+    PAUSED = "paused"
+
+
+class BirthdayCalendar(enum.StrEnum):
+    SOLAR = "solar"
+    LUNAR = "lunar"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class ContactKind(enum.StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    CONTACT = "contact"
+    STICKER = "sticker"
+    VOICE = "voice"
+    OTHER = "other"
+
+
+class StaffRole(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Customer(Base):
+    """One unified record per customer (客户信息)."""
+
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    first_name: Mapped[str | None] = mapped_column(String(128))
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    birthday_calendar: Mapped[str | None] = mapped_column(String(16))
+    birthday_year: Mapped[int | None] = mapped_column(Integer)
+    birthday_month: Mapped[int | None] = mapped_column(Integer)
+    birthday_day: Mapped[int | None] = mapped_column(Integer)
+    birthday_leap_month: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_type: Mapped[str] = mapped_column(
+        String(16), default=CustomerType.POTENTIAL.value
+    )
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(16))
+    consent_care: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_changed_at: Mapped[datetime | None]
+    reachable: Mapped[bool] = mapped_column(Boolean, default=True)
+    unreachable_since: Mapped[datetime | None]
+    onboarded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    last_contact_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
+
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="customer", order_by="Contact.id", lazy="raise"
+    )
+
+    __table_args__ = (Index("ix_customer_last_contact_at", "last_contact_at"),)
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or ""
+
+
+class Contact(Base):
+    """Every message in or out between the company and a customer."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(4))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts", lazy="raise")
+
+    __table_args__ = (Index("ix_contact_customer_created", "customer_id", "created_at"),)
+
+
+class StaffMember(Base):
+    """Someone who serves customers: agent, supervisor or admin (内客户)."""
+
+    __tablename__ = "staff_member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.AGENT.value)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class PersistenceEntry(Base):
+    """python-telegram-bot's persisted state (conversations, user/chat/bot data) as JSON."""
+
+    __tablename__ = "ptb_persistence"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    data: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
