@@ -92,9 +92,7 @@ def main(argv: list[str]) -> None:
     source_path = Path(argv[1]) if len(argv) > 1 else DEFAULT_SOURCE
     source = json.loads(source_path.read_text(encoding="utf-8"))
     subset = make_subset(source)
-    TARGET.write_text(
-        json.dumps(subset, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
+    TARGET.write_text(json.dumps(subset, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{TARGET}: {len(subset['methods'])} methods, {len(subset['types'])} types")
 
 

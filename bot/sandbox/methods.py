@@ -1,0 +1,387 @@
+"""The Bot API methods the sandbox implements, on top of :class:`~bot.sandbox.state.World`.
+
+:class:`BotApi` receives calls already decoded by :class:`~bot.sandbox.spec.BotApiSpec`
+and answers with the ``result`` Telegram would send, or raises
+:class:`~bot.sandbox.spec.ApiError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.sandbox.media import image_size
+from bot.sandbox.spec import ApiError, BotApiSpec, UploadedFile, bad_request
+from bot.sandbox.state import DEFAULT_UPDATE_TYPES, Chat, FileKind, StoredFile, StoredMessage, World
+
+MAX_POLL_TIMEOUT = 60.0
+CHAT_ACTIONS = frozenset(
+    {
+        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
+        "upload_voice", "upload_document", "choose_sticker", "find_location",
+        "record_video_note", "upload_video_note",
+    }
+)  # fmt: skip
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+POLL_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
+
+Handler = Callable[[int, dict[str, Any]], Awaitable[Any]]
+
+
+class BotApi:
+    """Dispatch decoded Bot API calls to their implementations."""
+
+    def __init__(self, world: World, spec: BotApiSpec) -> None:
+        self.world = world
+        self.spec = spec
+        self._handlers: dict[str, Handler] = {
+            name: getattr(self, "_" + name) for name in spec.methods
+        }
+
+    async def call(self, bot_id: int, method: str, params: dict[str, Any]) -> Any:
+        """Run ``method`` (canonical name, decoded ``params``) for the bot ``bot_id``."""
+        return await self._handlers[method](bot_id, params)
+
+    # -- shared checks ----------------------------------------------------------------
+
+    def _target(self, params: dict[str, Any]) -> Chat:
+        """Resolve chat_id to a chat the bot may write to (403 if the user blocked it)."""
+        chat = self.world.resolve_chat(params["chat_id"])
+        if chat.type == "private" and chat.id in self.world.faults.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        return chat
+
+    def _throttle(self, chat: Chat) -> None:
+        retry_after = self.world.limiter.acquire(chat.id, chat.is_group)
+        if retry_after is not None:
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+
+    def _reply_target(self, chat: Chat, params: dict[str, Any]) -> int | None:
+        reply = params.get("reply_parameters")
+        if not reply:
+            return None
+        message_id = reply.get("message_id")
+        if reply.get("chat_id") not in (None, chat.id):
+            raise bad_request("replies to messages in other chats are not supported by the sandbox")
+        if message_id in chat.messages:
+            return int(message_id)
+        if reply.get("allow_sending_without_reply"):
+            return None
+        raise bad_request("message to be replied not found")
+
+    def _send(
+        self,
+        bot_id: int,
+        chat: Chat,
+        content: dict[str, Any],
+        params: dict[str, Any],
+        **extra: Any,
+    ) -> StoredMessage:
+        reply_to = self._reply_target(chat, params)
+        self._throttle(chat)
+        return self.world.add_message(
+            chat,
+            bot_id,
+            content,
+            reply_markup=params.get("reply_markup"),
+            parse_mode=params.get("parse_mode"),
+            reply_to_message_id=reply_to,
+            **extra,
+        )
+
+    def _own_message(self, bot_id: int, params: dict[str, Any], missing: str) -> StoredMessage:
+        if "inline_message_id" in params:
+            raise bad_request("inline messages are not supported by the sandbox")
+        if "chat_id" not in params:
+            raise bad_request("chat_id is empty")
+        if "message_id" not in params:
+            raise bad_request("message identifier is not specified")
+        chat = self._target(params)
+        message = self.world.find_message(chat, params["message_id"], missing)
+        if message.from_id != bot_id:
+            raise bad_request("message can't be edited")
+        return message
+
+    def _media(self, value: UploadedFile | str, kind: FileKind) -> StoredFile:
+        if isinstance(value, UploadedFile):
+            return self._store_upload(value, kind)
+        stored = self.world.files.get(value)
+        if stored is None:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        if stored.kind != kind:
+            raise bad_request("type of file mismatch")
+        return stored
+
+    def _store_upload(self, upload: UploadedFile, kind: FileKind) -> StoredFile:
+        extension = os.path.splitext(upload.filename)[1].lower()
+        if kind == "photo":
+            width, height = image_size(upload.data)
+            return self.world.store_file(
+                "photo", upload.data, {"width": width, "height": height}, extension or ".jpg"
+            )
+        meta: dict[str, Any] = {"file_name": upload.filename or "file"}
+        if upload.content_type:
+            meta["mime_type"] = upload.content_type
+        return self.world.store_file("document", upload.data, meta, extension)
+
+    # -- getting updates --------------------------------------------------------------
+
+    async def _getUpdates(self, bot_id: int, params: dict[str, Any]) -> Any:
+        world = self.world
+        if world.webhook_url:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = params.get("offset", 0)
+        limit = min(max(params.get("limit", 100), 1), 100)
+        timeout = min(max(float(params.get("timeout", 0)), 0.0), MAX_POLL_TIMEOUT)
+        if offset:
+            world.confirm_updates(offset)
+        if "allowed_updates" in params:
+            world.allowed_updates = frozenset(params["allowed_updates"]) or DEFAULT_UPDATE_TYPES
+        # A newer getUpdates ends an older one that is still waiting, as on Telegram.
+        world.poll_generation += 1
+        generation = world.poll_generation
+        world.new_updates.bump()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            batch = world.pending_updates(limit)
+            remaining = deadline - loop.time()
+            if batch or remaining <= 0 or world.closed:
+                return batch
+            await world.new_updates.wait(remaining)
+            if world.poll_generation != generation:
+                raise ApiError(409, POLL_CONFLICT)
+
+    async def _setWebhook(self, bot_id: int, params: dict[str, Any]) -> Any:
+        self.world.webhook_url = params["url"]
+        if params.get("drop_pending_updates"):
+            self.world.updates.clear()
+        return True
+
+    async def _deleteWebhook(self, bot_id: int, params: dict[str, Any]) -> Any:
+        self.world.webhook_url = ""
+        if params.get("drop_pending_updates"):
+            self.world.updates.clear()
+        return True
+
+    async def _getWebhookInfo(self, bot_id: int, params: dict[str, Any]) -> Any:
+        return {
+            "url": self.world.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.world.updates),
+        }
+
+    # -- the bot itself ---------------------------------------------------------------
+
+    async def _getMe(self, bot_id: int, params: dict[str, Any]) -> Any:
+        return {
+            **self.world.bot_user(bot_id).as_dict(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": True,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _logOut(self, bot_id: int, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _close(self, bot_id: int, params: dict[str, Any]) -> Any:
+        return True
+
+    async def _setMyCommands(self, bot_id: int, params: dict[str, Any]) -> Any:
+        key = self.world.commands_key(params.get("scope"), params.get("language_code"))
+        self.world.commands[key] = {
+            "scope": params.get("scope") or {"type": "default"},
+            "language_code": params.get("language_code", ""),
+            "commands": [
+                {"command": c["command"], "description": c["description"]}
+                for c in params["commands"]
+            ],
+        }
+        return True
+
+    async def _getMyCommands(self, bot_id: int, params: dict[str, Any]) -> Any:
+        key = self.world.commands_key(params.get("scope"), params.get("language_code"))
+        stored = self.world.commands.get(key)
+        return [] if stored is None else stored["commands"]
+
+    async def _deleteMyCommands(self, bot_id: int, params: dict[str, Any]) -> Any:
+        key = self.world.commands_key(params.get("scope"), params.get("language_code"))
+        self.world.commands.pop(key, None)
+        return True
+
+    # -- chats ------------------------------------------------------------------------
+
+    async def _getChat(self, bot_id: int, params: dict[str, Any]) -> Any:
+        return self.world.chat_full_info(self.world.resolve_chat(params["chat_id"]))
+
+    async def _sendChatAction(self, bot_id: int, params: dict[str, Any]) -> Any:
+        self._target(params)
+        if params["action"] not in CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
+        return True
+
+    # -- sending ----------------------------------------------------------------------
+
+    async def _sendMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        content: dict[str, Any] = {"text": params["text"]}
+        if "entities" in params:
+            content["entities"] = params["entities"]
+        message = self._send(bot_id, chat, content, params)
+        return self.world.message_dict(message)
+
+    async def _sendPhoto(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        stored = self._media(params["photo"], "photo")
+        content: dict[str, Any] = {"photo": self.world.photo_sizes(stored)}
+        _add_caption(content, params)
+        message = self._send(bot_id, chat, content, params)
+        return self.world.message_dict(message)
+
+    async def _sendDocument(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        stored = self._media(params["document"], "document")
+        content: dict[str, Any] = {"document": dict(stored.meta)}
+        _add_caption(content, params)
+        message = self._send(bot_id, chat, content, params)
+        return self.world.message_dict(message)
+
+    async def _copyMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
+        source_chat = self.world.resolve_chat(params["from_chat_id"])
+        source = self.world.find_message(
+            source_chat, params["message_id"], "message to copy not found"
+        )
+        chat = self._target(params)
+        content = dict(source.content)
+        if "caption" in params and "text" not in content:
+            content.pop("caption_entities", None)
+            _add_caption(content, params)
+        message = self._send(bot_id, chat, content, params)
+        return {"message_id": message.message_id}
+
+    async def _forwardMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
+        source_chat = self.world.resolve_chat(params["from_chat_id"])
+        source = self.world.find_message(
+            source_chat, params["message_id"], "message to forward not found"
+        )
+        chat = self._target(params)
+        origin = source.forward_origin or {
+            "type": "user",
+            "sender_user": self.world.sender(source.from_id).as_dict(),
+            "date": source.date,
+        }
+        self._throttle(chat)
+        message = self.world.add_message(
+            chat, bot_id, dict(source.content), parse_mode=source.parse_mode, forward_origin=origin
+        )
+        return self.world.message_dict(message)
+
+    # -- editing ----------------------------------------------------------------------
+
+    async def _editMessageText(self, bot_id: int, params: dict[str, Any]) -> Any:
+        message = self._own_message(bot_id, params, "message to edit not found")
+        if "text" not in message.content:
+            raise bad_request("there is no text in the message to edit")
+        text = params.get("text")
+        if text is None:  # rich_message (Bot API 10.1): keep its source as the text
+            rich = params["rich_message"]
+            text = rich.get("html") or rich.get("markdown") or ""
+        new_content: dict[str, Any] = {"text": text}
+        if "entities" in params:
+            new_content["entities"] = params["entities"]
+        markup = _edited_markup(message, params.get("reply_markup"))
+        if new_content == _text_content(message) and markup == message.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        self._throttle(self.world.chats[message.chat_id])
+        message.content = {
+            **{k: v for k, v in message.content.items() if k != "entities"},
+            **new_content,
+        }
+        message.reply_markup = markup
+        message.parse_mode = params.get("parse_mode")
+        return self._edited(message)
+
+    async def _editMessageReplyMarkup(self, bot_id: int, params: dict[str, Any]) -> Any:
+        message = self._own_message(bot_id, params, "message to edit not found")
+        markup = _edited_markup(message, params.get("reply_markup"))
+        if markup == message.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        self._throttle(self.world.chats[message.chat_id])
+        message.reply_markup = markup
+        return self._edited(message)
+
+    def _edited(self, message: StoredMessage) -> dict[str, Any]:
+        message.edit_date = self.world.now()
+        self.world.touch(message.chat_id)
+        return self.world.message_dict(message)
+
+    async def _deleteMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self.world.resolve_chat(params["chat_id"])
+        self.world.delete_message(chat, params["message_id"])
+        return True
+
+    # -- callbacks and files ----------------------------------------------------------
+
+    async def _answerCallbackQuery(self, bot_id: int, params: dict[str, Any]) -> Any:
+        callback = self.world.callbacks.get(params["callback_query_id"])
+        if callback is None or callback.answered:
+            raise bad_request(QUERY_INVALID)
+        callback.answered = True
+        callback.text = params.get("text")
+        callback.show_alert = bool(params.get("show_alert", False))
+        callback.url = params.get("url")
+        callback.answered_event.set()
+        self.world.touch(callback.chat_id)
+        return True
+
+    async def _getFile(self, bot_id: int, params: dict[str, Any]) -> Any:
+        stored = self.world.files.get(params["file_id"])
+        if stored is None:
+            raise bad_request("invalid file_id")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.data),
+            "file_path": stored.file_path,
+        }
+
+
+def _add_caption(content: dict[str, Any], params: dict[str, Any]) -> None:
+    if "caption" in params:
+        content["caption"] = params["caption"]
+        if "caption_entities" in params:
+            content["caption_entities"] = params["caption_entities"]
+
+
+def _text_content(message: StoredMessage) -> dict[str, Any]:
+    content = {"text": message.content["text"]}
+    if "entities" in message.content:
+        content["entities"] = message.content["entities"]
+    return content
+
+
+def _edited_markup(message: StoredMessage, new: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return the markup after an edit: an edit without one drops the inline keyboard."""
+    if new is not None:
+        return new
+    old = message.reply_markup
+    if old is not None and "inline_keyboard" not in old:
+        return old  # a reply keyboard is not part of the message an edit replaces
+    return None

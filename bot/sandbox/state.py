@@ -1,0 +1,817 @@
+"""The sandbox's world: users, chats, messages, updates, files, faults and rate limits.
+
+Everything lives in one :class:`World` object per :class:`~bot.sandbox.server.Sandbox`;
+nothing here is global. The world is only touched from the event loop that serves the
+sandbox, so no locks are needed: a method runs to completion between two awaits.
+
+Messages are kept as small :class:`StoredMessage` records and turned into Telegram's
+``Message`` JSON (:meth:`World.message_dict`) or the control API's transcript view
+(:meth:`World.transcript`) when asked, so the request path never copies whole chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from bot.sandbox.spec import ApiError, bad_request
+
+Clock = Callable[[], float]
+
+BOT_USERNAME = "carebot_sandbox_bot"
+BOT_FIRST_NAME = "Carebot Sandbox"
+FIRST_USER_ID = 100_000_001
+FIRST_GROUP_ID = -1_001_000_000_001
+DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "callback_query"})
+REQUEST_LOG_SIZE = 20_000
+
+ChatType = Literal["private", "supergroup"]
+FileKind = Literal["photo", "document", "sticker", "voice"]
+
+
+# -- rate limits ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """How fast the bot may send; over a limit a call answers 429 with ``retry_after``.
+
+    ``None`` for a rate lifts that one limit; ``enabled=False`` lifts them all.
+    """
+
+    global_per_second: float | None = 30.0
+    per_chat_per_second: float | None = 1.0
+    per_chat_burst: int = 3
+    per_group_per_minute: float | None = 20.0
+    enabled: bool = True
+
+    @classmethod
+    def telegram(cls) -> RateLimits:
+        """Telegram's documented limits: 30/s overall, 1/s per chat (burst 3), 20/min per group."""
+        return cls()
+
+    @classmethod
+    def off(cls) -> RateLimits:
+        """No limits at all, like paid broadcasts (and what benchmarks want)."""
+        return cls(enabled=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the limits as the control API shows them."""
+        return {
+            "global_per_second": self.global_per_second,
+            "per_chat_per_second": self.per_chat_per_second,
+            "per_chat_burst": self.per_chat_burst,
+            "per_group_per_minute": self.per_group_per_minute,
+            "enabled": self.enabled,
+        }
+
+    def updated(self, changes: dict[str, Any]) -> RateLimits:
+        """Return a copy with the control API's ``changes`` applied (unknown keys rejected)."""
+        unknown = set(changes) - set(self.as_dict())
+        if unknown:
+            raise ValueError(f"unknown limit fields: {sorted(unknown)}")
+        return replace(self, **changes)
+
+
+@dataclass(slots=True)
+class TokenBucket:
+    """``capacity`` tokens, refilled at ``rate`` per second."""
+
+    capacity: float
+    rate: float
+    tokens: float
+    stamp: float
+
+    def wait_time(self, now: float) -> float:
+        """Refill, then return how long until one token is there (0 when one is)."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+class RateLimiter:
+    """Token buckets over all chats, per chat and per group."""
+
+    def __init__(self, limits: RateLimits, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self.limits = limits
+
+    @property
+    def limits(self) -> RateLimits:
+        """The limits in force; setting them starts every bucket full."""
+        return self._limits
+
+    @limits.setter
+    def limits(self, limits: RateLimits) -> None:
+        self._limits = limits
+        now = self._clock()
+        self._global = (
+            _full_bucket(limits.global_per_second, limits.global_per_second, now)
+            if limits.global_per_second
+            else None
+        )
+        self._per_chat: dict[int, TokenBucket] = {}
+        self._per_group: dict[int, TokenBucket] = {}
+
+    def acquire(self, chat_id: int, is_group: bool) -> int | None:
+        """Take one send for ``chat_id``; return ``retry_after`` seconds if over a limit."""
+        limits = self._limits
+        if not limits.enabled:
+            return None
+        now = self._clock()
+        buckets: list[TokenBucket] = []
+        if self._global is not None:
+            buckets.append(self._global)
+        if limits.per_chat_per_second:
+            bucket = self._per_chat.get(chat_id)
+            if bucket is None:
+                bucket = _full_bucket(limits.per_chat_burst, limits.per_chat_per_second, now)
+                self._per_chat[chat_id] = bucket
+            buckets.append(bucket)
+        if is_group and limits.per_group_per_minute:
+            bucket = self._per_group.get(chat_id)
+            if bucket is None:
+                per_minute = limits.per_group_per_minute
+                bucket = _full_bucket(per_minute, per_minute / 60, now)
+                self._per_group[chat_id] = bucket
+            buckets.append(bucket)
+        wait = max((bucket.wait_time(now) for bucket in buckets), default=0.0)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        for bucket in buckets:
+            bucket.tokens -= 1
+        return None
+
+
+def _full_bucket(capacity: float, rate: float, now: float) -> TokenBucket:
+    return TokenBucket(capacity=max(1.0, capacity), rate=rate, tokens=max(1.0, capacity), stamp=now)
+
+
+# -- faults ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Fault:
+    """One planned failure: it hits the next ``remaining`` calls that match it."""
+
+    kind: Literal["error", "delay", "retry_after"]
+    remaining: int
+    method: str | None = None
+    chat_id: int | None = None
+    status: int = 400
+    description: str | None = None
+    seconds: float = 0.0
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        """Say whether a call of ``method`` to ``chat_id`` is hit by this fault."""
+        if self.method is None:
+            # The polling loop calls getUpdates all the time; a fault that names no
+            # method is meant for what the bot does, not for its heartbeat.
+            if method == "getUpdates":
+                return False
+        elif self.method.lower() != method.lower():
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+    def as_error(self) -> ApiError:
+        """Return the error this fault answers with."""
+        if self.kind == "retry_after":
+            seconds = max(1, math.ceil(self.seconds))
+            return ApiError(
+                429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
+            )
+        return ApiError(self.status, self.description or _default_description(self.status))
+
+
+def _default_description(status: int) -> str:
+    return {
+        400: "Bad Request: chat not found",
+        401: "Unauthorized",
+        403: "Forbidden: bot was blocked by the user",
+        404: "Not Found",
+        409: "Conflict: terminated by other getUpdates request",
+        429: "Too Many Requests: retry after 1",
+        500: "Internal Server Error",
+        502: "Bad Gateway",
+        503: "Service Unavailable",
+        504: "Gateway Timeout",
+    }.get(status, f"Error {status}")
+
+
+class FaultPlan:
+    """Blocked users and the queue of planned errors, delays and 429s."""
+
+    def __init__(self) -> None:
+        self.blocked: set[int] = set()
+        self.faults: list[Fault] = []
+
+    def add(self, spec: dict[str, Any]) -> None:
+        """Add a fault from its control API form; raise ``ValueError`` if malformed."""
+        kind = spec.get("kind")
+        if kind in ("blocked", "unblocked"):
+            user_id = spec.get("user_id")
+            if not isinstance(user_id, int):
+                raise ValueError(f"{kind} needs an integer user_id")
+            if kind == "blocked":
+                self.blocked.add(user_id)
+            else:
+                self.blocked.discard(user_id)
+            return
+        if kind not in ("error", "delay", "retry_after"):
+            raise ValueError(f"unknown fault kind {kind!r}")
+        count = spec.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise ValueError("count must be a positive integer")
+        chat_id = spec.get("chat_id")
+        if chat_id is not None and not isinstance(chat_id, int):
+            raise ValueError("chat_id must be an integer")
+        fault = Fault(
+            kind=kind,
+            remaining=count,
+            method=spec.get("method"),
+            chat_id=chat_id,
+            status=int(spec.get("status", 400)),
+            description=spec.get("description"),
+            seconds=float(spec.get("seconds", 1 if kind == "retry_after" else 0)),
+        )
+        if kind == "error" and not 400 <= fault.status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
+        if kind == "delay" and fault.seconds <= 0:
+            raise ValueError("delay needs seconds > 0")
+        self.faults.append(fault)
+
+    def clear(self) -> None:
+        """Forget every fault, blocked users included."""
+        self.blocked.clear()
+        self.faults.clear()
+
+    def take(self, method: str, chat_id: int | None) -> tuple[float, ApiError | None]:
+        """Consume the faults that hit this call: ``(delay seconds, error or None)``."""
+        if not self.faults:
+            return 0.0, None
+        delay, error = 0.0, None
+        for fault in self.faults:
+            if fault.remaining <= 0 or not fault.matches(method, chat_id):
+                continue
+            if fault.kind == "delay":
+                if delay:
+                    continue
+                delay = fault.seconds
+            elif error is None:
+                error = fault.as_error()
+            else:
+                continue
+            fault.remaining -= 1
+        self.faults = [fault for fault in self.faults if fault.remaining > 0]
+        return delay, error
+
+
+# -- the world ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class User:
+    """A Telegram user: a customer, a staff member or the bot itself."""
+
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+    is_bot: bool = False
+    phone_number: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return Telegram's ``User`` object."""
+        user: dict[str, Any] = {"id": self.id, "is_bot": self.is_bot, "first_name": self.first_name}
+        if self.last_name:
+            user["last_name"] = self.last_name
+        if self.username:
+            user["username"] = self.username
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+    def control_dict(self) -> dict[str, Any]:
+        """Return the user as the control API shows it (with the phone number it shares)."""
+        user = self.as_dict()
+        if self.phone_number:
+            user["phone_number"] = self.phone_number
+        return user
+
+
+@dataclass(slots=True)
+class StoredMessage:
+    """One message in a chat; ``content`` holds Telegram's content fields."""
+
+    message_id: int
+    chat_id: int
+    from_id: int
+    date: int
+    content: dict[str, Any]
+    reply_markup: dict[str, Any] | None = None
+    parse_mode: str | None = None
+    edit_date: int | None = None
+    reply_to: dict[str, Any] | None = None  # the replied-to message as it was then
+    forward_origin: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Chat:
+    """A private chat (``id`` = the user's id) or a supergroup (negative ``id``)."""
+
+    id: int
+    type: ChatType
+    title: str | None = None
+    username: str | None = None
+    member_ids: list[int] = field(default_factory=list)
+    messages: dict[int, StoredMessage] = field(default_factory=dict)
+    last_message_id: int = 0
+
+    @property
+    def is_group(self) -> bool:
+        """Say whether this is a group (where the per-group rate limit applies)."""
+        return self.type != "private"
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """A file the bot or a user sent; ``meta`` is the PhotoSize/Document/... object."""
+
+    file_id: str
+    file_unique_id: str
+    kind: FileKind
+    file_path: str
+    data: bytes
+    meta: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CallbackQuery:
+    """A button press and the bot's answer to it."""
+
+    id: str
+    from_id: int
+    chat_id: int
+    message_id: int
+    data: str
+    answered: bool = False
+    text: str | None = None
+    show_alert: bool = False
+    url: str | None = None
+    answered_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def answer_dict(self) -> dict[str, Any]:
+        """Return the control API view: ``{answered, text?, show_alert?, url?}``."""
+        answer: dict[str, Any] = {"answered": self.answered}
+        if self.answered:
+            answer["show_alert"] = self.show_alert
+            if self.text is not None:
+                answer["text"] = self.text
+            if self.url is not None:
+                answer["url"] = self.url
+        return answer
+
+
+class Signal:
+    """A version counter that coroutines can wait on without polling."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._event: asyncio.Event | None = None
+
+    def bump(self) -> int:
+        """Advance the version and wake every waiter."""
+        self.version += 1
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+        return self.version
+
+    async def wait(self, within: float) -> None:
+        """Wait until the next :meth:`bump` or ``within`` seconds, whichever is first."""
+        if within <= 0:
+            return
+        if self._event is None:
+            self._event = asyncio.Event()
+        event = self._event
+        try:
+            async with asyncio.timeout(within):
+                await event.wait()
+        except TimeoutError:
+            pass
+
+
+class World:
+    """Everything one sandbox knows; see the module docstring."""
+
+    def __init__(
+        self,
+        limits: RateLimits,
+        clock: Clock = time.time,
+        bot_username: str = BOT_USERNAME,
+        request_log_size: int = REQUEST_LOG_SIZE,
+    ) -> None:
+        self.clock = clock
+        self.bot_username = bot_username
+        self.limiter = RateLimiter(limits)
+        self.faults = FaultPlan()
+        self.requests: deque[dict[str, Any]] = deque(maxlen=request_log_size)
+        self.changes = Signal()  # anything the playground shows changed
+        self.new_updates = Signal()  # an update was queued (or a poll superseded)
+        self.closed = False
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self.users: dict[int, User] = {}
+        self.bots: dict[int, User] = {}
+        self.chats: dict[int, Chat] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.files_by_path: dict[str, StoredFile] = {}
+        self.callbacks: dict[str, CallbackQuery] = {}
+        self.commands: dict[tuple[str, str], dict[str, Any]] = {}
+        self.updates: deque[tuple[int, dict[str, Any]]] = deque()
+        self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+        self.webhook_url = ""
+        self.chat_versions: dict[int, int] = {}
+        self.reset_version = self.changes.version
+        self.poll_generation = 0
+        self._user_ids = itertools.count(FIRST_USER_ID)
+        self._group_ids = itertools.count(-FIRST_GROUP_ID)
+        self._update_ids = itertools.count(1)
+        self._file_numbers = itertools.count(1)
+        self._callback_numbers = itertools.count(1)
+
+    def reset(self) -> None:
+        """Forget users, chats, messages, updates, files, faults and the request log."""
+        for callback in self.callbacks.values():
+            callback.answered_event.set()
+        self._reset_state()
+        self.faults.clear()
+        self.requests.clear()
+        self.limiter.limits = self.limiter.limits
+        self.reset_version = self.changes.bump()
+        self.new_updates.bump()
+
+    def close(self) -> None:
+        """Wake every long poll so the server can stop at once."""
+        self.closed = True
+        self.changes.bump()
+        self.new_updates.bump()
+        for callback in self.callbacks.values():
+            callback.answered_event.set()
+
+    def now(self) -> int:
+        """Return the current Unix time, as message dates carry it."""
+        return int(self.clock())
+
+    def touch(self, chat_id: int) -> None:
+        """Record that ``chat_id`` changed, for ``/sandbox/events``."""
+        self.chat_versions[chat_id] = self.changes.bump()
+
+    # -- users and chats --------------------------------------------------------------
+
+    def bot_user(self, bot_id: int) -> User:
+        """Return the bot user for a token's numeric part."""
+        bot = self.bots.get(bot_id)
+        if bot is None:
+            bot = User(
+                id=bot_id, first_name=BOT_FIRST_NAME, username=self.bot_username, is_bot=True
+            )
+            self.bots[bot_id] = bot
+        return bot
+
+    def create_user(
+        self,
+        first_name: str,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+        user_id: int | None = None,
+        phone_number: str | None = None,
+    ) -> User:
+        """Create a user and their private chat with the bot."""
+        if not first_name or not first_name.strip():
+            raise ValueError("first_name is required")
+        if user_id is None:
+            user_id = next(self._user_ids)
+            while user_id in self.users:
+                user_id = next(self._user_ids)
+        elif user_id <= 0 or user_id in self.users:
+            raise ValueError(f"user id {user_id} is taken or not positive")
+        user = User(
+            id=user_id,
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            phone_number=phone_number,
+        )
+        self.users[user_id] = user
+        self.chats[user_id] = Chat(id=user_id, type="private", member_ids=[user_id])
+        self.touch(user_id)
+        return user
+
+    def create_group(self, title: str, member_ids: Iterable[int]) -> Chat:
+        """Create a supergroup with the given users (the bot is always a member)."""
+        if not title or not title.strip():
+            raise ValueError("title is required")
+        members = list(dict.fromkeys(member_ids))
+        unknown = [member for member in members if member not in self.users]
+        if unknown:
+            raise ValueError(f"unknown users: {unknown}")
+        chat_id = -next(self._group_ids)
+        chat = Chat(id=chat_id, type="supergroup", title=title, member_ids=members)
+        self.chats[chat_id] = chat
+        self.touch(chat_id)
+        return chat
+
+    def chat_dict(self, chat: Chat) -> dict[str, Any]:
+        """Return Telegram's ``Chat`` object."""
+        if chat.type == "private":
+            user = self.users[chat.id]
+            result: dict[str, Any] = {
+                "id": chat.id,
+                "type": "private",
+                "first_name": user.first_name,
+            }
+            if user.last_name:
+                result["last_name"] = user.last_name
+            if user.username:
+                result["username"] = user.username
+            return result
+        result = {"id": chat.id, "type": chat.type, "title": chat.title}
+        if chat.username:
+            result["username"] = chat.username
+        return result
+
+    def chat_full_info(self, chat: Chat) -> dict[str, Any]:
+        """Return Telegram's ``ChatFullInfo`` for getChat."""
+        return {
+            **self.chat_dict(chat),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def resolve_chat(self, chat_id: int | str) -> Chat:
+        """Return a chat by id or ``@username``; 400 "chat not found" otherwise."""
+        if isinstance(chat_id, str):
+            name = chat_id.removeprefix("@").lower()
+            for chat in self.chats.values():
+                if chat.username and chat.username.lower() == name:
+                    return chat
+            raise bad_request("chat not found")
+        chat = self.chats.get(chat_id)
+        if chat is None:
+            raise bad_request("chat not found")
+        return chat
+
+    def sender(self, user_id: int) -> User:
+        """Return a user or bot by id (for ``from`` fields)."""
+        return self.users.get(user_id) or self.bots[user_id]
+
+    # -- messages ---------------------------------------------------------------------
+
+    def add_message(
+        self,
+        chat: Chat,
+        from_id: int,
+        content: dict[str, Any],
+        *,
+        reply_markup: dict[str, Any] | None = None,
+        parse_mode: str | None = None,
+        reply_to_message_id: int | None = None,
+        forward_origin: dict[str, Any] | None = None,
+    ) -> StoredMessage:
+        """Store a new message in ``chat`` and return it (no update is queued here)."""
+        reply_to = None
+        if reply_to_message_id is not None:
+            replied = chat.messages.get(reply_to_message_id)
+            if replied is None:
+                raise bad_request("message to be replied not found")
+            reply_to = self.message_dict(replied, with_reply=False)
+        chat.last_message_id += 1
+        message = StoredMessage(
+            message_id=chat.last_message_id,
+            chat_id=chat.id,
+            from_id=from_id,
+            date=self.now(),
+            content=content,
+            reply_markup=reply_markup,
+            parse_mode=parse_mode,
+            reply_to=reply_to,
+            forward_origin=forward_origin,
+        )
+        chat.messages[message.message_id] = message
+        self.touch(chat.id)
+        return message
+
+    def find_message(self, chat: Chat, message_id: int, missing: str) -> StoredMessage:
+        """Return a message of ``chat`` or raise 400 with the ``missing`` reason."""
+        message = chat.messages.get(message_id)
+        if message is None:
+            raise bad_request(missing)
+        return message
+
+    def delete_message(self, chat: Chat, message_id: int) -> None:
+        """Delete a message; 400 "message to delete not found" if it is not there."""
+        if chat.messages.pop(message_id, None) is None:
+            raise bad_request("message to delete not found")
+        self.touch(chat.id)
+
+    def message_dict(self, message: StoredMessage, with_reply: bool = True) -> dict[str, Any]:
+        """Return Telegram's ``Message`` object for a stored message."""
+        chat = self.chats[message.chat_id]
+        result: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": self.sender(message.from_id).as_dict(),
+            "chat": self.chat_dict(chat),
+            "date": message.date,
+        }
+        if message.edit_date is not None:
+            result["edit_date"] = message.edit_date
+        if message.forward_origin is not None:
+            result["forward_origin"] = message.forward_origin
+        if with_reply and message.reply_to is not None:
+            result["reply_to_message"] = message.reply_to
+        result.update(message.content)
+        markup = message.reply_markup
+        if markup is not None and "inline_keyboard" in markup:
+            result["reply_markup"] = markup
+        return result
+
+    def transcript(self, chat: Chat) -> list[dict[str, Any]]:
+        """Return the chat as its users see it: oldest first, edits applied.
+
+        A reply keyboard shows on the message that sent it, until a later bot message
+        removes it with ``ReplyKeyboardRemove``.
+        """
+        entries: list[dict[str, Any]] = []
+        keyboard_holders: list[dict[str, Any]] = []
+        for message in chat.messages.values():
+            sender = self.sender(message.from_id)
+            entry: dict[str, Any] = {
+                "message_id": message.message_id,
+                "from": {"id": sender.id, "is_bot": sender.is_bot, "first_name": sender.first_name},
+                "date": message.date,
+            }
+            if message.edit_date is not None:
+                entry["edit_date"] = message.edit_date
+            for key in _TRANSCRIPT_CONTENT:
+                if key in message.content:
+                    entry[key] = message.content[key]
+            if message.parse_mode:
+                entry["parse_mode"] = message.parse_mode
+            if message.reply_to is not None:
+                entry["reply_to_message_id"] = message.reply_to["message_id"]
+            if message.forward_origin is not None:
+                entry["forward_origin"] = message.forward_origin
+            markup = message.reply_markup
+            if markup is not None:
+                if "inline_keyboard" in markup:
+                    entry["reply_markup"] = markup
+                elif "keyboard" in markup:
+                    entry["reply_keyboard"] = markup
+                    keyboard_holders.append(entry)
+                elif markup.get("remove_keyboard"):
+                    for holder in keyboard_holders:
+                        holder.pop("reply_keyboard", None)
+                    keyboard_holders.clear()
+            entries.append(entry)
+        return entries
+
+    # -- updates ----------------------------------------------------------------------
+
+    def queue_update(self, kind: str, payload: dict[str, Any]) -> int | None:
+        """Queue an update of ``kind`` for getUpdates; return its id (None if filtered)."""
+        if kind not in self.allowed_updates:
+            return None
+        update_id = next(self._update_ids)
+        self.updates.append((update_id, {"update_id": update_id, kind: payload}))
+        self.new_updates.bump()
+        return update_id
+
+    def confirm_updates(self, offset: int) -> None:
+        """Drop updates below ``offset`` (or all but the last ``-offset`` if negative)."""
+        updates = self.updates
+        if offset > 0:
+            while updates and updates[0][0] < offset:
+                updates.popleft()
+        elif offset < 0:
+            while len(updates) > -offset:
+                updates.popleft()
+
+    def pending_updates(self, limit: int) -> list[dict[str, Any]]:
+        """Return up to ``limit`` queued updates, oldest first, without confirming them."""
+        return [update for _, update in itertools.islice(self.updates, limit)]
+
+    # -- files ------------------------------------------------------------------------
+
+    def store_file(
+        self, kind: FileKind, data: bytes, meta: dict[str, Any], extension: str
+    ) -> StoredFile:
+        """Keep uploaded bytes; ``meta`` gets ``file_id``, ``file_unique_id``, ``file_size``."""
+        number = next(self._file_numbers)
+        file_id = f"sbx{kind[:3]}{number}-{secrets.token_hex(6)}"
+        unique = f"sbxu{number}"
+        folder = {"photo": "photos", "document": "documents", "sticker": "stickers"}.get(
+            kind, "voice"
+        )
+        stored = StoredFile(
+            file_id=file_id,
+            file_unique_id=unique,
+            kind=kind,
+            file_path=f"{folder}/file_{number}{extension}",
+            data=data,
+            meta={"file_id": file_id, "file_unique_id": unique, **meta, "file_size": len(data)},
+        )
+        self.files[file_id] = stored
+        self.files_by_path[stored.file_path] = stored
+        return stored
+
+    def photo_sizes(self, stored: StoredFile) -> list[dict[str, Any]]:
+        """Return the ``PhotoSize`` list a photo message carries."""
+        return [dict(stored.meta)]
+
+    # -- callbacks --------------------------------------------------------------------
+
+    def new_callback(
+        self, chat: Chat, from_id: int, message: StoredMessage, data: str
+    ) -> CallbackQuery:
+        """Record a button press and queue its callback_query update."""
+        number = next(self._callback_numbers)
+        callback = CallbackQuery(
+            id=f"{number}{secrets.randbelow(10**9):09d}",
+            from_id=from_id,
+            chat_id=chat.id,
+            message_id=message.message_id,
+            data=data,
+        )
+        self.callbacks[callback.id] = callback
+        self.queue_update(
+            "callback_query",
+            {
+                "id": callback.id,
+                "from": self.users[from_id].as_dict(),
+                "message": self.message_dict(message),
+                "chat_instance": str(abs(chat.id) * 7919 % 10**12),
+                "data": data,
+            },
+        )
+        return callback
+
+    # -- commands ---------------------------------------------------------------------
+
+    def commands_key(
+        self, scope: dict[str, Any] | None, language_code: str | None
+    ) -> tuple[str, str]:
+        """Key setMyCommands storage by scope and language, like Telegram."""
+        scope = scope or {"type": "default"}
+        parts = [str(scope.get("type"))]
+        if "chat_id" in scope:
+            parts.append(str(scope["chat_id"]))
+        if "user_id" in scope:
+            parts.append(str(scope["user_id"]))
+        return ":".join(parts), language_code or ""
+
+    # -- request log ------------------------------------------------------------------
+
+    def log_request(
+        self, method: str, chat_id: int | str | None, error: ApiError | None, started: float
+    ) -> None:
+        """Append one Bot API call to the bounded request log."""
+        entry: dict[str, Any] = {
+            "method": method,
+            "chat_id": chat_id,
+            "ok": error is None,
+            "error_code": None if error is None else error.error_code,
+            "time": started,
+        }
+        if error is not None:
+            entry["description"] = error.description
+        self.requests.append(entry)
+
+
+_TRANSCRIPT_CONTENT = (
+    "text",
+    "caption",
+    "photo",
+    "document",
+    "contact",
+    "sticker",
+    "voice",
+)
