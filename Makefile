@@ -1,0 +1,54 @@
+# carebot: `make run` starts it, `make test` runs the whole suite (SQLite and PostgreSQL).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgresql lint browser-deps postgres catalogs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: install, migrate and start carebot (playground on SQLite unless CAREBOT_TOKEN is set)
+run: $(STAMP)
+	$(BIN)/carebot run
+
+## test: everything: lint, architecture, the suite on SQLite and on PostgreSQL, browser tests
+test: $(STAMP) browser-deps postgres lint test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	CAREBOT_TEST_DB=sqlite $(BIN)/pytest -q
+
+test-postgresql: $(STAMP) postgres
+	CAREBOT_TEST_DB=postgresql $(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot handlers care tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+## browser-deps: Debian's Chromium for the playground's browser test
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## postgres: make sure a PostgreSQL server answers on 127.0.0.1:5432
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+## catalogs: re-extract messages and update the zh_CN and en catalogs (see docs/i18n.md)
+catalogs: $(STAMP)
+	$(BIN)/python scripts/catalogs.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/inbound.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

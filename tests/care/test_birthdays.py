@@ -1,0 +1,79 @@
+from datetime import date
+
+import pytest
+
+from care.birthdays import Birthday, BirthdayError, BirthdayProblem, parse_birthday
+from care.models import BirthdayCalendar
+
+TODAY = date(2026, 11, 22)
+SOLAR, LUNAR = BirthdayCalendar.SOLAR, BirthdayCalendar.LUNAR
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1990-05-20", Birthday(SOLAR, 5, 20, 1990)),
+        ("1990/5/20", Birthday(SOLAR, 5, 20, 1990)),
+        ("20.05.1990", Birthday(SOLAR, 5, 20, 1990)),
+        ("05-20", Birthday(SOLAR, 5, 20)),
+        ("02-29", Birthday(SOLAR, 2, 29)),
+        ("1990年5月20日", Birthday(SOLAR, 5, 20, 1990)),
+        ("5月20日", Birthday(SOLAR, 5, 20)),
+        ("农历八月十五", Birthday(LUNAR, 8, 15)),
+        ("农历 1990年八月十五", Birthday(LUNAR, 8, 15, 1990)),
+        ("农历闰四月初八", Birthday(LUNAR, 4, 8, None, True)),
+        ("阴历腊月廿三", Birthday(LUNAR, 12, 23)),
+        ("农历正月初一", Birthday(LUNAR, 1, 1)),
+        ("农历十一月三十", Birthday(LUNAR, 11, 30)),
+        ("lunar 8-15", Birthday(LUNAR, 8, 15)),
+        ("Lunar 1990-08-15", Birthday(LUNAR, 8, 15, 1990)),
+        ("lunar leap 6-8", Birthday(LUNAR, 6, 8, None, True)),
+    ],
+)
+def test_parses_what_customers_type(text: str, expected: Birthday) -> None:
+    assert parse_birthday(text, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("tomorrow", BirthdayProblem.UNREADABLE),
+        ("", BirthdayProblem.UNREADABLE),
+        ("1990-02-30", BirthdayProblem.NO_SUCH_DATE),
+        ("13-01", BirthdayProblem.NO_SUCH_DATE),
+        ("1991-02-29", BirthdayProblem.NO_SUCH_DATE),
+        ("农历十三月初一", BirthdayProblem.NO_SUCH_DATE),
+        ("lunar 8-31", BirthdayProblem.NO_SUCH_DATE),
+        ("农历2026年闰四月初八", BirthdayProblem.NO_SUCH_DATE),  # 2026 has no leap 4th month
+        ("2030-01-01", BirthdayProblem.IN_FUTURE),
+        ("1850-01-01", BirthdayProblem.TOO_OLD),
+    ],
+)
+def test_refuses_with_a_reason(text: str, problem: BirthdayProblem) -> None:
+    with pytest.raises(BirthdayError) as caught:
+        parse_birthday(text, TODAY)
+    assert caught.value.problem is problem
+
+
+def test_mid_autumn_birthday_falls_on_the_festival() -> None:
+    assert Birthday(LUNAR, 8, 15).solar_date_in(2026) == date(2026, 9, 25)
+    assert Birthday(LUNAR, 1, 1).solar_date_in(2027) == date(2027, 2, 6)
+
+
+def test_leap_month_birthday_uses_ordinary_month_in_other_years() -> None:
+    # 2025 has a leap 6th month (闰六月): 闰六月初八 is 2025-08-01.
+    born_in_leap = Birthday(LUNAR, 6, 8, None, True)
+    assert born_in_leap.solar_date_in(2025) == date(2025, 8, 1)
+    # 2026 has no leap 6th month: the ordinary 6th month counts.
+    assert born_in_leap.solar_date_in(2026) == Birthday(LUNAR, 6, 8).solar_date_in(2026)
+
+
+def test_day_thirty_in_a_short_month_moves_to_day_29() -> None:
+    # The 12th lunar month of lunar year 2026 has 29 days.
+    assert Birthday(LUNAR, 12, 30).solar_date_in(2027) == Birthday(LUNAR, 12, 29).solar_date_in(
+        2027
+    )
+
+
+def test_solar_29_february_in_common_year() -> None:
+    assert Birthday(SOLAR, 2, 29).solar_date_in(2027) == date(2027, 2, 28)

@@ -1,0 +1,89 @@
+"""The customer record without Telegram: registration, consent, erasure, the contact log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import contacts, customers
+from care.clock import ManualClock
+from care.locales import locale_for_language_code
+from care.models import Contact, ContactKind, Direction
+
+ANNA = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Anna", username="anna")
+
+
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [("zh-hans", "zh_CN"), ("zh-CN", "zh_CN"), ("zh-hant", "zh_CN"), ("zh", "zh_CN"),
+     ("en-US", "en"), ("en", "en"), ("de", "en"), (None, "en"), ("", "en")],
+)
+def test_language_codes_map_to_our_locales(code: str | None, locale: str) -> None:
+    assert locale_for_language_code(code, default="en") == locale
+
+
+async def test_first_contact_creates_one_record(session: AsyncSession, clock: ManualClock) -> None:
+    first, created = await customers.get_or_create_customer(session, ANNA, clock.now())
+    again, created_again = await customers.get_or_create_customer(session, ANNA, clock.now())
+    assert created and not created_again and first.id == again.id
+    assert first.customer_type == "potential" and first.consent_care is False
+
+
+async def test_contacts_move_last_contact_time(session: AsyncSession, clock: ManualClock) -> None:
+    customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+    await contacts.record_contact(
+        session, customer, Direction.INBOUND, ContactKind.TEXT, clock.now(), text="你好"
+    )
+    later = clock.advance(timedelta(minutes=5))
+    assert await contacts.record_outbound(
+        session, ANNA.chat_id, ContactKind.TEXT, later, text="您好！", telegram_message_id=7
+    )
+    assert not await contacts.record_outbound(
+        session, 999, ContactKind.TEXT, later, text="nobody", telegram_message_id=8
+    )
+    await session.refresh(customer)
+    assert customer.last_contact_at == later
+    history = await contacts.contact_history(session, customer.id)
+    assert [(c.direction, c.text) for c in history] == [("in", "你好"), ("out", "您好！")]
+
+
+async def test_blocked_customer_is_unreachable_until_they_write(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+    assert await customers.mark_unreachable(session, ANNA.chat_id, clock.now())
+    assert not await customers.mark_unreachable(session, ANNA.chat_id, clock.now())
+    await session.refresh(customer)
+    assert customer.reachable is False and customer.unreachable_since == clock.now()
+    await customers.get_or_create_customer(session, ANNA, clock.now())
+    assert customer.reachable is True
+
+
+def test_phone_numbers_are_normalised() -> None:
+    assert customers.normalize_phone("8613800138000") == "+8613800138000"
+    assert customers.normalize_phone("+49 (151) 1234-5678") == "+4915112345678"
+    with pytest.raises(ValueError):
+        customers.normalize_phone("call me")
+
+
+async def test_forget_keeps_counts_and_drops_the_person(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+    customers.set_phone(customer, "+8613800138000")
+    for text in ("我的订单", "谢谢"):
+        await contacts.record_contact(
+            session, customer, Direction.INBOUND, ContactKind.TEXT, clock.now(),
+            text=text, telegram_message_id=5,
+        )
+    await customers.forget_customer(session, customer, clock.now())
+    assert customer.telegram_user_id is None and customer.phone is None
+    assert customer.first_name is None and customer.erased_at == clock.now()
+    rows = (await session.execute(select(Contact.text, Contact.telegram_message_id))).all()
+    assert rows == [(None, None), (None, None)]
+    assert await customers.find_customer(session, ANNA.user_id) is None
+    fresh, created = await customers.get_or_create_customer(session, ANNA, clock.now())
+    assert created and fresh.id != customer.id
