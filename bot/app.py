@@ -1,0 +1,142 @@
+"""All wiring in one place: ``build_application(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    PersistenceInput,
+    TypeHandler,
+    filters,
+)
+from telegram.request import HTTPXRequest
+
+from bot.db import make_engine, make_sessionmaker
+from bot.delivery import CareBot
+from bot.persistence import SqlPersistence
+from bot.settings import Settings
+from bot.updates import PerChatUpdateProcessor
+from care import staff
+from care.clock import Clock, SystemClock
+from care.locales import LOCALES
+from handlers import common, i18n, onboarding, profile, texts
+from handlers.context import SERVICES_KEY, CareContext, Services
+
+log = logging.getLogger(__name__)
+
+CareApplication = Application  # the concrete type is Application[CareBot, CareContext, ...]
+
+
+@dataclass
+class Built:
+    """The application and what it owns, so callers can close them."""
+
+    application: Application  # type: ignore[type-arg]
+    engine: AsyncEngine
+    services: Services
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+) -> Built:
+    """Make the engine, the bot, the application and register every handler."""
+    token = settings.token_value
+    if token is None:
+        raise ValueError("build_application needs a token (the playground makes one)")
+    clock = clock or SystemClock()
+    engine = engine or make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    i18n.load_all()
+    services = Services(
+        sessionmaker=sessionmaker,
+        clock=clock,
+        default_locale=settings.default_locale,
+        timezone=settings.timezone,
+        company_name=settings.company_name,
+        staff_chat_id=settings.staff_chat_id,
+    )
+    bot = CareBot(
+        token,
+        sessionmaker=sessionmaker,
+        clock=clock,
+        base_url=settings.api_base_url,
+        base_file_url=settings.api_file_url,
+        request=HTTPXRequest(connection_pool_size=64, read_timeout=10, write_timeout=10),
+        get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=35),
+    )
+    persistence = SqlPersistence(
+        sessionmaker,
+        update_interval=settings.persistence_interval,
+        # Only dialogue state: everything else about a customer lives in our own tables.
+        store_data=PersistenceInput(
+            bot_data=False, chat_data=False, user_data=False, callback_data=False
+        ),
+        clock=clock,
+    )
+    application = (
+        Application.builder()
+        .bot(bot)
+        .context_types(ContextTypes(context=CareContext))
+        .persistence(persistence)
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = services
+    application.bot_data["carebot.admins"] = tuple(settings.admins)
+    register_handlers(application)
+    return Built(application=application, engine=engine, services=services)
+
+
+def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the handlers; the order is the order in which they get a chance."""
+    # -1: know the customer, log the inbound contact, set the locale. Runs for every
+    #     private update and never stops the others.
+    application.add_handler(TypeHandler(Update, common.identify_customer), group=-1)
+    # 0: the customer's commands that work anywhere, then the dialogues, then buttons
+    #    and messages outside any dialogue, then the answers of last resort.
+    for handler in profile.commands_before_dialogues():
+        application.add_handler(handler)
+    application.add_handler(onboarding.profile_conversation())
+    for handler in profile.handlers_after_dialogues():
+        application.add_handler(handler)
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command)
+    )
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, common.unsupported_message))
+    application.add_handler(CallbackQueryHandler(common.refuse_unknown_button))
+    application.add_error_handler(common.on_error)  # type: ignore[arg-type]
+
+
+async def prepare(application: Application) -> None:  # type: ignore[type-arg]
+    """Start-up work once the bot is initialised: admins as staff, commands per language."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    async with services.sessionmaker.begin() as session:
+        await staff.ensure_admins(
+            session, application.bot_data["carebot.admins"], services.clock.now()
+        )
+    await register_commands(application, services.default_locale)
+
+
+async def register_commands(application: Application, default_locale: str) -> None:  # type: ignore[type-arg]
+    """Tell Telegram our commands, in each language (and the default for the rest)."""
+    scope = BotCommandScopeAllPrivateChats()
+    for locale in LOCALES:
+        commands = [
+            BotCommand(name, i18n.gettext_in(locale, description))
+            for name, description in texts.COMMANDS
+        ]
+        await application.bot.set_my_commands(
+            commands, scope=scope, language_code=locale.split("_")[0]
+        )
+        if locale == default_locale:
+            await application.bot.set_my_commands(commands, scope=scope)

@@ -1,0 +1,86 @@
+"""The bot object carebot talks to Telegram through.
+
+Every message the bot sends into a customer's private chat is logged as an outbound
+contact, whoever sends it (a handler, a job, the outbox), and a 403 from Telegram marks
+the customer unreachable. Doing it here, at the one door every request goes through,
+means no sender can forget to.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.error import Forbidden
+from telegram.ext import ExtBot
+
+from care import contacts, customers
+from care.clock import Clock
+from care.models import ContactKind
+
+log = logging.getLogger(__name__)
+
+# Bot API methods that put a new message into a chat, and how the contact log calls them.
+SENDING_METHODS: dict[str, ContactKind] = {
+    "sendMessage": ContactKind.TEXT,
+    "sendPhoto": ContactKind.PHOTO,
+    "sendDocument": ContactKind.DOCUMENT,
+    "sendSticker": ContactKind.STICKER,
+    "sendVoice": ContactKind.VOICE,
+    "sendContact": ContactKind.CONTACT,
+    "copyMessage": ContactKind.OTHER,
+    "forwardMessage": ContactKind.OTHER,
+}
+
+
+def _chat_id(data: dict[str, Any]) -> int | None:
+    value = data.get("chat_id")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+class CareBot(ExtBot[None]):
+    """An ``ExtBot`` that keeps the contact log and the customers' reachability."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(token, **kwargs)
+        self._care_sessionmaker = sessionmaker
+        self._care_clock = clock
+
+    async def _do_post(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
+        kind = SENDING_METHODS.get(endpoint)
+        chat_id = _chat_id(data) if kind is not None else None
+        # Private chats have positive ids; groups and channels negative ones.
+        if chat_id is None or chat_id < 0:
+            return await super()._do_post(endpoint, data, **kwargs)
+        try:
+            result = await super()._do_post(endpoint, data, **kwargs)
+        except Forbidden:
+            async with self._care_sessionmaker.begin() as session:
+                if await customers.mark_unreachable(session, chat_id, self._care_clock.now()):
+                    log.info("customer in chat %s blocked the bot: marked unreachable", chat_id)
+            raise
+        assert kind is not None
+        text = data.get("text") or data.get("caption")
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        async with self._care_sessionmaker.begin() as session:
+            await contacts.record_outbound(
+                session,
+                chat_id,
+                kind,
+                self._care_clock.now(),
+                text=str(text) if text is not None else None,
+                telegram_message_id=message_id,
+            )
+        return result

@@ -1,0 +1,124 @@
+"""Handlers that run for every update, and the answers of last resort."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from care import contacts, customers
+from care.models import ContactKind, Direction
+from handlers.context import CareContext, CustomerView
+from handlers.i18n import gettext as _, set_locale
+from care.locales import locale_for_language_code
+
+log = logging.getLogger(__name__)
+
+
+def message_kind(message: Message) -> ContactKind:
+    """What kind of message this is, for the contact log."""
+    if message.text:
+        return ContactKind.COMMAND if message.text.startswith("/") else ContactKind.TEXT
+    if message.photo:
+        return ContactKind.PHOTO
+    if message.document:
+        return ContactKind.DOCUMENT
+    if message.contact:
+        return ContactKind.CONTACT
+    if message.sticker:
+        return ContactKind.STICKER
+    if message.voice or message.audio or message.video_note:
+        return ContactKind.VOICE
+    return ContactKind.OTHER
+
+
+async def identify_customer(update: Update, context: CareContext) -> None:
+    """Find or create the customer behind a private-chat update, log it, set the locale."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or user.is_bot or chat.type != chat.PRIVATE:
+        return
+    services = context.services
+    now = services.clock.now()
+    guessed = locale_for_language_code(user.language_code, services.default_locale)
+    who = customers.TelegramIdentity(
+        user_id=user.id,
+        chat_id=chat.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+    )
+    async with services.sessionmaker.begin() as session:
+        customer, _created = await customers.get_or_create_customer(session, who, now)
+        if update.callback_query is not None:
+            await contacts.record_contact(
+                session,
+                customer,
+                Direction.INBOUND,
+                ContactKind.BUTTON,
+                now,
+                text=update.callback_query.data,
+                telegram_message_id=None,
+            )
+        elif update.effective_message is not None:
+            message = update.effective_message
+            await contacts.record_contact(
+                session,
+                customer,
+                Direction.INBOUND,
+                message_kind(message),
+                now,
+                text=message.text or message.caption,
+                telegram_message_id=message.message_id,
+            )
+        context.customer = CustomerView.of(customer, guessed)
+    set_locale(context.customer.locale)
+
+
+async def refuse_unknown_button(update: Update, context: CareContext) -> None:
+    """Answer a button press nobody handles (old message or forged data)."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
+
+
+async def unsupported_message(update: Update, context: CareContext) -> None:
+    """Answer a private message of a kind we do not act on (sticker, voice, ...)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if context.customer is None or not context.customer.onboarded:
+        await message.reply_text(
+            _("Welcome! Send /start to register, or /help to see what I can do.")
+        )
+        return
+    await message.reply_text(
+        _("Thank you, your message is kept on your customer record. Send /help to see what I can do.")
+    )
+
+
+async def unknown_command(update: Update, context: CareContext) -> None:
+    """Answer a command we do not know."""
+    message = update.effective_message
+    if message is None:
+        return
+    await message.reply_text(_("I do not know that command. Send /help to see what I can do."))
+
+
+async def on_error(update: object, context: CareContext) -> None:
+    """Log the error and tell the person that something went wrong, in their language."""
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != update.effective_chat.PRIVATE:
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        await context.bot.send_message(
+            update.effective_chat.id,
+            _("Sorry, something went wrong on our side. Please try again in a moment."),
+        )
+    except TelegramError:
+        log.warning("could not tell the user about the error", exc_info=True)

@@ -1,0 +1,184 @@
+"""The customer's own record: /profile, /language, /stop, /forget, /help."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from care import customers
+from care.locales import LOCALES
+from handlers import texts
+from handlers.context import CareContext
+from handlers.i18n import gettext as _, set_locale
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+async def show_help(update: Update, context: CareContext) -> None:
+    """List the commands."""
+    message = update.effective_message
+    assert message is not None
+    await message.reply_text(texts.help_text())
+
+
+async def show_profile(update: Update, context: CareContext) -> None:
+    """Show what we hold about the customer, with buttons to change it."""
+    message, view = update.effective_message, context.customer
+    assert message is not None and view is not None
+    async with context.services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, view.id)
+        summary = texts.profile_summary(customer, customers.birthday_of(customer))
+        keyboard = texts.profile_keyboard(customer)
+    if not view.onboarded:
+        summary += "\n\n" + _("You have not finished registering yet: send /start.")
+    await message.reply_text(summary, reply_markup=keyboard)
+
+
+async def ask_language(update: Update, context: CareContext) -> None:
+    """Offer the languages."""
+    view = context.customer
+    assert view is not None and update.effective_chat is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await context.bot.send_message(
+        update.effective_chat.id,
+        _("Which language do you prefer?"),
+        reply_markup=texts.language_keyboard(view.locale if view.language_chosen else None),
+    )
+
+
+async def change_language(update: Update, context: CareContext) -> None:
+    """Switch the customer's language."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.customer is not None
+    locale = query.data.removeprefix(texts.LANGUAGE_PREFIX)
+    if locale not in LOCALES:
+        await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
+        return
+    async with context.services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, context.customer.id)
+        customers.set_language(customer, locale)
+    set_locale(locale)
+    await query.answer()
+    await query.edit_message_text(
+        _("Language: {language}").format(language=texts.language_label(locale))
+    )
+
+
+async def stop_care(update: Update, context: CareContext) -> None:
+    """Turn care messages off."""
+    message = update.effective_message
+    assert message is not None and context.customer is not None
+    async with context.services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, context.customer.id)
+        customers.set_consent(customer, False, context.services.clock.now())
+    await message.reply_text(
+        _(
+            "Care messages are off: no more greetings or follow-ups. We will still answer "
+            "when you write to us. Send /start or use /profile to turn them on again."
+        )
+    )
+
+
+async def set_consent_button(update: Update, context: CareContext) -> None:
+    """Turn care messages on or off from a button (profile, welcome back)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.customer is not None
+    value = query.data.removeprefix(texts.CONSENT_PREFIX)
+    if value not in ("yes", "no"):
+        await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
+        return
+    consent = value == "yes"
+    async with context.services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, context.customer.id)
+        customers.set_consent(customer, consent, context.services.clock.now())
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id,
+        _("Care messages are on. Thank you!")
+        if consent
+        else _("Care messages are off. Send /start or use /profile to turn them on again."),
+    )
+
+
+async def ask_forget(update: Update, context: CareContext) -> None:
+    """Ask for confirmation before erasing the customer's personal data."""
+    assert update.effective_chat is not None
+    await context.bot.send_message(
+        update.effective_chat.id,
+        _(
+            "Do you want us to erase your personal data: name, phone, birthday and the "
+            "text of our conversations? This cannot be undone."
+        ),
+        reply_markup=texts.forget_keyboard(),
+    )
+
+
+async def answer_forget(update: Update, context: CareContext) -> None:
+    """Erase the customer's personal data, or keep it."""
+    query = update.callback_query
+    assert query is not None and context.customer is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    assert update.effective_chat is not None
+    if query.data != texts.FORGET_PREFIX + "yes":
+        await context.bot.send_message(
+            update.effective_chat.id, _("Nothing was erased. Thank you for staying with us.")
+        )
+        return
+    async with context.services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, context.customer.id)
+        await customers.forget_customer(session, customer, context.services.clock.now())
+    persistence = context.application.persistence
+    forget_user = getattr(persistence, "forget_user", None)
+    if forget_user is not None and update.effective_user is not None:
+        await forget_user(update.effective_user.id)
+    # Sent after erasure, so not even the goodbye is logged against the person.
+    await context.bot.send_message(
+        update.effective_chat.id,
+        _(
+            "Your personal data has been erased. If you write to us again, "
+            "we will start afresh. Goodbye, and take care!"
+        ),
+    )
+
+
+async def free_text(update: Update, context: CareContext) -> None:
+    """Acknowledge a message that is not part of any dialogue."""
+    message, view = update.effective_message, context.customer
+    assert message is not None and view is not None
+    if not view.onboarded:
+        await message.reply_text(
+            _("Welcome! Send /start to register, or /help to see what I can do.")
+        )
+        return
+    await message.reply_text(
+        _(
+            "Thank you, your message is kept on your customer record. "
+            "Send /help to see what I can do."
+        )
+    )
+
+
+def commands_before_dialogues() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Commands that work anywhere, even in the middle of a dialogue (which stays open)."""
+    return [
+        CommandHandler("help", show_help, filters=PRIVATE),
+        CommandHandler("profile", show_profile, filters=PRIVATE),
+        CommandHandler("language", ask_language, filters=PRIVATE),
+        CommandHandler("stop", stop_care, filters=PRIVATE),
+    ]
+
+
+def handlers_after_dialogues() -> list[BaseHandler]:  # type: ignore[type-arg]
+    """Buttons and commands outside any dialogue."""
+    return [
+        CommandHandler("forget", ask_forget, filters=PRIVATE),
+        CallbackQueryHandler(change_language, pattern=f"^{texts.LANGUAGE_PREFIX}"),
+        CallbackQueryHandler(ask_language, pattern=f"^{texts.PROFILE_PREFIX}language$"),
+        CallbackQueryHandler(set_consent_button, pattern=f"^{texts.CONSENT_PREFIX}"),
+        CallbackQueryHandler(answer_forget, pattern=f"^{texts.FORGET_PREFIX}(yes|no)$"),
+        MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, free_text),
+    ]

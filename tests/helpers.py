@@ -1,0 +1,199 @@
+"""Builders for end-to-end tests: a running carebot on a sandbox, and people who chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import Built, build_application, prepare
+from bot.db import make_engine
+from bot.sandbox import Sandbox
+from bot.sandbox.client import SandboxClient
+from bot.settings import Settings
+from care.clock import Clock
+
+TOKEN = "7000000001:test-token-abcdef"
+
+Message = dict[str, Any]
+
+
+class RunningBot:
+    """carebot's real PTB application polling a sandbox, started and stopped by tests."""
+
+    def __init__(
+        self, sandbox: Sandbox, database_url: str, clock: Clock, **settings: Any
+    ) -> None:
+        self.sandbox = sandbox
+        self.database_url = database_url
+        self.clock = clock
+        self.settings_overrides = settings
+        self.built: Built | None = None
+
+    def settings(self) -> Settings:
+        values: dict[str, Any] = {
+            "token": SecretStr(TOKEN),
+            "database_url": self.database_url,
+            "api_base_url": self.sandbox.bot_base_url,
+            "persistence_interval": 0.2,
+            "default_locale": "zh_CN",
+            "company_name": "Acme",
+        }
+        values.update(self.settings_overrides)
+        return Settings(**values)
+
+    async def start(self) -> Built:
+        engine: AsyncEngine = make_engine(self.database_url)
+        self.built = build_application(self.settings(), clock=self.clock, engine=engine)
+        application = self.built.application
+        await application.initialize()
+        await prepare(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        return self.built
+
+    async def stop(self) -> None:
+        if self.built is None:
+            return
+        application = self.built.application
+        assert application.updater is not None
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        await self.built.engine.dispose()
+        self.built = None
+
+
+@dataclass
+class Person:
+    """Someone chatting with the bot in their private chat, through the sandbox."""
+
+    client: SandboxClient
+    user: dict[str, Any]
+    timeout: float = 10.0
+    seen: int = field(default=0)
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+    async def transcript(self) -> list[Message]:
+        return await self.client.transcript(self.id)
+
+    async def bot_messages(self) -> list[Message]:
+        return [m for m in await self.transcript() if m["from"]["is_bot"]]
+
+    async def _last_id(self) -> int:
+        transcript = await self.transcript()
+        return max((m["message_id"] for m in transcript), default=0)
+
+    async def wait_reply(
+        self, after: int, predicate: Callable[[Message], bool] | None = None
+    ) -> Message:
+        return await self.client.wait_for_bot_message(
+            self.id, predicate=predicate, after_message_id=after, timeout=self.timeout
+        )
+
+    async def say(self, text: str, **kwargs: Any) -> Message:
+        """Send a text and return the bot's first reply."""
+        sent = await self.client.send_text(self.id, self.id, text, **kwargs)
+        return await self.wait_reply(sent["message_id"])
+
+    async def say_and_wait(
+        self, text: str, predicate: Callable[[Message], bool]
+    ) -> Message:
+        """Send a text and return the first bot reply that satisfies ``predicate``."""
+        sent = await self.client.send_text(self.id, self.id, text)
+        return await self.wait_reply(sent["message_id"], predicate)
+
+    async def share_contact(self, phone: str, user_id: int | None = None) -> Message:
+        sent = await self.client.send_contact(
+            self.id, self.id, phone, first_name=self.user["first_name"],
+            user_id=self.id if user_id is None else user_id,
+        )
+        return await self.wait_reply(sent["message_id"])
+
+    async def send_sticker(self) -> Message:
+        sent = await self.client.send_sticker(self.id, self.id)
+        return await self.wait_reply(sent["message_id"])
+
+    async def send_photo(self, caption: str | None = None) -> Message:
+        sent = await self.client.send_photo(self.id, self.id, caption=caption)
+        return await self.wait_reply(sent["message_id"])
+
+    async def press(
+        self,
+        label: str,
+        predicate: Callable[[Message], bool] | None = None,
+        message: Message | None = None,
+    ) -> tuple[str, Message | None]:
+        """Press the inline button whose label contains ``label`` on the newest bot
+        message that has one (or on ``message``).
+
+        Returns the callback answer text and the first bot message sent after the press
+        (None when ``predicate`` is False, meaning no new message is expected).
+        """
+        if message is None:
+            for candidate in reversed(await self.bot_messages()):
+                if _find_button(candidate, label) is not None:
+                    message = candidate
+                    break
+            else:
+                raise AssertionError(f"no bot message has a button {label!r}")
+        data = _find_button(message, label)
+        assert data is not None, f"message {message['message_id']} has no button {label!r}"
+        return await self.press_data(message["message_id"], data, predicate)
+
+    async def press_data(
+        self,
+        message_id: int,
+        data: str,
+        predicate: Callable[[Message], bool] | None = None,
+        expect_message: bool = True,
+    ) -> tuple[str, Message | None]:
+        before = await self._last_id()
+        query_id = await self.client.press(self.id, self.id, message_id, data)
+        answer = await self.client.wait_for_callback_answer(query_id, timeout=self.timeout)
+        reply = await self.wait_reply(before, predicate) if expect_message else None
+        return str(answer.get("text") or ""), reply
+
+
+def _find_button(message: Message, label: str) -> str | None:
+    markup = message.get("reply_markup") or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if label in button.get("text", ""):
+                return str(button.get("callback_data"))
+    return None
+
+
+def reply_keyboard_labels(message: Message) -> list[str]:
+    keyboard = message.get("reply_keyboard") or {}
+    return [
+        button if isinstance(button, str) else button.get("text", "")
+        for row in keyboard.get("keyboard", [])
+        for button in row
+    ]
+
+
+def text_of(message: Message) -> str:
+    return str(message.get("text") or message.get("caption") or "")
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05
+) -> None:
+    """Wait until ``condition()`` is true, failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
