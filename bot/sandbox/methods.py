@@ -49,6 +49,7 @@ class BotApi:
 
     async def call(self, bot_id: int, method: str, params: dict[str, Any]) -> Any:
         """Run ``method`` (canonical name, decoded ``params``) for the bot ``bot_id``."""
+        self.world.bot_user(bot_id)  # the token's bot exists from its first call on
         return await self._handlers[method](bot_id, params)
 
     # -- shared checks ----------------------------------------------------------------

@@ -1,0 +1,478 @@
+"""An async client for the sandbox's control API, for tests and benchmarks.
+
+One method per endpoint of docs/sandbox.md, plus waiting helpers that block on the
+sandbox's ``/sandbox/events`` long poll with a deadline (never sleep-and-hope)::
+
+    client = SandboxClient(sandbox.url)
+    ann = await client.create_user("Ann", language_code="en")
+    sent = await client.send_text(ann["id"], ann["id"], "/start")
+    reply = await client.wait_for_bot_message(ann["id"], after_message_id=sent["message_id"])
+    data = find_button(reply, "English")
+    query_id = await client.press(ann["id"], ann["id"], reply["message_id"], data)
+    answer = await client.wait_for_callback_answer(query_id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+Message = dict[str, Any]
+MessagePredicate = Callable[[Message], bool]
+TranscriptPredicate = Callable[[list[Message]], bool]
+
+# One long-poll round is kept short so a deadline is honoured closely.
+_MAX_POLL = 2.0
+
+
+class SandboxError(Exception):
+    """The control API refused a request (``status`` and its ``error`` text)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"sandbox answered {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class SandboxTimeout(AssertionError):
+    """What a test waited for did not happen in time; the message shows the transcript."""
+
+
+class SandboxClient:
+    """Act as Telegram users and inspect what the bot did, over the control API.
+
+    ``base_url`` is ``Sandbox.url`` (``http://127.0.0.1:PORT``). Close the client with
+    :meth:`aclose` or use it as ``async with SandboxClient(url) as client``.
+    """
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        # Local traffic only: never go through a proxy from the environment.
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, trust_env=False)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> SandboxClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        http_timeout: float | None = None,
+    ) -> Any:
+        response = await self._http.request(
+            method,
+            "/sandbox" + path,
+            json=body,
+            params=params,
+            timeout=self._http.timeout if http_timeout is None else http_timeout,
+        )
+        if response.status_code >= 400:
+            try:
+                message = response.json().get("error", response.text)
+            except ValueError:
+                message = response.text
+            raise SandboxError(response.status_code, message)
+        return response.json()
+
+    # -- users and chats --------------------------------------------------------------
+
+    async def create_user(
+        self,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+        phone_number: str | None = None,
+        user_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Create a user (and their private chat, whose id is the user's id)."""
+        body = _without_none(
+            first_name=first_name,
+            last_name=last_name,
+            username=username,
+            language_code=language_code,
+            phone_number=phone_number,
+            id=user_id,
+        )
+        return dict(await self._request("POST", "/users", body))
+
+    async def users(self) -> list[dict[str, Any]]:
+        """Return every user the sandbox knows."""
+        return list(await self._request("GET", "/users"))
+
+    async def update_user(self, user_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a user's first_name, last_name, username, language_code or phone_number."""
+        return dict(await self._request("PATCH", f"/users/{user_id}", fields))
+
+    async def create_group(self, title: str, member_ids: Sequence[int]) -> dict[str, Any]:
+        """Create a supergroup (negative id) with these users; the bot is in every group."""
+        return dict(
+            await self._request("POST", "/groups", {"title": title, "member_ids": list(member_ids)})
+        )
+
+    async def chats(self) -> list[dict[str, Any]]:
+        """Return every chat with its ``members``."""
+        return list(await self._request("GET", "/chats"))
+
+    # -- what users do ----------------------------------------------------------------
+
+    async def send_message(self, chat_id: int, from_id: int, **content: Any) -> Message:
+        """Post a user message in the control API's form (``text=``, ``photo=``, ...)."""
+        body = {"chat_id": chat_id, "from_id": from_id, **_without_none(**content)}
+        return dict(await self._request("POST", "/messages", body))
+
+    async def send_text(
+        self, chat_id: int, from_id: int, text: str, reply_to_message_id: int | None = None
+    ) -> Message:
+        """Write ``text``; one starting with ``/`` carries a ``bot_command`` entity."""
+        return await self.send_message(
+            chat_id, from_id, text=text, reply_to_message_id=reply_to_message_id
+        )
+
+    async def send_photo(
+        self,
+        chat_id: int,
+        from_id: int,
+        data: bytes | None = None,
+        *,
+        file_name: str = "photo.png",
+        caption: str | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> Message:
+        """Send a photo (``data``, or a small generated PNG when None)."""
+        photo: dict[str, Any] = {"file_name": file_name}
+        if data is not None:
+            photo["data_b64"] = base64.b64encode(data).decode()
+        return await self.send_message(
+            chat_id, from_id, photo=photo, caption=caption, reply_to_message_id=reply_to_message_id
+        )
+
+    async def send_document(
+        self,
+        chat_id: int,
+        from_id: int,
+        data: bytes,
+        *,
+        file_name: str = "document.txt",
+        mime_type: str | None = None,
+        caption: str | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> Message:
+        """Send a document with these bytes."""
+        document = _without_none(
+            file_name=file_name, mime_type=mime_type, data_b64=base64.b64encode(data).decode()
+        )
+        return await self.send_message(
+            chat_id,
+            from_id,
+            document=document,
+            caption=caption,
+            reply_to_message_id=reply_to_message_id,
+        )
+
+    async def send_contact(
+        self,
+        chat_id: int,
+        from_id: int,
+        phone_number: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        user_id: int | None = None,
+    ) -> Message:
+        """Send a contact card; ``first_name`` defaults to the sender's.
+
+        Pass ``user_id=from_id`` (or use :meth:`share_phone_number`) for the card a
+        ``request_contact`` button sends: the user's own number.
+        """
+        contact = _without_none(
+            phone_number=phone_number, first_name=first_name, last_name=last_name, user_id=user_id
+        )
+        return await self.send_message(chat_id, from_id, contact=contact)
+
+    async def share_phone_number(self, chat_id: int, from_id: int, phone_number: str) -> Message:
+        """Share one's own number, as pressing a ``request_contact`` button does."""
+        return await self.send_contact(chat_id, from_id, phone_number, user_id=from_id)
+
+    async def send_sticker(self, chat_id: int, from_id: int, emoji: str = "😀") -> Message:
+        """Send a (generated) sticker."""
+        return await self.send_message(chat_id, from_id, sticker={"emoji": emoji})
+
+    async def send_voice(self, chat_id: int, from_id: int, duration: int = 1) -> Message:
+        """Send a (generated) voice note."""
+        return await self.send_message(chat_id, from_id, voice={"duration": duration})
+
+    async def press(self, chat_id: int, from_id: int, message_id: int, data: str) -> str:
+        """Press an inline button of ``message_id``; return the ``callback_query_id``."""
+        body = {"chat_id": chat_id, "from_id": from_id, "message_id": message_id, "data": data}
+        return str((await self._request("POST", "/callbacks", body))["callback_query_id"])
+
+    async def callback_answer(self, callback_query_id: str, wait: float = 0.0) -> dict[str, Any]:
+        """Return ``{answered, text?, show_alert?, url?}``, waiting up to ``wait`` seconds."""
+        return dict(
+            await self._request(
+                "GET",
+                f"/callbacks/{callback_query_id}",
+                params={"timeout": wait},
+                http_timeout=wait + 10.0,
+            )
+        )
+
+    # -- what tests read --------------------------------------------------------------
+
+    async def transcript(self, chat_id: int) -> list[Message]:
+        """Return the chat as its users see it, oldest first, edits applied."""
+        return list(await self._request("GET", f"/chats/{chat_id}/transcript"))
+
+    async def bot_messages(self, chat_id: int) -> list[Message]:
+        """Return the bot's messages of the chat's transcript."""
+        return [m for m in await self.transcript(chat_id) if m["from"]["is_bot"]]
+
+    async def commands(self) -> list[dict[str, Any]]:
+        """Return what setMyCommands stored: ``[{scope, language_code, commands}]``."""
+        return list(await self._request("GET", "/commands"))
+
+    async def requests(self) -> list[dict[str, Any]]:
+        """Return the log of Bot API calls (method, chat_id, ok, error_code, time)."""
+        return list(await self._request("GET", "/requests"))
+
+    async def clear_requests(self) -> None:
+        """Empty the request log."""
+        await self._request("DELETE", "/requests")
+
+    async def events(
+        self, after: int = -1, wait: float = 0.0, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """Long-poll (up to ``wait`` s) for changes after version ``after``.
+
+        Returns ``{version, chats_changed, reset}``; ``chat_id`` waits for that chat only.
+        """
+        params: dict[str, Any] = {"after": after, "timeout": wait}
+        if chat_id is not None:
+            params["chat_id"] = chat_id
+        return dict(await self._request("GET", "/events", params=params, http_timeout=wait + 10.0))
+
+    # -- faults, limits, reset --------------------------------------------------------
+
+    async def fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> None:
+        """Plan a fault: ``fault({"kind": "blocked", "user_id": 1})`` or ``fault(kind=...)``."""
+        await self._request("POST", "/faults", {**(spec or {}), **fields})
+
+    async def block(self, user_id: int) -> None:
+        """Make the user block the bot: sends to them answer 403."""
+        await self.fault(kind="blocked", user_id=user_id)
+
+    async def unblock(self, user_id: int) -> None:
+        """Undo :meth:`block`."""
+        await self.fault(kind="unblocked", user_id=user_id)
+
+    async def clear_faults(self) -> None:
+        """Remove every fault and unblock everyone."""
+        await self._request("DELETE", "/faults")
+
+    async def faults(self) -> dict[str, Any]:
+        """Return ``{blocked: [...], faults: [...]}``."""
+        return dict(await self._request("GET", "/faults"))
+
+    async def set_limits(self, preset: str | None = None, **limits: Any) -> dict[str, Any]:
+        """Change rate limits (``preset="telegram"|"off"`` and/or single fields)."""
+        body = dict(limits)
+        if preset is not None:
+            body["preset"] = preset
+        return dict(await self._request("POST", "/limits", body))
+
+    async def limits(self) -> dict[str, Any]:
+        """Return the rate limits in force."""
+        return dict(await self._request("GET", "/limits"))
+
+    async def reset(self) -> None:
+        """Forget all users, chats, messages, updates, files and faults."""
+        await self._request("POST", "/reset")
+
+    # -- waiting ----------------------------------------------------------------------
+
+    async def _version_and_transcript(self, chat_id: int) -> tuple[int, list[Message]]:
+        response = await self._http.get(f"/sandbox/chats/{chat_id}/transcript")
+        if response.status_code >= 400:
+            raise SandboxError(response.status_code, response.text)
+        return int(response.headers["X-Sandbox-Version"]), response.json()
+
+    async def wait_for_transcript(
+        self,
+        chat_id: int,
+        condition: TranscriptPredicate,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the sandbox, not for I/O
+        description: str = "the transcript to satisfy the condition",
+    ) -> list[Message]:
+        """Wait until ``condition(transcript)`` holds; return that transcript.
+
+        Raises :class:`SandboxTimeout` (an ``AssertionError``) showing the transcript.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            version, transcript = await self._version_and_transcript(chat_id)
+            if condition(transcript):
+                return transcript
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise SandboxTimeout(
+                    f"waited {timeout} s for {description} in chat {chat_id}; "
+                    f"transcript:\n{format_transcript(transcript)}"
+                )
+            await self.events(after=version, wait=min(remaining, _MAX_POLL), chat_id=chat_id)
+
+    async def wait_for_bot_message(
+        self,
+        chat_id: int,
+        predicate: MessagePredicate | None = None,
+        after_message_id: int | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the sandbox, not for I/O
+    ) -> Message:
+        """Return the first bot message after ``after_message_id`` that matches ``predicate``.
+
+        ``after_message_id=None`` considers the whole chat. Messages are looked at as they
+        are now (edits applied), so this also waits for an edit to show up.
+        """
+        found: list[Message] = []
+
+        def condition(transcript: list[Message]) -> bool:
+            for message in transcript:
+                if not message["from"]["is_bot"]:
+                    continue
+                if after_message_id is not None and message["message_id"] <= after_message_id:
+                    continue
+                if predicate is None or predicate(message):
+                    found.append(message)
+                    return True
+            return False
+
+        what = "a bot message"
+        if after_message_id is not None:
+            what += f" after message {after_message_id}"
+        if predicate is not None:
+            what += " matching the predicate"
+        await self.wait_for_transcript(chat_id, condition, timeout, what)
+        return found[0]
+
+    async def wait_for_bot_messages(
+        self,
+        chat_id: int,
+        count: int,
+        after_message_id: int | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the sandbox, not for I/O
+    ) -> list[Message]:
+        """Wait until at least ``count`` bot messages follow ``after_message_id``; return them."""
+
+        def newer(transcript: list[Message]) -> list[Message]:
+            return [
+                m
+                for m in transcript
+                if m["from"]["is_bot"]
+                and (after_message_id is None or m["message_id"] > after_message_id)
+            ]
+
+        transcript = await self.wait_for_transcript(
+            chat_id,
+            lambda t: len(newer(t)) >= count,
+            timeout,
+            f"{count} bot messages after message {after_message_id}",
+        )
+        return newer(transcript)
+
+    async def wait_for_callback_answer(
+        self,
+        callback_query_id: str,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the sandbox, not for I/O
+    ) -> dict[str, Any]:
+        """Wait until the bot answers the callback query; return ``{answered, text?, ...}``."""
+        answer = await self.callback_answer(callback_query_id, wait=timeout)
+        if not answer["answered"]:
+            raise SandboxTimeout(
+                f"the bot did not answer callback query {callback_query_id} within {timeout} s"
+            )
+        return answer
+
+
+def find_button(message: Message, text_contains: str) -> str:
+    """Return the ``callback_data`` of the first inline button whose text contains the words.
+
+    Raises ``AssertionError`` listing the buttons there are when none matches.
+    """
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    labels = []
+    for row in rows:
+        for button in row:
+            labels.append(button.get("text", ""))
+            if text_contains in button.get("text", "") and "callback_data" in button:
+                return str(button["callback_data"])
+    raise AssertionError(
+        f"message {message.get('message_id')} has no button containing {text_contains!r}; "
+        f"buttons: {labels}"
+    )
+
+
+def format_transcript(transcript: list[Message]) -> str:
+    """Render a transcript one line per message, for failure messages."""
+    lines = []
+    for message in transcript:
+        who = "bot" if message["from"]["is_bot"] else message["from"]["first_name"]
+        body = message.get("text") or message.get("caption") or ""
+        for kind in ("photo", "document", "contact", "sticker", "voice"):
+            if kind in message:
+                body = f"[{kind}] {body}".strip()
+        extras = []
+        if "reply_markup" in message:
+            extras.append(
+                "buttons="
+                + json.dumps(
+                    [
+                        b.get("text")
+                        for row in message["reply_markup"]["inline_keyboard"]
+                        for b in row
+                    ],
+                    ensure_ascii=False,
+                )
+            )
+        if "reply_keyboard" in message:
+            extras.append(
+                "keyboard="
+                + json.dumps(
+                    [
+                        b.get("text") if isinstance(b, dict) else b
+                        for row in message["reply_keyboard"]["keyboard"]
+                        for b in row
+                    ],
+                    ensure_ascii=False,
+                )
+            )
+        if "edit_date" in message:
+            extras.append("edited")
+        suffix = f"  ({', '.join(extras)})" if extras else ""
+        lines.append(f"  #{message['message_id']} {who}: {body}{suffix}")
+    return "\n".join(lines) or "  (empty)"
+
+
+def _without_none(**values: Any) -> dict[str, Any]:
+    return {key: value for key, value in values.items() if value is not None}
