@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from bot.db import make_engine, make_sessionmaker
 from bot.delivery import CareBot
@@ -31,6 +33,10 @@ from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
 
+# Our dialogues are per chat and user on purpose (buttons of a step belong to the
+# customer, not to one message), which PTB warns about at construction.
+warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+
 CareApplication = Application  # the concrete type is Application[CareBot, CareContext, ...]
 
 
@@ -38,7 +44,7 @@ CareApplication = Application  # the concrete type is Application[CareBot, CareC
 class Built:
     """The application and what it owns, so callers can close them."""
 
-    application: Application  # type: ignore[type-arg]
+    application: Application
     engine: AsyncEngine
     services: Services
 
@@ -97,7 +103,7 @@ def build_application(
     return Built(application=application, engine=engine, services=services)
 
 
-def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+def register_handlers(application: Application) -> None:
     """Register the handlers; the order is the order in which they get a chance."""
     # -1: know the customer, log the inbound contact, set the locale. Runs for every
     #     private update and never stops the others.
@@ -114,10 +120,10 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     )
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, common.unsupported_message))
     application.add_handler(CallbackQueryHandler(common.refuse_unknown_button))
-    application.add_error_handler(common.on_error)  # type: ignore[arg-type]
+    application.add_error_handler(common.on_error)
 
 
-async def prepare(application: Application) -> None:  # type: ignore[type-arg]
+async def prepare(application: Application) -> None:
     """Start-up work once the bot is initialised: admins as staff, commands per language."""
     services: Services = application.bot_data[SERVICES_KEY]
     async with services.sessionmaker.begin() as session:
@@ -127,7 +133,7 @@ async def prepare(application: Application) -> None:  # type: ignore[type-arg]
     await register_commands(application, services.default_locale)
 
 
-async def register_commands(application: Application, default_locale: str) -> None:  # type: ignore[type-arg]
+async def register_commands(application: Application, default_locale: str) -> None:
     """Tell Telegram our commands, in each language (and the default for the rest)."""
     scope = BotCommandScopeAllPrivateChats()
     for locale in LOCALES:

@@ -8,10 +8,11 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 
 from care import contacts, customers
+from care.locales import locale_for_language_code
 from care.models import ContactKind, Direction
 from handlers.context import CareContext, CustomerView
-from handlers.i18n import gettext as _, set_locale
-from care.locales import locale_for_language_code
+from handlers.i18n import gettext as _
+from handlers.i18n import set_locale
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,10 @@ async def unsupported_message(update: Update, context: CareContext) -> None:
         )
         return
     await message.reply_text(
-        _("Thank you, your message is kept on your customer record. Send /help to see what I can do.")
+        _(
+            "Thank you, your message is kept on your customer record. "
+            "Send /help to see what I can do."
+        )
     )
 
 

@@ -47,12 +47,12 @@ class CustomerView:
         )
 
 
-class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ignore[type-arg]
+class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):
     """The callback context of carebot: typed access to services and the customer."""
 
     def __init__(
         self,
-        application: Application,  # type: ignore[type-arg]
+        application: Application,
         chat_id: int | None = None,
         user_id: int | None = None,
     ) -> None:
@@ -64,4 +64,4 @@ class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ign
         services = self.application.bot_data[SERVICES_KEY]
         if TYPE_CHECKING:
             assert isinstance(services, Services)
-        return services  # type: ignore[no-any-return]
+        return services

@@ -22,7 +22,9 @@ from babel.messages.pofile import read_po
 
 from care.locales import LOCALES
 
-LOCALE_DIR = Path(os.environ.get("CAREBOT_LOCALE_DIR", Path(__file__).resolve().parent.parent / "locale"))
+LOCALE_DIR = Path(
+    os.environ.get("CAREBOT_LOCALE_DIR", Path(__file__).resolve().parent.parent / "locale")
+)
 DOMAIN = "messages"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("carebot_locale", default="zh_CN")

@@ -8,6 +8,10 @@ process restarts in between; the conversation state itself survives through pers
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import (
     BaseHandler,
@@ -23,7 +27,8 @@ from care.birthdays import BirthdayError, parse_birthday
 from care.locales import LOCALES
 from handlers import texts
 from handlers.context import CareContext
-from handlers.i18n import gettext as _, gettext_in, set_locale
+from handlers.i18n import gettext as _
+from handlers.i18n import gettext_in, set_locale
 from handlers.profile import ask_forget
 
 LANGUAGE, CONSENT, PHONE, BIRTHDAY = "language", "consent", "phone", "birthday"
@@ -149,7 +154,7 @@ async def take_birthday(update: Update, context: CareContext) -> str | int:
     message = update.effective_message
     assert message is not None and message.text is not None and context.customer is not None
     services = context.services
-    today = services.clock.now().astimezone(_zone(services.timezone)).date()
+    today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
     try:
         birthday = parse_birthday(message.text[:64], today)
     except BirthdayError as error:
@@ -232,7 +237,7 @@ async def forget_midway(update: Update, context: CareContext) -> int:
     return END
 
 
-def _reprompt(state: str):  # type: ignore[no-untyped-def]
+def _reprompt(state: str) -> Callable[[Update, CareContext], Coroutine[Any, Any, str]]:
     async def reprompt(update: Update, context: CareContext) -> str:
         """Answer anything unexpected in a step and repeat the step's question."""
         message = update.effective_message
@@ -250,7 +255,9 @@ def _reprompt(state: str):  # type: ignore[no-untyped-def]
             await context.bot.send_message(
                 chat_id,
                 _("Please choose a language with the buttons."),
-                reply_markup=texts.language_keyboard(context.customer.locale if context.customer else None),
+                reply_markup=texts.language_keyboard(
+                    context.customer.locale if context.customer else None
+                ),
             )
         elif state == CONSENT:
             await context.bot.send_message(
@@ -275,13 +282,7 @@ def _reprompt(state: str):  # type: ignore[no-untyped-def]
     return reprompt
 
 
-def _zone(name: str):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
-
-
-def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:  # type: ignore[type-arg]
+def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
     """A step's handlers, then what every step answers: /cancel, /forget, anything else."""
     reprompt = _reprompt(state)
     return [
@@ -293,7 +294,7 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:  # type: ign
     ]
 
 
-def profile_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def profile_conversation() -> ConversationHandler:
     """The registration and profile-editing dialogue."""
     return ConversationHandler(
         name="customer_profile",
@@ -311,9 +312,7 @@ def profile_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             ),
             CONSENT: _step(
                 CONSENT,
-                CallbackQueryHandler(
-                    choose_consent, pattern=f"^{texts.CONSENT_PREFIX}(yes|no)$"
-                ),
+                CallbackQueryHandler(choose_consent, pattern=f"^{texts.CONSENT_PREFIX}(yes|no)$"),
             ),
             PHONE: _step(
                 PHONE,

@@ -9,7 +9,8 @@ from care import customers
 from care.locales import LOCALES
 from handlers import texts
 from handlers.context import CareContext
-from handlers.i18n import gettext as _, set_locale
+from handlers.i18n import gettext as _
+from handlers.i18n import set_locale
 
 PRIVATE = filters.ChatType.PRIVATE
 
@@ -162,7 +163,7 @@ async def free_text(update: Update, context: CareContext) -> None:
     )
 
 
-def commands_before_dialogues() -> list[BaseHandler]:  # type: ignore[type-arg]
+def commands_before_dialogues() -> list[BaseHandler]:
     """Commands that work anywhere, even in the middle of a dialogue (which stays open)."""
     return [
         CommandHandler("help", show_help, filters=PRIVATE),
@@ -172,7 +173,7 @@ def commands_before_dialogues() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
-def handlers_after_dialogues() -> list[BaseHandler]:  # type: ignore[type-arg]
+def handlers_after_dialogues() -> list[BaseHandler]:
     """Buttons and commands outside any dialogue."""
     return [
         CommandHandler("forget", ask_forget, filters=PRIVATE),

@@ -11,7 +11,8 @@ from telegram import (
 
 from care.birthdays import Birthday, BirthdayProblem
 from care.models import BirthdayCalendar, Customer
-from handlers.i18n import N_, current_locale, gettext as _
+from handlers.i18n import N_, current_locale
+from handlers.i18n import gettext as _
 
 # Callback data: "<topic>:<value>". Parsed by handlers; anything else is refused.
 LANGUAGE_PREFIX = "lang:"
@@ -102,8 +103,7 @@ def forget_keyboard() -> InlineKeyboardMarkup:
 
 def greeting(name: str, company: str) -> str:
     return _(
-        "Hello {name}! I am the customer care assistant of {company}. "
-        "Which language do you prefer?"
+        "Hello {name}! I am the customer care assistant of {company}. Which language do you prefer?"
     ).format(name=name or _("there"), company=company)
 
 
@@ -139,8 +139,10 @@ def birthday_problem(problem: BirthdayProblem) -> str:
         reason = _("That year is too long ago.")
     else:
         reason = _("I could not read that as a date.")
-    return reason + " " + _(
-        "Please write it like 1990-05-20, 05-20, 农历八月十五 or lunar 8-15, or tap Skip."
+    return (
+        reason
+        + " "
+        + _("Please write it like 1990-05-20, 05-20, 农历八月十五 or lunar 8-15, or tap Skip.")
     )
 
 
@@ -193,9 +195,7 @@ def profile_summary(customer: Customer, birthday: Birthday | None) -> str:
         ),
         _("Phone: {phone}").format(phone=customer.phone or _("not given")),
         _("Birthday: {birthday}").format(birthday=format_birthday(birthday)),
-        _("Care messages: {state}").format(
-            state=_("on") if customer.consent_care else _("off")
-        ),
+        _("Care messages: {state}").format(state=_("on") if customer.consent_care else _("off")),
     ]
     return "\n".join(lines)
 

@@ -1,0 +1,95 @@
+"""Settings: one clear line per wrong value, and the token kept out of every log line."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.logs import RedactToken
+from bot.settings import SettingsError, load_settings
+
+SECRET = "123456:AAE-very-secret-token"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("TOKEN", "DATABASE_URL", "API_BASE_URL", "STAFF_CHAT_ID", "ADMINS",
+                 "DEFAULT_LOCALE", "TIMEZONE", "CONFIG"):
+        monkeypatch.delenv(f"CAREBOT_{name}", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_run_the_playground_on_sqlite() -> None:
+    settings = load_settings()
+    assert settings.token is None
+    assert settings.database_url == "sqlite+aiosqlite:///var/carebot.db"
+    assert settings.api_base_url == "https://api.telegram.org/bot"
+    assert settings.api_file_url == "https://api.telegram.org/file/bot"
+
+
+def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "carebot.toml").write_text(
+        'timezone = "Europe/Berlin"\nadmins = [1, 2]\ndefault_locale = "en"\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("CAREBOT_TIMEZONE", "Asia/Tokyo")
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", "postgresql://carebot@db.internal/care")
+    monkeypatch.setenv("CAREBOT_API_BASE_URL", "http://127.0.0.1:8081")
+    settings = load_settings()
+    assert settings.timezone == "Asia/Tokyo", "the environment wins over the file"
+    assert settings.admins == [1, 2] and settings.default_locale == "en"
+    assert settings.database_url == "postgresql+asyncpg://carebot@db.internal/care"
+    assert settings.api_base_url == "http://127.0.0.1:8081/bot"
+    assert settings.api_file_url == "http://127.0.0.1:8081/file/bot"
+    monkeypatch.setenv("CAREBOT_ADMINS", "11, 22,33")
+    assert load_settings().admins == [11, 22, 33]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("CAREBOT_TIMEZONE", "Mars/Olympus", "CAREBOT_TIMEZONE: is not an IANA time zone"),
+        ("CAREBOT_STAFF_CHAT_ID", "staff", "CAREBOT_STAFF_CHAT_ID: Input should be a valid integer"),
+        ("CAREBOT_ADMINS", "alice,bob", "CAREBOT_ADMINS: must be Telegram user ids"),
+        ("CAREBOT_DEFAULT_LOCALE", "fr", "CAREBOT_DEFAULT_LOCALE: must be one of zh_CN, en"),
+        ("CAREBOT_DATABASE_URL", "mysql://x", "CAREBOT_DATABASE_URL: must be a sqlite"),
+        ("CAREBOT_TOKEN", "not-a-token", "CAREBOT_TOKEN: does not look like a bot token"),
+    ],
+)
+def test_a_wrong_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(expected) and "\n" not in message
+
+
+def test_the_token_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAREBOT_TOKEN", SECRET)
+    settings = load_settings()
+    assert settings.token_value == SECRET
+    assert SECRET not in repr(settings) and SECRET not in str(settings.model_dump())
+
+
+def test_logs_redact_the_token_even_inside_urls_and_tracebacks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("carebot.test.redaction")
+    redact = RedactToken(SECRET)
+    logger.addFilter(redact)
+    try:
+        with caplog.at_level(logging.INFO, logger="carebot.test.redaction"):
+            logger.info("POST https://api.telegram.org/bot%s/getUpdates", SECRET)
+            try:
+                raise httpx.ConnectError(f"cannot reach https://api.telegram.org/bot{SECRET}/getMe")
+            except httpx.ConnectError:
+                logger.exception("network down")
+    finally:
+        logger.removeFilter(redact)
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert SECRET not in text and SECRET not in caplog.text
+    assert "bot<token>/getUpdates" in text and "bot<token>/getMe" in caplog.text
