@@ -266,15 +266,18 @@ def import_customers_command(
     """
     settings = _settings()
     clock = SystemClock()
-    with _import_progress() as progress:
+    try:
+        source = file.open("rb")
+    except OSError as exc:
+        _fail(f"Cannot read {file}: {exc.strerror}")
+    with source, _import_progress() as progress:
         task = progress.add_task("Importing customers", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
         async def work(session: AsyncSession) -> ImportResult:
-            with file.open("rb") as source:
-                return await import_customers(session, source, clock, progress=advance)
+            return await import_customers(session, source, clock, progress=advance)
 
         result = _in_transaction(settings, work, commit=not dry_run)
     if result.errors:
