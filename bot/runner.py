@@ -59,7 +59,9 @@ async def _run(settings: Settings) -> None:
                 )
             else:
                 me = application.bot.username
-                console.print(f"[bold green]carebot is running on Telegram as @{me}.[/] Ctrl-C stops.")
+                console.print(
+                    f"[bold green]carebot is running on Telegram as @{me}.[/] Ctrl-C stops."
+                )
             await stop.wait()
             await application.updater.stop()
             await application.stop()

@@ -17,8 +17,20 @@ from lunar_python import Lunar
 
 from care.models import BirthdayCalendar
 
-_CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_MONTHS = {"正": 1, "冬": 11, "腊": 12, "臘": 12}
 _LUNAR_PREFIX = re.compile(r"^\s*(农历|農曆|阴历|陰曆|lunar)\s*", re.IGNORECASE)
 
@@ -139,7 +151,7 @@ def parse_birthday(text: str, today: date) -> Birthday:
     cleaned = text.strip().replace("　", " ")
     prefix = _LUNAR_PREFIX.match(cleaned)
     if prefix:
-        birthday = _parse_lunar(cleaned[prefix.end():].strip())
+        birthday = _parse_lunar(cleaned[prefix.end() :].strip())
     else:
         birthday = _parse_solar(cleaned)
     _check(birthday, today)

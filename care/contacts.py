@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.models import ContactKind, Contact, Customer, Direction
+from care.models import Contact, ContactKind, Customer, Direction
 
 # Texts longer than this are cut in the log; Telegram's own limit is 4096.
 MAX_LOGGED_TEXT = 4096

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -66,7 +66,10 @@ class Base(DeclarativeBase):
     below), so adding a member needs no ALTER TYPE on PostgreSQL."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class CustomerType(enum.StrEnum):
@@ -139,9 +142,7 @@ class Customer(Base):
     birthday_month: Mapped[int | None] = mapped_column(Integer)
     birthday_day: Mapped[int | None] = mapped_column(Integer)
     birthday_leap_month: Mapped[bool] = mapped_column(Boolean, default=False)
-    customer_type: Mapped[str] = mapped_column(
-        String(16), default=CustomerType.POTENTIAL.value
-    )
+    customer_type: Mapped[str] = mapped_column(String(16), default=CustomerType.POTENTIAL.value)
     lifecycle_stage: Mapped[str | None] = mapped_column(String(16))
     consent_care: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_changed_at: Mapped[datetime | None]

@@ -26,9 +26,7 @@ Message = dict[str, Any]
 class RunningBot:
     """carebot's real PTB application polling a sandbox, started and stopped by tests."""
 
-    def __init__(
-        self, sandbox: Sandbox, database_url: str, clock: Clock, **settings: Any
-    ) -> None:
+    def __init__(self, sandbox: Sandbox, database_url: str, clock: Clock, **settings: Any) -> None:
         self.sandbox = sandbox
         self.database_url = database_url
         self.clock = clock
@@ -107,16 +105,17 @@ class Person:
         sent = await self.client.send_text(self.id, self.id, text, **kwargs)
         return await self.wait_reply(sent["message_id"])
 
-    async def say_and_wait(
-        self, text: str, predicate: Callable[[Message], bool]
-    ) -> Message:
+    async def say_and_wait(self, text: str, predicate: Callable[[Message], bool]) -> Message:
         """Send a text and return the first bot reply that satisfies ``predicate``."""
         sent = await self.client.send_text(self.id, self.id, text)
         return await self.wait_reply(sent["message_id"], predicate)
 
     async def share_contact(self, phone: str, user_id: int | None = None) -> Message:
         sent = await self.client.send_contact(
-            self.id, self.id, phone, first_name=self.user["first_name"],
+            self.id,
+            self.id,
+            phone,
+            first_name=self.user["first_name"],
             user_id=self.id if user_id is None else user_id,
         )
         return await self.wait_reply(sent["message_id"])
@@ -189,11 +188,11 @@ def text_of(message: Message) -> str:
 
 
 async def wait_until(
-    condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05
+    condition: Callable[[], Awaitable[bool]], within: float = 10.0, interval: float = 0.05
 ) -> None:
-    """Wait until ``condition()`` is true, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Wait until ``condition()`` is true, failing after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while not await condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)

@@ -16,8 +16,16 @@ SECRET = "123456:AAE-very-secret-token"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("TOKEN", "DATABASE_URL", "API_BASE_URL", "STAFF_CHAT_ID", "ADMINS",
-                 "DEFAULT_LOCALE", "TIMEZONE", "CONFIG"):
+    for name in (
+        "TOKEN",
+        "DATABASE_URL",
+        "API_BASE_URL",
+        "STAFF_CHAT_ID",
+        "ADMINS",
+        "DEFAULT_LOCALE",
+        "TIMEZONE",
+        "CONFIG",
+    ):
         monkeypatch.delenv(f"CAREBOT_{name}", raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -51,7 +59,11 @@ def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     ("name", "value", "expected"),
     [
         ("CAREBOT_TIMEZONE", "Mars/Olympus", "CAREBOT_TIMEZONE: is not an IANA time zone"),
-        ("CAREBOT_STAFF_CHAT_ID", "staff", "CAREBOT_STAFF_CHAT_ID: Input should be a valid integer"),
+        (
+            "CAREBOT_STAFF_CHAT_ID",
+            "staff",
+            "CAREBOT_STAFF_CHAT_ID: Input should be a valid integer",
+        ),
         ("CAREBOT_ADMINS", "alice,bob", "CAREBOT_ADMINS: must be Telegram user ids"),
         ("CAREBOT_DEFAULT_LOCALE", "fr", "CAREBOT_DEFAULT_LOCALE: must be one of zh_CN, en"),
         ("CAREBOT_DATABASE_URL", "mysql://x", "CAREBOT_DATABASE_URL: must be a sqlite"),

@@ -18,8 +18,17 @@ ANNA = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Anna",
 
 @pytest.mark.parametrize(
     ("code", "locale"),
-    [("zh-hans", "zh_CN"), ("zh-CN", "zh_CN"), ("zh-hant", "zh_CN"), ("zh", "zh_CN"),
-     ("en-US", "en"), ("en", "en"), ("de", "en"), (None, "en"), ("", "en")],
+    [
+        ("zh-hans", "zh_CN"),
+        ("zh-CN", "zh_CN"),
+        ("zh-hant", "zh_CN"),
+        ("zh", "zh_CN"),
+        ("en-US", "en"),
+        ("en", "en"),
+        ("de", "en"),
+        (None, "en"),
+        ("", "en"),
+    ],
 )
 def test_language_codes_map_to_our_locales(code: str | None, locale: str) -> None:
     assert locale_for_language_code(code, default="en") == locale
@@ -76,8 +85,13 @@ async def test_forget_keeps_counts_and_drops_the_person(
     customers.set_phone(customer, "+8613800138000")
     for text in ("我的订单", "谢谢"):
         await contacts.record_contact(
-            session, customer, Direction.INBOUND, ContactKind.TEXT, clock.now(),
-            text=text, telegram_message_id=5,
+            session,
+            customer,
+            Direction.INBOUND,
+            ContactKind.TEXT,
+            clock.now(),
+            text=text,
+            telegram_message_id=5,
         )
     await customers.forget_customer(session, customer, clock.now())
     assert customer.telegram_user_id is None and customer.phone is None

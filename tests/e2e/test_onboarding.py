@@ -33,7 +33,9 @@ async def test_registration_in_chinese(
 
     _, consent = await xiaoming.press("中文")
     assert consent is not None and "关怀" in text_of(consent)
-    assert text_of((await xiaoming.transcript())[1]) == "语言：中文", "the choice is confirmed in place"
+    assert text_of((await xiaoming.transcript())[1]) == "语言：中文", (
+        "the choice is confirmed in place"
+    )
 
     _, phone_question = await xiaoming.press("好的")
     assert phone_question is not None and "手机号" in text_of(phone_question)
@@ -50,7 +52,9 @@ async def test_registration_in_chinese(
     assert customer.consent_care is True
     assert customer.phone == "+8613800138000"
     assert (customer.birthday_calendar, customer.birthday_month, customer.birthday_day) == (
-        "lunar", 8, 15,
+        "lunar",
+        8,
+        15,
     )
     assert customer.onboarded_at is not None
     assert customer.last_contact_at is not None
@@ -104,7 +108,9 @@ async def test_each_contact_is_logged_in_and_out(
 
 
 async def test_bad_input_at_every_step_keeps_the_dialogue(
-    bot: RunningBot, person: PersonFactory, client: SandboxClient,
+    bot: RunningBot,
+    person: PersonFactory,
+    client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     anna = await person("Anna", language_code="en")
@@ -119,9 +125,7 @@ async def test_bad_input_at_every_step_keeps_the_dialogue(
 
     await anna.press("English")
     # Consent step: an old button from the language step is refused, the step is repeated.
-    language_message = next(
-        m for m in await anna.bot_messages() if "Which language" in text_of(m)
-    )
+    language_message = next(m for m in await anna.bot_messages() if "Which language" in text_of(m))
     answer, again = await anna.press_data(language_message["message_id"], "lang:zh_CN")
     assert "earlier step" in answer
     assert again is not None and "care messages" in text_of(again)
@@ -149,9 +153,7 @@ async def test_bad_input_at_every_step_keeps_the_dialogue(
     assert (customer.birthday_calendar, customer.birthday_month) == ("lunar", 1)
 
 
-async def test_returning_customer_is_welcomed_back(
-    bot: RunningBot, person: PersonFactory
-) -> None:
+async def test_returning_customer_is_welcomed_back(bot: RunningBot, person: PersonFactory) -> None:
     anna = await person("Anna", language_code="en")
     await anna.say("/start")
     await anna.press("English")
@@ -164,7 +166,11 @@ async def test_returning_customer_is_welcomed_back(
 
 
 async def test_restart_in_the_middle_of_registration_loses_nothing(
-    sandbox, database_url: str, clock: ManualClock, engine, person: PersonFactory,
+    sandbox,
+    database_url: str,
+    clock: ManualClock,
+    engine,
+    person: PersonFactory,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     first = RunningBot(sandbox, database_url, clock)
@@ -276,7 +282,9 @@ async def test_forged_and_stale_buttons_and_unknown_things(
     await anna.say("Skip")
     await anna.say("Skip")
     # Forged data on a real message.
-    answer, _ = await anna.press_data(reply["message_id"], "staff:resolve:C-1", expect_message=False)
+    answer, _ = await anna.press_data(
+        reply["message_id"], "staff:resolve:C-1", expect_message=False
+    )
     assert "no longer valid" in answer
     answer, _ = await anna.press_data(reply["message_id"], "lang:xx", expect_message=False)
     assert "no longer valid" in answer
@@ -292,7 +300,9 @@ async def test_stranger_is_invited_to_register(bot: RunningBot, person: PersonFa
 
 
 async def test_blocked_customer_is_marked_unreachable(
-    bot: RunningBot, person: PersonFactory, client: SandboxClient,
+    bot: RunningBot,
+    person: PersonFactory,
+    client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     anna = await person("Anna", language_code="en")
@@ -303,7 +313,7 @@ async def test_blocked_customer_is_marked_unreachable(
     async def unreachable() -> bool:
         return not (await customer_of(sessionmaker, anna)).reachable
 
-    await wait_until(unreachable, timeout=10)
+    await wait_until(unreachable, within=10)
     # Writing again (after unblocking) makes the customer reachable again.
     await client.fault({"kind": "unblocked", "user_id": anna.id})
     await anna.say("/help")
