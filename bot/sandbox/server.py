@@ -19,6 +19,9 @@ from bot.sandbox.state import BOT_USERNAME, Clock, RateLimits, World
 
 PLAYGROUND = Path(__file__).with_name("playground")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+# Names the playground page uses for the staff side (see playground/app.js).
+STAFF_GROUP_TITLE = "Care staff"
+STAFF_NAME = "Staff Agent"
 _TOKEN = re.compile(r"(\d{1,20}):[A-Za-z0-9_-]{1,100}")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -84,6 +87,23 @@ class Sandbox:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    def ensure_staff_group(
+        self, title: str = STAFF_GROUP_TITLE, staff_name: str = STAFF_NAME
+    ) -> int:
+        """Return the id of the playground's staff group, creating it and its staff user.
+
+        The playground page looks for the same names, so a bot started with this id as
+        its staff chat and the page share one group.
+        """
+        world = self.world
+        staff = next((u for u in world.users.values() if u.first_name == staff_name), None)
+        if staff is None:
+            staff = world.create_user(staff_name, language_code="en")
+        for chat in world.chats.values():
+            if chat.is_group and chat.title == title:
+                return chat.id
+        return world.create_group(title, [staff.id]).id
 
     # -- addresses --------------------------------------------------------------------
 
