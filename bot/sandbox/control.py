@@ -391,11 +391,10 @@ class ControlApi:
         while True:
             version = world.changes.version
             reset = world.reset_version > after
-            changed = [
-                chat_id
-                for chat_id, changed_at in world.chat_versions.items()
-                if changed_at > after and (only_chat is None or chat_id == only_chat)
-            ]
+            if only_chat is None:
+                changed = world.changed_since(after)
+            else:
+                changed = [only_chat] if world.chat_versions.get(only_chat, -1) > after else []
             anything = changed or reset or (only_chat is None and version > after)
             remaining = deadline - loop.time()
             if anything or remaining <= 0 or world.closed:

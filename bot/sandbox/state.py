@@ -474,7 +474,20 @@ class World:
 
     def touch(self, chat_id: int) -> None:
         """Record that ``chat_id`` changed, for ``/sandbox/events``."""
+        # Re-inserting keeps the dict ordered by last change, so changed_since() reads
+        # only the chats that changed instead of all of them.
+        self.chat_versions.pop(chat_id, None)
         self.chat_versions[chat_id] = self.changes.bump()
+
+    def changed_since(self, version: int) -> list[int]:
+        """Return the chats changed after ``version``, least recently changed first."""
+        changed = []
+        for chat_id in reversed(self.chat_versions):
+            if self.chat_versions[chat_id] <= version:
+                break
+            changed.append(chat_id)
+        changed.reverse()
+        return changed
 
     # -- users and chats --------------------------------------------------------------
 

@@ -157,3 +157,15 @@ async def test_events_for_one_chat_and_after_reset(client: SandboxClient) -> Non
     after_reset = await client.events(after=event["version"], wait=5)
     assert after_reset["reset"] is True
     assert await client.chats() == []
+
+
+async def test_events_list_each_changed_chat_once_in_change_order(client: SandboxClient) -> None:
+    first = (await client.create_user("A"))["id"]
+    second = (await client.create_user("B"))["id"]
+    version = (await client.events())["version"]
+    await client.send_text(second, second, "1")
+    await client.send_text(first, first, "2")
+    await client.send_text(second, second, "3")
+    event = await client.events(after=version)
+    assert event["chats_changed"] == [first, second]
+    assert event["version"] == version + 3
