@@ -588,10 +588,10 @@ class World:
                 if chat.username and chat.username.lower() == name:
                     return chat
             raise bad_request("chat not found")
-        chat = self.chats.get(chat_id)
-        if chat is None:
+        found = self.chats.get(chat_id)
+        if found is None:
             raise bad_request("chat not found")
-        return chat
+        return found
 
     def sender(self, user_id: int) -> User:
         """Return a user or bot by id (for ``from`` fields)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -63,7 +65,7 @@ async def later(update: Update, context: Context) -> None:
 async def liked(update: Update, context: Context) -> None:
     """Answer the press and edit the message it came from."""
     query = update.callback_query
-    assert query is not None and query.message is not None
+    assert query is not None and isinstance(query.message, Message)
     await query.answer(f"thanks for {query.data}")
     await query.edit_message_text(f"liked ({query.message.text})")
 
@@ -94,9 +96,9 @@ async def sticker(update: Update, context: Context) -> None:
 async def voice(update: Update, context: Context) -> None:
     """Send the voice note's length back as a document."""
     assert update.message is not None and update.message.voice is not None
-    await update.message.reply_document(
-        b"duration=%d" % update.message.voice.duration, filename="voice.txt"
-    )
+    duration = update.message.voice.duration
+    seconds = duration.total_seconds() if isinstance(duration, dt.timedelta) else duration
+    await update.message.reply_document(f"duration={seconds:g}".encode(), filename="voice.txt")
 
 
 async def staff_relay(update: Update, context: Context) -> None:
