@@ -61,9 +61,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = os.environ.get("CAREBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
     name = f"carebot_test_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    url = str(
-        make_url(server).set(drivername="postgresql+asyncpg", database=name)
-    ).replace("***", make_url(server).password or "")
+    url = str(make_url(server).set(drivername="postgresql+asyncpg", database=name)).replace(
+        "***", make_url(server).password or ""
+    )
     try:
         upgrade_sync(url)
         yield url
@@ -75,9 +75,7 @@ async def empty_tables(engine: AsyncEngine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
-            await connection.execute(
-                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-            )
+            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
