@@ -28,16 +28,17 @@ test-postgresql: $(STAMP) postgres
 	CAREBOT_TEST_DB=postgresql $(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot handlers care tests bench
+	$(BIN)/ruff check bot handlers care tests $(wildcard bench)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-## browser-deps: Debian's Chromium for the playground's browser test
+## browser-deps: Debian's Chromium (and CJK fonts, for legible screenshots) for browser tests
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { \
+	  echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 ## postgres: make sure a PostgreSQL server answers on 127.0.0.1:5432
 postgres:

@@ -36,7 +36,12 @@ async def _run(settings: Settings) -> None:
         sandbox = Sandbox(limits=RateLimits.telegram())
         await sandbox.start(host=settings.playground_host, port=settings.playground_port)
         settings = settings.model_copy(
-            update={"token": SecretStr(PLAYGROUND_TOKEN), "api_base_url": sandbox.bot_base_url}
+            update={
+                "token": SecretStr(PLAYGROUND_TOKEN),
+                "api_base_url": sandbox.bot_base_url,
+                # The page's "Care staff" group is the staff chat, unless one is configured.
+                "staff_chat_id": settings.staff_chat_id or sandbox.ensure_staff_group(),
+            }
         )
     built = build_application(settings)
     application = built.application
