@@ -118,7 +118,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command)
     )
-    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, common.unsupported_message))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE, common.acknowledge))
     application.add_handler(CallbackQueryHandler(common.refuse_unknown_button))
     application.add_error_handler(common.on_error)
 

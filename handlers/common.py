@@ -84,8 +84,8 @@ async def refuse_unknown_button(update: Update, context: CareContext) -> None:
     await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
 
 
-async def unsupported_message(update: Update, context: CareContext) -> None:
-    """Answer a private message of a kind we do not act on (sticker, voice, ...)."""
+async def acknowledge(update: Update, context: CareContext) -> None:
+    """Answer a private message outside any dialogue: it is on the record."""
     message = update.effective_message
     if message is None:
         return

@@ -28,8 +28,8 @@ from care.locales import LOCALES
 from handlers import texts
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
-from handlers.i18n import gettext_in, set_locale
-from handlers.profile import ask_forget
+from handlers.i18n import gettext_in
+from handlers.profile import ask_forget, save_language
 
 LANGUAGE, CONSENT, PHONE, BIRTHDAY = "language", "consent", "phone", "birthday"
 END = ConversationHandler.END
@@ -63,24 +63,11 @@ async def start(update: Update, context: CareContext) -> str | int:
 
 async def choose_language(update: Update, context: CareContext) -> str:
     """Save the chosen language and ask for consent."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and context.customer is not None
-    locale = query.data.removeprefix(texts.LANGUAGE_PREFIX)
-    if locale not in LOCALES:
-        await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
+    if await save_language(update, context) is None:
         return LANGUAGE
-    async with context.services.sessionmaker.begin() as session:
-        customer = await session.get_one(customers.Customer, context.customer.id)
-        customers.set_language(customer, locale)
-    set_locale(locale)
-    await query.answer()
-    await query.edit_message_text(
-        _("Language: {language}").format(language=texts.language_label(locale))
-    )
+    assert update.effective_chat is not None
     await context.bot.send_message(
-        query.message.chat.id if query.message else context.customer.id,
-        texts.consent_question(),
-        reply_markup=texts.consent_keyboard(),
+        update.effective_chat.id, texts.consent_question(), reply_markup=texts.consent_keyboard()
     )
     return CONSENT
 
@@ -138,15 +125,20 @@ async def _after_phone(update: Update, context: CareContext, note: str) -> str |
     message = update.effective_message
     assert message is not None and context.customer is not None
     if context.customer.onboarded:
-        await message.reply_text(
-            note + " " + _("Send /profile to see your details."),
-            reply_markup=ReplyKeyboardRemove(),
-        )
-        return END
+        return await _edited(update, note)
     await message.reply_text(
         note + "\n\n" + texts.birthday_question(), reply_markup=texts.skip_keyboard()
     )
     return BIRTHDAY
+
+
+async def _edited(update: Update, note: str) -> int:
+    """End a change made from /profile."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        note + " " + _("Send /profile to see your details."), reply_markup=ReplyKeyboardRemove()
+    )
+    return END
 
 
 async def take_birthday(update: Update, context: CareContext) -> str | int:
@@ -178,11 +170,7 @@ async def _finish(update: Update, context: CareContext, note: str) -> int:
     message = update.effective_message
     assert message is not None and context.customer is not None
     if context.customer.onboarded:
-        await message.reply_text(
-            note + " " + _("Send /profile to see your details."),
-            reply_markup=ReplyKeyboardRemove(),
-        )
-        return END
+        return await _edited(update, note)
     async with context.services.sessionmaker.begin() as session:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.complete_onboarding(customer, context.services.clock.now())

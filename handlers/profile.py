@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from care import customers
 from care.locales import LOCALES
-from handlers import texts
+from handlers import common, texts
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale
@@ -48,14 +48,18 @@ async def ask_language(update: Update, context: CareContext) -> None:
     )
 
 
-async def change_language(update: Update, context: CareContext) -> None:
-    """Switch the customer's language."""
+async def save_language(update: Update, context: CareContext) -> str | None:
+    """Save the language a ``lang:`` button names and confirm it in place.
+
+    Returns:
+        The locale, or None when the button names none of ours (it was answered).
+    """
     query = update.callback_query
     assert query is not None and query.data is not None and context.customer is not None
     locale = query.data.removeprefix(texts.LANGUAGE_PREFIX)
     if locale not in LOCALES:
         await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
-        return
+        return None
     async with context.services.sessionmaker.begin() as session:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.set_language(customer, locale)
@@ -64,6 +68,12 @@ async def change_language(update: Update, context: CareContext) -> None:
     await query.edit_message_text(
         _("Language: {language}").format(language=texts.language_label(locale))
     )
+    return locale
+
+
+async def change_language(update: Update, context: CareContext) -> None:
+    """Switch the customer's language."""
+    await save_language(update, context)
 
 
 async def stop_care(update: Update, context: CareContext) -> None:
@@ -146,23 +156,6 @@ async def answer_forget(update: Update, context: CareContext) -> None:
     )
 
 
-async def free_text(update: Update, context: CareContext) -> None:
-    """Acknowledge a message that is not part of any dialogue."""
-    message, view = update.effective_message, context.customer
-    assert message is not None and view is not None
-    if not view.onboarded:
-        await message.reply_text(
-            _("Welcome! Send /start to register, or /help to see what I can do.")
-        )
-        return
-    await message.reply_text(
-        _(
-            "Thank you, your message is kept on your customer record. "
-            "Send /help to see what I can do."
-        )
-    )
-
-
 def commands_before_dialogues() -> list[BaseHandler]:
     """Commands that work anywhere, even in the middle of a dialogue (which stays open)."""
     return [
@@ -181,5 +174,5 @@ def handlers_after_dialogues() -> list[BaseHandler]:
         CallbackQueryHandler(ask_language, pattern=f"^{texts.PROFILE_PREFIX}language$"),
         CallbackQueryHandler(set_consent_button, pattern=f"^{texts.CONSENT_PREFIX}"),
         CallbackQueryHandler(answer_forget, pattern=f"^{texts.FORGET_PREFIX}(yes|no)$"),
-        MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, free_text),
+        MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, common.acknowledge),
     ]

@@ -21,8 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db import make_engine, make_sessionmaker, upgrade_sync
+from bot.sandbox import RateLimits, Sandbox
+from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Base
+from tests.helpers import RunningBot
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
@@ -107,3 +110,28 @@ async def session(
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2026, 9, 24, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    """A Bot API sandbox without rate limits, stopped after the test."""
+    async with Sandbox(limits=RateLimits.off()) as running:
+        yield running
+
+
+@pytest.fixture
+async def client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
+    """The sandbox's control API: create users, chat as them, read transcripts."""
+    async with SandboxClient(sandbox.url) as control:
+        yield control
+
+
+@pytest.fixture
+async def bot(
+    sandbox: Sandbox, database_url: str, clock: ManualClock, engine: AsyncEngine
+) -> AsyncIterator[RunningBot]:
+    """carebot running against the sandbox on the (emptied) test database."""
+    running = RunningBot(sandbox, database_url, clock)
+    await running.start()
+    yield running
+    await running.stop()

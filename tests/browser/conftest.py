@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from bot.sandbox import RateLimits, Sandbox
-from bot.sandbox.client import SandboxClient
+from bot.sandbox import Sandbox
 
 CHROMIUM = Path(os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -24,18 +23,6 @@ CHROMIUM_ARGS = [
 WAIT_MS = 5000
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(limits=RateLimits.off()) as running:
-        yield running
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
-    async with SandboxClient(sandbox.url) as control:
-        yield control
 
 
 @pytest.fixture

@@ -6,31 +6,17 @@ page shows and what the database holds.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox import Sandbox
-from care.clock import ManualClock
 from care.models import Customer
 from tests.browser.conftest import WAIT_MS
 from tests.helpers import RunningBot
 
 SCREENSHOT = Path("/tmp/playground-onboarding.png")
-
-
-@pytest.fixture
-async def carebot(
-    sandbox: Sandbox, database_url: str, clock: ManualClock, engine: AsyncEngine
-) -> AsyncIterator[RunningBot]:
-    running = RunningBot(sandbox, database_url, clock)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 async def send(page: Page, text: str) -> None:
@@ -43,7 +29,7 @@ def bot_says(page: Page, text: str):  # type: ignore[no-untyped-def]
 
 
 async def test_register_in_the_playground_by_clicking(
-    carebot: RunningBot, page: Page, sessionmaker: async_sessionmaker[AsyncSession]
+    bot: RunningBot, page: Page, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await page.fill("#customer-name", "王小明")
     await page.select_option("#customer-language", "zh-hans")

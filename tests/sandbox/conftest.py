@@ -8,27 +8,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.sandbox import RateLimits, Sandbox
+from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 TOKEN = "123456:sandbox-test-token"
 BOT_ID = 123456
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[Sandbox]:
-    """A sandbox without rate limits, stopped after the test."""
-    async with Sandbox(limits=RateLimits.off()) as running:
-        yield running
-
-
-@pytest.fixture
-async def client(sandbox: Sandbox) -> AsyncIterator[SandboxClient]:
-    """The control API client for ``sandbox``."""
-    async with SandboxClient(sandbox.url) as control:
-        yield control
 
 
 @pytest.fixture
