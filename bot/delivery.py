@@ -8,11 +8,13 @@ means no sender can forget to.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.error import Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
 from care import contacts, customers
@@ -32,6 +34,20 @@ SENDING_METHODS: dict[str, ContactKind] = {
     "copyMessage": ContactKind.OTHER,
     "forwardMessage": ContactKind.OTHER,
 }
+
+
+# Bounded retries of a request Telegram refused for now: 429 (after retry_after, if that is
+# not absurdly long) and 5xx or connection errors (with backoff). A timeout is not retried:
+# Telegram may have delivered the message, and a customer must not get it twice.
+MAX_ATTEMPTS = 4
+MAX_RETRY_AFTER = 60.0
+BACKOFF = 0.5
+
+
+def _seconds(retry_after: int | dt.timedelta) -> float:
+    if isinstance(retry_after, dt.timedelta):
+        return retry_after.total_seconds()
+    return float(retry_after)
 
 
 def _chat_id(data: dict[str, Any]) -> int | None:
@@ -59,13 +75,15 @@ class CareBot(ExtBot[None]):
         self._care_clock = clock
 
     async def _do_post(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
+        if endpoint == "getUpdates":  # the updater has its own retry loop
+            return await super()._do_post(endpoint, data, **kwargs)
         kind = SENDING_METHODS.get(endpoint)
         chat_id = _chat_id(data) if kind is not None else None
         # Private chats have positive ids; groups and channels negative ones.
         if chat_id is None or chat_id < 0:
-            return await super()._do_post(endpoint, data, **kwargs)
+            return await self._post_with_retries(endpoint, data, **kwargs)
         try:
-            result = await super()._do_post(endpoint, data, **kwargs)
+            result = await self._post_with_retries(endpoint, data, **kwargs)
         except Forbidden:
             async with self._care_sessionmaker.begin() as session:
                 if await customers.mark_unreachable(session, chat_id, self._care_clock.now()):
@@ -84,3 +102,25 @@ class CareBot(ExtBot[None]):
                 telegram_message_id=message_id,
             )
         return result
+
+    async def _post_with_retries(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return await super()._do_post(endpoint, data, **kwargs)
+            except RetryAfter as error:
+                wait = _seconds(error.retry_after)
+                if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_AFTER:
+                    raise
+                log.warning(
+                    "%s: Telegram asks to wait %.0f s (attempt %d)", endpoint, wait, attempt
+                )
+            except (TimedOut, BadRequest):
+                # BadRequest is a NetworkError in PTB, but a 400 is final.
+                raise
+            except NetworkError as error:
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                wait = BACKOFF * 2 ** (attempt - 1)
+                log.warning("%s failed (%s); retrying in %.1f s", endpoint, error, wait)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
