@@ -59,7 +59,9 @@ async def test_persistent_failure_gives_up_and_loses_nothing(
     greeting = await anna.say("/start")
     assert "Hello Anna" in text_of(greeting), "the bot is alive and the dialogue can start"
     async with sessionmaker() as session:
-        customer = await session.scalar(select(Customer).where(Customer.telegram_user_id == anna.id))
+        customer = await session.scalar(
+            select(Customer).where(Customer.telegram_user_id == anna.id)
+        )
         assert customer is not None
         inbound = (
             await session.scalars(
