@@ -199,9 +199,7 @@ async def import_customers(
     return ImportResult(created=created, updated=updated)
 
 
-def _check_file(
-    source: IO[bytes], now: datetime
-) -> tuple[list[_CustomerRow], list[RowError]]:
+def _check_file(source: IO[bytes], now: datetime) -> tuple[list[_CustomerRow], list[RowError]]:
     """Read and check the whole file without touching the database.
 
     Returns:

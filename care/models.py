@@ -190,6 +190,7 @@ class StaffMember(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str | None] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.AGENT.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -204,3 +205,134 @@ class PersistenceEntry(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     data: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class ComplaintStatus(enum.StrEnum):
+    """Where a complaint stands (客户投诉管理流程)."""
+
+    DRAFT = "draft"  # being filed by the customer; invisible to staff
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    WAITING_CUSTOMER = "waiting_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class Priority(enum.StrEnum):
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class ComplaintEventType(enum.StrEnum):
+    FILED = "filed"
+    STATUS = "status"
+    ASSIGNED = "assigned"
+    PRIORITY = "priority"
+    NOTE = "note"  # internal, never shown to the customer
+    CUSTOMER_MESSAGE = "customer_message"
+    STAFF_REPLY = "staff_reply"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+    RATING = "rating"
+    UNREACHABLE = "unreachable"
+
+
+class Complaint(Base):
+    """A customer's complaint, from filing to closing, with its SLA clock."""
+
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(24), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    category: Mapped[str | None] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default=ComplaintStatus.DRAFT.value)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL.value)
+    agitated: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    created_at: Mapped[datetime]
+    filed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+    acknowledge_due_at: Mapped[datetime | None]
+    resolve_due_at: Mapped[datetime | None]
+    acknowledged_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    resolved_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    # SLA alerts already given for the current deadlines (cleared when a deadline is reset).
+    acknowledge_warned_at: Mapped[datetime | None]
+    acknowledge_breached_at: Mapped[datetime | None]
+    resolve_warned_at: Mapped[datetime | None]
+    resolve_breached_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None]
+    staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    alert_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        Index("ix_complaint_customer_status", "customer_id", "status"),
+        Index("ix_complaint_status_ack_due", "status", "acknowledge_due_at"),
+        Index("ix_complaint_status_resolve_due", "status", "resolve_due_at"),
+    )
+
+
+class ComplaintEvent(Base):
+    """One thing that happened to a complaint. Never updated, never deleted."""
+
+    __tablename__ = "complaint_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(String(24))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_complaint_event_complaint", "complaint_id", "id"),)
+
+
+class ComplaintAttachment(Base):
+    """A photo or document the customer attached, kept by Telegram file id."""
+
+    __tablename__ = "complaint_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "photo" or "document"
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_name: Mapped[str | None] = mapped_column(String(256))
+    caption: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ComplaintMessage(Base):
+    """A Telegram message that belongs to a complaint, so that a reply to it finds it.
+
+    ``purpose``: "alert" (the staff group's card), "relay" (a customer message relayed to
+    staff), "reply_prompt" / "resolve_prompt" (asking staff for a reply or a resolution
+    note), "customer" (a message to the customer about this complaint).
+    """
+
+    __tablename__ = "complaint_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_complaint_message_chat_message", "chat_id", "message_id", unique=True),
+    )
