@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -70,6 +71,10 @@ def build_application(
         timezone=settings.timezone,
         company_name=settings.company_name,
         staff_chat_id=settings.staff_chat_id,
+        sla=settings.sla_policy(),
+        triage=settings.triage(),
+        complaint_categories=tuple(settings.complaint_categories),
+        survey_close_after=timedelta(days=settings.survey_close_days),
     )
     bot = CareBot(
         token,

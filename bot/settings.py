@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -15,6 +16,10 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from care.models import Priority
+from care.sla import BusinessHours, SlaPolicy
+from care.triage import Triage
 
 LOCALES = ("zh_CN", "en")
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
@@ -39,6 +44,21 @@ class Settings(BaseSettings):
     company_name: str = "carebot"
     # How often PTB writes conversation state to the database (seconds).
     persistence_interval: float = Field(default=1.0, gt=0, le=60)
+    # Complaints (issue: complaints end to end).
+    complaint_categories: list[str] = Field(
+        default_factory=lambda: ["product", "delivery", "service", "billing", "other"]
+    )
+    sla_acknowledge_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"normal": 120, "high": 30, "urgent": 10}
+    )
+    sla_resolve_minutes: dict[str, int] = Field(
+        default_factory=lambda: {"normal": 48 * 60, "high": 24 * 60, "urgent": 4 * 60}
+    )
+    business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00": SLA counts only these
+    sla_check_seconds: float = Field(default=60.0, gt=0)
+    duplicate_threshold: float = Field(default=75.0, ge=0, le=100)
+    angry_words: list[str] | None = None  # None: the built-in Chinese and English lists
+    survey_close_days: float = Field(default=7.0, gt=0)
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -115,6 +135,30 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL of a Bot API server")
         return value if value.endswith("/bot") else value + "/bot"
 
+    @field_validator("sla_acknowledge_minutes", "sla_resolve_minutes")
+    @classmethod
+    def _every_priority(cls, value: dict[str, int]) -> dict[str, int]:
+        missing = {"normal", "high", "urgent"} - set(value)
+        if missing or any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("needs positive minutes for normal, high and urgent")
+        return value
+
+    @field_validator("complaint_categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        if not value or any(not c.isidentifier() or len(c) > 24 for c in value):
+            raise ValueError("must be short identifiers such as product, delivery, other")
+        return value
+
+    @model_validator(mode="after")
+    def _business_hours(self) -> Settings:
+        if self.business_hours:
+            try:
+                BusinessHours.parse(self.business_hours, self.timezone)
+            except ValueError as error:
+                raise ValueError(f"business_hours: {error}") from None
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -128,6 +172,28 @@ class Settings(BaseSettings):
         """Where files are downloaded: ``…/file/bot`` beside ``…/bot``."""
         return self.api_base_url[: -len("/bot")] + "/file/bot"
 
+    def sla_policy(self) -> SlaPolicy:
+        """The SLA targets as the domain takes them."""
+        hours = (
+            BusinessHours.parse(self.business_hours, self.timezone) if self.business_hours else None
+        )
+        return SlaPolicy(
+            acknowledge={
+                Priority(k): timedelta(minutes=v) for k, v in self.sla_acknowledge_minutes.items()
+            },
+            resolve={
+                Priority(k): timedelta(minutes=v) for k, v in self.sla_resolve_minutes.items()
+            },
+            business_hours=hours,
+        )
+
+    def triage(self) -> Triage:
+        if self.angry_words is None:
+            return Triage(duplicate_threshold=self.duplicate_threshold)
+        return Triage(
+            angry_words=tuple(self.angry_words), duplicate_threshold=self.duplicate_threshold
+        )
+
     @property
     def token_value(self) -> str | None:
         return self.token.get_secret_value() if self.token else None
@@ -139,7 +205,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "settings"
-        name = f"CAREBOT_{field.upper()}" if field in Settings.model_fields else field
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"] and ": " in message:  # a model validator names its field
+            field, _, message = message.partition(": ")
+        else:
+            field = str(error["loc"][0]) if error["loc"] else "settings"
+        name = f"CAREBOT_{field.upper()}" if field in Settings.model_fields else field
         raise SettingsError(f"{name}: {message}") from None

@@ -729,3 +729,27 @@ def timeliness(complaints: Sequence[Complaint]) -> float | None:
         return None
     on_time = [c for c in judged if c.acknowledged_on_time is not False and c.resolved_on_time]
     return len(on_time) / len(judged)
+
+
+@dataclass(frozen=True)
+class ComplaintFacts:
+    """Everything needed to show one complaint to staff or to its customer."""
+
+    complaint: Complaint
+    customer: Customer
+    assignee: StaffMember | None
+    attachments: list[ComplaintAttachment]
+
+
+async def facts(session: AsyncSession, complaint_id: int) -> ComplaintFacts | None:
+    """Load a complaint with its customer, assignee and attachments."""
+    complaint = await session.get(Complaint, complaint_id)
+    if complaint is None:
+        return None
+    customer = await session.get_one(Customer, complaint.customer_id)
+    assignee = (
+        await session.get(StaffMember, complaint.assignee_id) if complaint.assignee_id else None
+    )
+    return ComplaintFacts(
+        complaint, customer, assignee, await attachments_of(session, complaint.id)
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -10,6 +11,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from care.clock import Clock
 from care.models import Customer
+from care.sla import SlaPolicy
+from care.triage import Triage
 
 SERVICES_KEY = "carebot.services"
 
@@ -24,6 +27,10 @@ class Services:
     timezone: str
     company_name: str
     staff_chat_id: int | None = None
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
+    triage: Triage = field(default_factory=Triage)
+    complaint_categories: tuple[str, ...] = ("product", "delivery", "service", "billing", "other")
+    survey_close_after: timedelta = timedelta(days=7)
 
 
 @dataclass(frozen=True)
