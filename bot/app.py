@@ -21,15 +21,16 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from bot import jobs
 from bot.db import make_engine, make_sessionmaker
 from bot.delivery import CareBot
 from bot.persistence import SqlPersistence
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
-from care import staff
+from care import staff as staff_members
 from care.clock import Clock, SystemClock
 from care.locales import LOCALES
-from handlers import common, i18n, onboarding, profile, texts
+from handlers import common, complaints, i18n, onboarding, profile, staff, survey, texts
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def build_application(
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["carebot.admins"] = tuple(settings.admins)
     register_handlers(application)
+    jobs.schedule_jobs(application, settings.sla_check_seconds)
     return Built(application=application, engine=engine, services=services)
 
 
@@ -113,12 +115,22 @@ def register_handlers(application: Application) -> None:
     # -1: know the customer, log the inbound contact, set the locale. Runs for every
     #     private update and never stops the others.
     application.add_handler(TypeHandler(Update, common.identify_customer), group=-1)
-    # 0: the customer's commands that work anywhere, then the dialogues, then buttons
-    #    and messages outside any dialogue, then the answers of last resort.
+    # 0: staff first (their commands and replies are not customer messages); then the
+    #    customer's commands that work anywhere, the dialogues, buttons and messages
+    #    outside any dialogue, and the answers of last resort.
+    services: Services = application.bot_data[SERVICES_KEY]
+    for handler in staff.staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
     for handler in profile.commands_before_dialogues():
         application.add_handler(handler)
     application.add_handler(onboarding.profile_conversation())
+    for handler in complaints.complaint_handlers():
+        application.add_handler(handler)
+    for handler in survey.survey_handlers():
+        application.add_handler(handler)
     for handler in profile.handlers_after_dialogues():
+        application.add_handler(handler)
+    for handler in complaints.relay_handlers():
         application.add_handler(handler)
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command)
@@ -132,7 +144,7 @@ async def prepare(application: Application) -> None:
     """Start-up work once the bot is initialised: admins as staff, commands per language."""
     services: Services = application.bot_data[SERVICES_KEY]
     async with services.sessionmaker.begin() as session:
-        await staff.ensure_admins(
+        await staff_members.ensure_admins(
             session, application.bot_data["carebot.admins"], services.clock.now()
         )
     await register_commands(application, services.default_locale)

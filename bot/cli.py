@@ -194,7 +194,7 @@ def db_upgrade() -> None:
 _PROBLEM_WORDS: dict[ImportProblem, str] = {
     ImportProblem.EMPTY_FILE: "the file is empty; it needs a header row",
     ImportProblem.NOT_UTF8: (
-        "not UTF-8 text; save the file as \"CSV UTF-8\" (Excel in Chinese saves GBK)"
+        'not UTF-8 text; save the file as "CSV UTF-8" (Excel in Chinese saves GBK)'
     ),
     ImportProblem.MALFORMED_CSV: "not valid CSV from here on (a stray quote?)",
     ImportProblem.UNKNOWN_COLUMN: "unknown column; the columns are " + ", ".join(COLUMNS),
@@ -323,9 +323,7 @@ def _report_problems(errors: list[RowError], file: Path) -> None:
         console.print(f"… and {len(errors) - MAX_LISTED_PROBLEMS} more.")
     rows = len({error.row for error in errors})
     _err().print(
-        Text(
-            f"Nothing was imported: {len(errors)} problem(s) in {rows} row(s).", style="red"
-        ),
+        Text(f"Nothing was imported: {len(errors)} problem(s) in {rows} row(s).", style="red"),
         soft_wrap=True,
     )
 
@@ -423,7 +421,7 @@ def staff_add(
     ],
     name: Annotated[
         str | None,
-        typer.Option("--name", "-n", help="How colleagues know them, e.g. \"Wang Li\"."),
+        typer.Option("--name", "-n", help='How colleagues know them, e.g. "Wang Li".'),
     ] = None,
 ) -> None:
     """Make someone a staff member, or change the role of one.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from care import customers
 from care.locales import LOCALES
-from handlers import common, texts
+from handlers import texts
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale
@@ -174,5 +174,4 @@ def handlers_after_dialogues() -> list[BaseHandler]:
         CallbackQueryHandler(ask_language, pattern=f"^{texts.PROFILE_PREFIX}language$"),
         CallbackQueryHandler(set_consent_button, pattern=f"^{texts.CONSENT_PREFIX}"),
         CallbackQueryHandler(answer_forget, pattern=f"^{texts.FORGET_PREFIX}(yes|no)$"),
-        MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, common.acknowledge),
     ]

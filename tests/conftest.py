@@ -12,8 +12,10 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -23,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.db import make_engine, make_sessionmaker, upgrade_sync
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.client import SandboxClient
+from care import staff as staff_members
 from care.clock import ManualClock
-from care.models import Base
+from care.models import Base, StaffRole
 from tests.helpers import RunningBot
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -132,6 +135,53 @@ async def bot(
 ) -> AsyncIterator[RunningBot]:
     """carebot running against the sandbox on the (emptied) test database."""
     running = RunningBot(sandbox, database_url, clock)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+@dataclass
+class CareTeam:
+    """A staff group in the sandbox with an agent, a supervisor and an admin in it."""
+
+    group_id: int
+    agent: dict[str, Any]
+    supervisor: dict[str, Any]
+    admin: dict[str, Any]
+
+
+@pytest.fixture
+async def care_team(
+    client: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> CareTeam:
+    """Staff members in the database and a staff group they are in."""
+    agent = await client.create_user("王丽", username="wangli", language_code="zh-hans")
+    supervisor = await client.create_user("Sam", username="sam_sup", language_code="en")
+    admin = await client.create_user("Ada", username="ada_admin", language_code="en")
+    group = await client.create_group("Care staff", [agent["id"], supervisor["id"], admin["id"]])
+    async with sessionmaker.begin() as session:
+        for user, role in (
+            (agent, StaffRole.AGENT),
+            (supervisor, StaffRole.SUPERVISOR),
+            (admin, StaffRole.ADMIN),
+        ):
+            member = await staff_members.add_staff(
+                session, user["id"], role, clock.now(), name=user["first_name"]
+            )
+            member.username = user.get("username")
+    return CareTeam(group["id"], agent, supervisor, admin)
+
+
+@pytest.fixture
+async def complaint_bot(
+    sandbox: Sandbox, database_url: str, clock: ManualClock, care_team: CareTeam
+) -> AsyncIterator[RunningBot]:
+    """carebot with a staff group and a fast SLA check, on the (emptied) test database."""
+    running = RunningBot(
+        sandbox, database_url, clock, staff_chat_id=care_team.group_id, sla_check_seconds=0.2
+    )
     await running.start()
     yield running
     await running.stop()

@@ -91,20 +91,27 @@ async def test_each_contact_is_logged_in_and_out(
     greeting = await anna.say("/start")
     await anna.press("English")
     transcript = await anna.transcript()
+    sent_by_bot = [m for m in transcript if m["from"]["is_bot"]]
     customer = await customer_of(sessionmaker, anna)
-    async with sessionmaker() as session:
-        rows = (
-            await session.execute(
+
+    async def contacts() -> list[tuple[str, str, str | None]]:
+        async with sessionmaker() as session:
+            rows = await session.execute(
                 select(Contact.direction, Contact.kind, Contact.text)
                 .where(Contact.customer_id == customer.id)
                 .order_by(Contact.id)
             )
-        ).all()
+            return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+
+    async def all_logged() -> bool:
+        # The outbound contact is written just after Telegram accepted the message.
+        return sum(1 for r in await contacts() if r[0] == "out") == len(sent_by_bot)
+
+    await wait_until(all_logged, within=5)
+    rows = await contacts()
     assert rows[0] == ("in", "command", "/start")
     assert rows[1] == ("out", "text", text_of(greeting))
     assert ("in", "button", "lang:en") in rows
-    sent_by_bot = [m for m in transcript if m["from"]["is_bot"]]
-    assert sum(1 for r in rows if r[0] == "out") == len(sent_by_bot)
 
 
 async def test_bad_input_at_every_step_keeps_the_dialogue(
