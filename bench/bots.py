@@ -1,0 +1,135 @@
+"""The bots under measurement, each run in a process of its own against a sandbox.
+
+    python bench/bots.py carebot --sandbox http://127.0.0.1:PORT --database sqlite+aiosqlite:///…
+    python bench/bots.py echo --sandbox http://127.0.0.1:PORT
+
+``carebot`` is the real application (``build_application`` + ``prepare``), on a database
+that is migrated here first. ``echo`` is a bare python-telegram-bot application: it
+repeats each text and answers each button press (plus a message naming the button, so
+every update gets a visible reply in its chat). Both use the same HTTP client settings
+and the same concurrency, carebot's ``PerChatUpdateProcessor(64)``, so the echo bot is the
+floor of what PTB and the sandbox cost with carebot's own work taken away.
+
+Either prints ``ready`` on stdout once it polls, and stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+from typing import Any
+
+from pydantic import SecretStr
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import HTTPXRequest
+
+from bot import db, logs
+from bot.app import build_application, prepare
+from bot.settings import Settings
+from bot.updates import PerChatUpdateProcessor
+
+# Any token of Telegram's shape works against the sandbox; the number is the bot's id.
+TOKENS = {
+    "carebot": "7000000001:bench-carebot-token",
+    "echo": "7000000002:bench-echo-token",
+}
+CONCURRENT_UPDATES = 64  # carebot's setting in bot/app.py
+
+
+async def echo_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Repeat the customer's text."""
+    message = update.effective_message
+    if message is not None and message.text:
+        await message.reply_text(message.text)
+
+
+async def echo_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the button press and say which button it was."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None:
+        return
+    await query.answer()
+    await context.bot.send_message(update.effective_chat.id, query.data or "?")
+
+
+def echo_application(sandbox_url: str) -> Application:
+    """A bare PTB bot with carebot's HTTP client and concurrency settings."""
+    application = (
+        Application.builder()
+        .token(TOKENS["echo"])
+        .base_url(f"{sandbox_url}/bot")
+        .base_file_url(f"{sandbox_url}/file/bot")
+        .request(HTTPXRequest(connection_pool_size=64, read_timeout=10, write_timeout=10))
+        .get_updates_request(HTTPXRequest(connection_pool_size=2, read_timeout=35))
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        .build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, echo_text))
+    application.add_handler(CallbackQueryHandler(echo_press))
+    return application
+
+
+def carebot_settings(sandbox_url: str, database_url: str) -> Settings:
+    """carebot's defaults, pointed at the sandbox and the benchmark's database."""
+    return Settings(
+        token=SecretStr(TOKENS["carebot"]),
+        database_url=database_url,
+        api_base_url=f"{sandbox_url}/bot",
+        default_locale="zh_CN",
+        company_name="Acme",
+    )
+
+
+async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
+    """Run one bot until SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    engine: Any = None
+    if kind == "carebot":
+        if database_url is None:
+            raise SystemExit("carebot needs --database")
+        await db.upgrade(database_url)
+        built = build_application(carebot_settings(sandbox_url, database_url))
+        application, engine = built.application, built.engine
+    else:
+        application = echo_application(sandbox_url)
+    try:
+        await application.initialize()
+        if kind == "carebot":
+            await prepare(application)
+        await application.start()
+        assert application.updater is not None
+        # A short long-poll timeout only matters when idle: it makes stopping quick.
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        print("ready", flush=True)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+    finally:
+        await application.shutdown()
+        if engine is not None:
+            await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``python bench/bots.py``."""
+    parser = argparse.ArgumentParser(prog="python bench/bots.py", description=__doc__)
+    parser.add_argument("kind", choices=sorted(TOKENS))
+    parser.add_argument("--sandbox", required=True, help="the sandbox's http://host:port")
+    parser.add_argument("--database", help="carebot's database URL")
+    args = parser.parse_args(argv)
+    # Bot errors are what we want to see; per-request chatter would cost CPU we measure.
+    logs.configure("WARNING", TOKENS[args.kind])
+    os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    asyncio.run(serve(args.kind, args.sandbox.rstrip("/"), args.database))
+
+
+if __name__ == "__main__":
+    main()

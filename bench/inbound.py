@@ -1,0 +1,946 @@
+"""Inbound updates: how many updates carebot handles per second and how fast it replies.
+
+Measured next to a bare python-telegram-bot echo bot (bench/bots.py) on the same sandbox
+in the same run, so the ratio between the two says what carebot's own work costs::
+
+    python bench/inbound.py                       # 200 customers, 50 updates/s for 20 s
+    python bench/inbound.py --quick               # a smoke run, well under a minute
+    python bench/inbound.py --users 300 --rate 80 --seconds 30 --json out.json
+
+Three processes share the machine: the sandbox (``python -m bot.sandbox``), the bot under
+test (``python bench/bots.py``) and this one, which plays the customers through the
+sandbox's control API and measures. Each bot in turn goes through:
+
+1. warm-up: a few customers do the whole script; not measured.
+2. throughput: ``--users`` new customers at once, each registering (/start, language
+   button, consent button, Skip, Skip) and then writing 5 free texts; every action waits
+   for the bot's reply to the one before (a closed loop per customer).
+3. order: every customer of step 2 writes a burst of 5 texts without waiting; the bot's
+   replies must come in the order of the texts (see ``check_order``).
+4. latency: new customers act at a fixed pace of ``--rate`` updates/s for ``--seconds``
+   (open loop), each customer still one action at a time, never before the last reply.
+
+Latency is the sandbox's own timestamp of the bot's first reply in the chat (the moment
+its sendMessage or editMessageText call reached the sandbox, from ``GET /sandbox/requests``)
+minus the moment this process's ``POST /sandbox/messages`` (or ``/callbacks``) returned.
+Because every customer waits for the reply before acting again, each reply belongs to
+the last action before it in its chat. docs/benchmarks.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import re
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from rich.console import Console
+from rich.table import Table
+
+from bot.sandbox.state import REQUEST_LOG_SIZE
+
+BOTS = ("echo", "carebot")
+BOTS_SCRIPT = Path(__file__).with_name("bots.py")
+ROOT = Path(__file__).resolve().parent.parent
+
+REGISTRATION_STEPS = 5  # /start, language, consent, Skip (phone), Skip (birthday)
+FREE_TEXTS = 5
+SCRIPT_STEPS = REGISTRATION_STEPS + FREE_TEXTS
+BURST = 5
+WARM_UP_CUSTOMERS = 10
+REPLY_TIMEOUT = 30.0
+TARGET_RATIO = 0.6
+TARGET_P99_MS = 100.0
+
+# Bot API calls that show the customer something new in their chat.
+REPLY_METHODS = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "sendPhoto",
+        "sendDocument",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+
+Message = dict[str, Any]
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    """A process this benchmark started, with its stderr kept in a file."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far, all threads (Linux only)."""
+        return process_cpu_seconds(self.process.pid)
+
+    def error_lines(self) -> list[str]:
+        """Lines the process logged at ERROR level or worse."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return [line for line in text.splitlines() if re.search(r" (ERROR|CRITICAL) ", line)]
+
+    async def stop(self) -> None:
+        """Ask the process to stop (SIGTERM) and wait; kill it if it does not."""
+        if self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.process.wait(), 20)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """Read utime + stime of ``pid`` from /proc; NaN where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_environment() -> dict[str, str]:
+    """Our environment without CAREBOT_* settings, so no local config changes the bot."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAREBOT_")}
+    env["CAREBOT_CONFIG"] = os.devnull
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+async def spawn(
+    name: str, args: Sequence[str], workdir: Path, ready: re.Pattern[str]
+) -> tuple[Child, re.Match[str]]:
+    """Start ``args`` and wait for a stdout line matching ``ready``."""
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+            env=child_environment(),
+            cwd=workdir,
+        )
+    child = Child(name, process, log_path)
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                line = (await process.stdout.readline()).decode()
+                if not line:
+                    raise RuntimeError(f"{name} exited early:\n{log_path.read_text()[-3000:]}")
+                match = ready.search(line)
+                if match:
+                    return child, match
+    except BaseException:
+        await child.stop()
+        raise
+
+
+async def start_sandbox(workdir: Path) -> tuple[Child, str]:
+    """Run ``python -m bot.sandbox`` without rate limits on a free port."""
+    child, match = await spawn(
+        "sandbox",
+        [sys.executable, "-m", "bot.sandbox", "--port", "0", "--limits", "off"],
+        workdir,
+        re.compile(r"playground: (http://\S+?)/?$"),
+    )
+    return child, match.group(1)
+
+
+async def start_bot(kind: str, sandbox_url: str, workdir: Path) -> Child:
+    """Run one of bench/bots.py's bots against the sandbox; carebot gets a fresh database."""
+    args = [sys.executable, str(BOTS_SCRIPT), kind, "--sandbox", sandbox_url]
+    if kind == "carebot":
+        args += ["--database", f"sqlite+aiosqlite:///{carebot_database(workdir)}"]
+    child, _match = await spawn(kind, args, workdir, re.compile(r"^ready$"))
+    return child
+
+
+def carebot_database(workdir: Path) -> Path:
+    return workdir / "carebot.db"
+
+
+# -- the sandbox's control API ------------------------------------------------------------
+
+
+class Control:
+    """The control API through one aiohttp session.
+
+    aiohttp rather than the project's httpx-based SandboxClient: this process shares two
+    cores with the bot, and aiohttp's client costs less CPU per request.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._http = aiohttp.ClientSession(
+            base_url=url,
+            connector=aiohttp.TCPConnector(limit=512),
+            timeout=aiohttp.ClientTimeout(total=90),
+        )
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    async def _call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
+        async with self._http.request(method, path, json=body, params=query or None) as answer:
+            payload = await answer.json(content_type=None)
+            if answer.status != 200:
+                raise RuntimeError(f"{method} {path} answered {answer.status}: {payload}")
+            return payload
+
+    async def create_user(self, first_name: str, language_code: str) -> dict[str, Any]:
+        return dict(
+            await self._call(
+                "POST", "/sandbox/users", {"first_name": first_name, "language_code": language_code}
+            )
+        )
+
+    async def send_text(self, chat_id: int, text: str) -> Message:
+        body = {"chat_id": chat_id, "from_id": chat_id, "text": text}
+        return dict(await self._call("POST", "/sandbox/messages", body))
+
+    async def press(self, chat_id: int, message_id: int, data: str) -> str:
+        body = {"chat_id": chat_id, "from_id": chat_id, "message_id": message_id, "data": data}
+        return str((await self._call("POST", "/sandbox/callbacks", body))["callback_query_id"])
+
+    async def transcript(self, chat_id: int) -> list[Message]:
+        return list(await self._call("GET", f"/sandbox/chats/{chat_id}/transcript"))
+
+    async def events(self, after: int, wait: float) -> dict[str, Any]:
+        return dict(await self._call("GET", "/sandbox/events", after=after, timeout=wait))
+
+    async def requests(self) -> list[dict[str, Any]]:
+        """The sandbox's log of Bot API calls; an error if it was full (entries lost)."""
+        log = list(await self._call("GET", "/sandbox/requests"))
+        if len(log) >= REQUEST_LOG_SIZE:
+            raise RuntimeError("the sandbox's request log overflowed: use fewer --users")
+        return log
+
+    async def clear_requests(self) -> None:
+        await self._call("DELETE", "/sandbox/requests")
+
+    async def reset(self) -> None:
+        await self._call("POST", "/sandbox/reset")
+
+
+class ChatChanges:
+    """One long poll of ``/sandbox/events`` for all chats; wakes whoever waits on a chat.
+
+    One poll rather than one per customer: the sandbox wakes every waiting poll on each
+    change, so hundreds of them would cost it work that grows with their square.
+    """
+
+    def __init__(self, control: Control) -> None:
+        self._control = control
+        self._events: dict[int, asyncio.Event] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def event(self, chat_id: int) -> asyncio.Event:
+        """The event set whenever ``chat_id`` changes (the waiter clears it)."""
+        return self._events.setdefault(chat_id, asyncio.Event())
+
+    async def start(self) -> None:
+        version = int((await self._control.events(after=-1, wait=0))["version"])
+        self._task = asyncio.create_task(self._poll(version))
+
+    async def _poll(self, version: int) -> None:
+        while True:
+            answer = await self._control.events(after=version, wait=10)
+            version = int(answer["version"])
+            for chat_id in answer["chats_changed"]:
+                event = self._events.get(chat_id)
+                if event is not None:
+                    event.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+# -- customers ----------------------------------------------------------------------------
+
+
+class ReplyMissing(Exception):
+    """The bot did not answer an action within REPLY_TIMEOUT."""
+
+
+@dataclass
+class Action:
+    """One update a customer caused, with this process's clock around the injection."""
+
+    chat_id: int
+    what: str  # start, language, consent, skip, text
+    sent: float  # just before the control API request
+    accepted: float  # the control API request returned: the update is queued
+
+
+class Customer:
+    """A simulated customer in a private chat, following the registration script."""
+
+    def __init__(self, control: Control, changes: ChatChanges, user: dict[str, Any]) -> None:
+        self.control = control
+        self.changes = changes
+        self.chat_id = int(user["id"])
+        self.locale = "en" if user.get("language_code") == "en" else "zh_CN"
+        self.step = 0
+        self.newest_id = 0  # the newest message id in the chat we know of
+        self.last_bot: Message | None = None  # the newest bot message we know of
+
+    async def act(self, actions: list[Action]) -> None:
+        """Take the next step of the script and wait for the bot's reply to it."""
+        step = self.step
+        sent = time.time()
+        if step == 0:
+            what = "start"
+            after = (await self.control.send_text(self.chat_id, "/start"))["message_id"]
+        elif step in (1, 2):
+            what = "language" if step == 1 else "consent"
+            data = f"lang:{self.locale}" if step == 1 else "consent:yes"
+            await self.control.press(self.chat_id, self._button_message(data), data)
+            after = self.newest_id
+        else:
+            what = "skip" if step < REGISTRATION_STEPS else "text"
+            text = self._skip_label() if what == "skip" else self._free_text(step)
+            after = (await self.control.send_text(self.chat_id, text))["message_id"]
+        actions.append(Action(self.chat_id, what, sent, time.time()))
+        await self.wait_for_bot_messages(after, 1)
+        self.step += 1
+
+    def burst_texts(self, count: int) -> list[str]:
+        return [f"Order check {self.chat_id} #{n}" for n in range(1, count + 1)]
+
+    async def burst(self, texts: list[str]) -> None:
+        """Write the texts one after another without waiting, then wait for as many replies."""
+        first = 0
+        for text in texts:
+            sent = await self.control.send_text(self.chat_id, text)
+            first = first or int(sent["message_id"])
+        await self.wait_for_bot_messages(first, len(texts))
+
+    async def wait_for_bot_messages(self, after: int, count: int) -> list[Message]:
+        """Wait until the bot has sent ``count`` messages newer than message ``after``."""
+        changed = self.changes.event(self.chat_id)
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while True:
+            # Clear before reading: a change during the read sets it again.
+            changed.clear()
+            transcript = await self.control.transcript(self.chat_id)
+            newer = [m for m in transcript if m["from"]["is_bot"] and m["message_id"] > after]
+            if len(newer) >= count:
+                self.newest_id = max(m["message_id"] for m in transcript)
+                self.last_bot = newer[-1]
+                return newer
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReplyMissing(f"chat {self.chat_id}: no reply after message {after}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+
+    def _button_message(self, data: str) -> int:
+        """The bot's newest message, which must carry the button if it has any buttons.
+
+        The echo bot's messages have none: its customers press on its newest message.
+        """
+        assert self.last_bot is not None, "a button is pressed only after a bot message"
+        rows = (self.last_bot.get("reply_markup") or {}).get("inline_keyboard", [])
+        buttons = [button.get("callback_data") for row in rows for button in row]
+        if buttons and data not in buttons:
+            raise RuntimeError(f"chat {self.chat_id}: no {data!r} button, only {buttons}")
+        return int(self.last_bot["message_id"])
+
+    def _skip_label(self) -> str:
+        """What the reply keyboard's Skip button says, in the customer's language."""
+        keyboard = (self.last_bot or {}).get("reply_keyboard") or {}
+        for row in keyboard.get("keyboard", []):
+            for button in row:
+                if isinstance(button, str):
+                    return button
+                if not button.get("request_contact"):
+                    return str(button["text"])
+        return "Skip"
+
+    def _free_text(self, step: int) -> str:
+        number = step - REGISTRATION_STEPS + 1
+        return f"Question {number} from chat {self.chat_id}: where is my order?"
+
+
+async def new_customers(
+    control: Control, changes: ChatChanges, count: int, prefix: str
+) -> list[Customer]:
+    """Create ``count`` sandbox users, half of them writing in Chinese, half in English."""
+    users = await asyncio.gather(
+        *(control.create_user(f"{prefix} {n}", "en" if n % 2 else "zh-hans") for n in range(count))
+    )
+    return [Customer(control, changes, user) for user in users]
+
+
+# -- measurements -------------------------------------------------------------------------
+
+
+@dataclass
+class Replies:
+    """Each action paired with the sandbox's times of the bot's replies to it."""
+
+    first: list[float]  # seconds from the action's acceptance to the first reply
+    finished: float  # when the last reply of the last action reached the sandbox
+    missing: int  # actions with no reply at all
+    api_errors: int  # Bot API calls the sandbox refused
+    early: int  # replies that reached the sandbox before we saw our POST return
+
+
+def pair_replies(actions: list[Action], log: list[dict[str, Any]]) -> Replies:
+    """Match each action with the bot's calls into its chat before the chat's next action.
+
+    Valid because a customer never acts before the reply to their previous action.
+    """
+    reply_times: dict[int, list[float]] = defaultdict(list)
+    api_errors = 0
+    for entry in log:
+        if not entry["ok"]:
+            api_errors += 1
+        elif entry["method"] in REPLY_METHODS and isinstance(entry["chat_id"], int):
+            reply_times[entry["chat_id"]].append(float(entry["time"]))
+    by_chat: dict[int, list[Action]] = defaultdict(list)
+    for action in actions:
+        by_chat[action.chat_id].append(action)
+    first: list[float] = []
+    finished = 0.0
+    missing = early = 0
+    for chat_id, chat_actions in by_chat.items():
+        times = sorted(reply_times.get(chat_id, []))
+        chat_actions.sort(key=lambda a: a.sent)
+        for n, action in enumerate(chat_actions):
+            end = chat_actions[n + 1].sent if n + 1 < len(chat_actions) else math.inf
+            lo = bisect.bisect_left(times, action.sent)
+            hi = bisect.bisect_left(times, end)
+            if lo == hi:
+                missing += 1
+                continue
+            # The reply may reach the sandbox before this busy process notices that its
+            # POST returned; such a reply counts as immediate (and is counted).
+            early += times[lo] < action.accepted
+            first.append(max(times[lo] - action.accepted, 0.0))
+            finished = max(finished, times[hi - 1])
+    return Replies(first, finished, missing, api_errors, early)
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (the value below which ``fraction`` of them lie)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+@dataclass
+class Cpu:
+    """CPU seconds used by each process during a phase."""
+
+    bot: float
+    sandbox: float
+    load: float  # this process: the customers and the measuring
+
+    @staticmethod
+    def snapshot(bot: Child, sandbox: Child) -> Cpu:
+        return Cpu(bot.cpu_seconds(), sandbox.cpu_seconds(), time.process_time())
+
+    def since(self, before: Cpu) -> Cpu:
+        return Cpu(self.bot - before.bot, self.sandbox - before.sandbox, self.load - before.load)
+
+
+@dataclass
+class Throughput:
+    customers: int
+    updates: int
+    seconds: float
+    per_second: float
+    missing: int
+    api_errors: int
+    cpu: Cpu
+
+    @property
+    def bot_ms_per_update(self) -> float:
+        return 1000 * self.cpu.bot / self.updates if self.updates else math.nan
+
+    @property
+    def bot_core_share(self) -> float:
+        """The bot's CPU time over the phase's length: near 1 when it is the bottleneck."""
+        return self.cpu.bot / self.seconds if self.seconds else math.nan
+
+
+@dataclass
+class Latency:
+    customers: int
+    updates: int
+    offered_per_second: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    missing: int
+    api_errors: int
+    replies_before_accepted: int
+    cpu: Cpu
+
+
+@dataclass
+class Order:
+    chats: int
+    messages: int
+    kept: bool
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BotRun:
+    bot: str
+    throughput: Throughput
+    latency: Latency
+    order: Order
+    errors_logged: int
+
+
+# -- phases -------------------------------------------------------------------------------
+
+
+async def closed_loop(
+    control: Control, customers: list[Customer], steps: int, bot: Child, sandbox: Child
+) -> Throughput:
+    """Every customer takes ``steps`` actions, each after the reply to the one before."""
+    actions: list[Action] = []
+
+    async def follow_script(customer: Customer) -> None:
+        # A customer left without a reply stops; pair_replies counts the action missing.
+        with contextlib.suppress(ReplyMissing):
+            for _step in range(steps):
+                await customer.act(actions)
+
+    await control.clear_requests()
+    before = Cpu.snapshot(bot, sandbox)
+    await asyncio.gather(*(follow_script(c) for c in customers))
+    cpu = Cpu.snapshot(bot, sandbox).since(before)
+    replies = pair_replies(actions, await control.requests())
+    seconds = replies.finished - min(a.sent for a in actions)
+    return Throughput(
+        customers=len(customers),
+        updates=len(actions),
+        seconds=seconds,
+        per_second=len(actions) / seconds,
+        missing=replies.missing,
+        api_errors=replies.api_errors,
+        cpu=cpu,
+    )
+
+
+async def paced(
+    control: Control,
+    customers: list[Customer],
+    rate: float,
+    seconds: float,
+    bot: Child,
+    sandbox: Child,
+    rng: random.Random,
+) -> Latency:
+    """Inject ``rate`` updates/s for ``seconds``, each from a customer not awaiting a reply.
+
+    The customer for each tick is drawn at random from those whose last action was
+    answered, so registration steps and free texts of many chats interleave.
+    """
+    total = max(round(rate * seconds), 1)
+    idle = list(customers)
+    someone_idle = asyncio.Event()
+    actions: list[Action] = []
+    running: set[asyncio.Task[None]] = set()
+    gone: list[Customer] = []
+
+    async def take_step(customer: Customer) -> None:
+        try:
+            await customer.act(actions)
+        except ReplyMissing:
+            gone.append(customer)  # leaves; pair_replies counts the unanswered action
+        else:
+            idle.append(customer)
+        someone_idle.set()
+
+    await control.clear_requests()
+    before = Cpu.snapshot(bot, sandbox)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for tick in range(total):
+        delay = start + tick / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        while not idle:
+            if len(gone) == len(customers):
+                raise ReplyMissing("no customer is left: the bot stopped answering")
+            someone_idle.clear()
+            await someone_idle.wait()
+        customer = idle.pop(rng.randrange(len(idle)))
+        task = asyncio.create_task(take_step(customer))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await asyncio.gather(*running)
+    cpu = Cpu.snapshot(bot, sandbox).since(before)
+    replies = pair_replies(actions, await control.requests())
+    first_ms = [1000 * value for value in replies.first]
+    span = max(a.sent for a in actions) - min(a.sent for a in actions)
+    return Latency(
+        customers=len(customers),
+        updates=len(actions),
+        offered_per_second=(len(actions) - 1) / span if span > 0 else math.nan,
+        p50_ms=percentile(first_ms, 0.50),
+        p99_ms=percentile(first_ms, 0.99),
+        max_ms=max(first_ms, default=math.nan),
+        missing=replies.missing,
+        api_errors=replies.api_errors,
+        replies_before_accepted=replies.early,
+        cpu=cpu,
+    )
+
+
+async def bursts(customers: list[Customer]) -> dict[int, tuple[list[str], list[Message]]]:
+    """Each customer writes BURST texts at once; return what they wrote and the replies."""
+
+    async def one(customer: Customer) -> tuple[int, tuple[list[str], list[Message]]]:
+        texts = customer.burst_texts(BURST)
+        with contextlib.suppress(ReplyMissing):  # check_order reports the missing replies
+            await customer.burst(texts)
+        transcript = await customer.control.transcript(customer.chat_id)
+        return customer.chat_id, (texts, transcript)
+
+    return dict(await asyncio.gather(*(one(c) for c in customers)))
+
+
+def check_order(
+    written: dict[int, tuple[list[str], list[Message]]], database: Path | None
+) -> Order:
+    """Did each chat's replies come in the order of the customer's texts?
+
+    The echo bot's replies repeat the texts, so the transcript shows their order.
+    carebot's replies to free text are all alike, so its contact log is read instead:
+    each burst text must be logged inbound, then its reply outbound (carrying the
+    Telegram message id that the transcript shows in the same position), before the
+    next text is logged. That is the order of handling and of replies both.
+    """
+    problems: list[str] = []
+    connection = sqlite3.connect(database) if database is not None else None
+    try:
+        for chat_id, (texts, transcript) in written.items():
+            sent_ids = [
+                m["message_id"]
+                for m in transcript
+                if not m["from"]["is_bot"] and m.get("text") in texts
+            ]
+            if len(sent_ids) != len(texts):
+                problems.append(f"chat {chat_id}: the burst is not in the transcript")
+                continue
+            replies = [
+                m for m in transcript if m["from"]["is_bot"] and m["message_id"] > min(sent_ids)
+            ]
+            if len(replies) != len(texts):
+                problems.append(f"chat {chat_id}: {len(replies)} replies to {len(texts)} texts")
+            elif connection is None:
+                if [m.get("text") for m in replies] != texts:
+                    problems.append(f"chat {chat_id}: replies out of order")
+            else:
+                problem = _contact_log_problem(connection, chat_id, texts, replies)
+                if problem:
+                    problems.append(f"chat {chat_id}: {problem}")
+    finally:
+        if connection is not None:
+            connection.close()
+    return Order(
+        chats=len(written),
+        messages=sum(len(texts) for texts, _transcript in written.values()),
+        kept=not problems,
+        problems=problems[:10],
+    )
+
+
+def _contact_log_problem(
+    connection: sqlite3.Connection, chat_id: int, texts: list[str], replies: list[Message]
+) -> str | None:
+    rows = connection.execute(
+        "SELECT contact.direction, contact.text, contact.telegram_message_id"
+        " FROM contact JOIN customer ON customer.id = contact.customer_id"
+        " WHERE customer.telegram_user_id = ? ORDER BY contact.id",
+        (chat_id,),
+    ).fetchall()
+    starts = [n for n, row in enumerate(rows) if row[0] == "in" and row[1] == texts[0]]
+    if not starts:
+        return "the burst is not in the contact log"
+    logged = rows[starts[0] : starts[0] + 2 * len(texts)]
+    expected = []
+    for text, reply in zip(texts, replies, strict=True):
+        expected += [("in", text), ("out", reply["message_id"])]
+    seen = [(row[0], row[1] if row[0] == "in" else row[2]) for row in logged]
+    return None if seen == expected else f"contact log {seen} != {expected}"
+
+
+# -- one bot, the whole run ---------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    users: int = 200
+    rate: float = 50.0
+    seconds: float = 20.0
+    warm_up: int = WARM_UP_CUSTOMERS
+    seed: int = 1
+
+    @property
+    def paced_customers(self) -> int:
+        """Enough customers that each goes through the script about once: the same mix
+        of registration steps and free texts as the closed loop."""
+        return max(math.ceil(self.rate * self.seconds / SCRIPT_STEPS), 1)
+
+
+async def measure_bot(
+    kind: str,
+    sandbox: Child,
+    sandbox_url: str,
+    workdir: Path,
+    options: Options,
+    progress: Callable[[str], None],
+) -> BotRun:
+    """Start one bot, run every phase against it, stop it."""
+    control = Control(sandbox_url)
+    changes = ChatChanges(control)
+    bot: Child | None = None
+    try:
+        await control.reset()
+        bot = await start_bot(kind, sandbox_url, workdir)
+        await changes.start()
+        rng = random.Random(options.seed)
+        if options.warm_up:
+            progress(f"{kind}: warm-up")
+            warm = await new_customers(control, changes, options.warm_up, "Warm")
+            await asyncio.gather(*(_run_script(c) for c in warm))
+        progress(f"{kind}: throughput, {options.users} customers")
+        customers = await new_customers(control, changes, options.users, "Customer")
+        throughput = await closed_loop(control, customers, SCRIPT_STEPS, bot, sandbox)
+        progress(f"{kind}: order, {len(customers)} bursts of {BURST}")
+        written = await bursts(customers)
+        progress(f"{kind}: latency, {options.rate:g} updates/s for {options.seconds:g} s")
+        paced_customers = await new_customers(control, changes, options.paced_customers, "Paced")
+        latency = await paced(
+            control, paced_customers, options.rate, options.seconds, bot, sandbox, rng
+        )
+    finally:
+        await changes.stop()
+        await control.close()
+        if bot is not None:
+            await bot.stop()
+    # After the bot stopped: its database is complete and quiet.
+    database = carebot_database(workdir) if kind == "carebot" else None
+    order = check_order(written, database)
+    return BotRun(kind, throughput, latency, order, len(bot.error_lines()))
+
+
+async def _run_script(customer: Customer) -> None:
+    for _step in range(SCRIPT_STEPS):
+        await customer.act([])
+
+
+async def run(options: Options, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Run both bots against one sandbox and return the report."""
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    with tempfile.TemporaryDirectory(prefix="carebot-bench-") as directory:
+        workdir = Path(directory)
+        sandbox, url = await start_sandbox(workdir)
+        runs: list[BotRun] = []
+        try:
+            for kind in BOTS:
+                runs.append(await measure_bot(kind, sandbox, url, workdir, options, progress))
+        finally:
+            await sandbox.stop()
+    return report(options, runs, load_before)
+
+
+def report(
+    options: Options, runs: list[BotRun], load_before: tuple[float, float, float] | None
+) -> dict[str, Any]:
+    """The figures as plain JSON-ready values, with the machine and the targets."""
+    by_bot = {run.bot: run for run in runs}
+    echo, care = by_bot["echo"], by_bot["carebot"]
+    ratio = care.throughput.per_second / echo.throughput.per_second
+    cpu_ratio = echo.throughput.bot_ms_per_update / care.throughput.bot_ms_per_update
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_before": load_before,
+        },
+        "options": asdict(options),
+        "bots": {
+            run.bot: {
+                **asdict(run),
+                "throughput": {
+                    **asdict(run.throughput),
+                    "bot_ms_per_update": run.throughput.bot_ms_per_update,
+                    "bot_core_share": run.throughput.bot_core_share,
+                },
+            }
+            for run in runs
+        },
+        "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
+        "targets": {
+            "ratio_at_least": TARGET_RATIO,
+            "ratio_met": ratio >= TARGET_RATIO,
+            "p99_ms_under": TARGET_P99_MS,
+            "p99_met": care.latency.p99_ms < TARGET_P99_MS,
+            "order_kept": care.order.kept and echo.order.kept,
+        },
+    }
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def print_report(result: dict[str, Any], console: Console) -> None:
+    bots = result["bots"]
+    options = result["options"]
+    table = Table(title="Inbound updates: carebot next to a bare PTB echo bot")
+    table.add_column("")
+    for bot in BOTS:
+        table.add_column(bot, justify="right")
+    table.add_column("target", justify="right")
+
+    def row(label: str, values: Callable[[dict[str, Any]], str], target: str = "") -> None:
+        table.add_row(label, *(values(bots[bot]) for bot in BOTS), target)
+
+    targets = result["targets"]
+    mark = {True: "[green]met[/]", False: "[red]missed[/]"}
+    table.add_row(f"[bold]closed loop: {options['users']} × {SCRIPT_STEPS}[/]", "", "", "")
+    row("updates handled / s", lambda b: f"{b['throughput']['per_second']:.0f}")
+    table.add_row(
+        "carebot / echo",
+        "",
+        f"{result['ratio']:.2f}",
+        f"≥ {TARGET_RATIO} {mark[targets['ratio_met']]}",
+    )
+    row("updates", lambda b: str(b["throughput"]["updates"]))
+    row("bot CPU ms / update", lambda b: f"{b['throughput']['bot_ms_per_update']:.2f}")
+    table.add_row("echo CPU / carebot CPU", "", f"{result['cpu_ratio']:.2f}", "")
+    row("bot busy (of one core)", lambda b: f"{b['throughput']['bot_core_share']:.0%}")
+    row("CPU s bot/sandbox/load", lambda b: _cpu(b["throughput"]["cpu"]))
+    table.add_row(
+        f"[bold]paced: {options['rate']:g}/s for {options['seconds']:g} s[/]",
+        "",
+        "",
+        "",
+    )
+    row("offered updates / s", lambda b: f"{b['latency']['offered_per_second']:.1f}")
+    row("latency p50 ms", lambda b: f"{b['latency']['p50_ms']:.1f}")
+    row(
+        "latency p99 ms",
+        lambda b: f"{b['latency']['p99_ms']:.1f}",
+        f"< {TARGET_P99_MS:g} {mark[targets['p99_met']]}",
+    )
+    row("latency max ms", lambda b: f"{b['latency']['max_ms']:.1f}")
+    row("CPU s bot/sandbox/load", lambda b: _cpu(b["latency"]["cpu"]))
+    table.add_row("[bold]correctness[/]", "", "", "")
+    row(
+        "order kept (chats)",
+        lambda b: f"{'yes' if b['order']['kept'] else 'NO'} ({b['order']['chats']})",
+        mark[targets["order_kept"]],
+    )
+    row(
+        "replies missing",
+        lambda b: str(b["throughput"]["missing"] + b["latency"]["missing"]),
+    )
+    row(
+        "API errors / bot errors",
+        lambda b: (
+            f"{b['throughput']['api_errors'] + b['latency']['api_errors']} / {b['errors_logged']}"
+        ),
+    )
+    console.print(table)
+    machine = result["machine"]
+    console.print(
+        f"{result['date']}, {machine['cpus']} CPUs, {machine['platform']},"
+        f" Python {machine['python']}"
+    )
+    for bot in BOTS:
+        for problem in bots[bot]["order"]["problems"]:
+            console.print(f"[red]{bot}: {problem}[/]")
+
+
+def _cpu(cpu: dict[str, float]) -> str:
+    return f"{cpu['bot']:.1f} / {cpu['sandbox']:.1f} / {cpu['load']:.1f}"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python bench/inbound.py",
+        description="Updates/s and reply latency of carebot next to a bare PTB echo bot.",
+    )
+    parser.add_argument(
+        "--users", type=int, default=200, help="customers in the closed loop (default 200)"
+    )
+    parser.add_argument("--rate", type=float, default=50.0, help="paced updates/s (default 50)")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="length of the paced phase (default 20)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 30 customers, 5 s paced (< 1 min)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the paced phase's draws")
+    parser.add_argument("--json", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    if args.users < 1 or args.rate <= 0 or args.seconds <= 0:
+        parser.error("--users, --rate and --seconds must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark, print the table, return the report."""
+    args = parse_args(argv)
+    options = Options(users=args.users, rate=args.rate, seconds=args.seconds, seed=args.seed)
+    if args.quick:
+        options.users, options.seconds = 30, 5.0
+    options.warm_up = min(WARM_UP_CUSTOMERS, options.users)
+    console = Console(stderr=True)
+    result = asyncio.run(run(options, lambda text: console.log(text)))
+    print_report(result, Console())
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""bench/inbound.py still runs end to end: tiny scale, correctness only, never speed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.inbound import SCRIPT_STEPS, main
+
+
+def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> None:
+    out = tmp_path / "inbound.json"
+
+    report = main(["--users", "3", "--rate", "10", "--seconds", "2", "--json", str(out)])
+
+    assert json.loads(out.read_text())["bots"].keys() == {"echo", "carebot"}
+    for bot in ("echo", "carebot"):
+        run = report["bots"][bot]
+        assert run["throughput"]["updates"] == 3 * SCRIPT_STEPS
+        assert run["throughput"]["per_second"] > 0
+        assert run["throughput"]["missing"] == 0
+        assert run["latency"]["updates"] == 20
+        assert run["latency"]["missing"] == 0
+        assert run["latency"]["p50_ms"] > 0
+        assert run["order"]["kept"], run["order"]["problems"]
+        assert run["order"]["chats"] == 3
+        assert run["throughput"]["api_errors"] == run["latency"]["api_errors"] == 0
+        assert run["errors_logged"] == 0
+    assert report["ratio"] > 0
