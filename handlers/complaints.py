@@ -1,15 +1,666 @@
-"""Customer side of complaints (being written): filing, /status, messages to staff."""
+"""Customer side of complaints: filing (/complain), /status, messages that belong to one.
+
+The complaint being filed is a draft row in the database (status "draft"), filled in as
+the customer answers, so a restart in the middle loses nothing; the dialogue state itself
+is persistent too (name "complaint_filing").
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import logging
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from care import complaints, staff
+from care.complaints import Refusal, Refused
+from care.models import Complaint, StaffRole
+from handlers import common, staff_card
+from handlers import complaint_words as words
+from handlers.context import CareContext, Services
+from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
+from handlers.profile import ask_forget
+
+log = logging.getLogger(__name__)
+
+CATEGORY, DESCRIPTION, ATTACH, REFERENCE, CONFIRM, DUPLICATE = (
+    "category", "description", "attach", "reference", "confirm", "duplicate",
+)  # fmt: skip
+END = ConversationHandler.END
+PRIVATE = filters.ChatType.PRIVATE
+MEDIA = filters.PHOTO | filters.Document.ALL
+TEXT_OR_MEDIA = PRIVATE & ((filters.TEXT & ~filters.COMMAND) | MEDIA)
+NUMBER = re.compile(r"^C-\d{4}-\d{6}$", re.IGNORECASE)
+
+Step = Callable[[Update, CareContext], Coroutine[Any, Any, str | int]]
+
+
+def _button(label: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+def _category_keyboard(categories: tuple[str, ...]) -> InlineKeyboardMarkup:
+    rows = [
+        [_button(words.category_label(code), words.CATEGORY_PREFIX + code)] for code in categories
+    ]
+    rows.append([_button(_("Cancel"), words.FILING_PREFIX + "cancel")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _attach_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(_("Continue"), words.FILING_PREFIX + "continue")]])
+
+
+def _reference_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button(_("No reference"), words.FILING_PREFIX + "noref")]])
+
+
+def _confirm_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [_button(_("Submit"), words.FILING_PREFIX + "submit")],
+            [
+                _button(_("Edit the description"), words.FILING_PREFIX + "edit"),
+                _button(_("Cancel"), words.FILING_PREFIX + "cancel"),
+            ],
+        ]
+    )
+
+
+def _duplicate_keyboard(existing: Complaint) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [_button(_("Yes, add to {number}").format(number=existing.number),
+                     f"{words.DUPLICATE_PREFIX}add:{existing.id}")],
+            [_button(_("No, it is a new problem"), words.DUPLICATE_PREFIX + "new")],
+        ]
+    )  # fmt: skip
+
+
+async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send a new message in the chat (after a button press, a message below it)."""
+    message = update.effective_message
+    assert message is not None
+    if update.callback_query is not None:
+        await message.get_bot().send_message(message.chat.id, text, reply_markup=markup)
+    else:
+        await message.reply_text(text, reply_markup=markup)
+
+
+# --- filing ---------------------------------------------------------------------------
+
+
+async def start_filing(update: Update, context: CareContext) -> str:
+    """Begin a complaint: ask for the category."""
+    view, services = context.customer, context.services
+    assert view is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    async with services.sessionmaker.begin() as session:
+        customer = await session.get_one(complaints.Customer, view.id)
+        await complaints.start_draft(session, customer, services.clock.now())
+    await _reply(
+        update,
+        _(
+            "We are sorry something went wrong. Let us sort it out together. "
+            "What is the complaint about?"
+        ),
+        _category_keyboard(services.complaint_categories),
+    )
+    return CATEGORY
+
+
+async def choose_category(update: Update, context: CareContext) -> str | int:
+    """Save the category and ask for the description."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.customer is not None
+    code = query.data.removeprefix(words.CATEGORY_PREFIX)
+    if code not in context.services.complaint_categories:
+        await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
+        return CATEGORY
+    async with context.services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        if draft is None:
+            return await _draft_gone(update)
+        complaints.set_category(draft, code)
+    await query.answer()
+    await query.edit_message_text(
+        _("Complaint about: {category}").format(category=words.category_label(code))
+    )
+    await _reply(
+        update,
+        _(
+            "Please describe what happened, in your own words. You can also send photos "
+            "or documents (up to 10)."
+        ),
+    )
+    return DESCRIPTION
+
+
+async def take_description(update: Update, context: CareContext) -> str | int:
+    """Save the description (a text, or a photo's caption)."""
+    message = update.effective_message
+    assert message is not None and context.customer is not None
+    text = message.text or message.caption or ""
+    async with context.services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        if draft is None:
+            return await _draft_gone(update)
+        if text.strip():
+            if draft.description and message.text is None:
+                complaints.set_description(draft, draft.description + "\n" + text)
+            else:
+                complaints.set_description(draft, text)
+        count = await _attach(session, draft, message, context.services)
+        described = bool(draft.description)
+    if not described:
+        await message.reply_text(
+            _("Thank you for the photo. Please also describe the problem in a few words.")
+        )
+        return DESCRIPTION
+    if count is not None:
+        await message.reply_text(
+            _("Got it ({count}/10). Send more photos or documents, or tap Continue.").format(
+                count=count
+            ),
+            reply_markup=_attach_keyboard(),
+        )
+        return ATTACH
+    await message.reply_text(
+        _("Thank you. You can add photos or documents now (up to 10), or tap Continue."),
+        reply_markup=_attach_keyboard(),
+    )
+    return ATTACH
+
+
+async def _attach(
+    session: complaints.AsyncSession, draft: Complaint, message: Message, services: Services
+) -> int | None:
+    """Attach the message's photo or document to the draft; None if it has none."""
+    if message.photo:
+        kind, file_id, name = "photo", message.photo[-1].file_id, None
+    elif message.document:
+        kind, file_id, name = "document", message.document.file_id, message.document.file_name
+    else:
+        return None
+    return await complaints.add_attachment(
+        session, draft, kind, file_id, services.clock.now(), file_name=name,
+        caption=message.caption,
+    )  # fmt: skip
+
+
+async def take_attachment(update: Update, context: CareContext) -> str | int:
+    """Attach one more photo or document, or add more text to the description."""
+    message = update.effective_message
+    assert message is not None and context.customer is not None
+    try:
+        async with context.services.sessionmaker.begin() as session:
+            draft = await complaints.current_draft(session, context.customer.id)
+            if draft is None:
+                return await _draft_gone(update)
+            count = await _attach(session, draft, message, context.services)
+            if message.text and draft.description:
+                complaints.set_description(draft, draft.description + "\n" + message.text)
+    except Refused as refused:
+        if refused.reason is not Refusal.TOO_MANY_ATTACHMENTS:
+            raise
+        await message.reply_text(
+            _("That is the limit of 10 attachments. Tap Continue to go on."),
+            reply_markup=_attach_keyboard(),
+        )
+        return ATTACH
+    if count is None:
+        reply = _("Added to the description. Anything else, or tap Continue?")
+    else:
+        reply = _("Got it ({count}/10). Send more photos or documents, or tap Continue.").format(
+            count=count
+        )
+    await message.reply_text(reply, reply_markup=_attach_keyboard())
+    return ATTACH
+
+
+async def ask_reference(update: Update, context: CareContext) -> str:
+    """Ask for an optional order or reference number."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_reply_markup(None)
+    await _reply(
+        update,
+        _("Do you have an order number or another reference? Write it, or tap No reference."),
+        _reference_keyboard(),
+    )
+    return REFERENCE
+
+
+async def take_reference(update: Update, context: CareContext) -> str | int:
+    """Save the reference (or none) and show the summary."""
+    assert context.customer is not None
+    message = update.effective_message
+    reference = message.text if update.callback_query is None and message else None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    async with context.services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        if draft is None:
+            return await _draft_gone(update)
+        complaints.set_reference(draft, reference)
+        attachments = len(await complaints.attachments_of(session, draft.id))
+        summary = "\n".join(
+            [
+                _("Please check your complaint:"),
+                _("About: {category}").format(category=words.category_label(draft.category)),
+                _("Reference: {reference}").format(reference=draft.reference or "—"),
+                _("Attachments: {count}").format(count=attachments),
+                "",
+                draft.description or "",
+            ]
+        )
+    if update.callback_query is not None:
+        await update.callback_query.edit_message_reply_markup(None)
+    await _reply(update, summary[:4096], _confirm_keyboard())
+    return CONFIRM
+
+
+async def edit_description(update: Update, context: CareContext) -> str:
+    """Go back to the description (attachments are kept)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(None)
+    await _reply(update, _("Please write the description again."))
+    return DESCRIPTION
+
+
+async def cancel_filing(update: Update, context: CareContext) -> int:
+    """Drop the draft."""
+    assert context.customer is not None
+    async with context.services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        if draft is not None:
+            await session.delete(draft)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_reply_markup(None)
+    await _reply(update, _("The complaint was not filed. Send /complain whenever you want."))
+    return END
+
+
+async def submit(update: Update, context: CareContext) -> str | int:
+    """File the complaint, unless it looks like one that is already open."""
+    assert context.customer is not None and update.callback_query is not None
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        if draft is None:
+            return await _draft_gone(update)
+        existing = await complaints.similar_open_complaint(
+            session, context.customer.id, draft.description or "", services.triage
+        )
+    await update.callback_query.answer()
+    await update.callback_query.edit_message_reply_markup(None)
+    if existing is not None:
+        await _reply(
+            update,
+            _(
+                "This sounds like your open complaint {number}:\n“{text}”\nIs it the same problem?"
+            ).format(number=existing.number, text=(existing.description or "")[:200]),
+            _duplicate_keyboard(existing),
+        )
+        return DUPLICATE
+    return await _file(update, context)
+
+
+async def answer_duplicate(update: Update, context: CareContext) -> str | int:
+    """Add to the open complaint, or file a new one."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.customer is not None
+    if query.data == words.DUPLICATE_PREFIX + "new":
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+        return await _file(update, context)
+    target_id = query.data.removeprefix(words.DUPLICATE_PREFIX + "add:")
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        target = await session.get(Complaint, int(target_id)) if target_id.isdigit() else None
+        if draft is None:
+            return await _draft_gone(update)
+        if target is None or target.customer_id != context.customer.id:
+            await query.answer(
+                _("This button is no longer valid. Send /help to see what I can do.")
+            )
+            return DUPLICATE
+        change = await complaints.merge_draft(session, draft, target, services.clock.now())
+        number = target.number
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await relay_to_staff(context, change.complaint.id, change.event.note or "", None)
+    await _reply(
+        update,
+        _("Added to your complaint {number}. Our team sees it right away.").format(number=number),
+    )
+    await staff_card.refresh_card(context.bot, services, change.complaint.id)
+    return END
+
+
+async def _file(update: Update, context: CareContext) -> int:
+    assert context.customer is not None
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        draft = await complaints.current_draft(session, context.customer.id)
+        if draft is None:
+            return await _draft_gone(update)
+        complaint = await complaints.file_complaint(
+            session, draft, services.sla, services.triage, services.clock.now(), services.timezone
+        )
+        complaint_id, number, agitated = complaint.id, complaint.number, complaint.agitated
+        due = words.local_time(complaint.acknowledge_due_at, services.timezone)
+    if agitated:
+        text = _(
+            "We are truly sorry for the trouble, and we understand your frustration. "
+            "Your complaint number is {number}. A senior colleague has been told and will "
+            "get back to you by {due}."
+        )
+    else:
+        text = _(
+            "Thank you. Your complaint number is {number}. We will get back to you by {due}. "
+            "Send /status {number} at any time to see where it stands."
+        )
+    await _reply(update, text.format(number=number, due=due))
+    try:
+        await staff_card.post_card(context.bot, services, complaint_id)
+    except TelegramError:
+        log.exception("complaint %s: the staff alert failed", complaint_id)
+    if agitated:
+        await alert_supervisors(context, complaint_id)
+    return END
+
+
+async def alert_supervisors(context: CareContext, complaint_id: int) -> None:
+    """Tell every supervisor in private about an upset customer's complaint."""
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        supervisors = [
+            m for m in await staff.list_staff(session) if m.role == StaffRole.SUPERVISOR.value
+        ]
+        loaded = await complaints.facts(session, complaint_id)
+        assert loaded is not None
+    with use_locale(services.default_locale):
+        text = _(
+            "⚠ Upset customer: complaint {number} ({priority}) from {name}. "
+            "Please make sure it is answered fast.\n\n{text}"
+        ).format(
+            number=loaded.complaint.number,
+            priority=words.priority_label(loaded.complaint.priority),
+            name=loaded.customer.display_name,
+            text=(loaded.complaint.description or "")[:1000],
+        )
+    for supervisor in supervisors:
+        try:
+            await context.bot.send_message(supervisor.telegram_user_id, text)
+        except TelegramError:
+            log.warning("could not alert supervisor %s", supervisor.telegram_user_id)
+
+
+async def _draft_gone(update: Update) -> int:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await _reply(update, _("This complaint draft has expired. Send /complain to start again."))
+    return END
+
+
+def _reprompt(state: str) -> Step:
+    async def reprompt(update: Update, context: CareContext) -> str:
+        """Answer anything unexpected in a filing step and repeat the step's question."""
+        if update.callback_query is not None:
+            await update.callback_query.answer(_("This button belongs to an earlier step."))
+        elif update.effective_message is not None and (
+            update.effective_message.text or ""
+        ).startswith("/"):
+            await update.effective_message.reply_text(
+                _("You are filing a complaint. Finish this step, or send /cancel.")
+            )
+        prompts = {
+            CATEGORY: (_("Please choose what the complaint is about."),
+                       _category_keyboard(context.services.complaint_categories)),
+            DESCRIPTION: (_("Please describe the problem in a few words (text)."), None),
+            ATTACH: (_("Send photos or documents, or tap Continue."), _attach_keyboard()),
+            REFERENCE: (_("Write your order number, or tap No reference."), _reference_keyboard()),
+            CONFIRM: (_("Please use the buttons: Submit, Edit or Cancel."), _confirm_keyboard()),
+            DUPLICATE: (_("Please tell me with the buttons whether it is the same problem."), None),
+        }  # fmt: skip
+        text, markup = prompts[state]
+        assert update.effective_chat is not None
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+        return state
+
+    return reprompt
+
+
+async def cancel_command(update: Update, context: CareContext) -> int:
+    """/cancel while filing."""
+    return await cancel_filing(update, context)
+
+
+async def forget_midway(update: Update, context: CareContext) -> int:
+    await ask_forget(update, context)
+    return END
+
+
+def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
+    reprompt = _reprompt(state)
+    return [
+        *handlers,
+        CommandHandler("cancel", cancel_command, filters=PRIVATE),
+        CommandHandler("forget", forget_midway, filters=PRIVATE),
+        CallbackQueryHandler(cancel_filing, pattern=f"^{words.FILING_PREFIX}cancel$"),
+        MessageHandler(PRIVATE, reprompt),
+        CallbackQueryHandler(reprompt),
+    ]
+
+
+def filing_conversation() -> ConversationHandler:
+    """The /complain dialogue."""
+    prefix = words.FILING_PREFIX
+    return ConversationHandler(
+        name="complaint_filing",
+        persistent=True,
+        entry_points=[
+            CommandHandler("complain", start_filing, filters=PRIVATE),
+            CallbackQueryHandler(start_filing, pattern=f"^{prefix}go$"),
+        ],
+        states={
+            CATEGORY: _step(
+                CATEGORY, CallbackQueryHandler(choose_category, pattern=f"^{words.CATEGORY_PREFIX}")
+            ),
+            DESCRIPTION: _step(
+                DESCRIPTION,
+                MessageHandler(TEXT_OR_MEDIA, take_description),
+            ),
+            ATTACH: _step(
+                ATTACH,
+                CallbackQueryHandler(ask_reference, pattern=f"^{prefix}continue$"),
+                MessageHandler(TEXT_OR_MEDIA, take_attachment),
+            ),
+            REFERENCE: _step(
+                REFERENCE,
+                CallbackQueryHandler(take_reference, pattern=f"^{prefix}noref$"),
+                MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, take_reference),
+            ),
+            CONFIRM: _step(
+                CONFIRM,
+                CallbackQueryHandler(submit, pattern=f"^{prefix}submit$"),
+                CallbackQueryHandler(edit_description, pattern=f"^{prefix}edit$"),
+            ),
+            DUPLICATE: _step(
+                DUPLICATE,
+                CallbackQueryHandler(answer_duplicate, pattern=f"^{words.DUPLICATE_PREFIX}"),
+            ),
+        },
+        fallbacks=[],
+    )  # fmt: skip
+
+
+# --- /status ------------------------------------------------------------------------
+
+
+async def status(update: Update, context: CareContext) -> None:
+    """List the customer's complaints, or show one with its history."""
+    message, view, services = update.effective_message, context.customer, context.services
+    assert message is not None and view is not None
+    args = context.args or []
+    async with services.sessionmaker.begin() as session:
+        if args:
+            number = args[0]
+            found = (
+                await complaints.find_by_number(session, number, view.id)
+                if NUMBER.match(number)
+                else None
+            )
+            if found is None:
+                # The same words whether it does not exist or is someone else's.
+                await message.reply_text(
+                    _("I cannot find a complaint {number} among yours. Send /status to list them.")
+                    .format(number=number[:24])
+                )  # fmt: skip
+                return
+            events = await complaints.history(session, found.id)
+            lines = [
+                _("Complaint {number}: {status}").format(
+                    number=found.number, status=words.status_label(found.status)
+                ),
+                _("About: {category}").format(category=words.category_label(found.category)),
+            ]
+            if complaints.is_open(found):
+                lines.append(
+                    _("We will get back to you by {due}.").format(
+                        due=words.local_time(complaints.next_deadline(found), services.timezone)
+                    )
+                )
+            if found.resolution:
+                lines.append(_("What we did: {note}").format(note=found.resolution))
+            lines.append("")
+            lines += [
+                line
+                for event in events
+                if (line := words.customer_event_line(event, services.timezone))
+            ]
+            await message.reply_text("\n".join(lines)[:4096])
+            return
+        mine = await complaints.complaints_of(session, view.id)
+        if not mine:
+            await message.reply_text(
+                _("You have no complaints with us. Send /complain if something is wrong.")
+            )
+            return
+        lines = [_("Your complaints:")]
+        lines += [
+            _("{number}: {status}, last update {when}").format(
+                number=c.number,
+                status=words.status_label(c.status),
+                when=words.local_time(c.updated_at, services.timezone),
+            )
+            for c in mine[:20]
+        ]
+        lines.append(_("Send /status and a number to see its history."))
+    await message.reply_text("\n".join(lines))
+
+
+# --- messages that belong to a complaint ---------------------------------------------
+
+
+async def relay(update: Update, context: CareContext) -> None:
+    """Add a customer's message to their open complaint and show it to staff.
+
+    The complaint is the one whose message they replied to, else their most recently
+    updated open complaint. Without an open complaint the message is acknowledged.
+    """
+    message, view, services = update.effective_message, context.customer, context.services
+    assert message is not None and view is not None
+    text = message.text or message.caption or ""
+    async with services.sessionmaker.begin() as session:
+        target: Complaint | None = None
+        if message.reply_to_message is not None:
+            owner = await complaints.message_owner(
+                session, message.chat.id, message.reply_to_message.message_id
+            )
+            if owner is not None and owner[0].customer_id == view.id:
+                target = owner[0]
+        if target is None or not complaints.is_open(target):
+            open_ones = await complaints.open_complaints_of(session, view.id)
+            target = max(open_ones, key=lambda c: c.updated_at) if open_ones else None
+        if target is None:
+            await common.acknowledge(update, context)
+            return
+        change = await complaints.record_customer_message(
+            session, target, text or _("(attachment)"), services.clock.now()
+        )
+        if message.photo or message.document:
+            try:
+                await _attach(session, target, message, services)
+            except Refused:
+                pass  # past 10 attachments the photo is still relayed, just not kept
+        complaint_id, number = target.id, target.number
+    await relay_to_staff(context, complaint_id, text, message)
+    await message.reply_text(
+        _("Added to your complaint {number}. Our team sees it right away.").format(number=number)
+    )
+    if change.status_changed:
+        await staff_card.refresh_card(context.bot, services, complaint_id)
+
+
+async def relay_to_staff(
+    context: CareContext, complaint_id: int, text: str, message: Message | None
+) -> None:
+    """Show a customer's message about a complaint in the staff group, under its card."""
+    services = context.services
+    if services.staff_chat_id is None:
+        return
+    async with services.sessionmaker.begin() as session:
+        loaded = await complaints.facts(session, complaint_id)
+        assert loaded is not None
+        reply_to = loaded.complaint.alert_message_id
+        with use_locale(services.default_locale):
+            header = _("💬 {number} from {name}:").format(
+                number=loaded.complaint.number, name=loaded.customer.display_name
+            )
+    try:
+        if message is not None and (message.photo or message.document):
+            sent = await context.bot.copy_message(
+                services.staff_chat_id, message.chat.id, message.message_id,
+                caption=f"{header}\n{text}"[:1024], reply_to_message_id=reply_to,
+            )  # fmt: skip
+            sent_id = sent.message_id
+        else:
+            sent_message = await context.bot.send_message(
+                services.staff_chat_id, f"{header}\n{text}"[:4096], reply_to_message_id=reply_to
+            )
+            sent_id = sent_message.message_id
+    except TelegramError:
+        log.exception("complaint %s: could not relay the customer's message", complaint_id)
+        return
+    async with services.sessionmaker.begin() as session:
+        await complaints.remember_message(
+            session, complaint_id, services.staff_chat_id, sent_id, "relay", services.clock.now()
+        )
 
 
 def complaint_handlers() -> list[BaseHandler]:
     """The filing dialogue and /status."""
-    return []
+    return [filing_conversation(), CommandHandler("status", status, filters=PRIVATE)]
 
 
 def relay_handlers() -> list[BaseHandler]:
     """A customer's messages that belong to an open complaint."""
-    return []
+    return [MessageHandler(TEXT_OR_MEDIA, relay)]

@@ -52,7 +52,7 @@ async def start(update: Update, context: CareContext) -> str | int:
                 reply_markup=texts.consent_keyboard(),
             )
         else:
-            await message.reply_text(text, reply_markup=ReplyKeyboardRemove())
+            await message.reply_text(text, reply_markup=texts.file_button())
         return END
     await message.reply_text(
         texts.greeting(update.effective_user.first_name, services.company_name),

@@ -19,7 +19,7 @@ async def show_help(update: Update, context: CareContext) -> None:
     """List the commands."""
     message = update.effective_message
     assert message is not None
-    await message.reply_text(texts.help_text())
+    await message.reply_text(texts.help_text(), reply_markup=texts.file_button())
 
 
 async def show_profile(update: Update, context: CareContext) -> None:

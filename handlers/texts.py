@@ -28,12 +28,21 @@ SHARE_PHONE_LABEL = N_("Share my phone number")
 
 COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Register or say hello")),
+    ("complain", N_("File a complaint")),
+    ("status", N_("Where is my complaint?")),
     ("profile", N_("See and change what we hold about you")),
     ("language", N_("Change the language")),
     ("stop", N_("Stop care messages (greetings, follow-ups)")),
     ("forget", N_("Erase your personal data")),
     ("help", N_("What I can do")),
 ]
+
+
+def file_button() -> InlineKeyboardMarkup:
+    """The "File a complaint" button shown in /help and to returning customers."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("File a complaint"), callback_data="cx:file:go")]]
+    )
 
 
 def language_keyboard(selected: str | None) -> InlineKeyboardMarkup:

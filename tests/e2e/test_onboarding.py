@@ -169,7 +169,8 @@ async def test_returning_customer_is_welcomed_back(bot: RunningBot, person: Pers
     await anna.say("Skip")
     again = await anna.say("/start")
     assert "Welcome back, Anna" in text_of(again)
-    assert again.get("reply_markup") is None
+    buttons = [b["text"] for row in again["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == ["File a complaint"]
 
 
 async def test_restart_in_the_middle_of_registration_loses_nothing(
@@ -332,6 +333,11 @@ async def test_commands_are_registered_in_both_languages(
 ) -> None:
     commands = await client.commands()
     by_language = {entry.get("language_code") or "": entry["commands"] for entry in commands}
-    assert [c["command"] for c in by_language["en"]][:3] == ["start", "profile", "language"]
+    assert [c["command"] for c in by_language["en"]][:4] == [
+        "start",
+        "complain",
+        "status",
+        "profile",
+    ]
     assert any("语言" in c["description"] for c in by_language["zh"])
     assert by_language[""] == by_language["zh"], "the default list is the default locale's"
