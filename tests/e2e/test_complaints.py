@@ -132,7 +132,7 @@ async def test_same_problem_is_added_to_the_open_complaint(
     assert question is not None and "same problem" in text_of(question)
     _, added = await anna.press("Yes, add to")
     assert added is not None and "Added to your complaint" in text_of(added)
-    [complaint] = await complaints_in_db(sessionmaker)
+    assert len(await complaints_in_db(sessionmaker)) == 1
     async with sessionmaker() as session:
         notes = (
             await session.scalars(
