@@ -18,13 +18,32 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
+def _strings(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
 def main() -> int:
     pot = ROOT / "locale" / "messages.pot"
     subprocess.run(
-        [str(BIN / "pybabel"), "extract", "-F", "babel.cfg", "-k", "N_", "--no-location",
-         "--sort-output", "--project", "carebot", "--copyright-holder", "carebot",
-         "-o", str(pot), "."],
-        cwd=ROOT, check=True,
+        [
+            str(BIN / "pybabel"),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "--no-location",
+            "--sort-output",
+            "--project",
+            "carebot",
+            "--copyright-holder",
+            "carebot",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     template = read_po(pot.open("rb"))
     untranslated = 0
@@ -36,14 +55,20 @@ def main() -> int:
         for message in catalog:
             if not message.id:
                 continue
-            if locale == "en" and not message.string:
+            if locale == "en" and not any(_strings(message.string)):
                 message.string = message.id
-            if not message.string:
+            if not all(_strings(message.string)):
                 untranslated += 1
                 print(f"{locale}: untranslated: {message.id!r}")
         with path.open("wb") as po_file:
-            write_po(po_file, catalog, width=100, sort_output=True, no_location=True,
-                     ignore_obsolete=True)
+            write_po(
+                po_file,
+                catalog,
+                width=100,
+                sort_output=True,
+                no_location=True,
+                ignore_obsolete=True,
+            )
     print("catalogs updated" + (f"; {untranslated} strings to translate" if untranslated else ""))
     return 0
 

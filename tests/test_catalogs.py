@@ -31,8 +31,17 @@ def code_messages() -> set[str]:
 def test_catalog_is_complete_and_in_step_with_the_code(locale: str) -> None:
     path = ROOT / "locale" / locale / "LC_MESSAGES" / "messages.po"
     catalog = read_po(path.open("rb"), locale=locale)
-    ids = {m.id for m in catalog if m.id}
-    strings = {m.id: m.string for m in catalog if m.id}
+    ids: set[str] = set()
+    strings: dict[str, str] = {}
+    for m in catalog:
+        if not m.id:
+            continue
+        # A plural message has a (singular, plural) id and one string per plural form.
+        msgids = m.id if isinstance(m.id, tuple) else (m.id,)
+        msgstrs = m.string if isinstance(m.string, tuple) else (m.string,)
+        ids.update(msgids)
+        for msgid in msgids:
+            strings[msgid] = msgstrs[0] if len(msgstrs) == 1 else msgstrs[msgids.index(msgid)]
     missing = code_messages() - ids
     assert not missing, f"run `make catalogs`: not in {locale}: {sorted(missing)}"
     untranslated = [i for i, s in strings.items() if not s]
