@@ -27,6 +27,14 @@ S = ComplaintStatus
 
 Render = Callable[[ComplaintFacts], str]
 
+# Telegram's limits for a message's text and a photo's caption.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def rating_keyboard(complaint_id: int) -> InlineKeyboardMarkup:
     """1-5 stars for how we handled a complaint."""
@@ -53,6 +61,15 @@ def words_for(change: Change, facts: ComplaintFacts, timezone: str) -> str | Non
     if not change.status_changed:
         return None
     due = words.local_time(facts.complaint.resolve_due_at, timezone)
+    if (
+        change.to_status is S.IN_PROGRESS
+        and change.event.staff_id is not None
+        and facts.assignee is not None
+    ):
+        # A staff member took it on ("Take" moves it to in progress and assigns at once).
+        return _("{name} from our care team is now handling your complaint {number}.").format(
+            name=facts.assignee.name or _("A colleague"), number=number
+        )
     if change.to_status is S.ACKNOWLEDGED:
         return _(
             "We have received your complaint {number} and are looking into it. "
@@ -80,8 +97,12 @@ async def tell_customer(
     complaint_id: int,
     render: Render,
     reply_markup: InlineKeyboardMarkup | None = None,
+    *,
+    photo: str | None = None,
 ) -> int | None:
     """Send the customer a message about a complaint, rendered in their language.
+
+    ``photo`` (a Telegram file id) sends that photo with the rendered text as caption.
 
     Returns:
         The message id, or None if the customer cannot be reached.
@@ -96,7 +117,15 @@ async def tell_customer(
         with use_locale(customer.language or services.default_locale):
             text = render(loaded)
     try:
-        sent = await bot.send_message(customer.chat_id, text, reply_markup=reply_markup)
+        if photo is not None:
+            sent = await bot.send_photo(
+                customer.chat_id, photo, caption=_shorten(text, CAPTION_LIMIT),
+                reply_markup=reply_markup,
+            )  # fmt: skip
+        else:
+            sent = await bot.send_message(
+                customer.chat_id, _shorten(text, TEXT_LIMIT), reply_markup=reply_markup
+            )
     except Forbidden:
         async with services.sessionmaker.begin() as session:
             complaint = await session.get_one(complaints.Complaint, complaint_id)

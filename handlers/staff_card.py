@@ -19,10 +19,22 @@ log = logging.getLogger(__name__)
 S = ComplaintStatus
 
 
+def priority_icon(priority: str) -> str:
+    """A coloured dot that makes urgent complaints stand out in lists."""
+    return {"urgent": "🔴", "high": "🟠"}.get(priority, "🟢")
+
+
+def staff_status_label(status: str) -> str:
+    """A status as staff read it (the customer's "waiting for your answer" is not theirs)."""
+    if status == S.WAITING_CUSTOMER.value:
+        return _("waiting for the customer")
+    return words.status_label(status)
+
+
 def card_text(facts: ComplaintFacts, timezone: str) -> str:
     """The card's text in the current locale (the staff group's)."""
     complaint, customer = facts.complaint, facts.customer
-    icon = {"urgent": "🔴", "high": "🟠"}.get(complaint.priority, "🟢")
+    icon = priority_icon(complaint.priority)
     lines = [
         _("{icon} Complaint {number}").format(icon=icon, number=complaint.number),
         _("Customer: {name} (id {id})").format(
@@ -33,7 +45,7 @@ def card_text(facts: ComplaintFacts, timezone: str) -> str:
             category=words.category_label(complaint.category),
             priority=words.priority_label(complaint.priority),
         ),
-        _("Status: {status}").format(status=words.status_label(complaint.status)),
+        _("Status: {status}").format(status=staff_status_label(complaint.status)),
         _("Assignee: {name}").format(
             name=(facts.assignee.name or str(facts.assignee.telegram_user_id))
             if facts.assignee
