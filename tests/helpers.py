@@ -196,3 +196,48 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
+
+
+async def filed_complaint(
+    bot: RunningBot,
+    client: SandboxClient,
+    *,
+    text: str = "The kettle I bought leaks from the bottom.",
+    language: str = "en",
+    first_name: str | None = None,
+    category: str = "product",
+) -> tuple[int, dict[str, Any]]:
+    """A registered customer with a freshly filed complaint whose card is in the staff group.
+
+    Built with care functions directly (not through the filing dialogue), so that staff
+    tests do not depend on it.
+
+    Returns:
+        The complaint's id and the customer's sandbox user.
+    """
+    from care import complaints, customers
+    from handlers.staff_card import post_card
+
+    assert bot.built is not None, "start the bot first"
+    services = bot.built.services
+    name = first_name or ("小红" if language == "zh_CN" else "Emma")
+    user = await client.create_user(
+        name, language_code="zh-hans" if language == "zh_CN" else language
+    )
+    now = services.clock.now()
+    async with services.sessionmaker.begin() as session:
+        identity = customers.TelegramIdentity(
+            user_id=user["id"], chat_id=user["id"], first_name=name
+        )
+        customer, _created = await customers.get_or_create_customer(session, identity, now)
+        customers.set_language(customer, language)
+        customers.complete_onboarding(customer, now)
+        draft = await complaints.start_draft(session, customer, now)
+        complaints.set_category(draft, category)
+        complaints.set_description(draft, text)
+        filed = await complaints.file_complaint(
+            session, draft, services.sla, services.triage, now, services.timezone
+        )
+        complaint_id = filed.id
+    await post_card(bot.built.application.bot, services, complaint_id)
+    return complaint_id, user
