@@ -1,9 +1,25 @@
-"""Scheduled work (being written): SLA warnings and breaches, closing unanswered surveys."""
+"""Scheduled work: the deadline check (SLA warnings and breaches, unanswered surveys)."""
 
 from __future__ import annotations
 
 from telegram.ext import Application
 
+from handlers import deadlines
+
+# The first check runs this soon after start-up (or after one interval, if shorter).
+FIRST_CHECK_SECONDS = 1.0
+
 
 def schedule_jobs(application: Application, sla_check_seconds: float) -> None:
     """Register the repeating jobs on PTB's JobQueue."""
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("carebot needs PTB's job queue: install python-telegram-bot[job-queue]")
+    job_queue.run_repeating(
+        deadlines.watch_deadlines,
+        interval=sla_check_seconds,
+        first=min(FIRST_CHECK_SECONDS, sla_check_seconds),
+        name="deadlines",
+        # A run still sending alerts when the next is due: skip it, never run two at once.
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )

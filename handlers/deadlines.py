@@ -1,0 +1,139 @@
+"""What the scheduled job watches: SLA deadlines, surveys nobody answered, stale drafts.
+
+Every run is one transaction that claims what is due (``care.complaints`` marks each
+SLA alert as given and closes each unanswered complaint in that same transaction, so a
+restart or a second carebot never repeats one) and works out the words; the messages go
+out after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import datetime, timedelta
+
+from telegram.error import TelegramError
+
+from care import complaints
+from care.complaints import ComplaintFacts, SlaAlert, SlaStage
+from handlers import complaint_words as words
+from handlers.context import CareContext, Services
+from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
+from handlers.notify import announce
+from handlers.staff_alerts import Notice, deliver, supervisor_chats, to_group_and_supervisors
+from handlers.staff_card import refresh_card
+
+log = logging.getLogger(__name__)
+
+# A complaint started and never filed is forgotten after this long.
+DRAFT_MAX_AGE = timedelta(days=2)
+
+BREACHES = (SlaStage.ACKNOWLEDGE_BREACH, SlaStage.RESOLVE_BREACH)
+
+
+async def watch_deadlines(context: CareContext) -> None:
+    """Job: warn before SLA deadlines, raise breaches, close unanswered surveys."""
+    services = context.services
+    now = services.clock.now()
+    async with services.sessionmaker.begin() as session:
+        alerts = await complaints.claim_sla_alerts(session, services.sla, now)
+        supervisors = (
+            await supervisor_chats(session) if any(a.stage in BREACHES for a in alerts) else []
+        )
+        notices: list[Notice] = []
+        for alert in alerts:
+            loaded = await complaints.facts(session, alert.complaint.id)
+            assert loaded is not None
+            with use_locale(services.default_locale):
+                notices += sla_notices(alert, loaded, services, supervisors, now)
+        closed = await complaints.claim_unanswered_resolved(
+            session, services.survey_close_after, now
+        )
+        dropped = await complaints.drop_drafts_older_than(session, DRAFT_MAX_AGE, now)
+    if dropped:
+        log.info("dropped %d complaint drafts never filed", dropped)
+    await deliver(context.bot, notices)
+    breached = dict.fromkeys(a.complaint.id for a in alerts if a.stage in BREACHES)
+    for complaint_id in breached:
+        await _safely(refresh_card(context.bot, services, complaint_id), complaint_id)
+    for change in closed:
+        # The customer is told it is closed; the card shows it.
+        await _safely(announce(context.bot, services, change), change.complaint.id)
+
+
+async def _safely(work: Awaitable[None], complaint_id: int) -> None:
+    """Await one complaint's follow-up; a Telegram failure must not stop the others."""
+    try:
+        await work
+    except TelegramError:
+        log.warning(
+            "complaint %s: follow-up after the deadline check failed", complaint_id, exc_info=True
+        )
+
+
+def sla_notices(
+    alert: SlaAlert,
+    facts: ComplaintFacts,
+    services: Services,
+    supervisors: list[int],
+    now: datetime,
+) -> list[Notice]:
+    """Who hears about an SLA alert, and in which words (the current locale's).
+
+    A warning goes to the assignee in private (to the staff group if nobody has it or the
+    assignee cannot be reached); a breach goes to the staff group and every supervisor.
+    """
+    complaint_id = facts.complaint.id
+    text = sla_text(alert, facts, services.timezone, now)
+    if alert.stage in BREACHES:
+        return to_group_and_supervisors(text, complaint_id, services.staff_chat_id, supervisors)
+    assignee = facts.assignee
+    if assignee is not None and assignee.active:
+        return [Notice(assignee.telegram_user_id, text, complaint_id, services.staff_chat_id)]
+    if services.staff_chat_id is None:
+        log.warning("complaint %s: SLA warning with no assignee and no staff group", complaint_id)
+        return []
+    return [Notice(services.staff_chat_id, text, complaint_id)]
+
+
+def sla_text(alert: SlaAlert, facts: ComplaintFacts, timezone: str, now: datetime) -> str:
+    """The words of an SLA warning or breach, for staff."""
+    complaint, customer = facts.complaint, facts.customer
+    number, due = complaint.number, words.local_time(alert.due, timezone)
+    if alert.stage is SlaStage.ACKNOWLEDGE_WARNING:
+        headline = _("⏰ Complaint {number} must be acknowledged by {due} ({left} left).").format(
+            number=number, due=due, left=time_left(alert.due - now)
+        )
+    elif alert.stage is SlaStage.RESOLVE_WARNING:
+        headline = _("⏰ Complaint {number} must be resolved by {due} ({left} left).").format(
+            number=number, due=due, left=time_left(alert.due - now)
+        )
+    elif alert.stage is SlaStage.ACKNOWLEDGE_BREACH:
+        headline = _("🚨 SLA breached: complaint {number} was not acknowledged by {due}.").format(
+            number=number, due=due
+        )
+    else:
+        headline = _("🚨 SLA breached: complaint {number} was not resolved by {due}.").format(
+            number=number, due=due
+        )
+    details = _("Customer: {name} · Priority: {priority} · Assignee: {assignee}").format(
+        name=customer.display_name or _("unknown"),
+        priority=words.priority_label(complaint.priority),
+        assignee=(facts.assignee.name or str(facts.assignee.telegram_user_id))
+        if facts.assignee
+        else _("nobody yet"),
+    )
+    lines = [headline, details]
+    if complaint.agitated:
+        lines.append(_("⚠ The customer is upset: answer fast, calmly and with respect."))
+    return "\n".join(lines)
+
+
+def time_left(left: timedelta) -> str:
+    """A short duration for staff: "25 min", "11 h 30 min"."""
+    minutes = max(0, int(left.total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    if hours == 0:
+        return _("{minutes} min").format(minutes=minutes)
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
