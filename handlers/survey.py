@@ -1,10 +1,359 @@
-"""Satisfaction after resolution (being written): rating, comment, reopen offer."""
+"""Satisfaction after resolution: the 1-5 rating, an optional comment, the reopen offer.
+
+The resolved notification carries the rating buttons (``notify.rating_keyboard``). A
+press starts the "satisfaction" dialogue, whose one step takes the customer's next text
+as a comment on the rating (or /skip). A low rating (1-2) alerts the staff group and the
+supervisors and offers the customer to reopen the complaint.
+
+Only the complaint's own customer may rate or reopen it: a button naming someone else's
+complaint is answered exactly like one naming a complaint that does not exist.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from care import complaints, contacts
+from care.complaints import ComplaintFacts, Refusal, Refused
+from care.models import ComplaintStatus, Contact, ContactKind, Direction
+from handlers import common
+from handlers import complaint_words as words
+from handlers.context import CareContext, Services
+from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
+from handlers.notify import announce
+from handlers.staff_alerts import Notice, deliver, supervisor_chats, to_group_and_supervisors
+from handlers.staff_card import refresh_card
+
+log = logging.getLogger(__name__)
+
+NAME = "satisfaction"
+COMMENT = "comment"
+END = ConversationHandler.END
+PRIVATE = filters.ChatType.PRIVATE
+
+RATE_PATTERN = rf"^{words.RATING_PREFIX}(\d+):([1-5])$"
+REOPEN_PATTERN = rf"^{words.REOPEN_PREFIX}(\d+)$"
+
+# Ratings at or below this are a warning sign: staff are alerted, the customer may reopen.
+LOW_RATING = 2
+# How far back to look in the contact log for the rating a comment answers.
+RECENT_CONTACTS = 20
+# A comment shown to staff is cut to fit one Telegram message with its heading.
+COMMENT_SHOWN = 3800
+
+
+@dataclass(frozen=True)
+class Rated:
+    """What a rating press did, worked out inside the transaction."""
+
+    number: str
+    stored: bool  # False: the same rating again, nothing changed
+    rating: int
+    staff_notices: list[Notice]
+
+
+def stars(rating: int) -> str:
+    return "⭐" * rating
+
+
+def reopen_keyboard(complaint_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("Reopen my complaint"),
+                    callback_data=f"{words.REOPEN_PREFIX}{complaint_id}",
+                )
+            ]
+        ]
+    )
+
+
+async def _own_complaint(
+    session: AsyncSession, complaint_id: int, customer_id: int
+) -> ComplaintFacts | None:
+    """The complaint if it is this customer's and filed; None for anything else."""
+    loaded = await complaints.facts(session, complaint_id)
+    if (
+        loaded is None
+        or loaded.complaint.customer_id != customer_id
+        or loaded.complaint.status == ComplaintStatus.DRAFT.value
+    ):
+        return None
+    return loaded
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+def _customer_name(loaded: ComplaintFacts) -> str:
+    return loaded.customer.display_name or _("id {id}").format(id=loaded.customer.id)
+
+
+async def rate(update: Update, context: CareContext) -> str | None:
+    """Store the customer's 1-5 rating of their resolved complaint and ask for a comment."""
+    query, view = update.callback_query, context.customer
+    assert query is not None and context.match is not None
+    if view is None:  # not a private chat: no customer, so no complaint of theirs
+        await common.refuse_unknown_button(update, context)
+        return None
+    complaint_id, rating = int(context.match[1]), int(context.match[2])
+    services = context.services
+    try:
+        rated = await _store_rating(services, complaint_id, view.id, rating)
+    except Refused as refusal:
+        if refusal.reason is Refusal.NOT_RATEABLE:
+            await query.answer(_("You can rate the complaint once it is resolved."))
+            return None
+        raise
+    if rated is None:
+        await common.refuse_unknown_button(update, context)
+        return None
+    await _show_rating(query.message, rating)
+    if not rated.stored:
+        await query.answer(_("Thank you, we already have your rating."))
+        return None
+    await query.answer(_("Thank you!"))
+    if rating <= LOW_RATING:
+        await context.bot.send_message(
+            _chat_id(update),
+            _(
+                "Thank you for telling us, and we are sorry we did not do better. "
+                "Write now what went wrong, or send /skip. "
+                "If the problem is not solved, you can reopen your complaint."
+            ),
+            reply_markup=reopen_keyboard(complaint_id),
+        )
+    else:
+        await context.bot.send_message(
+            _chat_id(update),
+            _("Thank you for your rating! If you like, write a comment now, or send /skip."),
+        )
+    await deliver(context.bot, rated.staff_notices)
+    await refresh_card(context.bot, services, complaint_id)
+    return COMMENT
+
+
+async def _store_rating(
+    services: Services, complaint_id: int, customer_id: int, rating: int
+) -> Rated | None:
+    """Rate in one transaction; None when the complaint is not the customer's."""
+    async with services.sessionmaker.begin() as session:
+        loaded = await _own_complaint(session, complaint_id, customer_id)
+        if loaded is None:
+            return None
+        complaint = loaded.complaint
+        before = complaint.rating
+        event = await complaints.rate(session, complaint, rating, services.clock.now())
+        notices: list[Notice] = []
+        # Alert once when a rating turns low, not again for a repeat or a lower low.
+        if event is not None and rating <= LOW_RATING and (before is None or before > LOW_RATING):
+            supervisors = await supervisor_chats(session)
+            with use_locale(services.default_locale):
+                text = _(
+                    "⚠ Low rating {rating}/5 for {number} (customer {name}): "
+                    "please contact them soon and find out what went wrong."
+                ).format(rating=rating, number=complaint.number, name=_customer_name(loaded))
+            notices = to_group_and_supervisors(
+                text, complaint_id, services.staff_chat_id, supervisors
+            )
+        return Rated(complaint.number or "", event is not None, rating, notices)
+
+
+async def _show_rating(message: object, rating: int) -> None:
+    """Show the chosen stars on the rated message and take its buttons away."""
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return
+    try:
+        if message.text:
+            choice = _("Your rating: {stars} ({rating}/5)").format(
+                stars=stars(rating), rating=rating
+            )
+            await message.edit_text(f"{message.text}\n\n{choice}", reply_markup=None)
+        else:
+            await message.edit_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        log.info("rating message not edited: %s", error)
+
+
+async def take_comment(update: Update, context: CareContext) -> int:
+    """Keep the customer's next message after a rating as their comment on it."""
+    message, view = update.effective_message, context.customer
+    assert message is not None and message.text is not None and view is not None
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        history = await contacts.contact_history(session, view.id, limit=RECENT_CONTACTS)
+        complaint_id = rated_just_before(history)
+        loaded = (
+            await _own_complaint(session, complaint_id, view.id)
+            if complaint_id is not None
+            else None
+        )
+        if loaded is None or loaded.complaint.rating is None:
+            loaded = None
+        else:
+            complaints.add_rating_comment(loaded.complaint, message.text)
+            with use_locale(services.default_locale):
+                staff_text = _(
+                    "💬 Comment on rating {rating}/5 for {number} (customer {name}): {comment}"
+                ).format(
+                    rating=loaded.complaint.rating,
+                    number=loaded.complaint.number,
+                    name=_customer_name(loaded),
+                    comment=message.text[:COMMENT_SHOWN],
+                )
+    if loaded is None:
+        # Something else happened since the rating (a command handled elsewhere, a
+        # photo, another button): this text is not a comment on it.
+        await pass_on(update, context)
+        return END
+    await message.reply_text(_("Thank you, your comment has been passed on to our team."))
+    if services.staff_chat_id is not None:
+        await deliver(
+            context.bot, [Notice(services.staff_chat_id, staff_text, loaded.complaint.id)]
+        )
+    return END
+
+
+def rated_just_before(history: list[Contact]) -> int | None:
+    """The complaint the customer rated with their previous message, if that was a rating.
+
+    ``history`` ends with the message being handled (logged before any handler runs).
+    """
+    inbound = [c for c in history if c.direction == Direction.INBOUND.value]
+    if len(inbound) < 2:
+        return None
+    previous = inbound[-2]
+    if previous.kind != ContactKind.BUTTON.value or not previous.text:
+        return None
+    if not previous.text.startswith(words.RATING_PREFIX):
+        return None
+    complaint_id = previous.text.removeprefix(words.RATING_PREFIX).split(":")[0]
+    return int(complaint_id) if complaint_id.isdigit() else None
+
+
+async def skip_comment(update: Update, context: CareContext) -> int:
+    """Go on without a comment."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(_("All right. Thank you again for your rating!"))
+    return END
+
+
+async def leave_for_command(update: Update, context: CareContext) -> int:
+    """Another command ends the wait for a comment and does what it always does."""
+    await pass_on(update, context)
+    return END
+
+
+async def pass_on(update: Update, context: CareContext) -> None:
+    """Let the handlers after this dialogue handle the update, as if it had not been here.
+
+    PTB gives an update to one handler per group; a dialogue that declines an update
+    after looking into the database can only hand it on itself.
+    """
+    handlers: list[BaseHandler[Any, Any, Any]] = list(context.application.handlers.get(0, []))
+    mine = next(
+        (
+            i
+            for i, handler in enumerate(handlers)
+            if isinstance(handler, ConversationHandler) and handler.name == NAME
+        ),
+        None,
+    )
+    if mine is None:
+        return
+    for handler in handlers[mine + 1 :]:
+        check = handler.check_update(update)
+        if check is None or check is False:
+            continue
+        await handler.handle_update(update, context.application, check, context)
+        return
+
+
+async def reopen(update: Update, context: CareContext) -> int | None:
+    """Reopen the customer's complaint from the offer after a low rating."""
+    query, view = update.callback_query, context.customer
+    assert query is not None and context.match is not None
+    if view is None:
+        await common.refuse_unknown_button(update, context)
+        return None
+    complaint_id = int(context.match[1])
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        loaded = await _own_complaint(session, complaint_id, view.id)
+        change, number, staff_text = None, None, ""
+        if loaded is not None:
+            number = loaded.complaint.number
+            try:
+                change = await complaints.reopen(
+                    session, loaded.complaint, services.sla, services.clock.now(), by_customer=True
+                )
+            except Refused:  # open already (staff reopened it, or it was never resolved)
+                change = None
+            with use_locale(services.default_locale):
+                staff_text = _("🔁 The customer reopened complaint {number}.").format(number=number)
+    if number is None:
+        await common.refuse_unknown_button(update, context)
+        return None
+    if change is None:
+        await query.answer(
+            _("Your complaint {number} is open: we are on it.").format(number=number)
+        )
+        return END
+    await query.answer()
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_reply_markup(reply_markup=None)
+        except TelegramError as error:
+            log.info("reopen offer not edited: %s", error)
+    await announce(context.bot, services, change)  # the customer is told, the card shows it
+    if services.staff_chat_id is not None:
+        await deliver(context.bot, [Notice(services.staff_chat_id, staff_text, complaint_id)])
+    return END
+
+
+def satisfaction_conversation() -> ConversationHandler:
+    """The rating and, after it, the wait for an optional comment."""
+    return ConversationHandler(
+        name=NAME,
+        persistent=True,
+        # A second rating (another complaint) starts over from its own press.
+        allow_reentry=True,
+        entry_points=[CallbackQueryHandler(rate, pattern=RATE_PATTERN)],
+        states={
+            COMMENT: [
+                CommandHandler(["skip", "cancel"], skip_comment, filters=PRIVATE),
+                MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, take_comment),
+            ]
+        },
+        fallbacks=[
+            CallbackQueryHandler(reopen, pattern=REOPEN_PATTERN),
+            MessageHandler(PRIVATE & filters.COMMAND, leave_for_command),
+        ],
+    )
 
 
 def survey_handlers() -> list[BaseHandler]:
     """Handlers for rating buttons, the optional comment and the reopen offer."""
-    return []
+    return [
+        satisfaction_conversation(),
+        # The reopen offer outlives the dialogue (pressed after /skip or a day later).
+        CallbackQueryHandler(reopen, pattern=REOPEN_PATTERN),
+    ]
