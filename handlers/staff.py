@@ -60,6 +60,8 @@ MESSAGE_LIMIT = 4096
 # What a message the bot sent in the staff group is for (care.models.ComplaintMessage).
 RESOLVE_PROMPT = "resolve_prompt"
 REPLY_PROMPT = "reply_prompt"
+# Replying to these in the staff group writes to the customer.
+TO_CUSTOMER = frozenset({"alert", "relay", REPLY_PROMPT})
 
 ROLE_LABELS = {
     StaffRole.AGENT: N_("agent"),
@@ -367,9 +369,9 @@ async def post_prompt(
 
 
 async def card_action(
-    session: AsyncSession, staff: StaffMember, data: str, services: Services
+    session: AsyncSession, staff: StaffMember, data: str, services: Services, chat_id: int | None
 ) -> Outcome:
-    """Do what a card button asks."""
+    """Do what a card button asks (pressed in the chat ``chat_id``)."""
     match = BUTTON.match(data)
     if match is None:
         raise Answer(_("This button is not valid."))
@@ -387,6 +389,9 @@ async def card_action(
             return Outcome(_("It is yours now.") if change else _("Already done."), _some(change))
     except Refused as refused:
         raise Answer(refusal_words(number, refused)) from None
+    if services.staff_chat_id is None or chat_id != services.staff_chat_id:
+        # Prompts are answered in the staff group only (a reply elsewhere finds no handler).
+        raise Answer(_("Use the card in the staff group for this."))
     if action == "res":
         status = complaints.status_of(complaint)
         if status is S.RESOLVED:
@@ -423,7 +428,8 @@ async def on_card_button(update: Update, context: CareContext) -> None:
                 outcome = None
             else:
                 with use_locale(staff_locale(update, services)):
-                    outcome = await card_action(session, staff, data, services)
+                    chat_id = query.message.chat.id if query.message else None
+                    outcome = await card_action(session, staff, data, services, chat_id)
     except Answer as answer:
         await query.answer(answer.text, show_alert=True)
         return
@@ -461,6 +467,8 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
                 if owner is None:
                     return  # a reply to something else: staff talking among themselves
                 complaint, purpose = owner
+                if purpose not in TO_CUSTOMER and purpose != RESOLVE_PROMPT:
+                    return
                 staff = await staff_members.find_staff(session, user.id)
                 if staff is not None and purpose == RESOLVE_PROMPT:
                     resolution = await resolve_with_note(session, complaint, staff, text, services)
@@ -512,7 +520,7 @@ async def send_to_customer(
     services = context.services
     name = staff.name or fallback_name
 
-    def render(_facts: complaints.ComplaintFacts) -> str:
+    def render(loaded: complaints.ComplaintFacts) -> str:
         if not text:
             return _("💬 {name} (customer care)").format(name=name)
         return _("💬 {name} (customer care): {text}").format(name=name, text=text)

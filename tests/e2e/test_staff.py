@@ -596,6 +596,16 @@ async def test_forged_and_refused_buttons_get_clear_answers(
     assert answer["text"] == zh("This button is not valid.")
     answer = await room.press(care_team.agent, card_id, "st:ack:1:2:3")
     assert answer["text"] == zh("This button is not valid.")
+    # Prompts are for the staff group: a forged Resolve in a private chat asks nothing.
+    private = care_team.supervisor
+    await private_command(client, private, "/queue")
+    (last,) = (await client.bot_messages(private["id"]))[-1:]
+    query = await client.press(
+        private["id"], private["id"], last["message_id"], f"st:res:{complaint_id}"
+    )
+    answer = await client.wait_for_callback_answer(query, timeout=10.0)
+    assert answer["text"] == en("Use the card in the staff group for this.")
+    assert (await client.bot_messages(private["id"]))[-1] == last
 
     # A closed complaint refuses in words.
     services = complaint_bot.built.services if complaint_bot.built else None
