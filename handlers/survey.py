@@ -53,6 +53,7 @@ REOPEN_PATTERN = rf"^{words.REOPEN_PREFIX}(\d+)$"
 LOW_RATING = 2
 # How far back to look in the contact log for the rating a comment answers.
 RECENT_CONTACTS = 20
+TEXT_LIMIT = 4096  # Telegram's, for a message's text
 # A comment shown to staff is cut to fit one Telegram message with its heading.
 COMMENT_SHOWN = 3800
 
@@ -61,9 +62,7 @@ COMMENT_SHOWN = 3800
 class Rated:
     """What a rating press did, worked out inside the transaction."""
 
-    number: str
     stored: bool  # False: the same rating again, nothing changed
-    rating: int
     staff_notices: list[Notice]
 
 
@@ -174,20 +173,19 @@ async def _store_rating(
             notices = to_group_and_supervisors(
                 text, complaint_id, services.staff_chat_id, supervisors
             )
-        return Rated(complaint.number or "", event is not None, rating, notices)
+        return Rated(event is not None, notices)
 
 
 async def _show_rating(message: object, rating: int) -> None:
     """Show the chosen stars on the rated message and take its buttons away."""
     if not isinstance(message, Message) or message.reply_markup is None:
         return
+    choice = _("Your rating: {stars} ({rating}/5)").format(stars=stars(rating), rating=rating)
+    shown = f"{message.text}\n\n{choice}" if message.text else ""
     try:
-        if message.text:
-            choice = _("Your rating: {stars} ({rating}/5)").format(
-                stars=stars(rating), rating=rating
-            )
-            await message.edit_text(f"{message.text}\n\n{choice}", reply_markup=None)
-        else:
+        if shown and len(shown) <= TEXT_LIMIT:
+            await message.edit_text(shown, reply_markup=None)
+        else:  # a photo's caption, or no room left: just take the buttons away
             await message.edit_reply_markup(reply_markup=None)
     except BadRequest as error:
         log.info("rating message not edited: %s", error)
