@@ -407,6 +407,8 @@ async def reopen(
     complaint.acknowledge_warned_at = complaint.acknowledge_breached_at = None
     complaint.resolve_warned_at = complaint.resolve_breached_at = None
     complaint.resolved_at = complaint.closed_at = None
+    # The next resolution asks for a new rating; earlier ones stay in the history.
+    complaint.rating = complaint.rated_at = complaint.rating_comment = None
     await session.flush()
     return change
 

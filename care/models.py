@@ -61,6 +61,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+class CleanText(TypeDecorator[str]):
+    """Text from people: NUL characters dropped (PostgreSQL cannot store them in text)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if value else value
+
+
+class CleanString(TypeDecorator[str]):
+    """A bounded string from people, NUL characters dropped."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value.replace("\x00", "") if value else value
+
+
 class Base(DeclarativeBase):
     """Declarative base. Enum-valued columns are plain strings (values of the StrEnums
     below), so adding a member needs no ALTER TYPE on PostgreSQL."""
@@ -131,10 +151,10 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    first_name: Mapped[str | None] = mapped_column(String(128))
-    last_name: Mapped[str | None] = mapped_column(String(128))
-    username: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    first_name: Mapped[str | None] = mapped_column(CleanString(128))
+    last_name: Mapped[str | None] = mapped_column(CleanString(128))
+    username: Mapped[str | None] = mapped_column(CleanString(64))
+    phone: Mapped[str | None] = mapped_column(CleanString(32))
     language: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
     birthday_calendar: Mapped[str | None] = mapped_column(String(16))
@@ -173,7 +193,7 @@ class Contact(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(String(4))
     kind: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(CleanText)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
 
@@ -189,8 +209,8 @@ class StaffMember(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    name: Mapped[str | None] = mapped_column(String(128))
-    username: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(CleanString(128))
+    username: Mapped[str | None] = mapped_column(CleanString(64))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.AGENT.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -249,8 +269,8 @@ class Complaint(Base):
     number: Mapped[str | None] = mapped_column(String(24), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     category: Mapped[str | None] = mapped_column(String(32))
-    description: Mapped[str | None] = mapped_column(Text)
-    reference: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(CleanText)
+    reference: Mapped[str | None] = mapped_column(CleanString(64))
     status: Mapped[str] = mapped_column(String(24), default=ComplaintStatus.DRAFT.value)
     priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL.value)
     agitated: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -261,7 +281,7 @@ class Complaint(Base):
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    resolution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(CleanText)
     acknowledge_due_at: Mapped[datetime | None]
     resolve_due_at: Mapped[datetime | None]
     acknowledged_on_time: Mapped[bool | None] = mapped_column(Boolean)
@@ -272,7 +292,7 @@ class Complaint(Base):
     resolve_warned_at: Mapped[datetime | None]
     resolve_breached_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
-    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rating_comment: Mapped[str | None] = mapped_column(CleanText)
     rated_at: Mapped[datetime | None]
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     alert_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -297,7 +317,7 @@ class ComplaintEvent(Base):
     by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(CleanText)
 
     __table_args__ = (Index("ix_complaint_event_complaint", "complaint_id", "id"),)
 
@@ -310,9 +330,9 @@ class ComplaintAttachment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # "photo" or "document"
-    file_id: Mapped[str] = mapped_column(String(256))
-    file_name: Mapped[str | None] = mapped_column(String(256))
-    caption: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str] = mapped_column(CleanString(256))
+    file_name: Mapped[str | None] = mapped_column(CleanString(256))
+    caption: Mapped[str | None] = mapped_column(CleanText)
     created_at: Mapped[datetime]
 
 

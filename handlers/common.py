@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram import CallbackQuery, Message, Update
+from telegram.error import BadRequest, TelegramError
 
 from care import contacts, customers
 from care.locales import locale_for_language_code
@@ -74,6 +74,22 @@ async def identify_customer(update: Update, context: CareContext) -> None:
             )
         context.customer = CustomerView.of(customer, guessed)
     set_locale(context.customer.locale)
+
+
+async def settle(query: CallbackQuery, text: str | None = None) -> None:
+    """Close the pressed message: replace its text, or just remove its buttons.
+
+    A stale or forged press can ask for the state the message already has; Telegram
+    calls that "message is not modified", which for us means done.
+    """
+    try:
+        if text is None:
+            await query.edit_message_reply_markup(None)
+        else:
+            await query.edit_message_text(text)
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
 
 
 async def refuse_unknown_button(update: Update, context: CareContext) -> None:

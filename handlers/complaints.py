@@ -136,8 +136,8 @@ async def choose_category(update: Update, context: CareContext) -> str | int:
             return await _draft_gone(update)
         complaints.set_category(draft, code)
     await query.answer()
-    await query.edit_message_text(
-        _("Complaint about: {category}").format(category=words.category_label(code))
+    await common.settle(
+        query, _("Complaint about: {category}").format(category=words.category_label(code))
     )
     await _reply(
         update,
@@ -235,7 +235,7 @@ async def ask_reference(update: Update, context: CareContext) -> str:
     """Ask for an optional order or reference number."""
     if update.callback_query is not None:
         await update.callback_query.answer()
-        await update.callback_query.edit_message_reply_markup(None)
+        await common.settle(update.callback_query)
     await _reply(
         update,
         _("Do you have an order number or another reference? Write it, or tap No reference."),
@@ -249,8 +249,6 @@ async def take_reference(update: Update, context: CareContext) -> str | int:
     assert context.customer is not None
     message = update.effective_message
     reference = message.text if update.callback_query is None and message else None
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     async with context.services.sessionmaker.begin() as session:
         draft = await complaints.current_draft(session, context.customer.id)
         if draft is None:
@@ -268,7 +266,8 @@ async def take_reference(update: Update, context: CareContext) -> str | int:
             ]
         )
     if update.callback_query is not None:
-        await update.callback_query.edit_message_reply_markup(None)
+        await update.callback_query.answer()
+        await common.settle(update.callback_query)
     await _reply(update, summary[:4096], _confirm_keyboard())
     return CONFIRM
 
@@ -277,7 +276,7 @@ async def edit_description(update: Update, context: CareContext) -> str:
     """Go back to the description (attachments are kept)."""
     assert update.callback_query is not None
     await update.callback_query.answer()
-    await update.callback_query.edit_message_reply_markup(None)
+    await common.settle(update.callback_query)
     await _reply(update, _("Please write the description again."))
     return DESCRIPTION
 
@@ -291,7 +290,7 @@ async def cancel_filing(update: Update, context: CareContext) -> int:
             await session.delete(draft)
     if update.callback_query is not None:
         await update.callback_query.answer()
-        await update.callback_query.edit_message_reply_markup(None)
+        await common.settle(update.callback_query)
     await _reply(update, _("The complaint was not filed. Send /complain whenever you want."))
     return END
 
@@ -308,7 +307,7 @@ async def submit(update: Update, context: CareContext) -> str | int:
             session, context.customer.id, draft.description or "", services.triage
         )
     await update.callback_query.answer()
-    await update.callback_query.edit_message_reply_markup(None)
+    await common.settle(update.callback_query)
     if existing is not None:
         await _reply(
             update,
@@ -327,7 +326,7 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
     assert query is not None and query.data is not None and context.customer is not None
     if query.data == words.DUPLICATE_PREFIX + "new":
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await common.settle(query)
         return await _file(update, context)
     target_id = query.data.removeprefix(words.DUPLICATE_PREFIX + "add:")
     services = context.services
@@ -344,7 +343,7 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
         change = await complaints.merge_draft(session, draft, target, services.clock.now())
         number = target.number
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await common.settle(query)
     await relay_to_staff(context, change.complaint.id, change.event.note or "", None)
     await _reply(
         update,
@@ -466,7 +465,8 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
         CommandHandler("forget", forget_midway, filters=PRIVATE),
         CallbackQueryHandler(cancel_filing, pattern=f"^{words.FILING_PREFIX}cancel$"),
         MessageHandler(PRIVATE, reprompt),
-        CallbackQueryHandler(reprompt),
+        # Rating and reopen buttons of an earlier complaint belong to the survey.
+        CallbackQueryHandler(reprompt, pattern=f"^(?!{words.RATING_PREFIX}|{words.REOPEN_PREFIX})"),
     ]
 
 

@@ -25,7 +25,7 @@ from telegram.ext import (
 from care import customers
 from care.birthdays import BirthdayError, parse_birthday
 from care.locales import LOCALES
-from handlers import texts
+from handlers import common, texts
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import gettext_in
@@ -81,8 +81,9 @@ async def choose_consent(update: Update, context: CareContext) -> str:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.set_consent(customer, consent, context.services.clock.now())
     await query.answer()
-    await query.edit_message_text(
-        _("Care messages: yes, thank you!") if consent else _("Care messages: no. Understood.")
+    await common.settle(
+        query,
+        _("Care messages: yes, thank you!") if consent else _("Care messages: no. Understood."),
     )
     assert update.effective_chat is not None
     await context.bot.send_message(

@@ -7,7 +7,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from care import customers
 from care.locales import LOCALES
-from handlers import texts
+from handlers import common, texts
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale
@@ -65,8 +65,8 @@ async def save_language(update: Update, context: CareContext) -> str | None:
         customers.set_language(customer, locale)
     set_locale(locale)
     await query.answer()
-    await query.edit_message_text(
-        _("Language: {language}").format(language=texts.language_label(locale))
+    await common.settle(
+        query, _("Language: {language}").format(language=texts.language_label(locale))
     )
     return locale
 
@@ -104,7 +104,7 @@ async def set_consent_button(update: Update, context: CareContext) -> None:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.set_consent(customer, consent, context.services.clock.now())
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await common.settle(query)
     assert update.effective_chat is not None
     await context.bot.send_message(
         update.effective_chat.id,
@@ -132,7 +132,7 @@ async def answer_forget(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and context.customer is not None
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await common.settle(query)
     assert update.effective_chat is not None
     if query.data != texts.FORGET_PREFIX + "yes":
         await context.bot.send_message(

@@ -62,6 +62,10 @@ def card_text(facts: ComplaintFacts, timezone: str) -> str:
         lines.append(
             _("Resolve by: {due}").format(due=words.local_time(complaint.resolve_due_at, timezone))
         )
+    if complaint.acknowledge_breached_at and complaint.status in (S.NEW.value, S.REOPENED.value):
+        lines.append(_("❗ Late: not acknowledged in time."))
+    if complaint.resolve_breached_at and complaints.is_open(complaint):
+        lines.append(_("❗ Late: not resolved in time."))
     if complaint.reference:
         lines.append(_("Reference: {reference}").format(reference=complaint.reference))
     if facts.attachments:

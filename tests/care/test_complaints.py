@@ -235,3 +235,29 @@ async def test_events_are_never_rewritten(session: AsyncSession, clock: ManualCl
     await c.take(session, complaint, agent, clock.now())
     after = (await session.scalars(select(ComplaintEvent).order_by(ComplaintEvent.id))).all()
     assert [(e.id, e.type, e.at) for e in after][: len(before)] == before
+
+
+async def test_nul_characters_never_reach_the_database(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # PostgreSQL refuses NUL in text; people can still type one.
+    customer = await make_customer(session, clock)
+    complaint = await file(session, customer, clock, "broken\x00 vase")
+    await session.flush()
+    await session.refresh(complaint)
+    assert complaint.description == "broken vase"
+
+
+async def test_a_reopened_complaint_is_rated_afresh(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    complaint = await file(session, await make_customer(session, clock), clock)
+    agent = await make_agent(session, clock)
+    await c.resolve(session, complaint, agent, "ok", clock.now())
+    await c.rate(session, complaint, 2, clock.now())
+    await c.reopen(session, complaint, POLICY, clock.now(), by_customer=True)
+    assert complaint.rating is None
+    await c.resolve(session, complaint, agent, "really ok", clock.now())
+    assert await c.rate(session, complaint, 2, clock.now()) is not None, "a new rating"
+    ratings = [e.note for e in await c.history(session, complaint.id) if e.type == "rating"]
+    assert ratings == ["2", "2"]
