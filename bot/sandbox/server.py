@@ -105,6 +105,10 @@ class Sandbox:
                 return chat.id
         return world.create_group(title, [staff.id]).id
 
+    def staff_user_id(self, staff_name: str = STAFF_NAME) -> int | None:
+        """The playground's staff user (made by ``ensure_staff_group``), if it exists."""
+        return next((u.id for u in self.world.users.values() if u.first_name == staff_name), None)
+
     # -- addresses --------------------------------------------------------------------
 
     @property
