@@ -32,12 +32,14 @@ async def find_customer(session: AsyncSession, telegram_user_id: int) -> Custome
 
 
 async def get_or_create_customer(
-    session: AsyncSession, who: TelegramIdentity, now: datetime
+    session: AsyncSession, who: TelegramIdentity, now: datetime, language: str | None = None
 ) -> tuple[Customer, bool]:
     """Find the customer for a Telegram user, creating the record on first contact.
 
     Names and chat id follow what Telegram says now; a blocked customer who writes
-    again is reachable again.
+    again is reachable again. ``language`` is the language a new record starts with
+    (the one their Telegram speaks), so that everything we tell someone who never
+    registered still reaches them in it; registering lets them choose.
 
     Returns:
         The customer and whether the record was created.
@@ -45,7 +47,7 @@ async def get_or_create_customer(
     customer = await find_customer(session, who.user_id)
     created = customer is None
     if customer is None:
-        customer = Customer(telegram_user_id=who.user_id, created_at=now)
+        customer = Customer(telegram_user_id=who.user_id, created_at=now, language=language)
         session.add(customer)
     customer.chat_id = who.chat_id
     customer.first_name = who.first_name or customer.first_name

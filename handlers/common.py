@@ -50,7 +50,9 @@ async def identify_customer(update: Update, context: CareContext) -> None:
         username=user.username,
     )
     async with services.sessionmaker.begin() as session:
-        customer, _created = await customers.get_or_create_customer(session, who, now)
+        customer, _created = await customers.get_or_create_customer(
+            session, who, now, language=guessed
+        )
         if update.callback_query is not None:
             await contacts.record_contact(
                 session,
