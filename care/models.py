@@ -10,7 +10,7 @@ every timestamp timezone-aware in UTC.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -355,4 +355,115 @@ class ComplaintMessage(Base):
 
     __table_args__ = (
         Index("ix_complaint_message_chat_message", "chat_id", "message_id", unique=True),
+    )
+
+
+class CustomerTag(Base):
+    """A label on a customer (e.g. "vip", "wholesale"), for campaign audiences."""
+
+    __tablename__ = "customer_tag"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(CleanString(32), primary_key=True)
+
+    __table_args__ = (Index("ix_customer_tag_tag", "tag"),)
+
+
+class Purchase(Base):
+    """A purchase, recorded through the CLI or an import, for follow-up care."""
+
+    __tablename__ = "purchase"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    purchased_at: Mapped[datetime]
+    product: Mapped[str | None] = mapped_column(CleanString(128))
+    reference: Mapped[str | None] = mapped_column(CleanString(64))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_purchase_purchased_at", "purchased_at"),)
+
+
+class CampaignStatus(enum.StrEnum):
+    DRAFT = "draft"  # being prepared; nothing planned yet
+    APPROVED = "approved"  # planned into the outbox; sends as rows fall due
+    CANCELLED = "cancelled"
+    DONE = "done"  # every row is final
+
+
+class Campaign(Base):
+    """A care campaign: an occasion's greeting or a free text, to an audience.
+
+    ``audience`` is a JSON object, e.g. ``{"kind": "all"}``, ``{"kind": "tag", "tag":
+    "vip"}``, ``{"kind": "customer_type", "value": "regular"}``, ``{"kind":
+    "lifecycle", "value": "dormant"}``, ``{"kind": "quiet", "days": 90}``.
+    ``texts`` holds free texts per locale (``{"zh_CN": "...", "en": "..."}``) when there
+    is no occasion template.
+    """
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(CleanString(128))
+    occasion: Mapped[str | None] = mapped_column(String(48))  # occasion code, e.g. "mid_autumn"
+    texts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    send_on: Mapped[date]  # the local calendar day of sending
+    send_at_local: Mapped[str] = mapped_column(String(5), default="09:00")
+    quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    status: Mapped[str] = mapped_column(String(16), default=CampaignStatus.DRAFT.value)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    created_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    planned_count: Mapped[int] = mapped_column(Integer, default=0)
+    preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_campaign_occasion_send_on", "occasion", "send_on"),)
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its due time
+    SENDING = "sending"  # claimed by a sender; committed before the request goes out
+    SENT = "sent"
+    FAILED = "failed"  # gave up (400 chat not found, retries exhausted)
+    BLOCKED = "blocked"  # 403: the customer blocked the bot
+    SKIPPED = "skipped"  # at send time: opted out, forgotten or unreachable
+    UNCONFIRMED = "unconfirmed"  # in flight when the process died: maybe sent, never resent
+    CANCELLED = "cancelled"
+
+
+class Outbox(Base):
+    """One scheduled message to one customer. The database, not the scheduler's memory,
+    is the source of truth: a restart loses nothing and resends nothing.
+
+    ``dedupe_key`` makes planning idempotent: ``campaign:<id>``, ``birthday:<year>``,
+    ``followup:<rule>:<anchor id>`` … unique per customer.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    rule: Mapped[str | None] = mapped_column(String(48))  # follow-up rule or personal occasion
+    template: Mapped[str | None] = mapped_column(String(64))  # template key when not a campaign
+    dedupe_key: Mapped[str] = mapped_column(String(96))
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+
+    __table_args__ = (
+        Index("ix_outbox_customer_dedupe", "customer_id", "dedupe_key", unique=True),
+        Index("ix_outbox_state_due", "state", "due_at"),
+        Index("ix_outbox_campaign_state", "campaign_id", "state"),
     )
