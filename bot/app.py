@@ -76,6 +76,7 @@ def build_application(
         triage=settings.triage(),
         complaint_categories=tuple(settings.complaint_categories),
         survey_close_after=timedelta(days=settings.survey_close_days),
+        engine=settings.engine(),
     )
     bot = CareBot(
         token,
@@ -106,7 +107,12 @@ def build_application(
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["carebot.admins"] = tuple(settings.admins)
     register_handlers(application)
-    jobs.schedule_jobs(application, settings.sla_check_seconds)
+    jobs.schedule_jobs(
+        application,
+        settings.sla_check_seconds,
+        settings.outbox_check_seconds,
+        settings.planner_check_seconds,
+    )
     return Built(application=application, engine=engine, services=services)
 
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
+from bot.outbox_jobs import schedule_outbox
+from bot.planning_jobs import schedule_planning
 from handlers import deadlines
 
 # The first check runs this soon after start-up (or after one interval, if shorter).
 FIRST_CHECK_SECONDS = 1.0
 
 
-def schedule_jobs(application: Application, sla_check_seconds: float) -> None:
+def schedule_jobs(
+    application: Application,
+    sla_check_seconds: float,
+    outbox_check_seconds: float = 1.0,
+    planner_check_seconds: float = 300.0,
+) -> None:
     """Register the repeating jobs on PTB's JobQueue."""
     job_queue = application.job_queue
     if job_queue is None:
@@ -23,3 +30,5 @@ def schedule_jobs(application: Application, sla_check_seconds: float) -> None:
         # A run still sending alerts when the next is due: skip it, never run two at once.
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
+    schedule_outbox(application, outbox_check_seconds)
+    schedule_planning(application, planner_check_seconds)

@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from care.engine import DeliveryLimits, EngineConfig, FollowUpRules, SendWindow, parse_hhmm
 from care.models import Priority
 from care.sla import BusinessHours, SlaPolicy
 from care.triage import Triage
@@ -59,6 +60,26 @@ class Settings(BaseSettings):
     duplicate_threshold: float = Field(default=75.0, ge=0, le=100)
     angry_words: list[str] | None = None  # None: the built-in Chinese and English lists
     survey_close_days: float = Field(default=7.0, gt=0)
+    # The care engine (issue: greetings, follow-ups, campaigns, the outbox).
+    holiday_countries: list[str] = Field(default_factory=lambda: ["CN"])
+    templates_file: str | None = None
+    send_at_local: str = "09:00"
+    quiet_hours: str = "21:00-08:00"
+    auto_campaign_days_before: int = Field(default=3, ge=0, le=60)
+    auto_campaign_occasions: list[str] | None = None  # None: the engine's default list
+    auto_approve_occasions: list[str] = Field(default_factory=list)
+    followup_after_resolution_days: int | None = 3
+    followup_after_first_contact_days: int | None = 7
+    followup_after_purchase_days: int | None = 7
+    winback_quiet_days: int | None = 90
+    birthday_greetings: bool = True
+    anniversary_greetings: bool = True
+    send_per_second: float = Field(default=30.0, gt=0)
+    send_per_chat_per_second: float = Field(default=1.0, gt=0)
+    send_per_group_per_minute: int = Field(default=20, gt=0)
+    paid_broadcast: bool = False
+    outbox_check_seconds: float = Field(default=1.0, gt=0)
+    planner_check_seconds: float = Field(default=300.0, gt=0)
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -150,6 +171,22 @@ class Settings(BaseSettings):
             raise ValueError("must be short identifiers such as product, delivery, other")
         return value
 
+    @field_validator("send_at_local")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        start, dash, end = value.partition("-")
+        if not dash:
+            raise ValueError("must look like 21:00-08:00")
+        parse_hhmm(start)
+        parse_hhmm(end)
+        return value
+
     @model_validator(mode="after")
     def _business_hours(self) -> Settings:
         if self.business_hours:
@@ -185,6 +222,35 @@ class Settings(BaseSettings):
                 Priority(k): timedelta(minutes=v) for k, v in self.sla_resolve_minutes.items()
             },
             business_hours=hours,
+        )
+
+    def engine(self) -> EngineConfig:
+        """The care engine's configuration as the domain takes it."""
+        start, _, end = self.quiet_hours.partition("-")
+        defaults = EngineConfig()
+        return EngineConfig(
+            holiday_countries=tuple(self.holiday_countries),
+            window=SendWindow(parse_hhmm(self.send_at_local), parse_hhmm(start), parse_hhmm(end)),
+            followups=FollowUpRules(
+                after_resolution_days=self.followup_after_resolution_days,
+                after_first_contact_days=self.followup_after_first_contact_days,
+                after_purchase_days=self.followup_after_purchase_days,
+                win_back_quiet_days=self.winback_quiet_days,
+                birthdays=self.birthday_greetings,
+                anniversaries=self.anniversary_greetings,
+            ),
+            limits=DeliveryLimits(
+                global_per_second=self.send_per_second,
+                per_chat_per_second=self.send_per_chat_per_second,
+                per_group_per_minute=self.send_per_group_per_minute,
+                paid_broadcast=self.paid_broadcast,
+            ),
+            auto_campaign_days_before=self.auto_campaign_days_before,
+            auto_campaign_occasions=tuple(
+                self.auto_campaign_occasions or defaults.auto_campaign_occasions
+            ),
+            auto_approve_occasions=tuple(self.auto_approve_occasions),
+            templates_file=self.templates_file,
         )
 
     def triage(self) -> Triage:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from care.clock import Clock
+from care.engine import EngineConfig
 from care.models import Customer
 from care.sla import SlaPolicy
 from care.triage import Triage
@@ -31,6 +32,7 @@ class Services:
     triage: Triage = field(default_factory=Triage)
     complaint_categories: tuple[str, ...] = ("product", "delivery", "service", "billing", "other")
     survey_close_after: timedelta = timedelta(days=7)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
 
 @dataclass(frozen=True)
