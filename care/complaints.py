@@ -658,34 +658,13 @@ def _due_alerts(
 ) -> list[SlaAlert]:
     priority = priority_of(complaint)
     found: list[SlaAlert] = []
-    awaiting_ack = status_of(complaint) in AWAITING_ACKNOWLEDGEMENT
-    ack_due, resolve_due = complaint.acknowledge_due_at, complaint.resolve_due_at
-    if awaiting_ack and ack_due is not None:
-        if now >= ack_due and complaint.acknowledge_breached_at is None:
-            complaint.acknowledge_breached_at = now
-            complaint.acknowledge_warned_at = complaint.acknowledge_warned_at or now
-            complaint.acknowledged_on_time = False
-            found.append(SlaAlert(complaint, SlaStage.ACKNOWLEDGE_BREACH, ack_due))
-        elif (
-            now < ack_due
-            and complaint.acknowledge_warned_at is None
-            and now >= policy.warn_at(ack_due, policy.acknowledge[priority])
-        ):
-            complaint.acknowledge_warned_at = now
-            found.append(SlaAlert(complaint, SlaStage.ACKNOWLEDGE_WARNING, ack_due))
-    if resolve_due is not None:
-        if now >= resolve_due and complaint.resolve_breached_at is None:
-            complaint.resolve_breached_at = now
-            complaint.resolve_warned_at = complaint.resolve_warned_at or now
-            complaint.resolved_on_time = False
-            found.append(SlaAlert(complaint, SlaStage.RESOLVE_BREACH, resolve_due))
-        elif (
-            now < resolve_due
-            and complaint.resolve_warned_at is None
-            and now >= policy.warn_at(resolve_due, policy.resolve[priority])
-        ):
-            complaint.resolve_warned_at = now
-            found.append(SlaAlert(complaint, SlaStage.RESOLVE_WARNING, resolve_due))
+    if status_of(complaint) in AWAITING_ACKNOWLEDGEMENT:
+        found += _deadline_alerts(
+            complaint, "acknowledge", "acknowledged", policy.acknowledge[priority], policy, now
+        )
+    found += _deadline_alerts(
+        complaint, "resolve", "resolved", policy.resolve[priority], policy, now
+    )
     for alert in found:
         breach = alert.stage in (SlaStage.ACKNOWLEDGE_BREACH, SlaStage.RESOLVE_BREACH)
         _event(
@@ -694,6 +673,36 @@ def _due_alerts(
             now, note=alert.stage.value,
         )  # fmt: skip
     return found
+
+
+def _deadline_alerts(
+    complaint: Complaint,
+    deadline: str,
+    done: str,
+    target: timedelta,
+    policy: SlaPolicy,
+    now: datetime,
+) -> list[SlaAlert]:
+    """The warning or breach now due for one deadline ("acknowledge" or "resolve").
+
+    Works on the columns ``<deadline>_due_at``, ``<deadline>_warned_at``,
+    ``<deadline>_breached_at`` and ``<done>_on_time``, marking what it returns.
+    """
+    due: datetime | None = getattr(complaint, f"{deadline}_due_at")
+    if due is None:
+        return []
+    warned, breached = f"{deadline}_warned_at", f"{deadline}_breached_at"
+    if now >= due:
+        if getattr(complaint, breached) is not None:
+            return []
+        setattr(complaint, breached, now)
+        setattr(complaint, warned, getattr(complaint, warned) or now)
+        setattr(complaint, f"{done}_on_time", False)
+        return [SlaAlert(complaint, SlaStage(f"{deadline}_breach"), due)]
+    if getattr(complaint, warned) is None and now >= policy.warn_at(due, target):
+        setattr(complaint, warned, now)
+        return [SlaAlert(complaint, SlaStage(f"{deadline}_warning"), due)]
+    return []
 
 
 async def claim_unanswered_resolved(

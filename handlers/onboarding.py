@@ -186,26 +186,17 @@ async def _finish(update: Update, context: CareContext, note: str) -> int:
     return END
 
 
-async def edit_phone(update: Update, context: CareContext) -> str:
-    """From /profile: ask for a new phone number."""
+async def edit_field(update: Update, context: CareContext) -> str:
+    """From /profile: ask for a new phone number or birthday (the button says which)."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
-    await context.bot.send_message(
-        update.effective_chat.id, texts.phone_question(), reply_markup=texts.phone_keyboard()
-    )
-    return PHONE
-
-
-async def edit_birthday(update: Update, context: CareContext) -> str:
-    """From /profile: ask for a new birthday."""
-    query = update.callback_query
-    assert query is not None and update.effective_chat is not None
-    await query.answer()
-    await context.bot.send_message(
-        update.effective_chat.id, texts.birthday_question(), reply_markup=texts.skip_keyboard()
-    )
-    return BIRTHDAY
+    if query.data == texts.PROFILE_PREFIX + "phone":
+        question, keyboard, step = texts.phone_question(), texts.phone_keyboard(), PHONE
+    else:
+        question, keyboard, step = texts.birthday_question(), texts.skip_keyboard(), BIRTHDAY
+    await context.bot.send_message(update.effective_chat.id, question, reply_markup=keyboard)
+    return step
 
 
 async def cancel(update: Update, context: CareContext) -> int:
@@ -291,8 +282,7 @@ def profile_conversation() -> ConversationHandler:
         allow_reentry=False,
         entry_points=[
             CommandHandler("start", start, filters=PRIVATE),
-            CallbackQueryHandler(edit_phone, pattern=f"^{texts.PROFILE_PREFIX}phone$"),
-            CallbackQueryHandler(edit_birthday, pattern=f"^{texts.PROFILE_PREFIX}birthday$"),
+            CallbackQueryHandler(edit_field, pattern=f"^{texts.PROFILE_PREFIX}(phone|birthday)$"),
         ],
         states={
             LANGUAGE: _step(

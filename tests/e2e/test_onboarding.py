@@ -21,6 +21,17 @@ async def customer_of(sessionmaker: async_sessionmaker[AsyncSession], person: Pe
         return customer
 
 
+async def register_in_english(
+    person: Person, phone: str | None = None, birthday: str | None = None
+) -> None:
+    """Register with consent, sharing a phone and a birthday or skipping them."""
+    await person.say("/start")
+    await person.press("English")
+    await person.press("Yes, please")
+    await (person.share_contact(phone) if phone else person.say("Skip"))
+    await person.say(birthday or "Skip")
+
+
 async def test_registration_in_chinese(
     bot: RunningBot, person: PersonFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
@@ -162,11 +173,7 @@ async def test_bad_input_at_every_step_keeps_the_dialogue(
 
 async def test_returning_customer_is_welcomed_back(bot: RunningBot, person: PersonFactory) -> None:
     anna = await person("Anna", language_code="en")
-    await anna.say("/start")
-    await anna.press("English")
-    await anna.press("Yes, please")
-    await anna.say("Skip")
-    await anna.say("Skip")
+    await register_in_english(anna)
     again = await anna.say("/start")
     assert "Welcome back, Anna" in text_of(again)
     buttons = [b["text"] for row in again["reply_markup"]["inline_keyboard"] for b in row]
@@ -206,11 +213,7 @@ async def test_profile_language_stop_and_start_again(
     bot: RunningBot, person: PersonFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     anna = await person("Anna", language_code="en")
-    await anna.say("/start")
-    await anna.press("English")
-    await anna.press("Yes, please")
-    await anna.share_contact("+8613800138000")
-    await anna.say("1990-05-20")
+    await register_in_english(anna, phone="+8613800138000", birthday="1990-05-20")
 
     profile = await anna.say("/profile")
     assert "Phone: +8613800138000" in text_of(profile)
@@ -245,11 +248,7 @@ async def test_forget_erases_personal_data_after_confirmation(
     bot: RunningBot, person: PersonFactory, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     anna = await person("Anna", language_code="en")
-    await anna.say("/start")
-    await anna.press("English")
-    await anna.press("Yes, please")
-    await anna.share_contact("+8613800138000")
-    await anna.say("1990-05-20")
+    await register_in_english(anna, phone="+8613800138000", birthday="1990-05-20")
     customer_id = (await customer_of(sessionmaker, anna)).id
 
     question = await anna.say("/forget")
