@@ -1,0 +1,773 @@
+"""Care campaigns: an occasion's greeting or a free text, to an audience, on a local day.
+
+A campaign is made as a draft (``create_campaign``), looked at (``preview``,
+``audience_size``), and approved: approving *plans* it, one ``Outbox`` row per customer
+in the audience, due at the campaign's local send time in that customer's time zone and
+never inside quiet hours. The sender (``care.outbox``) does the rest. Planning is
+idempotent (``dedupe_key`` "campaign:<id>" is unique per customer), so approving again
+only adds the customers who joined the audience since.
+
+Only customers who accept care messages, are reachable, were not forgotten and have a
+chat with the bot are ever planned; the sender checks again at send time.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Protocol, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import ColumnElement, Select, Table, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import occasions
+from care.engine import EngineConfig, SendWindow, parse_hhmm
+from care.locales import LOCALES
+from care.models import (
+    Campaign,
+    CampaignStatus,
+    Customer,
+    CustomerTag,
+    CustomerType,
+    LifecycleStage,
+    Outbox,
+    OutboxState,
+    StaffMember,
+)
+
+# Customers are planned this many at a time: one keyset page read, one bulk insert.
+PLAN_CHUNK = 10_000
+# Telegram's limit on a message's text.
+MAX_TEXT = 4096
+MAX_NAME = 128
+MAX_TAG = 32
+MAX_QUIET_DAYS = 3650
+
+_OUTBOX = cast(Table, Outbox.__table__)
+_TAG = re.compile(r"^[\w.-]{1,32}$")
+# States in which a row may still be sent.
+OPEN_STATES = (OutboxState.PENDING.value, OutboxState.SENDING.value)
+# What ``status`` reports, in this order.
+REPORTED_STATES = (
+    OutboxState.SENT,
+    OutboxState.PENDING,
+    OutboxState.SENDING,
+    OutboxState.FAILED,
+    OutboxState.BLOCKED,
+    OutboxState.SKIPPED,
+    OutboxState.UNCONFIRMED,
+    OutboxState.CANCELLED,
+)
+
+
+class CampaignProblem(enum.StrEnum):
+    """Why a campaign cannot be made or changed; handlers and the CLI say it in words."""
+
+    UNKNOWN_AUDIENCE = "unknown_audience"  # not one of all, tag, type, stage, quiet
+    BAD_AUDIENCE_VALUE = "bad_audience_value"  # e.g. type:banana, quiet:-3
+    NO_MESSAGE = "no_message"  # neither an occasion nor a text
+    BOTH_MESSAGES = "both_messages"  # an occasion and a text
+    TEXT_TOO_LONG = "text_too_long"
+    UNKNOWN_LOCALE = "unknown_locale"
+    IN_THE_PAST = "in_the_past"  # the send day is over everywhere
+    CANCELLED = "cancelled"  # cancelled campaigns cannot be approved
+    DONE = "done"  # finished campaigns cannot be changed
+
+
+class CampaignError(ValueError):
+    def __init__(self, problem: CampaignProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+class Render(Protocol):
+    """``care.templates.TemplateBook.render``: a template's text in a locale."""
+
+    def __call__(self, key: str, locale: str, values: Mapping[str, str]) -> str: ...
+
+
+# ----------------------------------------------------------------------------- audience
+
+AUDIENCE_KINDS = ("all", "tag", "customer_type", "lifecycle", "quiet")
+# How people type an audience: all, tag:vip, type:regular, stage:dormant, quiet:90.
+_AUDIENCE_WORDS = {
+    "all": "all",
+    "tag": "tag",
+    "type": "customer_type",
+    "customer_type": "customer_type",
+    "stage": "lifecycle",
+    "lifecycle": "lifecycle",
+    "quiet": "quiet",
+}
+
+
+def parse_audience(text: str) -> dict[str, Any]:
+    """Read an audience as people type it: ``all``, ``tag:vip``, ``type:regular``,
+    ``stage:dormant``, ``quiet:90`` (no contact for 90 days).
+
+    Raises:
+        CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
+    """
+    word, _sep, value = text.strip().partition(":")
+    kind = _AUDIENCE_WORDS.get(word.strip().lower())
+    if kind is None:
+        raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
+    value = value.strip()
+    if kind == "all":
+        audience: dict[str, Any] = {"kind": "all"}
+        if value:
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+    elif kind == "tag":
+        audience = {"kind": "tag", "tag": value}
+    elif kind == "quiet":
+        if not value.isdigit():
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        audience = {"kind": "quiet", "days": int(value)}
+    else:
+        audience = {"kind": kind, "value": value.lower()}
+    return validate_audience(audience)
+
+
+def validate_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
+    """The audience, checked and in its stored shape (see ``Campaign.audience``).
+
+    Raises:
+        CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
+    """
+    kind = audience.get("kind")
+    if kind == "all":
+        return {"kind": "all"}
+    if kind == "tag":
+        tag = audience.get("tag")
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        return {"kind": "tag", "tag": tag}
+    if kind in ("customer_type", "lifecycle"):
+        allowed = CustomerType if kind == "customer_type" else LifecycleStage
+        value = audience.get("value")
+        if value not in {member.value for member in allowed}:
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        return {"kind": kind, "value": value}
+    if kind == "quiet":
+        days = audience.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_QUIET_DAYS:
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        return {"kind": "quiet", "days": days}
+    raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
+
+
+def audience_text(audience: Mapping[str, Any]) -> str:
+    """An audience as it is typed (``tag:vip``); the inverse of ``parse_audience``."""
+    kind = audience.get("kind")
+    if kind == "tag":
+        return f"tag:{audience['tag']}"
+    if kind == "customer_type":
+        return f"type:{audience['value']}"
+    if kind == "lifecycle":
+        return f"stage:{audience['value']}"
+    if kind == "quiet":
+        return f"quiet:{audience['days']}"
+    return "all"
+
+
+def may_receive_care() -> list[ColumnElement[bool]]:
+    """Who may get care messages at all: consenting, reachable, not forgotten, and with
+    a chat with the bot (an imported customer who never wrote to it has none)."""
+    return [
+        Customer.chat_id.is_not(None),
+        Customer.consent_care.is_(True),
+        Customer.reachable.is_(True),
+        Customer.erased_at.is_(None),
+    ]
+
+
+def _audience_conditions(audience: Mapping[str, Any], now: datetime) -> list[ColumnElement[bool]]:
+    audience = validate_audience(audience)
+    conditions = may_receive_care()
+    kind = audience["kind"]
+    if kind == "tag":
+        conditions.append(
+            exists().where(
+                CustomerTag.customer_id == Customer.id, CustomerTag.tag == audience["tag"]
+            )
+        )
+    elif kind == "customer_type":
+        conditions.append(Customer.customer_type == audience["value"])
+    elif kind == "lifecycle":
+        conditions.append(Customer.lifecycle_stage == audience["value"])
+    elif kind == "quiet":
+        since = now - timedelta(days=audience["days"])
+        # Never in touch at all counts from the day the record was made.
+        conditions.append(
+            or_(
+                Customer.last_contact_at < since,
+                Customer.last_contact_at.is_(None) & (Customer.created_at < since),
+            )
+        )
+    return conditions
+
+
+def audience_query(audience: Mapping[str, Any], now: datetime) -> Select[int]:
+    """The ids of the customers a campaign for ``audience`` reaches now.
+
+    Args:
+        audience: e.g. ``{"kind": "tag", "tag": "vip"}`` (see ``Campaign.audience``).
+        now: the moment ``quiet`` audiences count back from.
+    """
+    return select(Customer.id).where(*_audience_conditions(audience, now))
+
+
+async def audience_size(session: AsyncSession, audience: Mapping[str, Any], now: datetime) -> int:
+    """How many customers the audience reaches now."""
+    query = select(func.count()).select_from(Customer).where(*_audience_conditions(audience, now))
+    return int(await session.scalar(query) or 0)
+
+
+async def in_audience(
+    session: AsyncSession, campaign: Campaign, customer_id: int, now: datetime
+) -> bool:
+    """Whether the campaign would reach this customer if it were planned now."""
+    query = audience_query(campaign.audience, now).where(Customer.id == customer_id)
+    return await session.scalar(query) is not None
+
+
+# ----------------------------------------------------------------------------- sending time
+
+
+def window_of(campaign: Campaign) -> SendWindow:
+    """The campaign's own send time and quiet hours."""
+    return SendWindow(
+        parse_hhmm(campaign.send_at_local),
+        parse_hhmm(campaign.quiet_start),
+        parse_hhmm(campaign.quiet_end),
+    )
+
+
+def in_quiet_hours(moment: time, window: SendWindow) -> bool:
+    """Whether a local wall-clock time is inside the quiet hours (which may wrap midnight)."""
+    start, end = window.quiet_start, window.quiet_end
+    if start == end:
+        return False
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def out_of_quiet_hours(local: datetime, window: SendWindow) -> datetime:
+    """The local moment itself, or the end of the quiet hours it falls in."""
+    if not in_quiet_hours(local.timetz().replace(tzinfo=None), window):
+        return local
+    day = local.date()
+    if window.quiet_start > window.quiet_end and local.time() >= window.quiet_start:
+        day += timedelta(days=1)  # late evening: the quiet hours end tomorrow morning
+    return datetime.combine(day, window.quiet_end, tzinfo=local.tzinfo)
+
+
+def zone_of(name: str | None, default: str) -> ZoneInfo:
+    """The customer's time zone, or the default one (also for a name we cannot read)."""
+    try:
+        return ZoneInfo(name or default)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(default)
+
+
+class DueTimes:
+    """When a message for a local day is due, per time zone, computed once per zone.
+
+    Due is the window's send time on that day in the customer's zone, moved out of quiet
+    hours, in UTC. A row planned after that moment is due ``now``, again moved out of
+    quiet hours. Planning a million customers asks this a million times for a handful of
+    zones, hence the cache.
+    """
+
+    def __init__(self, window: SendWindow, default_timezone: str, now: datetime) -> None:
+        self.window = window
+        self.default_timezone = default_timezone
+        self.now = now
+        self._zones: dict[str | None, ZoneInfo] = {}
+        self._due: dict[tuple[date, str | None], datetime] = {}
+
+    def zone(self, name: str | None) -> ZoneInfo:
+        found = self._zones.get(name)
+        if found is None:
+            found = self._zones[name] = zone_of(name, self.default_timezone)
+        return found
+
+    def due(self, day: date, timezone: str | None) -> datetime:
+        """The UTC moment a message for ``day`` is due for a customer in ``timezone``."""
+        key = (day, timezone)
+        found = self._due.get(key)
+        if found is None:
+            found = self._due[key] = self._compute(day, self.zone(timezone))
+        return found
+
+    def on_the_day(self, day: date, timezone: str | None) -> datetime | None:
+        """Like ``due``, or None when it would arrive after ``day`` is over for them (a
+        birthday greeting a day late is worse than none)."""
+        due = self.due(day, timezone)
+        return due if due.astimezone(self.zone(timezone)).date() == day else None
+
+    def _compute(self, day: date, zone: ZoneInfo) -> datetime:
+        local = out_of_quiet_hours(
+            datetime.combine(day, self.window.send_at, tzinfo=zone), self.window
+        )
+        due = local.astimezone(UTC)
+        if due < self.now:
+            due = out_of_quiet_hours(self.now.astimezone(zone), self.window).astimezone(UTC)
+        return due
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+async def insert_outbox_rows(
+    session: AsyncSession, rows: list[dict[str, Any]], *, count: bool = False
+) -> int | None:
+    """Insert outbox rows in one statement, skipping those already planned (the same
+    customer and ``dedupe_key``): planning twice plans once, on SQLite and PostgreSQL.
+
+    Returns:
+        With ``count``, how many rows were new (read back with RETURNING, since asyncpg
+        reports no row count for many rows); otherwise None.
+    """
+    if not rows:
+        return 0 if count else None
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(_OUTBOX).on_conflict_do_nothing(
+        index_elements=[_OUTBOX.c.customer_id, _OUTBOX.c.dedupe_key]
+    )
+    if not count:
+        await session.execute(statement, rows)
+        return None
+    result = await session.execute(statement.returning(_OUTBOX.c.id), rows)
+    return len(result.all())
+
+
+def outbox_row(
+    customer_id: int,
+    dedupe_key: str,
+    due_at: datetime,
+    *,
+    campaign_id: int | None = None,
+    rule: str | None = None,
+    template: str | None = None,
+) -> dict[str, Any]:
+    """The values of one pending outbox row, for ``insert_outbox_rows``."""
+    return {
+        "customer_id": customer_id,
+        "campaign_id": campaign_id,
+        "rule": rule,
+        "template": template,
+        "dedupe_key": dedupe_key,
+        "due_at": due_at,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+    }
+
+
+def dedupe_key(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+async def create_campaign(
+    session: AsyncSession,
+    name: str,
+    occasion: str | None,
+    texts: Mapping[str, str] | None,
+    audience: Mapping[str, Any],
+    send_on: date,
+    window: SendWindow,
+    now: datetime,
+    created_by: StaffMember | None = None,
+    automatic: bool = False,
+) -> Campaign:
+    """Make a campaign as a draft; nothing is planned until it is approved.
+
+    Args:
+        name: what staff call it ("Mid-Autumn 2026").
+        occasion: the occasion's code whose template is sent (``mid_autumn``), or None.
+        texts: otherwise the free text per locale (``{"zh_CN": ..., "en": ...}``); a
+            locale without one gets the first given.
+        audience: who gets it (see ``validate_audience``).
+        send_on: the local calendar day of sending.
+        window: the local send time and quiet hours.
+        now: when it is made.
+        created_by: the admin who made it (None for automatic ones and the CLI).
+        automatic: drafted by the planner for an upcoming occasion.
+
+    Raises:
+        CampaignError: a bad audience, no message or two, a text too long, a locale we
+            do not speak, or a day that is already over everywhere.
+    """
+    checked = validate_audience(audience)
+    cleaned = _checked_texts(texts)
+    if occasion is None and cleaned is None:
+        raise CampaignError(CampaignProblem.NO_MESSAGE)
+    if occasion is not None and cleaned is not None:
+        raise CampaignError(CampaignProblem.BOTH_MESSAGES)
+    if _over_everywhere(send_on, now):
+        raise CampaignError(CampaignProblem.IN_THE_PAST)
+    campaign = Campaign(
+        name=(name.strip() or occasion or "campaign")[:MAX_NAME],
+        occasion=occasion,
+        texts=cleaned,
+        audience=checked,
+        send_on=send_on,
+        send_at_local=window.send_at.strftime("%H:%M"),
+        quiet_start=window.quiet_start.strftime("%H:%M"),
+        quiet_end=window.quiet_end.strftime("%H:%M"),
+        status=CampaignStatus.DRAFT.value,
+        automatic=automatic,
+        created_by=created_by.id if created_by else None,
+        created_at=now,
+        planned_count=0,
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+def _checked_texts(texts: Mapping[str, str] | None) -> dict[str, str] | None:
+    if texts is None:
+        return None
+    given = {locale: text.strip() for locale, text in texts.items() if text and text.strip()}
+    if not given:
+        return None
+    if any(locale not in LOCALES for locale in given):
+        raise CampaignError(CampaignProblem.UNKNOWN_LOCALE)
+    if any(len(text) > MAX_TEXT for text in given.values()):
+        raise CampaignError(CampaignProblem.TEXT_TOO_LONG)
+    first = next(iter(given.values()))
+    return {locale: given.get(locale, first) for locale in LOCALES}
+
+
+def _over_everywhere(day: date, now: datetime) -> bool:
+    # The earliest zones (UTC-12) are at most a day behind UTC.
+    return day < now.astimezone(UTC).date() - timedelta(days=1)
+
+
+async def find_campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:
+    return await session.get(Campaign, campaign_id)
+
+
+async def list_campaigns(session: AsyncSession, limit: int = 20) -> list[Campaign]:
+    """The newest campaigns first."""
+    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def approve(
+    session: AsyncSession,
+    campaign: Campaign,
+    staff: StaffMember | None,
+    now: datetime,
+    timezone_default: str,
+    *,
+    chunk_size: int = PLAN_CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Approve a campaign and plan it: one pending outbox row per customer in its audience.
+
+    The audience is read in keyset pages of ``chunk_size`` customers (never all at once)
+    and each page is written with one bulk insert that skips customers already planned,
+    so approving again adds only the customers who joined the audience since. Each row
+    is due at the campaign's send time on its day in the customer's time zone (or
+    ``timezone_default``), moved out of quiet hours; past that moment, it is due now.
+
+    Args:
+        staff: the admin who approves (None: approved automatically).
+        progress: called after each page with (customers planned so far, audience size).
+
+    Returns:
+        How many rows the campaign has planned in all (also ``campaign.planned_count``).
+
+    Raises:
+        CampaignError: CANCELLED or DONE campaigns; IN_THE_PAST when its day is over
+            everywhere.
+    """
+    if campaign.status == CampaignStatus.CANCELLED.value:
+        raise CampaignError(CampaignProblem.CANCELLED)
+    if campaign.status == CampaignStatus.DONE.value:
+        raise CampaignError(CampaignProblem.DONE)
+    if _over_everywhere(campaign.send_on, now):
+        raise CampaignError(CampaignProblem.IN_THE_PAST)
+    conditions = _audience_conditions(campaign.audience, now)
+    total = await audience_size(session, campaign.audience, now) if progress else 0
+    times = DueTimes(window_of(campaign), timezone_default, now)
+    day, key, campaign_id = campaign.send_on, dedupe_key(campaign.id), campaign.id
+    done, last_id = 0, 0
+    while True:
+        page = (
+            await session.execute(
+                select(Customer.id, Customer.timezone)
+                .where(*conditions, Customer.id > last_id)
+                .order_by(Customer.id)
+                .limit(chunk_size)
+            )
+        ).all()
+        if not page:
+            break
+        await insert_outbox_rows(
+            session,
+            [
+                outbox_row(customer_id, key, times.due(day, zone), campaign_id=campaign_id)
+                for customer_id, zone in page
+            ],
+        )
+        last_id = page[-1][0]
+        done += len(page)
+        if progress:
+            progress(done, max(total, done))
+    campaign.planned_count = await _planned(session, campaign_id)
+    if campaign.status != CampaignStatus.APPROVED.value:
+        campaign.status = CampaignStatus.APPROVED.value
+        campaign.approved_at = now
+        campaign.approved_by = staff.id if staff else None
+    await session.flush()
+    return campaign.planned_count
+
+
+async def _planned(session: AsyncSession, campaign_id: int) -> int:
+    query = select(func.count()).select_from(Outbox).where(Outbox.campaign_id == campaign_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def cancel(session: AsyncSession, campaign: Campaign) -> int:
+    """Cancel a campaign: its rows not yet sent are cancelled (rows in flight are not).
+
+    Returns:
+        How many rows were cancelled.
+
+    Raises:
+        CampaignError: DONE for a finished campaign.
+    """
+    if campaign.status == CampaignStatus.DONE.value:
+        raise CampaignError(CampaignProblem.DONE)
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.campaign_id == campaign.id, Outbox.state == OutboxState.PENDING.value)
+        .values(state=OutboxState.CANCELLED.value)
+        .execution_options(synchronize_session=False)
+    )
+    campaign.status = CampaignStatus.CANCELLED.value
+    await session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """Where a campaign stands: how many rows were planned and in which state they are."""
+
+    campaign: Campaign
+    planned: int
+    counts: dict[str, int]  # every OutboxState value, 0 when none
+
+    def count(self, state: OutboxState) -> int:
+        return self.counts.get(state.value, 0)
+
+    @property
+    def finished(self) -> bool:
+        """Every row final: nothing pending and nothing in flight."""
+        return all(self.counts.get(state, 0) == 0 for state in OPEN_STATES)
+
+
+async def status(session: AsyncSession, campaign_id: int) -> CampaignProgress | None:
+    """How many rows the campaign planned, and how many are in each outbox state."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    rows = await session.execute(
+        select(Outbox.state, func.count())
+        .where(Outbox.campaign_id == campaign_id)
+        .group_by(Outbox.state)
+    )
+    counts = {state.value: 0 for state in OutboxState}
+    for state, count in rows:
+        counts[state] = int(count)
+    return CampaignProgress(campaign, sum(counts.values()), counts)
+
+
+async def complete_finished(session: AsyncSession) -> list[int]:
+    """Mark approved campaigns whose every row is final as done.
+
+    Returns:
+        The ids of the campaigns marked.
+    """
+    still_open = exists().where(Outbox.campaign_id == Campaign.id, Outbox.state.in_(OPEN_STATES))
+    ids = list(
+        (
+            await session.scalars(
+                select(Campaign.id).where(
+                    Campaign.status == CampaignStatus.APPROVED.value, ~still_open
+                )
+            )
+        ).all()
+    )
+    if ids:
+        await session.execute(
+            update(Campaign)
+            .where(Campaign.id.in_(ids))
+            .values(status=CampaignStatus.DONE.value)
+            .execution_options(synchronize_session="fetch")
+        )
+    return ids
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def message_values(
+    customer: Customer | None, company: str, occasion_name: str | None
+) -> dict[str, str]:
+    """The values of a template's placeholders for one customer."""
+    name = ""
+    if customer is not None:
+        name = customer.first_name or customer.display_name or ""
+    return {"name": name, "company": company, "occasion": occasion_name or ""}
+
+
+def occasion_name(code: str | None, on: date, locale: str, countries: Iterable[str]) -> str | None:
+    """The occasion's name in a locale ("中秋节", "Mid-Autumn Festival"), if we know it."""
+    if code is None:
+        return None
+    found = occasions.occasion(code, on.year, tuple(countries))
+    if found is None:
+        return None
+    return found.names.get(locale) or found.names.get("en") or code
+
+
+def campaign_text(
+    campaign: Campaign,
+    locale: str,
+    values: Mapping[str, str],
+    render: Render,
+    default_locale: str,
+) -> str:
+    """The campaign's message in a locale: its free text (the default locale's, then
+    any, when that locale has none), or its occasion's template with ``values``."""
+    if campaign.texts:
+        texts: Mapping[str, str] = campaign.texts
+        return texts.get(locale) or texts.get(default_locale) or next(iter(texts.values()))
+    assert campaign.occasion is not None
+    return render(campaign.occasion, locale, values)
+
+
+async def preview(
+    session: AsyncSession,
+    campaign: Campaign,
+    customer_id: int,
+    render: Render,
+    *,
+    company: str,
+    default_locale: str,
+    countries: Iterable[str] = ("CN",),
+) -> str | None:
+    """Exactly what this customer would receive: in their language, with their name.
+
+    Returns:
+        The text, or None when there is no such customer.
+    """
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        return None
+    locale = customer.language or default_locale
+    values = message_values(
+        customer, company, occasion_name(campaign.occasion, campaign.send_on, locale, countries)
+    )
+    return campaign_text(campaign, locale, values, render, default_locale)
+
+
+def sample_texts(
+    campaign: Campaign,
+    render: Render,
+    *,
+    company: str,
+    default_locale: str,
+    name: Callable[[str], str],
+    countries: Iterable[str] = ("CN",),
+) -> dict[str, str]:
+    """The campaign's message in every locale, for staff, with ``name(locale)`` in place
+    of a customer's name."""
+    texts = {}
+    for locale in LOCALES:
+        values = message_values(
+            None, company, occasion_name(campaign.occasion, campaign.send_on, locale, countries)
+        )
+        values["name"] = name(locale)
+        texts[locale] = campaign_text(campaign, locale, values, render, default_locale)
+    return texts
+
+
+# ----------------------------------------------------------------------------- automatic
+
+
+async def draft_upcoming(
+    session: AsyncSession,
+    today: date,
+    config: EngineConfig,
+    now: datetime,
+    *,
+    default_timezone: str,
+) -> list[Campaign]:
+    """Draft a campaign for each configured occasion that is near.
+
+    An occasion is near from ``config.auto_campaign_days_before`` days before it until
+    its day. Each occasion gets at most one campaign per day it falls on, whoever made
+    it: one that an admin made or cancelled is never drafted again. Occasions in
+    ``config.auto_approve_occasions`` are approved (planned) at once.
+
+    Returns:
+        The campaigns drafted now (approved ones among them), to show to staff.
+    """
+    wanted = set(config.auto_campaign_occasions)
+    horizon = today + timedelta(days=config.auto_campaign_days_before)
+    near = [
+        found
+        for year in sorted({today.year, horizon.year})
+        for found in occasions.occasions_in_year(year, tuple(config.holiday_countries))
+        if found.code in wanted and today <= found.on <= horizon
+    ]
+    drafted: list[Campaign] = []
+    for found in near:
+        taken = await session.scalar(
+            select(Campaign.id).where(Campaign.occasion == found.code, Campaign.send_on == found.on)
+        )
+        if taken is not None:
+            continue
+        campaign = await create_campaign(
+            session,
+            f"{found.names.get('en') or found.code} {found.on.year}",
+            found.code,
+            None,
+            {"kind": "all"},
+            found.on,
+            config.window,
+            now,
+            automatic=True,
+        )
+        if found.code in config.auto_approve_occasions:
+            await approve(session, campaign, None, now, default_timezone)
+        drafted.append(campaign)
+    return drafted
+
+
+async def unannounced(session: AsyncSession, today: date) -> list[Campaign]:
+    """Automatic campaigns not shown to staff yet (their preview message was never
+    posted), whose day has not passed."""
+    query = (
+        select(Campaign)
+        .where(
+            Campaign.automatic.is_(True),
+            Campaign.preview_message_id.is_(None),
+            Campaign.status != CampaignStatus.CANCELLED.value,
+            Campaign.send_on >= today,
+        )
+        .order_by(Campaign.id)
+    )
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,469 @@
+"""Campaigns without Telegram: audiences, planning into the outbox, cancelling, drafts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import campaigns as cp
+from care.campaigns import CampaignError, CampaignProblem, DueTimes
+from care.clock import ManualClock
+from care.engine import EngineConfig, SendWindow
+from care.models import (
+    Campaign,
+    CampaignStatus,
+    Customer,
+    CustomerTag,
+    Outbox,
+    OutboxState,
+    StaffMember,
+    StaffRole,
+)
+from care.staff import add_staff
+
+TZ = "Asia/Shanghai"
+MID_AUTUMN = date(2026, 9, 25)
+WINDOW = SendWindow()  # 09:00, quiet 21:00–08:00
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+async def customer(
+    session: AsyncSession,
+    clock: ManualClock,
+    name: str = "Anna",
+    *,
+    timezone: str | None = None,
+    consent: bool = True,
+    reachable: bool = True,
+    erased: bool = False,
+    language: str | None = None,
+    **values: Any,
+) -> Customer:
+    """A customer who chatted with the bot (with a chat id)."""
+    customer_count = len((await session.scalars(select(Customer.id))).all())
+    record = Customer(
+        telegram_user_id=1000 + customer_count,
+        chat_id=values.pop("chat_id", 1000 + customer_count),
+        first_name=name,
+        timezone=timezone,
+        consent_care=consent,
+        reachable=reachable,
+        erased_at=clock.now() if erased else None,
+        language=language,
+        created_at=values.pop("created_at", clock.now() - timedelta(days=400)),
+        **values,
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def admin(session: AsyncSession, clock: ManualClock) -> StaffMember:
+    return await add_staff(session, 777, StaffRole.ADMIN, clock.now(), name="Ada")
+
+
+async def mid_autumn(
+    session: AsyncSession,
+    clock: ManualClock,
+    audience: Mapping[str, Any] | None = None,
+    window: SendWindow = WINDOW,
+    send_on: date = MID_AUTUMN,
+) -> Campaign:
+    return await cp.create_campaign(
+        session,
+        "Mid-Autumn 2026",
+        "mid_autumn",
+        None,
+        audience or {"kind": "all"},
+        send_on,
+        window,
+        clock.now(),
+    )
+
+
+async def planned(session: AsyncSession, campaign: Campaign) -> dict[int, Outbox]:
+    rows = await session.scalars(select(Outbox).where(Outbox.campaign_id == campaign.id))
+    return {row.customer_id: row for row in rows}
+
+
+def fake_render(key: str, locale: str, values: Mapping[str, str]) -> str:
+    return f"[{key}/{locale}] {values['name']} · {values['company']} · {values['occasion']}"
+
+
+# ----------------------------------------------------------------------------- planning
+
+
+async def test_mid_autumn_is_planned_at_nine_local_for_each_customer(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    shanghai = await customer(session, clock, "小红", timezone="Asia/Shanghai")
+    berlin = await customer(session, clock, "Emma", timezone="Europe/Berlin")
+    default = await customer(session, clock, "无时区")
+    opted_out = await customer(session, clock, "Opted out", consent=False)
+    blocked = await customer(session, clock, "Blocked", reachable=False)
+    forgotten = await customer(session, clock, "Forgotten", erased=True)
+    never_chatted = await customer(session, clock, "Imported", chat_id=None)
+    staff = await admin(session, clock)
+    campaign = await mid_autumn(session, clock)
+    assert campaign.status == CampaignStatus.DRAFT.value
+    assert await cp.audience_size(session, campaign.audience, clock.now()) == 3
+
+    count = await cp.approve(session, campaign, staff, clock.now(), TZ)
+
+    rows = await planned(session, campaign)
+    assert count == 3 == campaign.planned_count
+    assert rows[shanghai.id].due_at == utc(2026, 9, 25, 1, 0)
+    assert rows[berlin.id].due_at == utc(2026, 9, 25, 7, 0)  # 09:00 CEST
+    assert rows[default.id].due_at == utc(2026, 9, 25, 1, 0)
+    for absent in (opted_out, blocked, forgotten, never_chatted):
+        assert absent.id not in rows
+    row = rows[shanghai.id]
+    assert (row.state, row.dedupe_key, row.template) == ("pending", f"campaign:{campaign.id}", None)
+    assert campaign.status == CampaignStatus.APPROVED.value
+    assert campaign.approved_by == staff.id
+    assert campaign.approved_at == clock.now()
+
+
+async def test_a_send_time_in_quiet_hours_moves_to_the_next_morning(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    shanghai = await customer(session, clock, timezone="Asia/Shanghai")
+    berlin = await customer(session, clock, timezone="Europe/Berlin")
+    campaign = await mid_autumn(session, clock, window=SendWindow(send_at=time(22, 30)))
+
+    await cp.approve(session, campaign, None, clock.now(), TZ)
+
+    rows = await planned(session, campaign)
+    assert rows[shanghai.id].due_at == utc(2026, 9, 26, 0, 0)  # 08:00 on the 26th
+    assert rows[berlin.id].due_at == utc(2026, 9, 26, 6, 0)
+
+
+async def test_approved_late_means_due_now_but_not_in_the_night(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    shanghai = await customer(session, clock, timezone="Asia/Shanghai")
+    berlin = await customer(session, clock, timezone="Europe/Berlin")
+    campaign = await mid_autumn(session, clock)
+    clock.set(utc(2026, 9, 25, 14, 0))  # 22:00 in Shanghai, 16:00 in Berlin
+
+    await cp.approve(session, campaign, None, clock.now(), TZ)
+
+    rows = await planned(session, campaign)
+    assert rows[berlin.id].due_at == clock.now()
+    assert rows[shanghai.id].due_at == utc(2026, 9, 26, 0, 0)
+
+
+async def test_a_day_over_everywhere_is_refused(session: AsyncSession, clock: ManualClock) -> None:
+    with pytest.raises(CampaignError) as refused:
+        await mid_autumn(session, clock, send_on=date(2026, 9, 20))
+    assert refused.value.problem is CampaignProblem.IN_THE_PAST
+    campaign = await mid_autumn(session, clock)
+    clock.set(utc(2026, 9, 28))
+    with pytest.raises(CampaignError) as refused:
+        await cp.approve(session, campaign, None, clock.now(), TZ)
+    assert refused.value.problem is CampaignProblem.IN_THE_PAST
+
+
+async def test_planning_again_adds_only_new_customers(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    first = await customer(session, clock)
+    later = await customer(session, clock, consent=False)
+    campaign = await mid_autumn(session, clock)
+    assert await cp.approve(session, campaign, None, clock.now(), TZ) == 1
+    due = (await planned(session, campaign))[first.id].due_at
+
+    assert await cp.approve(session, campaign, None, clock.now(), TZ) == 1
+    later.consent_care = True
+    clock.advance(timedelta(hours=1))
+    assert await cp.approve(session, campaign, None, clock.now(), TZ) == 2
+
+    rows = await planned(session, campaign)
+    assert set(rows) == {first.id, later.id}
+    assert rows[first.id].due_at == due
+    assert campaign.approved_at == clock.now() - timedelta(hours=1)  # the first approval
+
+
+async def test_planning_reads_the_audience_in_pages(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    people = [await customer(session, clock, f"c{n}") for n in range(7)]
+    await customer(session, clock, "out", consent=False)
+    campaign = await mid_autumn(session, clock)
+    seen: list[tuple[int, int]] = []
+
+    count = await cp.approve(
+        session,
+        campaign,
+        None,
+        clock.now(),
+        TZ,
+        chunk_size=3,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+
+    assert count == 7
+    assert set(await planned(session, campaign)) == {p.id for p in people}
+    assert seen == [(3, 7), (6, 7), (7, 7)]
+
+
+async def test_cancel_stops_pending_rows_only(session: AsyncSession, clock: ManualClock) -> None:
+    sent, waiting = await customer(session, clock), await customer(session, clock)
+    campaign = await mid_autumn(session, clock)
+    await cp.approve(session, campaign, None, clock.now(), TZ)
+    rows = await planned(session, campaign)
+    rows[sent.id].state = OutboxState.SENT.value
+    await session.flush()
+
+    assert await cp.cancel(session, campaign) == 1
+
+    await session.refresh(rows[waiting.id])
+    assert rows[waiting.id].state == OutboxState.CANCELLED.value
+    assert rows[sent.id].state == OutboxState.SENT.value
+    assert campaign.status == CampaignStatus.CANCELLED.value
+    with pytest.raises(CampaignError) as refused:
+        await cp.approve(session, campaign, None, clock.now(), TZ)
+    assert refused.value.problem is CampaignProblem.CANCELLED
+    assert await cp.cancel(session, campaign) == 0
+
+
+async def test_status_counts_rows_per_state(session: AsyncSession, clock: ManualClock) -> None:
+    people = [await customer(session, clock) for _ in range(5)]
+    campaign = await mid_autumn(session, clock)
+    await cp.approve(session, campaign, None, clock.now(), TZ)
+    rows = await planned(session, campaign)
+    for person, state in zip(people, ("sent", "sent", "blocked", "unconfirmed"), strict=False):
+        rows[person.id].state = state
+    await session.flush()
+
+    progress = await cp.status(session, campaign.id)
+
+    assert progress is not None
+    assert progress.planned == 5
+    assert progress.count(OutboxState.SENT) == 2
+    assert progress.count(OutboxState.PENDING) == 1
+    assert progress.count(OutboxState.BLOCKED) == 1
+    assert progress.count(OutboxState.UNCONFIRMED) == 1
+    assert progress.count(OutboxState.FAILED) == 0
+    assert not progress.finished
+    assert await cp.status(session, 9999) is None
+
+
+async def test_finished_campaigns_are_marked_done(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    person = await customer(session, clock)
+    campaign = await mid_autumn(session, clock)
+    await cp.approve(session, campaign, None, clock.now(), TZ)
+    assert await cp.complete_finished(session) == []
+
+    (await planned(session, campaign))[person.id].state = OutboxState.SENT.value
+    await session.flush()
+
+    assert await cp.complete_finished(session) == [campaign.id]
+    await session.refresh(campaign)
+    assert campaign.status == CampaignStatus.DONE.value
+    with pytest.raises(CampaignError):
+        await cp.cancel(session, campaign)
+
+
+# ----------------------------------------------------------------------------- audiences
+
+
+async def test_audiences_pick_their_customers(session: AsyncSession, clock: ManualClock) -> None:
+    now = clock.now()
+    vip = await customer(session, clock, "vip", last_contact_at=now - timedelta(days=1))
+    session.add(CustomerTag(customer_id=vip.id, tag="vip"))
+    regular = await customer(
+        session, clock, "regular", customer_type="regular", last_contact_at=now
+    )
+    dormant = await customer(
+        session, clock, "dormant", lifecycle_stage="dormant",
+        last_contact_at=now - timedelta(days=120),
+    )  # fmt: skip
+    never = await customer(session, clock, "never", created_at=now - timedelta(days=100))
+    await session.flush()
+
+    async def ids(text: str) -> set[int]:
+        query = cp.audience_query(cp.parse_audience(text), now)
+        return set((await session.scalars(query)).all())
+
+    assert await ids("all") == {vip.id, regular.id, dormant.id, never.id}
+    assert await ids("tag:vip") == {vip.id}
+    assert await ids("type:regular") == {regular.id}
+    assert await ids("stage:dormant") == {dormant.id}
+    assert await ids("quiet:90") == {dormant.id, never.id}
+    assert await ids("tag:nobody") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("everyone", CampaignProblem.UNKNOWN_AUDIENCE),
+        ("type:banana", CampaignProblem.BAD_AUDIENCE_VALUE),
+        ("stage:", CampaignProblem.BAD_AUDIENCE_VALUE),
+        ("quiet:-3", CampaignProblem.BAD_AUDIENCE_VALUE),
+        ("quiet:0", CampaignProblem.BAD_AUDIENCE_VALUE),
+        ("tag:", CampaignProblem.BAD_AUDIENCE_VALUE),
+        ("tag:two words", CampaignProblem.BAD_AUDIENCE_VALUE),
+        ("all:x", CampaignProblem.BAD_AUDIENCE_VALUE),
+    ],
+)
+def test_bad_audiences_are_refused(text: str, problem: CampaignProblem) -> None:
+    with pytest.raises(CampaignError) as refused:
+        cp.parse_audience(text)
+    assert refused.value.problem is problem
+
+
+def test_audiences_read_and_write_the_same_way() -> None:
+    for text in ("all", "tag:vip", "type:regular", "stage:dormant", "quiet:90"):
+        assert cp.audience_text(cp.parse_audience(text)) == text
+    assert cp.parse_audience("Type:Regular") == {"kind": "customer_type", "value": "regular"}
+
+
+async def test_a_campaign_needs_exactly_one_message(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    def make(occasion: str | None, texts: dict[str, str] | None) -> Any:
+        return cp.create_campaign(
+            session, "x", occasion, texts, {"kind": "all"}, MID_AUTUMN, WINDOW, clock.now()
+        )
+
+    for occasion, texts, problem in (
+        (None, None, CampaignProblem.NO_MESSAGE),
+        (None, {"en": "  "}, CampaignProblem.NO_MESSAGE),
+        ("mid_autumn", {"en": "Hi"}, CampaignProblem.BOTH_MESSAGES),
+        (None, {"fr": "Salut"}, CampaignProblem.UNKNOWN_LOCALE),
+        (None, {"en": "x" * 4097}, CampaignProblem.TEXT_TOO_LONG),
+    ):
+        with pytest.raises(CampaignError) as refused:
+            await make(occasion, texts)
+        assert refused.value.problem is problem
+    free = await make(None, {"en": " Hello everyone! "})
+    assert free.texts == {"zh_CN": "Hello everyone!", "en": "Hello everyone!"}
+
+
+# ----------------------------------------------------------------------------- words
+
+
+async def test_preview_is_what_the_customer_gets(session: AsyncSession, clock: ManualClock) -> None:
+    emma = await customer(session, clock, "Emma", language="en")
+    xiaohong = await customer(session, clock, "小红")
+    campaign = await mid_autumn(session, clock)
+
+    async def preview(customer_id: int, campaign: Campaign = campaign) -> str | None:
+        return await cp.preview(
+            session, campaign, customer_id, fake_render, company="Acme", default_locale="zh_CN"
+        )
+
+    assert await preview(emma.id) == "[mid_autumn/en] Emma · Acme · Mid-Autumn Festival"
+    assert await preview(xiaohong.id) == "[mid_autumn/zh_CN] 小红 · Acme · 中秋节"
+    assert await preview(9999) is None
+    free = await cp.create_campaign(
+        session, "Sale", None, {"en": "Sale!", "zh_CN": "促销！"}, {"kind": "all"},
+        MID_AUTUMN, WINDOW, clock.now(),
+    )  # fmt: skip
+    assert await preview(emma.id, free) == "Sale!"
+    assert await preview(xiaohong.id, free) == "促销！"
+    samples = cp.sample_texts(
+        campaign, fake_render, company="Acme", default_locale="zh_CN", name=lambda loc: "NAME"
+    )
+    assert samples == {
+        "zh_CN": "[mid_autumn/zh_CN] NAME · Acme · 中秋节",
+        "en": "[mid_autumn/en] NAME · Acme · Mid-Autumn Festival",
+    }
+
+
+# ----------------------------------------------------------------------------- automatic
+
+
+async def test_upcoming_occasions_are_drafted_once(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    await customer(session, clock)
+    config = EngineConfig(auto_campaign_days_before=3)
+    today = date(2026, 9, 22)
+
+    drafted = await cp.draft_upcoming(session, today, config, clock.now(), default_timezone=TZ)
+
+    assert [(c.occasion, c.send_on, c.status) for c in drafted] == [
+        ("mid_autumn", MID_AUTUMN, "draft")
+    ]
+    assert drafted[0].automatic and drafted[0].name == "Mid-Autumn Festival 2026"
+    assert drafted[0].audience == {"kind": "all"}
+    assert await cp.draft_upcoming(session, today, config, clock.now(), default_timezone=TZ) == []
+    await cp.cancel(session, drafted[0])
+    later = await cp.draft_upcoming(
+        session, date(2026, 9, 24), config, clock.now(), default_timezone=TZ
+    )
+    assert later == []  # cancelled stays cancelled
+    assert [c.id for c in await cp.unannounced(session, today)] == []
+
+
+async def test_configured_occasions_are_approved_at_once(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    person = await customer(session, clock, timezone="Europe/Berlin")
+    config = EngineConfig(auto_campaign_days_before=10, auto_approve_occasions=("national_day",))
+
+    drafted = await cp.draft_upcoming(
+        session, date(2026, 9, 24), config, clock.now(), default_timezone=TZ
+    )
+
+    by_code = {c.occasion: c for c in drafted}
+    assert set(by_code) == {"mid_autumn", "national_day"}
+    assert by_code["mid_autumn"].status == CampaignStatus.DRAFT.value
+    national_day = by_code["national_day"]
+    assert national_day.status == CampaignStatus.APPROVED.value
+    assert national_day.approved_by is None
+    rows = await planned(session, national_day)
+    assert rows[person.id].due_at == utc(2026, 10, 1, 7, 0)
+    unannounced = await cp.unannounced(session, date(2026, 9, 24))
+    assert [c.id for c in unannounced] == [c.id for c in drafted]
+
+
+async def test_a_manual_campaign_for_the_occasion_is_not_drafted_again(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    await mid_autumn(session, clock)
+    drafted = await cp.draft_upcoming(
+        session, date(2026, 9, 23), EngineConfig(), clock.now(), default_timezone=TZ
+    )
+    assert drafted == []
+
+
+# ----------------------------------------------------------------------------- times
+
+
+@pytest.mark.parametrize(
+    ("send_at", "quiet", "zone", "expected"),
+    [
+        (time(9, 0), (time(21, 0), time(8, 0)), "Asia/Shanghai", utc(2026, 9, 25, 1, 0)),
+        (time(7, 0), (time(21, 0), time(8, 0)), "Asia/Shanghai", utc(2026, 9, 25, 0, 0)),
+        (time(22, 30), (time(21, 0), time(8, 0)), "Asia/Shanghai", utc(2026, 9, 26, 0, 0)),
+        (time(21, 0), (time(21, 0), time(8, 0)), "Asia/Shanghai", utc(2026, 9, 26, 0, 0)),
+        (time(8, 0), (time(21, 0), time(8, 0)), "Asia/Shanghai", utc(2026, 9, 25, 0, 0)),
+        (time(13, 0), (time(12, 0), time(14, 0)), "Asia/Shanghai", utc(2026, 9, 25, 6, 0)),
+        (time(3, 0), (time(0, 0), time(0, 0)), "Asia/Shanghai", utc(2026, 9, 24, 19, 0)),
+        (time(9, 0), (time(21, 0), time(8, 0)), "America/New_York", utc(2026, 9, 25, 13, 0)),
+        (time(9, 0), (time(21, 0), time(8, 0)), "Not/AZone", utc(2026, 9, 25, 1, 0)),
+    ],
+)
+def test_due_times(send_at: time, quiet: tuple[time, time], zone: str, expected: datetime) -> None:
+    times = DueTimes(SendWindow(send_at, *quiet), TZ, utc(2026, 9, 1))
+    assert times.due(MID_AUTUMN, zone) == expected
+
+
+def test_due_times_on_the_day_refuse_a_late_greeting() -> None:
+    # 23:00 in Shanghai on the 25th: the quiet hours end on the 26th, too late.
+    times = DueTimes(WINDOW, TZ, utc(2026, 9, 25, 15, 0))
+    assert times.on_the_day(MID_AUTUMN, "Asia/Shanghai") is None
+    assert times.on_the_day(MID_AUTUMN, "Europe/Berlin") == utc(2026, 9, 25, 15, 0)
