@@ -1,0 +1,289 @@
+"""Personal greetings and follow-up care, planned into the outbox day by day.
+
+The planner job calls :func:`plan_personal_and_followups` every few minutes. Each run
+plans, for the days from ``today`` to ``today + LOOK_AHEAD_DAYS`` (so that customers in
+zones ahead of the company's get theirs on time), one outbox row per customer and
+reason:
+
+==========================  ===================================  ==========================
+reason                      day (in the customer's time zone)    dedupe key
+==========================  ===================================  ==========================
+birthday (solar or lunar)   the birthday this year               ``birthday:<year>``
+anniversary                 the day the record was made          ``anniversary:<year>``
+after a resolution          resolved + N days                    ``followup:resolution:<id>``
+after first contact         record made + N days                 ``followup:first_contact``
+after a purchase            purchased + N days                   ``followup:purchase:<id>``
+win-back                    last contact + N days                ``followup:winback:<date>``
+==========================  ===================================  ==========================
+
+Each row is due at the send window's local time on its day, out of quiet hours. The
+dedupe keys make every run after the first plan nothing new. A follow-up whose day
+passed while the planner was not running is still planned for up to ``CATCH_UP_DAYS``,
+due at once (out of quiet hours); a greeting is never sent after its day.
+
+Only customers who accept care messages, are reachable and were not forgotten are
+planned; the sender checks again at send time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from lunar_python import Solar
+from sqlalchemy import ColumnElement, and_, extract, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.campaigns import DueTimes, insert_outbox_rows, may_receive_care, outbox_row
+from care.engine import EngineConfig
+from care.models import (
+    BirthdayCalendar,
+    Complaint,
+    ComplaintStatus,
+    Customer,
+    Purchase,
+)
+from care.occasions import personal_occasions
+
+# Rows for tomorrow are planned today too.
+LOOK_AHEAD_DAYS = 1
+# A follow-up whose day passed at most this many days ago is still planned (due now).
+CATCH_UP_DAYS = 2
+# Rows are inserted this many at a time.
+INSERT_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A reason for a care message: its rule name on the row and its template key."""
+
+    name: str
+    template: str
+
+
+BIRTHDAY = Rule("birthday", "birthday")
+ANNIVERSARY = Rule("anniversary", "anniversary")
+AFTER_RESOLUTION = Rule("after_resolution", "followup.after_resolution")
+AFTER_FIRST_CONTACT = Rule("after_first_contact", "followup.after_first_contact")
+AFTER_PURCHASE = Rule("after_purchase", "followup.after_purchase")
+WIN_BACK = Rule("win_back", "followup.win_back")
+RULES = (BIRTHDAY, ANNIVERSARY, AFTER_RESOLUTION, AFTER_FIRST_CONTACT, AFTER_PURCHASE, WIN_BACK)
+
+# Complaints whose resolution is followed up (a reopened one is open again).
+FOLLOWED_UP = (ComplaintStatus.RESOLVED.value, ComplaintStatus.CLOSED.value)
+
+
+async def plan_personal_and_followups(
+    session: AsyncSession,
+    today: date,
+    config: EngineConfig,
+    now: datetime,
+    default_timezone: str,
+) -> int:
+    """Plan the birthday and anniversary greetings and the follow-ups that are due soon.
+
+    Args:
+        today: the company's date today (in ``CAREBOT_TIMEZONE``).
+        config: the send window and which rules are on (``config.followups``).
+        now: the moment of planning; a row whose time has passed is due now.
+        default_timezone: the zone of customers who have none.
+
+    Returns:
+        How many rows were planned now (0 when everything was planned before).
+    """
+    rules = config.followups
+    times = DueTimes(config.window, default_timezone, now)
+    days = [today + timedelta(days=ahead) for ahead in range(LOOK_AHEAD_DAYS + 1)]
+    rows: list[dict[str, Any]] = []
+    if rules.birthdays or rules.anniversaries:
+        rows += await _personal(
+            session, days, times, default_timezone, rules.birthdays, rules.anniversaries
+        )
+    if rules.after_resolution_days is not None:
+        rows += _after(
+            await session.execute(
+                _eligible(Complaint.resolved_at, Complaint.id)
+                .join(Complaint, Complaint.customer_id == Customer.id)
+                .where(Complaint.status.in_(FOLLOWED_UP), *_around(
+                    Complaint.resolved_at, today, rules.after_resolution_days
+                ))
+            ),
+            rules.after_resolution_days, today, times, AFTER_RESOLUTION,
+            lambda anchor, _day: f"followup:resolution:{anchor}",
+        )  # fmt: skip
+    if rules.after_first_contact_days is not None:
+        rows += _after(
+            await session.execute(
+                _eligible(Customer.created_at, Customer.id).where(
+                    *_around(Customer.created_at, today, rules.after_first_contact_days)
+                )
+            ),
+            rules.after_first_contact_days, today, times, AFTER_FIRST_CONTACT,
+            lambda _anchor, _day: "followup:first_contact",
+        )  # fmt: skip
+    if rules.after_purchase_days is not None:
+        rows += _after(
+            await session.execute(
+                _eligible(Purchase.purchased_at, Purchase.id)
+                .join(Purchase, Purchase.customer_id == Customer.id)
+                .where(*_around(Purchase.purchased_at, today, rules.after_purchase_days))
+            ),
+            rules.after_purchase_days, today, times, AFTER_PURCHASE,
+            lambda anchor, _day: f"followup:purchase:{anchor}",
+        )  # fmt: skip
+    if rules.win_back_quiet_days is not None:
+        rows += _after(
+            await session.execute(
+                _eligible(Customer.last_contact_at, Customer.id).where(
+                    *_around(Customer.last_contact_at, today, rules.win_back_quiet_days)
+                )
+            ),
+            rules.win_back_quiet_days, today, times, WIN_BACK,
+            lambda _anchor, day: f"followup:winback:{day.isoformat()}",
+        )  # fmt: skip
+    return await _insert_new(session, rows)
+
+
+def _eligible(event: Any, anchor: Any) -> Any:
+    """Customers who may get care messages, with their zone, an event time and its id."""
+    return select(Customer.id, Customer.timezone, event, anchor).where(*may_receive_care())
+
+
+def _around(column: Any, today: date, days_after: int) -> list[ColumnElement[bool]]:
+    """Events whose follow-up day may fall in the planned days, with a day of margin on
+    either side for time zones; the exact day is worked out per customer."""
+    first = today - timedelta(days=CATCH_UP_DAYS + days_after + 1)
+    last = today + timedelta(days=LOOK_AHEAD_DAYS - days_after + 2)
+    return [column >= _midnight(first), column < _midnight(last)]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _after(
+    found: Iterable[Any],
+    days_after: int,
+    today: date,
+    times: DueTimes,
+    rule: Rule,
+    key: Any,
+) -> list[dict[str, Any]]:
+    """Rows for events followed up ``days_after`` days later, on the customer's local
+    calendar, when that day is one being planned (or passed at most CATCH_UP_DAYS ago)."""
+    earliest = today - timedelta(days=CATCH_UP_DAYS)
+    latest = today + timedelta(days=LOOK_AHEAD_DAYS)
+    rows = []
+    for customer_id, timezone, at, anchor in found:
+        if at is None:
+            continue
+        event_day = at.astimezone(times.zone(timezone)).date()
+        day = event_day + timedelta(days=days_after)
+        if not earliest <= day <= latest:
+            continue
+        rows.append(
+            outbox_row(
+                customer_id,
+                key(anchor, event_day),
+                times.due(day, timezone),
+                rule=rule.name,
+                template=rule.template,
+            )
+        )
+    return rows
+
+
+async def _personal(
+    session: AsyncSession,
+    days: Sequence[date],
+    times: DueTimes,
+    default_timezone: str,
+    birthdays: bool,
+    anniversaries: bool,
+) -> list[dict[str, Any]]:
+    """Birthday and anniversary greetings on the given days, each on the day itself."""
+    rows = []
+    for day in days:
+        candidates: list[ColumnElement[bool]] = []
+        if birthdays:
+            candidates.append(_birthday_candidates(day))
+        if anniversaries:
+            candidates.append(_anniversary_candidates(day))
+        customers = await session.scalars(
+            select(Customer).where(*may_receive_care(), or_(*candidates))
+        )
+        for customer in customers:
+            for found in personal_occasions(customer, day.year, default_timezone):
+                rule = BIRTHDAY if found.code == "birthday" else ANNIVERSARY
+                if found.on != day or (rule is BIRTHDAY and not birthdays):
+                    continue
+                if rule is ANNIVERSARY and not anniversaries:
+                    continue
+                due = times.on_the_day(day, customer.timezone)
+                if due is None:
+                    continue  # the day is over for them: no greeting a day late
+                rows.append(
+                    outbox_row(
+                        customer.id,
+                        f"{rule.name}:{day.year}",
+                        due,
+                        rule=rule.name,
+                        template=rule.template,
+                    )
+                )
+    return rows
+
+
+def _birthday_candidates(day: date) -> ColumnElement[bool]:
+    """Customers whose birthday may fall on ``day``: solar ones on that month and day
+    (29 February on the 28th in common years), lunar ones in that lunar month (the exact
+    day, leap months and short months are left to ``personal_occasions``)."""
+    solar_days = [and_(Customer.birthday_month == day.month, Customer.birthday_day == day.day)]
+    if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+        solar_days.append(and_(Customer.birthday_month == 2, Customer.birthday_day == 29))
+    lunar_month = abs(Solar.fromYmd(day.year, day.month, day.day).getLunar().getMonth())
+    return or_(
+        and_(
+            or_(
+                Customer.birthday_calendar.is_(None),
+                Customer.birthday_calendar == BirthdayCalendar.SOLAR.value,
+            ),
+            or_(*solar_days),
+        ),
+        and_(
+            Customer.birthday_calendar == BirthdayCalendar.LUNAR.value,
+            Customer.birthday_month == lunar_month,
+            Customer.birthday_day.is_not(None),
+        ),
+    )
+
+
+def _anniversary_candidates(day: date) -> ColumnElement[bool]:
+    """Customers whose record was made around this month and day in an earlier year
+    (two days either side: the exact day is in the customer's zone)."""
+    near = {day + timedelta(days=shift) for shift in range(-2, 3)}
+    if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
+        near.add(date(2000, 2, 29))
+    same_day = [
+        and_(
+            extract("month", Customer.created_at) == other.month,
+            extract("day", Customer.created_at) == other.day,
+        )
+        for other in sorted(near)
+    ]
+    return and_(Customer.created_at < _midnight(day - timedelta(days=300)), or_(*same_day))
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows not planned before; how many were new."""
+    new = 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        new += await insert_outbox_rows(session, chunk, count=True) or 0
+    return new

@@ -1,0 +1,243 @@
+"""Birthdays, anniversaries and follow-ups planned into the outbox, without Telegram."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import purchases
+from care.clock import ManualClock
+from care.engine import EngineConfig, FollowUpRules
+from care.followups import plan_personal_and_followups
+from care.models import Complaint, Customer, Outbox
+from care.purchases import PurchaseError, PurchaseProblem
+from tests.care.test_campaigns import customer, utc
+
+TZ = "Asia/Shanghai"
+TODAY = date(2026, 9, 24)  # the clock fixture: 2026-09-24 10:00 UTC, 18:00 in Shanghai
+NOTHING = FollowUpRules(
+    after_resolution_days=None,
+    after_first_contact_days=None,
+    after_purchase_days=None,
+    win_back_quiet_days=None,
+    birthdays=False,
+    anniversaries=False,
+)
+
+
+def only(**rules: Any) -> EngineConfig:
+    """The engine's configuration with only these rules on."""
+    values = {**NOTHING.__dict__, **rules}
+    return EngineConfig(followups=FollowUpRules(**values))
+
+
+async def plan(
+    session: AsyncSession, clock: ManualClock, config: EngineConfig, today: date = TODAY
+) -> int:
+    return await plan_personal_and_followups(session, today, config, clock.now(), TZ)
+
+
+async def rows_of(session: AsyncSession, person: Customer) -> dict[str, Outbox]:
+    rows = await session.scalars(select(Outbox).where(Outbox.customer_id == person.id))
+    return {row.dedupe_key: row for row in rows}
+
+
+async def resolved_complaint(
+    session: AsyncSession, person: Customer, at: datetime, status: str = "resolved"
+) -> Complaint:
+    complaint = Complaint(
+        customer_id=person.id,
+        number=f"C-2026-{person.id:06d}",
+        status=status,
+        created_at=at - timedelta(days=1),
+        updated_at=at,
+        filed_at=at - timedelta(days=1),
+        resolved_at=at,
+    )
+    session.add(complaint)
+    await session.flush()
+    return complaint
+
+
+async def test_a_solar_birthday_is_greeted_at_nine_on_the_day(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    config = only(birthdays=True)
+    today = await customer(
+        session, clock, "Today", birthday_calendar="solar", birthday_month=9, birthday_day=24,
+        timezone="Europe/Berlin",
+    )  # fmt: skip
+    tomorrow = await customer(
+        session, clock, "Tomorrow", birthday_calendar="solar", birthday_month=9, birthday_day=25
+    )
+    passed = await customer(
+        session, clock, "Shanghai today", birthday_calendar="solar", birthday_month=9,
+        birthday_day=24,
+    )  # fmt: skip
+    opted_out = await customer(
+        session, clock, "No", birthday_calendar="solar", birthday_month=9, birthday_day=25,
+        consent=False,
+    )  # fmt: skip
+
+    assert await plan(session, clock, config) == 3
+
+    # 12:00 in Berlin: late, so due now.
+    assert (await rows_of(session, today))["birthday:2026"].due_at == clock.now()
+    row = (await rows_of(session, tomorrow))["birthday:2026"]
+    assert row.due_at == utc(2026, 9, 25, 1, 0)
+    assert (row.rule, row.template, row.campaign_id) == ("birthday", "birthday", None)
+    # 18:00 in Shanghai: still the day and before the quiet hours, so due now.
+    assert (await rows_of(session, passed))["birthday:2026"].due_at == clock.now()
+    assert await rows_of(session, opted_out) == {}
+    assert await plan(session, clock, config) == 0
+
+
+async def test_a_birthday_already_over_is_not_greeted_late(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    clock.set(utc(2026, 9, 24, 14, 0))  # 22:00 in Shanghai: quiet until tomorrow
+    person = await customer(
+        session, clock, "Late", birthday_calendar="solar", birthday_month=9, birthday_day=24
+    )
+    assert await plan(session, clock, only(birthdays=True)) == 0
+    assert await rows_of(session, person) == {}
+
+
+async def test_a_lunar_birthday_falls_on_its_solar_day(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # 农历八月十五 is 2026-09-25.
+    person = await customer(
+        session, clock, "小红", birthday_calendar="lunar", birthday_month=8, birthday_day=15,
+        birthday_year=1990,
+    )  # fmt: skip
+    other_day = await customer(
+        session, clock, "小明", birthday_calendar="lunar", birthday_month=8, birthday_day=16
+    )
+
+    assert await plan(session, clock, only(birthdays=True), today=date(2026, 9, 24)) == 1
+
+    row = (await rows_of(session, person))["birthday:2026"]
+    assert row.due_at == utc(2026, 9, 25, 1, 0)
+    assert await rows_of(session, other_day) == {}
+
+
+async def test_anniversary_of_becoming_a_customer(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    came = utc(2024, 9, 24, 20, 0)  # 04:00 on the 25th in Shanghai
+    person = await customer(session, clock, created_at=came)
+    newcomer = await customer(session, clock, created_at=utc(2026, 9, 24, 20, 0))
+
+    assert await plan(session, clock, only(anniversaries=True)) == 1
+
+    row = (await rows_of(session, person))["anniversary:2026"]
+    assert (row.due_at, row.template) == (utc(2026, 9, 25, 1, 0), "anniversary")
+    assert await rows_of(session, newcomer) == {}
+
+
+async def test_follow_up_three_days_after_a_resolution(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    person = await customer(session, clock, timezone="Europe/Berlin")
+    complaint = await resolved_complaint(session, person, utc(2026, 9, 22, 9, 0))
+    reopened = await resolved_complaint(
+        session, await customer(session, clock), utc(2026, 9, 22, 9, 0), status="reopened"
+    )
+    too_early = await resolved_complaint(
+        session, await customer(session, clock), utc(2026, 9, 23, 9, 0)
+    )
+    config = only(after_resolution_days=3)
+
+    assert await plan(session, clock, config) == 1
+
+    row = (await rows_of(session, person))[f"followup:resolution:{complaint.id}"]
+    assert row.due_at == utc(2026, 9, 25, 7, 0)  # 09:00 in Berlin
+    assert (row.rule, row.template) == ("after_resolution", "followup.after_resolution")
+    assert reopened.id and too_early.id
+    assert await plan(session, clock, config) == 0
+    # The next day the other one is due tomorrow.
+    clock.set(utc(2026, 9, 25, 10, 0))
+    assert await plan(session, clock, config, today=date(2026, 9, 25)) == 1
+
+
+async def test_a_follow_up_missed_while_the_planner_was_off_is_sent_now(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    person = await customer(session, clock)
+    complaint = await resolved_complaint(session, person, utc(2026, 9, 20, 2, 0))  # day 23
+    gone = await resolved_complaint(
+        session, await customer(session, clock), utc(2026, 9, 10, 2, 0)
+    )
+    assert await plan(session, clock, only(after_resolution_days=3)) == 1
+    row = (await rows_of(session, person))[f"followup:resolution:{complaint.id}"]
+    assert row.due_at == clock.now()
+    assert gone.id
+
+
+async def test_follow_ups_after_first_contact_and_after_a_purchase(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    newcomer = await customer(session, clock, created_at=utc(2026, 9, 18, 3, 0))
+    buyer = await customer(session, clock)
+    purchase = await purchases.record_purchase(
+        session, buyer.id, utc(2026, 9, 18, 5, 0), "Kettle", "A-1", clock.now()
+    )
+    config = only(after_first_contact_days=7, after_purchase_days=7)
+
+    assert await plan(session, clock, config) == 2
+
+    assert (await rows_of(session, newcomer))["followup:first_contact"].due_at == utc(
+        2026, 9, 25, 1, 0
+    )
+    row = (await rows_of(session, buyer))[f"followup:purchase:{purchase.id}"]
+    assert (row.template, row.due_at) == ("followup.after_purchase", utc(2026, 9, 25, 1, 0))
+
+
+async def test_win_back_for_customers_quiet_for_ninety_days(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    quiet = await customer(session, clock, last_contact_at=utc(2026, 6, 26, 4, 0))
+    recent = await customer(session, clock, last_contact_at=utc(2026, 9, 1, 4, 0))
+    forgotten = await customer(session, clock, last_contact_at=utc(2026, 6, 26, 4, 0), erased=True)
+    config = only(win_back_quiet_days=90)
+
+    assert await plan(session, clock, config) == 1
+
+    row = (await rows_of(session, quiet))["followup:winback:2026-06-26"]
+    assert (row.template, row.due_at) == ("followup.win_back", utc(2026, 9, 24, 10, 0))
+    assert await rows_of(session, recent) == {}
+    assert await rows_of(session, forgotten) == {}
+
+
+async def test_rules_that_are_off_plan_nothing(session: AsyncSession, clock: ManualClock) -> None:
+    person = await customer(
+        session, clock, birthday_calendar="solar", birthday_month=9, birthday_day=25,
+        created_at=utc(2026, 9, 18, 3, 0), last_contact_at=utc(2026, 6, 26, 4, 0),
+    )  # fmt: skip
+    await resolved_complaint(session, person, utc(2026, 9, 22, 9, 0))
+    assert await plan(session, clock, EngineConfig(followups=NOTHING)) == 0
+    # The birthday, the first contact, the complaint and the win-back.
+    assert await plan(session, clock, EngineConfig()) == 4
+
+
+async def test_purchases_are_checked(session: AsyncSession, clock: ManualClock) -> None:
+    person = await customer(session, clock)
+    forgotten = await customer(session, clock, erased=True)
+    for customer_id, at, product, problem in (
+        (9999, clock.now(), None, PurchaseProblem.NO_SUCH_CUSTOMER),
+        (forgotten.id, clock.now(), None, PurchaseProblem.FORGOTTEN),
+        (person.id, clock.now() + timedelta(days=1), None, PurchaseProblem.IN_THE_FUTURE),
+        (person.id, clock.now(), "x" * 129, PurchaseProblem.TOO_LONG),
+    ):
+        with pytest.raises(PurchaseError) as refused:
+            await purchases.record_purchase(session, customer_id, at, product, None, clock.now())
+        assert refused.value.problem is problem
+    bought = await purchases.record_purchase(
+        session, person.id, datetime(2026, 9, 1, tzinfo=UTC), "  ", " R-7 ", clock.now()
+    )
+    assert (bought.product, bought.reference) == (None, "R-7")
