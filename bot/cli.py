@@ -16,6 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from alembic.util.exc import CommandError
@@ -31,6 +32,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from care.clock import SystemClock
 from care.importing import COLUMNS, ImportProblem, ImportResult, RowError, import_customers
 from care.models import CustomerType, StaffRole
+from care.occasions import MAX_YEAR, MIN_YEAR, occasions_in_year
 from care.records import CustomerNotFound, export_customer, find_customer_id
 from care.staff import add_staff, list_staff, remove_staff
 
@@ -483,4 +485,67 @@ def staff_list() -> None:
     table.add_column("Since")
     for user_id, name, role, since in members:
         table.add_row(str(user_id), Text(name), role, since)
+    _out().print(table)
+
+
+# ---------------------------------------------------------------------------- occasions
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@app.command("occasions")
+def occasions_command(
+    year: Annotated[
+        int | None,
+        typer.Option(
+            "--year",
+            "-y",
+            min=MIN_YEAR,
+            max=MAX_YEAR,
+            help="The year. Default: this year, in CAREBOT_TIMEZONE.",
+        ),
+    ] = None,
+    countries: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--country",
+            "-c",
+            metavar="CODE",
+            help=(
+                "A country whose public holidays count, as an ISO code (CN, DE, US…); "
+                "repeat for more. Default: CAREBOT_HOLIDAY_COUNTRIES (CN)."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """List a year's occasions for greetings, by date.
+
+    Public holidays of the countries (only the first day of a long one; no days off in
+    lieu), the Chinese festivals of the lunar calendar, and the days on the same date
+    every year. The code is what campaigns and greeting templates are keyed by.
+    """
+    settings = _settings()
+    if year is None:
+        year = SystemClock().now().astimezone(ZoneInfo(settings.timezone)).year
+    chosen = tuple(countries or settings.holiday_countries)
+    try:
+        found = occasions_in_year(year, chosen)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--country") from None
+    table = Table(
+        title=f"Occasions in {year} ({', '.join(c.upper() for c in chosen) or 'no country'})",
+        title_justify="left",
+    )
+    for column in ("Date", "Weekday", "Code", "中文", "English", "Kind"):
+        table.add_column(column)
+    for occasion in found:
+        table.add_row(
+            occasion.on.isoformat(),
+            WEEKDAYS[occasion.on.weekday()],
+            occasion.code,
+            # Text, not str: holiday names must never be read as rich markup.
+            Text(occasion.names["zh_CN"]),
+            Text(occasion.names["en"]),
+            occasion.kind,
+        )
     _out().print(table)
