@@ -1,10 +1,94 @@
-"""Being written: staff commands for the care engine (occasions)."""
+"""``/occasions [year]``: the year's occasions for greetings, for care staff.
+
+Answered in the staff group, in the default locale, and in a staff member's private
+chat, in their own (set for the update by ``handlers.common.identify_customer``).
+Anyone who is not care staff is refused; other groups get no answer.
+"""
 
 from __future__ import annotations
 
-from telegram.ext import BaseHandler
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from care import staff as staff_members
+from care.occasions import MAX_YEAR, MIN_YEAR, Occasion, OccasionKind, occasions_in_year
+from handlers import staff
+from handlers.context import CareContext
+from handlers.i18n import N_, current_locale, use_locale
+from handlers.i18n import gettext as _
+
+KIND_LABELS = {
+    OccasionKind.PUBLIC: N_("public holiday"),
+    OccasionKind.LUNAR: N_("lunar calendar"),
+    OccasionKind.FIXED: N_("fixed date"),
+    OccasionKind.PERSONAL: N_("personal"),
+}
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 def occasions_handlers() -> list[BaseHandler]:
-    """Handlers for the staff group and staff members' private chats."""
-    return []
+    """Handlers for the staff group and staff members' private chats.
+
+    Registered before the customer's handlers, like ``handlers.staff``: a customer who
+    types /occasions is refused here rather than told the command is unknown.
+    """
+    # New messages only: an edited "/occasions" is not asked again.
+    return [CommandHandler("occasions", show_occasions, filters=filters.UpdateType.MESSAGE)]
+
+
+async def show_occasions(update: Update, context: CareContext) -> None:
+    """List the occasions of a year (this year by default) to a staff member."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    services = context.services
+    in_group = chat.type != chat.PRIVATE
+    if in_group and chat.id != services.staff_chat_id:
+        return  # another group: not a place for staff work
+    async with services.sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, user.id)
+    if member is None:
+        await staff.refuse(update, context, "/occasions")
+        return
+    locale = services.default_locale if in_group else current_locale()
+    with use_locale(locale):
+        this_year = services.clock.now().astimezone(ZoneInfo(services.timezone)).year
+        year = requested_year(staff.command_arguments(message), this_year)
+        if year is None:
+            text = _("Usage: /occasions [year], for example /occasions {year}").format(
+                year=this_year + 1
+            )
+        else:
+            found = occasions_in_year(year, services.engine.holiday_countries)
+            text = occasions_text(year, found, locale)
+        for part in staff.chunks(text):
+            await message.reply_text(part)
+
+
+def requested_year(arguments: str, this_year: int) -> int | None:
+    """The year asked for: none given is this year; None if it is not a year we know."""
+    if not arguments:
+        return this_year
+    if not arguments.isdecimal() or not MIN_YEAR <= int(arguments) <= MAX_YEAR:
+        return None
+    return int(arguments)
+
+
+def occasions_text(year: int, found: list[Occasion], locale: str) -> str:
+    """The list as staff read it: a heading, then one occasion a line."""
+    lines = [_("Occasions in {year}:").format(year=year)]
+    lines += [occasion_line(occasion, locale) for occasion in found]
+    return "\n".join(lines)
+
+
+def occasion_line(occasion: Occasion, locale: str) -> str:
+    """``2026-09-25 Fri · Mid-Autumn Festival · mid_autumn · public holiday``."""
+    return _("{date} {weekday} · {name} · {code} · {kind}").format(
+        date=occasion.on.isoformat(),
+        weekday=_(WEEKDAYS[occasion.on.weekday()]),
+        name=occasion.name(locale),
+        code=occasion.code,
+        kind=_(KIND_LABELS[OccasionKind(occasion.kind)]),
+    )

@@ -1,0 +1,121 @@
+"""``/occasions [year]`` end to end: staff see the year's occasions, others are refused.
+
+The staff group speaks the default locale (zh_CN in tests), a private chat the staff
+member's own. Expected words come from the catalogs (``gettext_in``), so these tests
+keep passing once the strings are translated. The clock stands on 2026-09-24.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.sandbox.client import SandboxClient
+from care import staff as staff_members
+from care.occasions import occasions_in_year
+from handlers.i18n import gettext_in
+from tests.conftest import CareTeam
+from tests.helpers import RunningBot, text_of
+
+
+def line(locale: str, day: str, weekday: str, name: str, code: str, kind: str) -> str:
+    """One occasion as the bot lists it, in ``locale``."""
+    return gettext_in(locale, "{date} {weekday} · {name} · {code} · {kind}").format(
+        date=day,
+        weekday=gettext_in(locale, weekday),
+        name=name,
+        code=code,
+        kind=gettext_in(locale, kind),
+    )
+
+
+def heading(locale: str, year: int) -> str:
+    return gettext_in(locale, "Occasions in {year}:").format(year=year)
+
+
+async def in_group(client: SandboxClient, group_id: int, who: dict[str, Any], text: str) -> str:
+    """A command in a group, and the bot's answer to it (it quotes the command)."""
+    sent = await client.send_text(group_id, who["id"], text)
+    answer = await client.wait_for_bot_message(
+        group_id,
+        lambda m: m.get("reply_to_message_id") == sent["message_id"],
+        after_message_id=sent["message_id"],
+        timeout=10.0,
+    )
+    return text_of(answer)
+
+
+async def in_private(client: SandboxClient, who: dict[str, Any], text: str) -> str:
+    sent = await client.send_text(who["id"], who["id"], text)
+    answer = await client.wait_for_bot_message(
+        who["id"], after_message_id=sent["message_id"], timeout=10.0
+    )
+    return text_of(answer)
+
+
+async def test_this_years_occasions_in_the_staff_group_in_the_default_locale(
+    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+) -> None:
+    # The supervisor's Telegram speaks English; the group hears Chinese all the same.
+    answer = await in_group(client, care_team.group_id, care_team.supervisor, "/occasions")
+    lines = answer.splitlines()
+    assert lines[0] == heading("zh_CN", 2026)
+    assert len(lines) == 1 + len(occasions_in_year(2026))
+    assert line("zh_CN", "2026-09-25", "Fri", "中秋节", "mid_autumn", "public holiday") in lines
+    assert line("zh_CN", "2026-08-19", "Wed", "七夕节", "qixi", "lunar calendar") in lines
+    assert line("zh_CN", "2026-10-01", "Thu", "国庆节", "national_day", "public holiday") in lines
+    assert line("zh_CN", "2026-12-25", "Fri", "圣诞节", "christmas", "fixed date") in lines
+    assert lines[1].startswith("2026-01-01 ") and lines[-1].startswith("2026-12-25 ")
+
+
+async def test_a_year_in_a_private_chat_in_the_staff_members_language(
+    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+) -> None:
+    english = (await in_private(client, care_team.supervisor, "/occasions 2027")).splitlines()
+    assert english[0] == heading("en", 2027)
+    expected = [
+        ("2027-02-05", "Fri", "Chinese New Year's Eve", "new_year_eve", "public holiday"),
+        ("2027-02-06", "Sat", "Spring Festival", "spring_festival", "public holiday"),
+        ("2027-02-20", "Sat", "Lantern Festival", "lantern", "lunar calendar"),
+    ]
+    for day, weekday, name, code, kind in expected:
+        assert line("en", day, weekday, name, code, kind) in english
+    chinese = (await in_private(client, care_team.agent, "/occasions 2027")).splitlines()
+    assert chinese[0] == heading("zh_CN", 2027)
+    assert (
+        line("zh_CN", "2027-02-06", "Sat", "春节", "spring_festival", "public holiday") in chinese
+    )
+
+
+async def test_a_year_that_is_not_one_gets_the_usage(
+    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+) -> None:
+    usage = gettext_in("zh_CN", "Usage: /occasions [year], for example /occasions {year}")
+    for wrong in ("/occasions next", "/occasions 1800", "/occasions 2026 2027"):
+        answer = await in_group(client, care_team.group_id, care_team.agent, wrong)
+        assert answer == usage.format(year=2027), wrong
+
+
+async def test_only_care_staff_and_only_in_their_places(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    outsider = await client.create_user("Mallory", language_code="en")
+    refusal = gettext_in("en", "Only care staff can do this.")
+    assert await in_private(client, outsider, "/occasions") == refusal
+    assert await in_private(client, outsider, "/occasions 2027") == refusal
+    # A former staff member still in the staff group is refused in the group's language.
+    async with sessionmaker.begin() as session:
+        assert await staff_members.remove_staff(session, care_team.supervisor["id"])
+    answer = await in_group(client, care_team.group_id, care_team.supervisor, "/occasions")
+    assert answer == gettext_in("zh_CN", "Only care staff can do this.")
+    # Another group, even with staff in it, is no place for staff work: no answer.
+    other = await client.create_group("Friends", [care_team.admin["id"], outsider["id"]])
+    await client.send_text(other["id"], care_team.admin["id"], "/occasions")
+    await in_group(client, care_team.group_id, care_team.admin, "/occasions")
+    await asyncio.sleep(0.3)
+    assert await client.bot_messages(other["id"]) == []
