@@ -190,6 +190,13 @@ def carebot_database(workdir: Path) -> Path:
     return workdir / "carebot.db"
 
 
+def prepare_kept_workdir(workdir: Path) -> None:
+    """Create ``--keep``'s folder, without the database of an earlier run."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{carebot_database(workdir)}{suffix}").unlink(missing_ok=True)
+
+
 # -- the sandbox's control API ------------------------------------------------------------
 
 
@@ -773,11 +780,23 @@ async def _run_script(customer: Customer) -> None:
         await customer.act([])
 
 
-async def run(options: Options, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Run both bots against one sandbox and return the report."""
+async def run(
+    options: Options, progress: Callable[[str], None], keep: Path | None = None
+) -> dict[str, Any]:
+    """Run both bots against one sandbox and return the report.
+
+    The processes' logs and carebot's database go to a temporary folder, or to ``keep``
+    (created if need be, and left in place) when given.
+    """
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
-    with tempfile.TemporaryDirectory(prefix="carebot-bench-") as directory:
-        workdir = Path(directory)
+    with contextlib.ExitStack() as stack:
+        if keep is None:
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="carebot-bench-"))
+            )
+        else:
+            workdir = keep
+            prepare_kept_workdir(workdir)
         sandbox, url = await start_sandbox(workdir)
         runs: list[BotRun] = []
         try:
@@ -921,6 +940,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced phase's draws")
     parser.add_argument("--json", type=Path, help="also write the report to this file")
+    parser.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep the logs and carebot's database in DIR"
+    )
     args = parser.parse_args(argv)
     if args.users < 1 or args.rate <= 0 or args.seconds <= 0:
         parser.error("--users, --rate and --seconds must be positive")
@@ -935,7 +957,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         options.users, options.seconds = 30, 5.0
     options.warm_up = min(WARM_UP_CUSTOMERS, options.users)
     console = Console(stderr=True)
-    result = asyncio.run(run(options, lambda text: console.log(text)))
+    result = asyncio.run(run(options, lambda text: console.log(text), args.keep))
     print_report(result, Console())
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
