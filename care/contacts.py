@@ -2,15 +2,118 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.models import Contact, ContactKind, Customer, Direction
 
 # Texts longer than this are cut in the log; Telegram's own limit is 4096.
 MAX_LOGGED_TEXT = 4096
+
+_CUSTOMER = cast(Table, Customer.__table__)
+
+# Moves a customer's last-contact time forward, never back. A Core statement on the
+# table: it touches no loaded object, and nothing cached about customers depends on it.
+_MOVE_LAST_CONTACT = (
+    update(_CUSTOMER)
+    .where(
+        _CUSTOMER.c.id == bindparam("customer"),
+        or_(
+            _CUSTOMER.c.last_contact_at.is_(None),
+            _CUSTOMER.c.last_contact_at < bindparam("at"),
+        ),
+    )
+    .values(last_contact_at=bindparam("at"))
+)
+
+
+@dataclass(frozen=True)
+class ContactEntry:
+    """One message for the contact log, as plain values.
+
+    The customer is named by ``customer_id`` or, for a message the bot sent into a
+    private chat, by ``chat_id`` (whoever sent it may not know the customer).
+    """
+
+    direction: Direction
+    kind: ContactKind
+    at: datetime
+    customer_id: int | None = None
+    chat_id: int | None = None
+    text: str | None = None
+    telegram_message_id: int | None = None
+
+
+async def record_contacts(
+    session: AsyncSession, entries: Sequence[ContactEntry]
+) -> list[int | None]:
+    """Log many messages at once and move each customer's last-contact time.
+
+    One SELECT finds the customers named by chat id, one INSERT writes the rows in the
+    order given, and one UPDATE per customer moves the last-contact time to their
+    newest message (never backwards). Flushes nothing of the ORM's.
+
+    Args:
+        session: The session whose transaction the caller commits.
+        entries: The messages, oldest first.
+
+    Returns:
+        For each entry, the customer it was logged for, or None for a chat that belongs
+        to no customer (not logged).
+    """
+    by_chat = await _customers_by_chat(
+        session,
+        {e.chat_id for e in entries if e.customer_id is None and e.chat_id is not None},
+    )
+    logged: list[int | None] = []
+    rows: list[dict[str, Any]] = []
+    newest: dict[int, datetime] = {}
+    for entry in entries:
+        customer_id = entry.customer_id
+        if customer_id is None and entry.chat_id is not None:
+            customer_id = by_chat.get(entry.chat_id)
+        logged.append(customer_id)
+        if customer_id is None:
+            continue
+        rows.append(
+            {
+                "customer_id": customer_id,
+                "direction": entry.direction.value,
+                "kind": entry.kind.value,
+                "text": entry.text[:MAX_LOGGED_TEXT] if entry.text else None,
+                "telegram_message_id": entry.telegram_message_id,
+                "created_at": entry.at,
+            }
+        )
+        if customer_id not in newest or newest[customer_id] < entry.at:
+            newest[customer_id] = entry.at
+    if rows:
+        await session.execute(insert(Contact), rows)
+        await session.execute(
+            _MOVE_LAST_CONTACT,
+            [{"customer": customer_id, "at": at} for customer_id, at in newest.items()],
+        )
+    return logged
+
+
+async def _customers_by_chat(session: AsyncSession, chat_ids: set[int]) -> dict[int, int]:
+    if not chat_ids:
+        return {}
+    found: dict[int, int] = {}
+    rows = await session.execute(
+        select(Customer.chat_id, Customer.id)
+        .where(Customer.chat_id.in_(chat_ids))
+        .order_by(Customer.id)
+    )
+    for chat_id, customer_id in rows:
+        if chat_id is not None:
+            found.setdefault(chat_id, customer_id)
+    return found
 
 
 async def record_contact(
@@ -53,29 +156,16 @@ async def record_outbound(
     Returns:
         Whether the chat belongs to a customer (and so was logged).
     """
-    customer_id = await session.scalar(select(Customer.id).where(Customer.chat_id == chat_id))
-    if customer_id is None:
-        return False
-    session.add(
-        Contact(
-            customer_id=customer_id,
-            direction=Direction.OUTBOUND.value,
-            kind=kind.value,
-            text=text[:MAX_LOGGED_TEXT] if text else None,
-            telegram_message_id=telegram_message_id,
-            created_at=now,
-        )
+    entry = ContactEntry(
+        Direction.OUTBOUND,
+        kind,
+        now,
+        chat_id=chat_id,
+        text=text,
+        telegram_message_id=telegram_message_id,
     )
-    await session.execute(
-        update(Customer)
-        .where(
-            Customer.id == customer_id,
-            (Customer.last_contact_at.is_(None)) | (Customer.last_contact_at < now),
-        )
-        .values(last_contact_at=now)
-    )
-    await session.flush()
-    return True
+    [customer_id] = await record_contacts(session, [entry])
+    return customer_id is not None
 
 
 async def contact_history(

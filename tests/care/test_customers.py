@@ -101,3 +101,53 @@ async def test_forget_keeps_counts_and_drops_the_person(
     assert await customers.find_customer(session, ANNA.user_id) is None
     fresh, created = await customers.get_or_create_customer(session, ANNA, clock.now())
     assert created and fresh.id != customer.id
+
+
+async def test_many_contacts_are_logged_at_once(session: AsyncSession, clock: ManualClock) -> None:
+    anna, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+    ben_identity = customers.TelegramIdentity(user_id=1002, chat_id=1002, first_name="Ben")
+    ben, _ = await customers.get_or_create_customer(session, ben_identity, clock.now())
+    start = clock.now()
+    later = start + timedelta(minutes=1)
+    entries = [
+        contacts.ContactEntry(
+            Direction.INBOUND, ContactKind.TEXT, later, customer_id=anna.id, text="你好"
+        ),
+        contacts.ContactEntry(
+            Direction.OUTBOUND,
+            ContactKind.TEXT,
+            later,
+            chat_id=ANNA.chat_id,
+            text="您好！",
+            telegram_message_id=7,
+        ),
+        # Logged out of order: Ben's last-contact time must not go back to the start.
+        contacts.ContactEntry(Direction.INBOUND, ContactKind.BUTTON, later, customer_id=ben.id),
+        contacts.ContactEntry(Direction.INBOUND, ContactKind.TEXT, start, customer_id=ben.id),
+        contacts.ContactEntry(Direction.OUTBOUND, ContactKind.TEXT, later, chat_id=999, text="?"),
+    ]
+
+    logged = await contacts.record_contacts(session, entries)
+
+    assert logged == [anna.id, anna.id, ben.id, ben.id, None], "chat 999 is nobody's"
+    await session.refresh(anna)
+    await session.refresh(ben)
+    assert anna.last_contact_at == later and ben.last_contact_at == later
+    history = await contacts.contact_history(session, anna.id)
+    assert [(c.direction, c.text, c.telegram_message_id) for c in history] == [
+        ("in", "你好", None),
+        ("out", "您好！", 7),
+    ]
+    assert [c.kind for c in await contacts.contact_history(session, ben.id)] == ["button", "text"]
+    assert await contacts.record_contacts(session, []) == []
+
+
+async def test_logged_text_is_cut_to_the_limit(session: AsyncSession, clock: ManualClock) -> None:
+    anna, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+    long_text = "长" * (contacts.MAX_LOGGED_TEXT + 10)
+    entry = contacts.ContactEntry(
+        Direction.INBOUND, ContactKind.TEXT, clock.now(), customer_id=anna.id, text=long_text
+    )
+    await contacts.record_contacts(session, [entry])
+    [logged] = await contacts.contact_history(session, anna.id)
+    assert logged.text == long_text[: contacts.MAX_LOGGED_TEXT]
