@@ -28,7 +28,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from telegram.request import HTTPXRequest
 
 from bot import db, logs
-from bot.app import build_application, prepare
+from bot.app import build_application, finish, prepare
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 
@@ -112,6 +112,8 @@ async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
         await stop.wait()
         await application.updater.stop()
         await application.stop()
+        if kind == "carebot":
+            await finish(application)
     finally:
         await application.shutdown()
         if engine is not None:

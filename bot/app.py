@@ -22,6 +22,7 @@ from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
 from bot import jobs
+from bot.contact_log import ContactLog
 from bot.db import make_engine, make_sessionmaker
 from bot.delivery import CareBot
 from bot.persistence import SqlPersistence
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 # Our dialogues are per chat and user on purpose (buttons of a step belong to the
 # customer, not to one message), which PTB warns about at construction.
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+
+CONTACT_LOG_KEY = "carebot.contact_log"
 
 CareApplication = Application  # the concrete type is Application[CareBot, CareContext, ...]
 
@@ -64,10 +67,12 @@ def build_application(
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
+    contact_log = ContactLog(sessionmaker)
     i18n.load_all()
     services = Services(
         sessionmaker=sessionmaker,
         clock=clock,
+        contact_log=contact_log,
         default_locale=settings.default_locale,
         timezone=settings.timezone,
         company_name=settings.company_name,
@@ -82,6 +87,7 @@ def build_application(
         token,
         sessionmaker=sessionmaker,
         clock=clock,
+        contact_log=contact_log,
         base_url=settings.api_base_url,
         base_file_url=settings.api_file_url,
         request=HTTPXRequest(connection_pool_size=64, read_timeout=10, write_timeout=10),
@@ -106,6 +112,7 @@ def build_application(
     )
     application.bot_data[SERVICES_KEY] = services
     application.bot_data["carebot.admins"] = tuple(settings.admins)
+    application.bot_data[CONTACT_LOG_KEY] = contact_log
     register_handlers(application)
     jobs.schedule_jobs(
         application,
@@ -147,13 +154,22 @@ def register_handlers(application: Application) -> None:
 
 
 async def prepare(application: Application) -> None:
-    """Start-up work once the bot is initialised: admins as staff, commands per language."""
+    """Start-up work once the bot is initialised: the contact log's connection, admins as
+    staff, commands per language."""
     services: Services = application.bot_data[SERVICES_KEY]
+    contact_log: ContactLog = application.bot_data[CONTACT_LOG_KEY]
+    await contact_log.open()
     async with services.sessionmaker.begin() as session:
         await staff_members.ensure_admins(
             session, application.bot_data["carebot.admins"], services.clock.now()
         )
     await register_commands(application, services.default_locale)
+
+
+async def finish(application: Application) -> None:
+    """Wind-down once the application has stopped: commit what the contact log holds."""
+    contact_log: ContactLog = application.bot_data[CONTACT_LOG_KEY]
+    await contact_log.close()
 
 
 async def register_commands(application: Application, default_locale: str) -> None:

@@ -17,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
-from care import contacts, customers
+from bot.contact_log import ContactLog
+from care import customers
 from care.clock import Clock
-from care.models import ContactKind
+from care.contacts import ContactEntry
+from care.models import ContactKind, Direction
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,13 @@ class CareBot(ExtBot[None]):
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         clock: Clock,
+        contact_log: ContactLog,
         **kwargs: Any,
     ) -> None:
         super().__init__(token, **kwargs)
         self._care_sessionmaker = sessionmaker
         self._care_clock = clock
+        self._care_contact_log = contact_log
 
     async def _do_post(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         if endpoint == "getUpdates":  # the updater has its own retry loop
@@ -92,15 +96,17 @@ class CareBot(ExtBot[None]):
         assert kind is not None
         text = data.get("text") or data.get("caption")
         message_id = result.get("message_id") if isinstance(result, dict) else None
-        async with self._care_sessionmaker.begin() as session:
-            await contacts.record_outbound(
-                session,
-                chat_id,
+        # Back only once committed, so the handler goes on only with its reply on record.
+        await self._care_contact_log.record(
+            ContactEntry(
+                Direction.OUTBOUND,
                 kind,
                 self._care_clock.now(),
+                chat_id=chat_id,
                 text=str(text) if text is not None else None,
                 telegram_message_id=message_id,
             )
+        )
         return result
 
     async def _post_with_retries(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from bot import db, logs
-from bot.app import build_application, prepare
+from bot.app import build_application, finish, prepare
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ async def _run(settings: Settings) -> None:
             await stop.wait()
             await application.updater.stop()
             await application.stop()
+            await finish(application)
     finally:
         await built.engine.dispose()
         if sandbox is not None:

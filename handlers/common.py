@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest, TelegramError
 
-from care import contacts, customers
+from care import customers
+from care.contacts import ContactEntry
 from care.locales import locale_for_language_code
 from care.models import ContactKind, Direction
 from handlers.context import CareContext, CustomerView
@@ -53,29 +55,34 @@ async def identify_customer(update: Update, context: CareContext) -> None:
         customer, _created = await customers.get_or_create_customer(
             session, who, now, language=guessed
         )
-        if update.callback_query is not None:
-            await contacts.record_contact(
-                session,
-                customer,
-                Direction.INBOUND,
-                ContactKind.BUTTON,
-                now,
-                text=update.callback_query.data,
-                telegram_message_id=None,
-            )
-        elif update.effective_message is not None:
-            message = update.effective_message
-            await contacts.record_contact(
-                session,
-                customer,
-                Direction.INBOUND,
-                message_kind(message),
-                now,
-                text=message.text or message.caption,
-                telegram_message_id=message.message_id,
-            )
         context.customer = CustomerView.of(customer, guessed)
     set_locale(context.customer.locale)
+    entry = _inbound_entry(update, context.customer.id, now)
+    if entry is not None:
+        # Back only once committed: no reply goes out for a message not on the record.
+        await services.contact_log.record(entry)
+
+
+def _inbound_entry(update: Update, customer_id: int, now: datetime) -> ContactEntry | None:
+    if update.callback_query is not None:
+        return ContactEntry(
+            Direction.INBOUND,
+            ContactKind.BUTTON,
+            now,
+            customer_id=customer_id,
+            text=update.callback_query.data,
+        )
+    message = update.effective_message
+    if message is None:
+        return None
+    return ContactEntry(
+        Direction.INBOUND,
+        message_kind(message),
+        now,
+        customer_id=customer_id,
+        text=message.text or message.caption,
+        telegram_message_id=message.message_id,
+    )
 
 
 async def settle(query: CallbackQuery, text: str | None = None) -> None:

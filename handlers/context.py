@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from care.clock import Clock
+from care.contacts import ContactEntry
 from care.engine import EngineConfig
 from care.models import Customer
 from care.sla import SlaPolicy
@@ -18,12 +19,20 @@ from care.triage import Triage
 SERVICES_KEY = "carebot.services"
 
 
+class ContactRecorder(Protocol):
+    """Where the contact log is written (``bot.contact_log.ContactLog``)."""
+
+    async def record(self, entry: ContactEntry) -> None:
+        """Log one message; returns once it is committed."""
+
+
 @dataclass
 class Services:
     """Long-lived things the handlers use; built once in ``bot.app.build_application``."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
+    contact_log: ContactRecorder
     default_locale: str
     timezone: str
     company_name: str

@@ -23,8 +23,7 @@ KIND_LABELS = {
     OccasionKind.PUBLIC: N_("public holiday"),
     OccasionKind.LUNAR: N_("lunar calendar"),
     OccasionKind.FIXED: N_("fixed date"),
-    OccasionKind.PERSONAL: N_("personal"),
-}
+}  # personal occasions (birthdays) are not listed here
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
@@ -85,10 +84,11 @@ def occasions_text(year: int, found: list[Occasion], locale: str) -> str:
 
 def occasion_line(occasion: Occasion, locale: str) -> str:
     """``2026-09-25 Fri · Mid-Autumn Festival · mid_autumn · public holiday``."""
+    kind = KIND_LABELS.get(OccasionKind(occasion.kind))
     return _("{date} {weekday} · {name} · {code} · {kind}").format(
         date=occasion.on.isoformat(),
         weekday=_(WEEKDAYS[occasion.on.weekday()]),
         name=occasion.name(locale),
         code=occasion.code,
-        kind=_(KIND_LABELS[OccasionKind(occasion.kind)]),
+        kind=_(kind) if kind else occasion.kind,
     )

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import Built, build_application, prepare
+from bot.app import Built, build_application, finish, prepare
 from bot.db import make_engine
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
@@ -65,6 +65,7 @@ class RunningBot:
             await application.updater.stop()
         if application.running:
             await application.stop()
+        await finish(application)
         await application.shutdown()
         await self.built.engine.dispose()
         self.built = None
