@@ -47,6 +47,8 @@ MAX_TEXT = 4096
 MAX_NAME = 128
 MAX_TAG = 32
 MAX_QUIET_DAYS = 3650
+# The template of an occasion that has none of its own (its name is ``{occasion}``).
+GENERAL_GREETING = "greeting"
 
 _OUTBOX = cast(Table, Outbox.__table__)
 _TAG = re.compile(r"^[\w.-]{1,32}$")
@@ -95,7 +97,7 @@ class Render(Protocol):
 
 AUDIENCE_KINDS = ("all", "tag", "customer_type", "lifecycle", "quiet")
 # How people type an audience: all, tag:vip, type:regular, stage:dormant, quiet:90.
-_AUDIENCE_WORDS = {
+AUDIENCE_WORDS = {
     "all": "all",
     "tag": "tag",
     "type": "customer_type",
@@ -114,7 +116,7 @@ def parse_audience(text: str) -> dict[str, Any]:
         CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
     """
     word, _sep, value = text.strip().partition(":")
-    kind = _AUDIENCE_WORDS.get(word.strip().lower())
+    kind = AUDIENCE_WORDS.get(word.strip().lower())
     if kind is None:
         raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
     value = value.strip()
@@ -650,12 +652,16 @@ def campaign_text(
     default_locale: str,
 ) -> str:
     """The campaign's message in a locale: its free text (the default locale's, then
-    any, when that locale has none), or its occasion's template with ``values``."""
+    any, when that locale has none), or its occasion's template with ``values`` (the
+    general ``greeting`` template for an occasion without one of its own)."""
     if campaign.texts:
         texts: Mapping[str, str] = campaign.texts
         return texts.get(locale) or texts.get(default_locale) or next(iter(texts.values()))
     assert campaign.occasion is not None
-    return render(campaign.occasion, locale, values)
+    try:
+        return render(campaign.occasion, locale, values)
+    except KeyError:
+        return render(GENERAL_GREETING, locale, values)
 
 
 async def preview(

@@ -382,6 +382,27 @@ async def test_preview_is_what_the_customer_gets(session: AsyncSession, clock: M
     }
 
 
+async def test_an_occasion_without_a_template_gets_the_general_greeting(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    person = await customer(session, clock, "Emma", language="en")
+    campaign = await cp.create_campaign(
+        session, "Unity", "de_german_unity_day", None, {"kind": "all"}, date(2026, 10, 3),
+        WINDOW, clock.now(),
+    )  # fmt: skip
+
+    def render(key: str, locale: str, values: Mapping[str, str]) -> str:
+        if key != "greeting":
+            raise KeyError(key)
+        return fake_render(key, locale, values)
+
+    text = await cp.preview(
+        session, campaign, person.id, render, company="Acme", default_locale="zh_CN",
+        countries=("DE",),
+    )  # fmt: skip
+    assert text == "[greeting/en] Emma · Acme · German Unity Day"
+
+
 # ----------------------------------------------------------------------------- automatic
 
 
