@@ -337,11 +337,13 @@ def _slug(text: str) -> str:
 # --- lunar festivals --------------------------------------------------------------------
 
 
-def _lunar_festivals(year: int) -> list[tuple[str, date]]:
+@lru_cache(maxsize=128)
+def _lunar_festivals(year: int) -> tuple[tuple[str, date], ...]:
     """Every festival of the Chinese calendar that falls in the solar year ``year``.
 
     A lunar year starts in January or February, so a festival of the 12th month usually
     falls in the next solar year: we look at the lunar years ``year - 1`` and ``year``.
+    Cached: lunar-python computes a lunar year afresh each time (some ms).
     """
     found = []
     for code, (month, day) in LUNAR_DAYS.items():
@@ -352,7 +354,7 @@ def _lunar_festivals(year: int) -> list[tuple[str, date]]:
                 found.append((code, on))
     # The solar term 清明 of lunar year `year` is always in April of solar `year`.
     found.append(("qingming", _solar(Lunar.fromYmd(year, 1, 1).getJieQiTable()["清明"])))
-    return found
+    return tuple(found)
 
 
 def _solar(solar: Solar) -> date:
