@@ -32,7 +32,7 @@ from care import staff as staff_members
 from care.clock import Clock, SystemClock
 from care.locales import LOCALES
 from handlers import common, complaints, i18n, onboarding, profile, staff, survey, texts
-from handlers.context import SERVICES_KEY, CareContext, Services
+from handlers.context import SERVICES_KEY, CareContext, CustomerCache, Services
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,16 @@ def build_application(
         raise ValueError("build_application needs a token (the playground makes one)")
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
-    sessionmaker = make_sessionmaker(engine)
+    # Every commit through these sessions tells the cache which customers it changed.
+    customer_cache = CustomerCache(clock)
+    sessionmaker = make_sessionmaker(engine, on_customers_changed=customer_cache.forget)
     contact_log = ContactLog(sessionmaker)
     i18n.load_all()
     services = Services(
         sessionmaker=sessionmaker,
         clock=clock,
         contact_log=contact_log,
+        customer_cache=customer_cache,
         default_locale=settings.default_locale,
         timezone=settings.timezone,
         company_name=settings.company_name,

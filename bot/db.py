@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,17 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+
+from care.models import Customer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+CustomersChanged = Callable[[set[int] | None], None]
+"""Told after a commit which customers it changed (None: maybe any of them)."""
+
+_ON_CUSTOMERS_CHANGED = "carebot.on_customers_changed"
+_CHANGED = "carebot.customers_changed"  # this transaction's changes so far; None: any
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -48,9 +58,77 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+class CareSession(Session):
+    """A session that can report the customers each committed transaction changed.
+
+    It reports to the ``on_customers_changed`` given to :func:`make_sessionmaker`: the
+    ids of ``Customer`` objects it flushed with changes or deletions, or None after an
+    ORM-enabled UPDATE or DELETE statement on customers (``care.customers.
+    mark_unreachable``, the importer), whose rows it cannot know. Core statements on the
+    ``customer`` table itself, and other processes, go unreported.
+    """
+
+
+@event.listens_for(CareSession, "after_flush")
+def _note_flushed_customers(session: Session, _flush: UOWTransaction) -> None:
+    if _ON_CUSTOMERS_CHANGED not in session.info:
+        return
+    # The lists still show what was flushed; is_modified skips same-value assignments.
+    changed = {
+        instance.id
+        for instance in (*session.dirty, *session.deleted)
+        if isinstance(instance, Customer)
+        and (instance in session.deleted or session.is_modified(instance))
+    }
+    if changed:
+        _note_changed(session, changed)
+
+
+@event.listens_for(CareSession, "do_orm_execute")
+def _note_customer_statements(state: ORMExecuteState) -> None:
+    if _ON_CUSTOMERS_CHANGED not in state.session.info:
+        return
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is Customer for mapper in state.all_mappers
+    ):
+        _note_changed(state.session, None)
+
+
+def _note_changed(session: Session, changed: set[int] | None) -> None:
+    if _CHANGED not in session.info:
+        session.info[_CHANGED] = changed
+        return
+    known = session.info[_CHANGED]
+    session.info[_CHANGED] = None if known is None or changed is None else known | changed
+
+
+@event.listens_for(CareSession, "after_commit")
+def _report_changed_customers(session: Session) -> None:
+    # Also fired when a SAVEPOINT is released; only the outermost commit counts.
+    if _CHANGED in session.info and not session.in_nested_transaction():
+        session.info[_ON_CUSTOMERS_CHANGED](session.info.pop(_CHANGED))
+
+
+@event.listens_for(CareSession, "after_transaction_end")
+def _forget_rolled_back_changes(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost one: after a commit this is empty
+        session.info.pop(_CHANGED, None)
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, *, on_customers_changed: CustomersChanged | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit.
+
+    Args:
+        engine: The engine they use.
+        on_customers_changed: Called after each commit that changed customers, with
+            their ids (None: maybe any customer); see :class:`CareSession`.
+    """
+    info = {} if on_customers_changed is None else {_ON_CUSTOMERS_CHANGED: on_customers_changed}
+    return async_sessionmaker(
+        engine, expire_on_commit=False, sync_session_class=CareSession, info=info
+    )
 
 
 def alembic_config(url: str) -> Config:

@@ -12,7 +12,7 @@ from care import customers
 from care.contacts import ContactEntry
 from care.locales import locale_for_language_code
 from care.models import ContactKind, Direction
-from handlers.context import CareContext, CustomerView
+from handlers.context import CareContext, KnownCustomer, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale
 
@@ -51,16 +51,31 @@ async def identify_customer(update: Update, context: CareContext) -> None:
         last_name=user.last_name,
         username=user.username,
     )
-    async with services.sessionmaker.begin() as session:
-        customer, _created = await customers.get_or_create_customer(
-            session, who, now, language=guessed
-        )
-        context.customer = CustomerView.of(customer, guessed)
+    known = services.customer_cache.get(user.id)
+    if known is None or not known.is_current_for(who):
+        known = await _find_or_create(services, who, now, guessed)
+    context.customer = known.view(guessed)
     set_locale(context.customer.locale)
-    entry = _inbound_entry(update, context.customer.id, now)
+    entry = _inbound_entry(update, known.id, now)
     if entry is not None:
         # Back only once committed: no reply goes out for a message not on the record.
         await services.contact_log.record(entry)
+
+
+async def _find_or_create(
+    services: Services, who: customers.TelegramIdentity, now: datetime, language: str
+) -> KnownCustomer:
+    """Read (or create, or update) the customer and remember them for the next updates."""
+    ticket = services.customer_cache.ticket()
+    async with services.sessionmaker.begin() as session:
+        customer, _created = await customers.get_or_create_customer(
+            session, who, now, language=language
+        )
+        known = KnownCustomer.of(customer)
+    # Kept only if no commit changed the customer meanwhile, this one included (one that
+    # created the record is no change: nobody else can have read it before).
+    services.customer_cache.put(who.user_id, known, ticket)
+    return known
 
 
 def _inbound_entry(update: Update, customer_id: int, now: datetime) -> ContactEntry | None:

@@ -1,0 +1,227 @@
+"""The cache of known customers: told of every change the application's sessions commit,
+so ``identify_customer`` never hands a handler a stale view."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db import make_sessionmaker
+from bot.sandbox.client import SandboxClient
+from care import customers
+from care.clock import ManualClock
+from care.models import Customer
+from handlers.context import CustomerCache, KnownCustomer
+from tests.helpers import Person, RunningBot, text_of
+
+ANNA = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Anna", username="anna")
+
+
+class Reports:
+    """Records what the sessions report, and passes it on to a cache."""
+
+    def __init__(self, cache: CustomerCache) -> None:
+        self.cache = cache
+        self.calls: list[set[int] | None] = []
+
+    def __call__(self, changed: set[int] | None) -> None:
+        self.calls.append(changed)
+        self.cache.forget(changed)
+
+
+@pytest.fixture
+def cache(clock: ManualClock) -> CustomerCache:
+    return CustomerCache(clock)
+
+
+@pytest.fixture
+def reports(cache: CustomerCache) -> Reports:
+    return Reports(cache)
+
+
+@pytest.fixture
+def app_sessions(engine: AsyncEngine, reports: Reports) -> async_sessionmaker[AsyncSession]:
+    """Sessions as the application makes them: every commit reports changed customers."""
+    return make_sessionmaker(engine, on_customers_changed=reports)
+
+
+async def read(
+    sessions: async_sessionmaker[AsyncSession], cache: CustomerCache, clock: ManualClock
+) -> KnownCustomer:
+    """Read Anna as identify_customer does, and keep her in the cache."""
+    ticket = cache.ticket()
+    async with sessions.begin() as session:
+        customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+        known = KnownCustomer.of(customer)
+    cache.put(ANNA.user_id, known, ticket)
+    return known
+
+
+async def test_a_committed_change_forgets_the_customer(
+    app_sessions: async_sessionmaker[AsyncSession],
+    cache: CustomerCache,
+    reports: Reports,
+    clock: ManualClock,
+) -> None:
+    # Creating her is no change to report: nobody else can have seen her row before.
+    known = await read(app_sessions, cache, clock)
+    assert reports.calls == []
+    assert cache.get(ANNA.user_id) == known and known.language is None
+
+    async with app_sessions.begin() as session:
+        customer = await session.get_one(Customer, known.id)
+        customers.set_language(customer, "en")
+        assert cache.get(ANNA.user_id) == known, "not before the commit"
+    assert cache.get(ANNA.user_id) is None
+    assert reports.calls[-1] == {known.id}
+    assert (await read(app_sessions, cache, clock)).language == "en"
+
+
+async def test_unchanged_reads_and_rollbacks_keep_the_customer(
+    app_sessions: async_sessionmaker[AsyncSession],
+    cache: CustomerCache,
+    reports: Reports,
+    clock: ManualClock,
+) -> None:
+    await read(app_sessions, cache, clock)
+    known = await read(app_sessions, cache, clock)
+    calls = len(reports.calls)
+
+    await read(app_sessions, cache, clock)  # assigns the same names again: no change
+    async with app_sessions() as session:
+        customer = await session.get_one(Customer, known.id)
+        customers.set_language(customer, "en")
+        await session.flush()
+        await session.rollback()
+
+    assert len(reports.calls) == calls
+    assert cache.get(ANNA.user_id) == known
+
+
+async def test_a_savepoint_reports_only_with_the_outer_commit(
+    app_sessions: async_sessionmaker[AsyncSession],
+    cache: CustomerCache,
+    reports: Reports,
+    clock: ManualClock,
+) -> None:
+    await read(app_sessions, cache, clock)
+    known = await read(app_sessions, cache, clock)
+    calls = len(reports.calls)
+    async with app_sessions.begin() as session:
+        async with session.begin_nested():
+            customer = await session.get_one(Customer, known.id)
+            customers.complete_onboarding(customer, clock.now())
+        assert len(reports.calls) == calls and cache.get(ANNA.user_id) == known
+    assert reports.calls[calls:] == [{known.id}]
+    assert cache.get(ANNA.user_id) is None
+
+
+async def test_statements_on_customers_forget_everyone(
+    app_sessions: async_sessionmaker[AsyncSession],
+    cache: CustomerCache,
+    reports: Reports,
+    clock: ManualClock,
+) -> None:
+    await read(app_sessions, cache, clock)
+    await read(app_sessions, cache, clock)
+    async with app_sessions.begin() as session:
+        assert await customers.mark_unreachable(session, ANNA.chat_id, clock.now())
+    assert reports.calls[-1] is None
+    assert cache.get(ANNA.user_id) is None
+    again = await read(app_sessions, cache, clock)  # she writes again
+    assert again.reachable
+    assert cache.get(ANNA.user_id) is None, "that read changed her: not kept"
+
+
+async def test_forgetting_a_customer_forgets_her(
+    app_sessions: async_sessionmaker[AsyncSession], cache: CustomerCache, clock: ManualClock
+) -> None:
+    await read(app_sessions, cache, clock)
+    known = await read(app_sessions, cache, clock)
+    async with app_sessions.begin() as session:
+        customer = await session.get_one(Customer, known.id)
+        await customers.forget_customer(session, customer, clock.now())
+    assert cache.get(ANNA.user_id) is None
+    fresh = await read(app_sessions, cache, clock)
+    assert fresh.id != known.id
+
+
+async def test_a_read_begun_before_a_change_is_not_kept(
+    cache: CustomerCache, clock: ManualClock
+) -> None:
+    old = KnownCustomer(1, 1001, "Anna", None, "anna", True, None, False, False)
+    ticket = cache.ticket()  # a reader starts, reads the old state...
+    cache.forget({1})  # ...someone commits a change...
+    cache.put(ANNA.user_id, old, ticket)  # ...and the reader would keep the old state
+    assert cache.get(ANNA.user_id) is None
+    cache.put(ANNA.user_id, old, cache.ticket())
+    assert cache.get(ANNA.user_id) == old
+
+    ticket = cache.ticket()
+    cache.forget(None)
+    cache.put(ANNA.user_id, old, ticket)
+    assert cache.get(ANNA.user_id) is None
+    cache.forget({2})  # someone else changed: no reason to refuse her
+    cache.put(ANNA.user_id, old, ticket + 1)
+    assert cache.get(ANNA.user_id) == old
+
+
+def test_entries_expire_and_the_cache_stays_small(clock: ManualClock) -> None:
+    cache = CustomerCache(clock, ttl=timedelta(seconds=30), max_size=3)
+    for n in range(5):
+        known = KnownCustomer(n, 100 + n, "A", None, None, True, "en", True, True)
+        cache.put(100 + n, known, cache.ticket())
+    assert [cache.get(100 + n) is not None for n in range(5)] == [False, False, True, True, True]
+    clock.advance(timedelta(seconds=30))
+    assert cache.get(104) is None
+
+
+def test_a_changed_telegram_identity_is_not_current() -> None:
+    known = KnownCustomer(1, 1001, "Anna", None, "anna", True, "en", True, True)
+    assert known.is_current_for(ANNA)
+    assert known.is_current_for(customers.TelegramIdentity(1001, 1001, None, None, "anna")), (
+        "an empty first name keeps the old one"
+    )
+    for changed in (
+        customers.TelegramIdentity(1001, 1001, "Annie", None, "anna"),
+        customers.TelegramIdentity(1001, 1001, "Anna", "Li", "anna"),
+        customers.TelegramIdentity(1001, 1001, "Anna", None, "anna_li"),
+        customers.TelegramIdentity(1001, 2002, "Anna", None, "anna"),
+    ):
+        assert not known.is_current_for(changed)
+    unreachable = KnownCustomer(1, 1001, "Anna", None, "anna", False, "en", True, True)
+    assert not unreachable.is_current_for(ANNA)
+
+
+# --- through the running bot -------------------------------------------------------------
+
+
+async def test_a_new_name_reaches_the_record_on_the_next_message(
+    bot: RunningBot, client: SandboxClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    user = await client.create_user("Anna", language_code="en", username="anna")
+    anna = Person(client, user)
+    await anna.say("hello")
+    await anna.say("hello again")  # she is known now, without a database read
+    await client.update_user(anna.id, first_name="Annie", username="annie_li")
+    await anna.say("I have a new name")
+
+    async with sessionmaker() as session:
+        customer = await session.scalar(
+            select(Customer).where(Customer.telegram_user_id == anna.id)
+        )
+    assert customer is not None
+    assert (customer.first_name, customer.username) == ("Annie", "annie_li")
+
+
+async def test_a_language_chosen_shows_on_the_very_next_update(
+    bot: RunningBot, client: SandboxClient
+) -> None:
+    anna = Person(client, await client.create_user("Anna", language_code="en"))
+    assert "do not know that command" in text_of(await anna.say("/weather"))
+    chooser = await anna.say("/language")
+    await anna.press_data(chooser["message_id"], "lang:zh_CN", expect_message=False)
+    assert "do not know that command" not in text_of(await anna.say("/weather"))
