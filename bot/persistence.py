@@ -23,18 +23,21 @@ come back as it went in, so that row is not written and an error names where the
 offending value sits; the bot carries on.
 
 PTB hands data over from its persistence updater every ``update_interval`` seconds and
-at shutdown. Each hand-over is written through at once in its own short transaction;
-nothing waits in memory for :meth:`SqlPersistence.flush`. What was last written is
-remembered (as JSON text) so that unchanged ``bot_data`` is not rewritten every second,
-and empty dicts are deleted rather than stored, so that a customer who merely said hello
-leaves no row behind. That memory assumes this process is the table's only writer, as PTB
-assumes of any persistence.
+at shutdown. Each hand-over is written through at once; nothing waits in memory for
+:meth:`SqlPersistence.flush`. What was last written is remembered (as JSON text) so that
+unchanged ``bot_data`` is not rewritten every second, and empty dicts are deleted rather
+than stored, so that a customer who merely said hello leaves no row behind. That memory
+assumes this process is the table's only writer, as PTB assumes of any persistence.
 
-PTB's updater hands everything over at once (``asyncio.gather``), so writes run side by
-side, each in a session of its own. Every write transaction opens with its INSERT or
-DELETE: on SQLite a writer that finds the database busy then waits (the engine's
-busy_timeout) instead of failing with "database is locked", as a transaction that reads
-first and writes afterwards can in WAL mode.
+PTB's updater hands everything over at once: one ``update_*`` call per changed item, all
+gathered (``asyncio.gather``). They share one transaction, a group commit
+(``bot.group_commit``): each call queues its row and returns once the transaction that
+writes it has committed, and the transaction writes every queued row with one multi-row
+upsert and one DELETE per kind. So a busy second costs one short transaction, not one per
+dialogue that moved, and updates do not queue behind a crowd of them. Every write
+transaction opens with its INSERT or DELETE: on SQLite a writer that finds the database
+busy then waits (the engine's busy_timeout) instead of failing with "database is locked",
+as a transaction that reads first and writes afterwards can in WAL mode.
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final, TypeAlias
 
 from sqlalchemy import Delete, delete, select
@@ -50,6 +55,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
+from bot.group_commit import GroupCommit
 from care.clock import Clock, SystemClock
 from care.models import PersistenceEntry
 
@@ -73,6 +79,19 @@ _DIALECTS: Final = ("sqlite", "postgresql")  # the two whose INSERT has ON CONFL
 
 Row: TypeAlias = tuple[str, str]  # (kind, key)
 
+_DELETE: Final = object()
+"""What a :class:`_RowWrite` holds for a row that is to go."""
+
+
+@dataclass(frozen=True)
+class _RowWrite:
+    """One row's new data (or ``_DELETE``), queued for the next transaction."""
+
+    kind: str
+    key: str
+    data: Any
+    updated_at: datetime
+
 
 class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Persist user, chat and bot data, callback data and conversations in the database.
@@ -87,7 +106,7 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
     Besides PTB's interface it offers :meth:`forget_user`, the erasure behind ``/forget``.
     """
 
-    __slots__ = ("_clock", "_conversations", "_reported", "_sessionmaker", "_stored")
+    __slots__ = ("_clock", "_conversations", "_reported", "_sessionmaker", "_stored", "_writes")
 
     def __init__(
         self,
@@ -109,6 +128,9 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         # The last problem logged for a row that could not be stored, so it is said once.
         self._reported: dict[Row, str] = {}
         self._conversations: dict[str, ConversationDict] | None = None
+        self._writes: GroupCommit[_RowWrite] = GroupCommit(
+            sessionmaker, _write_rows, name="persistence"
+        )
 
     # --- loading -------------------------------------------------------------------------
 
@@ -243,7 +265,9 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         """Do nothing: this process is the only writer, so memory is already current."""
 
     async def flush(self) -> None:
-        """Do nothing: every hand-over has already been committed."""
+        """Wait for the transaction in progress, if any: every hand-over is committed
+        before its ``update_*`` call returns."""
+        await self._writes.drain()
 
     # --- internals -------------------------------------------------------------------------
 
@@ -309,33 +333,49 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         text = _canonical(data)
         if self._stored.get(row) == text:
             return True
-        async with self._sessionmaker.begin() as session:
-            await session.execute(self._upsert(session, kind, key, data))
+        await self._writes.submit(_RowWrite(kind, key, data, self._clock.now()))
         self._stored[row] = text
         return True
 
     async def _delete(self, kind: str, keys: Collection[str]) -> None:
-        async with self._sessionmaker.begin() as session:
-            await session.execute(_delete_rows(kind, keys))
+        now = self._clock.now()
         for key in keys:
+            await self._writes.submit(_RowWrite(kind, key, _DELETE, now))
             self._stored[kind, key] = None
 
-    def _upsert(
-        self, session: AsyncSession, kind: str, key: str, data: Any
-    ) -> sqlite.Insert | postgresql.Insert:
-        dialect = session.get_bind().dialect.name
-        statement: sqlite.Insert | postgresql.Insert
-        if dialect == "sqlite":
-            statement = sqlite.insert(PersistenceEntry)
-        elif dialect == "postgresql":
-            statement = postgresql.insert(PersistenceEntry)
-        else:
-            raise ValueError(f"SqlPersistence supports SQLite and PostgreSQL, not {dialect}")
-        statement = statement.values(kind=kind, key=key, data=data, updated_at=self._clock.now())
-        return statement.on_conflict_do_update(
-            index_elements=[PersistenceEntry.kind, PersistenceEntry.key],
-            set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
-        )
+
+async def _write_rows(session: AsyncSession, writes: Sequence[_RowWrite]) -> None:
+    """Write a batch of rows: one DELETE per kind, then one multi-row upsert."""
+    latest = {(write.kind, write.key): write for write in writes}  # the last one counts
+    doomed: dict[str, list[str]] = {}
+    for write in latest.values():
+        if write.data is _DELETE:
+            doomed.setdefault(write.kind, []).append(write.key)
+    for kind, keys in doomed.items():
+        await session.execute(_delete_rows(kind, keys))
+    rows = [
+        {"kind": w.kind, "key": w.key, "data": w.data, "updated_at": w.updated_at}
+        for w in latest.values()
+        if w.data is not _DELETE
+    ]
+    if rows:
+        await session.execute(_upsert(session, rows))
+
+
+def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> sqlite.Insert | postgresql.Insert:
+    dialect = session.get_bind().dialect.name
+    statement: sqlite.Insert | postgresql.Insert
+    if dialect == "sqlite":
+        statement = sqlite.insert(PersistenceEntry)
+    elif dialect == "postgresql":
+        statement = postgresql.insert(PersistenceEntry)
+    else:
+        raise ValueError(f"SqlPersistence supports SQLite and PostgreSQL, not {dialect}")
+    statement = statement.values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=[PersistenceEntry.kind, PersistenceEntry.key],
+        set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
+    )
 
 
 def _delete_rows(kind: str, keys: Collection[str]) -> Delete:

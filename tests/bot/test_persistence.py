@@ -18,8 +18,9 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -31,6 +32,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, RequestData
 
+from bot import persistence as persistence_module
+from bot.group_commit import CommitFailed
 from bot.persistence import SqlPersistence
 from care.clock import ManualClock
 from care.models import PersistenceEntry
@@ -272,6 +275,84 @@ async def test_concurrent_hand_overs_all_land(
     restarted = SqlPersistence(sessionmaker)
     assert await restarted.get_user_data() == {user: {"name": f"顾客{user}"} for user in customers}
     assert await restarted.get_conversations("test_conv") == {(user, user): 2 for user in customers}
+
+
+async def test_one_hand_over_is_one_transaction(
+    persistence: SqlPersistence,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+) -> None:
+    """PTB's updater gathers one call per changed item: they share one commit, and each
+    call returns only once that commit is done."""
+    await persistence.update_conversation("test_conv", (HAN_MEIMEI, HAN_MEIMEI), 1)
+    customers = range(1000, 1100)
+    commits = 0
+
+    def count_commit(_connection: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    async def hand_over(user: int) -> bool:
+        await persistence.update_conversation("test_conv", (user, user), 1)
+        return conversation_row(user) in await stored_rows(sessionmaker)
+
+    event.listen(engine.sync_engine, "commit", count_commit)
+    try:
+        stored = await asyncio.gather(
+            *(hand_over(user) for user in customers),
+            persistence.update_user_data(LI_LEI, {"name": "李雷"}),
+            persistence.update_conversation("test_conv", (HAN_MEIMEI, HAN_MEIMEI), None),
+        )
+    finally:
+        event.remove(engine.sync_engine, "commit", count_commit)
+
+    assert commits == 1
+    assert all(stored[: len(customers)]), "each call came back with its row committed"
+    rows = await stored_rows(sessionmaker)
+    assert len(rows) == len(customers) + 1 and conversation_row(HAN_MEIMEI) not in rows
+
+
+async def test_the_last_change_of_a_row_in_a_hand_over_counts(
+    persistence: SqlPersistence, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await asyncio.gather(
+        persistence.update_conversation("test_conv", (LI_LEI, LI_LEI), 1),
+        persistence.update_conversation("test_conv", (LI_LEI, LI_LEI), 2),
+        persistence.update_conversation("test_conv", (HAN_MEIMEI, HAN_MEIMEI), 1),
+        persistence.update_conversation("test_conv", (HAN_MEIMEI, HAN_MEIMEI), None),
+    )
+    assert await stored_rows(sessionmaker) == {conversation_row(LI_LEI): 2}
+    assert await SqlPersistence(sessionmaker).get_conversations("test_conv") == {
+        (LI_LEI, LI_LEI): 2
+    }
+
+
+async def test_a_failed_hand_over_raises_in_every_call_and_the_next_one_lands(
+    persistence: SqlPersistence,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*_args: Any) -> None:
+        raise OperationalError("INSERT INTO ptb_persistence", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(persistence_module, "_upsert", refuse)
+    results = await asyncio.gather(
+        persistence.update_conversation("test_conv", (LI_LEI, LI_LEI), 1),
+        persistence.update_user_data(LI_LEI, {"name": "李雷"}),
+        return_exceptions=True,
+    )
+    assert all(isinstance(result, CommitFailed) for result in results)
+    monkeypatch.undo()
+
+    # Nothing was remembered as stored: the same hand-over is written again.
+    await asyncio.gather(
+        persistence.update_conversation("test_conv", (LI_LEI, LI_LEI), 1),
+        persistence.update_user_data(LI_LEI, {"name": "李雷"}),
+    )
+    assert await stored_rows(sessionmaker) == {
+        conversation_row(LI_LEI): 1,
+        ("user_data", str(LI_LEI)): {"name": "李雷"},
+    }
 
 
 async def test_refresh_and_flush_change_nothing(
