@@ -14,6 +14,8 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
@@ -29,12 +31,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import make_engine, make_sessionmaker, upgrade
 from bot.settings import Settings, SettingsError, load_settings
+from care.campaigns import (
+    REPORTED_STATES,
+    CampaignError,
+    CampaignProblem,
+    audience_size,
+    audience_text,
+    create_campaign,
+    find_campaign,
+    find_occasion,
+    in_audience,
+    list_campaigns,
+    parse_audience,
+    sample_texts,
+)
+from care.campaigns import approve as approve_campaign
+from care.campaigns import cancel as cancel_campaign
+from care.campaigns import preview as campaign_preview_text
+from care.campaigns import status as campaign_progress
 from care.clock import SystemClock
+from care.engine import parse_hhmm
 from care.importing import COLUMNS, ImportProblem, ImportResult, RowError, import_customers
-from care.models import CustomerType, StaffRole
+from care.models import Campaign, CustomerType, LifecycleStage, OutboxState, StaffRole
 from care.occasions import MAX_YEAR, MIN_YEAR, occasions_in_year
+from care.purchases import (
+    MAX_PRODUCT,
+    MAX_REFERENCE,
+    PurchaseError,
+    PurchaseProblem,
+    record_purchase,
+)
 from care.records import CustomerNotFound, export_customer, find_customer_id
 from care.staff import add_staff, list_staff, remove_staff
+from care.templates import TemplateBook, TemplateError
 
 T = TypeVar("T")
 
@@ -549,3 +578,460 @@ def occasions_command(
             occasion.kind,
         )
     _out().print(table)
+
+
+# ---------------------------------------------------------------------------- campaigns
+
+campaign_app = typer.Typer(
+    help=(
+        "Care campaigns: an occasion's greeting or a message of your own, to an audience, "
+        "at a local time in each customer's time zone. Made as drafts; nothing is sent "
+        "before it is approved."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+purchase_app = typer.Typer(
+    help="Purchases, for follow-up care some days later (CAREBOT_FOLLOWUP_AFTER_PURCHASE_DAYS).",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+app.add_typer(campaign_app, name="campaign")
+app.add_typer(purchase_app, name="purchase")
+
+_CAMPAIGN_PROBLEMS: dict[CampaignProblem, str] = {
+    CampaignProblem.UNKNOWN_AUDIENCE: (
+        "not an audience; use all, tag:TAG, type:CUSTOMER_TYPE, stage:LIFECYCLE_STAGE or quiet:DAYS"
+    ),
+    CampaignProblem.BAD_AUDIENCE_VALUE: (
+        "not an audience value: a tag is letters, digits, . _ -; a type one of "
+        + ", ".join(kind.value for kind in CustomerType)
+        + "; a stage one of "
+        + ", ".join(stage.value for stage in LifecycleStage)
+        + "; quiet days 1 to 3650"
+    ),
+    CampaignProblem.NO_MESSAGE: "give --occasion, or the text with --text-zh and/or --text-en",
+    CampaignProblem.BOTH_MESSAGES: "give either --occasion or a text, not both",
+    CampaignProblem.TEXT_TOO_LONG: "the text is longer than Telegram's 4096 characters",
+    CampaignProblem.UNKNOWN_LOCALE: "texts are for zh_CN and en only",
+    CampaignProblem.IN_THE_PAST: "that day is already over everywhere",
+    CampaignProblem.CANCELLED: "the campaign was cancelled; make a new one",
+    CampaignProblem.DONE: "the campaign is done: every message is settled",
+}
+# What --at takes: a day, or a day and a local time.
+_MOMENT_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
+
+CampaignIdArgument = Annotated[
+    int, typer.Argument(metavar="ID", min=1, help="The campaign's number (carebot campaign list).")
+]
+
+
+def _template_book(settings: Settings) -> TemplateBook:
+    try:
+        return TemplateBook.load(settings.templates_file, settings.default_locale)
+    except TemplateError as exc:
+        _fail(str(exc), code=2)
+
+
+def _audience(text: str) -> dict[str, Any]:
+    try:
+        return parse_audience(text)
+    except CampaignError as exc:
+        raise typer.BadParameter(_CAMPAIGN_PROBLEMS[exc.problem], param_hint="--audience") from None
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a day like 2026-09-25", param_hint=option
+        ) from None
+
+
+def _campaign_line(campaign: Campaign) -> str:
+    what = f"occasion {campaign.occasion}" if campaign.occasion else "own text"
+    return (
+        f"#{campaign.id} {campaign.name} ({what}), {campaign.send_on.isoformat()} at "
+        f"{campaign.send_at_local} local time, audience {audience_text(campaign.audience)}: "
+        f"{campaign.status}"
+    )
+
+
+def _print_texts(texts: dict[str, str]) -> None:
+    console = _out()
+    for locale, text in texts.items():
+        console.print(Text(f"--- {locale} ---", style="bold"))
+        console.print(Text(text))
+
+
+@campaign_app.command("new")
+def campaign_new(
+    occasion: Annotated[
+        str | None,
+        typer.Option(
+            "--occasion",
+            "-o",
+            help="The occasion whose greeting is sent: its code (mid_autumn) or name (中秋节); "
+            "see carebot occasions.",
+        ),
+    ] = None,
+    text_zh: Annotated[
+        str | None, typer.Option("--text-zh", help="A text of your own in Chinese.")
+    ] = None,
+    text_en: Annotated[
+        str | None,
+        typer.Option(
+            "--text-en", help="A text of your own in English (one language alone serves both)."
+        ),
+    ] = None,
+    audience: Annotated[
+        str,
+        typer.Option(
+            "--audience",
+            "-a",
+            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (no contact for 90 "
+            "days); only customers who accept care messages get it.",
+        ),
+    ] = "all",
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--on",
+            metavar="YYYY-MM-DD",
+            help="The local day of sending. Default for an occasion: its next date; a text "
+            "needs one.",
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            metavar="HH:MM",
+            help="The local time of sending in each customer's time zone. Default: "
+            "CAREBOT_SEND_AT_LOCAL (09:00). Quiet hours (CAREBOT_QUIET_HOURS) move it.",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="What staff call it. Default: made up.")
+    ] = None,
+) -> None:
+    """Make a campaign as a draft, and show what it says and how many it reaches now.
+
+    Nothing is sent until it is approved (carebot campaign approve ID, or the Approve
+    button in Telegram).
+    """
+    settings = _settings()
+    engine_config = settings.engine()
+    book = _template_book(settings)
+    now = SystemClock().now()
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    chosen_audience = _audience(audience)
+    day = _day(on, "--on") if on else None
+    window = engine_config.window
+    if at is not None:
+        try:
+            window = replace(window, send_at=parse_hhmm(at))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--at") from None
+    texts = {k: v for k, v in (("zh_CN", text_zh), ("en", text_en)) if v and v.strip()} or None
+    if (occasion is None) == (texts is None):
+        raise typer.BadParameter(
+            _CAMPAIGN_PROBLEMS[
+                CampaignProblem.NO_MESSAGE if texts is None else CampaignProblem.BOTH_MESSAGES
+            ],
+            param_hint="--occasion",
+        )
+    code: str | None = None
+    if occasion is not None:
+        found = find_occasion(occasion, day, today, engine_config.holiday_countries)
+        if found is None:
+            raise typer.BadParameter(
+                f"no occasion {occasion!r}" + (f" in {day.year}" if day else " in the next year")
+                + "; see carebot occasions",
+                param_hint="--occasion",
+            )  # fmt: skip
+        code, day = found.code, day or found.on
+        name = name or f"{found.names['en']} {day.year}"
+    elif day is None:
+        raise typer.BadParameter("a text campaign needs its day", param_hint="--on")
+    assert day is not None
+    campaign_name = name or next(iter((texts or {"": "campaign"}).values())).splitlines()[0][:40]
+
+    async def work(session: AsyncSession) -> tuple[str, int, dict[str, str]]:
+        campaign = await create_campaign(
+            session, campaign_name, code, texts, chosen_audience, day, window, now
+        )
+        size = await audience_size(session, campaign.audience, now)
+        samples = sample_texts(
+            campaign, book.render, company=settings.company_name,
+            default_locale=settings.default_locale, name=lambda _locale: "{name}",
+            countries=engine_config.holiday_countries,
+        )  # fmt: skip
+        return _campaign_line(campaign), size, samples
+
+    try:
+        line, size, samples = _in_transaction(settings, work)
+    except CampaignError as exc:
+        _fail(f"No campaign made: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+    _out().print(Text(f"Drafted {line}; it reaches {size} customers now."))
+    _print_texts(samples)
+    _err().print("Approve it with: carebot campaign approve " + line.split()[0].lstrip("#"))
+
+
+@campaign_app.command("preview")
+def campaign_preview(
+    campaign_id: CampaignIdArgument,
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer",
+            "-c",
+            metavar="ID",
+            help="Show exactly what this customer would get: our customer id (17) or, with "
+            "tg:, a Telegram user id (tg:123456).",
+        ),
+    ] = None,
+) -> None:
+    """Show what a campaign says: in every language, or as one customer would get it."""
+    settings = _settings()
+    engine_config = settings.engine()
+    book = _template_book(settings)
+    now = SystemClock().now()
+
+    async def work(session: AsyncSession) -> tuple[str, dict[str, str], bool] | str:
+        campaign = await find_campaign(session, campaign_id)
+        if campaign is None:
+            return f"No campaign {campaign_id}."
+        if customer is None:
+            samples = sample_texts(
+                campaign, book.render, company=settings.company_name,
+                default_locale=settings.default_locale, name=lambda _locale: "{name}",
+                countries=engine_config.holiday_countries,
+            )  # fmt: skip
+            return _campaign_line(campaign), samples, True
+        customer_id = await find_customer_id(session, customer)
+        text = None
+        if customer_id is not None:
+            text = await campaign_preview_text(
+                session, campaign, customer_id, book.render, company=settings.company_name,
+                default_locale=settings.default_locale, countries=engine_config.holiday_countries,
+            )  # fmt: skip
+        if customer_id is None or text is None:
+            return f"No customer {customer.strip()}."
+        reached = await in_audience(session, campaign, customer_id, now)
+        return _campaign_line(campaign), {f"customer {customer_id}": text}, reached
+
+    try:
+        found = _in_transaction(settings, work, commit=False)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--customer") from None
+    if isinstance(found, str):
+        _fail(found)
+    line, texts, reached = found
+    _out().print(Text(line))
+    _print_texts(texts)
+    if not reached:
+        _err().print(
+            Text(
+                "This customer is not in the audience now (not matching, no consent to care "
+                "messages, blocked the bot, forgotten or never wrote to it): they would not "
+                "get it.",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
+
+
+@campaign_app.command("approve")
+def campaign_approve(campaign_id: CampaignIdArgument) -> None:
+    """Approve a campaign: plan one message per customer in its audience into the outbox.
+
+    Each is due at the campaign's local time in the customer's time zone, out of quiet
+    hours; the running bot sends them. Approving again adds only customers who joined
+    the audience since.
+    """
+    settings = _settings()
+    now = SystemClock().now()
+    with _import_progress() as progress:
+        task = progress.add_task("Planning", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        async def work(session: AsyncSession) -> tuple[str, int] | None:
+            campaign = await find_campaign(session, campaign_id)
+            if campaign is None:
+                return None
+            count = await approve_campaign(
+                session, campaign, None, now, settings.timezone, progress=advance
+            )
+            return _campaign_line(campaign), count
+
+        try:
+            done = _in_transaction(settings, work)
+        except CampaignError as exc:
+            _fail(f"Campaign {campaign_id} not approved: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+    if done is None:
+        _fail(f"No campaign {campaign_id}.")
+    line, count = done
+    _out().print(Text(f"Approved {line}; {count} messages planned."))
+
+
+@campaign_app.command("cancel")
+def campaign_cancel(campaign_id: CampaignIdArgument) -> None:
+    """Cancel a campaign: its messages not sent yet never will be."""
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> int | None:
+        campaign = await find_campaign(session, campaign_id)
+        if campaign is None:
+            return None
+        return await cancel_campaign(session, campaign)
+
+    try:
+        count = _in_transaction(settings, work)
+    except CampaignError as exc:
+        _fail(f"Campaign {campaign_id} not cancelled: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+    if count is None:
+        _fail(f"No campaign {campaign_id}.")
+    _out().print(f"Campaign {campaign_id} cancelled; {count} messages will not be sent.")
+
+
+@campaign_app.command("status")
+def campaign_status_command(campaign_id: CampaignIdArgument) -> None:
+    """How many messages were planned, sent, are pending, failed, blocked, skipped or
+    unconfirmed (maybe delivered when the bot stopped; never resent)."""
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> tuple[str, int, dict[str, int]] | None:
+        progress = await campaign_progress(session, campaign_id)
+        if progress is None:
+            return None
+        return _campaign_line(progress.campaign), progress.planned, progress.counts
+
+    found = _in_transaction(settings, work, commit=False)
+    if found is None:
+        _fail(f"No campaign {campaign_id}.")
+    line, planned, counts = found
+    _out().print(Text(line))
+    table = Table()
+    table.add_column("State")
+    table.add_column("Messages", justify="right")
+    table.add_row("planned", str(planned), style="bold")
+    for state in REPORTED_STATES:
+        if state not in (OutboxState.SENDING, OutboxState.CANCELLED) or counts[state.value]:
+            table.add_row(state.value, str(counts[state.value]))
+    _out().print(table)
+
+
+@campaign_app.command("list")
+def campaign_list(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+) -> None:
+    """List the newest campaigns."""
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> list[tuple[str, ...]]:
+        return [
+            (
+                str(c.id),
+                c.name,
+                c.occasion or "(own text)",
+                f"{c.send_on.isoformat()} {c.send_at_local}",
+                audience_text(c.audience),
+                c.status + (" (auto)" if c.automatic else ""),
+                str(c.planned_count),
+            )
+            for c in await list_campaigns(session, limit)
+        ]
+
+    rows = _in_transaction(settings, work, commit=False)
+    if not rows:
+        _out().print("No campaigns yet. Make one with: carebot campaign new --occasion mid_autumn")
+        return
+    table = Table()
+    for column in ("Id", "Name", "Occasion", "Local send time", "Audience", "Status", "Planned"):
+        table.add_column(column, justify="right" if column in ("Id", "Planned") else "left")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    _out().print(table)
+
+
+# ---------------------------------------------------------------------------- purchases
+
+_PURCHASE_PROBLEMS: dict[PurchaseProblem, str] = {
+    PurchaseProblem.NO_SUCH_CUSTOMER: "no such customer",
+    PurchaseProblem.FORGOTTEN: "the customer asked to be forgotten",
+    PurchaseProblem.IN_THE_FUTURE: "the purchase is in the future",
+    PurchaseProblem.TOO_LONG: (
+        f"the product (at most {MAX_PRODUCT} characters) or the reference "
+        f"(at most {MAX_REFERENCE}) is too long"
+    ),
+}
+
+
+def _purchase_moment(text: str, timezone: str) -> datetime:
+    """A day (taken at noon, so every time zone agrees on the day) or a day and time, in
+    CAREBOT_TIMEZONE."""
+    for layout in _MOMENT_FORMATS:
+        try:
+            moment = datetime.strptime(text.strip(), layout)
+        except ValueError:
+            continue
+        if layout == "%Y-%m-%d":
+            moment = moment.replace(hour=12)
+        return moment.replace(tzinfo=ZoneInfo(timezone))
+    raise typer.BadParameter(
+        f"{text!r} is not a day (2026-09-18) or a day and time (2026-09-18 14:30)",
+        param_hint="--at",
+    )
+
+
+@purchase_app.command("add")
+def purchase_add(
+    customer: Annotated[
+        str,
+        typer.Argument(
+            metavar="CUSTOMER_ID",
+            help="Our customer id (17) or, with tg:, a Telegram user id (tg:123456).",
+        ),
+    ],
+    at: Annotated[
+        str,
+        typer.Option(
+            "--at",
+            metavar="DATE",
+            help="When it was bought: 2026-09-18, or 2026-09-18 14:30 (CAREBOT_TIMEZONE).",
+        ),
+    ],
+    product: Annotated[str | None, typer.Option("--product", "-p", help="What was bought.")] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", "-r", help="An order number or similar.")
+    ] = None,
+) -> None:
+    """Record a customer's purchase; the bot asks after it some days later."""
+    settings = _settings()
+    purchased_at = _purchase_moment(at, settings.timezone)
+    now = SystemClock().now()
+
+    async def work(session: AsyncSession) -> int | None:
+        customer_id = await find_customer_id(session, customer)
+        if customer_id is None:
+            return None
+        purchase = await record_purchase(
+            session, customer_id, purchased_at, product, reference, now
+        )
+        return purchase.id
+
+    try:
+        purchase_id = _in_transaction(settings, work)
+    except ValueError as exc:
+        if isinstance(exc, PurchaseError):
+            _fail(f"No purchase recorded: {_PURCHASE_PROBLEMS[exc.problem]}.")
+        raise typer.BadParameter(str(exc), param_hint="CUSTOMER_ID") from None
+    if purchase_id is None:
+        _fail(f"No purchase recorded: no customer {customer.strip()}.")
+    days = settings.followup_after_purchase_days
+    follow_up = f"; the follow-up goes out {days} days later" if days is not None else ""
+    _out().print(f"Purchase {purchase_id} recorded for customer {customer.strip()}{follow_up}.")

@@ -644,6 +644,24 @@ def occasion_name(code: str | None, on: date, locale: str, countries: Iterable[s
     return found.names.get(locale) or found.names.get("en") or code
 
 
+def find_occasion(
+    typed: str, day: date | None, today: date, countries: Iterable[str]
+) -> occasions.Occasion | None:
+    """The occasion called ``typed``: its code or its name in one of our languages
+    (``mid_autumn``, ``中秋节``, ``Mid-Autumn Festival``), in ``day``'s year when a day
+    is given, else the next one from ``today`` on."""
+    wanted = typed.strip().lower()
+    years = [day.year] if day else [today.year, today.year + 1]
+    for year in years:
+        if not occasions.MIN_YEAR <= year <= occasions.MAX_YEAR:
+            continue
+        for found in occasions.occasions_in_year(year, tuple(countries)):
+            names = {found.code, *(name.lower() for name in found.names.values())}
+            if wanted in names and (day is not None or found.on >= today):
+                return found
+    return None
+
+
 def campaign_text(
     campaign: Campaign,
     locale: str,

@@ -33,7 +33,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from care import campaigns, followups, occasions
+from care import campaigns, followups
 from care import staff as staff_members
 from care.campaigns import CampaignError, CampaignProblem
 from care.models import Campaign, CampaignStatus, OutboxState, StaffMember, StaffRole
@@ -54,8 +54,6 @@ DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 WORD = re.compile(r"\S+")
 LISTED = 20
-# How far ahead an occasion is looked for when no day is given.
-YEARS_AHEAD = 2
 # Where the loaded template book is kept (application.bot_data).
 TEMPLATES_KEY = "carebot.templates"
 # Stands in for the customer's name on a card.
@@ -369,23 +367,6 @@ def _time(token: str) -> time:
     return time(hours, minutes)
 
 
-def find_occasion(
-    typed: str, day: date | None, today: date, countries: tuple[str, ...]
-) -> occasions.Occasion | None:
-    """The occasion called ``typed`` (its code, or its name in any of our languages):
-    in ``day``'s year when a day is given, else the next one from ``today`` on."""
-    wanted = typed.strip().lower()
-    years = [day.year] if day else [today.year + ahead for ahead in range(YEARS_AHEAD)]
-    for year in years:
-        if not occasions.MIN_YEAR <= year <= occasions.MAX_YEAR:
-            continue
-        for found in occasions.occasions_in_year(year, countries):
-            names = {found.code, *(name.lower() for name in found.names.values())}
-            if wanted in names and (day is not None or found.on >= today):
-                return found
-    return None
-
-
 def company_today(services: Services) -> date:
     return services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
 
@@ -412,7 +393,7 @@ async def new_campaign(
     code: str | None = None
     texts: dict[str, str] | None = None
     if asked.occasion is not None:
-        found = find_occasion(asked.occasion, asked.day, today, countries)
+        found = campaigns.find_occasion(asked.occasion, asked.day, today, countries)
         if found is None:
             raise Answer(
                 _("There is no occasion “{occasion}”. /occasions lists them.").format(

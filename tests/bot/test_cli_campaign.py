@@ -1,0 +1,189 @@
+"""``carebot campaign …`` and ``carebot purchase add`` on the test database.
+
+The CLI reads the real clock, so days are chosen relative to today.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from care.models import Campaign, Customer, Outbox, Purchase
+from care.templates import TemplateBook
+from tests.bot.test_cli import Carebot, carebot, table_rows
+
+__all__ = ["carebot"]  # the fixture, shared with test_cli
+
+TZ = ZoneInfo("Asia/Shanghai")  # the settings' default
+BOOK = TemplateBook.load(None, "zh_CN")
+
+
+def later(days: int) -> date:
+    return datetime.now(TZ).date() + timedelta(days=days)
+
+
+async def add_customers(sessionmaker: async_sessionmaker[AsyncSession]) -> list[int]:
+    """Two customers who accept care messages (Shanghai, Berlin) and one who does not."""
+    now = datetime.now(UTC)
+    async with sessionmaker.begin() as session:
+        people = [
+            Customer(telegram_user_id=501, chat_id=501, first_name="小红", consent_care=True,
+                     created_at=now),
+            Customer(telegram_user_id=502, chat_id=502, first_name="Emma", language="en",
+                     timezone="Europe/Berlin", consent_care=True, created_at=now),
+            Customer(telegram_user_id=503, chat_id=503, first_name="No", created_at=now),
+        ]  # fmt: skip
+        session.add_all(people)
+        await session.flush()
+        return [p.id for p in people]
+
+
+async def campaigns(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Campaign]:
+    async with sessionmaker() as session:
+        return list((await session.scalars(select(Campaign).order_by(Campaign.id))).all())
+
+
+async def outbox(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[int, Outbox]:
+    async with sessionmaker() as session:
+        return {row.customer_id: row for row in await session.scalars(select(Outbox))}
+
+
+async def test_help_names_the_campaign_and_purchase_commands(carebot: Carebot) -> None:
+    for command, phrase in {
+        ("campaign", "new"): "--occasion",
+        ("campaign", "approve"): "outbox",
+        ("campaign", "status"): "unconfirmed",
+        ("purchase", "add"): "CUSTOMER_ID",
+    }.items():
+        result = await carebot(*command, "--help")
+        assert result.exit_code == 0, command
+        assert phrase in result.output, command
+
+
+async def test_an_occasion_campaign_from_draft_to_planned(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    xiaohong, emma, opted_out = await add_customers(sessionmaker)
+    christmas = date(later(0).year, 12, 25)
+    if christmas < later(0):
+        christmas = date(christmas.year + 1, 12, 25)
+
+    made = await carebot("campaign", "new", "--occasion", "圣诞节", "--at", "10:00")
+
+    assert made.exit_code == 0, made.output
+    [campaign] = await campaigns(sessionmaker)
+    assert (campaign.occasion, campaign.send_on, campaign.send_at_local) == (
+        "christmas", christmas, "10:00"
+    )  # fmt: skip
+    assert campaign.status == "draft"
+    assert f"#{campaign.id} Christmas {christmas.year} (occasion christmas)" in made.stdout
+    assert "reaches 2 customers now" in made.stdout
+    occasion = {"zh_CN": "圣诞节", "en": "Christmas"}
+    for locale in ("zh_CN", "en"):
+        values = {"name": "{name}", "company": "carebot", "occasion": occasion[locale]}
+        assert BOOK.render("christmas", locale, values) in made.stdout
+    assert await outbox(sessionmaker) == {}
+
+    preview = await carebot("campaign", "preview", str(campaign.id), "--customer", str(emma))
+    assert preview.exit_code == 0, preview.output
+    values = {"name": "Emma", "company": "carebot", "occasion": "Christmas"}
+    assert BOOK.render("christmas", "en", values) in preview.stdout
+    outside = await carebot("campaign", "preview", str(campaign.id), "--customer", "tg:503")
+    assert "not in the audience" in outside.stderr
+
+    approved = await carebot("campaign", "approve", str(campaign.id))
+
+    assert approved.exit_code == 0, approved.output
+    assert "2 messages planned" in approved.stdout
+    rows = await outbox(sessionmaker)
+    assert set(rows) == {xiaohong, emma}
+    local = datetime(christmas.year, 12, 25, 10, 0)
+    assert rows[xiaohong].due_at == local.replace(tzinfo=TZ).astimezone(UTC)
+    assert rows[emma].due_at == local.replace(tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+    assert opted_out not in rows
+
+    status = await carebot("campaign", "status", str(campaign.id))
+    assert status.exit_code == 0
+    counts = {row[0]: row[1] for row in table_rows(status.stdout)}
+    assert counts == {
+        "planned": "2", "sent": "0", "pending": "2", "failed": "0", "blocked": "0",
+        "skipped": "0", "unconfirmed": "0",
+    }  # fmt: skip
+
+    listing = await carebot("campaign", "list")
+    [row] = table_rows(listing.stdout)
+    assert row[0] == str(campaign.id) and row[5] == "approved" and row[6] == "2"
+
+    cancelled = await carebot("campaign", "cancel", str(campaign.id))
+    assert "2 messages will not be sent" in cancelled.stdout
+    assert {row.state for row in (await outbox(sessionmaker)).values()} == {"cancelled"}
+    again = await carebot("campaign", "approve", str(campaign.id))
+    assert again.exit_code == 1
+    assert again.stderr.strip() == (
+        f"Campaign {campaign.id} not approved: the campaign was cancelled; make a new one."
+    )
+
+
+async def test_a_text_campaign_in_one_language_serves_both(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    day = later(10)
+    made = await carebot(
+        "campaign", "new", "--text-zh", "周年庆：全场九折！", "--audience", "quiet:30",
+        "--on", day.isoformat(),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    [campaign] = await campaigns(sessionmaker)
+    assert campaign.texts == {"zh_CN": "周年庆：全场九折！", "en": "周年庆：全场九折！"}
+    assert campaign.audience == {"kind": "quiet", "days": 30}
+    assert campaign.name == "周年庆：全场九折！"
+
+
+async def test_bad_campaign_input_is_one_clear_line(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    cases = [
+        (("campaign", "new"), 2, "give --occasion, or the text"),
+        (("campaign", "new", "--occasion", "christmas", "--text-en", "Hi"), 2, "not both"),
+        (("campaign", "new", "--occasion", "banana"), 2, "no occasion 'banana'"),
+        (("campaign", "new", "--text-en", "Hi"), 2, "a text campaign needs its day"),
+        (("campaign", "new", "--occasion", "christmas", "--audience", "vip"), 2, "not an audience"),
+        (("campaign", "new", "--occasion", "christmas", "--at", "9am"), 2, "not a time like 09:00"),
+        (("campaign", "new", "--occasion", "christmas", "--on", "soon"), 2, "not a day like"),
+        (("campaign", "new", "--text-en", "Hi", "--on", "2020-01-01"), 1, "already over"),
+        (("campaign", "approve", "42"), 1, "No campaign 42."),
+        (("campaign", "status", "42"), 1, "No campaign 42."),
+        (("campaign", "preview", "42"), 1, "No campaign 42."),
+        (("purchase", "add", "42", "--at", "2026-01-01"), 1, "no customer 42"),
+        (("purchase", "add", "1", "--at", "yesterday"), 2, "is not a day"),
+    ]
+    for args, code, phrase in cases:
+        result = await carebot(*args)
+        assert result.exit_code == code, (args, result.output)
+        assert phrase in result.output.replace("\n", " "), (args, result.output)
+    assert await campaigns(sessionmaker) == []
+
+
+async def test_purchase_add_records_it_for_the_follow_up(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    [customer, *_] = await add_customers(sessionmaker)
+
+    added = await carebot(
+        "purchase", "add", "tg:501", "--at", "2026-09-18", "--product", "Kettle",
+        "--reference", "A-17",
+    )  # fmt: skip
+
+    assert added.exit_code == 0, added.output
+    assert "follow-up goes out 7 days later" in added.stdout
+    async with sessionmaker() as session:
+        [purchase] = (await session.scalars(select(Purchase))).all()
+    assert purchase.customer_id == customer
+    assert (purchase.product, purchase.reference) == ("Kettle", "A-17")
+    assert purchase.purchased_at == datetime(2026, 9, 18, 4, 0, tzinfo=UTC)  # noon in Shanghai
+    future = await carebot("purchase", "add", str(customer), "--at", later(3).isoformat())
+    assert future.exit_code == 1
+    assert future.stderr.strip() == "No purchase recorded: the purchase is in the future."
