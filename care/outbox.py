@@ -1,0 +1,370 @@
+"""The outbox: every scheduled care message, claimed, sent and settled exactly once.
+
+The sender (``bot.outbox_jobs``) works in three steps, each its own short transaction:
+
+1. :func:`claim_due` takes due ``pending`` rows and marks them ``sending``; the caller
+   commits **before** any request goes out, so a crash afterwards leaves them
+   ``sending``, never ``pending``.
+2. :func:`message_for` decides at send time what each row becomes: a :class:`Message`
+   in the customer's current language, or a :class:`Skip` (opted out, forgotten,
+   unreachable, campaign cancelled), which :func:`skip` records.
+3. One ``mark_*`` call per outcome: :func:`mark_sent`, :func:`mark_blocked`,
+   :func:`mark_failed`, :func:`mark_unconfirmed` or :func:`retry_later`.
+
+Every ``mark_*`` call changes a row only while it is ``sending``: an outcome that comes
+too late (the row was recovered meanwhile) changes nothing. :func:`recover_in_flight`
+runs when a sender starts and turns what a dead sender left ``sending`` into
+``unconfirmed``: maybe delivered, so never sent again without a person deciding to.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import campaigns
+from care.campaigns import Render
+from care.models import Campaign, CampaignStatus, Customer, Outbox, OutboxState
+
+__all__ = [
+    "Message",
+    "NoText",
+    "Render",
+    "Skip",
+    "SkipReason",
+    "claim_due",
+    "mark_blocked",
+    "mark_failed",
+    "mark_sent",
+    "mark_unconfirmed",
+    "message_for",
+    "messages_for",
+    "progress",
+    "recover_in_flight",
+    "retry_later",
+    "skip",
+]
+
+# What a row left in flight by a dead sender is marked with.
+IN_FLIGHT_AT_RESTART = "in flight when the sender stopped: maybe delivered"
+
+
+class SkipReason(enum.StrEnum):
+    """Why a row was not sent after all (decided at send time)."""
+
+    FORGOTTEN = "forgotten"  # the customer was erased (/forget): no chat any more
+    OPTED_OUT = "opted_out"  # consent_care is off
+    UNREACHABLE = "unreachable"  # the customer blocked the bot
+    CANCELLED = "cancelled"  # the campaign was cancelled after the row was claimed
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to send for a row: this text into this chat."""
+
+    chat_id: int
+    text: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Do not send this row; record ``reason`` instead."""
+
+    reason: SkipReason
+
+
+class NoText(LookupError):
+    """A row has nothing to say: no campaign text, no template key (a planning bug)."""
+
+
+# ----------------------------------------------------------------------------- claiming
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, worker_id: str
+) -> list[Outbox]:
+    """Claim up to ``limit`` due pending rows, oldest first, for this sender.
+
+    Each row becomes ``sending`` with ``claimed_at``, ``claimed_by`` and one more
+    attempt. It is one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n)
+    RETURNING``: on PostgreSQL two senders never take the same row and never wait for
+    each other; on SQLite the statement holds the write lock, which is as good.
+
+    The caller must commit before sending anything, so that a crash leaves the rows
+    ``sending`` (and :func:`recover_in_flight` finds them), never ``pending``.
+
+    Returns:
+        The claimed rows, oldest due first.
+    """
+    if limit <= 0:
+        return []
+    due = (
+        select(Outbox.id)
+        .where(Outbox.state == OutboxState.PENDING.value, Outbox.due_at <= now)
+        .order_by(Outbox.due_at, Outbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.scalars(
+        update(Outbox)
+        .where(Outbox.id.in_(due.scalar_subquery()))
+        .values(
+            state=OutboxState.SENDING.value,
+            claimed_at=now,
+            claimed_by=worker_id,
+            attempts=Outbox.attempts + 1,
+        )
+        .returning(Outbox)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    # RETURNING keeps no order.
+    return sorted(claimed.all(), key=lambda row: (row.due_at, row.id))
+
+
+async def recover_in_flight(session: AsyncSession, now: datetime, worker_id: str) -> int:
+    """Mark rows another sender left ``sending`` as ``unconfirmed``; call at start-up.
+
+    Such a row was claimed by a process that is gone (carebot polls Telegram with one
+    process per bot token, so there is one sender). It may have been delivered, so it
+    is never sent again without a person deciding to: campaign status shows it.
+
+    Returns:
+        How many rows were marked.
+    """
+    result = await session.execute(
+        update(Outbox)
+        .where(
+            Outbox.state == OutboxState.SENDING.value,
+            (Outbox.claimed_by != worker_id) | Outbox.claimed_by.is_(None),
+        )
+        .values(state=OutboxState.UNCONFIRMED.value, last_error=IN_FLIGHT_AT_RESTART)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result)
+
+
+# ----------------------------------------------------------------------------- outcomes
+
+
+async def mark_sent(session: AsyncSession, row_id: int, message_id: int, now: datetime) -> bool:
+    """Record that Telegram accepted the message (with its message id).
+
+    Returns:
+        Whether the row was ``sending`` and is now ``sent``.
+    """
+    return await _settle(
+        session,
+        row_id,
+        state=OutboxState.SENT,
+        sent_at=now,
+        telegram_message_id=message_id,
+        last_error=None,
+    )
+
+
+async def mark_blocked(
+    session: AsyncSession, row_id: int, error: str = "Forbidden: bot was blocked by the user"
+) -> bool:
+    """Record a 403: the customer blocked the bot. Never retried.
+
+    (Marking the customer unreachable is the bot's door's job, ``bot.delivery``.)
+    """
+    return await _settle(session, row_id, state=OutboxState.BLOCKED, last_error=error)
+
+
+async def mark_failed(session: AsyncSession, row_id: int, error: str) -> bool:
+    """Give up on a row for good (400 chat not found, nothing to say, retries spent)."""
+    return await _settle(session, row_id, state=OutboxState.FAILED, last_error=error)
+
+
+async def mark_unconfirmed(session: AsyncSession, row_id: int, error: str) -> bool:
+    """Record that the request went out but no answer came (a timeout): maybe delivered,
+    so never resent."""
+    return await _settle(session, row_id, state=OutboxState.UNCONFIRMED, last_error=error)
+
+
+async def skip(session: AsyncSession, row_id: int, reason: SkipReason | str) -> bool:
+    """Record that the row is not sent after all, and why."""
+    return await _settle(session, row_id, state=OutboxState.SKIPPED, last_error=str(reason))
+
+
+async def retry_later(
+    session: AsyncSession,
+    row_id: int,
+    error: str,
+    at: datetime,
+    *,
+    max_attempts: int = 5,
+    count_attempt: bool = True,
+) -> OutboxState | None:
+    """Put a row back to ``pending``, due at ``at``; after ``max_attempts`` it is ``failed``.
+
+    Args:
+        error: Why this attempt did not work; kept as ``last_error``.
+        at: When to try again.
+        max_attempts: Attempts (claims) a row gets in all.
+        count_attempt: False when the attempt was not the row's fault and should not use
+            up one of its attempts (a 429: every send was paused, or the sender stopped
+            before sending it).
+
+    Returns:
+        The row's new state, or None if it was not ``sending``.
+    """
+    attempts = Outbox.attempts if count_attempt else Outbox.attempts - 1
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.state == OutboxState.SENDING.value)
+        .values(
+            attempts=attempts,
+            state=case(
+                (attempts >= max_attempts, OutboxState.FAILED.value),
+                else_=OutboxState.PENDING.value,
+            ),
+            due_at=case((attempts >= max_attempts, Outbox.due_at), else_=at),
+            claimed_at=None,
+            claimed_by=None,
+            last_error=error,
+        )
+        .returning(Outbox.state)
+        .execution_options(synchronize_session=False)
+    )
+    state = result.scalar_one_or_none()
+    return None if state is None else OutboxState(state)
+
+
+async def _settle(session: AsyncSession, row_id: int, *, state: OutboxState, **values: Any) -> bool:
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.state == OutboxState.SENDING.value)
+        .values(state=state.value, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+async def progress(session: AsyncSession, campaign_id: int) -> dict[str, int]:
+    """How many of a campaign's rows are in each state (every state, 0 when none)."""
+    counts = {state.value: 0 for state in OutboxState}
+    rows = await session.execute(
+        select(Outbox.state, func.count())
+        .where(Outbox.campaign_id == campaign_id)
+        .group_by(Outbox.state)
+    )
+    for state, count in rows:
+        counts[state] = int(count)
+    return counts
+
+
+# ----------------------------------------------------------------------------- words
+
+# An occasion's name is the same for every row of a campaign; working it out means
+# computing the year's holidays and lunar festivals.
+_occasion_name = lru_cache(maxsize=512)(campaigns.occasion_name)
+
+
+async def message_for(
+    session: AsyncSession,
+    row: Outbox,
+    render: Render,
+    *,
+    company: str,
+    default_locale: str,
+    countries: Iterable[str] = ("CN",),
+) -> Message | Skip:
+    """Decide at send time what a claimed row becomes.
+
+    The customer is read now, not when the row was planned: one who opted out, was
+    forgotten or blocked the bot since is skipped, and the text is in the language
+    the customer has now (or ``default_locale``). A campaign row says the campaign's
+    text (``texts[locale]``, else the default locale's) or its occasion's template; any
+    other row says its ``template``. Placeholders: ``name``, ``company``, ``occasion``.
+
+    Raises:
+        NoText: The row has no campaign and no template.
+    """
+    customer = await session.get(Customer, row.customer_id)
+    if customer is None or customer.erased_at is not None or customer.chat_id is None:
+        return Skip(SkipReason.FORGOTTEN)
+    if not customer.consent_care:
+        return Skip(SkipReason.OPTED_OUT)
+    if not customer.reachable:
+        return Skip(SkipReason.UNREACHABLE)
+    locale = customer.language or default_locale
+    countries = tuple(countries)
+    if row.campaign_id is not None:
+        campaign = await session.get(Campaign, row.campaign_id)
+        if campaign is None or campaign.status == CampaignStatus.CANCELLED.value:
+            return Skip(SkipReason.CANCELLED)
+        name = _occasion_name(campaign.occasion, campaign.send_on, locale, countries)
+        values = campaigns.message_values(customer, company, name)
+        text = campaigns.campaign_text(campaign, locale, values, render, default_locale)
+    elif row.template is not None:
+        name = _occasion_name(row.template, row.due_at.date(), locale, countries)
+        text = render(row.template, locale, campaigns.message_values(customer, company, name))
+    else:
+        raise NoText(f"outbox row {row.id} has neither a campaign nor a template")
+    return Message(chat_id=customer.chat_id, text=text, locale=locale)
+
+
+async def messages_for(
+    session: AsyncSession,
+    rows: Sequence[Outbox],
+    render: Render,
+    *,
+    company: str,
+    default_locale: str,
+    countries: Iterable[str] = ("CN",),
+) -> list[Message | Skip | NoText]:
+    """:func:`message_for` for many rows, reading their customers and campaigns in two
+    queries instead of two per row.
+
+    Returns:
+        One entry per row, in order. A row whose text cannot be made (no campaign and no
+        template, or ``render`` raising ``LookupError`` or ``ValueError``, such as an
+        unknown template key) gets a ``NoText`` saying why.
+    """
+    customer_ids = {row.customer_id for row in rows}
+    campaign_ids = {row.campaign_id for row in rows if row.campaign_id is not None}
+    # Read afresh into the session's identity map, where message_for's session.get
+    # finds them.
+    fresh = {"populate_existing": True}
+    if customer_ids:
+        found_customers = select(Customer).where(Customer.id.in_(customer_ids))
+        (await session.scalars(found_customers, execution_options=fresh)).all()
+    if campaign_ids:
+        found_campaigns = select(Campaign).where(Campaign.id.in_(campaign_ids))
+        (await session.scalars(found_campaigns, execution_options=fresh)).all()
+    countries = tuple(countries)
+    found: list[Message | Skip | NoText] = []
+    for row in rows:
+        try:
+            found.append(
+                await message_for(
+                    session,
+                    row,
+                    render,
+                    company=company,
+                    default_locale=default_locale,
+                    countries=countries,
+                )
+            )
+        except NoText as error:
+            found.append(error)
+        except (LookupError, ValueError) as error:  # the template book refused
+            found.append(NoText(f"outbox row {row.id}: {error}"))
+    return found
