@@ -9,8 +9,11 @@ means no sender can forget to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,6 +47,23 @@ SENDING_METHODS: dict[str, ContactKind] = {
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER = 60.0
 BACKOFF = 0.5
+
+# False while a sender with its own retry policy (the outbox) sends: one attempt only.
+_RETRYING = contextvars.ContextVar("carebot_delivery_retrying", default=True)
+
+
+@contextlib.contextmanager
+def single_attempt() -> Iterator[None]:
+    """Requests made inside (in this task) get one attempt: every error reaches the caller.
+
+    For the outbox sender, which must pause all sending on a 429 rather than sleep in
+    one request, and keeps its retries in the database.
+    """
+    token = _RETRYING.set(False)
+    try:
+        yield
+    finally:
+        _RETRYING.reset(token)
 
 
 def _seconds(retry_after: int | dt.timedelta) -> float:
@@ -110,12 +130,13 @@ class CareBot(ExtBot[None]):
         return result
 
     async def _post_with_retries(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = MAX_ATTEMPTS if _RETRYING.get() else 1
+        for attempt in range(1, attempts + 1):
             try:
                 return await super()._do_post(endpoint, data, **kwargs)
             except RetryAfter as error:
                 wait = _seconds(error.retry_after)
-                if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_AFTER:
+                if attempt == attempts or wait > MAX_RETRY_AFTER:
                     raise
                 log.warning(
                     "%s: Telegram asks to wait %.0f s (attempt %d)", endpoint, wait, attempt
@@ -124,7 +145,7 @@ class CareBot(ExtBot[None]):
                 # BadRequest is a NetworkError in PTB, but a 400 is final.
                 raise
             except NetworkError as error:
-                if attempt == MAX_ATTEMPTS:
+                if attempt == attempts:
                     raise
                 wait = BACKOFF * 2 ** (attempt - 1)
                 log.warning("%s failed (%s); retrying in %.1f s", endpoint, error, wait)
