@@ -54,7 +54,7 @@ async def sandbox_process() -> AsyncIterator[str]:
         await stop(process, signal.SIGTERM)
 
 
-def start_carebot(url: str, database_url: str, log: Path) -> Awaitable[asyncio.subprocess.Process]:
+async def start_carebot(url: str, database_url: str, log: Path) -> asyncio.subprocess.Process:
     """``carebot run`` on Telegram at ``url``, its output appended to ``log``."""
     environment = {
         **os.environ,
@@ -65,13 +65,14 @@ def start_carebot(url: str, database_url: str, log: Path) -> Awaitable[asyncio.s
         "CAREBOT_LOG_LEVEL": "WARNING",
         "CAREBOT_CONFIG": "/nonexistent/carebot.toml",
     }
-    return asyncio.create_subprocess_exec(
-        str(CAREBOT),
-        "run",
-        env=environment,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("ab"),
-    )
+    with log.open("ab") as output:  # the child keeps its own copy
+        return await asyncio.create_subprocess_exec(
+            str(CAREBOT),
+            "run",
+            env=environment,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=output,
+        )
 
 
 async def stop(process: asyncio.subprocess.Process, signum: signal.Signals) -> None:
