@@ -758,7 +758,7 @@ def campaign_new(
     assert day is not None
     campaign_name = name or next(iter((texts or {"": "campaign"}).values())).splitlines()[0][:40]
 
-    async def work(session: AsyncSession) -> tuple[str, int, dict[str, str]]:
+    async def work(session: AsyncSession) -> tuple[int, str, int, dict[str, str]]:
         campaign = await create_campaign(
             session, campaign_name, code, texts, chosen_audience, day, window, now
         )
@@ -768,15 +768,15 @@ def campaign_new(
             default_locale=settings.default_locale, name=lambda _locale: "{name}",
             countries=engine_config.holiday_countries,
         )  # fmt: skip
-        return _campaign_line(campaign), size, samples
+        return campaign.id, _campaign_line(campaign), size, samples
 
     try:
-        line, size, samples = _in_transaction(settings, work)
+        campaign_id, line, size, samples = _in_transaction(settings, work)
     except CampaignError as exc:
         _fail(f"No campaign made: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
     _out().print(Text(f"Drafted {line}; it reaches {size} customers now."))
     _print_texts(samples)
-    _err().print("Approve it with: carebot campaign approve " + line.split()[0].lstrip("#"))
+    _err().print(f"Nothing is sent before it is approved: carebot campaign approve {campaign_id}")
 
 
 @campaign_app.command("preview")
