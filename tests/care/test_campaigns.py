@@ -488,3 +488,21 @@ def test_due_times_on_the_day_refuse_a_late_greeting() -> None:
     times = DueTimes(WINDOW, TZ, utc(2026, 9, 25, 15, 0))
     assert times.on_the_day(MID_AUTUMN, "Asia/Shanghai") is None
     assert times.on_the_day(MID_AUTUMN, "Europe/Berlin") == utc(2026, 9, 25, 15, 0)
+
+
+@pytest.mark.parametrize(
+    ("typed", "day", "expected"),
+    [
+        ("mid_autumn", None, ("mid_autumn", date(2026, 9, 25))),
+        ("中秋节", None, ("mid_autumn", date(2026, 9, 25))),
+        ("Mid-Autumn Festival", None, ("mid_autumn", date(2026, 9, 25))),
+        ("dragon_boat", None, ("dragon_boat", date(2027, 6, 9))),  # 2026's has passed
+        ("christmas", date(2026, 12, 24), ("christmas", date(2026, 12, 25))),
+        ("xmas", None, None),
+    ],
+)
+def test_occasions_are_found_by_code_or_name(
+    typed: str, day: date | None, expected: tuple[str, date] | None
+) -> None:
+    found = cp.find_occasion(typed, day, date(2026, 9, 24), ("CN",))
+    assert (None if found is None else (found.code, found.on)) == expected

@@ -170,9 +170,7 @@ async def test_a_follow_up_missed_while_the_planner_was_off_is_sent_now(
 ) -> None:
     person = await customer(session, clock)
     complaint = await resolved_complaint(session, person, utc(2026, 9, 20, 2, 0))  # day 23
-    gone = await resolved_complaint(
-        session, await customer(session, clock), utc(2026, 9, 10, 2, 0)
-    )
+    gone = await resolved_complaint(session, await customer(session, clock), utc(2026, 9, 10, 2, 0))
     assert await plan(session, clock, only(after_resolution_days=3)) == 1
     row = (await rows_of(session, person))[f"followup:resolution:{complaint.id}"]
     assert row.due_at == clock.now()
@@ -241,3 +239,15 @@ async def test_purchases_are_checked(session: AsyncSession, clock: ManualClock) 
         session, person.id, datetime(2026, 9, 1, tzinfo=UTC), "  ", " R-7 ", clock.now()
     )
     assert (bought.product, bought.reference) == (None, "R-7")
+
+
+async def test_a_lunar_birthday_in_the_last_month_falls_in_january(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # 腊月初八 (laba) of the lunar year 2025 is 2026-01-26.
+    clock.set(utc(2026, 1, 25, 10, 0))
+    person = await customer(
+        session, clock, "腊八", birthday_calendar="lunar", birthday_month=12, birthday_day=8
+    )
+    assert await plan(session, clock, only(birthdays=True), today=date(2026, 1, 25)) == 1
+    assert (await rows_of(session, person))["birthday:2026"].due_at == utc(2026, 1, 26, 1, 0)
