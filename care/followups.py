@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lunar_python import Solar
-from sqlalchemy import ColumnElement, and_, extract, or_, select
+from sqlalchemy import ColumnElement, Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.campaigns import DueTimes, insert_outbox_rows, may_receive_care, outbox_row
@@ -75,6 +75,61 @@ RULES = (BIRTHDAY, ANNIVERSARY, AFTER_RESOLUTION, AFTER_FIRST_CONTACT, AFTER_PUR
 FOLLOWED_UP = (ComplaintStatus.RESOLVED.value, ComplaintStatus.CLOSED.value)
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up rule: which events it follows up, and how its rows are told apart."""
+
+    rule: Rule
+    event: Any  # the event's time column
+    anchor: Any  # the id that tells one event from another
+    source: Any = None  # the table of events, when not the customer's own row
+    where: tuple[ColumnElement[bool], ...] = ()
+    key: str = ""  # the dedupe key; {anchor} and {day} (the event's local day) filled in
+
+    def events(self, today: date, days_after: int) -> Select[Any]:
+        """Customers who may get care messages, with their zone, the event's time and its
+        anchor, for events whose follow-up may fall in the days being planned (a day of
+        margin on either side for time zones; the exact day is worked out per customer)."""
+        first = today - timedelta(days=CATCH_UP_DAYS + days_after + 1)
+        last = today + timedelta(days=LOOK_AHEAD_DAYS - days_after + 2)
+        query = select(Customer.id, Customer.timezone, self.event, self.anchor)
+        if self.source is not None:
+            query = query.join(self.source, self.source.customer_id == Customer.id)
+        return query.where(
+            *may_receive_care(),
+            *self.where,
+            self.event >= _midnight(first),
+            self.event < _midnight(last),
+        )
+
+
+RESOLUTIONS = FollowUp(
+    AFTER_RESOLUTION,
+    event=Complaint.resolved_at,
+    anchor=Complaint.id,
+    source=Complaint,
+    where=(Complaint.status.in_(FOLLOWED_UP),),
+    key="followup:resolution:{anchor}",
+)
+FIRST_CONTACTS = FollowUp(
+    AFTER_FIRST_CONTACT,
+    event=Customer.created_at,
+    anchor=Customer.id,
+    key="followup:first_contact",
+)
+PURCHASES = FollowUp(
+    AFTER_PURCHASE,
+    event=Purchase.purchased_at,
+    anchor=Purchase.id,
+    source=Purchase,
+    key="followup:purchase:{anchor}",
+)
+# Once per quiet spell: a customer who comes back and goes quiet again is won back again.
+QUIET_SPELLS = FollowUp(
+    WIN_BACK, event=Customer.last_contact_at, anchor=Customer.id, key="followup:winback:{day}"
+)
+
+
 async def plan_personal_and_followups(
     session: AsyncSession,
     today: date,
@@ -101,62 +156,16 @@ async def plan_personal_and_followups(
         rows += await _personal(
             session, days, times, default_timezone, rules.birthdays, rules.anniversaries
         )
-    if rules.after_resolution_days is not None:
-        rows += _after(
-            await session.execute(
-                _eligible(Complaint.resolved_at, Complaint.id)
-                .join(Complaint, Complaint.customer_id == Customer.id)
-                .where(Complaint.status.in_(FOLLOWED_UP), *_around(
-                    Complaint.resolved_at, today, rules.after_resolution_days
-                ))
-            ),
-            rules.after_resolution_days, today, times, AFTER_RESOLUTION,
-            lambda anchor, _day: f"followup:resolution:{anchor}",
-        )  # fmt: skip
-    if rules.after_first_contact_days is not None:
-        rows += _after(
-            await session.execute(
-                _eligible(Customer.created_at, Customer.id).where(
-                    *_around(Customer.created_at, today, rules.after_first_contact_days)
-                )
-            ),
-            rules.after_first_contact_days, today, times, AFTER_FIRST_CONTACT,
-            lambda _anchor, _day: "followup:first_contact",
-        )  # fmt: skip
-    if rules.after_purchase_days is not None:
-        rows += _after(
-            await session.execute(
-                _eligible(Purchase.purchased_at, Purchase.id)
-                .join(Purchase, Purchase.customer_id == Customer.id)
-                .where(*_around(Purchase.purchased_at, today, rules.after_purchase_days))
-            ),
-            rules.after_purchase_days, today, times, AFTER_PURCHASE,
-            lambda anchor, _day: f"followup:purchase:{anchor}",
-        )  # fmt: skip
-    if rules.win_back_quiet_days is not None:
-        rows += _after(
-            await session.execute(
-                _eligible(Customer.last_contact_at, Customer.id).where(
-                    *_around(Customer.last_contact_at, today, rules.win_back_quiet_days)
-                )
-            ),
-            rules.win_back_quiet_days, today, times, WIN_BACK,
-            lambda _anchor, day: f"followup:winback:{day.isoformat()}",
-        )  # fmt: skip
+    for follow_up, days_after in (
+        (RESOLUTIONS, rules.after_resolution_days),
+        (FIRST_CONTACTS, rules.after_first_contact_days),
+        (PURCHASES, rules.after_purchase_days),
+        (QUIET_SPELLS, rules.win_back_quiet_days),
+    ):
+        if days_after is not None:
+            found = await session.execute(follow_up.events(today, days_after))
+            rows += _after(found, follow_up, days_after, today, times)
     return await _insert_new(session, rows)
-
-
-def _eligible(event: Any, anchor: Any) -> Any:
-    """Customers who may get care messages, with their zone, an event time and its id."""
-    return select(Customer.id, Customer.timezone, event, anchor).where(*may_receive_care())
-
-
-def _around(column: Any, today: date, days_after: int) -> list[ColumnElement[bool]]:
-    """Events whose follow-up day may fall in the planned days, with a day of margin on
-    either side for time zones; the exact day is worked out per customer."""
-    first = today - timedelta(days=CATCH_UP_DAYS + days_after + 1)
-    last = today + timedelta(days=LOOK_AHEAD_DAYS - days_after + 2)
-    return [column >= _midnight(first), column < _midnight(last)]
 
 
 def _midnight(day: date) -> datetime:
@@ -164,12 +173,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _after(
-    found: Iterable[Any],
-    days_after: int,
-    today: date,
-    times: DueTimes,
-    rule: Rule,
-    key: Any,
+    found: Iterable[Any], follow_up: FollowUp, days_after: int, today: date, times: DueTimes
 ) -> list[dict[str, Any]]:
     """Rows for events followed up ``days_after`` days later, on the customer's local
     calendar, when that day is one being planned (or passed at most CATCH_UP_DAYS ago)."""
@@ -186,10 +190,10 @@ def _after(
         rows.append(
             outbox_row(
                 customer_id,
-                key(anchor, event_day),
+                follow_up.key.format(anchor=anchor, day=event_day.isoformat()),
                 times.due(day, timezone),
-                rule=rule.name,
-                template=rule.template,
+                rule=follow_up.rule.name,
+                template=follow_up.rule.template,
             )
         )
     return rows
