@@ -31,7 +31,18 @@ from bot.updates import PerChatUpdateProcessor
 from care import staff as staff_members
 from care.clock import Clock, SystemClock
 from care.locales import LOCALES
-from handlers import common, complaints, i18n, onboarding, profile, staff, survey, texts
+from handlers import (
+    campaigns,
+    common,
+    complaints,
+    i18n,
+    occasions,
+    onboarding,
+    profile,
+    staff,
+    survey,
+    texts,
+)
 from handlers.context import SERVICES_KEY, CareContext, CustomerCache, Services
 
 log = logging.getLogger(__name__)
@@ -136,6 +147,8 @@ def register_handlers(application: Application) -> None:
     #    outside any dialogue, and the answers of last resort.
     services: Services = application.bot_data[SERVICES_KEY]
     for handler in staff.staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
+    for handler in [*occasions.occasions_handlers(), *campaigns.campaign_handlers()]:
         application.add_handler(handler)
     for handler in profile.commands_before_dialogues():
         application.add_handler(handler)
