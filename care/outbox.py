@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import campaigns
@@ -37,12 +37,14 @@ __all__ = [
     "Message",
     "NoText",
     "Render",
+    "Sent",
     "Skip",
     "SkipReason",
     "claim_due",
     "mark_blocked",
     "mark_failed",
     "mark_sent",
+    "mark_sent_many",
     "mark_unconfirmed",
     "message_for",
     "messages_for",
@@ -168,6 +170,38 @@ async def mark_sent(session: AsyncSession, row_id: int, message_id: int, now: da
         telegram_message_id=message_id,
         last_error=None,
     )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A row Telegram accepted: its message id, and when."""
+
+    row_id: int
+    message_id: int
+    at: datetime
+
+
+_OUTBOX = cast(Table, Outbox.__table__)
+# One statement for many rows (executemany); the bound names differ from the columns'.
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_row"), _OUTBOX.c.state == OutboxState.SENDING.value)
+    .values(
+        state=OutboxState.SENT.value,
+        sent_at=bindparam("b_at"),
+        telegram_message_id=bindparam("b_message"),
+        last_error=None,
+    )
+)
+
+
+async def mark_sent_many(session: AsyncSession, sent: Sequence[Sent]) -> None:
+    """:func:`mark_sent` for many rows in one statement (what a busy sender records)."""
+    if sent:
+        await session.execute(
+            _MARK_SENT,
+            [{"b_row": s.row_id, "b_at": s.at, "b_message": s.message_id} for s in sent],
+        )
 
 
 async def mark_blocked(
@@ -341,14 +375,15 @@ async def messages_for(
     customer_ids = {row.customer_id for row in rows}
     campaign_ids = {row.campaign_id for row in rows if row.campaign_id is not None}
     # Read afresh into the session's identity map, where message_for's session.get
-    # finds them.
+    # finds them. The map holds objects weakly: these lists keep them there.
     fresh = {"populate_existing": True}
+    loaded: list[Customer | Campaign] = []
     if customer_ids:
         found_customers = select(Customer).where(Customer.id.in_(customer_ids))
-        (await session.scalars(found_customers, execution_options=fresh)).all()
+        loaded += (await session.scalars(found_customers, execution_options=fresh)).all()
     if campaign_ids:
         found_campaigns = select(Campaign).where(Campaign.id.in_(campaign_ids))
-        (await session.scalars(found_campaigns, execution_options=fresh)).all()
+        loaded += (await session.scalars(found_campaigns, execution_options=fresh)).all()
     countries = tuple(countries)
     found: list[Message | Skip | NoText] = []
     for row in rows:
