@@ -50,20 +50,28 @@ BACKOFF = 0.5
 
 # False while a sender with its own retry policy (the outbox) sends: one attempt only.
 _RETRYING = contextvars.ContextVar("carebot_delivery_retrying", default=True)
+# Held during the HTTP request itself while such a sender sends (see single_attempt).
+_GATE: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
+    "carebot_delivery_gate", default=None
+)
 
 
 @contextlib.contextmanager
-def single_attempt() -> Iterator[None]:
+def single_attempt(gate: asyncio.Semaphore | None = None) -> Iterator[None]:
     """Requests made inside (in this task) get one attempt: every error reaches the caller.
 
     For the outbox sender, which must pause all sending on a 429 rather than sleep in
-    one request, and keeps its retries in the database.
+    one request, and keeps its retries in the database. ``gate``, if given, is held
+    during the HTTP request only, not while the contact log commits: a busy sender
+    bounds its requests in flight without waiting for the database in between.
     """
-    token = _RETRYING.set(False)
+    retrying = _RETRYING.set(False)
+    gate_token = _GATE.set(gate)
     try:
         yield
     finally:
-        _RETRYING.reset(token)
+        _GATE.reset(gate_token)
+        _RETRYING.reset(retrying)
 
 
 def _seconds(retry_after: int | dt.timedelta) -> float:
@@ -133,7 +141,7 @@ class CareBot(ExtBot[None]):
         attempts = MAX_ATTEMPTS if _RETRYING.get() else 1
         for attempt in range(1, attempts + 1):
             try:
-                return await super()._do_post(endpoint, data, **kwargs)
+                return await self._post_once(endpoint, data, **kwargs)
             except RetryAfter as error:
                 wait = _seconds(error.retry_after)
                 if attempt == attempts or wait > MAX_RETRY_AFTER:
@@ -151,3 +159,10 @@ class CareBot(ExtBot[None]):
                 log.warning("%s failed (%s); retrying in %.1f s", endpoint, error, wait)
             await asyncio.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _post_once(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
+        gate = _GATE.get()
+        if gate is None:
+            return await super()._do_post(endpoint, data, **kwargs)
+        async with gate:
+            return await super()._do_post(endpoint, data, **kwargs)
