@@ -47,7 +47,7 @@ import math
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -60,6 +60,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application
 
 from bot.delivery import single_attempt
+from bot.group_commit import CommitFailed, GroupCommit
 from bot.ratelimit import Limiter
 from care import outbox
 from care.engine import DeliveryLimits
@@ -74,6 +75,11 @@ SENDER_KEY = "carebot.outbox_sender"
 # Claim about this many seconds of sending at a time. More keeps the pipeline fuller;
 # fewer leaves fewer rows "unconfirmed" if the process dies.
 LOOKAHEAD = 1.0
+# At most this many outbox requests on the wire at once (the contact log's commit after
+# each does not count). More does not go faster: httpx's connection pool (httpcore 1.0)
+# spends time that grows with the connections and waiting requests it holds, and the
+# sandbox answers within a millisecond or two (bench/delivery.py, docs/benchmarks.md).
+MAX_REQUESTS_IN_FLIGHT = 4
 # How long one outbox request may take before it counts as timed out (maybe delivered).
 SEND_TIMEOUT = 10.0
 # Backoff after a 5xx or network error: 5 s, 10 s, 20 s … at most 10 minutes.
@@ -116,7 +122,9 @@ class SenderStats:
         self.settled[state] = self.settled.get(state, 0) + 1
 
 
-Record = Callable[[AsyncSession], Awaitable[object]]
+# How to record a row's outcome: a sent message (many are written in one statement), or
+# any other outcome as a function of the results transaction's session.
+Record = outbox.Sent | Callable[[AsyncSession], Awaitable[object]]
 
 
 class OutboxSender:
@@ -144,9 +152,11 @@ class OutboxSender:
         self.batch = max(1, math.ceil(self.limiter.per_second * lookahead))
         self.worker_id = worker_id()
         self.stats = SenderStats()
+        self._requests_in_flight = asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)
         self._recovered = False
         self._book: TemplateBook | None = None
         self._task: asyncio.Task[None] | None = None
+        self._results: GroupCommit[Record] | None = None
 
     # ------------------------------------------------------------------------ the tick
 
@@ -343,9 +353,7 @@ class OutboxSender:
             reason = f"{type(error).__name__}: {error}"
             return partial(outbox.mark_unconfirmed, row_id=row_id, error=reason)
         self.stats.sent += 1
-        return partial(
-            outbox.mark_sent, row_id=row_id, message_id=sent.message_id, now=services.clock.now()
-        )
+        return outbox.Sent(row_id, sent.message_id, services.clock.now())
 
     async def _request(self, bot: Bot, message: outbox.Message) -> TelegramMessage:
         """One sendMessage, one attempt; the limiter hears when the answer came."""
@@ -353,7 +361,7 @@ class OutboxSender:
         if self.limiter.paid_broadcast:
             extra["allow_paid_broadcast"] = True
         try:
-            with single_attempt():
+            with single_attempt(gate=self._requests_in_flight):
                 return await bot.send_message(
                     message.chat_id, message.text, read_timeout=self.send_timeout, **extra
                 )
@@ -382,12 +390,22 @@ class OutboxSender:
         return self._retry(delivery, reason, at, count_attempt=False)
 
     async def _record(self, services: Services, record: Record) -> None:
+        if self._results is None:
+            self._results = GroupCommit(
+                services.sessionmaker, _write_results, name="outbox results", max_batch=500
+            )
         try:
-            async with services.sessionmaker.begin() as session:
-                await record(session)
-        except Exception:
+            await self._results.submit(record)
+        except CommitFailed:
             # The row stays "sending"; at the next start it becomes "unconfirmed".
             log.exception("outbox: could not record a message's outcome")
+
+
+async def _write_results(session: AsyncSession, records: Sequence[Record]) -> None:
+    await outbox.mark_sent_many(session, [r for r in records if isinstance(r, outbox.Sent)])
+    for record in records:
+        if not isinstance(record, outbox.Sent):
+            await record(session)
 
 
 def _seconds(retry_after: int | dt.timedelta) -> float:
