@@ -107,6 +107,58 @@ async def count(sessionmaker: async_sessionmaker[AsyncSession], *states: OutboxS
         return int(found or 0)
 
 
+async def plan_campaign(
+    client: SandboxClient, sessionmaker: async_sessionmaker[AsyncSession], count: int
+) -> None:
+    """``count`` customers in the sandbox and the database, one campaign row each, due now."""
+    now = datetime.now(UTC)
+    users = [await client.create_user(f"Guest{n}") for n in range(count)]
+    async with sessionmaker.begin() as session:
+        campaign = Campaign(
+            name="Mid-Autumn",
+            texts={"zh_CN": "中秋快乐", "en": "Happy Mid-Autumn"},
+            audience={"kind": "all"},
+            send_on=date.today(),
+            status=CampaignStatus.APPROVED.value,
+            created_at=now,
+        )
+        session.add(campaign)
+        for user in users:
+            who = customers.TelegramIdentity(user["id"], user["id"], first_name="Guest")
+            customer, _ = await customers.get_or_create_customer(session, who, now)
+            customers.set_consent(customer, True, now)
+        await session.flush()
+        session.add_all(
+            Outbox(
+                customer_id=customer_id,
+                campaign_id=campaign.id,
+                dedupe_key=f"campaign:{campaign.id}",
+                due_at=now,
+                state=OutboxState.PENDING.value,
+            )
+            for customer_id in await session.scalars(select(Customer.id))
+        )
+
+
+async def no_chat_got_a_row_twice(
+    client: SandboxClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> list[Outbox]:
+    """Check every chat against its row; return the rows."""
+    async with sessionmaker() as session:
+        rows = list(await session.scalars(select(Outbox)))
+        chat_of = {c.id: int(c.chat_id or 0) for c in await session.scalars(select(Customer))}
+    for row in rows:
+        delivered = await client.bot_messages(chat_of[row.customer_id])
+        assert len(delivered) <= 1, f"chat {chat_of[row.customer_id]} got it twice"
+        if row.state == OutboxState.SENT:
+            assert [m["message_id"] for m in delivered] == [row.telegram_message_id]
+    return rows
+
+
+async def sends(client: SandboxClient) -> list[dict[str, object]]:
+    return [r for r in await client.requests() if r["method"] == "sendMessage"]
+
+
 async def test_a_killed_sender_restarts_and_nobody_gets_a_message_twice(
     database_url: str,
     engine: AsyncEngine,
@@ -115,39 +167,10 @@ async def test_a_killed_sender_restarts_and_nobody_gets_a_message_twice(
 ) -> None:
     log = tmp_path / "carebot.log"
     async with sandbox_process() as url, SandboxClient(url) as client:
-        now = datetime.now(UTC)
-        users = [await client.create_user(f"Guest{n}") for n in range(ROWS)]
-        async with sessionmaker.begin() as session:
-            campaign = Campaign(
-                name="Mid-Autumn",
-                texts={"zh_CN": "中秋快乐", "en": "Happy Mid-Autumn"},
-                audience={"kind": "all"},
-                send_on=date.today(),
-                status=CampaignStatus.APPROVED.value,
-                created_at=now,
-            )
-            session.add(campaign)
-            for user in users:
-                who = customers.TelegramIdentity(user["id"], user["id"], first_name="Guest")
-                customer, _ = await customers.get_or_create_customer(session, who, now)
-                customers.set_consent(customer, True, now)
-            await session.flush()
-            session.add_all(
-                Outbox(
-                    customer_id=customer_id,
-                    campaign_id=campaign.id,
-                    dedupe_key=f"campaign:{campaign.id}",
-                    due_at=now,
-                    state=OutboxState.PENDING.value,
-                )
-                for customer_id in await session.scalars(select(Customer.id))
-            )
-
-        async def sends() -> list[dict[str, object]]:
-            return [r for r in await client.requests() if r["method"] == "sendMessage"]
+        await plan_campaign(client, sessionmaker, ROWS)
 
         async def sending_for_a_while() -> bool:
-            return len(await sends()) >= KILL_AFTER_SENDS
+            return len(await sends(client)) >= KILL_AFTER_SENDS
 
         first = await start_carebot(url, database_url, log)
         try:
@@ -168,8 +191,7 @@ async def test_a_killed_sender_restarts_and_nobody_gets_a_message_twice(
         finally:
             await stop(second, signal.SIGTERM)
 
-        async with sessionmaker() as session:
-            rows = list(await session.scalars(select(Outbox)))
+        rows = await no_chat_got_a_row_twice(client, sessionmaker)
         by_state = {state: [r for r in rows if r.state == state] for state in OutboxState}
         # What was in flight at the kill, and nothing else, is unconfirmed: at most the
         # sender's one claim of about a second of sending (30 rows at 30/s).
@@ -178,16 +200,42 @@ async def test_a_killed_sender_restarts_and_nobody_gets_a_message_twice(
             outbox.IN_FLIGHT_AT_RESTART
         }
         assert len(by_state[OutboxState.SENT]) == ROWS - in_flight
-        requests = await sends()
-        assert [r for r in requests if not r["ok"]] == []  # no 429, before or after
-        chat_of = {c.id: int(c.chat_id or 0) for c in await _customers(sessionmaker)}
-        for row in rows:
-            delivered = await client.bot_messages(chat_of[row.customer_id])
-            assert len(delivered) <= 1, f"chat {chat_of[row.customer_id]} got it twice"
-            if row.state == OutboxState.SENT:
-                assert [m["message_id"] for m in delivered] == [row.telegram_message_id]
+        assert [r for r in await sends(client) if not r["ok"]] == []  # no 429, before or after
 
 
-async def _customers(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Customer]:
-    async with sessionmaker() as session:
-        return list(await session.scalars(select(Customer)))
+async def test_a_sender_stopped_mid_campaign_leaves_nothing_unconfirmed(
+    database_url: str,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "carebot.log"
+    rows = 120
+    async with sandbox_process() as url, SandboxClient(url) as client:
+        await plan_campaign(client, sessionmaker, rows)
+
+        async def sending_for_a_while() -> bool:
+            return len(await sends(client)) >= KILL_AFTER_SENDS
+
+        first = await start_carebot(url, database_url, log)
+        try:
+            await wait_for(sending_for_a_while, 30, f"{KILL_AFTER_SENDS} sends", log)
+        finally:
+            await stop(first, signal.SIGTERM)  # Ctrl-C, a deployment
+        assert first.returncode == 0, tail(log)
+        # Claimed rows not yet requested went back; requests already out were answered.
+        assert await count(sessionmaker, OutboxState.SENDING, OutboxState.UNCONFIRMED) == 0
+        assert 0 < await count(sessionmaker, OutboxState.PENDING) < rows
+
+        second = await start_carebot(url, database_url, log)
+        try:
+
+            async def all_sent() -> bool:
+                return await count(sessionmaker, OutboxState.SENT) == rows
+
+            await wait_for(all_sent, 30, "every row to be sent", log)
+        finally:
+            await stop(second, signal.SIGTERM)
+        assert {r.state for r in await no_chat_got_a_row_twice(client, sessionmaker)} == {
+            OutboxState.SENT
+        }
