@@ -18,7 +18,10 @@ is spaced from that moment; the per-chat and per-group spacings also get a small
 
 Slots are booked, not polled: :meth:`Limiter.acquire` books the next free overall slot
 as soon as the chat's own limits allow, then sleeps until it. Many waiting senders
-therefore wake in step with the pace, with no busy loop, at 30/s or 1,000/s alike.
+therefore wake in step with the pace, with no busy loop, at 30/s or 1,000/s alike. A
+sender that wakes late (the event loop was busy) is also checked against the times the
+last messages really left, so a stall is never followed by more than the overall
+limit in one second.
 
 The time source is injectable (``time`` and ``sleep``; by default the event loop's
 clock), so tests can check the limits on a virtual clock.
@@ -27,6 +30,7 @@ clock), so tests can check the limits on a virtual clock.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -37,6 +41,8 @@ DEFAULT_MARGIN = 0.05
 # Forget chats idle for a while once this many are remembered.
 _PRUNE_AT = 10_000
 _GROUP_WINDOW = 60.0
+# Waits shorter than this are rounding, not waits.
+_EPSILON = 1e-6
 
 
 def _loop_time() -> float:
@@ -69,6 +75,8 @@ class Limiter:
         self._chat_interval = 1.0 / limits.per_chat_per_second + margin
         self._group_window = _GROUP_WINDOW + margin
         self._next_slot = float("-inf")  # the earliest free overall slot
+        # When the last ``per_second`` messages left (acquire returned).
+        self._left: deque[float] = deque(maxlen=max(1, math.floor(per_second)))
         self._paused_until = float("-inf")
         # GCRA per chat: the "theoretical arrival time" of the chat's next message.
         self._chat_due: dict[int, float] = {}
@@ -119,6 +127,24 @@ class Limiter:
                 # A 429 came while this one waited: its slot is void (the chat's share
                 # stays spent, which only errs on the slow side).
                 continue
+            await self._keep_the_second()
+            return
+
+    async def _keep_the_second(self) -> None:
+        """Hold back a message that would be one too many in the last second.
+
+        Slots are spaced evenly, but a sender woken late (the event loop was busy)
+        would go out together with the next one on time: after a stall, several
+        messages would leave at once. The times messages really leave are kept too.
+        """
+        while True:
+            now = self._time()
+            left = self._left
+            wait = left[0] + 1.0 - now if len(left) == left.maxlen else 0.0
+            if wait > _EPSILON:
+                await self._sleep(wait)
+                continue
+            left.append(now)
             return
 
     def answered(self, chat_id: int) -> None:
