@@ -37,10 +37,22 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+# SQLite connections are cheap to keep but not to open (a thread each under aiosqlite,
+# the pragmas, the schema read again): keep as many as updates are handled at once
+# (bot.app's PerChatUpdateProcessor(64)). With SQLAlchemy's default of 5 (+10 overflow)
+# a busy bot opened and closed a connection every ~15 updates, and waited for one when
+# handlers held them across a Bot API call.
+SQLITE_POOL_SIZE = 64
+SQLITE_MAX_OVERFLOW = 16  # jobs, the contact log's writer, start-up
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
     if make_url(url).get_backend_name() == "sqlite":
         ensure_sqlite_directory(url)
+        if make_url(url).database not in (None, "", ":memory:") and "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
