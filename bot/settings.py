@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     anniversary_greetings: bool = True
     send_per_second: float = Field(default=30.0, gt=0)
     send_per_chat_per_second: float = Field(default=1.0, gt=0)
+    send_per_chat_burst: int = Field(default=3, ge=1)  # messages to a chat before the pace
     send_per_group_per_minute: int = Field(default=20, gt=0)
     paid_broadcast: bool = False
     outbox_check_seconds: float = Field(default=1.0, gt=0)
@@ -242,6 +243,7 @@ class Settings(BaseSettings):
             limits=DeliveryLimits(
                 global_per_second=self.send_per_second,
                 per_chat_per_second=self.send_per_chat_per_second,
+                per_chat_burst=self.send_per_chat_burst,
                 per_group_per_minute=self.send_per_group_per_minute,
                 paid_broadcast=self.paid_broadcast,
             ),

@@ -128,6 +128,23 @@ async def test_one_chat_gets_its_burst_then_one_message_per_interval() -> None:
     assert keeps_chat_rate(times, 3, 1.0)
 
 
+@pytest.mark.parametrize("burst", [1, 5])
+async def test_a_chat_gets_a_burst_of_the_configured_size_and_the_next_one_waits(
+    burst: int,
+) -> None:
+    clock = VirtualTime()
+    limits = DeliveryLimits(global_per_second=30, per_chat_per_second=1, per_chat_burst=burst)
+    limiter = limiter_on(clock, limits)
+    log: list[tuple[float, int]] = []
+    await clock.run(sender(limiter, clock, 42, burst + 2, log)())
+    times = [t for t, _ in log]
+    # The burst goes at the overall pace; the message after it waits for a token.
+    assert times[:burst] == pytest.approx([n / 30 for n in range(burst)])
+    assert times[burst] == pytest.approx(1.0)
+    assert times[burst + 1] == pytest.approx(2.0)
+    assert keeps_chat_rate(times, burst, 1.0)
+
+
 async def test_the_margin_spaces_a_chats_messages_a_little_more() -> None:
     clock = VirtualTime()
     limiter = limiter_on(clock, DeliveryLimits(per_chat_burst=1), margin=0.1)

@@ -25,6 +25,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "DEFAULT_LOCALE",
         "TIMEZONE",
         "CONFIG",
+        "SEND_PER_CHAT_BURST",
     ):
         monkeypatch.delenv(f"CAREBOT_{name}", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -68,6 +69,11 @@ def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         ("CAREBOT_DEFAULT_LOCALE", "fr", "CAREBOT_DEFAULT_LOCALE: must be one of zh_CN, en"),
         ("CAREBOT_DATABASE_URL", "mysql://x", "CAREBOT_DATABASE_URL: must be a sqlite"),
         ("CAREBOT_TOKEN", "not-a-token", "CAREBOT_TOKEN: does not look like a bot token"),
+        (
+            "CAREBOT_SEND_PER_CHAT_BURST",
+            "0",
+            "CAREBOT_SEND_PER_CHAT_BURST: Input should be greater than or equal to 1",
+        ),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_setting(
@@ -78,6 +84,16 @@ def test_a_wrong_value_is_one_line_naming_the_setting(
         load_settings()
     message = str(caught.value)
     assert message.startswith(expected) and "\n" not in message
+
+
+def test_the_per_chat_burst_reaches_the_senders_limits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().engine().limits.per_chat_burst == 3  # Telegram's
+    (tmp_path / "carebot.toml").write_text("send_per_chat_burst = 5\n", encoding="utf-8")
+    assert load_settings().engine().limits.per_chat_burst == 5
+    monkeypatch.setenv("CAREBOT_SEND_PER_CHAT_BURST", "1")
+    assert load_settings().engine().limits.per_chat_burst == 1, "the environment wins"
 
 
 def test_the_token_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
