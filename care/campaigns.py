@@ -1,11 +1,12 @@
 """Care campaigns: an occasion's greeting or a free text, to an audience, on a local day.
 
 A campaign is made as a draft (``create_campaign``), looked at (``preview``,
-``audience_size``), and approved: approving *plans* it, one ``Outbox`` row per customer
-in the audience, due at the campaign's local send time in that customer's time zone and
-never inside quiet hours. The sender (``care.outbox``) does the rest. Planning is
-idempotent (``dedupe_key`` "campaign:<id>" is unique per customer), so approving again
-only adds the customers who joined the audience since.
+``audience_size``), changed while it is a draft (``edit_campaign``), and approved:
+approving *plans* it, one ``Outbox`` row per customer in the audience, due at the
+campaign's local send time in that customer's time zone and never inside quiet hours.
+The sender (``care.outbox``) does the rest. Planning is idempotent (``dedupe_key``
+"campaign:<id>" is unique per customer), so approving again only adds the customers who
+joined the audience since.
 
 Only customers who accept care messages, are reachable, were not forgotten and have a
 chat with the bot are ever planned; the sender checks again at send time.
@@ -21,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Select, Table, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,8 +78,9 @@ class CampaignProblem(enum.StrEnum):
     TEXT_TOO_LONG = "text_too_long"
     UNKNOWN_LOCALE = "unknown_locale"
     IN_THE_PAST = "in_the_past"  # the send day is over everywhere
-    CANCELLED = "cancelled"  # cancelled campaigns cannot be approved
+    CANCELLED = "cancelled"  # cancelled campaigns cannot be approved or edited
     DONE = "done"  # finished campaigns cannot be changed
+    NOT_A_DRAFT = "not_a_draft"  # approved campaigns are planned: they cannot be edited
 
 
 class CampaignError(ValueError):
@@ -454,6 +456,100 @@ def _over_everywhere(day: date, now: datetime) -> bool:
     return day < now.astimezone(UTC).date() - timedelta(days=1)
 
 
+def occasion_campaign_name(found: occasions.Occasion, send_on: date) -> str:
+    """What a campaign for an occasion is called: "Mid-Autumn Festival 2026"."""
+    return f"{found.names.get('en') or found.code} {send_on.year}"
+
+
+def check_editable(campaign: Campaign) -> None:
+    """Refuse to change a campaign that is no longer a draft.
+
+    Raises:
+        CampaignError: NOT_A_DRAFT (approved: its messages are planned), CANCELLED or
+            DONE.
+    """
+    if campaign.status == CampaignStatus.CANCELLED.value:
+        raise CampaignError(CampaignProblem.CANCELLED)
+    if campaign.status == CampaignStatus.DONE.value:
+        raise CampaignError(CampaignProblem.DONE)
+    if campaign.status != CampaignStatus.DRAFT.value:
+        raise CampaignError(CampaignProblem.NOT_A_DRAFT)
+
+
+async def edit_campaign(
+    session: AsyncSession,
+    campaign: Campaign,
+    now: datetime,
+    *,
+    edited_by: StaffMember | None = None,
+    audience: Mapping[str, Any] | None = None,
+    send_on: date | None = None,
+    send_at: time | None = None,
+    occasion: str | None = None,
+    texts: Mapping[str, str] | None = None,
+    name: str | None = None,
+) -> Campaign:
+    """Change a draft: its audience, day, send time, and message; None leaves a value as
+    it is. Nothing is planned, so nothing else needs to follow.
+
+    The result is checked as ``create_campaign`` checks a new campaign, and the campaign
+    changes only when all of it is right. Its row is locked first (on PostgreSQL), so an
+    approval running at the same moment either sees the edit or makes it fail.
+
+    Args:
+        now: when it is changed.
+        edited_by: the admin who changes it (None for the CLI).
+        audience: who gets it (see ``validate_audience``).
+        send_on: the local calendar day of sending.
+        send_at: the local time of sending (the quiet hours stay).
+        occasion: the occasion's code whose template is sent instead of a text.
+        texts: a free text per locale instead of the occasion's template; they replace
+            the old texts (a locale without one gets the first given).
+        name: what staff call it.
+
+    Raises:
+        CampaignError: NOT_A_DRAFT, CANCELLED or DONE for a campaign that is no longer a
+            draft; a bad audience, an occasion and a text at once, an empty text, a text
+            too long, a locale we do not speak, or a day that is already over everywhere.
+    """
+    await _lock(session, campaign)
+    check_editable(campaign)
+    checked = campaign.audience if audience is None else validate_audience(audience)
+    if occasion is not None and texts is not None:
+        raise CampaignError(CampaignProblem.BOTH_MESSAGES)
+    new_occasion, new_texts = campaign.occasion, campaign.texts
+    if occasion is not None:
+        if not occasion.strip():
+            raise CampaignError(CampaignProblem.NO_MESSAGE)
+        new_occasion, new_texts = occasion.strip(), None
+    if texts is not None:
+        new_occasion, new_texts = None, _checked_texts(texts)
+        if new_texts is None:
+            raise CampaignError(CampaignProblem.NO_MESSAGE)
+    day = campaign.send_on if send_on is None else send_on
+    if _over_everywhere(day, now):
+        raise CampaignError(CampaignProblem.IN_THE_PAST)
+    campaign.audience = checked
+    campaign.occasion, campaign.texts = new_occasion, new_texts
+    campaign.send_on = day
+    if send_at is not None:
+        campaign.send_at_local = send_at.strftime("%H:%M")
+    if name is not None and name.strip():
+        campaign.name = name.strip()[:MAX_NAME]
+    campaign.edited_by = edited_by.id if edited_by else None
+    campaign.edited_at = now
+    await session.flush()
+    return campaign
+
+
+async def _lock(session: AsyncSession, campaign: Campaign) -> None:
+    """Lock the campaign's row (PostgreSQL; SQLite's writer lock does the same at the
+    first write) and read it again, so that its status is the one committed last.
+    Changes not flushed yet are flushed first, so that the reading loses none."""
+    await session.flush()
+    await session.refresh(campaign, with_for_update=True)
+
+
 async def find_campaign(session: AsyncSession, campaign_id: int) -> Campaign | None:
     return await session.get(Campaign, campaign_id)
 
@@ -493,6 +589,7 @@ async def approve(
         CampaignError: CANCELLED or DONE campaigns; IN_THE_PAST when its day is over
             everywhere.
     """
+    await _lock(session, campaign)  # an edit at the same moment is not half planned
     if campaign.status == CampaignStatus.CANCELLED.value:
         raise CampaignError(CampaignProblem.CANCELLED)
     if campaign.status == CampaignStatus.DONE.value:
@@ -743,7 +840,8 @@ async def draft_upcoming(
 
     An occasion is near from ``config.auto_campaign_days_before`` days before it until
     its day. Each occasion gets at most one campaign per day it falls on, whoever made
-    it: one that an admin made or cancelled is never drafted again. Occasions in
+    it: one that an admin made, cancelled, or edited to another day or occasion is never
+    drafted again. Occasions in
     ``config.auto_approve_occasions`` are approved (planned) at once.
 
     Returns:
@@ -759,14 +857,22 @@ async def draft_upcoming(
     ]
     drafted: list[Campaign] = []
     for found in near:
+        drafted_for = f"{found.code}:{found.on.isoformat()}"
         taken = await session.scalar(
-            select(Campaign.id).where(Campaign.occasion == found.code, Campaign.send_on == found.on)
+            select(Campaign.id)
+            .where(
+                or_(
+                    and_(Campaign.occasion == found.code, Campaign.send_on == found.on),
+                    Campaign.drafted_for == drafted_for,
+                )
+            )
+            .limit(1)
         )
         if taken is not None:
             continue
         campaign = await create_campaign(
             session,
-            f"{found.names.get('en') or found.code} {found.on.year}",
+            occasion_campaign_name(found, found.on),
             found.code,
             None,
             {"kind": "all"},
@@ -775,6 +881,7 @@ async def draft_upcoming(
             now,
             automatic=True,
         )
+        campaign.drafted_for = drafted_for
         if found.code in config.auto_approve_occasions:
             await approve(session, campaign, None, now, default_timezone)
         drafted.append(campaign)

@@ -401,6 +401,11 @@ class Campaign(Base):
     "lifecycle", "value": "dormant"}``, ``{"kind": "quiet", "days": 90}``.
     ``texts`` holds free texts per locale (``{"zh_CN": "...", "en": "..."}``) when there
     is no occasion template.
+
+    A draft may be edited (``care.campaigns.edit_campaign``); ``edited_by`` and
+    ``edited_at`` tell who changed it last. ``drafted_for`` marks a campaign the planner
+    drafted (``"<occasion code>:<YYYY-MM-DD>"``), so that moving its day or changing its
+    occasion does not make the planner draft the occasion again.
     """
 
     __tablename__ = "campaign"
@@ -422,6 +427,9 @@ class Campaign(Base):
     approved_at: Mapped[datetime | None]
     planned_count: Mapped[int] = mapped_column(Integer, default=0)
     preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    edited_by: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    edited_at: Mapped[datetime | None]
+    drafted_for: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_campaign_occasion_send_on", "occasion", "send_on"),)
 

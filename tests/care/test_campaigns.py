@@ -351,6 +351,127 @@ async def test_a_campaign_needs_exactly_one_message(
     assert free.texts == {"zh_CN": "Hello everyone!", "en": "Hello everyone!"}
 
 
+# ----------------------------------------------------------------------------- editing
+
+
+async def test_a_draft_is_edited_and_approving_plans_the_edited_campaign(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    vip = await customer(session, clock, "vip", timezone="Asia/Shanghai")
+    session.add(CustomerTag(customer_id=vip.id, tag="vip"))
+    await customer(session, clock, "other")
+    staff = await admin(session, clock)
+    campaign = await mid_autumn(session, clock)
+    clock.advance(timedelta(minutes=5))
+
+    edited = await cp.edit_campaign(
+        session, campaign, clock.now(), edited_by=staff, audience=cp.parse_audience("tag:vip"),
+        send_on=date(2026, 9, 26), send_at=time(10, 30), texts={"en": " Dear VIP! "},
+        name="VIP thanks",
+    )  # fmt: skip
+
+    assert edited is campaign
+    assert campaign.status == CampaignStatus.DRAFT.value
+    assert campaign.audience == {"kind": "tag", "tag": "vip"}
+    assert (campaign.send_on, campaign.send_at_local) == (date(2026, 9, 26), "10:30")
+    assert (campaign.quiet_start, campaign.quiet_end) == ("21:00", "08:00")  # kept
+    assert campaign.occasion is None
+    assert campaign.texts == {"zh_CN": "Dear VIP!", "en": "Dear VIP!"}
+    assert campaign.name == "VIP thanks"
+    assert (campaign.edited_by, campaign.edited_at) == (staff.id, clock.now())
+    assert await cp.audience_size(session, campaign.audience, clock.now()) == 1
+
+    assert await cp.approve(session, campaign, staff, clock.now(), TZ) == 1
+    rows = await planned(session, campaign)
+    assert set(rows) == {vip.id}
+    assert rows[vip.id].due_at == utc(2026, 9, 26, 2, 30)  # 10:30 in Shanghai
+
+
+async def test_an_edit_changes_only_what_it_is_given(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    free = await cp.create_campaign(
+        session, "Sale", None, {"en": "Sale!", "zh_CN": "促销！"}, {"kind": "all"},
+        MID_AUTUMN, WINDOW, clock.now(),
+    )  # fmt: skip
+
+    await cp.edit_campaign(session, free, clock.now(), send_at=time(11, 0))
+
+    assert free.texts == {"en": "Sale!", "zh_CN": "促销！"}
+    assert (free.name, free.audience, free.send_on) == ("Sale", {"kind": "all"}, MID_AUTUMN)
+    assert free.send_at_local == "11:00"
+    assert (free.edited_by, free.edited_at) == (None, clock.now())
+
+    await cp.edit_campaign(session, free, clock.now(), occasion="national_day")
+    assert (free.occasion, free.texts) == ("national_day", None)
+
+
+async def test_only_drafts_are_edited(session: AsyncSession, clock: ManualClock) -> None:
+    await customer(session, clock)
+    approved = await mid_autumn(session, clock)
+    await cp.approve(session, approved, None, clock.now(), TZ)
+    cancelled = await mid_autumn(session, clock)
+    await cp.cancel(session, cancelled)
+    done = await mid_autumn(session, clock)
+    done.status = CampaignStatus.DONE.value
+    await session.flush()
+
+    for campaign, problem in (
+        (approved, CampaignProblem.NOT_A_DRAFT),
+        (cancelled, CampaignProblem.CANCELLED),
+        (done, CampaignProblem.DONE),
+    ):
+        with pytest.raises(CampaignError) as refused:
+            await cp.edit_campaign(session, campaign, clock.now(), send_at=time(7, 0))
+        assert refused.value.problem is problem
+        assert campaign.send_at_local == "09:00"
+        assert campaign.edited_at is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"audience": {"kind": "type", "value": "regular"}}, CampaignProblem.UNKNOWN_AUDIENCE),
+        ({"audience": {"kind": "quiet", "days": 0}}, CampaignProblem.BAD_AUDIENCE_VALUE),
+        ({"send_on": date(2026, 9, 20)}, CampaignProblem.IN_THE_PAST),
+        ({"texts": {"en": "  "}}, CampaignProblem.NO_MESSAGE),
+        ({"texts": {"fr": "Salut"}}, CampaignProblem.UNKNOWN_LOCALE),
+        ({"texts": {"en": "x" * 4097}}, CampaignProblem.TEXT_TOO_LONG),
+        ({"occasion": " "}, CampaignProblem.NO_MESSAGE),
+        ({"occasion": "national_day", "texts": {"en": "Hi"}}, CampaignProblem.BOTH_MESSAGES),
+    ],
+)
+async def test_a_bad_edit_changes_nothing(
+    session: AsyncSession, clock: ManualClock, change: dict[str, Any], problem: CampaignProblem
+) -> None:
+    campaign = await mid_autumn(session, clock)
+
+    with pytest.raises(CampaignError) as refused:
+        await cp.edit_campaign(session, campaign, clock.now(), send_at=time(7, 0), **change)
+
+    assert refused.value.problem is problem
+    await session.refresh(campaign)
+    assert (campaign.occasion, campaign.texts, campaign.audience) == (
+        "mid_autumn", None, {"kind": "all"}
+    )  # fmt: skip
+    assert (campaign.send_on, campaign.send_at_local, campaign.edited_at) == (
+        MID_AUTUMN, "09:00", None
+    )  # fmt: skip
+
+
+async def test_a_draft_whose_day_passed_is_edited_to_a_day_to_come(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    campaign = await mid_autumn(session, clock)
+    clock.set(utc(2026, 9, 28))
+    with pytest.raises(CampaignError) as refused:
+        await cp.edit_campaign(session, campaign, clock.now(), audience={"kind": "all"})
+    assert refused.value.problem is CampaignProblem.IN_THE_PAST
+
+    await cp.edit_campaign(session, campaign, clock.now(), send_on=date(2026, 10, 1))
+    assert campaign.send_on == date(2026, 10, 1)
+
+
 # ----------------------------------------------------------------------------- words
 
 
@@ -427,6 +548,27 @@ async def test_upcoming_occasions_are_drafted_once(
     )
     assert later == []  # cancelled stays cancelled
     assert [c.id for c in await cp.unannounced(session, today)] == []
+
+
+async def test_an_automatic_draft_moved_to_another_day_is_not_drafted_again(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    config = EngineConfig(auto_campaign_days_before=3)
+    [drafted] = await cp.draft_upcoming(
+        session, date(2026, 9, 22), config, clock.now(), default_timezone=TZ
+    )
+    assert drafted.drafted_for == "mid_autumn:2026-09-25"
+
+    await cp.edit_campaign(session, drafted, clock.now(), send_on=date(2026, 9, 24))
+    again = await cp.draft_upcoming(
+        session, date(2026, 9, 23), config, clock.now(), default_timezone=TZ
+    )
+    assert again == []
+    await cp.edit_campaign(session, drafted, clock.now(), texts={"zh_CN": "中秋快乐"})
+    again = await cp.draft_upcoming(
+        session, date(2026, 9, 24), config, clock.now(), default_timezone=TZ
+    )
+    assert again == []
 
 
 async def test_configured_occasions_are_approved_at_once(
