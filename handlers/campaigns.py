@@ -4,12 +4,15 @@ Commands (admins only; other staff and everyone else are refused)::
 
     /campaign new <occasion> [audience] [YYYY-MM-DD] [HH:MM]
     /campaign new text [audience] <YYYY-MM-DD> [HH:MM] <message>
+    /campaign edit <id> [audience] [YYYY-MM-DD] [HH:MM] [<occasion> | text <message>]
     /campaign preview <id> [customer id]
     /campaign approve <id>  ·  /campaign cancel <id>  ·  /campaign status <id>
     /campaigns
 
 A campaign is shown as a *card*: what it says in each language, to whom, when, and
-where it stands, with Approve / Cancel buttons ("cp:approve:<id>", "cp:cancel:<id>").
+where it stands, with Approve / Edit / Cancel buttons ("cp:approve:<id>",
+"cp:edit:<id>", "cp:cancel:<id>"); Edit explains ``/campaign edit`` with the id filled
+in, since an edit is typed.
 The planner job (:func:`plan_care`, scheduled by ``bot.planning_jobs``) drafts
 campaigns for upcoming occasions and posts their cards to the staff group, plans
 birthdays and follow-ups, and marks finished campaigns done.
@@ -33,7 +36,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from care import campaigns, followups
+from care import campaigns, followups, occasions
 from care import staff as staff_members
 from care.campaigns import CampaignError, CampaignProblem
 from care.models import Campaign, CampaignStatus, OutboxState, StaffMember, StaffRole
@@ -47,7 +50,7 @@ from handlers.staff import Answer
 log = logging.getLogger(__name__)
 
 PREFIX = "cp:"
-BUTTON = re.compile(r"^cp:(approve|cancel):(\d{1,18})$")
+BUTTON = re.compile(r"^cp:(approve|edit|cancel):(\d{1,18})$")
 CAMPAIGN_ID = re.compile(r"^#?(\d{1,18})$")
 CUSTOMER_ID = re.compile(r"^\d{1,18}$")
 DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -111,6 +114,8 @@ def usage() -> str:
         "e.g. /campaign new mid_autumn or /campaign new 中秋节 tag:vip\n"
         "/campaign new text [audience] <YYYY-MM-DD> [HH:MM] <message>: a message of your own, "
         "e.g. /campaign new text 2026-12-01 Hello everyone!\n"
+        "/campaign edit <id> [audience] [YYYY-MM-DD] [HH:MM] [<occasion> | text <message>]: "
+        "change a draft, e.g. /campaign edit 3 tag:vip 10:30 text Dear VIPs, thank you!\n"
         "/campaign preview <id> [customer id]: what it says (to that customer)\n"
         "/campaign approve <id> · /campaign cancel <id> · /campaign status <id>\n"
         "/campaigns: the latest campaigns\n"
@@ -136,7 +141,22 @@ def problem_words(problem: CampaignProblem) -> str:
         return _("This campaign was cancelled; make a new one.")
     if problem is CampaignProblem.DONE:
         return _("This campaign is done: every message is settled.")
+    if problem is CampaignProblem.NOT_A_DRAFT:
+        return _(
+            "This campaign is approved and its messages are planned, so it can no longer be "
+            "edited. Cancel it and make a new one."
+        )
+    if problem is CampaignProblem.BOTH_MESSAGES:
+        return _("Give either an occasion or a message of your own, not both.")
     return usage()
+
+
+def edit_help(campaign_id: int) -> str:
+    """How to edit this campaign, short enough for a button's answer (200 characters)."""
+    return _(
+        "To edit #{id}, send /campaign edit {id} with what changes: an audience (tag:vip), "
+        "a day (2026-10-01), a time (10:30), an occasion, or text and your message."
+    ).format(id=campaign_id)
 
 
 def audience_words(audience: Mapping[str, Any]) -> str:
@@ -209,11 +229,14 @@ def card_text(
 
 
 def card_keyboard(campaign: Campaign) -> InlineKeyboardMarkup | None:
-    """Approve and Cancel on a draft; Cancel on an approved campaign."""
+    """Approve, Edit and Cancel on a draft; Cancel on an approved campaign."""
     buttons = []
     if campaign.status == CampaignStatus.DRAFT.value:
         buttons.append(
             InlineKeyboardButton(_("✅ Approve"), callback_data=f"{PREFIX}approve:{campaign.id}")
+        )
+        buttons.append(
+            InlineKeyboardButton(_("✏️ Edit"), callback_data=f"{PREFIX}edit:{campaign.id}")
         )
     if campaign.status in (CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value):
         buttons.append(
@@ -320,10 +343,7 @@ def parse_new(arguments: str) -> NewCampaign:
         elif at is None and TIME.match(token):
             at = _time(token)
         elif audience is None and _looks_like_audience(token):
-            try:
-                audience = campaigns.parse_audience(token)
-            except CampaignError as error:
-                raise Answer(problem_words(error.problem)) from None
+            audience = _audience(token)
         elif is_text:
             text = arguments[word.start() :].strip()
             break
@@ -342,6 +362,70 @@ def parse_new(arguments: str) -> NewCampaign:
         day=day,
         at=at,
     )
+
+
+@dataclass(frozen=True)
+class CampaignEdit:
+    """What ``/campaign edit <id> …`` asks to change; None leaves a value as it is."""
+
+    occasion: str | None  # the occasion as typed (code or name)
+    text: str | None
+    audience: dict[str, Any] | None
+    day: date | None
+    at: time | None
+
+
+def parse_edit(arguments: str, campaign_id: int) -> CampaignEdit:
+    """Read ``[audience] [YYYY-MM-DD] [HH:MM] [<occasion> | text <message>]``.
+
+    As with ``/campaign new``, the audience, day and time may come in any order, and
+    after the word ``text`` the message is everything from the first word that is none
+    of them (line breaks kept).
+
+    Raises:
+        Answer: how to edit, when nothing is asked; or what is wrong.
+    """
+    audience: dict[str, Any] | None = None
+    day: date | None = None
+    at: time | None = None
+    occasion: str | None = None
+    text: str | None = None
+    is_text = False
+    for word in WORD.finditer(arguments):
+        token = word.group()
+        if day is None and DATE.match(token):
+            day = _day(token)
+        elif at is None and TIME.match(token):
+            at = _time(token)
+        elif audience is None and _looks_like_audience(token):
+            audience = _audience(token)
+        elif is_text:
+            text = arguments[word.start() :].strip()
+            break
+        elif token.lower() == "text":
+            is_text = True
+        elif occasion is None:
+            occasion = token
+        else:
+            raise Answer(
+                _("I do not understand “{word}”.").format(word=token)
+                + "\n\n"
+                + edit_help(campaign_id)
+            )
+    if is_text and not text:
+        raise Answer(
+            _("What should it say? /campaign edit {id} text Hello everyone!").format(id=campaign_id)
+        )
+    if audience is None and day is None and at is None and occasion is None and text is None:
+        raise Answer(edit_help(campaign_id))
+    return CampaignEdit(occasion=occasion, text=text, audience=audience, day=day, at=at)
+
+
+def _audience(token: str) -> dict[str, Any]:
+    try:
+        return campaigns.parse_audience(token)
+    except CampaignError as error:
+        raise Answer(problem_words(error.problem)) from None
 
 
 def _looks_like_audience(token: str) -> bool:
@@ -384,8 +468,6 @@ async def new_campaign(
 ) -> Reply:
     """/campaign new …: make a draft and show its card."""
     asked = parse_new(arguments)
-    today = company_today(services)
-    countries = services.engine.holiday_countries
     window = services.engine.window
     if asked.at is not None:
         window = replace(window, send_at=asked.at)
@@ -393,16 +475,10 @@ async def new_campaign(
     code: str | None = None
     texts: dict[str, str] | None = None
     if asked.occasion is not None:
-        found = campaigns.find_occasion(asked.occasion, asked.day, today, countries)
-        if found is None:
-            raise Answer(
-                _("There is no occasion “{occasion}”. /occasions lists them.").format(
-                    occasion=asked.occasion
-                )
-            )
+        found = find_occasion(asked.occasion, asked.day, services)
         code = found.code
         send_on = asked.day or found.on
-        name = f"{found.names.get('en') or found.code} {send_on.year}"
+        name = campaigns.occasion_campaign_name(found, send_on)
     else:
         assert asked.text is not None and asked.day is not None
         send_on = asked.day
@@ -417,6 +493,87 @@ async def new_campaign(
         raise Answer(problem_words(error.problem)) from None
     text, keyboard = await card(session, campaign, services, book, locale)
     return Reply(text, keyboard, card_of=campaign.id)
+
+
+def find_occasion(typed: str, day: date | None, services: Services) -> occasions.Occasion:
+    """The occasion called ``typed`` (in ``day``'s year, else the next one)."""
+    found = campaigns.find_occasion(
+        typed, day, company_today(services), services.engine.holiday_countries
+    )
+    if found is None:
+        raise Answer(
+            _("There is no occasion “{occasion}”. /occasions lists them.").format(occasion=typed)
+        )
+    return found
+
+
+async def edit_campaign(
+    session: AsyncSession,
+    member: StaffMember,
+    arguments: str,
+    services: Services,
+    book: TemplateBook,
+    locale: str,
+) -> Reply:
+    """/campaign edit <id> …: change a draft, say how the command was read, and have its
+    card in the staff group brought up to date."""
+    campaign, rest = await target(session, arguments)
+    try:
+        campaigns.check_editable(campaign)
+    except CampaignError as error:
+        raise Answer(problem_words(error.problem)) from None
+    asked = parse_edit(rest, campaign.id)
+    day, code, texts, name = asked.day, None, None, None
+    if asked.occasion is not None:
+        found = find_occasion(asked.occasion, asked.day, services)
+        code, day = found.code, asked.day or found.on
+        name = campaigns.occasion_campaign_name(found, day)
+    if asked.text is not None:
+        texts = {locale: asked.text}
+        name = asked.text.splitlines()[0][:40]
+    try:
+        await campaigns.edit_campaign(
+            session, campaign, services.clock.now(), edited_by=member, audience=asked.audience,
+            send_on=day, send_at=asked.at, occasion=code, texts=texts, name=name,
+        )  # fmt: skip
+    except CampaignError as error:
+        raise Answer(problem_words(error.problem)) from None
+    size = await campaigns.audience_size(session, campaign.audience, services.clock.now())
+    return Reply(edited_words(campaign, asked, size, services, locale), refresh=campaign.id)
+
+
+def edited_words(
+    campaign: Campaign, asked: CampaignEdit, size: int, services: Services, locale: str
+) -> str:
+    """What an edit changed, as the command was read."""
+    lines = [_("✏️ Campaign #{id} is changed:").format(id=campaign.id)]
+    if asked.audience is not None:
+        lines.append(
+            _("· audience: {audience} ({audience_text}), {count} now").format(
+                audience=audience_words(campaign.audience),
+                audience_text=campaigns.audience_text(campaign.audience),
+                count=size,
+            )
+        )
+    if asked.day is not None or asked.occasion is not None:
+        lines.append(_("· day: {day}").format(day=campaign.send_on.isoformat()))
+    if asked.at is not None:
+        lines.append(
+            _("· time: {time} in each customer's time zone").format(time=campaign.send_at_local)
+        )
+    if asked.occasion is not None:
+        lines.append(
+            _("· occasion: {occasion} (its greeting template)").format(
+                occasion=title(campaign, services, locale)
+            )
+        )
+    if asked.text is not None:
+        lines.append(_("· message: {text}").format(text=asked.text))
+    lines.append(
+        _("It is still a draft: /campaign preview {id} shows it, /campaign approve {id} sends it.")
+        .format(id=campaign.id)
+    )  # fmt: skip
+    return "\n".join(lines)
 
 
 async def target(session: AsyncSession, arguments: str) -> tuple[Campaign, str]:
@@ -572,6 +729,7 @@ async def list_campaigns(
 
 VERBS = {
     "new": new_campaign,
+    "edit": edit_campaign,
     "preview": preview_campaign,
     "approve": approve_campaign,
     "cancel": cancel_campaign,
@@ -588,7 +746,7 @@ def only_admins(member: StaffMember) -> None:
 
 
 async def on_campaign_command(update: Update, context: CareContext) -> None:
-    """Run /campaign new|preview|approve|cancel|status, or /campaigns (admins only)."""
+    """Run /campaign new|edit|preview|approve|cancel|status, or /campaigns (admins only)."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
@@ -645,7 +803,8 @@ async def remember_card(services: Services, campaign_id: int, message_id: int) -
 
 
 async def on_campaign_button(update: Update, context: CareContext) -> None:
-    """Approve or cancel a campaign from its card (admins only), then refresh the card."""
+    """Approve or cancel a campaign from its card, or say how to edit it (admins only),
+    then refresh the card."""
     query = update.callback_query
     assert query is not None
     services = context.services
@@ -667,6 +826,9 @@ async def on_campaign_button(update: Update, context: CareContext) -> None:
         if outcome is None:
             await staff.refuse(update, context, f"button {data!r}")
             return
+        if isinstance(outcome, str):  # how to edit: nothing changed
+            await query.answer(outcome, show_alert=True)
+            return
         answer_text, card_text_now, keyboard, campaign_id = outcome
         await query.answer(answer_text)
         try:
@@ -686,8 +848,9 @@ async def button_action(
     services: Services,
     book: TemplateBook,
     locale: str,
-) -> tuple[str, str, InlineKeyboardMarkup | None, int]:
-    """Do what the button asks; the answer, the card's new text and buttons, the id."""
+) -> tuple[str, str, InlineKeyboardMarkup | None, int] | str:
+    """Do what the button asks; the answer, the card's new text and buttons, the id. For
+    Edit, only how to edit (an edit is typed)."""
     match = BUTTON.match(data)
     if match is None:
         raise Answer(_("This button is not valid."))
@@ -695,6 +858,12 @@ async def button_action(
     campaign = await campaigns.find_campaign(session, campaign_id)
     if campaign is None:
         raise Answer(_("There is no campaign #{id}.").format(id=campaign_id))
+    if action == "edit":
+        try:
+            campaigns.check_editable(campaign)
+        except CampaignError as error:
+            raise Answer(problem_words(error.problem)) from None
+        return edit_help(campaign.id)
     if action == "approve":
         if campaign.status == CampaignStatus.APPROVED.value:
             answer = _("Already approved.")

@@ -1,4 +1,4 @@
-"""Campaigns end to end: admins make, preview, approve, cancel and watch them from
+"""Campaigns end to end: admins make, preview, edit, approve, cancel and watch them from
 Telegram; the planner drafts one for Mid-Autumn and shows it in the staff group; the
 sender delivers at 09:00 in each customer's time zone; everyone else is refused.
 
@@ -101,6 +101,16 @@ async def campaign_of(sessionmaker: async_sessionmaker[AsyncSession], campaign_i
         return await session.get_one(Campaign, campaign_id)
 
 
+EDIT_HELP = (
+    "To edit #{id}, send /campaign edit {id} with what changes: an audience (tag:vip), "
+    "a day (2026-10-01), a time (10:30), an occasion, or text and your message."
+)
+NOT_A_DRAFT = (
+    "This campaign is approved and its messages are planned, so it can no longer be "
+    "edited. Cancel it and make a new one."
+)
+
+
 def mid_autumn_text(locale: str, name: str) -> str:
     occasion = {"zh_CN": "中秋节", "en": "Mid-Autumn Festival"}[locale]
     return BOOK.render(
@@ -139,8 +149,8 @@ async def test_admin_makes_previews_approves_and_watches_a_mid_autumn_campaign(
     )
     assert mid_autumn_text("zh_CN", "{name}") in text
     assert mid_autumn_text("en", "{name}") in text
-    assert buttons(card) == [en("✅ Approve"), en("✖ Cancel campaign")]
-    assert callback_data(card) == ["cp:approve:1", "cp:cancel:1"]
+    assert buttons(card) == [en("✅ Approve"), en("✏️ Edit"), en("✖ Cancel campaign")]
+    assert callback_data(card) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
 
     preview = await ada.say(f"/campaign preview 1 {emma_id}")
     assert text_of(preview).endswith(mid_autumn_text("en", "Emma"))
@@ -233,6 +243,149 @@ async def test_a_text_campaign_for_a_tag_is_approved_and_cancelled_by_command(
     assert f"#{campaign_id} · " in listing and "tag:vip" in listing
 
 
+async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    vip, vip_id = await add_customer(client, sessionmaker, clock, "小红", tags=("vip",))
+    emma, emma_id = await add_customer(
+        client, sessionmaker, clock, "Emma", language="en", timezone="Europe/Berlin"
+    )
+    ada = Person(client, care_team.admin)
+    group = care_team.group_id
+    sent = await client.send_text(group, ada.id, "/campaign new mid_autumn")
+    card = await client.wait_for_bot_message(group, after_message_id=sent["message_id"])
+    assert callback_data(card) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
+    assert buttons(card)[1] == zh("✏️ Edit")
+
+    async def remembered() -> bool:
+        return (await campaign_of(sessionmaker, 1)).preview_message_id == card["message_id"]
+
+    await wait_until(remembered)
+
+    # Edit on the card says how to edit this campaign; nothing changes.
+    query = await client.press(group, ada.id, card["message_id"], "cp:edit:1")
+    answer = await client.wait_for_callback_answer(query, timeout=10.0)
+    assert answer["text"] == zh(EDIT_HELP).format(id=1)
+    assert "/campaign edit 1 " in answer["text"]
+    assert answer.get("show_alert")
+
+    # Nothing to change, and bad days and times, are explained; the draft stays as it was.
+    for command, expected, values in (
+        ("/campaign edit 1", EDIT_HELP, {"id": 1}),
+        ("/campaign edit 1 2026-02-30", "There is no day {day}.", {"day": "2026-02-30"}),
+        (
+            "/campaign edit 1 25:00",
+            "There is no time {time}; write it like 09:00.",
+            {"time": "25:00"},
+        ),
+        (
+            "/campaign edit 1 2026-01-01",
+            "That day is already over: choose today or a day to come.",
+            {},
+        ),
+        (
+            "/campaign edit 1 text",
+            "What should it say? /campaign edit {id} text Hello everyone!",
+            {"id": 1},
+        ),
+        (
+            "/campaign edit 1 banana",
+            "There is no occasion “{occasion}”. /occasions lists them.",
+            {"occasion": "banana"},
+        ),
+    ):
+        assert text_of(await ada.say(command)) == en(expected).format(**values), command
+    assert (await campaign_of(sessionmaker, 1)).edited_at is None
+
+    # The admin narrows the audience, moves the time and writes a message of her own.
+    reply = text_of(
+        await ada.say("/campaign edit 1 tag:vip 10:30 text Happy Mid-Autumn,\ndear VIP!")
+    )
+
+    assert reply.startswith(en("✏️ Campaign #{id} is changed:").format(id=1))
+    assert (
+        en("· audience: {audience} ({audience_text}), {count} now").format(
+            audience=en("customers tagged {tag}").format(tag="vip"),
+            audience_text="tag:vip",
+            count=1,
+        )
+        in reply
+    )
+    assert en("· time: {time} in each customer's time zone").format(time="10:30") in reply
+    assert en("· message: {text}").format(text="Happy Mid-Autumn,\ndear VIP!") in reply
+    campaign = await campaign_of(sessionmaker, 1)
+    assert campaign.status == CampaignStatus.DRAFT.value
+    assert (campaign.occasion, campaign.send_at_local) == (None, "10:30")
+    assert campaign.texts == {
+        "zh_CN": "Happy Mid-Autumn,\ndear VIP!",
+        "en": "Happy Mid-Autumn,\ndear VIP!",
+    }
+    assert campaign.audience == {"kind": "tag", "tag": "vip"}
+    assert campaign.edited_at == clock.now()
+    assert campaign.edited_by is not None
+
+    # The card in the staff group is brought up to date in place, in the group's language.
+    audience_line = zh("Audience: {audience} ({audience_text}), {count} now").format(
+        audience=zh("customers tagged {tag}").format(tag="vip"), audience_text="tag:vip", count=1
+    )
+    edited = await client.wait_for_bot_message(
+        group,
+        lambda m: m["message_id"] == card["message_id"] and audience_line in text_of(m),
+        timeout=10.0,
+    )
+    assert "2026-09-25" in text_of(edited) and "10:30" in text_of(edited)
+    assert zh("Message of your own (no template).") in text_of(edited)
+    assert text_of(edited).count("Happy Mid-Autumn,\ndear VIP!") == 2
+    assert mid_autumn_text("zh_CN", "{name}") not in text_of(edited)
+    assert callback_data(edited) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
+
+    # Other staff may not edit, by command or by button.
+    refused = await Person(client, care_team.agent).say("/campaign edit 1 all")
+    assert text_of(refused) == zh("Only admins can run campaigns.")
+    query = await client.press(group, care_team.supervisor["id"], card["message_id"], "cp:edit:1")
+    answer = await client.wait_for_callback_answer(query, timeout=10.0)
+    assert answer["text"] == zh("Only admins can run campaigns.")
+    assert (await campaign_of(sessionmaker, 1)).audience == {"kind": "tag", "tag": "vip"}
+
+    # Approved, it is planned as edited and can no longer be edited.
+    approved = text_of(await ada.say("/campaign approve 1"))
+    assert approved == en(
+        "Campaign #{id} is approved: {count} message planned, sent from {day} {time} in "
+        "each customer's time zone."
+    ).format(id=1, count=1, day="2026-09-25", time="10:30")
+    rows = await outbox_rows(sessionmaker, 1)
+    assert set(rows) == {vip_id}
+    assert rows[vip_id].due_at == utc(2026, 9, 25, 2, 30)  # 10:30 in Shanghai
+    refused = await ada.say("/campaign edit 1 all 09:00")
+    assert text_of(refused) == en(NOT_A_DRAFT)
+    await client.wait_for_bot_message(
+        group,
+        lambda m: m["message_id"] == card["message_id"] and callback_data(m) == ["cp:cancel:1"],
+        timeout=10.0,
+    )
+    query = await client.press(group, ada.id, card["message_id"], "cp:edit:1")  # an old card
+    answer = await client.wait_for_callback_answer(query, timeout=10.0)
+    assert answer["text"] == zh(NOT_A_DRAFT)
+    campaign = await campaign_of(sessionmaker, 1)
+    assert (campaign.send_at_local, campaign.audience) == ("10:30", {"kind": "tag", "tag": "vip"})
+
+    # At 10:30 in Shanghai the VIP gets the edited text; Emma is not in the audience.
+    clock.set(utc(2026, 9, 25, 2, 30))
+    greeting = await client.wait_for_bot_message(vip["id"], timeout=10.0)
+    assert text_of(greeting) == "Happy Mid-Autumn,\ndear VIP!"
+
+    async def sent_once() -> bool:
+        return (await outbox_rows(sessionmaker, 1))[vip_id].state == "sent"
+
+    await wait_until(sent_once)
+    assert await client.bot_messages(emma["id"]) == []
+    assert emma_id not in await outbox_rows(sessionmaker, 1)
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
@@ -249,6 +402,8 @@ async def test_a_text_campaign_for_a_tag_is_approved_and_cancelled_by_command(
         ("/campaign approve 999", "There is no campaign #999."),
         ("/campaign approve x", "Campaigns (admins only):"),
         ("/campaign preview 999 1", "There is no campaign #999."),
+        ("/campaign edit 999 tag:vip", "There is no campaign #999."),
+        ("/campaign edit x", "Campaigns (admins only):"),
         ("/campaign explode 1", "Campaigns (admins only):"),
         ("/campaigns", "No campaigns yet."),
     ],
@@ -279,7 +434,7 @@ async def test_only_admins_run_campaigns(
     group = care_team.group_id
     sent = await client.send_text(group, care_team.admin["id"], "/campaign new mid_autumn")
     card = await client.wait_for_bot_message(group, after_message_id=sent["message_id"])
-    assert callback_data(card) == ["cp:approve:1", "cp:cancel:1"]
+    assert callback_data(card) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
 
     async def remembered() -> bool:
         return (await campaign_of(sessionmaker, 1)).preview_message_id == card["message_id"]
