@@ -38,10 +38,12 @@ from care.campaigns import (
     audience_size,
     audience_text,
     create_campaign,
+    edit_campaign,
     find_campaign,
     find_occasion,
     in_audience,
     list_campaigns,
+    occasion_campaign_name,
     parse_audience,
     sample_texts,
 )
@@ -617,6 +619,10 @@ _CAMPAIGN_PROBLEMS: dict[CampaignProblem, str] = {
     CampaignProblem.IN_THE_PAST: "that day is already over everywhere",
     CampaignProblem.CANCELLED: "the campaign was cancelled; make a new one",
     CampaignProblem.DONE: "the campaign is done: every message is settled",
+    CampaignProblem.NOT_A_DRAFT: (
+        "the campaign is approved and its messages are planned, so it can no longer be "
+        "edited; cancel it and make a new one"
+    ),
 }
 # What --at takes: a day, or a day and a local time.
 _MOMENT_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
@@ -775,6 +781,128 @@ def campaign_new(
     except CampaignError as exc:
         _fail(f"No campaign made: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
     _out().print(Text(f"Drafted {line}; it reaches {size} customers now."))
+    _print_texts(samples)
+    _err().print(f"Nothing is sent before it is approved: carebot campaign approve {campaign_id}")
+
+
+@campaign_app.command("edit")
+def campaign_edit(
+    campaign_id: CampaignIdArgument,
+    audience: Annotated[
+        str | None,
+        typer.Option(
+            "--audience",
+            "-a",
+            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (no contact for 90 "
+            "days); only customers who accept care messages get it.",
+        ),
+    ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", "--day", metavar="YYYY-MM-DD", help="The local day of sending."),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            "--time",
+            metavar="HH:MM",
+            help="The local time of sending in each customer's time zone. Quiet hours "
+            "(CAREBOT_QUIET_HOURS) move it.",
+        ),
+    ] = None,
+    occasion: Annotated[
+        str | None,
+        typer.Option(
+            "--occasion",
+            "-o",
+            help="Send this occasion's greeting instead: its code (mid_autumn) or name "
+            "(中秋节); without --on, on its next date.",
+        ),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option("--text", help="Send a text of your own instead, in every language."),
+    ] = None,
+    text_zh: Annotated[
+        str | None, typer.Option("--text-zh", help="The text of your own in Chinese.")
+    ] = None,
+    text_en: Annotated[
+        str | None,
+        typer.Option(
+            "--text-en", help="The text of your own in English (one language alone serves both)."
+        ),
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="What staff call it.")] = None,
+) -> None:
+    """Change a draft campaign: its audience, day, time or message; the rest stays.
+
+    Texts given replace the old ones. An approved campaign is planned and can no longer
+    be edited: cancel it and make a new one.
+    """
+    settings = _settings()
+    engine_config = settings.engine()
+    book = _template_book(settings)
+    now = SystemClock().now()
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    chosen_audience = _audience(audience) if audience is not None else None
+    day = _day(on, "--on") if on else None
+    send_at = None
+    if at is not None:
+        try:
+            send_at = parse_hhmm(at)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--at") from None
+    typed = (("zh_CN", text_zh or text), ("en", text_en or text))
+    texts = {locale: value for locale, value in typed if value and value.strip()} or None
+    if occasion is not None and texts is not None:
+        raise typer.BadParameter(
+            _CAMPAIGN_PROBLEMS[CampaignProblem.BOTH_MESSAGES], param_hint="--occasion"
+        )
+    code: str | None = None
+    if occasion is not None:
+        found = find_occasion(occasion, day, today, engine_config.holiday_countries)
+        if found is None:
+            raise typer.BadParameter(
+                f"no occasion {occasion!r}" + (f" in {day.year}" if day else " in the next year")
+                + "; see carebot occasions",
+                param_hint="--occasion",
+            )  # fmt: skip
+        code, day = found.code, day or found.on
+        name = name or occasion_campaign_name(found, day)
+    elif texts is not None:
+        name = name or next(iter(texts.values())).strip().splitlines()[0][:40]
+    if all(value is None for value in (chosen_audience, day, send_at, code, texts, name)):
+        _fail(
+            "Nothing to change: give --audience, --on, --at, --occasion, --text (or --text-zh, "
+            "--text-en) or --name.",
+            code=2,
+        )
+
+    async def work(session: AsyncSession) -> tuple[str, int, dict[str, str]] | None:
+        campaign = await find_campaign(session, campaign_id)
+        if campaign is None:
+            return None
+        await edit_campaign(
+            session, campaign, now, audience=chosen_audience, send_on=day, send_at=send_at,
+            occasion=code, texts=texts, name=name,
+        )  # fmt: skip
+        size = await audience_size(session, campaign.audience, now)
+        samples = sample_texts(
+            campaign, book.render, company=settings.company_name,
+            default_locale=settings.default_locale, name=lambda _locale: "{name}",
+            countries=engine_config.holiday_countries,
+        )  # fmt: skip
+        return _campaign_line(campaign), size, samples
+
+    try:
+        done = _in_transaction(settings, work)
+    except CampaignError as exc:
+        _fail(f"Campaign {campaign_id} not changed: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+    if done is None:
+        _fail(f"No campaign {campaign_id}.")
+    line, size, samples = done
+    _out().print(Text(f"Changed {line}; it reaches {size} customers now."))
     _print_texts(samples)
     _err().print(f"Nothing is sent before it is approved: carebot campaign approve {campaign_id}")
 

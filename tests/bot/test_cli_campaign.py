@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from care.models import Campaign, Customer, Outbox, Purchase
+from care.models import Campaign, Customer, CustomerTag, Outbox, Purchase
 from care.templates import TemplateBook
 from tests.bot.test_cli import Carebot, carebot, table_rows
 
@@ -54,6 +54,7 @@ async def outbox(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[int, Ou
 async def test_help_names_the_campaign_and_purchase_commands(carebot: Carebot) -> None:
     for command, phrase in {
         ("campaign", "new"): "--occasion",
+        ("campaign", "edit"): "--audience",
         ("campaign", "approve"): "outbox",
         ("campaign", "status"): "unconfirmed",
         ("purchase", "add"): "CUSTOMER_ID",
@@ -140,6 +141,85 @@ async def test_a_text_campaign_in_one_language_serves_both(
     assert campaign.texts == {"zh_CN": "周年庆：全场九折！", "en": "周年庆：全场九折！"}
     assert campaign.audience == {"kind": "quiet", "days": 30}
     assert campaign.name == "周年庆：全场九折！"
+
+
+async def test_a_draft_is_edited_then_approved_as_edited_and_no_longer_edited(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    xiaohong, _emma, _opted_out = await add_customers(sessionmaker)
+    async with sessionmaker.begin() as session:
+        session.add(CustomerTag(customer_id=xiaohong, tag="vip"))
+    day = later(5)
+    made = await carebot("campaign", "new", "--occasion", "christmas")
+    assert made.exit_code == 0, made.output
+    [campaign] = await campaigns(sessionmaker)
+
+    edited = await carebot(
+        "campaign", "edit", str(campaign.id), "--audience", "tag:vip", "--day", day.isoformat(),
+        "--time", "10:30", "--text", "Dear VIPs, thank you!",
+    )  # fmt: skip
+
+    assert edited.exit_code == 0, edited.output
+    assert f"Changed #{campaign.id} Dear VIPs, thank you! (own text)" in edited.stdout
+    assert "audience tag:vip: draft; it reaches 1 customers now" in edited.stdout
+    assert edited.stdout.count("Dear VIPs, thank you!") == 3  # the line and both languages
+    [campaign] = await campaigns(sessionmaker)
+    assert (campaign.occasion, campaign.send_on, campaign.send_at_local) == (None, day, "10:30")
+    assert campaign.texts == {"zh_CN": "Dear VIPs, thank you!", "en": "Dear VIPs, thank you!"}
+    assert campaign.audience == {"kind": "tag", "tag": "vip"}
+    assert campaign.edited_at is not None and campaign.edited_by is None
+    assert campaign.status == "draft" and await outbox(sessionmaker) == {}
+
+    approved = await carebot("campaign", "approve", str(campaign.id))
+    assert approved.exit_code == 0, approved.output
+    rows = await outbox(sessionmaker)
+    assert set(rows) == {xiaohong}
+    local = datetime(day.year, day.month, day.day, 10, 30, tzinfo=TZ)
+    assert rows[xiaohong].due_at == local.astimezone(UTC)
+
+    again = await carebot("campaign", "edit", str(campaign.id), "--audience", "all")
+    assert again.exit_code == 1
+    assert again.stderr.strip() == (
+        f"Campaign {campaign.id} not changed: the campaign is approved and its messages are "
+        "planned, so it can no longer be edited; cancel it and make a new one."
+    )
+    [campaign] = await campaigns(sessionmaker)
+    assert campaign.audience == {"kind": "tag", "tag": "vip"}
+
+
+async def test_an_edit_back_to_an_occasion_and_bad_edits(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    day = later(10)
+    made = await carebot("campaign", "new", "--text-en", "Sale!", "--on", day.isoformat())
+    assert made.exit_code == 0, made.output
+    [campaign] = await campaigns(sessionmaker)
+    edit = ("campaign", "edit", str(campaign.id))
+    cases = [
+        (edit, 2, "Nothing to change"),
+        ((*edit, "--time", "9am"), 2, "not a time like 09:00"),
+        ((*edit, "--day", "soon"), 2, "not a day like"),
+        ((*edit, "--audience", "vip"), 2, "not an audience"),
+        ((*edit, "--occasion", "banana"), 2, "no occasion 'banana'"),
+        ((*edit, "--occasion", "christmas", "--text", "Hi"), 2, "not both"),
+        ((*edit, "--day", "2020-01-01"), 1, "that day is already over everywhere"),
+        (("campaign", "edit", "42", "--time", "10:00"), 1, "No campaign 42."),
+    ]
+    for args, code, phrase in cases:
+        result = await carebot(*args)
+        assert result.exit_code == code, (args, result.output)
+        assert phrase in result.output.replace("\n", " "), (args, result.output)
+    [unchanged] = await campaigns(sessionmaker)
+    assert (unchanged.send_on, unchanged.edited_at) == (day, None)
+
+    christmas = await carebot(*edit, "--occasion", "圣诞节", "--on", day.isoformat())
+
+    assert christmas.exit_code == 0, christmas.output
+    [campaign] = await campaigns(sessionmaker)
+    assert (campaign.occasion, campaign.texts, campaign.send_on) == ("christmas", None, day)
+    assert campaign.name == f"Christmas {day.year}"
+    values = {"name": "{name}", "company": "carebot", "occasion": "Christmas"}
+    assert BOOK.render("christmas", "en", values) in christmas.stdout
 
 
 async def test_bad_campaign_input_is_one_clear_line(
