@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from care import campaigns as cp
 from care.campaigns import CampaignError, CampaignProblem, DueTimes
@@ -457,6 +457,38 @@ async def test_a_bad_edit_changes_nothing(
     assert (campaign.send_on, campaign.send_at_local, campaign.edited_at) == (
         MID_AUTUMN, "09:00", None
     )  # fmt: skip
+
+
+async def test_edits_and_approvals_read_the_campaign_as_last_committed(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    async with sessionmaker.begin() as session:
+        vip = await customer(session, clock, "vip")
+        session.add(CustomerTag(customer_id=vip.id, tag="vip"))
+        await customer(session, clock, "other")
+        first, second = await mid_autumn(session, clock), await mid_autumn(session, clock)
+        first_id, second_id = first.id, second.id
+
+    # An admin opens the first campaign to edit it; another approves it meanwhile.
+    async with sessionmaker.begin() as editing:
+        stale = await editing.get_one(Campaign, first_id)
+        async with sessionmaker.begin() as approving:
+            campaign = await approving.get_one(Campaign, first_id)
+            await cp.approve(approving, campaign, None, clock.now(), TZ)
+        with pytest.raises(CampaignError) as refused:
+            await cp.edit_campaign(editing, stale, clock.now(), send_at=time(7, 0))
+        assert refused.value.problem is CampaignProblem.NOT_A_DRAFT
+
+    # An admin opens the second to approve it; another narrows its audience meanwhile.
+    async with sessionmaker.begin() as approving:
+        stale = await approving.get_one(Campaign, second_id)
+        async with sessionmaker.begin() as editing:
+            campaign = await editing.get_one(Campaign, second_id)
+            await cp.edit_campaign(
+                editing, campaign, clock.now(), audience={"kind": "tag", "tag": "vip"}
+            )
+        assert await cp.approve(approving, stale, None, clock.now(), TZ) == 1
+        assert set(await planned(approving, stale)) == {vip.id}
 
 
 async def test_a_draft_whose_day_passed_is_edited_to_a_day_to_come(
