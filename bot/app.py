@@ -79,7 +79,7 @@ def build_application(
     engine = engine or make_engine(settings.database_url)
     # Every commit through these sessions tells the cache which customers it changed.
     customer_cache = CustomerCache(clock)
-    sessionmaker = make_sessionmaker(engine, on_customers_changed=customer_cache.forget)
+    sessionmaker = make_sessionmaker(engine, watcher=customer_cache)
     contact_log = ContactLog(sessionmaker)
     i18n.load_all()
     services = Services(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
@@ -19,15 +18,29 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
-from care.models import Customer
+from care.customers import CustomerChanges
+from care.models import Complaint, Customer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-CustomersChanged = Callable[[set[int] | None], None]
-"""Told after a commit which customers it changed (None: maybe any of them)."""
 
-_ON_CUSTOMERS_CHANGED = "carebot.on_customers_changed"
-_CHANGED = "carebot.customers_changed"  # this transaction's changes so far; None: any
+class CustomerWatcher(Protocol):
+    """Told of every committed change to customers (``handlers.context.CustomerCache``)."""
+
+    def ticket(self) -> int:
+        """A mark taken when a transaction begins, handed back in ``CustomerChanges``."""
+        ...
+
+    def committed(self, changes: CustomerChanges) -> None:
+        """Called after each commit that changed customers or their complaints."""
+        ...
+
+
+_WATCHER = "carebot.customer_watcher"
+_BEGUN = "carebot.transaction_begun"  # the watcher's ticket when the transaction began
+_CHANGED = "carebot.customers_changed"  # this transaction's changed customers; None: any
+_CURRENT = "carebot.customers_current"  # id -> the changed Customer objects
+_COMPLAINTS = "carebot.complaints_changed"  # customers whose complaints changed; None: any
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -71,73 +84,109 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 class CareSession(Session):
-    """A session that can report the customers each committed transaction changed.
+    """A session that reports what each committed transaction changed of customers.
 
-    It reports to the ``on_customers_changed`` given to :func:`make_sessionmaker`: the
-    ids of ``Customer`` objects it flushed with changes or deletions, or None after an
-    ORM-enabled UPDATE or DELETE statement on customers (``care.customers.
-    mark_unreachable``, the importer), whose rows it cannot know. Core statements on the
-    ``customer`` table itself, and other processes, go unreported.
+    It reports to the ``watcher`` given to :func:`make_sessionmaker`, as
+    :class:`CustomerChanges`: the ``Customer`` objects it flushed with changes or
+    deletions, and the customers whose ``Complaint`` objects it flushed. After an
+    ORM-enabled UPDATE or DELETE statement on either table (``care.customers.
+    mark_unreachable``, the importer, clearing old complaint drafts), whose rows it cannot
+    know, it reports None: maybe any. Core statements on the tables themselves, and other
+    processes, go unreported.
     """
+
+
+@event.listens_for(CareSession, "after_begin")
+def _note_begin(session: Session, transaction: SessionTransaction, _connection: Any) -> None:
+    watcher = session.info.get(_WATCHER)
+    if watcher is not None and _BEGUN not in session.info:
+        session.info[_BEGUN] = watcher.ticket()
 
 
 @event.listens_for(CareSession, "after_flush")
 def _note_flushed_customers(session: Session, _flush: UOWTransaction) -> None:
-    if _ON_CUSTOMERS_CHANGED not in session.info:
+    if _WATCHER not in session.info:
         return
     # The lists still show what was flushed; is_modified skips same-value assignments.
-    changed = {
-        instance.id
-        for instance in (*session.dirty, *session.deleted)
-        if isinstance(instance, Customer)
-        and (instance in session.deleted or session.is_modified(instance))
-    }
-    if changed:
-        _note_changed(session, changed)
+    changed: dict[int, Customer | None] = {}
+    complaints_of: set[int] = set()
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(instance, Complaint):
+            complaints_of.add(instance.customer_id)
+        elif isinstance(instance, Customer) and instance not in session.new:
+            if instance in session.deleted:
+                changed[instance.id] = None
+            elif session.is_modified(instance):
+                changed[instance.id] = instance
+    if changed or complaints_of:
+        _note_changed(session, changed, complaints_of)
 
 
 @event.listens_for(CareSession, "do_orm_execute")
 def _note_customer_statements(state: ORMExecuteState) -> None:
-    if _ON_CUSTOMERS_CHANGED not in state.session.info:
+    if _WATCHER not in state.session.info or not (state.is_update or state.is_delete):
         return
-    if (state.is_update or state.is_delete) and any(
-        mapper.class_ is Customer for mapper in state.all_mappers
-    ):
-        _note_changed(state.session, None)
+    classes = {mapper.class_ for mapper in state.all_mappers}
+    if Customer in classes:
+        _note_changed(state.session, None, set())
+    if Complaint in classes:
+        _note_changed(state.session, {}, None)
 
 
-def _note_changed(session: Session, changed: set[int] | None) -> None:
-    if _CHANGED not in session.info:
-        session.info[_CHANGED] = changed
-        return
-    known = session.info[_CHANGED]
-    session.info[_CHANGED] = None if known is None or changed is None else known | changed
+def _note_changed(
+    session: Session, changed: dict[int, Customer | None] | None, complaints_of: set[int] | None
+) -> None:
+    info = session.info
+    if _CURRENT not in info:
+        info[_CHANGED], info[_CURRENT], info[_COMPLAINTS] = set(), {}, set()
+    if changed is None or info[_CHANGED] is None:
+        info[_CHANGED] = None
+    else:
+        info[_CHANGED] |= changed.keys()
+        for customer_id, customer in changed.items():
+            if customer is None:
+                info[_CURRENT].pop(customer_id, None)
+            else:
+                info[_CURRENT][customer_id] = customer
+    if complaints_of is None or info[_COMPLAINTS] is None:
+        info[_COMPLAINTS] = None
+    else:
+        info[_COMPLAINTS] |= complaints_of
 
 
 @event.listens_for(CareSession, "after_commit")
-def _report_changed_customers(session: Session) -> None:
+def _report_changes(session: Session) -> None:
     # Also fired when a SAVEPOINT is released; only the outermost commit counts.
-    if _CHANGED in session.info and not session.in_nested_transaction():
-        session.info[_ON_CUSTOMERS_CHANGED](session.info.pop(_CHANGED))
+    info = session.info
+    if _CURRENT in info and not session.in_nested_transaction():
+        info[_WATCHER].committed(
+            CustomerChanges(
+                customers=info.pop(_CHANGED),
+                current=info.pop(_CURRENT),
+                complaints_of=info.pop(_COMPLAINTS),
+                begun=info[_BEGUN],
+            )
+        )
 
 
 @event.listens_for(CareSession, "after_transaction_end")
 def _forget_rolled_back_changes(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost one: after a commit this is empty
-        session.info.pop(_CHANGED, None)
+        for key in (_BEGUN, _CHANGED, _CURRENT, _COMPLAINTS):
+            session.info.pop(key, None)
 
 
 def make_sessionmaker(
-    engine: AsyncEngine, *, on_customers_changed: CustomersChanged | None = None
+    engine: AsyncEngine, *, watcher: CustomerWatcher | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit.
 
     Args:
         engine: The engine they use.
-        on_customers_changed: Called after each commit that changed customers, with
-            their ids (None: maybe any customer); see :class:`CareSession`.
+        watcher: Told after each commit what it changed of customers and their
+            complaints; see :class:`CareSession`.
     """
-    info = {} if on_customers_changed is None else {_ON_CUSTOMERS_CHANGED: on_customers_changed}
+    info = {} if watcher is None else {_WATCHER: watcher}
     return async_sessionmaker(
         engine, expire_on_commit=False, sync_session_class=CareSession, info=info
     )

@@ -584,11 +584,17 @@ async def relay(update: Update, context: CareContext) -> None:
     """Add a customer's message to their open complaint and show it to staff.
 
     The complaint is the one whose message they replied to, else their most recently
-    updated open complaint. Without an open complaint the message is acknowledged.
+    updated open complaint. Without an open complaint the message is acknowledged; the
+    customer cache remembers that there is none until their complaints change, so most
+    messages of customers without complaints need no database read here.
     """
     message, view, services = update.effective_message, context.customer, context.services
-    assert message is not None and view is not None
+    assert message is not None and view is not None and update.effective_user is not None
+    if view.open_complaints is False:
+        await common.acknowledge(update, context)
+        return
     text = message.text or message.caption or ""
+    ticket = services.customer_cache.ticket()
     async with services.sessionmaker.begin() as session:
         target: Complaint | None = None
         if message.reply_to_message is not None:
@@ -600,18 +606,22 @@ async def relay(update: Update, context: CareContext) -> None:
         if target is None or not complaints.is_open(target):
             open_ones = await complaints.open_complaints_of(session, view.id)
             target = max(open_ones, key=lambda c: c.updated_at) if open_ones else None
-        if target is None:
-            await common.acknowledge(update, context)
-            return
-        change = await complaints.record_customer_message(
-            session, target, text or _("(attachment)"), services.clock.now()
+        if target is not None:
+            change = await complaints.record_customer_message(
+                session, target, text or _("(attachment)"), services.clock.now()
+            )
+            if message.photo or message.document:
+                try:
+                    await _attach(session, target, message, services)
+                except Refused:
+                    pass  # past 10 attachments the photo is still relayed, just not kept
+            complaint_id, number = target.id, target.number
+    if target is None:
+        services.customer_cache.note_open_complaints(
+            update.effective_user.id, view.id, False, ticket
         )
-        if message.photo or message.document:
-            try:
-                await _attach(session, target, message, services)
-            except Refused:
-                pass  # past 10 attachments the photo is still relayed, just not kept
-        complaint_id, number = target.id, target.number
+        await common.acknowledge(update, context)
+        return
     await relay_to_staff(context, complaint_id, text, message)
     await message.reply_text(
         _("Added to your complaint {number}. Our team sees it right away.").format(number=number)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from care.clock import Clock
 from care.contacts import ContactEntry
-from care.customers import TelegramIdentity
+from care.customers import CustomerChanges, TelegramIdentity
 from care.engine import EngineConfig
 from care.models import Customer
 from care.sla import SlaPolicy
@@ -41,6 +41,7 @@ class KnownCustomer:
     language: str | None
     onboarded: bool
     consent_care: bool
+    open_complaints: bool | None = None  # whether any complaint is open; None: not known
 
     @classmethod
     def of(cls, customer: Customer) -> KnownCustomer:
@@ -75,16 +76,20 @@ class KnownCustomer:
             language_chosen=self.language is not None,
             onboarded=self.onboarded,
             consent_care=self.consent_care,
+            open_complaints=self.open_complaints,
         )
 
 
 class CustomerCache:
     """Known customers by Telegram user id, so that most updates need no database read.
 
-    Kept right by being told, after each commit, which customers changed
-    (:meth:`forget`; ``bot.db`` does it for every session of the application's
-    sessionmaker). Changes made elsewhere (another process, such as ``carebot import``)
-    show after ``ttl`` at the latest.
+    Kept right by being told, after each commit, what it changed (:meth:`committed`;
+    ``bot.db`` does it for every session of the application's sessionmaker): a customer
+    that transaction holds is kept as it left them, unless another commit changed them
+    while it ran; other changed customers are forgotten. It also knows whether a
+    customer has an open complaint, once a handler has looked (:meth:`note_open_complaints`),
+    and forgets that whenever their complaints change. Changes made elsewhere (another
+    process, such as ``carebot import``) show after ``ttl`` at the latest.
 
     A reader takes a :meth:`ticket` before it reads the database and hands it to
     :meth:`put`: what it read is not kept if that customer changed in between, since the
@@ -120,13 +125,39 @@ class CustomerCache:
 
     def put(self, user_id: int, known: KnownCustomer, ticket: int) -> None:
         """Keep what was read, unless the customer changed since ``ticket`` was taken."""
-        if ticket < self._floor or self._changed_at.get(known.id, -1) > ticket:
+        if self._unchanged_since(known.id, ticket):
+            self._keep(user_id, known)
+
+    def note_open_complaints(
+        self, user_id: int, customer_id: int, open_complaints: bool, ticket: int
+    ) -> None:
+        """Remember whether the customer has an open complaint, as read after ``ticket``."""
+        known = self.get(user_id)
+        if known is not None and known.id == customer_id:
+            self.put(user_id, replace(known, open_complaints=open_complaints), ticket)
+
+    def committed(self, changes: CustomerChanges) -> None:
+        """Take in what a commit changed: keep customers as it left them, or forget them."""
+        if changes.customers is None or changes.complaints_of is None:
+            self.forget(None)
             return
-        self._drop(user_id)
-        while len(self._entries) >= self._max_size:
-            self._drop(next(iter(self._entries)))  # the oldest
-        self._entries[user_id] = (known, self._clock.now() + self._ttl)
-        self._user_of[known.id] = user_id
+        # Kept only if no other commit changed them since this transaction began: its
+        # objects may hold what it read before that change.
+        keep = {
+            customer_id: customer
+            for customer_id, customer in changes.current.items()
+            if customer.telegram_user_id is not None
+            and self._unchanged_since(customer_id, changes.begun)
+        }
+        before = {customer_id: self._entry_of(customer_id) for customer_id in keep}
+        self.forget(changes.customers | changes.complaints_of)
+        for customer_id, customer in keep.items():
+            assert customer.telegram_user_id is not None
+            known = KnownCustomer.of(customer)
+            earlier = before[customer_id]
+            if earlier is not None and customer_id not in changes.complaints_of:
+                known = replace(known, open_complaints=earlier.open_complaints)
+            self._keep(customer.telegram_user_id, known)
 
     def forget(self, customer_ids: Iterable[int] | None) -> None:
         """Drop these customers (None: everyone), whose records just changed."""
@@ -146,6 +177,20 @@ class CustomerCache:
             # Forget the oldest changes; in exchange, refuse every read begun before now.
             self._changed_at.clear()
             self._floor = self._generation
+
+    def _unchanged_since(self, customer_id: int, ticket: int) -> bool:
+        return ticket >= self._floor and self._changed_at.get(customer_id, -1) <= ticket
+
+    def _entry_of(self, customer_id: int) -> KnownCustomer | None:
+        user_id = self._user_of.get(customer_id)
+        return None if user_id is None else self.get(user_id)
+
+    def _keep(self, user_id: int, known: KnownCustomer) -> None:
+        self._drop(user_id)
+        while len(self._entries) >= self._max_size:
+            self._drop(next(iter(self._entries)))  # the oldest
+        self._entries[user_id] = (known, self._clock.now() + self._ttl)
+        self._user_of[known.id] = user_id
 
     def _drop(self, user_id: int) -> None:
         found = self._entries.pop(user_id, None)
@@ -181,6 +226,7 @@ class CustomerView:
     language_chosen: bool
     onboarded: bool
     consent_care: bool
+    open_complaints: bool | None = None  # whether any complaint is open; None: not known
 
     @classmethod
     def of(cls, customer: Customer, fallback_locale: str) -> CustomerView:

@@ -13,6 +13,7 @@ from bot.db import make_sessionmaker
 from bot.sandbox.client import SandboxClient
 from care import customers
 from care.clock import ManualClock
+from care.customers import CustomerChanges
 from care.models import Customer
 from handlers.context import CustomerCache, KnownCustomer
 from tests.helpers import Person, RunningBot, text_of
@@ -21,15 +22,20 @@ ANNA = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Anna",
 
 
 class Reports:
-    """Records what the sessions report, and passes it on to a cache."""
+    """Records which customers the sessions report changed, and passes it on to a cache."""
 
     def __init__(self, cache: CustomerCache) -> None:
         self.cache = cache
         self.calls: list[set[int] | None] = []
+        self.complaints: list[set[int] | None] = []
 
-    def __call__(self, changed: set[int] | None) -> None:
-        self.calls.append(changed)
-        self.cache.forget(changed)
+    def ticket(self) -> int:
+        return self.cache.ticket()
+
+    def committed(self, changes: CustomerChanges) -> None:
+        self.calls.append(changes.customers)
+        self.complaints.append(changes.complaints_of)
+        self.cache.committed(changes)
 
 
 @pytest.fixture
@@ -45,7 +51,7 @@ def reports(cache: CustomerCache) -> Reports:
 @pytest.fixture
 def app_sessions(engine: AsyncEngine, reports: Reports) -> async_sessionmaker[AsyncSession]:
     """Sessions as the application makes them: every commit reports changed customers."""
-    return make_sessionmaker(engine, on_customers_changed=reports)
+    return make_sessionmaker(engine, watcher=reports)
 
 
 async def read(
@@ -60,7 +66,7 @@ async def read(
     return known
 
 
-async def test_a_committed_change_forgets_the_customer(
+async def test_a_committed_change_keeps_the_customer_as_changed(
     app_sessions: async_sessionmaker[AsyncSession],
     cache: CustomerCache,
     reports: Reports,
@@ -75,9 +81,27 @@ async def test_a_committed_change_forgets_the_customer(
         customer = await session.get_one(Customer, known.id)
         customers.set_language(customer, "en")
         assert cache.get(ANNA.user_id) == known, "not before the commit"
-    assert cache.get(ANNA.user_id) is None
     assert reports.calls[-1] == {known.id}
-    assert (await read(app_sessions, cache, clock)).language == "en"
+    changed = cache.get(ANNA.user_id)
+    assert changed is not None and changed.language == "en", "kept as the commit left her"
+    assert changed == await read(app_sessions, cache, clock)
+
+
+async def test_a_change_begun_before_another_commit_is_not_kept(
+    app_sessions: async_sessionmaker[AsyncSession], cache: CustomerCache, clock: ManualClock
+) -> None:
+    known = await read(app_sessions, cache, clock)
+    async with app_sessions.begin() as slow:
+        slow_anna = await slow.get_one(Customer, known.id)  # reads her before the change
+        async with app_sessions.begin() as quick:
+            customers.set_language(await quick.get_one(Customer, known.id), "en")
+        assert (cache.get(ANNA.user_id) or known).language == "en"
+        customers.set_consent(slow_anna, True, clock.now())  # still holds language None
+        assert slow_anna.language is None
+    # What the slow transaction holds misses the language; the cache must not keep it.
+    assert cache.get(ANNA.user_id) is None
+    again = await read(app_sessions, cache, clock)
+    assert (again.language, again.consent_care) == ("en", True)
 
 
 async def test_unchanged_reads_and_rollbacks_keep_the_customer(
@@ -116,7 +140,8 @@ async def test_a_savepoint_reports_only_with_the_outer_commit(
             customers.complete_onboarding(customer, clock.now())
         assert len(reports.calls) == calls and cache.get(ANNA.user_id) == known
     assert reports.calls[calls:] == [{known.id}]
-    assert cache.get(ANNA.user_id) is None
+    kept = cache.get(ANNA.user_id)
+    assert kept is not None and kept.onboarded
 
 
 async def test_statements_on_customers_forget_everyone(
@@ -133,7 +158,7 @@ async def test_statements_on_customers_forget_everyone(
     assert cache.get(ANNA.user_id) is None
     again = await read(app_sessions, cache, clock)  # she writes again
     assert again.reachable
-    assert cache.get(ANNA.user_id) is None, "that read changed her: not kept"
+    assert cache.get(ANNA.user_id) == again, "kept as that read's commit left her"
 
 
 async def test_forgetting_a_customer_forgets_her(
@@ -167,6 +192,32 @@ async def test_a_read_begun_before_a_change_is_not_kept(
     cache.forget({2})  # someone else changed: no reason to refuse her
     cache.put(ANNA.user_id, old, ticket + 1)
     assert cache.get(ANNA.user_id) == old
+
+
+async def test_open_complaints_are_known_until_her_complaints_change(
+    app_sessions: async_sessionmaker[AsyncSession],
+    cache: CustomerCache,
+    reports: Reports,
+    clock: ManualClock,
+) -> None:
+    from care import complaints
+
+    known = await read(app_sessions, cache, clock)
+    cache.note_open_complaints(ANNA.user_id, known.id, False, cache.ticket())
+    assert (cache.get(ANNA.user_id) or known).open_complaints is False
+    async with app_sessions.begin() as session:  # a change to her record keeps it
+        customers.set_language(await session.get_one(Customer, known.id), "en")
+    assert (cache.get(ANNA.user_id) or known).open_complaints is False
+
+    ticket = cache.ticket()  # a handler looks for her complaints...
+    async with app_sessions.begin() as session:  # ...while she files one
+        customer = await session.get_one(Customer, known.id)
+        await complaints.start_draft(session, customer, clock.now())
+    assert reports.complaints[-1] == {known.id}
+    assert cache.get(ANNA.user_id) is None, "her complaints changed: read her again"
+    await read(app_sessions, cache, clock)
+    cache.note_open_complaints(ANNA.user_id, known.id, False, ticket)
+    assert (cache.get(ANNA.user_id) or known).open_complaints is None, "that look is stale"
 
 
 def test_entries_expire_and_the_cache_stays_small(clock: ManualClock) -> None:
