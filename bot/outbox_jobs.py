@@ -29,9 +29,13 @@ else after the request went out (the contact log failing to commit, say) is also
 (``bot.delivery.single_attempt``): a 429 there would sleep inside one request while
 the other senders kept going.
 
-**Crash safety.** The first pass after start-up marks whatever is still ``sending``
+**Crash safety.** Each pass first marks what dead senders left ``sending``
 ``unconfirmed`` (``care.outbox.recover_in_flight``): a dead process may have sent it.
-A worker id of host, pid and a random part tells this process's rows from those.
+A worker id of host, pid and a random part tells this process's rows from those, and
+a pass holds the sender's lock (``care.outbox.hold_sender_lock``) from before its first
+claim until its last row is settled, so that another process on the same PostgreSQL
+database takes those rows for in flight, not for left behind. (On SQLite carebot runs
+one process: every other sender is a dead one.)
 
 **Stopping.** Rows claimed but not yet requested go back to ``pending`` (without using
 up an attempt); requests already out are waited for (at most ``send_timeout``).
@@ -153,7 +157,6 @@ class OutboxSender:
         self.worker_id = worker_id()
         self.stats = SenderStats()
         self._requests_in_flight = asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)
-        self._recovered = False
         self._book: TemplateBook | None = None
         self._task: asyncio.Task[None] | None = None
         self._results: GroupCommit[Record] | None = None
@@ -172,15 +175,18 @@ class OutboxSender:
     async def run(self, bot: Bot, services: Services, keep_going: Callable[[], bool]) -> None:
         """Send until nothing is due or ``keep_going()`` turns false."""
         try:
-            if not self._recovered:
+            # While this transaction lasts, other processes on the database know that
+            # this sender is alive and leave the rows it has in flight alone.
+            async with services.sessionmaker() as alive, alive.begin():
+                if not await outbox.hold_sender_lock(alive, self.worker_id):
+                    return  # another process is checking on this sender: the next tick
                 async with services.sessionmaker.begin() as session:
                     found = await outbox.recover_in_flight(
                         session, services.clock.now(), self.worker_id
                     )
                 if found:
                     log.warning("outbox: %d message(s) left in flight are now unconfirmed", found)
-                self._recovered = True
-            await self._pipeline(bot, services, keep_going)
+                await self._pipeline(bot, services, keep_going)
         except Exception:
             log.exception("outbox: the sender failed; it starts again in %.0f s", FAILED_PASS_PAUSE)
             await asyncio.sleep(FAILED_PASS_PAUSE)

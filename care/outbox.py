@@ -13,8 +13,11 @@ The sender (``bot.outbox_jobs``) works in three steps, each its own short transa
 
 Every ``mark_*`` call changes a row only while it is ``sending``: an outcome that comes
 too late (the row was recovered meanwhile) changes nothing. :func:`recover_in_flight`
-runs when a sender starts and turns what a dead sender left ``sending`` into
-``unconfirmed``: maybe delivered, so never sent again without a person deciding to.
+runs whenever a sender starts to send and turns what a dead sender left ``sending``
+into ``unconfirmed``: maybe delivered, so never sent again without a person deciding
+to. A sender that is alive says so by holding its lock (:func:`hold_sender_lock`)
+while it has rows in flight, so that a second process on the same PostgreSQL database
+leaves them alone.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import campaigns
+from care import campaigns, locks
 from care.campaigns import Render
 from care.models import Campaign, CampaignStatus, Customer, Outbox, OutboxState
 
@@ -41,6 +44,7 @@ __all__ = [
     "Skip",
     "SkipReason",
     "claim_due",
+    "hold_sender_lock",
     "mark_blocked",
     "mark_failed",
     "mark_sent",
@@ -131,22 +135,54 @@ async def claim_due(
     return sorted(claimed.all(), key=lambda row: (row.due_at, row.id))
 
 
-async def recover_in_flight(session: AsyncSession, now: datetime, worker_id: str) -> int:
-    """Mark rows another sender left ``sending`` as ``unconfirmed``; call at start-up.
+async def hold_sender_lock(session: AsyncSession, worker_id: str) -> bool:
+    """Tell other processes, for as long as this transaction lasts, that the sender
+    ``worker_id`` is alive: :func:`recover_in_flight` leaves its rows alone.
 
-    Such a row was claimed by a process that is gone (carebot polls Telegram with one
-    process per bot token, so there is one sender). It may have been delivered, so it
-    is never sent again without a person deciding to: campaign status shows it.
+    Hold it, in a transaction of its own, from before the sender's first claim until
+    every row it claimed is settled. If the process dies, PostgreSQL drops its
+    connection and the lock with it. On SQLite (one process) this takes nothing.
+
+    Returns:
+        False if it cannot be held just now (another process is checking this sender
+        in :func:`recover_in_flight` at this moment): claim nothing, try again soon.
+    """
+    return await locks.try_hold(session, locks.SENDER, locks.number_of(worker_id))
+
+
+async def recover_in_flight(session: AsyncSession, now: datetime, worker_id: str) -> int:
+    """Mark rows that senders which are gone left ``sending`` as ``unconfirmed``.
+
+    A row another sender claimed is in flight as long as that sender holds its lock
+    (:func:`hold_sender_lock`); once the lock is free, the sender's process died (or
+    could not record the row's outcome). The row may have been delivered, so it is
+    never sent again without a person deciding to: campaign status shows it. The rows
+    of a sender alive in another process (PostgreSQL) are left alone. On SQLite,
+    where carebot runs one process, every other sender is gone.
+
+    Call it before this sender claims anything, and again whenever it starts to send
+    after a pause: a process may have died meanwhile.
 
     Returns:
         How many rows were marked.
     """
+    elsewhere = (Outbox.state == OutboxState.SENDING.value) & or_(
+        Outbox.claimed_by != worker_id, Outbox.claimed_by.is_(None)
+    )
+    claimers = (await session.scalars(select(Outbox.claimed_by).where(elsewhere).distinct())).all()
+    # Holding a sender's lock for the rest of this transaction also keeps that sender
+    # from starting again (and claiming) while its rows are being marked.
+    gone = [
+        claimer
+        for claimer in claimers
+        if claimer is not None
+        and await locks.try_hold(session, locks.SENDER, locks.number_of(claimer))
+    ]
+    if not gone and None not in claimers:
+        return 0
     result = await session.execute(
         update(Outbox)
-        .where(
-            Outbox.state == OutboxState.SENDING.value,
-            (Outbox.claimed_by != worker_id) | Outbox.claimed_by.is_(None),
-        )
+        .where(elsewhere, or_(Outbox.claimed_by.in_(gone), Outbox.claimed_by.is_(None)))
         .values(state=OutboxState.UNCONFIRMED.value, last_error=IN_FLIGHT_AT_RESTART)
         .execution_options(synchronize_session=False)
     )

@@ -284,6 +284,39 @@ async def test_recovery_marks_rows_left_in_flight_by_another_sender_unconfirmed(
     assert await outbox.recover_in_flight(session, clock.now(), "me") == 0
 
 
+async def test_on_postgresql_recovery_leaves_the_rows_of_a_sender_that_is_alive(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is the single-process embedded default: every other sender is dead")
+    async with sessionmaker.begin() as session:
+        ann = await a_customer(session, clock, 1001)
+        for k in range(4):
+            await a_row(session, ann, clock, due_in=timedelta(seconds=-k), template=f"t{k}")
+        alive_rows = await outbox.claim_due(session, clock.now(), 2, "alive")
+        dead_rows = await outbox.claim_due(session, clock.now(), 2, "dead")
+
+    async def states(rows: list[Outbox]) -> set[str]:
+        async with sessionmaker() as session:
+            return {(await state_of(session, row.id)).state for row in rows}
+
+    async with sessionmaker() as alive, alive.begin():  # another process, sending
+        assert await outbox.hold_sender_lock(alive, "alive")
+        async with sessionmaker() as checker, checker.begin():
+            assert await outbox.recover_in_flight(checker, clock.now(), "me") == 2
+            # While the check holds the dead sender's lock, that sender cannot start
+            # again (and claim) under the same name.
+            async with sessionmaker() as dead, dead.begin():
+                assert not await outbox.hold_sender_lock(dead, "dead")
+        assert await states(dead_rows) == {OutboxState.UNCONFIRMED}
+        assert await states(alive_rows) == {OutboxState.SENDING}
+    # The sender let go of its lock (its pass ended, or its process died) with rows
+    # still "sending": the next check takes them for left behind.
+    async with sessionmaker.begin() as session:
+        assert await outbox.recover_in_flight(session, clock.now(), "me") == 2
+    assert await states(alive_rows) == {OutboxState.UNCONFIRMED}
+
+
 async def test_progress_counts_a_campaigns_rows_by_state(
     session: AsyncSession, clock: ManualClock
 ) -> None:
