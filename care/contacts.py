@@ -7,28 +7,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.models import Contact, ContactKind, Customer, Direction
+from care.models import Contact, ContactKind, Customer, Direction, UTCDateTime
 
 # Texts longer than this are cut in the log; Telegram's own limit is 4096.
 MAX_LOGGED_TEXT = 4096
 
 _CUSTOMER = cast(Table, Customer.__table__)
 
-# Moves a customer's last-contact time forward, never back. A Core statement on the
-# table: it touches no loaded object, and nothing cached about customers depends on it.
+_AT = bindparam("at", type_=UTCDateTime())
+_SEEN = bindparam("seen", type_=UTCDateTime())  # None: nothing inbound in the batch
+_CONTACT_MOVES = or_(_CUSTOMER.c.last_contact_at.is_(None), _CUSTOMER.c.last_contact_at < _AT)
+_SEEN_MOVES = and_(
+    _SEEN.is_not(None),
+    or_(_CUSTOMER.c.last_seen_at.is_(None), _CUSTOMER.c.last_seen_at < _SEEN),
+)
+# Moves a customer's last-contact time, and for a message from them their last-seen
+# time, forward, never back: one statement for both. A Core statement on the table: it
+# touches no loaded object, and nothing cached about customers depends on it.
 _MOVE_LAST_CONTACT = (
     update(_CUSTOMER)
-    .where(
-        _CUSTOMER.c.id == bindparam("customer"),
-        or_(
-            _CUSTOMER.c.last_contact_at.is_(None),
-            _CUSTOMER.c.last_contact_at < bindparam("at"),
-        ),
+    .where(_CUSTOMER.c.id == bindparam("customer"), or_(_CONTACT_MOVES, _SEEN_MOVES))
+    .values(
+        last_contact_at=case((_CONTACT_MOVES, _AT), else_=_CUSTOMER.c.last_contact_at),
+        last_seen_at=case((_SEEN_MOVES, _SEEN), else_=_CUSTOMER.c.last_seen_at),
     )
-    .values(last_contact_at=bindparam("at"))
 )
 
 
@@ -52,11 +57,12 @@ class ContactEntry:
 async def record_contacts(
     session: AsyncSession, entries: Sequence[ContactEntry]
 ) -> list[int | None]:
-    """Log many messages at once and move each customer's last-contact time.
+    """Log many messages at once and move each customer's last-contact and last-seen times.
 
     One SELECT finds the customers named by chat id, one INSERT writes the rows in the
     order given, and one UPDATE per customer moves the last-contact time to their
-    newest message (never backwards). Flushes nothing of the ORM's.
+    newest message and the last-seen time to their newest inbound one (never
+    backwards). Flushes nothing of the ORM's.
 
     Args:
         session: The session whose transaction the caller commits.
@@ -73,6 +79,7 @@ async def record_contacts(
     logged: list[int | None] = []
     rows: list[dict[str, Any]] = []
     newest: dict[int, datetime] = {}
+    newest_inbound: dict[int, datetime] = {}
     for entry in entries:
         customer_id = entry.customer_id
         if customer_id is None and entry.chat_id is not None:
@@ -92,11 +99,18 @@ async def record_contacts(
         )
         if customer_id not in newest or newest[customer_id] < entry.at:
             newest[customer_id] = entry.at
+        if entry.direction == Direction.INBOUND and (
+            customer_id not in newest_inbound or newest_inbound[customer_id] < entry.at
+        ):
+            newest_inbound[customer_id] = entry.at
     if rows:
         await session.execute(insert(Contact), rows)
         await session.execute(
             _MOVE_LAST_CONTACT,
-            [{"customer": customer_id, "at": at} for customer_id, at in newest.items()],
+            [
+                {"customer": customer_id, "at": at, "seen": newest_inbound.get(customer_id)}
+                for customer_id, at in newest.items()
+            ],
         )
     return logged
 
@@ -126,7 +140,8 @@ async def record_contact(
     text: str | None = None,
     telegram_message_id: int | None = None,
 ) -> Contact:
-    """Log one message on the customer's record and move their last-contact time."""
+    """Log one message on the customer's record and move their last-contact time (and,
+    for a message from them, their last-seen time)."""
     contact = Contact(
         customer_id=customer.id,
         direction=direction.value,
@@ -138,6 +153,10 @@ async def record_contact(
     session.add(contact)
     if customer.last_contact_at is None or customer.last_contact_at < now:
         customer.last_contact_at = now
+    if direction == Direction.INBOUND and (
+        customer.last_seen_at is None or customer.last_seen_at < now
+    ):
+        customer.last_seen_at = now
     await session.flush()
     return contact
 

@@ -170,14 +170,21 @@ class Customer(Base):
     unreachable_since: Mapped[datetime | None]
     onboarded_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # The last message either way, ours included (care messages, replies).
     last_contact_at: Mapped[datetime | None]
+    # The last time the customer wrote to us or pressed a button (inbound only): what
+    # "quiet for N days" counts from; None for a customer who never did.
+    last_seen_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", order_by="Contact.id", lazy="raise"
     )
 
-    __table_args__ = (Index("ix_customer_last_contact_at", "last_contact_at"),)
+    __table_args__ = (
+        Index("ix_customer_last_contact_at", "last_contact_at"),
+        Index("ix_customer_last_seen_at", "last_seen_at"),
+    )
 
     @property
     def display_name(self) -> str:

@@ -63,7 +63,7 @@ async def test_a_record_is_committed_when_record_returns(
     assert await logged_texts(sessionmaker) == ["我的快递到哪了？"]
     async with sessionmaker() as session:
         customer = await session.get_one(Customer, anna)
-        assert customer.last_contact_at == clock.now()
+        assert customer.last_contact_at == customer.last_seen_at == clock.now()
 
 
 async def test_concurrent_records_share_a_transaction_and_each_waits_for_it(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import contacts, customers
@@ -55,6 +56,7 @@ async def test_contacts_move_last_contact_time(session: AsyncSession, clock: Man
     )
     await session.refresh(customer)
     assert customer.last_contact_at == later
+    assert customer.last_seen_at == later - timedelta(minutes=5), "our reply is not theirs"
     history = await contacts.contact_history(session, customer.id)
     assert [(c.direction, c.text) for c in history] == [("in", "你好"), ("out", "您好！")]
 
@@ -151,3 +153,58 @@ async def test_logged_text_is_cut_to_the_limit(session: AsyncSession, clock: Man
     await contacts.record_contacts(session, [entry])
     [logged] = await contacts.contact_history(session, anna.id)
     assert logged.text == long_text[: contacts.MAX_LOGGED_TEXT]
+
+
+async def test_only_what_the_customer_sends_moves_their_last_seen_time(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    anna, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
+    ben_identity = customers.TelegramIdentity(user_id=1002, chat_id=1002, first_name="Ben")
+    ben, _ = await customers.get_or_create_customer(session, ben_identity, clock.now())
+    cara_identity = customers.TelegramIdentity(user_id=1003, chat_id=1003, first_name="Cara")
+    cara, _ = await customers.get_or_create_customer(session, cara_identity, clock.now())
+    start = clock.now()
+    later = start + timedelta(minutes=1)
+
+    def entry(direction: Direction, at: Any, customer_id: int) -> contacts.ContactEntry:
+        return contacts.ContactEntry(direction, ContactKind.TEXT, at, customer_id=customer_id)
+
+    updates: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CUSTOMER"):
+            updates.append(statement)
+
+    sync_engine = session.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(sync_engine, "before_cursor_execute", note)
+    try:
+        await contacts.record_contacts(
+            session,
+            [
+                entry(Direction.OUTBOUND, later, anna.id),  # only our greeting
+                entry(Direction.OUTBOUND, later, ben.id),
+                entry(Direction.INBOUND, start, ben.id),  # logged late, still theirs
+                entry(Direction.INBOUND, start, cara.id),
+                entry(Direction.INBOUND, later, cara.id),
+                entry(Direction.OUTBOUND, start, cara.id),
+            ],
+        )
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", note)
+
+    assert len(updates) == 1, "one statement moves every customer's times"
+    for person in (anna, ben, cara):
+        await session.refresh(person)
+    assert (anna.last_contact_at, anna.last_seen_at) == (later, None)
+    assert (ben.last_contact_at, ben.last_seen_at) == (later, start)
+    assert (cara.last_contact_at, cara.last_seen_at) == (later, later)
+
+    # Never backwards: an older message logged late moves nothing.
+    await contacts.record_contacts(session, [entry(Direction.INBOUND, start, cara.id)])
+    await session.refresh(cara)
+    assert (cara.last_contact_at, cara.last_seen_at) == (later, later)
+    # A newer message from Ben moves both.
+    latest = later + timedelta(minutes=1)
+    await contacts.record_contacts(session, [entry(Direction.INBOUND, latest, ben.id)])
+    await session.refresh(ben)
+    assert (ben.last_contact_at, ben.last_seen_at) == (latest, latest)
