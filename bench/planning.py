@@ -13,8 +13,10 @@ It builds a database of ``--customers`` customers once (migrated with
 PostgreSQL a database of its own on the server at ``--pg-url``, dropped at the end, each
 run on a copy made with ``CREATE DATABASE … TEMPLATE``): 90 % accept care messages,
 2 % blocked the bot, 1 % were forgotten; most have no time zone of their own, the rest
-one of Asia/Shanghai, Europe/Berlin, America/New_York, Asia/Tokyo. Then, each on a fresh
-copy of it and in a process of its own (so that the memory figures are that run's):
+one of Asia/Shanghai, Europe/Berlin, America/New_York, Asia/Tokyo; 95 % last wrote to us
+in the last 400 days (``last_seen_at``), and about half got a message from us in the
+last 30 (``last_contact_at``). Then, each on a fresh copy of it and in a process of its
+own (so that the memory figures are that run's):
 
 - **approve**: ``care.campaigns.approve`` of an all-customers campaign, through the
   async engine and session carebot uses, committed;
@@ -51,7 +53,7 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,7 @@ ELIGIBLE = "chat_id IS NOT NULL AND consent_care AND reachable AND erased_at IS 
 CUSTOMER_COLUMNS = (
     "id", "telegram_user_id", "chat_id", "first_name", "language", "timezone", "consent_care",
     "reachable", "erased_at", "created_at", "birthday_leap_month", "customer_type",
+    "last_contact_at", "last_seen_at",
 )  # fmt: skip
 
 
@@ -87,8 +90,11 @@ CUSTOMER_COLUMNS = (
 def customer_rows(customers: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
     """The customers, as rows of CUSTOMER_COLUMNS."""
     draw = random.Random(seed).random
+    # Apart, so that the rest of the data stays what it was before these columns.
+    draw_seen = random.Random(seed + 1).random
     for n in range(1, customers + 1):
         luck = draw()
+        seen, contact = _last_seen_and_contact(draw_seen)
         yield (
             n,
             10_000_000 + n,  # telegram_user_id
@@ -102,7 +108,22 @@ def customer_rows(customers: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
             CREATED,
             False,
             "regular",
+            contact,
+            seen,
         )
+
+
+def _last_seen_and_contact(draw: Any) -> tuple[datetime | None, datetime | None]:
+    """When a customer last wrote to us and when we last exchanged a message either way:
+    5 % never wrote, the rest wrote in the last 400 days (spread evenly: a quiet:N
+    audience holds about (400 - N) / 400 of them); about half, of both kinds, got a
+    message from us in the last 30 days."""
+    luck = draw()
+    ours = NOW - timedelta(seconds=int(draw() * 30 * 86_400)) if draw() < 0.5 else None
+    if luck < 0.05:
+        return None, ours
+    seen = NOW - timedelta(seconds=int(draw() * 400 * 86_400))
+    return seen, max(seen, ours) if ours else seen
 
 
 CAMPAIGN = (
@@ -136,9 +157,9 @@ class SqliteStore:
         connection = sqlite3.connect(self.base)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=OFF")
-        stamp = CREATED.strftime("%Y-%m-%d %H:%M:%S.%f")
+        # As UTCDateTime stores them on SQLite: UTC wall time.
         rows = (
-            tuple(stamp if isinstance(v, datetime) else v for v in row)
+            tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row)
             for row in customer_rows(customers)
         )
         marks = ", ".join("?" for _ in CUSTOMER_COLUMNS)

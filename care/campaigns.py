@@ -112,7 +112,8 @@ AUDIENCE_WORDS = {
 
 def parse_audience(text: str) -> dict[str, Any]:
     """Read an audience as people type it: ``all``, ``tag:vip``, ``type:regular``,
-    ``stage:dormant``, ``quiet:90`` (no contact for 90 days).
+    ``stage:dormant``, ``quiet:90`` (has not written to us for 90 days: see
+    ``QUIET_SINCE``).
 
     Raises:
         CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
@@ -205,15 +206,35 @@ def _audience_conditions(audience: Mapping[str, Any], now: datetime) -> list[Col
     elif kind == "lifecycle":
         conditions.append(Customer.lifecycle_stage == audience["value"])
     elif kind == "quiet":
-        since = now - timedelta(days=audience["days"])
-        # Never in touch at all counts from the day the record was made.
-        conditions.append(
-            or_(
-                Customer.last_contact_at < since,
-                Customer.last_contact_at.is_(None) & (Customer.created_at < since),
-            )
-        )
+        conditions.append(quiet_since_before(now - timedelta(days=audience["days"])))
     return conditions
+
+
+# When a customer's silence began: the last time they wrote to us or pressed a button
+# (``last_seen_at``), or, for one who never did, when their record was made. Our own
+# messages, which move ``last_contact_at``, do not end it.
+QUIET_SINCE = func.coalesce(Customer.last_seen_at, Customer.created_at)
+
+
+def quiet_since_before(moment: datetime) -> ColumnElement[bool]:
+    """Customers whose silence began before ``moment`` (``QUIET_SINCE < moment``, in
+    terms the index on ``last_seen_at`` serves)."""
+    return or_(
+        Customer.last_seen_at < moment,
+        Customer.last_seen_at.is_(None) & (Customer.created_at < moment),
+    )
+
+
+def quiet_since_between(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Customers whose silence began at or after ``start`` and before ``end``."""
+    return or_(
+        and_(Customer.last_seen_at >= start, Customer.last_seen_at < end),
+        and_(
+            Customer.last_seen_at.is_(None),
+            Customer.created_at >= start,
+            Customer.created_at < end,
+        ),
+    )
 
 
 def audience_query(audience: Mapping[str, Any], now: datetime) -> Select[int]:

@@ -13,8 +13,13 @@ anniversary                 the day the record was made          ``anniversary:<
 after a resolution          resolved + N days                    ``followup:resolution:<id>``
 after first contact         record made + N days                 ``followup:first_contact``
 after a purchase            purchased + N days                   ``followup:purchase:<id>``
-win-back                    last contact + N days                ``followup:winback:<date>``
+win-back                    last seen + N days                   ``followup:winback:<date>``
 ==========================  ===================================  ==========================
+
+"Last seen" is when the customer last wrote to us or pressed a button
+(``Customer.last_seen_at``), or, for one who never did, when the record was made: the
+care messages we send do not end a quiet spell, so a customer who never answers is won
+back once per spell, not every N days.
 
 Each row is due at the send window's local time on its day, out of quiet hours. The
 dedupe keys make every run after the first plan nothing new. A follow-up whose day
@@ -27,7 +32,7 @@ planned; the sender checks again at send time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,7 +41,14 @@ from lunar_python import Solar
 from sqlalchemy import ColumnElement, Select, and_, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.campaigns import DueTimes, insert_outbox_rows, may_receive_care, outbox_row
+from care.campaigns import (
+    QUIET_SINCE,
+    DueTimes,
+    insert_outbox_rows,
+    may_receive_care,
+    outbox_row,
+    quiet_since_between,
+)
 from care.engine import EngineConfig
 from care.models import (
     BirthdayCalendar,
@@ -86,21 +98,24 @@ class FollowUp:
     where: tuple[ColumnElement[bool], ...] = ()
     key: str = ""  # the dedupe key; {anchor} and {day} (the event's local day) filled in
 
+    # The events in [start, end), when ``event`` is an expression no index serves as is.
+    between: Callable[[datetime, datetime], ColumnElement[bool]] | None = None
+
     def events(self, today: date, days_after: int) -> Select[Any]:
         """Customers who may get care messages, with their zone, the event's time and its
         anchor, for events whose follow-up may fall in the days being planned (a day of
         margin on either side for time zones; the exact day is worked out per customer)."""
-        first = today - timedelta(days=CATCH_UP_DAYS + days_after + 1)
-        last = today + timedelta(days=LOOK_AHEAD_DAYS - days_after + 2)
+        first = _midnight(today - timedelta(days=CATCH_UP_DAYS + days_after + 1))
+        last = _midnight(today + timedelta(days=LOOK_AHEAD_DAYS - days_after + 2))
         query = select(Customer.id, Customer.timezone, self.event, self.anchor)
         if self.source is not None:
             query = query.join(self.source, self.source.customer_id == Customer.id)
-        return query.where(
-            *may_receive_care(),
-            *self.where,
-            self.event >= _midnight(first),
-            self.event < _midnight(last),
+        during = (
+            self.between(first, last)
+            if self.between is not None
+            else and_(self.event >= first, self.event < last)
         )
+        return query.where(*may_receive_care(), *self.where, during)
 
 
 RESOLUTIONS = FollowUp(
@@ -125,8 +140,14 @@ PURCHASES = FollowUp(
     key="followup:purchase:{anchor}",
 )
 # Once per quiet spell: a customer who comes back and goes quiet again is won back again.
+# A spell begins when the customer last wrote to us (never: when the record was made);
+# the care messages we send them meanwhile do not end it.
 QUIET_SPELLS = FollowUp(
-    WIN_BACK, event=Customer.last_contact_at, anchor=Customer.id, key="followup:winback:{day}"
+    WIN_BACK,
+    event=QUIET_SINCE,
+    anchor=Customer.id,
+    key="followup:winback:{day}",
+    between=quiet_since_between,
 )
 
 

@@ -280,27 +280,38 @@ async def test_finished_campaigns_are_marked_done(
 
 async def test_audiences_pick_their_customers(session: AsyncSession, clock: ManualClock) -> None:
     now = clock.now()
-    vip = await customer(session, clock, "vip", last_contact_at=now - timedelta(days=1))
+    vip = await customer(session, clock, "vip", last_seen_at=now - timedelta(days=1))
     session.add(CustomerTag(customer_id=vip.id, tag="vip"))
-    regular = await customer(
-        session, clock, "regular", customer_type="regular", last_contact_at=now
-    )
+    regular = await customer(session, clock, "regular", customer_type="regular", last_seen_at=now)
     dormant = await customer(
         session, clock, "dormant", lifecycle_stage="dormant",
-        last_contact_at=now - timedelta(days=120),
+        last_seen_at=now - timedelta(days=120), last_contact_at=now - timedelta(days=120),
     )  # fmt: skip
     never = await customer(session, clock, "never", created_at=now - timedelta(days=100))
+    # Quiet for 120 days, though we greeted them yesterday: our messages do not count.
+    greeted = await customer(
+        session, clock, "greeted",
+        last_seen_at=now - timedelta(days=120), last_contact_at=now - timedelta(days=1),
+    )  # fmt: skip
+    # Never wrote; got our messages only.
+    only_ours = await customer(
+        session, clock, "only ours", created_at=now - timedelta(days=100),
+        last_contact_at=now - timedelta(days=2),
+    )  # fmt: skip
+    new = await customer(session, clock, "new", created_at=now - timedelta(days=10))
     await session.flush()
 
     async def ids(text: str) -> set[int]:
         query = cp.audience_query(cp.parse_audience(text), now)
         return set((await session.scalars(query)).all())
 
-    assert await ids("all") == {vip.id, regular.id, dormant.id, never.id}
+    everyone = {vip.id, regular.id, dormant.id, never.id, greeted.id, only_ours.id, new.id}
+    assert await ids("all") == everyone
     assert await ids("tag:vip") == {vip.id}
     assert await ids("type:regular") == {regular.id}
     assert await ids("stage:dormant") == {dormant.id}
-    assert await ids("quiet:90") == {dormant.id, never.id}
+    assert await ids("quiet:90") == {dormant.id, never.id, greeted.id, only_ours.id}
+    assert await cp.audience_size(session, cp.parse_audience("quiet:90"), now) == 4
     assert await ids("tag:nobody") == set()
 
 

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import purchases
+from care import contacts, purchases
 from care.clock import ManualClock
 from care.engine import EngineConfig, FollowUpRules
 from care.followups import plan_personal_and_followups
-from care.models import Complaint, Customer, Outbox
+from care.models import (
+    Complaint,
+    ContactKind,
+    Customer,
+    Direction,
+    Outbox,
+    OutboxState,
+)
 from care.purchases import PurchaseError, PurchaseProblem
 from tests.care.test_campaigns import customer, utc
 
@@ -44,6 +52,11 @@ async def plan(
 async def rows_of(session: AsyncSession, person: Customer) -> dict[str, Outbox]:
     rows = await session.scalars(select(Outbox).where(Outbox.customer_id == person.id))
     return {row.dedupe_key: row for row in rows}
+
+
+def contact(direction: Direction, person: Customer, clock: ManualClock) -> contacts.ContactEntry:
+    """A message from the customer (inbound) or to them (outbound), now."""
+    return contacts.ContactEntry(direction, ContactKind.TEXT, clock.now(), customer_id=person.id)
 
 
 async def resolved_complaint(
@@ -199,23 +212,68 @@ async def test_follow_ups_after_first_contact_and_after_a_purchase(
 async def test_win_back_for_customers_quiet_for_ninety_days(
     session: AsyncSession, clock: ManualClock
 ) -> None:
-    quiet = await customer(session, clock, last_contact_at=utc(2026, 6, 26, 4, 0))
-    recent = await customer(session, clock, last_contact_at=utc(2026, 9, 1, 4, 0))
-    forgotten = await customer(session, clock, last_contact_at=utc(2026, 6, 26, 4, 0), erased=True)
+    # Quiet: last wrote 90 days ago; what we sent since (a greeting) does not count.
+    quiet = await customer(
+        session, clock, last_seen_at=utc(2026, 6, 26, 4, 0), last_contact_at=utc(2026, 9, 1, 4, 0)
+    )
+    recent = await customer(session, clock, last_seen_at=utc(2026, 9, 1, 4, 0))
+    forgotten = await customer(session, clock, last_seen_at=utc(2026, 6, 26, 4, 0), erased=True)
+    # Never wrote at all: quiet since the record was made, whatever we sent them.
+    silent = await customer(
+        session, clock, created_at=utc(2026, 6, 26, 3, 0), last_contact_at=utc(2026, 9, 20, 1, 0)
+    )
     config = only(win_back_quiet_days=90)
 
-    assert await plan(session, clock, config) == 1
+    assert await plan(session, clock, config) == 2
 
     row = (await rows_of(session, quiet))["followup:winback:2026-06-26"]
     assert (row.template, row.due_at) == ("followup.win_back", utc(2026, 9, 24, 10, 0))
+    assert set(await rows_of(session, silent)) == {"followup:winback:2026-06-26"}
     assert await rows_of(session, recent) == {}
     assert await rows_of(session, forgotten) == {}
+
+
+async def test_a_customer_who_never_answers_is_won_back_once_per_quiet_spell(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    clock.set(utc(2026, 6, 26, 4, 0))
+    person = await customer(session, clock)
+    await contacts.record_contacts(session, [contact(Direction.INBOUND, person, clock)])
+    config = only(win_back_quiet_days=90)
+
+    async def plan_every_day_until(last: date) -> None:
+        """Run the planner each day at 12:00 in Shanghai; deliver what it planned."""
+        day = clock.now().astimezone(ZoneInfo(TZ)).date()
+        while day < last:
+            day += timedelta(days=1)
+            clock.set(datetime.combine(day, time(4, 0), tzinfo=UTC))
+            await plan(session, clock, config, today=day)
+            for row in (await rows_of(session, person)).values():
+                if row.state == OutboxState.PENDING and row.due_at <= clock.now():
+                    # Sent: the contact log moves last_contact_at, as the bot's door does.
+                    row.state = OutboxState.SENT.value
+                    await contacts.record_contacts(
+                        session, [contact(Direction.OUTBOUND, person, clock)]
+                    )
+
+    # Two quiet spells' worth of days: one win-back, and our own message ends nothing.
+    await plan_every_day_until(date(2027, 1, 1))
+    assert set(await rows_of(session, person)) == {"followup:winback:2026-06-26"}
+    await session.refresh(person)
+    assert person.last_contact_at is not None and person.last_contact_at > utc(2026, 9, 24)
+
+    # They write back: a new spell begins, won back 90 days later.
+    await contacts.record_contacts(session, [contact(Direction.INBOUND, person, clock)])
+    await plan_every_day_until(date(2027, 4, 10))
+    rows = await rows_of(session, person)
+    assert set(rows) == {"followup:winback:2026-06-26", "followup:winback:2027-01-01"}
+    assert rows["followup:winback:2027-01-01"].due_at == utc(2027, 4, 1, 1, 0)
 
 
 async def test_rules_that_are_off_plan_nothing(session: AsyncSession, clock: ManualClock) -> None:
     person = await customer(
         session, clock, birthday_calendar="solar", birthday_month=9, birthday_day=25,
-        created_at=utc(2026, 9, 18, 3, 0), last_contact_at=utc(2026, 6, 26, 4, 0),
+        created_at=utc(2026, 9, 18, 3, 0), last_seen_at=utc(2026, 6, 26, 4, 0),
     )  # fmt: skip
     await resolved_complaint(session, person, utc(2026, 9, 22, 9, 0))
     assert await plan(session, clock, EngineConfig(followups=NOTHING)) == 0
