@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from telegram import CallbackQuery, Message, Update
@@ -68,10 +69,12 @@ async def _find_or_create(
     """Read (or create, or update) the customer and remember them for the next updates."""
     ticket = services.customer_cache.ticket()
     async with services.sessionmaker.begin() as session:
-        customer, _created = await customers.get_or_create_customer(
+        customer, created = await customers.get_or_create_customer(
             session, who, now, language=language
         )
         known = KnownCustomer.of(customer)
+        if created:  # nobody can have filed a complaint for them yet
+            known = replace(known, open_complaints=False)
     # Kept only if no commit changed the customer meanwhile, this one included (one that
     # created the record is no change: nobody else can have read it before).
     services.customer_cache.put(who.user_id, known, ticket)
