@@ -382,6 +382,7 @@ def outbox_row(
     campaign_id: int | None = None,
     rule: str | None = None,
     template: str | None = None,
+    event_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The values of one pending outbox row, for ``insert_outbox_rows``."""
     return {
@@ -390,6 +391,7 @@ def outbox_row(
         "rule": rule,
         "template": template,
         "dedupe_key": dedupe_key,
+        "event_at": event_at,
         "due_at": due_at,
         "state": OutboxState.PENDING.value,
         "attempts": 0,

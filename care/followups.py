@@ -27,7 +27,10 @@ passed while the planner was not running is still planned for up to ``CATCH_UP_D
 due at once (out of quiet hours); a greeting is never sent after its day.
 
 Only customers who accept care messages, are reachable and were not forgotten are
-planned; the sender checks again at send time.
+planned; the sender checks again at send time (``care.outbox.message_for``), and
+withdraws a follow-up whose reason went away meanwhile: the one after a resolution when
+the complaint is open again, a win-back when the customer has written since the quiet
+spell began (each follow-up row keeps its event's time, ``Outbox.event_at``).
 """
 
 from __future__ import annotations
@@ -215,9 +218,18 @@ def _after(
                 times.due(day, timezone),
                 rule=follow_up.rule.name,
                 template=follow_up.rule.template,
+                event_at=at,
             )
         )
     return rows
+
+
+def complaint_followed_up(dedupe_key: str) -> int | None:
+    """The complaint an after-resolution row follows up, read from its dedupe key
+    (``followup:resolution:<id>``); None for any other key."""
+    prefix, _anchor, _rest = RESOLUTIONS.key.partition("{anchor}")
+    found = dedupe_key.removeprefix(prefix)
+    return int(found) if found != dedupe_key and found.isascii() and found.isdigit() else None
 
 
 async def _personal(

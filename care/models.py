@@ -447,7 +447,7 @@ class OutboxState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up (400 chat not found, retries exhausted)
     BLOCKED = "blocked"  # 403: the customer blocked the bot
-    SKIPPED = "skipped"  # at send time: opted out, forgotten or unreachable
+    SKIPPED = "skipped"  # at send time: opted out, forgotten, unreachable, no longer applies
     UNCONFIRMED = "unconfirmed"  # in flight when the process died: maybe sent, never resent
     CANCELLED = "cancelled"
 
@@ -457,7 +457,8 @@ class Outbox(Base):
     is the source of truth: a restart loses nothing and resends nothing.
 
     ``dedupe_key`` makes planning idempotent: ``campaign:<id>``, ``birthday:<year>``,
-    ``followup:<rule>:<anchor id>`` … unique per customer.
+    ``followup:<rule>:<anchor id>`` … unique per customer. The sender reads the
+    complaint's id of an after-resolution follow-up from it (``followup:resolution:<id>``).
     """
 
     __tablename__ = "outbox"
@@ -468,6 +469,9 @@ class Outbox(Base):
     rule: Mapped[str | None] = mapped_column(String(48))  # follow-up rule or personal occasion
     template: Mapped[str | None] = mapped_column(String(64))  # template key when not a campaign
     dedupe_key: Mapped[str] = mapped_column(String(96))
+    # A follow-up's event: when the complaint was resolved, the purchase made, the record
+    # made, the quiet spell begun (the customer's last message). None for other rows.
+    event_at: Mapped[datetime | None]
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

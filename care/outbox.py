@@ -7,7 +7,8 @@ The sender (``bot.outbox_jobs``) works in three steps, each its own short transa
    ``sending``, never ``pending``.
 2. :func:`message_for` decides at send time what each row becomes: a :class:`Message`
    in the customer's current language, or a :class:`Skip` (opted out, forgotten,
-   unreachable, campaign cancelled), which :func:`skip` records.
+   unreachable, campaign cancelled, a follow-up that no longer applies), which
+   :func:`skip` records.
 3. One ``mark_*`` call per outcome: :func:`mark_sent`, :func:`mark_blocked`,
    :func:`mark_failed`, :func:`mark_unconfirmed` or :func:`retry_later`.
 
@@ -34,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import campaigns, locks
 from care.campaigns import Render
-from care.models import Campaign, CampaignStatus, Customer, Outbox, OutboxState
+from care.followups import AFTER_RESOLUTION, FOLLOWED_UP, WIN_BACK, complaint_followed_up
+from care.models import Campaign, CampaignStatus, Complaint, Customer, Outbox, OutboxState
 
 __all__ = [
     "Message",
@@ -69,6 +71,9 @@ class SkipReason(enum.StrEnum):
     OPTED_OUT = "opted_out"  # consent_care is off
     UNREACHABLE = "unreachable"  # the customer blocked the bot
     CANCELLED = "cancelled"  # the campaign was cancelled after the row was claimed
+    # A follow-up whose reason went away after it was planned: the complaint it asks
+    # about was reopened, or the customer it would win back has written since.
+    NO_LONGER_APPLIES = "no_longer_applies"
 
 
 @dataclass(frozen=True)
@@ -360,9 +365,13 @@ async def message_for(
 
     The customer is read now, not when the row was planned: one who opted out, was
     forgotten or blocked the bot since is skipped, and the text is in the language
-    the customer has now (or ``default_locale``). A campaign row says the campaign's
-    text (``texts[locale]``, else the default locale's) or its occasion's template; any
-    other row says its ``template``. Placeholders: ``name``, ``company``, ``occasion``.
+    the customer has now (or ``default_locale``). A follow-up whose reason went away
+    since is skipped too (``NO_LONGER_APPLIES``): one after a resolution whose complaint
+    is no longer resolved or closed (reopened, back in progress), a win-back for a
+    customer who has written to us since their quiet spell began (``row.event_at``).
+    A campaign row says the campaign's text (``texts[locale]``, else the default
+    locale's) or its occasion's template; any other row says its ``template``.
+    Placeholders: ``name``, ``company``, ``occasion``.
 
     Raises:
         NoText: The row has no campaign and no template.
@@ -374,6 +383,8 @@ async def message_for(
         return Skip(SkipReason.OPTED_OUT)
     if not customer.reachable:
         return Skip(SkipReason.UNREACHABLE)
+    if await _no_longer_applies(session, row, customer):
+        return Skip(SkipReason.NO_LONGER_APPLIES)
     locale = customer.language or default_locale
     countries = tuple(countries)
     if row.campaign_id is not None:
@@ -391,6 +402,22 @@ async def message_for(
     return Message(chat_id=customer.chat_id, text=text, locale=locale)
 
 
+async def _no_longer_applies(session: AsyncSession, row: Outbox, customer: Customer) -> bool:
+    """Whether a follow-up's reason went away after it was planned."""
+    if row.rule == AFTER_RESOLUTION.name:
+        complaint_id = complaint_followed_up(row.dedupe_key)
+        if complaint_id is None:
+            return False
+        complaint = await session.get(Complaint, complaint_id)
+        return complaint is None or complaint.status not in FOLLOWED_UP
+    if row.rule == WIN_BACK.name:
+        # The spell began at event_at; any message from them since ended it. (Rows
+        # planned before event_at was kept have none, and are sent as planned.)
+        seen = customer.last_seen_at
+        return row.event_at is not None and seen is not None and seen > row.event_at
+    return False
+
+
 async def messages_for(
     session: AsyncSession,
     rows: Sequence[Outbox],
@@ -400,8 +427,8 @@ async def messages_for(
     default_locale: str,
     countries: Iterable[str] = ("CN",),
 ) -> list[Message | Skip | NoText]:
-    """:func:`message_for` for many rows, reading their customers and campaigns in two
-    queries instead of two per row.
+    """:func:`message_for` for many rows, reading their customers, campaigns and the
+    complaints of after-resolution follow-ups in at most three queries, not per row.
 
     Returns:
         One entry per row, in order. A row whose text cannot be made (no campaign and no
@@ -410,16 +437,25 @@ async def messages_for(
     """
     customer_ids = {row.customer_id for row in rows}
     campaign_ids = {row.campaign_id for row in rows if row.campaign_id is not None}
+    complaint_ids = {
+        complaint_id
+        for row in rows
+        if row.rule == AFTER_RESOLUTION.name
+        and (complaint_id := complaint_followed_up(row.dedupe_key)) is not None
+    }
     # Read afresh into the session's identity map, where message_for's session.get
     # finds them. The map holds objects weakly: these lists keep them there.
     fresh = {"populate_existing": True}
-    loaded: list[Customer | Campaign] = []
+    loaded: list[Customer | Campaign | Complaint] = []
     if customer_ids:
         found_customers = select(Customer).where(Customer.id.in_(customer_ids))
         loaded += (await session.scalars(found_customers, execution_options=fresh)).all()
     if campaign_ids:
         found_campaigns = select(Campaign).where(Campaign.id.in_(campaign_ids))
         loaded += (await session.scalars(found_campaigns, execution_options=fresh)).all()
+    if complaint_ids:
+        found_complaints = select(Complaint).where(Complaint.id.in_(complaint_ids))
+        loaded += (await session.scalars(found_complaints, execution_options=fresh)).all()
     countries = tuple(countries)
     found: list[Message | Skip | NoText] = []
     for row in rows:

@@ -63,7 +63,7 @@ async def empty_database_url(tmp_path: Path) -> AsyncIterator[str]:
         await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def test_0005_fills_last_seen_from_the_newest_inbound_contact(
+async def test_0005_fills_last_seen_from_the_newest_inbound_contact_and_goes_back(
     empty_database_url: str,
 ) -> None:
     url = empty_database_url
@@ -105,6 +105,9 @@ async def test_0005_fills_last_seen_from_the_newest_inbound_contact(
             indexes = await connection.run_sync(
                 lambda sync: {i["name"] for i in sa_inspect(sync).get_indexes("customer")}
             )
+            outbox_columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in sa_inspect(sync).get_columns("outbox")}
+            )
         assert found == {
             1: start + timedelta(days=3),
             2: None,
@@ -112,12 +115,17 @@ async def test_0005_fills_last_seen_from_the_newest_inbound_contact(
             4: start + timedelta(days=2),
         }
         assert "ix_customer_last_seen_at" in indexes
+        assert "event_at" in outbox_columns
 
         await asyncio.to_thread(command.downgrade, alembic_config(url), "0004")
         async with engine.connect() as connection:
             columns = await connection.run_sync(
                 lambda sync: {c["name"] for c in sa_inspect(sync).get_columns("customer")}
             )
+            outbox_columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in sa_inspect(sync).get_columns("outbox")}
+            )
         assert "last_seen_at" not in columns and "last_contact_at" in columns
+        assert "event_at" not in outbox_columns and "due_at" in outbox_columns
     finally:
         await engine.dispose()

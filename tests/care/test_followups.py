@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care import contacts, purchases
 from care.clock import ManualClock
 from care.engine import EngineConfig, FollowUpRules
-from care.followups import plan_personal_and_followups
+from care.followups import complaint_followed_up, plan_personal_and_followups
 from care.models import (
     Complaint,
     ContactKind,
@@ -268,6 +268,20 @@ async def test_a_customer_who_never_answers_is_won_back_once_per_quiet_spell(
     rows = await rows_of(session, person)
     assert set(rows) == {"followup:winback:2026-06-26", "followup:winback:2027-01-01"}
     assert rows["followup:winback:2027-01-01"].due_at == utc(2027, 4, 1, 1, 0)
+
+
+def test_an_after_resolution_row_names_its_complaint_in_its_key() -> None:
+    assert complaint_followed_up("followup:resolution:42") == 42
+    others = (
+        "followup:resolution:",
+        "followup:resolution:4x",
+        "followup:resolution:４２",
+        "followup:purchase:42",
+        "followup:winback:2026-06-26",
+        "campaign:42",
+    )
+    for other in others:
+        assert complaint_followed_up(other) is None, other
 
 
 async def test_rules_that_are_off_plan_nothing(session: AsyncSession, clock: ManualClock) -> None:

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from care import customers, outbox
+from care import contacts, customers, outbox
 from care.clock import ManualClock
-from care.models import Campaign, CampaignStatus, Customer, Outbox, OutboxState
+from care.engine import EngineConfig, FollowUpRules
+from care.followups import plan_personal_and_followups
+from care.models import (
+    Campaign,
+    CampaignStatus,
+    Complaint,
+    ComplaintStatus,
+    ContactKind,
+    Customer,
+    Direction,
+    Outbox,
+    OutboxState,
+)
 
 BOOK = {
     "mid_autumn": {
@@ -20,6 +34,11 @@ BOOK = {
         "en": "Happy {occasion}, {name}!",
     },
     "followup.after_purchase": {"zh_CN": "{name}，新买的东西还好用吗？", "en": "{name}, all well?"},
+    "followup.after_resolution": {
+        "zh_CN": "{name}，现在一切都好吗？",
+        "en": "All right now, {name}?",
+    },
+    "followup.win_back": {"zh_CN": "{name}，好久不见！", "en": "We miss you, {name}!"},
 }
 
 
@@ -433,3 +452,135 @@ async def test_a_row_with_nothing_to_say_is_reported_not_raised(
     )
     assert all(isinstance(entry, outbox.NoText) for entry in found)
     assert "no.such.template" in str(found[1])
+
+
+# ----------------------------------------------------------------------------- follow-ups
+
+
+def follow_ups(**rules: Any) -> EngineConfig:
+    """The engine's configuration with only these follow-up rules on."""
+    off: dict[str, Any] = {
+        "after_resolution_days": None,
+        "after_first_contact_days": None,
+        "after_purchase_days": None,
+        "win_back_quiet_days": None,
+        "birthdays": False,
+        "anniversaries": False,
+    }
+    return EngineConfig(followups=FollowUpRules(**{**off, **rules}))
+
+
+async def planned_rows(
+    session: AsyncSession, config: EngineConfig, clock: ManualClock
+) -> list[Outbox]:
+    """What the planner plans now, oldest customer first."""
+    today = clock.now().date()
+    await plan_personal_and_followups(session, today, config, clock.now(), "Asia/Shanghai")
+    return list((await session.scalars(select(Outbox).order_by(Outbox.customer_id))).all())
+
+
+@contextmanager
+def statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The SQL statements the session sends meanwhile."""
+    sent: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        sent.append(statement)
+
+    sync_engine = session.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(sync_engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", note)
+
+
+async def test_a_follow_up_after_a_resolution_is_withdrawn_when_the_complaint_is_reopened(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    people = [await a_customer(session, clock, 1001 + n, name=f"P{n}") for n in range(4)]
+    complaints = []
+    for n, person in enumerate(people):
+        complaint = Complaint(
+            customer_id=person.id,
+            number=f"C-2026-{n:06d}",
+            status=ComplaintStatus.RESOLVED.value,
+            created_at=clock.now() - timedelta(days=4),
+            updated_at=clock.now() - timedelta(days=3),
+            resolved_at=clock.now() - timedelta(days=3),
+        )
+        session.add(complaint)
+        complaints.append(complaint)
+    await session.flush()
+    rows = await planned_rows(session, follow_ups(after_resolution_days=3), clock)
+    assert [row.dedupe_key for row in rows] == [
+        f"followup:resolution:{complaint.id}" for complaint in complaints
+    ]
+
+    # After planning: one stays resolved, one is closed, one reopened, one back in progress.
+    for complaint, status in zip(
+        complaints,
+        (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED, ComplaintStatus.REOPENED,
+         ComplaintStatus.IN_PROGRESS),
+        strict=True,
+    ):  # fmt: skip
+        complaint.status = status.value
+    await session.flush()
+    campaign = await a_campaign(session, clock, texts={"en": "Hi"})
+    rows.append(await a_row(session, people[0], clock, campaign=campaign, key="c"))
+
+    with statements(session) as sent:
+        found = await outbox.messages_for(session, rows, render, company="A", default_locale="en")
+
+    gone = outbox.Skip(outbox.SkipReason.NO_LONGER_APPLIES)
+    assert found == [
+        outbox.Message(1001, "All right now, P0?", "en"),
+        outbox.Message(1002, "All right now, P1?", "en"),
+        gone,
+        gone,
+        outbox.Message(1001, "Hi", "en"),
+    ]
+    assert len(sent) == 3, "customers, campaigns and complaints: one query each"
+    # One row at a time says the same.
+    assert (
+        await outbox.message_for(session, rows[2], render, company="A", default_locale="en") == gone
+    )
+
+
+async def test_a_win_back_is_withdrawn_when_the_customer_writes_after_it_was_planned(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    now = clock.now()
+    clock.set(now - timedelta(days=90))
+    ann = await a_customer(session, clock, 1001, name="Ann")
+    ben = await a_customer(session, clock, 1002, name="Ben")
+    await contacts.record_contacts(
+        session,
+        [
+            contacts.ContactEntry(Direction.INBOUND, ContactKind.TEXT, clock.now(), customer_id=who)
+            for who in (ann.id, ben.id)
+        ],
+    )
+    clock.set(now - timedelta(hours=1))
+    rows = await planned_rows(session, follow_ups(win_back_quiet_days=90), clock)
+    assert [(row.customer_id, row.rule, row.event_at) for row in rows] == [
+        (ann.id, "win_back", now - timedelta(days=90)),
+        (ben.id, "win_back", now - timedelta(days=90)),
+    ]
+
+    # Ann writes to us; Ben only gets a message from us (which does not end his silence).
+    clock.set(now)
+    await contacts.record_contacts(
+        session,
+        [
+            contacts.ContactEntry(Direction.INBOUND, ContactKind.TEXT, now, customer_id=ann.id),
+            contacts.ContactEntry(Direction.OUTBOUND, ContactKind.TEXT, now, customer_id=ben.id),
+        ],
+    )
+
+    found = await outbox.messages_for(session, rows, render, company="A", default_locale="en")
+
+    assert found == [
+        outbox.Skip(outbox.SkipReason.NO_LONGER_APPLIES),
+        outbox.Message(1002, "We miss you, Ben!", "en"),
+    ]

@@ -1,4 +1,5 @@
-"""customer.last_seen_at: when the customer last wrote to us, what "quiet" counts from
+"""customer.last_seen_at: when the customer last wrote to us, what "quiet" counts from;
+outbox.event_at: when a follow-up's event happened, checked again at send time
 
 Revision ID: 0005
 Revises: 0004
@@ -36,9 +37,17 @@ def upgrade() -> None:
         # Win-back and "quiet:N" audiences read ranges of it.
         batch_op.create_index("ix_customer_last_seen_at", ["last_seen_at"], unique=False)
     op.execute(BACKFILL)
+    # Rows planned before have none: the sender cannot tell whether a win-back among
+    # them still applies, and sends it as before.
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("event_at", care.models.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("event_at")
     with op.batch_alter_table("customer", schema=None) as batch_op:
         batch_op.drop_index("ix_customer_last_seen_at")
         batch_op.drop_column("last_seen_at")
