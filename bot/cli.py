@@ -35,6 +35,7 @@ from care.campaigns import (
     REPORTED_STATES,
     CampaignError,
     CampaignProblem,
+    CampaignProgress,
     audience_size,
     audience_text,
     create_campaign,
@@ -696,8 +697,8 @@ def campaign_new(
         typer.Option(
             "--audience",
             "-a",
-            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (no contact for 90 "
-            "days); only customers who accept care messages get it.",
+            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (has not written to us "
+            "for 90 days); only customers who accept care messages get it.",
         ),
     ] = "all",
     on: Annotated[
@@ -793,8 +794,8 @@ def campaign_edit(
         typer.Option(
             "--audience",
             "-a",
-            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (no contact for 90 "
-            "days); only customers who accept care messages get it.",
+            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (has not written to us "
+            "for 90 days); only customers who accept care messages get it.",
         ),
     ] = None,
     on: Annotated[
@@ -1028,28 +1029,34 @@ def campaign_cancel(campaign_id: CampaignIdArgument) -> None:
 
 @campaign_app.command("status")
 def campaign_status_command(campaign_id: CampaignIdArgument) -> None:
-    """How many messages were planned, sent, are pending, failed, blocked, skipped or
-    unconfirmed (maybe delivered when the bot stopped; never resent)."""
+    """How many messages were planned, sent, are pending, failed, blocked, skipped (and
+    why) or unconfirmed (maybe delivered when the bot stopped; never resent)."""
     settings = _settings()
 
-    async def work(session: AsyncSession) -> tuple[str, int, dict[str, int]] | None:
+    async def work(session: AsyncSession) -> tuple[str, CampaignProgress] | None:
         progress = await campaign_progress(session, campaign_id)
         if progress is None:
             return None
-        return _campaign_line(progress.campaign), progress.planned, progress.counts
+        return _campaign_line(progress.campaign), progress
 
     found = _in_transaction(settings, work, commit=False)
     if found is None:
         _fail(f"No campaign {campaign_id}.")
-    line, planned, counts = found
+    line, progress = found
+    counts = progress.counts
     _out().print(Text(line))
     table = Table()
     table.add_column("State")
     table.add_column("Messages", justify="right")
-    table.add_row("planned", str(planned), style="bold")
+    table.add_row("planned", str(progress.planned), style="bold")
     for state in REPORTED_STATES:
         if state not in (OutboxState.SENDING, OutboxState.CANCELLED) or counts[state.value]:
             table.add_row(state.value, str(counts[state.value]))
+        if state is OutboxState.SKIPPED:
+            # Why, by reason code (opted_out, unreachable, forgotten, cancelled,
+            # no_longer_applies), as care.outbox.SkipReason records them.
+            for reason, count in progress.skipped_because.items():
+                table.add_row(f"  {reason}", str(count), style="dim")
     _out().print(table)
 
 

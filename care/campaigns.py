@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -684,11 +684,14 @@ async def cancel(session: AsyncSession, campaign: Campaign) -> int:
 
 @dataclass(frozen=True)
 class CampaignProgress:
-    """Where a campaign stands: how many rows were planned and in which state they are."""
+    """Where a campaign stands: how many rows were planned and in which state they are,
+    and why the skipped ones were skipped."""
 
     campaign: Campaign
     planned: int
     counts: dict[str, int]  # every OutboxState value, 0 when none
+    # Skipped rows per reason (``care.outbox.SkipReason`` values), most first.
+    skipped_because: dict[str, int] = field(default_factory=dict)
 
     def count(self, state: OutboxState) -> int:
         return self.counts.get(state.value, 0)
@@ -700,7 +703,8 @@ class CampaignProgress:
 
 
 async def status(session: AsyncSession, campaign_id: int) -> CampaignProgress | None:
-    """How many rows the campaign planned, and how many are in each outbox state."""
+    """How many rows the campaign planned, how many are in each outbox state, and why
+    the skipped ones were skipped (a second query, only when some were)."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         return None
@@ -712,7 +716,16 @@ async def status(session: AsyncSession, campaign_id: int) -> CampaignProgress | 
     counts = {state.value: 0 for state in OutboxState}
     for state, count in rows:
         counts[state] = int(count)
-    return CampaignProgress(campaign, sum(counts.values()), counts)
+    skipped_because: dict[str, int] = {}
+    if counts[OutboxState.SKIPPED.value]:
+        reasons = await session.execute(
+            select(Outbox.last_error, func.count())
+            .where(Outbox.campaign_id == campaign_id, Outbox.state == OutboxState.SKIPPED.value)
+            .group_by(Outbox.last_error)
+            .order_by(func.count().desc(), Outbox.last_error)
+        )
+        skipped_because = {str(reason): int(count) for reason, count in reasons}
+    return CampaignProgress(campaign, sum(counts.values()), counts, skipped_because)
 
 
 async def complete_finished(session: AsyncSession) -> list[int]:

@@ -40,6 +40,7 @@ from care import campaigns, followups, occasions
 from care import staff as staff_members
 from care.campaigns import CampaignError, CampaignProblem
 from care.models import Campaign, CampaignStatus, OutboxState, StaffMember, StaffRole
+from care.outbox import SkipReason
 from care.templates import TemplateBook
 from handlers import staff
 from handlers.context import CareContext, Services
@@ -75,9 +76,19 @@ STATE_LABELS = {
     OutboxState.SENDING: N_("being sent"),
     OutboxState.FAILED: N_("failed"),
     OutboxState.BLOCKED: N_("blocked (the customer blocked the bot)"),
-    OutboxState.SKIPPED: N_("skipped (opted out, forgotten or unreachable by send time)"),
+    OutboxState.SKIPPED: N_("skipped at send time"),
     OutboxState.UNCONFIRMED: N_("unconfirmed (maybe delivered; never resent)"),
     OutboxState.CANCELLED: N_("cancelled"),
+}
+# Why rows were skipped, listed under "skipped" in /campaign status.
+SKIP_REASON_LABELS = {
+    SkipReason.OPTED_OUT: N_("turned care messages off"),
+    SkipReason.UNREACHABLE: N_("blocked the bot"),
+    SkipReason.FORGOTTEN: N_("asked us to forget them"),
+    SkipReason.CANCELLED: N_("the campaign was cancelled"),
+    SkipReason.NO_LONGER_APPLIES: N_(
+        "no longer applies (the complaint was reopened, or the customer has written to us)"
+    ),
 }
 # Always listed in /campaign status, even when 0.
 STATES_SHOWN = (
@@ -119,9 +130,10 @@ def usage() -> str:
         "/campaign preview <id> [customer id]: what it says (to that customer)\n"
         "/campaign approve <id> · /campaign cancel <id> · /campaign status <id>\n"
         "/campaigns: the latest campaigns\n"
-        "Audience: all (the default), tag:vip, type:regular, stage:dormant, quiet:90 (no "
-        "contact for 90 days); only customers who accept care messages get them. The time "
-        "(default 09:00) is each customer's own; nothing is sent before it is approved."
+        "Audience: all (the default), tag:vip, type:regular, stage:dormant, quiet:90 (has "
+        "not written to us for 90 days); only customers who accept care messages get them. "
+        "The time (default 09:00) is each customer's own; nothing is sent before it is "
+        "approved."
     )
 
 
@@ -260,7 +272,20 @@ def progress_text(progress: campaigns.CampaignProgress, services: Services, loca
         count = progress.count(state)
         if state in STATES_SHOWN or count:
             lines.append(f"· {_(STATE_LABELS[state])}: {count}")
+        if state is OutboxState.SKIPPED:
+            lines += [
+                f"   – {skip_reason_words(reason)}: {rows}"
+                for reason, rows in progress.skipped_because.items()
+            ]
     return "\n".join(lines)
+
+
+def skip_reason_words(reason: str) -> str:
+    """Why a row was skipped, in words (a reason we do not know as it was recorded)."""
+    try:
+        return _(SKIP_REASON_LABELS[SkipReason(reason)])
+    except (KeyError, ValueError):
+        return reason
 
 
 def list_line(campaign: Campaign, services: Services, locale: str) -> str:

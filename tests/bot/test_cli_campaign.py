@@ -128,6 +128,29 @@ async def test_an_occasion_campaign_from_draft_to_planned(
     )
 
 
+async def test_status_says_why_messages_were_skipped(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    xiaohong, _emma, _opted_out = await add_customers(sessionmaker)
+    made = await carebot(
+        "campaign", "new", "--text-zh", "周年庆：全场九折！", "--on", str(later(3))
+    )
+    assert made.exit_code == 0, made.output
+    [campaign] = await campaigns(sessionmaker)
+    assert (await carebot("campaign", "approve", str(campaign.id))).exit_code == 0
+    async with sessionmaker.begin() as session:
+        for row in await session.scalars(select(Outbox)):
+            row.state = "skipped"
+            row.last_error = "opted_out" if row.customer_id == xiaohong else "no_longer_applies"
+
+    status = await carebot("campaign", "status", str(campaign.id))
+
+    assert status.exit_code == 0, status.output
+    counts = {row[0]: row[1] for row in table_rows(status.stdout)}
+    assert counts["skipped"] == "2"
+    assert (counts["opted_out"], counts["no_longer_applies"]) == ("1", "1")
+
+
 async def test_a_text_campaign_in_one_language_serves_both(
     carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

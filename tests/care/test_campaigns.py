@@ -236,25 +236,38 @@ async def test_cancel_stops_pending_rows_only(session: AsyncSession, clock: Manu
 
 
 async def test_status_counts_rows_per_state(session: AsyncSession, clock: ManualClock) -> None:
-    people = [await customer(session, clock) for _ in range(5)]
+    people = [await customer(session, clock) for _ in range(8)]
     campaign = await mid_autumn(session, clock)
     await cp.approve(session, campaign, None, clock.now(), TZ)
     rows = await planned(session, campaign)
     for person, state in zip(people, ("sent", "sent", "blocked", "unconfirmed"), strict=False):
         rows[person.id].state = state
-    await session.flush()
 
     progress = await cp.status(session, campaign.id)
 
     assert progress is not None
-    assert progress.planned == 5
+    assert progress.planned == 8
     assert progress.count(OutboxState.SENT) == 2
-    assert progress.count(OutboxState.PENDING) == 1
+    assert progress.count(OutboxState.PENDING) == 4
     assert progress.count(OutboxState.BLOCKED) == 1
     assert progress.count(OutboxState.UNCONFIRMED) == 1
     assert progress.count(OutboxState.FAILED) == 0
+    assert progress.skipped_because == {}
     assert not progress.finished
     assert await cp.status(session, 9999) is None
+
+    # Skipped at send time, each with its reason (care.outbox.SkipReason's values).
+    for person, reason in zip(
+        people[4:], ("opted_out", "unreachable", "opted_out", "no_longer_applies"), strict=True
+    ):
+        rows[person.id].state, rows[person.id].last_error = "skipped", reason
+    progress = await cp.status(session, campaign.id)
+    assert progress is not None and progress.count(OutboxState.SKIPPED) == 4
+    assert list(progress.skipped_because.items()) == [
+        ("opted_out", 2),
+        ("no_longer_applies", 1),
+        ("unreachable", 1),
+    ]
 
 
 async def test_finished_campaigns_are_marked_done(

@@ -200,6 +200,56 @@ async def test_admin_makes_previews_approves_and_watches_a_mid_autumn_campaign(
     assert f"· {en('sent')}: 2" in status and f"· {en('pending')}: 0" in status
 
 
+async def test_status_in_the_staff_group_says_why_messages_were_skipped(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    people = [(await add_customer(client, sessionmaker, clock, f"客户{n}"))[1] for n in range(4)]
+    async with sessionmaker.begin() as session:
+        campaign = Campaign(
+            name="周年庆", texts={"zh_CN": "全场九折"}, audience={"kind": "all"},
+            send_on=clock.now().date(), status=CampaignStatus.APPROVED.value,
+            created_at=clock.now(),
+        )  # fmt: skip
+        session.add(campaign)
+        await session.flush()
+        campaign_id = campaign.id
+        for customer_id, state, reason in zip(
+            people,
+            ("skipped", "skipped", "skipped", "sent"),
+            ("opted_out", "unreachable", "opted_out", None),
+            strict=True,
+        ):
+            session.add(
+                Outbox(
+                    customer_id=customer_id, campaign_id=campaign_id, dedupe_key="campaign:x",
+                    due_at=clock.now(), state=state, last_error=reason,
+                )
+            )  # fmt: skip
+
+    sent = await client.send_text(
+        care_team.group_id, care_team.admin["id"], f"/campaign status {campaign_id}"
+    )
+    answer = await client.wait_for_bot_message(
+        care_team.group_id,
+        lambda m: m.get("reply_to_message_id") == sent["message_id"],
+        after_message_id=sent["message_id"],
+        timeout=10.0,
+    )
+
+    # The staff group reads the default locale, zh_CN.
+    lines = text_of(answer).splitlines()
+    skipped = lines.index(f"· {zh('skipped at send time')}: 3")
+    assert lines[skipped + 1 : skipped + 3] == [
+        f"   – {zh('turned care messages off')}: 2",
+        f"   – {zh('blocked the bot')}: 1",
+    ]
+    assert f"· {zh('sent')}: 1" in lines
+
+
 async def test_a_text_campaign_for_a_tag_is_approved_and_cancelled_by_command(
     complaint_bot: RunningBot,
     client: SandboxClient,
