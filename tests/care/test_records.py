@@ -62,6 +62,7 @@ async def test_export_holds_the_profile_and_every_contact(
     }
     assert profile["created_at"] == "2026-09-24T10:00:00+00:00"
     assert profile["last_contact_at"] == "2026-09-24T10:02:00+00:00"
+    assert profile["last_seen_at"] == "2026-09-24T10:00:00+00:00", "when they last wrote"
     assert profile["erased_at"] is None
     assert record["contacts"] == [
         {
