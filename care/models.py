@@ -184,6 +184,8 @@ class Customer(Base):
     __table_args__ = (
         Index("ix_customer_last_contact_at", "last_contact_at"),
         Index("ix_customer_last_seen_at", "last_seen_at"),
+        # The contact log finds the customer of each message the bot sends by its chat.
+        Index("ix_customer_chat_id", "chat_id"),
     )
 
     @property
