@@ -188,19 +188,38 @@ def _describe(exc: BaseException) -> str:
 
 
 @app.command()
-def run() -> None:
+def run(
+    jobs_only: Annotated[
+        bool,
+        typer.Option(
+            "--jobs-only",
+            help="Only do the scheduled work (send the outbox, plan campaigns and "
+            "follow-ups, watch SLAs) and receive no updates: for more processes beside "
+            "the one that does, on the same PostgreSQL database.",
+        ),
+    ] = False,
+) -> None:
     """Run carebot: on Telegram when CAREBOT_TOKEN is set, otherwise the local playground on SQLite.
 
     With a token carebot long-polls Telegram. Without one it starts its local Telegram
     sandbox and prints the address of a browser playground where you can chat with it as
     customers and staff. Migrations are applied on start. Ctrl-C stops.
+
+    To send faster on PostgreSQL, start more processes with --jobs-only: they share the
+    outbox (no message goes out twice) and never poll Telegram, which allows one poller
+    per bot. Give each process its share of CAREBOT_SEND_PER_SECOND.
     """
     settings = _settings()
     # Imported here: the runner pulls in python-telegram-bot and the whole bot, which
     # the other commands do not need.
-    from bot.runner import run as run_bot
+    from bot import runner
 
-    run_bot(settings)
+    if jobs_only:
+        try:
+            runner.check_jobs_only(settings)
+        except runner.RunError as exc:
+            _fail(str(exc), code=2)
+    runner.run(settings, jobs_only=jobs_only)
 
 
 # ---------------------------------------------------------------------------- db

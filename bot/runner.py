@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from bot import db, logs
 from bot.app import build_application, finish, prepare
@@ -22,9 +23,41 @@ PLAYGROUND_TOKEN = "7000000001:playground-token-not-secret"
 PLAYGROUND_DB = Path("var/playground.db")
 
 
-def run(settings: Settings) -> None:
-    """Run until interrupted (Ctrl-C or SIGTERM)."""
+class RunError(Exception):
+    """carebot cannot run as asked (the message says why, in one line)."""
+
+
+def check_jobs_only(settings: Settings) -> None:
+    """A jobs-only process needs a bot on Telegram and a database other processes share.
+
+    Raises:
+        RunError: Without a token (the playground is one process with its own sandbox),
+            or on SQLite (one carebot process per SQLite database: its outbox takes
+            every other sender for a dead one).
+    """
+    if settings.token is None:
+        raise RunError(
+            "--jobs-only needs CAREBOT_TOKEN: it works beside another carebot process "
+            "of the same bot, which the playground never has"
+        )
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        raise RunError(
+            "--jobs-only needs PostgreSQL in CAREBOT_DATABASE_URL: on SQLite, one carebot "
+            "process does everything"
+        )
+
+
+def run(settings: Settings, *, jobs_only: bool = False) -> None:
+    """Run until interrupted (Ctrl-C or SIGTERM).
+
+    Args:
+        jobs_only: Do the scheduled work only (the outbox sender, the planner, the SLA
+            watch) and receive no updates: an extra process beside the one that does,
+            on the same PostgreSQL database (see :func:`check_jobs_only`).
+    """
     logs.configure(settings.log_level, settings.token_value)
+    if jobs_only:
+        check_jobs_only(settings)
     if settings.token is None and "database_url" not in settings.model_fields_set:
         # The sandbox's world is new at every start, so the playground's database is
         # too: yesterday's customer 100000002 is not today's.
@@ -33,10 +66,10 @@ def run(settings: Settings) -> None:
         settings = settings.model_copy(
             update={"database_url": f"sqlite+aiosqlite:///{PLAYGROUND_DB}"}
         )
-    asyncio.run(_run(settings))
+    asyncio.run(_run(settings, jobs_only=jobs_only))
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
     console = Console(stderr=True)
     sandbox = None
     if settings.token is None:
@@ -69,8 +102,15 @@ async def _run(settings: Settings) -> None:
             await prepare(application)
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(drop_pending_updates=False)
-            if sandbox is not None:
+            if not jobs_only:
+                await application.updater.start_polling(drop_pending_updates=False)
+            if jobs_only:
+                console.print(
+                    f"[bold green]carebot is doing scheduled work for @{application.bot.username}"
+                    "[/] (sending, planning, SLA alerts; another process receives the "
+                    "updates). Ctrl-C stops."
+                )
+            elif sandbox is not None:
                 console.print(
                     f"[bold green]carebot playground:[/] open {sandbox.url}/ in a browser "
                     "(no CAREBOT_TOKEN set, so carebot talks to its local Telegram sandbox). "
@@ -82,7 +122,8 @@ async def _run(settings: Settings) -> None:
                     f"[bold green]carebot is running on Telegram as @{me}.[/] Ctrl-C stops."
                 )
             await stop.wait()
-            await application.updater.stop()
+            if application.updater.running:
+                await application.updater.stop()
             await application.stop()
             await finish(application)
     finally:

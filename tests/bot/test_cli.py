@@ -158,20 +158,57 @@ async def test_db_upgrade_works_on_a_fresh_machine(carebot: Carebot, tmp_path: P
 # ---------------------------------------------------------------------------- run
 
 
-async def test_run_hands_the_settings_to_the_runner(
-    carebot: Carebot, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen: list[Settings] = []
-    runner = types.ModuleType("bot.runner")
-    runner.run = seen.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.runner", runner)
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Settings, bool]]:
+    """What ``carebot run`` hands to the runner, which is replaced by a recorder."""
+    from bot import runner as real
 
+    seen: list[tuple[Settings, bool]] = []
+
+    def run(settings: Settings, *, jobs_only: bool = False) -> None:
+        seen.append((settings, jobs_only))
+
+    runner = types.ModuleType("bot.runner")
+    runner.run = run  # type: ignore[attr-defined]
+    runner.RunError = real.RunError  # type: ignore[attr-defined]
+    runner.check_jobs_only = real.check_jobs_only  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bot.runner", runner)
+    monkeypatch.setattr("bot.runner", runner, raising=False)
+    return seen
+
+
+async def test_run_hands_the_settings_to_the_runner(
+    carebot: Carebot, database_url: str, runs: list[tuple[Settings, bool]]
+) -> None:
     result = await carebot("run")
 
     assert result.exit_code == 0, result.output
-    [settings] = seen
+    [(settings, jobs_only)] = runs
     assert settings.token_value == TOKEN
     assert settings.database_url.split("://")[1] == database_url.split("://")[1]
+    assert not jobs_only
+
+
+async def test_run_jobs_only_needs_a_token_and_postgresql(
+    carebot: Carebot, runs: list[tuple[Settings, bool]], tmp_path: Path
+) -> None:
+    postgresql = "postgresql+asyncpg://carebot@db.example/carebot"
+    without_token = await carebot(
+        "run", "--jobs-only", CAREBOT_TOKEN="", CAREBOT_DATABASE_URL=postgresql
+    )
+    on_sqlite = await carebot(
+        "run", "--jobs-only", CAREBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db"
+    )
+    assert (without_token.exit_code, on_sqlite.exit_code) == (2, 2)
+    assert "--jobs-only needs CAREBOT_TOKEN" in without_token.output
+    assert "--jobs-only needs PostgreSQL" in on_sqlite.output
+    assert len(on_sqlite.output.strip().splitlines()) == 1
+    assert runs == []
+
+    result = await carebot("run", "--jobs-only", CAREBOT_DATABASE_URL=postgresql)
+    assert result.exit_code == 0, result.output
+    [(settings, jobs_only)] = runs
+    assert jobs_only and settings.database_url == postgresql
 
 
 # ---------------------------------------------------------------------------- import
@@ -323,12 +360,22 @@ async def seed_customer_with_contacts(
         session.add(customer)
         await session.flush()
         await record_contact(
-            session, customer, Direction.INBOUND, ContactKind.TEXT, clock.now(),
-            text="我的快递到哪了？", telegram_message_id=5,
+            session,
+            customer,
+            Direction.INBOUND,
+            ContactKind.TEXT,
+            clock.now(),
+            text="我的快递到哪了？",
+            telegram_message_id=5,
         )
         await record_contact(
-            session, customer, Direction.OUTBOUND, ContactKind.TEXT, clock.now(),
-            text="马上帮您查！", telegram_message_id=6,
+            session,
+            customer,
+            Direction.OUTBOUND,
+            ContactKind.TEXT,
+            clock.now(),
+            text="马上帮您查！",
+            telegram_message_id=6,
         )
         return customer.id
 

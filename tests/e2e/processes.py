@@ -48,9 +48,9 @@ async def sandbox_process() -> AsyncIterator[str]:
 
 
 async def start_carebot(
-    url: str, database_url: str, log: Path, **settings: str
+    url: str, database_url: str, log: Path, *options: str, **settings: str
 ) -> asyncio.subprocess.Process:
-    """``carebot run`` on Telegram at ``url``, its output appended to ``log``.
+    """``carebot run [OPTIONS]`` on Telegram at ``url``, its output appended to ``log``.
 
     ``settings`` are more ``CAREBOT_*`` variables, named without the prefix
     (``SEND_PER_SECOND="15"``).
@@ -69,6 +69,7 @@ async def start_carebot(
         return await asyncio.create_subprocess_exec(
             str(CAREBOT),
             "run",
+            *options,
             env=environment,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=output,

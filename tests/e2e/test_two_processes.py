@@ -1,10 +1,12 @@
 """Two carebot processes at once on one PostgreSQL database: nobody gets a message twice.
 
 Two ``carebot run`` processes with the same token and the same database, as during a
-rolling deployment, send one campaign together against a sandbox process that keeps
-Telegram's limits. Claims (``FOR UPDATE SKIP LOCKED``) give each row to one of them;
-a process starting while the other has rows in flight leaves those rows alone (it
-takes them for a dead process's only when that process is gone).
+rolling deployment, or one ``carebot run`` and one ``carebot run --jobs-only`` (which
+sends but receives no updates: how to send faster), send one campaign together against
+a sandbox process that keeps Telegram's limits. Claims (``FOR UPDATE SKIP LOCKED``)
+give each row to one of them; a process starting while the other has rows in flight
+leaves those rows alone (it takes them for a dead process's only when that process is
+gone). With ``--jobs-only``, only the first process polls: nobody gets 409 Conflict.
 
 So that the test proves something, both processes must send: each keeps half of
 Telegram's 30/s (``CAREBOT_SEND_PER_SECOND=15``, as two processes should be set up),
@@ -40,7 +42,11 @@ ROWS = 300
 SHARE_PER_SECOND = "15"
 
 
+@pytest.mark.parametrize(
+    "second", [(), ("--jobs-only",)], ids=["two-run-processes", "run-and-jobs-only"]
+)
 async def test_two_processes_send_one_campaign_together_and_nobody_gets_it_twice(
+    second: tuple[str, ...],
     database_url: str,
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -52,8 +58,8 @@ async def test_two_processes_send_one_campaign_together_and_nobody_gets_it_twice
     async with sandbox_process() as url, SandboxClient(url) as client:
         await plan_campaign(client, sessionmaker, ROWS)
         processes = [
-            await start_carebot(url, database_url, log, SEND_PER_SECOND=SHARE_PER_SECOND)
-            for _ in range(2)
+            await start_carebot(url, database_url, log, *options, SEND_PER_SECOND=SHARE_PER_SECOND)
+            for options in ((), second)
         ]
         try:
 
@@ -76,3 +82,7 @@ async def test_two_processes_send_one_campaign_together_and_nobody_gets_it_twice
         # Both sent: the worker id on each row is host:pid:random.
         senders = Counter(str(row.claimed_by).split(":")[-2] for row in rows)
         assert set(senders) == {str(p.pid) for p in processes}, senders
+        if second:
+            # Only one process polled: Telegram answers a second poller 409 Conflict.
+            assert "Conflict" not in log.read_text(), tail(log)
+            assert "scheduled work" in log.read_text()
