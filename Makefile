@@ -29,6 +29,7 @@ test-postgresql: $(STAMP) postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers care tests $(wildcard bench)
+	$(BIN)/ruff format --check bot handlers care tests scripts $(wildcard bench)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

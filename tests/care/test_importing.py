@@ -213,8 +213,17 @@ async def test_a_broken_quote_is_reported(session: AsyncSession, clock: ManualCl
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("yes", True), ("TRUE", True), ("1", True), ("是", True),
-     ("no", False), ("false", False), ("0", False), ("否", False), ("", False)],
+    [
+        ("yes", True),
+        ("TRUE", True),
+        ("1", True),
+        ("是", True),
+        ("no", False),
+        ("false", False),
+        ("0", False),
+        ("否", False),
+        ("", False),
+    ],
 )
 async def test_consent_words(
     session: AsyncSession, clock: ManualClock, text: str, expected: bool

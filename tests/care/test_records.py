@@ -41,13 +41,23 @@ async def test_export_holds_the_profile_and_every_contact(
     )
     set_birthday(customer, Birthday(BirthdayCalendar.LUNAR, 8, 15))
     await record_contact(
-        session, customer, Direction.INBOUND, ContactKind.TEXT, clock.now(),
-        text="你好，我的订单呢？", telegram_message_id=10,
+        session,
+        customer,
+        Direction.INBOUND,
+        ContactKind.TEXT,
+        clock.now(),
+        text="你好，我的订单呢？",
+        telegram_message_id=10,
     )
     clock.advance(timedelta(minutes=2))
     await record_contact(
-        session, customer, Direction.OUTBOUND, ContactKind.TEXT, clock.now(),
-        text="您好！马上为您查询。", telegram_message_id=11,
+        session,
+        customer,
+        Direction.OUTBOUND,
+        ContactKind.TEXT,
+        clock.now(),
+        text="您好！马上为您查询。",
+        telegram_message_id=11,
     )
 
     record = await export_customer(session, customer.id)
@@ -58,7 +68,11 @@ async def test_export_holds_the_profile_and_every_contact(
     assert profile["telegram_user_id"] == 123456
     assert (profile["first_name"], profile["last_name"]) == ("小明", "王")
     assert profile["birthday"] == {
-        "calendar": "lunar", "year": None, "month": 8, "day": 15, "leap_month": False,
+        "calendar": "lunar",
+        "year": None,
+        "month": 8,
+        "day": 15,
+        "leap_month": False,
     }
     assert profile["created_at"] == "2026-09-24T10:00:00+00:00"
     assert profile["last_contact_at"] == "2026-09-24T10:02:00+00:00"
@@ -83,9 +97,7 @@ async def test_export_holds_the_profile_and_every_contact(
     assert json.loads(json.dumps(record, ensure_ascii=False)) == record
 
 
-async def test_every_customer_column_is_exported(
-    session: AsyncSession, clock: ManualClock
-) -> None:
+async def test_every_customer_column_is_exported(session: AsyncSession, clock: ManualClock) -> None:
     customer = await add_customer(session, clock, telegram_user_id=1)
 
     profile = (await export_customer(session, customer.id))["customer"]
