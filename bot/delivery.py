@@ -54,22 +54,30 @@ _RETRYING = contextvars.ContextVar("carebot_delivery_retrying", default=True)
 _GATE: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
     "carebot_delivery_gate", default=None
 )
+# False while a sender that logs its own contacts (the outbox) sends.
+_LOG_CONTACT = contextvars.ContextVar("carebot_delivery_log_contact", default=True)
 
 
 @contextlib.contextmanager
-def single_attempt(gate: asyncio.Semaphore | None = None) -> Iterator[None]:
+def single_attempt(
+    gate: asyncio.Semaphore | None = None, *, log_contact: bool = True
+) -> Iterator[None]:
     """Requests made inside (in this task) get one attempt: every error reaches the caller.
 
     For the outbox sender, which must pause all sending on a 429 rather than sleep in
     one request, and keeps its retries in the database. ``gate``, if given, is held
     during the HTTP request only, not while the contact log commits: a busy sender
     bounds its requests in flight without waiting for the database in between.
+    ``log_contact=False``: the caller puts what was sent on the customer's record
+    itself (the outbox does, in the transaction that marks the row sent).
     """
     retrying = _RETRYING.set(False)
     gate_token = _GATE.set(gate)
+    logging_token = _LOG_CONTACT.set(log_contact)
     try:
         yield
     finally:
+        _LOG_CONTACT.reset(logging_token)
         _GATE.reset(gate_token)
         _RETRYING.reset(retrying)
 
@@ -122,6 +130,8 @@ class CareBot(ExtBot[None]):
                     log.info("customer in chat %s blocked the bot: marked unreachable", chat_id)
             raise
         assert kind is not None
+        if not _LOG_CONTACT.get():
+            return result
         text = data.get("text") or data.get("caption")
         message_id = result.get("message_id") if isinstance(result, dict) else None
         # Back only once committed, so the handler goes on only with its reply on record.

@@ -66,8 +66,10 @@ from telegram.ext import Application
 from bot.delivery import single_attempt
 from bot.group_commit import CommitFailed, GroupCommit
 from bot.ratelimit import Limiter
-from care import outbox
+from care import contacts, outbox
+from care.contacts import ContactEntry
 from care.engine import DeliveryLimits
+from care.models import ContactKind, Direction
 from care.templates import TemplateBook
 from handlers.context import SERVICES_KEY, CareContext, Services
 
@@ -359,7 +361,13 @@ class OutboxSender:
             reason = f"{type(error).__name__}: {error}"
             return partial(outbox.mark_unconfirmed, row_id=row_id, error=reason)
         self.stats.sent += 1
-        return outbox.Sent(row_id, sent.message_id, services.clock.now())
+        return outbox.Sent(
+            row_id,
+            sent.message_id,
+            services.clock.now(),
+            customer_id=delivery.customer_id,
+            text=delivery.message.text,
+        )
 
     async def _request(self, bot: Bot, message: outbox.Message) -> TelegramMessage:
         """One sendMessage, one attempt; the limiter hears when the answer came."""
@@ -367,7 +375,8 @@ class OutboxSender:
         if self.limiter.paid_broadcast:
             extra["allow_paid_broadcast"] = True
         try:
-            with single_attempt(gate=self._requests_in_flight):
+            # The contact is logged with the row's outcome, in one transaction.
+            with single_attempt(gate=self._requests_in_flight, log_contact=False):
                 return await bot.send_message(
                     message.chat_id, message.text, read_timeout=self.send_timeout, **extra
                 )
@@ -408,7 +417,25 @@ class OutboxSender:
 
 
 async def _write_results(session: AsyncSession, records: Sequence[Record]) -> None:
-    await outbox.mark_sent_many(session, [r for r in records if isinstance(r, outbox.Sent)])
+    sent = [r for r in records if isinstance(r, outbox.Sent)]
+    # What was sent goes on each customer's record in the transaction that marks its row
+    # sent: both or neither (then the row stays "sending" and becomes "unconfirmed").
+    await contacts.record_contacts(
+        session,
+        [
+            ContactEntry(
+                Direction.OUTBOUND,
+                ContactKind.TEXT,
+                r.at,
+                customer_id=r.customer_id,
+                text=r.text,
+                telegram_message_id=r.message_id,
+            )
+            for r in sent
+            if r.customer_id is not None
+        ],
+    )
+    await outbox.mark_sent_many(session, sent)
     for record in records:
         if not isinstance(record, outbox.Sent):
             await record(session)

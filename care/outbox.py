@@ -215,11 +215,14 @@ async def mark_sent(session: AsyncSession, row_id: int, message_id: int, now: da
 
 @dataclass(frozen=True)
 class Sent:
-    """A row Telegram accepted: its message id, and when."""
+    """A row Telegram accepted: its message id, and when (and, for the contact log, to
+    whom and what)."""
 
     row_id: int
     message_id: int
     at: datetime
+    customer_id: int | None = None
+    text: str | None = None
 
 
 _OUTBOX = cast(Table, Outbox.__table__)

@@ -19,7 +19,15 @@ from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.client import SandboxClient
 from care import customers
 from care.clock import ManualClock
-from care.models import Campaign, CampaignStatus, Customer, Outbox, OutboxState
+from care.models import (
+    Campaign,
+    CampaignStatus,
+    Contact,
+    Customer,
+    Direction,
+    Outbox,
+    OutboxState,
+)
 from tests.helpers import RunningBot, text_of, wait_until
 
 FOLLOW_UPS = (
@@ -197,6 +205,20 @@ async def test_a_campaign_and_follow_ups_arrive_once_each_within_telegrams_limit
     chat_ids = {m["message_id"] for m in await client.bot_messages(busy.user_id)}
     busy_rows = [r for r in everything.values() if r.customer_id == busy.customer_id]
     assert {r.telegram_message_id for r in busy_rows} == chat_ids
+    # And each message is on its customer's record, with that id, once.
+    async with sessionmaker() as session:
+        logged = (
+            await session.execute(
+                select(Contact.customer_id, Contact.telegram_message_id, Contact.text).where(
+                    Contact.direction == Direction.OUTBOUND.value
+                )
+            )
+        ).all()
+    assert len(logged) == len(everything)
+    assert sorted((c, m) for c, m, _ in logged) == sorted(
+        (r.customer_id, r.telegram_message_id) for r in everything.values()
+    )
+    assert {t for c, _, t in logged if c == busy.customer_id} == set(busy_texts)
 
 
 async def test_a_429_pauses_every_send_and_the_message_arrives_once(
