@@ -371,11 +371,16 @@ async def resolve(
     note: str | None,
     now: datetime,
 ) -> Change | None:
-    """Mark solved, with what was done (shown to the customer)."""
+    """Mark solved, with what was done (shown to the customer).
+
+    Each resolution is counted (``times_resolved``): one reopened and resolved again is
+    followed up again, N days after this resolution (``care.followups``).
+    """
     if status_of(complaint) is S.RESOLVED:
         return None
     change = await _move(session, complaint, S.RESOLVED, now, staff=staff, note=note)
     complaint.resolved_at = now
+    complaint.times_resolved += 1
     complaint.resolution = note
     on_time = complaint.resolve_due_at is None or now <= complaint.resolve_due_at
     complaint.resolved_on_time = on_time and complaint.resolved_on_time is not False

@@ -11,6 +11,7 @@ reason                      day (in the customer's time zone)    dedupe key
 birthday (solar or lunar)   the birthday this year               ``birthday:<year>``
 anniversary                 the day the record was made          ``anniversary:<year>``
 after a resolution          resolved + N days                    ``followup:resolution:<id>``
+                                                                 (``…:<n>``, n-th resolution)
 after first contact         record made + N days                 ``followup:first_contact``
 after a purchase            purchased + N days                   ``followup:purchase:<id>``
 win-back                    last seen + N days                   ``followup:winback:<date>``
@@ -26,11 +27,17 @@ dedupe keys make every run after the first plan nothing new. A follow-up whose d
 passed while the planner was not running is still planned for up to ``CATCH_UP_DAYS``,
 due at once (out of quiet hours); a greeting is never sent after its day.
 
+A complaint is followed up once per resolution: reopened and resolved again, it is asked
+again N days after the new resolution (``Complaint.times_resolved`` numbers them). The
+first resolution's key is the complaint's (``followup:resolution:<id>``, as rows planned
+before resolutions were counted have it), the n-th's adds ``:<n>``.
+
 Only customers who accept care messages, are reachable and were not forgotten are
 planned; the sender checks again at send time (``care.outbox.message_for``), and
 withdraws a follow-up whose reason went away meanwhile: the one after a resolution when
-the complaint is open again, a win-back when the customer has written since the quiet
-spell began (each follow-up row keeps its event's time, ``Outbox.event_at``).
+the complaint is open again or was resolved again since (the later resolution has its
+own), a win-back when the customer has written since the quiet spell began (each
+follow-up row keeps its event's time, ``Outbox.event_at``).
 """
 
 from __future__ import annotations
@@ -38,10 +45,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from lunar_python import Solar
-from sqlalchemy import ColumnElement, Select, and_, extract, or_, select
+from sqlalchemy import ColumnElement, Select, and_, extract, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.campaigns import (
@@ -100,6 +107,9 @@ class FollowUp:
     source: Any = None  # the table of events, when not the customer's own row
     where: tuple[ColumnElement[bool], ...] = ()
     key: str = ""  # the dedupe key; {anchor} and {day} (the event's local day) filled in
+    # Which of the anchor's events this is (1, 2, …), when an anchor has more than one
+    # over time (a complaint resolved again): each is followed up once.
+    nth: Any = None
 
     # The events in [start, end), when ``event`` is an expression no index serves as is.
     between: Callable[[datetime, datetime], ColumnElement[bool]] | None = None
@@ -110,7 +120,8 @@ class FollowUp:
         margin on either side for time zones; the exact day is worked out per customer)."""
         first = _midnight(today - timedelta(days=CATCH_UP_DAYS + days_after + 1))
         last = _midnight(today + timedelta(days=LOOK_AHEAD_DAYS - days_after + 2))
-        query = select(Customer.id, Customer.timezone, self.event, self.anchor)
+        nth = self.nth if self.nth is not None else null()
+        query = select(Customer.id, Customer.timezone, self.event, self.anchor, nth)
         if self.source is not None:
             query = query.join(self.source, self.source.customer_id == Customer.id)
         during = (
@@ -120,11 +131,18 @@ class FollowUp:
         )
         return query.where(*may_receive_care(), *self.where, during)
 
+    def key_for(self, anchor: Any, event_day: date, nth: int | None = None) -> str:
+        """The dedupe key of the follow-up to one event. From an anchor's second event on,
+        the key ends in the event's number (``:2``); the first keeps the plain key."""
+        key = self.key.format(anchor=anchor, day=event_day.isoformat())
+        return key if nth is None or nth <= 1 else f"{key}:{nth}"
+
 
 RESOLUTIONS = FollowUp(
     AFTER_RESOLUTION,
     event=Complaint.resolved_at,
     anchor=Complaint.id,
+    nth=Complaint.times_resolved,
     source=Complaint,
     where=(Complaint.status.in_(FOLLOWED_UP),),
     key="followup:resolution:{anchor}",
@@ -204,7 +222,7 @@ def _after(
     earliest = today - timedelta(days=CATCH_UP_DAYS)
     latest = today + timedelta(days=LOOK_AHEAD_DAYS)
     rows = []
-    for customer_id, timezone, at, anchor in found:
+    for customer_id, timezone, at, anchor, nth in found:
         if at is None:
             continue
         event_day = at.astimezone(times.zone(timezone)).date()
@@ -214,7 +232,7 @@ def _after(
         rows.append(
             outbox_row(
                 customer_id,
-                follow_up.key.format(anchor=anchor, day=event_day.isoformat()),
+                follow_up.key_for(anchor, event_day, nth),
                 times.due(day, timezone),
                 rule=follow_up.rule.name,
                 template=follow_up.rule.template,
@@ -224,12 +242,29 @@ def _after(
     return rows
 
 
-def complaint_followed_up(dedupe_key: str) -> int | None:
-    """The complaint an after-resolution row follows up, read from its dedupe key
-    (``followup:resolution:<id>``); None for any other key."""
+class FollowedResolution(NamedTuple):
+    """The resolution an after-resolution row follows up: its complaint, and which of the
+    complaint's resolutions it is (1 for the first)."""
+
+    complaint_id: int
+    nth: int
+
+
+def resolution_followed_up(dedupe_key: str) -> FollowedResolution | None:
+    """The resolution an after-resolution row follows up, read from its dedupe key
+    (``followup:resolution:<id>``, or ``…:<n>`` for the n-th); None for any other key."""
     prefix, _anchor, _rest = RESOLUTIONS.key.partition("{anchor}")
     found = dedupe_key.removeprefix(prefix)
-    return int(found) if found != dedupe_key and found.isascii() and found.isdigit() else None
+    if found == dedupe_key:
+        return None
+    complaint_id, colon, nth = found.partition(":")
+    if not _is_number(complaint_id) or (colon and not _is_number(nth)):
+        return None
+    return FollowedResolution(int(complaint_id), int(nth) if colon else 1)
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 async def _personal(

@@ -289,6 +289,9 @@ class Complaint(Base):
     updated_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # How many times it was resolved: a complaint reopened and resolved again is
+    # followed up again, once per resolution (care.followups, the dedupe key).
+    times_resolved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     closed_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(CleanText)
     acknowledge_due_at: Mapped[datetime | None]
@@ -459,8 +462,10 @@ class Outbox(Base):
     is the source of truth: a restart loses nothing and resends nothing.
 
     ``dedupe_key`` makes planning idempotent: ``campaign:<id>``, ``birthday:<year>``,
-    ``followup:<rule>:<anchor id>`` … unique per customer. The sender reads the
-    complaint's id of an after-resolution follow-up from it (``followup:resolution:<id>``).
+    ``followup:<rule>:<anchor id>`` … unique per customer. The sender reads from it which
+    complaint, and which of its resolutions, an after-resolution follow-up is for
+    (``followup:resolution:<id>`` for the first, ``followup:resolution:<id>:<n>`` for the
+    n-th).
     """
 
     __tablename__ = "outbox"

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import campaigns, locks
 from care.campaigns import Render
-from care.followups import AFTER_RESOLUTION, FOLLOWED_UP, WIN_BACK, complaint_followed_up
+from care.followups import AFTER_RESOLUTION, FOLLOWED_UP, WIN_BACK, resolution_followed_up
 from care.models import Campaign, CampaignStatus, Complaint, Customer, Outbox, OutboxState
 
 __all__ = [
@@ -72,7 +72,8 @@ class SkipReason(enum.StrEnum):
     UNREACHABLE = "unreachable"  # the customer blocked the bot
     CANCELLED = "cancelled"  # the campaign was cancelled after the row was claimed
     # A follow-up whose reason went away after it was planned: the complaint it asks
-    # about was reopened, or the customer it would win back has written since.
+    # about was reopened (and maybe resolved again: that resolution has its own), or the
+    # customer it would win back has written since.
     NO_LONGER_APPLIES = "no_longer_applies"
 
 
@@ -370,8 +371,9 @@ async def message_for(
     forgotten or blocked the bot since is skipped, and the text is in the language
     the customer has now (or ``default_locale``). A follow-up whose reason went away
     since is skipped too (``NO_LONGER_APPLIES``): one after a resolution whose complaint
-    is no longer resolved or closed (reopened, back in progress), a win-back for a
-    customer who has written to us since their quiet spell began (``row.event_at``).
+    is no longer resolved or closed (reopened, back in progress) or was resolved again
+    since (the later resolution has a follow-up of its own), a win-back for a customer
+    who has written to us since their quiet spell began (``row.event_at``).
     A campaign row says the campaign's text (``texts[locale]``, else the default
     locale's) or its occasion's template; any other row says its ``template``.
     Placeholders: ``name``, ``company``, ``occasion``.
@@ -408,11 +410,15 @@ async def message_for(
 async def _no_longer_applies(session: AsyncSession, row: Outbox, customer: Customer) -> bool:
     """Whether a follow-up's reason went away after it was planned."""
     if row.rule == AFTER_RESOLUTION.name:
-        complaint_id = complaint_followed_up(row.dedupe_key)
-        if complaint_id is None:
+        followed = resolution_followed_up(row.dedupe_key)
+        if followed is None:
             return False
-        complaint = await session.get(Complaint, complaint_id)
-        return complaint is None or complaint.status not in FOLLOWED_UP
+        complaint = await session.get(Complaint, followed.complaint_id)
+        return (
+            complaint is None
+            or complaint.status not in FOLLOWED_UP
+            or complaint.times_resolved > followed.nth
+        )
     if row.rule == WIN_BACK.name:
         # The spell began at event_at; any message from them since ended it. (Rows
         # planned before event_at was kept have none, and are sent as planned.)
@@ -441,10 +447,10 @@ async def messages_for(
     customer_ids = {row.customer_id for row in rows}
     campaign_ids = {row.campaign_id for row in rows if row.campaign_id is not None}
     complaint_ids = {
-        complaint_id
+        followed.complaint_id
         for row in rows
         if row.rule == AFTER_RESOLUTION.name
-        and (complaint_id := complaint_followed_up(row.dedupe_key)) is not None
+        and (followed := resolution_followed_up(row.dedupe_key)) is not None
     }
     # Read afresh into the session's identity map, where message_for's session.get
     # finds them. The map holds objects weakly: these lists keep them there.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Table, insert, select
 from sqlalchemy import inspect as sa_inspect
@@ -18,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from bot.db import SQLITE_POOL_SIZE, alembic_config, make_engine, upgrade
-from care.models import Contact, Customer
+from care.models import Contact, Customer, UTCDateTime
 from tests.conftest import TEST_DB, _admin
 
 
@@ -127,6 +128,123 @@ async def test_0005_fills_last_seen_from_the_newest_inbound_contact_and_goes_bac
             )
         assert "last_seen_at" not in columns and "last_contact_at" in columns
         assert "event_at" not in outbox_columns and "due_at" in outbox_columns
+    finally:
+        await engine.dispose()
+
+
+async def test_0007_counts_resolutions_and_names_old_follow_ups_after_theirs(
+    empty_database_url: str,
+) -> None:
+    """Rows planned before 0007 have the complaint's key, whichever resolution they
+    followed up; the n-th (n ≥ 2) resolution's get ``:<n>``, the key the planner gives
+    them now, so that no resolution is followed up twice."""
+    url = empty_database_url
+    await upgrade(url, "0006")
+    start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+    def at(days: int) -> datetime:
+        return start + timedelta(days=days)
+
+    customer = cast(Table, Customer.__table__)
+    # The tables as revision 0006 has them: the models are newer.
+    complaint = sa.table(
+        "complaint",
+        *(sa.column(name) for name in ("id", "customer_id", "status", "priority", "agitated")),
+        *(sa.column(name, UTCDateTime()) for name in ("created_at", "updated_at", "resolved_at")),
+    )
+    event = sa.table(
+        "complaint_event",
+        *(sa.column(name) for name in ("complaint_id", "type", "to_status", "by_customer")),
+        sa.column("at", UTCDateTime()),
+    )
+    outbox = sa.table(
+        "outbox",
+        *(sa.column(name) for name in ("id", "customer_id", "rule", "dedupe_key", "state")),
+        *(sa.column(name, UTCDateTime()) for name in ("event_at", "due_at")),
+        sa.column("attempts"),
+    )
+    # Complaint 1: resolved once. 2: resolved, reopened, resolved again before the old
+    # planner came (its row follows up the second). 3: its row followed up the first
+    # resolution, sent, then reopened and resolved again. 4: like 2, a row without its
+    # event's time (planned before 0005). 5: never resolved. 6: resolved by two people
+    # at once (two events, one resolution: the one in force is the one followed up).
+    resolved = {
+        1: [at(0)],
+        2: [at(0), at(2)],
+        3: [at(0), at(6)],
+        4: [at(0), at(2)],
+        5: [],
+        6: [at(0), at(0) + timedelta(seconds=1)],
+    }
+    in_force = {n: times[-1] if times else None for n, times in resolved.items()}
+    in_force[6] = at(0)  # the earlier press committed last
+    rows = [
+        (1, "followup:resolution:1", at(0), at(3)),
+        (2, "followup:resolution:2", at(2), at(5)),
+        (3, "followup:resolution:3", at(0), at(3)),
+        (4, "followup:resolution:4", None, at(5)),
+        (6, "followup:resolution:6", at(0), at(3)),
+    ]
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(customer), [{"id": 1, "created_at": start}])
+            await connection.execute(
+                insert(complaint),
+                [
+                    {"id": n, "customer_id": 1, "status": "resolved" if times else "new",
+                     "priority": "normal", "agitated": False, "created_at": start,
+                     "updated_at": start, "resolved_at": in_force[n]}
+                    for n, times in resolved.items()
+                ],
+            )  # fmt: skip
+            await connection.execute(
+                insert(event),
+                [
+                    {"complaint_id": n, "type": "status", "to_status": status,
+                     "by_customer": False, "at": when}
+                    for n, times in resolved.items()
+                    for status, when in [("new", start)]
+                    + [("resolved", t) for t in times]
+                    + [("reopened", t + timedelta(hours=1)) for t in times[:-1] if n != 6]
+                ],
+            )  # fmt: skip
+            await connection.execute(
+                insert(outbox),
+                [
+                    {"id": row_id, "customer_id": 1, "rule": "after_resolution",
+                     "dedupe_key": key, "state": "sent", "event_at": event_at, "due_at": due,
+                     "attempts": 1}
+                    for row_id, key, event_at, due in rows
+                ]
+                + [{"id": 9, "customer_id": 1, "rule": "birthday", "dedupe_key": "birthday:2026",
+                    "state": "pending", "event_at": None, "due_at": at(9), "attempts": 0}],
+            )  # fmt: skip
+        await engine.dispose()
+
+        await upgrade(url)
+
+        async with engine.connect() as connection:
+            counted = sa.select(complaint.c.id, sa.column("times_resolved"))
+            times_resolved = dict((await connection.execute(counted)).all())
+            keyed = sa.select(outbox.c.id, outbox.c.dedupe_key)
+            keys = dict((await connection.execute(keyed)).all())
+        assert times_resolved == {1: 1, 2: 2, 3: 2, 4: 2, 5: 0, 6: 2}
+        assert keys == {
+            1: "followup:resolution:1",
+            2: "followup:resolution:2:2",
+            3: "followup:resolution:3",
+            4: "followup:resolution:4:2",
+            6: "followup:resolution:6:2",
+            9: "birthday:2026",
+        }
+
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0006")
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: {c["name"] for c in sa_inspect(sync).get_columns("complaint")}
+            )
+        assert "times_resolved" not in columns and "resolved_at" in columns
     finally:
         await engine.dispose()
 

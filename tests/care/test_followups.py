@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import contacts, purchases
+from care import complaints, contacts, outbox, purchases, staff
 from care.clock import ManualClock
 from care.engine import EngineConfig, FollowUpRules
-from care.followups import complaint_followed_up, plan_personal_and_followups
+from care.followups import FollowedResolution, plan_personal_and_followups, resolution_followed_up
 from care.models import (
     Complaint,
     ContactKind,
@@ -21,8 +22,12 @@ from care.models import (
     Direction,
     Outbox,
     OutboxState,
+    StaffMember,
+    StaffRole,
 )
 from care.purchases import PurchaseError, PurchaseProblem
+from care.sla import SlaPolicy
+from care.triage import Triage
 from tests.care.test_campaigns import customer, utc
 
 TZ = "Asia/Shanghai"
@@ -270,18 +275,23 @@ async def test_a_customer_who_never_answers_is_won_back_once_per_quiet_spell(
     assert rows["followup:winback:2027-01-01"].due_at == utc(2027, 4, 1, 1, 0)
 
 
-def test_an_after_resolution_row_names_its_complaint_in_its_key() -> None:
-    assert complaint_followed_up("followup:resolution:42") == 42
+def test_an_after_resolution_row_names_its_complaint_and_resolution_in_its_key() -> None:
+    assert resolution_followed_up("followup:resolution:42") == FollowedResolution(42, 1)
+    assert resolution_followed_up("followup:resolution:42:3") == FollowedResolution(42, 3)
     others = (
         "followup:resolution:",
         "followup:resolution:4x",
         "followup:resolution:４２",
+        "followup:resolution:42:",
+        "followup:resolution:42:x",
+        "followup:resolution:42:3:1",
+        "followup:resolution::3",
         "followup:purchase:42",
         "followup:winback:2026-06-26",
         "campaign:42",
     )
     for other in others:
-        assert complaint_followed_up(other) is None, other
+        assert resolution_followed_up(other) is None, other
 
 
 async def test_rules_that_are_off_plan_nothing(session: AsyncSession, clock: ManualClock) -> None:
@@ -323,3 +333,167 @@ async def test_a_lunar_birthday_in_the_last_month_falls_in_january(
     )
     assert await plan(session, clock, only(birthdays=True), today=date(2026, 1, 25)) == 1
     assert (await rows_of(session, person))["birthday:2026"].due_at == utc(2026, 1, 26, 1, 0)
+
+
+# --------------------------------------------------- one follow-up for each resolution
+
+AFTER_THREE_DAYS = only(after_resolution_days=3)
+
+
+def say(key: str, locale: str, values: Mapping[str, str]) -> str:
+    """A stand-in for the template book: the template's key is the text."""
+    return key
+
+
+async def filed_by(session: AsyncSession, clock: ManualClock) -> tuple[Complaint, StaffMember]:
+    """A complaint filed just now by a customer in Shanghai who accepts care messages,
+    and the agent who handles it."""
+    person = await customer(session, clock)
+    draft = await complaints.start_draft(session, person, clock.now())
+    complaints.set_description(draft, "快递三天还没到")
+    complaint = await complaints.file_complaint(
+        session, draft, SlaPolicy(), Triage(), clock.now(), TZ
+    )
+    agent = await staff.add_staff(session, 900, StaffRole.AGENT, clock.now())
+    return complaint, agent
+
+
+async def run_until(session: AsyncSession, clock: ManualClock, until: datetime) -> None:
+    """Run the planner and the sender every hour until ``until``, as the bot's jobs do:
+    the sender sends what falls due, or skips what no longer applies."""
+    while clock.now() < until:
+        clock.advance(timedelta(hours=1))
+        await plan(
+            session, clock, AFTER_THREE_DAYS, today=clock.now().astimezone(ZoneInfo(TZ)).date()
+        )
+        for row in await outbox.claim_due(session, clock.now(), 100, "sender"):
+            found = await outbox.message_for(session, row, say, company="Acme", default_locale="en")
+            if isinstance(found, outbox.Skip):
+                await outbox.skip(session, row.id, found.reason)
+            else:
+                await outbox.mark_sent(session, row.id, row.id, clock.now())
+
+
+async def follow_ups(session: AsyncSession, complaint: Complaint) -> dict[str, tuple[Any, ...]]:
+    """The complaint's customer's outbox rows as they are now: key → (state, why not
+    sent, due, sent)."""
+    rows = await session.scalars(
+        select(Outbox).where(Outbox.customer_id == complaint.customer_id),
+        execution_options={"populate_existing": True},
+    )
+    return {row.dedupe_key: (row.state, row.last_error, row.due_at, row.sent_at) for row in rows}
+
+
+async def test_a_complaint_resolved_again_after_its_follow_up_was_withdrawn_gets_one_then(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # Resolved on the 24th (18:00 in Shanghai): followed up on the 27th at 09:00.
+    complaint, agent = await filed_by(session, clock)
+    await complaints.resolve(session, complaint, agent, "refunded", clock.now())
+    first = f"followup:resolution:{complaint.id}"
+    await run_until(session, clock, utc(2026, 9, 26, 12))
+    assert (await follow_ups(session, complaint))[first][0] == OutboxState.PENDING
+
+    # Reopened before it is due: withdrawn at send time.
+    await complaints.reopen(session, complaint, SlaPolicy(), clock.now(), staff=agent)
+    await run_until(session, clock, utc(2026, 9, 28, 12))
+    assert (await follow_ups(session, complaint))[first][:2] == ("skipped", "no_longer_applies")
+
+    # Resolved again on the 28th (20:00 in Shanghai): followed up on 1 October.
+    await complaints.resolve(session, complaint, agent, "replaced", clock.now())
+    await run_until(session, clock, utc(2026, 10, 3, 12))
+
+    assert await follow_ups(session, complaint) == {
+        first: ("skipped", "no_longer_applies", utc(2026, 9, 27, 1), None),
+        f"{first}:2": ("sent", None, utc(2026, 10, 1, 1), utc(2026, 10, 1, 1)),
+    }
+
+
+async def test_a_complaint_resolved_again_before_its_follow_up_is_due_is_followed_up_later(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    complaint, agent = await filed_by(session, clock)
+    await complaints.resolve(session, complaint, agent, "refunded", clock.now())
+    await run_until(session, clock, utc(2026, 9, 26, 12))  # planned for the 27th
+
+    # Reopened and resolved again on the 26th (21:00 in Shanghai), before the 27th:
+    # the customer is asked three days after the second resolution, not the first.
+    await complaints.reopen(session, complaint, SlaPolicy(), clock.now(), staff=agent)
+    clock.advance(timedelta(hours=1))
+    await complaints.resolve(session, complaint, agent, "replaced", clock.now())
+    await run_until(session, clock, utc(2026, 10, 1, 12))
+
+    first = f"followup:resolution:{complaint.id}"
+    assert await follow_ups(session, complaint) == {
+        first: ("skipped", "no_longer_applies", utc(2026, 9, 27, 1), None),
+        f"{first}:2": ("sent", None, utc(2026, 9, 29, 1), utc(2026, 9, 29, 1)),
+    }
+
+
+async def test_a_sent_follow_up_stays_and_the_next_resolution_gets_its_own(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    complaint, agent = await filed_by(session, clock)
+    await complaints.resolve(session, complaint, agent, "refunded", clock.now())
+    await run_until(session, clock, utc(2026, 9, 28, 12))
+    first = f"followup:resolution:{complaint.id}"
+    sent = ("sent", None, utc(2026, 9, 27, 1), utc(2026, 9, 27, 1))
+    assert (await follow_ups(session, complaint))[first] == sent
+
+    # A new problem with the same complaint: reopened, resolved again on the 29th.
+    await complaints.reopen(session, complaint, SlaPolicy(), clock.now(), staff=agent)
+    assert (await follow_ups(session, complaint))[first] == sent
+    await run_until(session, clock, utc(2026, 9, 29, 12))
+    await complaints.resolve(session, complaint, agent, "replaced", clock.now())
+    await run_until(session, clock, utc(2026, 10, 3, 12))
+
+    assert await follow_ups(session, complaint) == {
+        first: sent,
+        f"{first}:2": ("sent", None, utc(2026, 10, 2, 1), utc(2026, 10, 2, 1)),
+    }
+
+
+async def test_planning_twice_plans_one_follow_up_per_resolution(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    complaint, agent = await filed_by(session, clock)
+    await complaints.resolve(session, complaint, agent, "refunded", clock.now())
+    clock.set(utc(2026, 9, 26, 12))
+    today = date(2026, 9, 26)
+    assert await plan(session, clock, AFTER_THREE_DAYS, today) == 1
+    assert await plan(session, clock, AFTER_THREE_DAYS, today) == 0
+    # Closing keeps the resolution: nothing new.
+    await complaints.close(session, complaint, clock.now())
+    assert await plan(session, clock, AFTER_THREE_DAYS, today) == 0
+
+    await complaints.reopen(session, complaint, SlaPolicy(), clock.now())
+    await complaints.resolve(session, complaint, agent, "replaced", clock.now())
+    clock.set(utc(2026, 9, 28, 12))
+    today = date(2026, 9, 28)
+    assert await plan(session, clock, AFTER_THREE_DAYS, today) == 1
+    assert await plan(session, clock, AFTER_THREE_DAYS, today) == 0
+    assert set(await follow_ups(session, complaint)) == {
+        f"followup:resolution:{complaint.id}",
+        f"followup:resolution:{complaint.id}:2",
+    }
+
+
+async def test_a_row_planned_before_resolutions_were_counted_is_the_first_resolutions(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """Rows planned before keys carried the resolution's number have the complaint's
+    key; for the first resolution that is still the key, so nothing is planned twice."""
+    complaint, agent = await filed_by(session, clock)
+    await complaints.resolve(session, complaint, agent, "refunded", clock.now())
+    session.add(
+        Outbox(
+            customer_id=complaint.customer_id,
+            rule="after_resolution",
+            template="followup.after_resolution",
+            dedupe_key=f"followup:resolution:{complaint.id}",
+            due_at=utc(2026, 9, 27, 1),
+        )
+    )
+    await session.flush()
+    clock.set(utc(2026, 9, 26, 12))
+    assert await plan(session, clock, AFTER_THREE_DAYS, date(2026, 9, 26)) == 0

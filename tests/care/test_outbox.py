@@ -498,7 +498,7 @@ def statements(session: AsyncSession) -> Iterator[list[str]]:
 async def test_a_follow_up_after_a_resolution_is_withdrawn_when_the_complaint_is_reopened(
     session: AsyncSession, clock: ManualClock
 ) -> None:
-    people = [await a_customer(session, clock, 1001 + n, name=f"P{n}") for n in range(4)]
+    people = [await a_customer(session, clock, 1001 + n, name=f"P{n}") for n in range(5)]
     complaints = []
     for n, person in enumerate(people):
         complaint = Complaint(
@@ -508,6 +508,7 @@ async def test_a_follow_up_after_a_resolution_is_withdrawn_when_the_complaint_is
             created_at=clock.now() - timedelta(days=4),
             updated_at=clock.now() - timedelta(days=3),
             resolved_at=clock.now() - timedelta(days=3),
+            times_resolved=1,
         )
         session.add(complaint)
         complaints.append(complaint)
@@ -517,14 +518,16 @@ async def test_a_follow_up_after_a_resolution_is_withdrawn_when_the_complaint_is
         f"followup:resolution:{complaint.id}" for complaint in complaints
     ]
 
-    # After planning: one stays resolved, one is closed, one reopened, one back in progress.
+    # After planning: one stays resolved, one is closed, one reopened, one back in
+    # progress, one reopened and resolved again (its new resolution has its own row).
     for complaint, status in zip(
         complaints,
         (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED, ComplaintStatus.REOPENED,
-         ComplaintStatus.IN_PROGRESS),
+         ComplaintStatus.IN_PROGRESS, ComplaintStatus.RESOLVED),
         strict=True,
     ):  # fmt: skip
         complaint.status = status.value
+    complaints[4].times_resolved = 2
     await session.flush()
     campaign = await a_campaign(session, clock, texts={"en": "Hi"})
     rows.append(await a_row(session, people[0], clock, campaign=campaign, key="c"))
@@ -536,6 +539,7 @@ async def test_a_follow_up_after_a_resolution_is_withdrawn_when_the_complaint_is
     assert found == [
         outbox.Message(1001, "All right now, P0?", "en"),
         outbox.Message(1002, "All right now, P1?", "en"),
+        gone,
         gone,
         gone,
         outbox.Message(1001, "Hi", "en"),
