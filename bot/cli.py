@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
@@ -53,6 +53,8 @@ from care.campaigns import cancel as cancel_campaign
 from care.campaigns import preview as campaign_preview_text
 from care.campaigns import status as campaign_progress
 from care.clock import SystemClock
+from care.deliveries import DeliveryReport
+from care.deliveries import report as delivery_report
 from care.engine import parse_hhmm
 from care.importing import COLUMNS, ImportProblem, ImportResult, RowError, import_customers
 from care.models import Campaign, CustomerType, LifecycleStage, OutboxState, StaffRole
@@ -1189,3 +1191,53 @@ def purchase_add(
     days = settings.followup_after_purchase_days
     follow_up = f"; the follow-up goes out {days} days later" if days is not None else ""
     _out().print(f"Purchase {purchase_id} recorded for customer {customer.strip()}{follow_up}.")
+
+
+# ---------------------------------------------------------------------------- followups
+
+
+@app.command("followups")
+def followups_command(
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=365, help="How many days back and ahead.")
+    ] = 7,
+) -> None:
+    """Follow-ups and personal greetings (birthdays, anniversaries) due in the last and
+    next DAYS days, by rule and state, with why skipped ones were skipped, and the
+    unconfirmed ones by name (maybe delivered when the bot stopped; never resent)."""
+    settings = _settings()
+    now, span = SystemClock().now(), timedelta(days=days)
+
+    async def work(session: AsyncSession) -> DeliveryReport:
+        return await delivery_report(session, now - span, now + span)
+
+    found = _in_transaction(settings, work, commit=False)
+    zone = ZoneInfo(settings.timezone)
+
+    def moment(at: datetime) -> str:
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    window = f"{moment(found.since)} – {moment(found.until)} ({settings.timezone})"
+    if not found.counts:
+        _out().print(f"No follow-ups or greetings are due {window}.")
+        return
+    _out().print(f"Follow-ups and greetings due {window}:")
+    states = [s for s in OutboxState if any(s.value in c for c in found.counts.values())]
+    table = Table()
+    table.add_column("Rule")
+    for state in states:
+        table.add_column(state.value, justify="right")
+    for rule, counts in found.counts.items():
+        table.add_row(rule, *(str(counts.get(state.value, 0)) for state in states))
+    _out().print(table)
+    for reason, count in found.skipped_because.items():
+        _out().print(f"skipped, {reason}: {count}")
+    if found.unconfirmed:
+        unconfirmed = Table(title="Unconfirmed: maybe delivered, never resent")
+        for column in ("Row", "Customer", "Name", "Rule", "Due"):
+            unconfirmed.add_column(column)
+        for row in found.unconfirmed:
+            unconfirmed.add_row(
+                str(row.row_id), str(row.customer_id), row.name, row.rule, moment(row.due_at)
+            )
+        _out().print(unconfirmed)

@@ -8,6 +8,7 @@ Commands (admins only; other staff and everyone else are refused)::
     /campaign preview <id> [customer id]
     /campaign approve <id>  ·  /campaign cancel <id>  ·  /campaign status <id>
     /campaigns
+    /followups [days]      (supervisors and admins: follow-ups and personal greetings)
 
 A campaign is shown as a *card*: what it says in each language, to whom, when, and
 where it stands, with Approve / Edit / Cancel buttons ("cp:approve:<id>",
@@ -27,7 +28,7 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +37,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from care import campaigns, followups, occasions
+from care import campaigns, deliveries, followups, occasions
 from care import staff as staff_members
 from care.campaigns import CampaignError, CampaignProblem
 from care.models import Campaign, CampaignStatus, OutboxState, StaffMember, StaffRole
@@ -90,6 +91,17 @@ SKIP_REASON_LABELS = {
         "no longer applies (the complaint was reopened, or the customer has written to us)"
     ),
 }
+# The rules of follow-ups and personal greetings (care.followups), in /followups.
+RULE_LABELS = {
+    followups.AFTER_RESOLUTION.name: N_("after a resolved complaint"),
+    followups.AFTER_FIRST_CONTACT.name: N_("after the first contact"),
+    followups.AFTER_PURCHASE.name: N_("after a purchase"),
+    followups.WIN_BACK.name: N_("win-back after a quiet spell"),
+    followups.BIRTHDAY.name: N_("birthday greetings"),
+    followups.ANNIVERSARY.name: N_("anniversary greetings"),
+}
+# How far back and ahead /followups looks by default, in days.
+FOLLOWUPS_DAYS = 7
 # Always listed in /campaign status, even when 0.
 STATES_SHOWN = (
     OutboxState.SENT,
@@ -133,7 +145,9 @@ def usage() -> str:
         "Audience: all (the default), tag:vip, type:regular, stage:dormant, quiet:90 (has "
         "not written to us for 90 days); only customers who accept care messages get them. "
         "The time (default 09:00) is each customer's own; nothing is sent before it is "
-        "approved."
+        "approved.\n"
+        "/followups [days]: follow-ups and birthday greetings due in the last and next 7 "
+        "days, and any that may not have arrived"
     )
 
 
@@ -286,6 +300,60 @@ def skip_reason_words(reason: str) -> str:
         return _(SKIP_REASON_LABELS[SkipReason(reason)])
     except (KeyError, ValueError):
         return reason
+
+
+def rule_words(rule: str) -> str:
+    """A follow-up rule or personal occasion, in words (an unknown one as recorded)."""
+    label = RULE_LABELS.get(rule)
+    return _(label) if label is not None else rule
+
+
+def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
+    """/followups: what the outbox did with follow-ups and personal greetings."""
+    zone = ZoneInfo(timezone)
+
+    def moment(at: datetime) -> str:
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    span = {"start": moment(found.since), "end": moment(found.until)}
+    if not found.counts:
+        return _("No follow-ups or greetings are due between {start} and {end}.").format(**span)
+    lines = [_("📬 Follow-ups and greetings due between {start} and {end}:").format(**span)]
+    for rule, states in found.counts.items():
+        shown = " · ".join(
+            f"{_(STATE_LABELS[state])}: {states[state.value]}"
+            for state in OutboxState
+            if states.get(state.value)
+        )
+        lines.append(f"· {rule_words(rule)}: {shown}")
+    if found.skipped_because:
+        lines.append(_("Skipped at send time, because:"))
+        lines += [
+            f"   – {skip_reason_words(reason)}: {rows}"
+            for reason, rows in found.skipped_because.items()
+        ]
+    unconfirmed = found.total(OutboxState.UNCONFIRMED)
+    if unconfirmed:
+        lines.append(
+            ngettext(
+                "⚠️ {count} message may or may not have arrived (the sender stopped while "
+                "sending it). It is never sent again; check with the customer if it matters:",
+                "⚠️ {count} messages may or may not have arrived (the sender stopped while "
+                "sending them). They are never sent again; check with the customers if it "
+                "matters:",
+                unconfirmed,
+            ).format(count=unconfirmed)
+        )
+        lines += [
+            _("· {name} (customer {id}): {rule}, due {due}").format(
+                name=row.name or "?",
+                id=row.customer_id,
+                rule=rule_words(row.rule),
+                due=moment(row.due_at),
+            )
+            for row in found.unconfirmed
+        ]
+    return "\n".join(lines)
 
 
 def list_line(campaign: Campaign, services: Services, locale: str) -> str:
@@ -806,6 +874,46 @@ async def on_campaign_command(update: Update, context: CareContext) -> None:
         await refresh_card(context.bot, services, book, reply.refresh)
 
 
+async def on_followups_command(update: Update, context: CareContext) -> None:
+    """/followups [days]: follow-ups and personal greetings due in the last and next
+    ``days`` (7), by rule and state, naming the unconfirmed ones (supervisors, admins)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    services = context.services
+    with use_locale(staff.staff_locale(update, services)):
+        try:
+            days = followups_days(staff.command_arguments(message))
+            async with services.sessionmaker.begin() as session:
+                member = await staff_members.find_staff(session, user.id)
+                if member is not None:
+                    if member.role == StaffRole.AGENT.value:
+                        raise Answer(_("Only supervisors and admins can see this."))
+                    now = services.clock.now()
+                    found = await deliveries.report(
+                        session, now - timedelta(days=days), now + timedelta(days=days)
+                    )
+        except Answer as answer:
+            await send_reply(message, Reply(answer.text), services)
+            return
+        if member is None:
+            await staff.refuse(update, context, "/followups")
+            return
+        await send_reply(message, Reply(followups_text(found, services.timezone)), services)
+
+
+def followups_days(arguments: str) -> int:
+    """The days /followups looks back and ahead: none given, 7; else 1 to 365."""
+    if not arguments:
+        return FOLLOWUPS_DAYS
+    if arguments.isdigit() and 1 <= int(arguments) <= 365:
+        return int(arguments)
+    raise Answer(
+        _("/followups [days]: follow-ups and greetings due in the last and next days "
+          "(1 to 365; 7 when not given), e.g. /followups 30")
+    )  # fmt: skip
+
+
 async def send_reply(message: Message, reply: Reply, services: Services) -> None:
     """Answer in parts Telegram accepts, the buttons on the last; remember a card posted
     in the staff group."""
@@ -979,9 +1087,11 @@ async def announce_drafts(bot: Bot, services: Services, book: TemplateBook, toda
 
 
 def campaign_handlers() -> list[BaseHandler]:
-    """/campaign, /campaigns and the campaign card's buttons, in any chat (admins only)."""
+    """/campaign, /campaigns and the campaign card's buttons, in any chat (admins only),
+    and /followups (supervisors and admins)."""
     new = filters.UpdateType.MESSAGE  # an edited command must not act again
     return [
         CommandHandler(["campaign", "campaigns"], on_campaign_command, filters=new),
+        CommandHandler("followups", on_followups_command, filters=new),
         CallbackQueryHandler(on_campaign_button, pattern=f"^{PREFIX}"),
     ]

@@ -290,3 +290,41 @@ async def test_purchase_add_records_it_for_the_follow_up(
     future = await carebot("purchase", "add", str(customer), "--at", later(3).isoformat())
     assert future.exit_code == 1
     assert future.stderr.strip() == "No purchase recorded: the purchase is in the future."
+
+
+async def test_followups_counts_by_rule_and_lists_the_unconfirmed(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    now = datetime.now(UTC)
+    assert "No follow-ups or greetings are due" in (await carebot("followups")).output
+    async with sessionmaker.begin() as session:
+        lin = Customer(first_name="林", created_at=now)
+        session.add(lin)
+        await session.flush()
+        for n, (rule, state, reason, days) in enumerate(
+            (
+                ("after_purchase", "sent", None, -1),
+                ("after_purchase", "skipped", "opted_out", -2),
+                ("birthday", "unconfirmed", "in flight when the sender stopped", -1),
+                ("win_back", "pending", None, 20),  # beyond --days 7
+            )
+        ):
+            session.add(
+                Outbox(
+                    customer_id=lin.id, rule=rule, template=rule, dedupe_key=f"{rule}:{n}",
+                    due_at=now + timedelta(days=days), state=state, last_error=reason,
+                )
+            )  # fmt: skip
+        lin_id = lin.id
+
+    result = await carebot("followups", "--days", "7")
+
+    assert result.exit_code == 0, result.output
+    rows = table_rows(result.output)
+    # Columns: the states found, in OutboxState's order (sent, skipped, unconfirmed).
+    assert ["after_purchase", "1", "1", "0"] in rows
+    assert ["birthday", "0", "0", "1"] in rows
+    assert "win_back" not in result.output
+    assert "skipped, opted_out: 1" in result.output
+    assert any(row[1:4] == [str(lin_id), "林", "birthday"] for row in rows), rows
+    assert (await carebot("followups", "--days", "0")).exit_code == 2

@@ -1,0 +1,90 @@
+"""/followups in the staff group: what happened to follow-ups and personal greetings,
+with the unconfirmed ones named so that a person can check with the customer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.sandbox.client import SandboxClient
+from care.clock import ManualClock
+from care.models import Customer, Outbox, OutboxState
+from handlers.i18n import gettext_in
+from tests.conftest import CareTeam
+from tests.helpers import Message, RunningBot, text_of
+
+
+def zh(message: str) -> str:
+    return gettext_in("zh_CN", message)
+
+
+async def ask(client: SandboxClient, chat_id: int, user_id: int, text: str) -> Message:
+    """Send a command as ``user_id`` in ``chat_id``; the bot's answer to it."""
+    sent = await client.send_text(chat_id, user_id, text)
+    return await client.wait_for_bot_message(
+        chat_id,
+        lambda m: m.get("reply_to_message_id") == sent["message_id"],
+        after_message_id=sent["message_id"],
+        timeout=10.0,
+    )
+
+
+async def test_followups_counts_by_rule_and_names_the_unconfirmed(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    now = clock.now()
+    async with sessionmaker.begin() as session:
+        mei = Customer(first_name="美", last_name="王", created_at=now)
+        session.add(mei)
+        await session.flush()
+        for n, (rule, state, reason, days) in enumerate(
+            (
+                ("after_resolution", OutboxState.SENT, None, -1),
+                ("after_resolution", OutboxState.SKIPPED, "no_longer_applies", -2),
+                ("birthday", OutboxState.UNCONFIRMED, "in flight when the sender stopped", -3),
+                ("win_back", OutboxState.PENDING, None, 3),  # not due yet: nobody sends it
+            )
+        ):
+            session.add(
+                Outbox(
+                    customer_id=mei.id, rule=rule, template=f"followup.{rule}",
+                    dedupe_key=f"{rule}:{n}", due_at=now + timedelta(days=days),
+                    state=state.value, last_error=reason,
+                )
+            )  # fmt: skip
+        customer_id = mei.id
+
+    # The staff group reads the default locale, zh_CN.
+    lines = text_of(
+        await ask(client, care_team.group_id, care_team.supervisor["id"], "/followups")
+    ).splitlines()
+    assert lines[0].startswith("📬")
+    assert (
+        f"· {zh('after a resolved complaint')}: {zh('sent')}: 1 · {zh('skipped at send time')}: 1"
+    ) in lines
+    assert f"· {zh('win-back after a quiet spell')}: {zh('pending')}: 1" in lines
+    no_longer = zh(
+        "no longer applies (the complaint was reopened, or the customer has written to us)"
+    )
+    assert f"   – {no_longer}: 1" in lines
+    assert complaint_bot.built is not None
+    zone = ZoneInfo(complaint_bot.built.services.timezone)
+    due = (now - timedelta(days=3)).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    assert lines[-1] == zh("· {name} (customer {id}): {rule}, due {due}").format(
+        name="美 王", id=customer_id, rule=zh("birthday greetings"), due=due
+    )
+
+    # A day back and ahead: only yesterday's follow-up is in it.
+    narrow = text_of(await ask(client, care_team.group_id, care_team.admin["id"], "/followups 1"))
+    assert f"{zh('sent')}: 1" in narrow and zh("birthday greetings") not in narrow
+
+    refused = await ask(client, care_team.group_id, care_team.agent["id"], "/followups")
+    assert text_of(refused) == zh("Only supervisors and admins can see this.")
+    bad = await ask(client, care_team.group_id, care_team.admin["id"], "/followups forever")
+    assert "/followups 30" in text_of(bad)
