@@ -155,3 +155,91 @@ async def test_a_complaint_reopened_before_its_follow_up_is_due_gets_no_all_righ
     said_to_xiaohong = [text_of(m) for m in await client.bot_messages(xiaohong["id"])]
     assert all_right_now("zh_CN", "小红") not in said_to_xiaohong
     assert not [text for text in said_to_xiaohong if "现在一切都好吗" in text]
+
+
+async def test_a_complaint_reopened_and_resolved_again_gets_one_all_right_now_after_that(
+    care_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    # 2026-09-24 18:00 in Shanghai: 小红 and Emma each file a complaint, resolved at once.
+    xiaohong_id, xiaohong = await filed_complaint(
+        care_bot, client, language="zh_CN", first_name="小红", text="洗衣机漏水"
+    )
+    emma_id, emma = await filed_complaint(care_bot, client, language="en", first_name="Emma")
+    async with sessionmaker.begin() as session:
+        for user in (xiaohong, emma):
+            customer = await session.scalar(
+                select(Customer).where(Customer.telegram_user_id == user["id"])
+            )
+            assert customer is not None
+            customers.set_consent(customer, True, clock.now())
+    numbers = {}
+    for complaint_id in (xiaohong_id, emma_id):
+        number = (await complaint_of(sessionmaker, complaint_id)).number
+        assert number is not None
+        numbers[complaint_id] = number
+        await staff_command(client, care_team, care_team.agent, f"/resolve {number} 已处理")
+    first = {
+        xiaohong_id: f"followup:resolution:{xiaohong_id}",
+        emma_id: f"followup:resolution:{emma_id}",
+    }
+    second = {complaint_id: f"{key}:2" for complaint_id, key in first.items()}
+
+    async def planned(*keys: str) -> bool:
+        return set(keys) <= set(await follow_up_rows(sessionmaker))
+
+    async def settled(*keys: str) -> bool:
+        rows = await follow_up_rows(sessionmaker)
+        return all(
+            key in rows and rows[key].state not in (OutboxState.PENDING, OutboxState.SENDING)
+            for key in keys
+        )
+
+    async def asked(user: dict[str, Any], locale: str, name: str) -> int:
+        """How many times the customer was asked whether all is well now."""
+        said = [text_of(m) for m in await client.bot_messages(user["id"])]
+        return said.count(all_right_now(locale, name))
+
+    # On the 26th both are planned for the 27th, 09:00 local; then both are reopened.
+    clock.set(utc(2026, 9, 26, 10))
+    await wait_until(lambda: planned(*first.values()), within=10)
+    for complaint_id in (xiaohong_id, emma_id):
+        await staff_command(client, care_team, care_team.agent, f"/reopen {numbers[complaint_id]}")
+        complaint = await complaint_of(sessionmaker, complaint_id)
+        assert complaint.status == ComplaintStatus.REOPENED.value
+
+    # 小红's is resolved again that evening (20:00 in Shanghai), before the first
+    # follow-up is due: hers comes three days after this resolution, on the 29th.
+    clock.set(utc(2026, 9, 26, 12))
+    await staff_command(client, care_team, care_team.agent, f"/resolve {numbers[xiaohong_id]} 换新")
+
+    # The 27th, 09:00: neither is asked (小红's first resolution is over, Emma's open).
+    clock.set(utc(2026, 9, 27, 1))
+    await wait_until(lambda: settled(*first.values()), within=15)
+    rows = await follow_up_rows(sessionmaker)
+    for key in first.values():
+        assert (rows[key].state, rows[key].last_error) == ("skipped", "no_longer_applies")
+
+    # Emma's is resolved again on the 27th, 20:00 in Shanghai: she is asked on the 30th.
+    clock.set(utc(2026, 9, 27, 12))
+    await staff_command(client, care_team, care_team.agent, f"/resolve {numbers[emma_id]} Replaced")
+
+    clock.set(utc(2026, 9, 28, 10))
+    await wait_until(lambda: planned(second[xiaohong_id]), within=10)
+    assert (await follow_up_rows(sessionmaker))[second[xiaohong_id]].due_at == utc(2026, 9, 29, 1)
+
+    clock.set(utc(2026, 9, 29, 1))
+    await wait_until(lambda: settled(second[xiaohong_id]), within=15)
+    await wait_until(lambda: planned(second[emma_id]), within=10)
+    clock.set(utc(2026, 9, 30, 1))
+    await wait_until(lambda: settled(second[emma_id]), within=15)
+
+    rows = await follow_up_rows(sessionmaker)
+    for complaint_id, due in ((xiaohong_id, utc(2026, 9, 29, 1)), (emma_id, utc(2026, 9, 30, 1))):
+        row = rows[second[complaint_id]]
+        assert (row.state, row.due_at, row.sent_at) == ("sent", due, due)
+    assert await asked(xiaohong, "zh_CN", "小红") == 1
+    assert await asked(emma, "en", "Emma") == 1
