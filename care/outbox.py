@@ -373,9 +373,11 @@ async def message_for(
     since is skipped too (``NO_LONGER_APPLIES``): one after a resolution whose complaint
     is no longer resolved or closed (reopened, back in progress) or was resolved again
     since (the later resolution has a follow-up of its own), a win-back for a customer
-    who has written to us since their quiet spell began (``row.event_at``).
-    A campaign row says the campaign's text (``texts[locale]``, else the default
-    locale's) or its occasion's template; any other row says its ``template``.
+    who has written to us since their quiet spell began (``row.event_at``), and a row of a
+    campaign for quiet customers (``quiet:N``) whose customer has written to us since the
+    campaign was approved. A campaign row says the campaign's text (``texts[locale]``,
+    else the default locale's) or its occasion's template; any other row says its
+    ``template``.
     Placeholders: ``name``, ``company``, ``occasion``.
 
     Raises:
@@ -396,6 +398,8 @@ async def message_for(
         campaign = await session.get(Campaign, row.campaign_id)
         if campaign is None or campaign.status == CampaignStatus.CANCELLED.value:
             return Skip(SkipReason.CANCELLED)
+        if _no_longer_quiet(campaign, customer):
+            return Skip(SkipReason.NO_LONGER_APPLIES)
         name = _occasion_name(campaign.occasion, campaign.send_on, locale, countries)
         values = campaigns.message_values(customer, company, name)
         text = campaigns.campaign_text(campaign, locale, values, render, default_locale)
@@ -405,6 +409,17 @@ async def message_for(
     else:
         raise NoText(f"outbox row {row.id} has neither a campaign nor a template")
     return Message(chat_id=customer.chat_id, text=text, locale=locale)
+
+
+def _no_longer_quiet(campaign: Campaign, customer: Customer) -> bool:
+    """Whether a customer picked as quiet (``quiet:N``) has written to us since."""
+    seen, approved = customer.last_seen_at, campaign.approved_at
+    return (
+        campaign.audience.get("kind") == "quiet"
+        and seen is not None
+        and approved is not None
+        and seen > approved
+    )
 
 
 async def _no_longer_applies(session: AsyncSession, row: Outbox, customer: Customer) -> bool:

@@ -588,3 +588,38 @@ async def test_a_win_back_is_withdrawn_when_the_customer_writes_after_it_was_pla
         outbox.Skip(outbox.SkipReason.NO_LONGER_APPLIES),
         outbox.Message(1002, "We miss you, Ben!", "en"),
     ]
+
+
+async def test_a_campaign_for_quiet_customers_skips_one_who_wrote_after_approval(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    quiet = await a_campaign(session, clock, texts={"en": "We miss you!"})
+    quiet.audience, quiet.approved_at = {"kind": "quiet", "days": 90}, clock.now()
+    everyone = await a_campaign(session, clock, texts={"en": "Happy holidays!"})
+    everyone.approved_at = clock.now()
+    ann = await a_customer(session, clock, 1001, name="Ann")
+    ben = await a_customer(session, clock, 1002, name="Ben")
+    rows = [
+        await a_row(session, who, clock, campaign=campaign, key=f"c{campaign.id}")
+        for campaign in (quiet, everyone)
+        for who in (ann, ben)
+    ]
+    # After approval, Ann writes to us; Ben only hears from us, which ends no silence.
+    clock.advance(timedelta(hours=2))
+    now = clock.now()
+    await contacts.record_contacts(
+        session,
+        [
+            contacts.ContactEntry(Direction.INBOUND, ContactKind.TEXT, now, customer_id=ann.id),
+            contacts.ContactEntry(Direction.OUTBOUND, ContactKind.TEXT, now, customer_id=ben.id),
+        ],
+    )
+
+    found = await outbox.messages_for(session, rows, render, company="A", default_locale="en")
+
+    assert found == [
+        outbox.Skip(outbox.SkipReason.NO_LONGER_APPLIES),  # Ann is not quiet any more
+        outbox.Message(1002, "We miss you!", "en"),
+        outbox.Message(1001, "Happy holidays!", "en"),  # not a campaign for the quiet
+        outbox.Message(1002, "Happy holidays!", "en"),
+    ]
