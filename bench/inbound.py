@@ -335,6 +335,7 @@ class Customer:
         elif step in (1, 2):
             what = "language" if step == 1 else "consent"
             data = f"lang:{self.locale}" if step == 1 else "consent:yes"
+            pressed = self.last_bot
             await self.control.press(self.chat_id, self._button_message(data), data)
             after = self.newest_id
         else:
@@ -342,7 +343,12 @@ class Customer:
             text = self._skip_label() if what == "skip" else self._free_text(step)
             after = (await self.control.send_text(self.chat_id, text))["message_id"]
         actions.append(Action(self.chat_id, what, sent, time.time()))
-        await self.wait_for_bot_messages(after, 1)
+        if what == "language":
+            # carebot asks the next question in the pressed message (an edit); the echo
+            # bot answers with a new message. Either is the reply.
+            await self.wait_for_bot_messages(after, 1, edited=pressed)
+        else:
+            await self.wait_for_bot_messages(after, 1)
         self.step += 1
 
     def burst_texts(self, count: int) -> list[str]:
@@ -356,8 +362,11 @@ class Customer:
             first = first or int(sent["message_id"])
         await self.wait_for_bot_messages(first, len(texts))
 
-    async def wait_for_bot_messages(self, after: int, count: int) -> list[Message]:
-        """Wait until the bot has sent ``count`` messages newer than message ``after``."""
+    async def wait_for_bot_messages(
+        self, after: int, count: int, edited: Message | None = None
+    ) -> list[Message]:
+        """Wait until the bot has sent ``count`` messages newer than message ``after``,
+        or has edited message ``edited`` (then that message, as it is now, is the one)."""
         changed = self.changes.event(self.chat_id)
         deadline = time.monotonic() + REPLY_TIMEOUT
         while True:
@@ -365,6 +374,14 @@ class Customer:
             changed.clear()
             transcript = await self.control.transcript(self.chat_id)
             newer = [m for m in transcript if m["from"]["is_bot"] and m["message_id"] > after]
+            if edited is not None and not newer:
+                newer = [
+                    m
+                    for m in transcript
+                    if m["message_id"] == edited["message_id"]
+                    and (m.get("text"), m.get("reply_markup"))
+                    != (edited.get("text"), edited.get("reply_markup"))
+                ]
             if len(newer) >= count:
                 self.newest_id = max(m["message_id"] for m in transcript)
                 self.last_bot = newer[-1]

@@ -62,14 +62,11 @@ async def start(update: Update, context: CareContext) -> str | int:
 
 
 async def choose_language(update: Update, context: CareContext) -> str:
-    """Save the chosen language and ask for consent."""
-    if await save_language(update, context) is None:
-        return LANGUAGE
-    assert update.effective_chat is not None
-    await context.bot.send_message(
-        update.effective_chat.id, texts.consent_question(), reply_markup=texts.consent_keyboard()
+    """Save the chosen language and ask for consent, in the same message (one edit)."""
+    consent = await save_language(
+        update, context, then=lambda: (texts.consent_question(), texts.consent_keyboard())
     )
-    return CONSENT
+    return LANGUAGE if consent is None else CONSENT
 
 
 async def choose_consent(update: Update, context: CareContext) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from collections.abc import Callable
+
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from care import customers
@@ -48,8 +50,16 @@ async def ask_language(update: Update, context: CareContext) -> None:
     )
 
 
-async def save_language(update: Update, context: CareContext) -> str | None:
+async def save_language(
+    update: Update,
+    context: CareContext,
+    then: Callable[[], tuple[str, InlineKeyboardMarkup]] | None = None,
+) -> str | None:
     """Save the language a ``lang:`` button names and confirm it in place.
+
+    Args:
+        then: What the pressed message goes on to ask, in the new language (text and
+            buttons), below the confirmation; without it the buttons are removed.
 
     Returns:
         The locale, or None when the button names none of ours (it was answered).
@@ -65,9 +75,12 @@ async def save_language(update: Update, context: CareContext) -> str | None:
         customers.set_language(customer, locale)
     set_locale(locale)
     await query.answer()
-    await common.settle(
-        query, _("Language: {language}").format(language=texts.language_label(locale))
-    )
+    confirmation = _("Language: {language}").format(language=texts.language_label(locale))
+    if then is None:
+        await common.settle(query, confirmation)
+    else:
+        question, keyboard = then()
+        await query.edit_message_text(confirmation + "\n\n" + question, reply_markup=keyboard)
     return locale
 
 

@@ -134,12 +134,15 @@ class Person:
         label: str,
         predicate: Callable[[Message], bool] | None = None,
         message: Message | None = None,
+        *,
+        edited: Callable[[Message], bool] | None = None,
     ) -> tuple[str, Message | None]:
         """Press the inline button whose label contains ``label`` on the newest bot
         message that has one (or on ``message``).
 
         Returns the callback answer text and the first bot message sent after the press
-        (None when ``predicate`` is False, meaning no new message is expected).
+        (None when ``predicate`` is False, meaning no new message is expected), or, with
+        ``edited``, the pressed message once an edit makes ``edited`` true of it.
         """
         if message is None:
             for candidate in reversed(await self.bot_messages()):
@@ -150,7 +153,14 @@ class Person:
                 raise AssertionError(f"no bot message has a button {label!r}")
         data = _find_button(message, label)
         assert data is not None, f"message {message['message_id']} has no button {label!r}"
-        return await self.press_data(message["message_id"], data, predicate)
+        if edited is None:
+            return await self.press_data(message["message_id"], data, predicate)
+        pressed = message["message_id"]
+        answer, _ = await self.press_data(pressed, data, expect_message=False)
+        changed = await self.client.wait_for_bot_message(
+            self.id, lambda m: m["message_id"] == pressed and edited(m), timeout=self.timeout
+        )
+        return answer, changed
 
     async def press_data(
         self,

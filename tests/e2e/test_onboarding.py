@@ -9,7 +9,7 @@ from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Contact, Customer
 from tests.e2e.conftest import PersonFactory
-from tests.helpers import Person, RunningBot, reply_keyboard_labels, text_of, wait_until
+from tests.helpers import Message, Person, RunningBot, reply_keyboard_labels, text_of, wait_until
 
 
 async def customer_of(sessionmaker: async_sessionmaker[AsyncSession], person: Person) -> Customer:
@@ -21,12 +21,17 @@ async def customer_of(sessionmaker: async_sessionmaker[AsyncSession], person: Pe
         return customer
 
 
+def asks_consent(message: Message) -> bool:
+    """The language message, once edited into the consent question (in English)."""
+    return "care messages" in text_of(message)
+
+
 async def register_in_english(
     person: Person, phone: str | None = None, birthday: str | None = None
 ) -> None:
     """Register with consent, sharing a phone and a birthday or skipping them."""
     await person.say("/start")
-    await person.press("English")
+    await person.press("English", edited=asks_consent)
     await person.press("Yes, please")
     await (person.share_contact(phone) if phone else person.say("Skip"))
     await person.say(birthday or "Skip")
@@ -42,11 +47,12 @@ async def test_registration_in_chinese(
     labels = [b["text"] for row in greeting["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["✓ 中文", "English"], "zh-hans is preselected as 中文"
 
-    _, consent = await xiaoming.press("中文")
-    assert consent is not None and "关怀" in text_of(consent)
-    assert text_of((await xiaoming.transcript())[1]) == "语言：中文", (
-        "the choice is confirmed in place"
+    _, consent = await xiaoming.press("中文", edited=lambda m: "关怀" in text_of(m))
+    assert consent is not None and consent["message_id"] == greeting["message_id"]
+    assert text_of(consent).startswith("语言：中文\n\n"), (
+        "the choice is confirmed in place, and the next question asked below it"
     )
+    assert len(await xiaoming.bot_messages()) == 1
 
     _, phone_question = await xiaoming.press("好的")
     assert phone_question is not None and "手机号" in text_of(phone_question)
@@ -79,8 +85,8 @@ async def test_registration_in_english_skipping_phone(
     assert "Hello Anna" in text_of(greeting)
     labels = [b["text"] for row in greeting["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["中文", "✓ English"]
-    _, consent = await anna.press("English")
-    assert consent is not None and "care messages" in text_of(consent)
+    _, consent = await anna.press("English", edited=asks_consent)
+    assert consent is not None and text_of(consent).startswith("Language: English\n\n")
     _, phone_question = await anna.press("No, thanks")
     assert phone_question is not None
     assert reply_keyboard_labels(phone_question) == ["Share my phone number", "Skip"]
@@ -100,7 +106,7 @@ async def test_each_contact_is_logged_in_and_out(
 ) -> None:
     anna = await person("Anna", language_code="en")
     greeting = await anna.say("/start")
-    await anna.press("English")
+    await anna.press("English", edited=asks_consent)
     transcript = await anna.transcript()
     sent_by_bot = [m for m in transcript if m["from"]["is_bot"]]
     customer = await customer_of(sessionmaker, anna)
@@ -141,9 +147,10 @@ async def test_bad_input_at_every_step_keeps_the_dialogue(
     first = await anna.say("/weather")
     assert "finish this step" in text_of(first)
 
-    await anna.press("English")
-    # Consent step: an old button from the language step is refused, the step is repeated.
-    language_message = next(m for m in await anna.bot_messages() if "Which language" in text_of(m))
+    _, language_message = await anna.press("English", edited=asks_consent)
+    assert language_message is not None
+    # Consent step: a late press of a language button (a double tap) is refused, and the
+    # step is repeated.
     answer, again = await anna.press_data(language_message["message_id"], "lang:zh_CN")
     assert "earlier step" in answer
     assert again is not None and "care messages" in text_of(again)
@@ -192,7 +199,7 @@ async def test_restart_in_the_middle_of_registration_loses_nothing(
     await first.start()
     anna = await person("Anna", language_code="en")
     await anna.say("/start")
-    await anna.press("English")
+    await anna.press("English", edited=asks_consent)
     await anna.press("Yes, please")
     await first.stop()
 
@@ -284,7 +291,7 @@ async def test_forged_and_stale_buttons_and_unknown_things(
 ) -> None:
     anna = await person("Anna", language_code="en")
     reply = await anna.say("/start")
-    await anna.press("English")
+    await anna.press("English", edited=asks_consent)
     await anna.press("Yes, please")
     await anna.say("Skip")
     await anna.say("Skip")
