@@ -88,19 +88,19 @@ async def follow_up_rows(sessionmaker: async_sessionmaker[AsyncSession]) -> dict
         return {row.dedupe_key: row for row in await session.scalars(select(Outbox))}
 
 
-async def test_a_complaint_reopened_before_its_follow_up_is_due_gets_no_all_right_now(
+async def two_resolved_complaints(
     care_bot: RunningBot,
     client: SandboxClient,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
-) -> None:
-    # 2026-09-24 18:00 in Shanghai: 小红 and Emma each file a complaint; both accept
-    # care messages.
-    reopened_id, xiaohong = await filed_complaint(
+) -> tuple[list[int], list[dict[str, Any]], dict[int, str]]:
+    """小红 (zh_CN) and Emma (en) each file a complaint, accept care messages, and an agent
+    resolves both with /resolve: their complaint ids, sandbox users and numbers."""
+    xiaohong_id, xiaohong = await filed_complaint(
         care_bot, client, language="zh_CN", first_name="小红", text="洗衣机漏水"
     )
-    resolved_id, emma = await filed_complaint(care_bot, client, language="en", first_name="Emma")
+    emma_id, emma = await filed_complaint(care_bot, client, language="en", first_name="Emma")
     async with sessionmaker.begin() as session:
         for user in (xiaohong, emma):
             customer = await session.scalar(
@@ -109,13 +109,28 @@ async def test_a_complaint_reopened_before_its_follow_up_is_due_gets_no_all_righ
             assert customer is not None
             customers.set_consent(customer, True, clock.now())
     numbers = {}
-    for complaint_id in (reopened_id, resolved_id):
+    for complaint_id in (xiaohong_id, emma_id):
         number = (await complaint_of(sessionmaker, complaint_id)).number
         assert number is not None
         numbers[complaint_id] = number
         await staff_command(client, care_team, care_team.agent, f"/resolve {number} 已处理")
         complaint = await complaint_of(sessionmaker, complaint_id)
         assert complaint.status == ComplaintStatus.RESOLVED.value
+    return [xiaohong_id, emma_id], [xiaohong, emma], numbers
+
+
+async def test_a_complaint_reopened_before_its_follow_up_is_due_gets_no_all_right_now(
+    care_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    # 2026-09-24 18:00 in Shanghai: 小红 and Emma each file a complaint; both accept
+    # care messages; both are resolved.
+    (reopened_id, resolved_id), (xiaohong, emma), numbers = await two_resolved_complaints(
+        care_bot, client, care_team, sessionmaker, clock
+    )
 
     # Two days later the planner plans both follow-ups for the third day, 09:00 local.
     clock.set(utc(2026, 9, 26, 10))
@@ -165,23 +180,9 @@ async def test_a_complaint_reopened_and_resolved_again_gets_one_all_right_now_af
     clock: ManualClock,
 ) -> None:
     # 2026-09-24 18:00 in Shanghai: 小红 and Emma each file a complaint, resolved at once.
-    xiaohong_id, xiaohong = await filed_complaint(
-        care_bot, client, language="zh_CN", first_name="小红", text="洗衣机漏水"
+    (xiaohong_id, emma_id), (xiaohong, emma), numbers = await two_resolved_complaints(
+        care_bot, client, care_team, sessionmaker, clock
     )
-    emma_id, emma = await filed_complaint(care_bot, client, language="en", first_name="Emma")
-    async with sessionmaker.begin() as session:
-        for user in (xiaohong, emma):
-            customer = await session.scalar(
-                select(Customer).where(Customer.telegram_user_id == user["id"])
-            )
-            assert customer is not None
-            customers.set_consent(customer, True, clock.now())
-    numbers = {}
-    for complaint_id in (xiaohong_id, emma_id):
-        number = (await complaint_of(sessionmaker, complaint_id)).number
-        assert number is not None
-        numbers[complaint_id] = number
-        await staff_command(client, care_team, care_team.agent, f"/resolve {number} 已处理")
     first = {
         xiaohong_id: f"followup:resolution:{xiaohong_id}",
         emma_id: f"followup:resolution:{emma_id}",
