@@ -23,8 +23,10 @@ from telegram.warnings import PTBUserWarning
 
 from bot import jobs
 from bot.contact_log import ContactLog
-from bot.db import make_engine, make_sessionmaker
+from bot.db import Doorbell, make_engine, make_sessionmaker
 from bot.delivery import CareBot
+from bot.outbox_jobs import worker_id
+from bot.owed_jobs import OwedSender
 from bot.persistence import SqlPersistence
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
@@ -79,7 +81,9 @@ def build_application(
     engine = engine or make_engine(settings.database_url)
     # Every commit through these sessions tells the cache which customers it changed.
     customer_cache = CustomerCache(clock)
-    sessionmaker = make_sessionmaker(engine, watcher=customer_cache)
+    # Every commit that owes a message wakes the sender of owed messages.
+    doorbell = Doorbell()
+    sessionmaker = make_sessionmaker(engine, watcher=customer_cache, doorbell=doorbell)
     contact_log = ContactLog(sessionmaker)
     i18n.load_all()
     services = Services(
@@ -128,11 +132,14 @@ def build_application(
     application.bot_data["carebot.admins"] = tuple(settings.admins)
     application.bot_data[CONTACT_LOG_KEY] = contact_log
     register_handlers(application)
+    owed_sender = OwedSender(worker_id())
+    doorbell.connect(owed_sender.ring)
     jobs.schedule_jobs(
         application,
         settings.sla_check_seconds,
         settings.outbox_check_seconds,
         settings.planner_check_seconds,
+        owed_sender=owed_sender,
     )
     return Built(application=application, engine=engine, services=services)
 

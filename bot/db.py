@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from care.customers import CustomerChanges
-from care.models import Complaint, Customer
+from care.models import Complaint, Customer, OwedMessage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -41,6 +42,8 @@ _BEGUN = "carebot.transaction_begun"  # the watcher's ticket when the transactio
 _CHANGED = "carebot.customers_changed"  # this transaction's changed customers; None: any
 _CURRENT = "carebot.customers_current"  # id -> the changed Customer objects
 _COMPLAINTS = "carebot.complaints_changed"  # customers whose complaints changed; None: any
+_DOORBELL = "carebot.owed_doorbell"  # rung after a commit that owed a message
+_OWED = "carebot.owed_new"  # this transaction owed a message
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -176,8 +179,44 @@ def _forget_rolled_back_changes(session: Session, transaction: SessionTransactio
             session.info.pop(key, None)
 
 
+class Doorbell:
+    """Rung after each commit that owed a message (``care.owed``), so that the sender of
+    owed messages (``bot.owed_jobs``) sends it at once rather than at its next tick."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def connect(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def ring(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+@event.listens_for(CareSession, "after_flush")
+def _note_owed(session: Session, _flush: UOWTransaction) -> None:
+    if _DOORBELL in session.info and any(isinstance(i, OwedMessage) for i in session.new):
+        session.info[_OWED] = True
+
+
+@event.listens_for(CareSession, "after_commit")
+def _ring_for_owed(session: Session) -> None:
+    if session.info.pop(_OWED, False) and not session.in_nested_transaction():
+        session.info[_DOORBELL].ring()
+
+
+@event.listens_for(CareSession, "after_transaction_end")
+def _forget_owed(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_OWED, None)
+
+
 def make_sessionmaker(
-    engine: AsyncEngine, *, watcher: CustomerWatcher | None = None
+    engine: AsyncEngine,
+    *,
+    watcher: CustomerWatcher | None = None,
+    doorbell: Doorbell | None = None,
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit.
 
@@ -185,8 +224,11 @@ def make_sessionmaker(
         engine: The engine they use.
         watcher: Told after each commit what it changed of customers and their
             complaints; see :class:`CareSession`.
+        doorbell: Rung after each commit that owed a message.
     """
-    info = {} if watcher is None else {_WATCHER: watcher}
+    info: dict[str, Any] = {} if watcher is None else {_WATCHER: watcher}
+    if doorbell is not None:
+        info[_DOORBELL] = doorbell
     return async_sessionmaker(
         engine, expire_on_commit=False, sync_session_class=CareSession, info=info
     )

@@ -493,3 +493,74 @@ class Outbox(Base):
         Index("ix_outbox_state_due", "state", "due_at"),
         Index("ix_outbox_campaign_state", "campaign_id", "state"),
     )
+
+
+class OwedState(enum.StrEnum):
+    PENDING = "pending"  # waiting for its due time (the first try, or the next after a failure)
+    SENDING = "sending"  # claimed by a sender; committed before the request goes out
+    SENT = "sent"
+    FAILED = "failed"  # given up: the chat refuses (403, chat not found) or retries ran out
+    DROPPED = (
+        "dropped"  # no longer owed: a card edit overtaken by a newer one, a forgotten customer
+    )
+
+
+class OwedMessage(Base):
+    """A message carebot owes someone because something happened: a complaint's card and
+    its edits, a notice to the customer, a customer's message relayed to staff, a staff
+    reply, an alert. Written in the transaction of the change that causes it, delivered
+    by ``bot.owed_jobs`` with retries, so a Telegram failure or a crash delays it but
+    never loses it (``care.owed``).
+
+    ``kind`` says what to do: ``text``, ``photo``, ``document`` (send), ``copy``
+    (copyMessage from ``source_chat_id``/``source_message_id``), ``card`` (post the
+    complaint's card, rendered when sent), ``card_edit`` (edit it to the current truth).
+    ``purpose`` says why (``care.owed.Purpose``), ``remember_as`` the
+    ``complaint_message`` purpose its message id is filed under once sent, so that a
+    reply to it finds the complaint.
+    """
+
+    __tablename__ = "owed_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(24))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Where to send it instead when ``chat_id`` refuses it (an assignee's private chat →
+    # the staff group).
+    fallback_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    text: Mapped[str | None] = mapped_column(CleanText)
+    file_id: Mapped[str | None] = mapped_column(CleanString(256))
+    # Inline buttons: [[[label, callback data], …], …] (rows of buttons).
+    buttons: Mapped[list[Any] | None] = mapped_column(JSON)
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Reply to the complaint's card, whatever its message id is when this is sent.
+    reply_to_card: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    remember_as: Mapped[str | None] = mapped_column(String(16))
+    # A staff member's message this answers or stands for: told there when it fails.
+    staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A staff reply: who wrote it and what goes on the complaint's record once delivered.
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    note: Mapped[str | None] = mapped_column(CleanText)
+    created_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16), default=OwedState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(CleanText)
+
+    __table_args__ = (
+        Index("ix_owed_message_state_due", "state", "due_at"),
+        Index("ix_owed_message_chat_state", "chat_id", "state", "id"),
+        Index("ix_owed_message_complaint", "complaint_id", "id"),
+    )

@@ -13,7 +13,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,15 +22,17 @@ from telegram.ext import (
     filters,
 )
 
-from care import complaints, staff
+from care import complaints, owed
 from care.complaints import Refusal, Refused
-from care.models import Complaint, StaffRole
-from handlers import common, staff_card
+from care.models import Complaint
+from care.owed import Kind, Purpose
+from handlers import common, notify, staff_card
 from handlers import complaint_words as words
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
 from handlers.profile import ask_forget
+from handlers.staff_alerts import Notice, owe_notices, supervisor_chats
 
 log = logging.getLogger(__name__)
 
@@ -341,19 +342,25 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
             )
             return DUPLICATE
         change = await complaints.merge_draft(session, draft, target, services.clock.now())
-        number = target.number
+        loaded = await complaints.facts(session, change.complaint.id)
+        assert loaded is not None
+        owe_relay(session, services, loaded, change.event.note or "", None)
+        notify.owe_customer(
+            session, services, loaded,
+            _("Added to your complaint {number}. Our team sees it right away.").format(
+                number=target.number
+            ),
+            purpose=Purpose.CONFIRMATION,
+        )  # fmt: skip
+        await staff_card.owe_refresh(session, loaded.complaint, services)
     await query.answer()
     await common.settle(query)
-    await relay_to_staff(context, change.complaint.id, change.event.note or "", None)
-    await _reply(
-        update,
-        _("Added to your complaint {number}. Our team sees it right away.").format(number=number),
-    )
-    await staff_card.refresh_card(context.bot, services, change.complaint.id)
     return END
 
 
 async def _file(update: Update, context: CareContext) -> int:
+    """File the draft; the customer's number, the staff card and any alert are owed in
+    the same transaction, so none of them can be lost once the complaint exists."""
     assert context.customer is not None
     services = context.services
     async with services.sessionmaker.begin() as session:
@@ -363,38 +370,34 @@ async def _file(update: Update, context: CareContext) -> int:
         complaint = await complaints.file_complaint(
             session, draft, services.sla, services.triage, services.clock.now(), services.timezone
         )
-        complaint_id, number, agitated = complaint.id, complaint.number, complaint.agitated
+        loaded = await complaints.facts(session, complaint.id)
+        assert loaded is not None
         due = words.local_time(complaint.acknowledge_due_at, services.timezone)
-    if agitated:
-        text = _(
-            "We are truly sorry for the trouble, and we understand your frustration. "
-            "Your complaint number is {number}. A senior colleague has been told and will "
-            "get back to you by {due}."
-        )
-    else:
-        text = _(
-            "Thank you. Your complaint number is {number}. We will get back to you by {due}. "
-            "Send /status {number} at any time to see where it stands."
-        )
-    await _reply(update, text.format(number=number, due=due))
-    try:
-        await staff_card.post_card(context.bot, services, complaint_id)
-    except TelegramError:
-        log.exception("complaint %s: the staff alert failed", complaint_id)
-    if agitated:
-        await alert_supervisors(context, complaint_id)
+        if complaint.agitated:
+            text = _(
+                "We are truly sorry for the trouble, and we understand your frustration. "
+                "Your complaint number is {number}. A senior colleague has been told and will "
+                "get back to you by {due}."
+            )
+        else:
+            text = _(
+                "Thank you. Your complaint number is {number}. We will get back to you by "
+                "{due}. Send /status {number} at any time to see where it stands."
+            )
+        notify.owe_customer(
+            session, services, loaded, text.format(number=complaint.number, due=due),
+            purpose=Purpose.CONFIRMATION,
+        )  # fmt: skip
+        staff_card.owe_card(session, loaded, services)
+        if complaint.agitated:
+            await owe_supervisor_alert(session, services, loaded)
     return END
 
 
-async def alert_supervisors(context: CareContext, complaint_id: int) -> None:
-    """Tell every supervisor in private about an upset customer's complaint."""
-    services = context.services
-    async with services.sessionmaker.begin() as session:
-        supervisors = [
-            m for m in await staff.list_staff(session) if m.role == StaffRole.SUPERVISOR.value
-        ]
-        loaded = await complaints.facts(session, complaint_id)
-        assert loaded is not None
+async def owe_supervisor_alert(
+    session: complaints.AsyncSession, services: Services, loaded: complaints.ComplaintFacts
+) -> None:
+    """Owe every supervisor, in private, an alert about an upset customer's complaint."""
     with use_locale(services.default_locale):
         text = _(
             "⚠ Upset customer: complaint {number} ({priority}) from {name}. "
@@ -405,11 +408,8 @@ async def alert_supervisors(context: CareContext, complaint_id: int) -> None:
             name=loaded.customer.display_name,
             text=(loaded.complaint.description or "")[:1000],
         )
-    for supervisor in supervisors:
-        try:
-            await context.bot.send_message(supervisor.telegram_user_id, text)
-        except TelegramError:
-            log.warning("could not alert supervisor %s", supervisor.telegram_user_id)
+    notices = [Notice(chat, text, loaded.complaint.id) for chat in await supervisor_chats(session)]
+    owe_notices(session, notices, services.clock.now())
 
 
 async def _draft_gone(update: Update) -> int:
@@ -607,6 +607,8 @@ async def relay(update: Update, context: CareContext) -> None:
             open_ones = await complaints.open_complaints_of(session, view.id)
             target = max(open_ones, key=lambda c: c.updated_at) if open_ones else None
         if target is not None:
+            # The customer's words, their relay to staff and the acknowledgement are
+            # committed together: a crash or a failing Telegram loses none of them.
             change = await complaints.record_customer_message(
                 session, target, text or _("(attachment)"), services.clock.now()
             )
@@ -615,55 +617,49 @@ async def relay(update: Update, context: CareContext) -> None:
                     await _attach(session, target, message, services)
                 except Refused:
                     pass  # past 10 attachments the photo is still relayed, just not kept
-            complaint_id, number = target.id, target.number
+            loaded = await complaints.facts(session, target.id)
+            assert loaded is not None
+            owe_relay(session, services, loaded, text, message)
+            notify.owe_customer(
+                session, services, loaded,
+                _("Added to your complaint {number}. Our team sees it right away.").format(
+                    number=target.number
+                ),
+                purpose=Purpose.CONFIRMATION,
+            )  # fmt: skip
+            if change.status_changed:
+                await staff_card.owe_refresh(session, target, services)
     if target is None:
         services.customer_cache.note_open_complaints(
             update.effective_user.id, view.id, False, ticket
         )
         await common.acknowledge(update, context)
-        return
-    await relay_to_staff(context, complaint_id, text, message)
-    await message.reply_text(
-        _("Added to your complaint {number}. Our team sees it right away.").format(number=number)
-    )
-    if change.status_changed:
-        await staff_card.refresh_card(context.bot, services, complaint_id)
 
 
-async def relay_to_staff(
-    context: CareContext, complaint_id: int, text: str, message: Message | None
+def owe_relay(
+    session: complaints.AsyncSession,
+    services: Services,
+    loaded: complaints.ComplaintFacts,
+    text: str,
+    message: Message | None,
 ) -> None:
-    """Show a customer's message about a complaint in the staff group, under its card."""
-    services = context.services
+    """Owe staff a customer's message about a complaint, under its card in the staff
+    group (a photo or document is copied, with the words as its caption)."""
     if services.staff_chat_id is None:
         return
-    async with services.sessionmaker.begin() as session:
-        loaded = await complaints.facts(session, complaint_id)
-        assert loaded is not None
-        reply_to = loaded.complaint.alert_message_id
-        with use_locale(services.default_locale):
-            header = _("💬 {number} from {name}:").format(
-                number=loaded.complaint.number, name=loaded.customer.display_name
-            )
-    try:
-        if message is not None and (message.photo or message.document):
-            sent = await context.bot.copy_message(
-                services.staff_chat_id, message.chat.id, message.message_id,
-                caption=f"{header}\n{text}"[:1024], reply_to_message_id=reply_to,
-            )  # fmt: skip
-            sent_id = sent.message_id
-        else:
-            sent_message = await context.bot.send_message(
-                services.staff_chat_id, f"{header}\n{text}"[:4096], reply_to_message_id=reply_to
-            )
-            sent_id = sent_message.message_id
-    except TelegramError:
-        log.exception("complaint %s: could not relay the customer's message", complaint_id)
-        return
-    async with services.sessionmaker.begin() as session:
-        await complaints.remember_message(
-            session, complaint_id, services.staff_chat_id, sent_id, "relay", services.clock.now()
+    with use_locale(services.default_locale):
+        header = _("💬 {number} from {name}:").format(
+            number=loaded.complaint.number, name=loaded.customer.display_name
         )
+    media = message is not None and bool(message.photo or message.document)
+    owed.owe(
+        session, now=services.clock.now(), purpose=Purpose.RELAY,
+        kind=Kind.COPY if media else Kind.TEXT, chat_id=services.staff_chat_id,
+        text=f"{header}\n{text}"[: 1024 if media else 4096],
+        source=(message.chat.id, message.message_id) if media and message else None,
+        customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
+        remember_as="relay",
+    )  # fmt: skip
 
 
 def complaint_handlers() -> list[BaseHandler]:

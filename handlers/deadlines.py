@@ -2,17 +2,15 @@
 
 Every run is one transaction that claims what is due (``care.complaints`` marks each
 SLA alert as given and closes each unanswered complaint in that same transaction, so a
-restart or a second carebot never repeats one) and works out the words; the messages go
-out after the commit.
+restart or a second carebot never repeats one), works out the words and owes the
+messages in that transaction too (``care.owed``): they go out after the commit, with
+retries, so none is lost either.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from datetime import datetime, timedelta
-
-from telegram.error import TelegramError
 
 from care import complaints
 from care.complaints import ComplaintFacts, SlaAlert, SlaStage
@@ -20,9 +18,9 @@ from handlers import complaint_words as words
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
-from handlers.notify import announce
-from handlers.staff_alerts import Notice, deliver, supervisor_chats, to_group_and_supervisors
-from handlers.staff_card import refresh_card
+from handlers.notify import owe_announcement
+from handlers.staff_alerts import Notice, owe_notices, supervisor_chats, to_group_and_supervisors
+from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
 
@@ -47,29 +45,19 @@ async def watch_deadlines(context: CareContext) -> None:
             assert loaded is not None
             with use_locale(services.default_locale):
                 notices += sla_notices(alert, loaded, services, supervisors, now)
+            if alert.stage in BREACHES:
+                await owe_refresh(session, loaded.complaint, services)  # the card shows it
+        # Owed with the claim: an alert is given once, and never lost.
+        owe_notices(session, notices, now)
         closed = await complaints.claim_unanswered_resolved(
             session, services.survey_close_after, now
         )
+        for change in closed:
+            # The customer is told it is closed; the card shows it.
+            await owe_announcement(session, services, change)
         dropped = await complaints.drop_drafts_older_than(session, DRAFT_MAX_AGE, now)
     if dropped:
         log.info("dropped %d complaint drafts never filed", dropped)
-    await deliver(context.bot, notices)
-    breached = dict.fromkeys(a.complaint.id for a in alerts if a.stage in BREACHES)
-    for complaint_id in breached:
-        await _safely(refresh_card(context.bot, services, complaint_id), complaint_id)
-    for change in closed:
-        # The customer is told it is closed; the card shows it.
-        await _safely(announce(context.bot, services, change), change.complaint.id)
-
-
-async def _safely(work: Awaitable[None], complaint_id: int) -> None:
-    """Await one complaint's follow-up; a Telegram failure must not stop the others."""
-    try:
-        await work
-    except TelegramError:
-        log.warning(
-            "complaint %s: follow-up after the deadline check failed", complaint_id, exc_info=True
-        )
 
 
 def sla_notices(

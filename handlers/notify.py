@@ -1,31 +1,30 @@
 """Telling the customer the truth at every step, in their language.
 
-Every customer-visible change of a complaint goes through ``announce``: the customer gets
-a message in their own language, the staff card is edited in place. A customer who
-blocked the bot is marked unreachable (by the bot object) and staff see it on the card.
+Every customer-visible change of a complaint goes through :func:`owe_announcement`, in
+the transaction of the change: the customer is owed a message in their own language and
+the staff card an edit (``care.owed``; ``bot.owed_jobs`` delivers both with retries). A
+customer who blocked the bot is marked unreachable and staff see it on the card, with
+what became of the last message to the customer.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import Forbidden, TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import complaints
+from care import complaints, owed
 from care.complaints import Change, ComplaintFacts
-from care.models import ComplaintEventType, ComplaintStatus
+from care.models import Complaint, ComplaintEventType, ComplaintStatus, Customer, OwedMessage
+from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
-from handlers.staff_card import refresh_card
+from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
-
-Render = Callable[[ComplaintFacts], str]
 
 # Telegram's limits for a message's text and a photo's caption.
 TEXT_LIMIT = 4096
@@ -36,18 +35,14 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def rating_keyboard(complaint_id: int) -> InlineKeyboardMarkup:
+def rating_buttons(complaint_id: int) -> list[list[Button]]:
     """1-5 stars for how we handled a complaint."""
-    return InlineKeyboardMarkup(
+    return [
         [
-            [
-                InlineKeyboardButton(
-                    "⭐" * score, callback_data=f"{words.RATING_PREFIX}{complaint_id}:{score}"
-                )
-                for score in range(1, 6)
-            ]
+            Button("⭐" * score, f"{words.RATING_PREFIX}{complaint_id}:{score}")
+            for score in range(1, 6)
         ]
-    )
+    ]
 
 
 def words_for(change: Change, facts: ComplaintFacts, timezone: str) -> str | None:
@@ -91,73 +86,70 @@ def words_for(change: Change, facts: ComplaintFacts, timezone: str) -> str | Non
     return None
 
 
-async def tell_customer(
-    bot: Bot,
+def owe_customer(
+    session: AsyncSession,
     services: Services,
-    complaint_id: int,
-    render: Render,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    facts: ComplaintFacts,
+    text: str,
     *,
+    purpose: Purpose = Purpose.CUSTOMER_NOTICE,
+    buttons: list[list[Button]] | None = None,
     photo: str | None = None,
-) -> int | None:
-    """Send the customer a message about a complaint, rendered in their language.
+    staff_message: tuple[int, int] | None = None,
+    staff_reply: tuple[int, str] | None = None,
+) -> bool:
+    """Owe the complaint's customer a message (words already in their language), in the
+    caller's transaction.
 
-    ``photo`` (a Telegram file id) sends that photo with the rendered text as caption.
+    ``photo`` (a Telegram file id) sends that photo with the text as caption;
+    ``staff_message`` is the staff member's message it stands for (told there if it
+    cannot be delivered); ``staff_reply`` (staff member id, note) is recorded on the
+    complaint once delivered (``care.owed.owe``).
 
     Returns:
-        The message id, or None if the customer cannot be reached.
+        False if the customer has no chat any more (forgotten): nothing is owed.
     """
-    async with services.sessionmaker.begin() as session:
-        loaded = await complaints.facts(session, complaint_id)
-        if loaded is None:
-            return None
-        customer = loaded.customer
-        if customer.chat_id is None:  # forgotten
-            return None
-        with use_locale(customer.language or services.default_locale):
-            text = render(loaded)
-    try:
-        if photo is not None:
-            sent = await bot.send_photo(
-                customer.chat_id, photo, caption=_shorten(text, CAPTION_LIMIT),
-                reply_markup=reply_markup,
-            )  # fmt: skip
-        else:
-            sent = await bot.send_message(
-                customer.chat_id, _shorten(text, TEXT_LIMIT), reply_markup=reply_markup
-            )
-    except Forbidden:
-        async with services.sessionmaker.begin() as session:
-            complaint = await session.get_one(complaints.Complaint, complaint_id)
-            await complaints.record_unreachable(session, complaint, services.clock.now())
-        await refresh_card(bot, services, complaint_id)
-        return None
-    except TelegramError:
-        log.warning("complaint %s: could not tell the customer", complaint_id, exc_info=True)
-        return None
-    async with services.sessionmaker.begin() as session:
-        await complaints.remember_message(
-            session, complaint_id, customer.chat_id, sent.message_id, "customer",
-            services.clock.now(),
-        )  # fmt: skip
-    return sent.message_id
+    customer = facts.customer
+    if customer.chat_id is None:
+        return False
+    owed.owe(
+        session, now=services.clock.now(), purpose=purpose, chat_id=customer.chat_id,
+        kind=Kind.PHOTO if photo is not None else Kind.TEXT, file_id=photo,
+        text=_shorten(text, CAPTION_LIMIT if photo is not None else TEXT_LIMIT),
+        buttons=buttons, customer_id=customer.id, complaint_id=facts.complaint.id,
+        remember_as="customer", staff_message=staff_message, staff_reply=staff_reply,
+    )  # fmt: skip
+    return True
 
 
-async def announce(bot: Bot, services: Services, change: Change | None) -> None:
-    """Tell the customer about a change (if it is worth telling) and refresh the card."""
+async def owe_announcement(
+    session: AsyncSession, services: Services, change: Change | None
+) -> None:
+    """Owe the customer the news of a change (if it is worth telling), in their language,
+    and the card's edit: in the transaction of the change, so that nobody is told of a
+    change that was rolled back and no change goes untold."""
     if change is None:
         return
-    complaint_id = change.complaint.id
+    loaded = await complaints.facts(session, change.complaint.id)
+    assert loaded is not None
+    with use_locale(loaded.customer.language or services.default_locale):
+        text = words_for(change, loaded, services.timezone)
+        buttons = rating_buttons(loaded.complaint.id) if change.to_status is S.RESOLVED else None
+    if text is not None:
+        owe_customer(session, services, loaded, text, buttons=buttons)
+    await owe_refresh(session, loaded.complaint, services)
 
-    def render(loaded: ComplaintFacts) -> str:
-        return words_for(change, loaded, services.timezone) or ""
 
-    async with services.sessionmaker.begin() as session:
-        loaded = await complaints.facts(session, complaint_id)
-        assert loaded is not None
-        with use_locale(loaded.customer.language or services.default_locale):
-            worth_telling = words_for(change, loaded, services.timezone) is not None
-    if worth_telling:
-        markup = rating_keyboard(complaint_id) if change.to_status is S.RESOLVED else None
-        await tell_customer(bot, services, complaint_id, render, markup)
-    await refresh_card(bot, services, complaint_id)
+async def not_delivered(session: AsyncSession, row: OwedMessage, services: Services) -> str:
+    """Words for the staff member whose message to a customer could not be delivered."""
+    complaint = await session.get(Complaint, row.complaint_id) if row.complaint_id else None
+    customer = await session.get(Customer, row.customer_id) if row.customer_id else None
+    number = complaint.number if complaint else "—"
+    with use_locale(services.default_locale):
+        if customer is not None and not customer.reachable:
+            return _("⚠ Not delivered: the customer of {number} cannot be reached.").format(
+                number=number
+            )
+        return _("⚠ Not delivered to the customer of {number}: {reason}").format(
+            number=number, reason=(row.last_error or "")[:300]
+        )

@@ -4,9 +4,10 @@ Staff work in the staff group, which speaks the default locale, and in their pri
 chats with the bot, which speak their Telegram language. Only active staff members may
 act; anyone else is refused and the attempt is logged.
 
-Every change goes through ``care.complaints`` in one transaction, and only after that
-transaction has committed is the customer told and the card edited
-(``notify.announce``), so nobody is ever told about a change that was rolled back.
+Every change goes through ``care.complaints`` in one transaction, which also owes the
+customer's notice and the card's edit (``notify.owe_announcement``, ``care.owed``): they
+are delivered after the commit, with retries, so nobody is ever told about a change that
+was rolled back and no change that was committed goes untold.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from care.models import (
     StaffMember,
     StaffRole,
 )
+from care.owed import Purpose
 from handlers import complaint_words as words
 from handlers import notify, staff_card
 from handlers.context import CareContext, Services
@@ -430,6 +432,8 @@ async def on_card_button(update: Update, context: CareContext) -> None:
                 with use_locale(staff_locale(update, services)):
                     chat_id = query.message.chat.id if query.message else None
                     outcome = await card_action(session, staff, data, services, chat_id)
+                for change in outcome.changes:
+                    await notify.owe_announcement(session, services, change)
     except Answer as answer:
         await query.answer(answer.text, show_alert=True)
         return
@@ -442,8 +446,6 @@ async def on_card_button(update: Update, context: CareContext) -> None:
             await post_prompt(
                 context, query.message.chat.id, query.message.message_id, outcome.prompt
             )
-    for change in outcome.changes:
-        await notify.announce(context.bot, services, change)
 
 
 # --- replies in the staff group ---------------------------------------------------------
@@ -472,6 +474,8 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
                 staff = await staff_members.find_staff(session, user.id)
                 if staff is not None and purpose == RESOLVE_PROMPT:
                     resolution = await resolve_with_note(session, complaint, staff, text, services)
+                    for change in resolution.changes:
+                        await notify.owe_announcement(session, services, change)
         except Answer as answer:
             await message.reply_text(answer.text)
             return
@@ -481,8 +485,6 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
         if resolution is not None:
             if resolution.text:
                 await message.reply_text(resolution.text)
-            for change in resolution.changes:
-                await notify.announce(context.bot, services, change)
             return
         if not text and photo is None:
             await message.reply_text(_("Only text and photos can be sent to the customer."))
@@ -504,7 +506,13 @@ async def resolve_with_note(
         raise Answer(refusal_words(complaint.number, refused)) from None
     if change is None:
         return Outcome(_("{number} is already resolved.").format(number=complaint.number))
-    return Outcome("", (change,))
+    return Outcome(
+        _(
+            "{number} is resolved. The customer will be told, and asked for a rating, as "
+            "soon as Telegram accepts the message; the card shows when they were told."
+        ).format(number=complaint.number),
+        (change,),
+    )
 
 
 async def send_to_customer(
@@ -516,32 +524,36 @@ async def send_to_customer(
     text: str,
     photo: str | None,
 ) -> None:
-    """Deliver a staff reply to the customer, then record it and refresh the card."""
+    """Owe a staff reply to the customer: recorded, and the card refreshed, once delivered."""
     services = context.services
     name = staff.name or fallback_name
-
-    def render(loaded: complaints.ComplaintFacts) -> str:
-        if not text:
-            return _("💬 {name} (customer care)").format(name=name)
-        return _("💬 {name} (customer care): {text}").format(name=name, text=text)
-
-    delivered = await notify.tell_customer(context.bot, services, complaint.id, render, photo=photo)
-    if delivered is None:
-        # tell_customer has recorded an unreachable customer and refreshed the card.
+    with use_locale(services.default_locale):
+        async with services.sessionmaker.begin() as session:
+            loaded = await complaints.facts(session, complaint.id)
+            assert loaded is not None
+            if not loaded.customer.reachable or loaded.customer.chat_id is None:
+                owed_reply = False
+            else:
+                with use_locale(loaded.customer.language or services.default_locale):
+                    words_out = (
+                        _("💬 {name} (customer care): {text}").format(name=name, text=text)
+                        if text
+                        else _("💬 {name} (customer care)").format(name=name)
+                    )
+                # Owed now, delivered with retries; recorded on the complaint (and the
+                # customer's clock stopped) once Telegram has it. Staff are told here if
+                # it cannot be delivered.
+                owed_reply = notify.owe_customer(
+                    session, services, loaded, words_out, purpose=Purpose.STAFF_REPLY,
+                    photo=photo, staff_message=(message.chat_id, message.message_id),
+                    staff_reply=(staff.id, ("📷 " + text if photo else text).strip()),
+                )  # fmt: skip
+    if not owed_reply:
         await message.reply_text(
             _("⚠ Not delivered: the customer of {number} cannot be reached.").format(
                 number=complaint.number
             )
         )
-        return
-    async with services.sessionmaker.begin() as session:
-        current = await session.get_one(Complaint, complaint.id)
-        member = await session.get_one(StaffMember, staff.id)
-        change = await complaints.record_staff_reply(
-            session, current, member, ("📷 " + text if photo else text).strip(),
-            services.clock.now(),
-        )  # fmt: skip
-    await notify.announce(context.bot, services, change)
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -560,6 +572,10 @@ async def run_command(update: Update, context: CareContext, name: str, action: A
             async with services.sessionmaker.begin() as session:
                 staff = await staff_members.find_staff(session, user.id)
                 outcome = None if staff is None else await action(session, staff, message, services)
+                for change in outcome.changes if outcome else ():
+                    # Owed with the change: nobody is told of a change rolled back, and
+                    # no change committed goes untold.
+                    await notify.owe_announcement(session, services, change)
         except Answer as answer:
             outcome = Outcome(answer.text)
         if outcome is None:
@@ -567,8 +583,6 @@ async def run_command(update: Update, context: CareContext, name: str, action: A
             return
         for part in chunks(outcome.text):
             await message.reply_text(part)
-        for change in outcome.changes:
-            await notify.announce(context.bot, services, change)
 
 
 def command(
@@ -661,15 +675,7 @@ async def resolve_complaint(
     complaint, note = await target_complaint(session, message, command_arguments(message), usage)
     if not note:
         raise Answer(usage)
-    outcome = await resolve_with_note(session, complaint, staff, note, services)
-    if outcome.changes:
-        return Outcome(
-            _("{number} is resolved; the customer is asked to rate it.").format(
-                number=complaint.number
-            ),
-            outcome.changes,
-        )
-    return outcome
+    return await resolve_with_note(session, complaint, staff, note, services)
 
 
 async def reopen_complaint(

@@ -1,25 +1,23 @@
 """Alerts for staff beyond the card: where they go, and delivering them one by one.
 
-An alert is worked out inside a transaction (who gets it, in which words) and sent after
-the commit, so that a slow or failing Telegram never holds a database lock. Each message
-is sent on its own: one that fails (a staff member who never opened a private chat with
-the bot, a network error after the bot's own retries) is logged and the others still go.
+An alert is worked out inside a transaction (who gets it, in which words) and owed in
+that transaction (``care.owed``): it goes out after the commit, with retries, each
+message on its own. One that a chat refuses (a staff member who never opened a private
+chat with the bot) goes to its fallback chat if it has one; the others still go.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot
-from telegram.error import TelegramError
 
+from care import owed
 from care import staff as staff_members
 from care.models import StaffRole
-
-log = logging.getLogger(__name__)
+from care.owed import Purpose
 
 
 @dataclass(frozen=True)
@@ -54,29 +52,11 @@ def to_group_and_supervisors(
     return [Notice(chat, text, complaint_id) for chat in chats]
 
 
-async def deliver(bot: Bot, notices: Iterable[Notice]) -> int:
-    """Send each notice; a failure is logged and the rest are still sent.
-
-    Returns:
-        How many notices reached someone.
-    """
-    delivered = 0
+def owe_notices(session: AsyncSession, notices: Iterable[Notice], now: datetime) -> None:
+    """Owe each notice (in the caller's transaction); a chat that refuses one passes it to
+    its fallback chat (``bot.owed_jobs``)."""
     for notice in notices:
-        if await _send(bot, notice.chat_id, notice):
-            delivered += 1
-        elif notice.fallback_chat_id is not None and await _send(
-            bot, notice.fallback_chat_id, notice
-        ):
-            delivered += 1
-    return delivered
-
-
-async def _send(bot: Bot, chat_id: int, notice: Notice) -> bool:
-    try:
-        await bot.send_message(chat_id, notice.text)
-    except TelegramError as error:
-        log.warning(
-            "complaint %s: alert to chat %s not delivered: %s", notice.complaint_id, chat_id, error
-        )
-        return False
-    return True
+        owed.owe(
+            session, now=now, purpose=Purpose.ALERT, chat_id=notice.chat_id, text=notice.text,
+            complaint_id=notice.complaint_id, fallback_chat_id=notice.fallback_chat_id,
+        )  # fmt: skip

@@ -1,15 +1,20 @@
-"""The complaint's card in the staff group, edited in place as the complaint moves."""
+"""The complaint's card in the staff group, edited in place as the complaint moves.
+
+The card is owed (``care.owed``) in the transaction that files the complaint, and every
+change owes an edit; ``bot.owed_jobs`` renders it (:func:`render_card`) when it sends.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from care import complaints
+from care import complaints, owed
 from care.complaints import ComplaintFacts
-from care.models import ComplaintStatus
+from care.models import Complaint, ComplaintStatus, OwedState
+from care.owed import CustomerDelivery, Kind, Purpose
 from handlers import complaint_words as words
 from handlers.context import Services
 from handlers.i18n import gettext as _
@@ -31,7 +36,25 @@ def staff_status_label(status: str) -> str:
     return words.status_label(status)
 
 
-def card_text(facts: ComplaintFacts, timezone: str) -> str:
+def delivery_line(delivery: CustomerDelivery, timezone: str) -> str:
+    """What became of the newest message to the customer, as the card shows it."""
+    when = words.local_time(delivery.at, timezone)
+    if delivery.state is OwedState.SENT:
+        return _("✉ Customer told ({when}).").format(when=when)
+    if delivery.state is OwedState.FAILED:
+        return _("⚠ The customer could not be told: {error}").format(
+            error=(delivery.error or "")[:200]
+        )
+    if delivery.error:
+        return _("⏳ Not yet accepted by Telegram, trying again ({error}).").format(
+            error=delivery.error[:200]
+        )
+    return _("⏳ Telling the customer…")
+
+
+def card_text(
+    facts: ComplaintFacts, timezone: str, delivery: CustomerDelivery | None = None
+) -> str:
     """The card's text in the current locale (the staff group's)."""
     complaint, customer = facts.complaint, facts.customer
     icon = priority_icon(complaint.priority)
@@ -78,6 +101,8 @@ def card_text(facts: ComplaintFacts, timezone: str) -> str:
         lines.append(_("Resolution: {note}").format(note=complaint.resolution))
     if complaint.rating:
         lines.append(_("Rating: {rating}/5").format(rating=complaint.rating))
+    if delivery is not None:
+        lines.append(delivery_line(delivery, timezone))
     lines += ["", complaint.description or ""]
     return "\n".join(lines)[:4096]
 
@@ -103,77 +128,48 @@ def card_keyboard(facts: ComplaintFacts) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
-async def post_card(bot: Bot, services: Services, complaint_id: int) -> int | None:
-    """Post a new complaint's card (and its attachments) to the staff group.
-
-    Returns:
-        The card's message id, or None when no staff group is configured.
-    """
-    if services.staff_chat_id is None:
-        log.warning("complaint %s: no CAREBOT_STAFF_CHAT_ID, so no staff alert", complaint_id)
+async def render_card(
+    session: AsyncSession, complaint_id: int, services: Services
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """The card as it is now, in the staff group's words (None: no such complaint)."""
+    loaded = await complaints.facts(session, complaint_id)
+    if loaded is None:
         return None
-    async with services.sessionmaker.begin() as session:
-        loaded = await complaints.facts(session, complaint_id)
-        assert loaded is not None
-        with use_locale(services.default_locale):
-            text, keyboard = card_text(loaded, services.timezone), card_keyboard(loaded)
-    card = await bot.send_message(services.staff_chat_id, text, reply_markup=keyboard)
-    async with services.sessionmaker.begin() as session:
-        complaint = await session.get_one(complaints.Complaint, complaint_id)
-        complaint.staff_chat_id = services.staff_chat_id
-        complaint.alert_message_id = card.message_id
-        await complaints.remember_message(
-            session, complaint_id, services.staff_chat_id, card.message_id, "alert",
-            services.clock.now(),
-        )  # fmt: skip
-    for attachment in loaded.attachments:
-        await send_attachment(bot, services, complaint_id, attachment, card.message_id)
-    return card.message_id
+    delivery = await owed.last_customer_delivery(session, complaint_id)
+    with use_locale(services.default_locale):
+        return card_text(loaded, services.timezone, delivery), card_keyboard(loaded)
 
 
-async def send_attachment(
-    bot: Bot,
-    services: Services,
-    complaint_id: int,
-    attachment: complaints.ComplaintAttachment,
-    reply_to: int | None,
-) -> None:
-    """Show one of the customer's photos or documents in the staff group."""
-    assert services.staff_chat_id is not None
-    try:
-        if attachment.kind == "photo":
-            sent = await bot.send_photo(
-                services.staff_chat_id, attachment.file_id, caption=attachment.caption,
-                reply_to_message_id=reply_to,
-            )  # fmt: skip
-        else:
-            sent = await bot.send_document(
-                services.staff_chat_id, attachment.file_id, caption=attachment.caption,
-                reply_to_message_id=reply_to,
-            )  # fmt: skip
-    except TelegramError:
-        log.warning("complaint %s: could not show attachment %s", complaint_id, attachment.id)
+def owe_card(session: AsyncSession, facts: ComplaintFacts, services: Services) -> None:
+    """Owe a new complaint's card in the staff group, and the customer's photos and
+    documents under it (in the caller's transaction)."""
+    if services.staff_chat_id is None:
+        log.warning("complaint %s: no CAREBOT_STAFF_CHAT_ID, so no staff alert", facts.complaint.id)
         return
-    async with services.sessionmaker.begin() as session:
-        await complaints.remember_message(
-            session, complaint_id, services.staff_chat_id, sent.message_id, "relay",
-            services.clock.now(),
-        )  # fmt: skip
+    now = services.clock.now()
+    owed.owe_card(session, facts.complaint, services.staff_chat_id, now)
+    for attachment in facts.attachments:
+        owe_attachment(session, facts.complaint, attachment, services)
 
 
-async def refresh_card(bot: Bot, services: Services, complaint_id: int) -> None:
-    """Edit the card in place so that the staff group shows the current truth."""
-    async with services.sessionmaker.begin() as session:
-        loaded = await complaints.facts(session, complaint_id)
-        if loaded is None or loaded.complaint.alert_message_id is None:
-            return
-        chat_id = loaded.complaint.staff_chat_id
-        message_id = loaded.complaint.alert_message_id
-        with use_locale(services.default_locale):
-            text, keyboard = card_text(loaded, services.timezone), card_keyboard(loaded)
-    assert chat_id is not None
-    try:
-        await bot.edit_message_text(text, chat_id, message_id, reply_markup=keyboard)
-    except BadRequest as error:
-        if "not modified" not in str(error).lower():
-            log.warning("complaint %s: card not updated: %s", complaint_id, error)
+def owe_attachment(
+    session: AsyncSession,
+    complaint: Complaint,
+    attachment: complaints.ComplaintAttachment,
+    services: Services,
+) -> None:
+    """Owe one of the customer's photos or documents in the staff group, under the card."""
+    if services.staff_chat_id is None:
+        return
+    owed.owe(
+        session, now=services.clock.now(), purpose=Purpose.ATTACHMENT,
+        kind=Kind.PHOTO if attachment.kind == "photo" else Kind.DOCUMENT,
+        chat_id=services.staff_chat_id, file_id=attachment.file_id, text=attachment.caption,
+        customer_id=complaint.customer_id, complaint_id=complaint.id, reply_to_card=True,
+        remember_as="relay",
+    )  # fmt: skip
+
+
+async def owe_refresh(session: AsyncSession, complaint: Complaint, services: Services) -> None:
+    """Owe an edit of the card so that the staff group shows the current truth."""
+    await owed.owe_card_edit(session, complaint, services.clock.now())

@@ -1,6 +1,6 @@
 """Satisfaction after resolution: the 1-5 rating, an optional comment, the reopen offer.
 
-The resolved notification carries the rating buttons (``notify.rating_keyboard``). A
+The resolved notification carries the rating buttons (``notify.rating_buttons``). A
 press starts the "satisfaction" dialogue, whose one step takes the customer's next text
 as a comment on the rating (or /skip). A low rating (1-2) alerts the staff group and the
 supervisors and offers the customer to reopen the complaint.
@@ -35,9 +35,9 @@ from handlers import complaint_words as words
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
-from handlers.notify import announce
-from handlers.staff_alerts import Notice, deliver, supervisor_chats, to_group_and_supervisors
-from handlers.staff_card import refresh_card
+from handlers.notify import owe_announcement
+from handlers.staff_alerts import Notice, owe_notices, supervisor_chats, to_group_and_supervisors
+from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,6 @@ async def rate(update: Update, context: CareContext) -> str | None:
             _chat_id(update),
             _("Thank you for your rating! If you like, write a comment now, or send /skip."),
         )
-    await deliver(context.bot, rated.staff_notices)
-    await refresh_card(context.bot, services, complaint_id)
     return COMMENT
 
 
@@ -173,6 +171,10 @@ async def _store_rating(
             notices = to_group_and_supervisors(
                 text, complaint_id, services.staff_chat_id, supervisors
             )
+        # Owed with the rating: staff hear of it, and the card shows it.
+        owe_notices(session, notices, services.clock.now())
+        if event is not None:
+            await owe_refresh(session, complaint, services)
         return Rated(event is not None, notices)
 
 
@@ -217,16 +219,15 @@ async def take_comment(update: Update, context: CareContext) -> int:
                     name=_customer_name(loaded),
                     comment=message.text[:COMMENT_SHOWN],
                 )
+            if services.staff_chat_id is not None:
+                notice = Notice(services.staff_chat_id, staff_text, loaded.complaint.id)
+                owe_notices(session, [notice], services.clock.now())
     if loaded is None:
         # Something else happened since the rating (a command handled elsewhere, a
         # photo, another button): this text is not a comment on it.
         await pass_on(update, context)
         return END
     await message.reply_text(_("Thank you, your comment has been passed on to our team."))
-    if services.staff_chat_id is not None:
-        await deliver(
-            context.bot, [Notice(services.staff_chat_id, staff_text, loaded.complaint.id)]
-        )
     return END
 
 
@@ -307,6 +308,12 @@ async def reopen(update: Update, context: CareContext) -> int | None:
                 change = None
             with use_locale(services.default_locale):
                 staff_text = _("🔁 The customer reopened complaint {number}.").format(number=number)
+            if change is not None:
+                # The customer is told, the card shows it, staff hear of it: all owed here.
+                await owe_announcement(session, services, change)
+                if services.staff_chat_id is not None:
+                    notice = Notice(services.staff_chat_id, staff_text, complaint_id)
+                    owe_notices(session, [notice], services.clock.now())
     if number is None:
         await common.refuse_unknown_button(update, context)
         return None
@@ -321,9 +328,6 @@ async def reopen(update: Update, context: CareContext) -> int | None:
             await query.message.edit_reply_markup(reply_markup=None)
         except TelegramError as error:
             log.info("reopen offer not edited: %s", error)
-    await announce(context.bot, services, change)  # the customer is told, the card shows it
-    if services.staff_chat_id is not None:
-        await deliver(context.bot, [Notice(services.staff_chat_id, staff_text, complaint_id)])
     return END
 
 

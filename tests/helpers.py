@@ -227,7 +227,7 @@ async def filed_complaint(
         The complaint's id and the customer's sandbox user.
     """
     from care import complaints, customers
-    from handlers.staff_card import post_card
+    from handlers.staff_card import owe_card
 
     assert bot.built is not None, "start the bot first"
     services = bot.built.services
@@ -250,5 +250,36 @@ async def filed_complaint(
             session, draft, services.sla, services.triage, now, services.timezone
         )
         complaint_id = filed.id
-    await post_card(bot.built.application.bot, services, complaint_id)
+        loaded = await complaints.facts(session, complaint_id)
+        assert loaded is not None
+        owe_card(session, loaded, services)
+
+    async def card_posted() -> bool:
+        async with services.sessionmaker() as session:
+            complaint = await session.get_one(complaints.Complaint, complaint_id)
+            return complaint.alert_message_id is not None
+
+    if services.staff_chat_id is not None:
+        await wait_until(card_posted)
     return complaint_id, user
+
+
+async def all_owed_delivered(bot: RunningBot, within: float = 10.0) -> None:
+    """Wait until every owed message (cards, notices, relays, alerts) has been settled."""
+    from sqlalchemy import func, select
+
+    from care.models import OwedMessage, OwedState
+
+    assert bot.built is not None, "start the bot first"
+    sessionmaker = bot.built.services.sessionmaker
+
+    async def settled() -> bool:
+        async with sessionmaker() as session:
+            unsettled = await session.scalar(
+                select(func.count())
+                .select_from(OwedMessage)
+                .where(OwedMessage.state.in_((OwedState.PENDING.value, OwedState.SENDING.value)))
+            )
+            return unsettled == 0
+
+    await wait_until(settled, within)

@@ -25,9 +25,17 @@ from care.clock import ManualClock
 from care.models import Complaint, ComplaintStatus, Customer
 from handlers import complaint_words as words
 from handlers.i18n import gettext_in
-from handlers.notify import announce
+from handlers.notify import owe_announcement
 from tests.conftest import CareTeam
-from tests.helpers import Message, Person, RunningBot, filed_complaint, text_of, wait_until
+from tests.helpers import (
+    Message,
+    Person,
+    RunningBot,
+    all_owed_delivered,
+    filed_complaint,
+    text_of,
+    wait_until,
+)
 
 STAFF = "zh_CN"  # RunningBot's default locale: the words staff read
 TIMEZONE = "Asia/Shanghai"  # the default CAREBOT_TIMEZONE
@@ -138,7 +146,8 @@ async def resolve(running: RunningBot, complaint_id: int, agent: dict[str, Any],
         assert member is not None
         complaint = await session.get_one(Complaint, complaint_id)
         change = await complaints.resolve(session, complaint, member, note, services.clock.now())
-    await announce(running.built.application.bot, services, change)
+        await owe_announcement(session, services, change)
+    await all_owed_delivered(running)
 
 
 async def resolved_message(customer: Person) -> Message:

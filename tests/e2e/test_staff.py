@@ -324,7 +324,7 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
             if e.type == ComplaintEventType.STAFF_REPLY.value
         ]
 
-    # Recorded once delivered: wait for the last one.
+    # Recorded with the reply (which is then delivered).
     await wait_until(lambda: _has(replies(), 3))
     stored = await load(sessionmaker, complaint_id)
     assert stored.status == "waiting_customer"
@@ -333,15 +333,23 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
         "We are sorry for the trouble.",
         "📷 This is the spare part.",
     ]
-    async with sessionmaker() as session:
-        purposes = (
-            await session.scalars(
-                select(ComplaintMessage.purpose).where(
-                    ComplaintMessage.complaint_id == complaint_id
-                )
+
+    async def purposes() -> list[str]:
+        async with sessionmaker() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(ComplaintMessage.purpose).where(
+                            ComplaintMessage.complaint_id == complaint_id
+                        )
+                    )
+                ).all()
             )
-        ).all()
-    assert sorted(purposes) == ["alert", "customer", "customer", "customer", "reply_prompt"]
+
+    # A message is filed under its complaint once Telegram has it (the customer has the
+    # last one already; its row is settled a moment later).
+    await wait_until(lambda: _has(purposes(), 5))
+    assert sorted(await purposes()) == ["alert", "customer", "customer", "customer", "reply_prompt"]
 
 
 async def test_resolve_through_the_prompt_with_a_note(
@@ -449,9 +457,10 @@ async def test_queue_complaint_note_assign_resolve_reopen(
 
     # Resolve by command, then reopen.
     answer = await room.command(care_team.supervisor, f"/resolve {calm.number} Sent a new kettle")
-    assert answer == zh("{number} is resolved; the customer is asked to rate it.").format(
-        number=calm.number
-    )
+    assert answer == zh(
+        "{number} is resolved. The customer will be told, and asked for a rating, as "
+        "soon as Telegram accepts the message; the card shows when they were told."
+    ).format(number=calm.number)
     resolved = await client.wait_for_bot_message(
         calm_customer["id"], after_message_id=told["message_id"], timeout=10.0
     )
