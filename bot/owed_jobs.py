@@ -91,6 +91,7 @@ class OwedSender:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self.sent = 0
+        self.read_timeout = READ_TIMEOUT
 
     # ------------------------------------------------------------------------ starting
 
@@ -140,6 +141,7 @@ class OwedSender:
                             session, services.clock.now(), BATCH, self.worker_id
                         )
                         claimed = [(row.id, row.chat_id) for row in rows]
+                    log.debug("owed messages: %d claimed", len(claimed))
                     if not claimed:
                         if self._again:
                             continue
@@ -232,26 +234,26 @@ class OwedSender:
         if row.kind == Kind.PHOTO.value:
             return lambda: bot.send_photo(
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,
-                reply_parameters=parameters, read_timeout=READ_TIMEOUT,
+                reply_parameters=parameters, read_timeout=self.read_timeout,
             )  # fmt: skip
         if row.kind == Kind.DOCUMENT.value:
             return lambda: bot.send_document(
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,
-                reply_parameters=parameters, read_timeout=READ_TIMEOUT,
+                reply_parameters=parameters, read_timeout=self.read_timeout,
             )  # fmt: skip
         if row.kind == Kind.COPY.value:
             assert row.source_chat_id is not None and row.source_message_id is not None
             source_chat, source_message = row.source_chat_id, row.source_message_id
             return lambda: bot.copy_message(
                 chat_id, source_chat, source_message, caption=text, reply_markup=markup,
-                reply_parameters=parameters, read_timeout=READ_TIMEOUT,
+                reply_parameters=parameters, read_timeout=self.read_timeout,
             )  # fmt: skip
         return lambda: bot.send_message(
             chat_id,
             text or "",
             reply_markup=markup,
             reply_parameters=parameters,
-            read_timeout=READ_TIMEOUT,
+            read_timeout=self.read_timeout,
         )
 
     async def _card_request(
@@ -274,7 +276,7 @@ class OwedSender:
 
         async def post() -> TelegramMessage:
             return await bot.send_message(
-                chat_id, text, reply_markup=markup, read_timeout=READ_TIMEOUT
+                chat_id, text, reply_markup=markup, read_timeout=self.read_timeout
             )
 
         if row.kind == Kind.CARD.value or card_id is None:
@@ -284,7 +286,7 @@ class OwedSender:
         async def edit() -> TelegramMessage | None:
             try:
                 await bot.edit_message_text(
-                    text, chat_id, message_id, reply_markup=markup, read_timeout=READ_TIMEOUT
+                    text, chat_id, message_id, reply_markup=markup, read_timeout=self.read_timeout
                 )
             except BadRequest as error:
                 if "not modified" in str(error).lower():

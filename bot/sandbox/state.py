@@ -161,7 +161,7 @@ def _full_bucket(capacity: float, rate: float, now: float) -> TokenBucket:
 class Fault:
     """One planned failure: it hits the next ``remaining`` calls that match it."""
 
-    kind: Literal["error", "delay", "retry_after"]
+    kind: Literal["error", "delay", "retry_after", "late_answer"]
     remaining: int
     method: str | None = None
     chat_id: int | None = None
@@ -224,7 +224,7 @@ class FaultPlan:
             else:
                 self.blocked.discard(user_id)
             return
-        if kind not in ("error", "delay", "retry_after"):
+        if kind not in ("error", "delay", "retry_after", "late_answer"):
             raise ValueError(f"unknown fault kind {kind!r}")
         count = spec.get("count", 1)
         if not isinstance(count, int) or count < 1:
@@ -243,8 +243,8 @@ class FaultPlan:
         )
         if kind == "error" and not 400 <= fault.status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
-        if kind == "delay" and fault.seconds <= 0:
-            raise ValueError("delay needs seconds > 0")
+        if kind in ("delay", "late_answer") and fault.seconds <= 0:
+            raise ValueError(f"{kind} needs seconds > 0")
         self.faults.append(fault)
 
     def clear(self) -> None:
@@ -258,6 +258,8 @@ class FaultPlan:
             return 0.0, None
         delay, error = 0.0, None
         for fault in self.faults:
+            if fault.kind == "late_answer":
+                continue  # taken by take_late, once the call has taken effect
             if fault.remaining <= 0 or not fault.matches(method, chat_id):
                 continue
             if fault.kind == "delay":
@@ -271,6 +273,20 @@ class FaultPlan:
             fault.remaining -= 1
         self.faults = [fault for fault in self.faults if fault.remaining > 0]
         return delay, error
+
+    def take_late(self, method: str, chat_id: int | None) -> float:
+        """Consume a ``late_answer`` fault that hits this call, which has taken effect:
+        the seconds to wait before answering (the client may have given up by then)."""
+        for fault in self.faults:
+            if (
+                fault.kind == "late_answer"
+                and fault.remaining > 0
+                and fault.matches(method, chat_id)
+            ):
+                fault.remaining -= 1
+                self.faults = [f for f in self.faults if f.remaining > 0]
+                return fault.seconds
+        return 0.0
 
 
 # -- the world ------------------------------------------------------------------------
