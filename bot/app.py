@@ -173,7 +173,25 @@ def register_handlers(application: Application) -> None:
     )
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, common.acknowledge))
     application.add_handler(CallbackQueryHandler(common.refuse_unknown_button))
+    # Last: the dialogue state this update left is written before the chat's next update
+    # is handled, a moment after the reply, not at the persistence updater's next run.
+    application.add_handler(TypeHandler(Update, write_dialogue_state), group=DIALOGUE_STATE_GROUP)
     application.add_error_handler(common.on_error)
+
+
+# After every other group: the handlers of groups -1 and 0 have run.
+DIALOGUE_STATE_GROUP = 100
+
+
+async def write_dialogue_state(update: Update, context: CareContext) -> None:
+    """Write the dialogue states that changed (PTB's persistence hand-over) now.
+
+    A step's answer is in our tables when its reply goes out; its new dialogue state
+    would otherwise wait up to ``CAREBOT_PERSISTENCE_INTERVAL`` in memory, and a process
+    killed meanwhile would ask the step again (or worse, take the next answer for the
+    previous step's). Updates handled at once share the write (a group commit).
+    """
+    await context.application.update_persistence()
 
 
 async def prepare(application: Application) -> None:
