@@ -84,6 +84,7 @@ CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 # How many import problems are listed before "... and N more".
 MAX_LISTED_PROBLEMS = 100
 
+
 def reflow(text: str) -> str:
     """Join the lines of each paragraph of a docstring.
 

@@ -9,8 +9,7 @@ from babel.dates import get_timezone_gmt, get_timezone_location
 
 from care.campaigns import zone_of
 from care.models import ComplaintEvent, ComplaintEventType, ComplaintStatus, Priority
-from handlers.i18n import N_
-from handlers.i18n import current_locale
+from handlers.i18n import N_, current_locale
 from handlers.i18n import gettext as _
 
 # Callback data of complaint buttons. Customer side: "cx:<action>:<arg>"; staff: "st:...".

@@ -23,8 +23,8 @@ from telegram.ext import (
 )
 
 from care import complaints, owed
-from care.complaints import Refusal, Refused
 from care.campaigns import zone_of
+from care.complaints import Refusal, Refused
 from care.models import Complaint, Customer
 from care.owed import Kind, Purpose
 from handlers import common, notify, staff_card
@@ -548,23 +548,13 @@ async def status(update: Update, context: CareContext) -> None:
                 ),
                 _("About: {category}").format(category=words.category_label(found.category)),
             ]
-            if complaints.is_open(found):
-                lines.append(
-                    _("We will get back to you by {due}.").format(
-                        due=words.customer_time(
-                            complaints.promised_deadline(found), customer.timezone,
-                            services.timezone,
-                        )  # fmt: skip
-                    )
-                )
+            if (promised := complaints.promised_deadline(found)) is not None:
+                due = words.customer_time(promised, customer.timezone, services.timezone)
+                lines.append(_("We will get back to you by {due}.").format(due=due))
             if found.resolution:
                 lines.append(_("What we did: {note}").format(note=found.resolution))
             lines.append("")
-            lines += [
-                line
-                for event in events
-                if (line := words.customer_event_line(event, zone))
-            ]
+            lines += [line for event in events if (line := words.customer_event_line(event, zone))]
             await message.reply_text("\n".join(lines)[:4096])
             return
         mine = await complaints.complaints_of(session, view.id)

@@ -69,8 +69,7 @@ async def test_the_playground_database_is_one_option_away(folder: Path) -> None:
 
     playground = folder / "var" / "playground.db"
     assert default.stderr.splitlines()[:2] == [
-        f"Database: sqlite+aiosqlite:///var/carebot.db (file {folder / 'var' / 'carebot.db'}, "
-        "new)",
+        f"Database: sqlite+aiosqlite:///var/carebot.db (file {folder / 'var' / 'carebot.db'}, new)",
         "The playground's database is var/playground.db: carebot --playground COMMAND uses it.",
     ]
     for result in (chosen, from_env):

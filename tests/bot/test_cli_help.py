@@ -8,6 +8,8 @@ every other width too.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -37,7 +39,7 @@ def broken_wraps(output: str) -> list[str]:
     problems: list[str] = []
     lines = output.splitlines()
     prose = [line.strip() for line in lines if not line.startswith(("╭", "│", "╰"))]
-    for line, following in zip(prose, prose[1:], strict=False):
+    for line, following in itertools.pairwise(prose):
         if line and following and not line.startswith("Usage:") and not line.endswith(ENDS):
             problems.append(f"{line!r} runs on into {following!r}")
     # In a panel, a row that starts far right of the others (its name columns empty)
@@ -69,5 +71,8 @@ def test_the_check_sees_a_broken_wrap() -> None:
         " next DAYS days, by rule and state.\n"
     )
     assert len(broken_wraps(broken)) == 1
-    listed = "│ followups  Follow-ups due in the last and  │\n│            next DAYS days.                 │\n"
+    listed = (
+        "│ followups  Follow-ups due in the last and  │\n"
+        "│            next DAYS days.                 │\n"
+    )
     assert len(broken_wraps(listed)) == 1

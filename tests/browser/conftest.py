@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.sandbox import Sandbox

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care import complaints
+from care.clock import ManualClock
 from care.models import (
     Complaint,
     ComplaintEvent,
@@ -28,7 +29,6 @@ from care.models import (
 )
 from handlers.complaint_words import local_time
 from handlers.i18n import gettext_in
-from care.clock import ManualClock
 from tests.conftest import CareTeam
 from tests.helpers import Message, RunningBot, filed_complaint, text_of, wait_until
 
