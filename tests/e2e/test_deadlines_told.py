@@ -20,6 +20,8 @@ from care.models import Customer
 from handlers import complaint_words as words
 from handlers.i18n import use_locale
 from tests.conftest import CareTeam
+from tests.e2e.conftest import PersonFactory
+from tests.e2e.test_complaints import complaints_in_db
 from tests.e2e.test_sla_and_survey import (
     customer_id_of,
     has_data,
@@ -111,6 +113,31 @@ async def test_acknowledgement_names_the_resolution_deadline_in_the_customers_zo
     assert london(acknowledged.resolve_due_at) + " (United Kingdom" in text_of(told)
     status = await emma.say(f"/status {acknowledged.number}")
     assert london(acknowledged.resolve_due_at) + " (United Kingdom" in text_of(status)
+
+
+async def test_the_filing_confirmation_names_the_deadline_in_the_customers_zone(
+    complaint_bot: RunningBot,
+    person: PersonFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    anna = await person("Anna", language_code="en")
+    await anna.say("/complain")  # her first message: now she is a customer
+    customer_id = await customer_id_of(sessionmaker, anna.id)
+    async with sessionmaker.begin() as session:
+        (await session.get_one(Customer, customer_id)).timezone = LONDON
+    await anna.press("Delivery")
+    await anna.say("The parcel arrived crushed.")
+    await anna.press("Continue")
+    await anna.say("A-1001")
+    _, filed = await anna.press("Submit")
+    assert filed is not None
+
+    [complaint] = await complaints_in_db(sessionmaker)
+    assert complaints.promised_deadline(complaint) == complaint.acknowledge_due_at
+    with use_locale("en"):
+        due = words.customer_time(complaint.acknowledge_due_at, LONDON, "Asia/Shanghai")
+    assert f"We will get back to you by {due}." in text_of(filed)
+    assert london(complaint.acknowledge_due_at) + " (United Kingdom" in due
 
 
 def test_no_zone_is_named_when_the_customers_clock_is_the_companys() -> None:
