@@ -33,13 +33,18 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-## browser-deps: Debian's Chromium (and CJK fonts, for legible screenshots) for browser tests
+## browser-deps: Debian's Chromium, CJK and colour emoji fonts (no boxes in the playground)
+BROWSER_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
 browser-deps:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { \
-	  echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+	@{ command -v chromium >/dev/null 2>&1 \
+	   && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+	   && fc-list 2>/dev/null | grep -qi "Noto Color Emoji"; } || { \
+	  echo "installing Debian's $(BROWSER_PACKAGES) for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	    apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
+	@fc-list | grep -qi "Noto Color Emoji" \
+	  || { echo "the colour emoji font is missing: apt-get install fonts-noto-color-emoji"; exit 1; }
 
 ## postgres: make sure a PostgreSQL server answers on 127.0.0.1:5432
 postgres:

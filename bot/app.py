@@ -42,6 +42,7 @@ from handlers import (
     onboarding,
     profile,
     staff,
+    stray,
     survey,
     texts,
 )
@@ -167,6 +168,9 @@ def register_handlers(application: Application) -> None:
     for handler in profile.handlers_after_dialogues():
         application.add_handler(handler)
     for handler in complaints.relay_handlers():
+        application.add_handler(handler)
+    # A plain message in the staff group reaches no customer: say how to reach one.
+    for handler in stray.stray_handlers(services.staff_chat_id):
         application.add_handler(handler)
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command)

@@ -10,6 +10,8 @@ what was asked (the reasons are printed), 2 bad usage or a bad setting.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import inspect
 import json
 import os
 import sys
@@ -29,8 +31,14 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import make_engine, make_sessionmaker, upgrade
-from bot.settings import Settings, SettingsError, load_settings
+from bot.db import describe_database, make_engine, make_sessionmaker, upgrade
+from bot.settings import (
+    PLAYGROUND_DATABASE,
+    PLAYGROUND_DATABASE_URL,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from care.campaigns import (
     REPORTED_STATES,
     CampaignError,
@@ -71,11 +79,44 @@ from care.staff import add_staff, list_staff, remove_staff
 from care.templates import TemplateBook, TemplateError
 
 T = TypeVar("T")
+CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
 
 # How many import problems are listed before "... and N more".
 MAX_LISTED_PROBLEMS = 100
 
-app = typer.Typer(
+
+def reflow(text: str) -> str:
+    """Join the lines of each paragraph of a docstring.
+
+    In rich markup mode Typer keeps a docstring's line breaks, which then break sentences
+    wherever the source did ("in the last and / next DAYS days") at every terminal width.
+    A paragraph whose first line is ``\\b`` alone keeps its lines (click's convention).
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        paragraph.removeprefix("\b\n")
+        if paragraph.startswith("\b\n")
+        else " ".join(line.strip() for line in paragraph.splitlines())
+        for paragraph in paragraphs
+    )
+
+
+class CareTyper(typer.Typer):
+    """A Typer whose commands' help is their docstring (or ``help=``) reflowed."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[CommandFunction], CommandFunction]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(function: CommandFunction) -> CommandFunction:
+            registered = register(function)
+            info = self.registered_commands[-1]
+            info.help = reflow(info.help or inspect.getdoc(function) or "")
+            return registered
+
+        return decorator
+
+
+app = CareTyper(
     name="carebot",
     help=(
         "carebot, the Telegram customer-care assistant: run it, look after its database, "
@@ -85,6 +126,9 @@ app = typer.Typer(
         "CAREBOT_DATABASE_URL (default sqlite:///var/carebot.db; or "
         "postgresql://user@host/db), CAREBOT_TOKEN (the bot token from @BotFather), "
         "CAREBOT_ADMINS (Telegram user ids made admins at start-up), CAREBOT_TIMEZONE.\n\n"
+        "Every command that opens the database names it on stderr. The playground's "
+        "(carebot run without a token) is var/playground.db: carebot --playground COMMAND "
+        "uses it.\n\n"
         "Exit codes: 0 done; 1 the command could not do it (the reasons are printed); "
         "2 bad usage or a bad setting."
     ),
@@ -93,20 +137,20 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,  # locals would include settings and rows
 )
-db_app = typer.Typer(
+db_app = CareTyper(
     help="Look after the database schema.", no_args_is_help=True, rich_markup_mode="rich"
 )
-import_app = typer.Typer(
+import_app = CareTyper(
     help="Bring data in from files (all or nothing).",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-export_app = typer.Typer(
+export_app = CareTyper(
     help="Take data out as JSON (a customer's right to their data).",
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-staff_app = typer.Typer(
+staff_app = CareTyper(
     help="Who serves customers: agents, supervisors and admins (内客户).",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -134,12 +178,59 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+# Whether --playground was given: set by the callback before the command runs, in the
+# same context (a context variable, so that concurrent invocations in tests stay apart).
+_playground: contextvars.ContextVar[bool] = contextvars.ContextVar("carebot_playground")
+
+
+@app.callback()
+def main(
+    playground: Annotated[
+        bool,
+        typer.Option(
+            "--playground",
+            envvar="CAREBOT_PLAYGROUND",
+            help=f"Use the playground's database ({PLAYGROUND_DATABASE}, the one carebot run "
+            "without a token uses) instead of CAREBOT_DATABASE_URL's.",
+        ),
+    ] = False,
+) -> None:
+    _playground.set(playground)
+
+
 def _settings() -> Settings:
     """The settings, or one red line naming the bad one and exit code 2."""
     try:
-        return load_settings()
+        settings = load_settings()
     except SettingsError as exc:
         _fail(str(exc), code=2)
+    if _playground.get(False):
+        settings = settings.model_copy(update={"database_url": PLAYGROUND_DATABASE_URL})
+    return settings
+
+
+def _name_database(settings: Settings) -> None:
+    """Say on stderr which database the command uses, and where the playground's is when
+    the default one is about to be made beside it (a newcomer looking for their chats)."""
+    err = _err()
+    err.print(
+        Text(f"Database: {describe_database(settings.database_url)}", style="dim"),
+        soft_wrap=True,
+    )
+    default = Settings.model_fields["database_url"].default
+    if (
+        settings.database_url == default
+        and describe_database(default).endswith(", new)")
+        and PLAYGROUND_DATABASE.exists()
+    ):
+        err.print(
+            Text(
+                f"The playground's database is {PLAYGROUND_DATABASE}: "
+                "carebot --playground COMMAND uses it.",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
 
 
 class _RollBack(Exception):
@@ -157,6 +248,7 @@ def _in_transaction(
     commit: bool = True,
 ) -> T:
     """Migrate, then run ``work`` in one transaction (rolled back unless ``commit``)."""
+    _name_database(settings)
 
     async def main() -> T:
         # The engine first: for SQLite it creates the database's directory.
@@ -305,6 +397,7 @@ def import_customers_command(
 
     The header names the columns, in any order; only telegram_user_id is required:
 
+    \b
     [bold]telegram_user_id[/] a positive number, once per file;
     [bold]first_name[/], [bold]last_name[/];
     [bold]phone[/] with country code (+86 138 0013 8000);
@@ -606,7 +699,7 @@ def occasions_command(
 
 # ---------------------------------------------------------------------------- campaigns
 
-campaign_app = typer.Typer(
+campaign_app = CareTyper(
     help=(
         "Care campaigns: an occasion's greeting or a message of your own, to an audience, "
         "at a local time in each customer's time zone. Made as drafts; nothing is sent "
@@ -615,7 +708,7 @@ campaign_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-purchase_app = typer.Typer(
+purchase_app = CareTyper(
     help="Purchases, for follow-up care some days later (CAREBOT_FOLLOWUP_AFTER_PURCHASE_DAYS).",
     no_args_is_help=True,
     rich_markup_mode="rich",
@@ -1199,7 +1292,10 @@ def purchase_add(
 @app.command("followups")
 def followups_command(
     days: Annotated[
-        int, typer.Option("--days", min=1, max=365, help="How many days back and ahead.")
+        int,
+        typer.Option(
+            "--days", metavar="DAYS", min=1, max=365, help="How many days back and ahead."
+        ),
     ] = 7,
 ) -> None:
     """Follow-ups and personal greetings (birthdays, anniversaries) due in the last and

@@ -53,6 +53,17 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def describe_database(url: str) -> str:
+    """The database a URL names, for people: the URL without its password and, for a
+    SQLite file, where the file is and whether it is yet to be made."""
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database).resolve()
+        return f"{shown} (file {path}{'' if path.exists() else ', new'})"
+    return shown
+
+
 # SQLite connections are cheap to keep but not to open (a thread each under aiosqlite,
 # the pragmas, the schema read again): keep as many as updates are handled at once
 # (bot.app's PerChatUpdateProcessor(64)). With SQLAlchemy's default of 5 (+10 overflow)

@@ -14,13 +14,12 @@ from sqlalchemy.engine import make_url
 
 from bot import db, logs
 from bot.app import build_application, finish, prepare
-from bot.settings import Settings
+from bot.settings import PLAYGROUND_DATABASE, PLAYGROUND_DATABASE_URL, Settings
 
 log = logging.getLogger(__name__)
 
 # The playground's bot: any well-formed token works against the sandbox.
 PLAYGROUND_TOKEN = "7000000001:playground-token-not-secret"
-PLAYGROUND_DB = Path("var/playground.db")
 
 
 class RunError(Exception):
@@ -62,10 +61,8 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
         # The sandbox's world is new at every start, so the playground's database is
         # too: yesterday's customer 100000002 is not today's.
         for suffix in ("", "-wal", "-shm"):
-            Path(f"{PLAYGROUND_DB}{suffix}").unlink(missing_ok=True)
-        settings = settings.model_copy(
-            update={"database_url": f"sqlite+aiosqlite:///{PLAYGROUND_DB}"}
-        )
+            Path(f"{PLAYGROUND_DATABASE}{suffix}").unlink(missing_ok=True)
+        settings = settings.model_copy(update={"database_url": PLAYGROUND_DATABASE_URL})
     asyncio.run(_run(settings, jobs_only=jobs_only))
 
 
@@ -89,6 +86,7 @@ async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
                 "admins": [*settings.admins, *([staff_user] if staff_user else [])],
             }
         )
+    console.print(f"Database: {db.describe_database(settings.database_url)}", highlight=False)
     await db.upgrade(settings.database_url)
     built = build_application(settings)
     application = built.application
@@ -116,6 +114,13 @@ async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
                     "(no CAREBOT_TOKEN set, so carebot talks to its local Telegram sandbox). "
                     "Ctrl-C stops."
                 )
+                if settings.database_url == PLAYGROUND_DATABASE_URL:
+                    console.print(
+                        f"Its database is {PLAYGROUND_DATABASE}, made anew at each start. "
+                        "The other commands use it with --playground, e.g. "
+                        "[bold]carebot --playground export customer 1[/]",
+                        highlight=False,
+                    )
             else:
                 me = application.bot.username
                 console.print(

@@ -23,6 +23,10 @@ from care.sla import BusinessHours, SlaPolicy
 from care.triage import Triage
 
 LOCALES = ("zh_CN", "en")
+# What `carebot run` uses without a token (made anew at each start); `carebot --playground`
+# points the other commands at it.
+PLAYGROUND_DATABASE = Path("var/playground.db")
+PLAYGROUND_DATABASE_URL = f"sqlite+aiosqlite:///{PLAYGROUND_DATABASE}"
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 
 

@@ -573,9 +573,31 @@ async def queue(session: AsyncSession) -> list[Complaint]:
 
 
 def next_deadline(complaint: Complaint) -> datetime:
-    if status_of(complaint) in AWAITING_ACKNOWLEDGEMENT and complaint.acknowledge_due_at:
+    """The open complaint's next deadline (see :func:`promised_deadline`)."""
+    due = promised_deadline(complaint)
+    assert due is not None, "an open complaint has a deadline"
+    return due
+
+
+def promised_deadline(
+    complaint: Complaint, status: ComplaintStatus | None = None
+) -> datetime | None:
+    """The one deadline by which the customer hears from us, in ``status``.
+
+    While a complaint awaits acknowledgement (new, reopened) that is the acknowledgement
+    deadline, after that the resolution deadline; a complaint that is not open has none.
+    Every message that tells the customer a deadline (filing, acknowledgement, reopening,
+    /status) asks this, so they never name two different moments.
+
+    Args:
+        complaint: the complaint with its SLA deadlines.
+        status: the status to answer for (a change's new status); default its own.
+    """
+    status = status or status_of(complaint)
+    if status not in OPEN_STATUSES:
+        return None
+    if status in AWAITING_ACKNOWLEDGEMENT and complaint.acknowledge_due_at:
         return complaint.acknowledge_due_at
-    assert complaint.resolve_due_at is not None
     return complaint.resolve_due_at
 
 

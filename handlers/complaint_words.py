@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone_gmt, get_timezone_location
+
+from care.campaigns import zone_of
 from care.models import ComplaintEvent, ComplaintEventType, ComplaintStatus, Priority
-from handlers.i18n import N_
+from handlers.i18n import N_, current_locale
 from handlers.i18n import gettext as _
 
 # Callback data of complaint buttons. Customer side: "cx:<action>:<arg>"; staff: "st:...".
@@ -62,6 +65,26 @@ def local_time(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return "—"
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def customer_time(moment: datetime | None, customer_timezone: str | None, timezone: str) -> str:
+    """A moment as the customer reads it: in their own time zone (``Customer.timezone``,
+    else the company's ``timezone``, as campaigns decide it), naming that zone when its
+    clock differs from the company's: "2026-12-03 06:44 (United Kingdom Time, GMT+00:00)".
+    """
+    if moment is None:
+        return "—"
+    zone = zone_of(customer_timezone, timezone)
+    theirs = moment.astimezone(zone)
+    text = theirs.strftime("%Y-%m-%d %H:%M")
+    if theirs.utcoffset() == moment.astimezone(ZoneInfo(timezone)).utcoffset():
+        return text
+    locale = current_locale()
+    return _("{time} ({zone}, {offset})").format(
+        time=text,
+        zone=get_timezone_location(zone, locale=locale),
+        offset=get_timezone_gmt(theirs, locale=locale),
+    )
 
 
 def customer_event_line(event: ComplaintEvent, timezone: str) -> str | None:

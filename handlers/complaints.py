@@ -23,8 +23,9 @@ from telegram.ext import (
 )
 
 from care import complaints, owed
+from care.campaigns import zone_of
 from care.complaints import Refusal, Refused
-from care.models import Complaint
+from care.models import Complaint, Customer
 from care.owed import Kind, Purpose
 from handlers import common, notify, staff_card
 from handlers import complaint_words as words
@@ -372,7 +373,9 @@ async def _file(update: Update, context: CareContext) -> int:
         )
         loaded = await complaints.facts(session, complaint.id)
         assert loaded is not None
-        due = words.local_time(complaint.acknowledge_due_at, services.timezone)
+        due = words.customer_time(
+            complaints.promised_deadline(complaint), loaded.customer.timezone, services.timezone
+        )
         if complaint.agitated:
             text = _(
                 "We are truly sorry for the trouble, and we understand your frustration. "
@@ -521,6 +524,9 @@ async def status(update: Update, context: CareContext) -> None:
     assert message is not None and view is not None
     args = context.args or []
     async with services.sessionmaker.begin() as session:
+        # Times in the customer's own zone; the deadline names it when it is not ours.
+        customer = await session.get_one(Customer, view.id)
+        zone = str(zone_of(customer.timezone, services.timezone))
         if args:
             number = args[0]
             found = (
@@ -542,20 +548,13 @@ async def status(update: Update, context: CareContext) -> None:
                 ),
                 _("About: {category}").format(category=words.category_label(found.category)),
             ]
-            if complaints.is_open(found):
-                lines.append(
-                    _("We will get back to you by {due}.").format(
-                        due=words.local_time(complaints.next_deadline(found), services.timezone)
-                    )
-                )
+            if (promised := complaints.promised_deadline(found)) is not None:
+                due = words.customer_time(promised, customer.timezone, services.timezone)
+                lines.append(_("We will get back to you by {due}.").format(due=due))
             if found.resolution:
                 lines.append(_("What we did: {note}").format(note=found.resolution))
             lines.append("")
-            lines += [
-                line
-                for event in events
-                if (line := words.customer_event_line(event, services.timezone))
-            ]
+            lines += [line for event in events if (line := words.customer_event_line(event, zone))]
             await message.reply_text("\n".join(lines)[:4096])
             return
         mine = await complaints.complaints_of(session, view.id)
@@ -569,7 +568,7 @@ async def status(update: Update, context: CareContext) -> None:
             _("{number}: {status}, last update {when}").format(
                 number=c.number,
                 status=words.status_label(c.status),
-                when=words.local_time(c.updated_at, services.timezone),
+                when=words.local_time(c.updated_at, zone),
             )
             for c in mine[:20]
         ]

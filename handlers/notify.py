@@ -55,7 +55,11 @@ def words_for(change: Change, facts: ComplaintFacts, timezone: str) -> str | Non
         )
     if not change.status_changed:
         return None
-    due = words.local_time(facts.complaint.resolve_due_at, timezone)
+    due = words.customer_time(
+        complaints.promised_deadline(facts.complaint, change.to_status),
+        facts.customer.timezone,
+        timezone,
+    )
     if (
         change.to_status is S.IN_PROGRESS
         and change.event.staff_id is not None

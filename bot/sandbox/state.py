@@ -720,6 +720,9 @@ class World:
                     for holder in keyboard_holders:
                         holder.pop("reply_keyboard", None)
                     keyboard_holders.clear()
+                elif markup.get("force_reply"):
+                    # Telegram's apps open a reply to this message (the playground too).
+                    entry["force_reply"] = True
             entries.append(entry)
         return entries
 

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.sandbox import Sandbox
+from care.clock import ManualClock
+from tests.helpers import RunningBot
 
 CHROMIUM = Path(os.environ.get("CAREBOT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -57,3 +60,21 @@ async def page(browser: Browser, sandbox: Sandbox) -> AsyncIterator[Page]:
     yield opened
     await context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+async def playground_bot(
+    sandbox: Sandbox, database_url: str, clock: ManualClock, engine: AsyncEngine
+) -> AsyncIterator[RunningBot]:
+    """carebot set up as `carebot run` sets up the playground: the page's staff group and
+    its Staff Agent as an admin."""
+    group = sandbox.ensure_staff_group()
+    staff_user = sandbox.staff_user_id()
+    assert staff_user is not None
+    running = RunningBot(
+        sandbox, database_url, clock, staff_chat_id=group, admins=[staff_user],
+        default_locale="en",
+    )  # fmt: skip
+    await running.start()
+    yield running
+    await running.stop()

@@ -3,39 +3,17 @@ staff side of the page acknowledges it, and the customer is told."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox import Sandbox
-from care.clock import ManualClock
 from care.models import Complaint
 from tests.browser.conftest import WAIT_MS
 from tests.helpers import RunningBot
 
 SCREENSHOT = Path("/tmp/playground-complaint.png")
-
-
-@pytest.fixture
-async def playground_bot(
-    sandbox: Sandbox, database_url: str, clock: ManualClock, engine: AsyncEngine
-) -> AsyncIterator[RunningBot]:
-    """carebot set up as `carebot run` sets up the playground: the page's staff group and
-    its Staff Agent as an admin."""
-    group = sandbox.ensure_staff_group()
-    staff_user = sandbox.staff_user_id()
-    assert staff_user is not None
-    running = RunningBot(
-        sandbox, database_url, clock, staff_chat_id=group, admins=[staff_user],
-        default_locale="en",
-    )  # fmt: skip
-    await running.start()
-    yield running
-    await running.stop()
 
 
 def customer_sees(page: Page, text: str):  # type: ignore[no-untyped-def]

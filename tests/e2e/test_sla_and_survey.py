@@ -301,7 +301,8 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
     _answer, told = await xiaoming.press_data(
         offer["message_id"], f"{words.REOPEN_PREFIX}{complaint_id}", lambda m: number in text_of(m)
     )
-    due = words.local_time((await load(sessionmaker, complaint_id)).resolve_due_at, TIMEZONE)
+    # A reopened complaint awaits acknowledgement: that is the deadline the customer is told.
+    due = words.local_time((await load(sessionmaker, complaint_id)).acknowledge_due_at, TIMEZONE)
     assert told is not None
     assert text_of(told) == said(
         "zh_CN",

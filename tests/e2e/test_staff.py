@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care import complaints
+from care.clock import ManualClock
 from care.models import (
     Complaint,
     ComplaintEvent,
@@ -650,21 +652,49 @@ async def _agent(session: AsyncSession, care_team: CareTeam) -> StaffMember:
     return member
 
 
-async def test_chatter_and_replies_to_other_messages_get_no_answer(
+HINT = (
+    "This message reaches no customer. To write to a customer, reply to the card "
+    "of their complaint (Reply button) or to their message here."
+)
+
+
+async def test_a_plain_message_is_told_how_to_reach_a_customer_once_in_a_while(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
     care_team: CareTeam,
+    clock: ManualClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     complaint_id, customer = await filed_complaint(complaint_bot, client, language="en")
     before = len(await room.transcript())
-    chatter = await room.say(care_team.agent, "Lunch at noon?")
+
+    # A plain message reaches nobody: its sender is told how to reach a customer.
+    stray = await room.say(care_team.agent, "Customer says the kettle still leaks")
+    hint = await room.answer_to(stray)
+    assert text_of(hint) == zh(HINT)
+
+    # Chatter goes on without more hints: not for the same member again soon, not for a
+    # reply to a colleague; a colleague's first plain message gets one.
+    await room.say(care_team.agent, "Lunch at noon?")
+    chatter = await room.say(care_team.agent, "Anyone?")
     await room.say(care_team.supervisor, "Yes!", chatter["message_id"])
+    other = await room.say(care_team.admin, "Me too")
+    await room.answer_to(other)
     queue = await room.say(care_team.agent, "/queue")
     await room.answer_to(queue)
     bot_said = [m for m in (await room.transcript())[before:] if m["from"]["is_bot"]]
-    assert len(bot_said) == 1, "only /queue was answered"
+    assert [m.get("reply_to_message_id") for m in bot_said] == [
+        stray["message_id"],
+        other["message_id"],
+        queue["message_id"],
+    ]
+
+    # Half an hour later the same member is reminded again.
+    clock.advance(timedelta(minutes=31))
+    later = await room.say(care_team.agent, "Back from lunch")
+    assert text_of(await room.answer_to(later)) == zh(HINT)
+
     assert await client.bot_messages(customer["id"]) == []
     assert [e.type for e in await events_of(sessionmaker, complaint_id)] == ["filed"]
 

@@ -142,6 +142,18 @@ async def test_transcript_shows_reply_keyboard_until_removed(
     assert all("reply_keyboard" not in m for m in await client.transcript(chat))
 
 
+async def test_transcript_marks_a_message_that_asks_for_a_reply(
+    client: SandboxClient, api: httpx.AsyncClient, customer: dict[str, Any]
+) -> None:
+    chat = customer["id"]
+    ask = {"force_reply": True, "input_field_placeholder": "回复"}
+    await api.post("sendMessage", json={"chat_id": chat, "text": "原因?", "reply_markup": ask})
+    await api.post("sendMessage", json={"chat_id": chat, "text": "谢谢"})
+    asked, thanked = await client.transcript(chat)
+    assert asked["force_reply"] is True and "reply_markup" not in asked
+    assert "force_reply" not in thanked
+
+
 async def test_get_chat_and_get_me(
     api: httpx.AsyncClient, client: SandboxClient, customer: dict[str, Any]
 ) -> None:

@@ -19,6 +19,12 @@ const state = {
   customer: null,
   transcripts: { customer: [], staff: [] },
   commands: [],
+  // The message each pane's next message replies to (null: none), as in Telegram.
+  replyTo: { customer: null, staff: null },
+  // Bot messages asking for a reply (ForceReply) already seen, as "chat:message", and
+  // the chats loaded once: a prompt that arrives later opens a reply to it by itself.
+  forceSeen: new Set(),
+  primed: new Set(),
 };
 
 // -- control API ---------------------------------------------------------------------
@@ -115,6 +121,9 @@ async function setCustomer(user) {
       }`
     : "private chat · create a customer to start";
   setEnabled("customer", Boolean(user));
+  if (state.replyTo.customer && state.replyTo.customer.chatId !== (user && user.id)) {
+    clearReply("customer");
+  }
   renderCustomerSelect();
   if (user) {
     await refresh("customer");
@@ -137,7 +146,11 @@ function setEnabled(pane, enabled) {
 async function refresh(pane) {
   const chat = pane === "customer" ? state.customer : state.group;
   if (!chat) return;
-  state.transcripts[pane] = await api("GET", `/chats/${chat.id}/transcript`);
+  const transcript = await api("GET", `/chats/${chat.id}/transcript`);
+  const now = pane === "customer" ? state.customer : state.group;
+  if (!now || now.id !== chat.id) return; // another customer was chosen meanwhile
+  state.transcripts[pane] = transcript;
+  followForceReply(pane, chat.id, transcript);
   if (pane === "customer") {
     state.commands = await api("GET", "/commands");
     renderCommands();
@@ -174,6 +187,52 @@ function setConnection(ok) {
   const element = $("connection");
   element.textContent = ok ? "live" : "sandbox unreachable, retrying…";
   element.className = "connection " + (ok ? "ok" : "bad");
+}
+
+// -- replying to a message ----------------------------------------------------------------
+
+function followForceReply(pane, chatId, transcript) {
+  // Like Telegram's apps: a new bot message that asks for a reply (ForceReply) opens a
+  // reply to it. Prompts already there when the chat was first loaded do not.
+  const fresh = transcript.filter(
+    (message) => message.force_reply && !state.forceSeen.has(`${chatId}:${message.message_id}`),
+  );
+  for (const message of fresh) state.forceSeen.add(`${chatId}:${message.message_id}`);
+  const current = state.replyTo[pane];
+  if (current && !transcript.some((message) => message.message_id === current.message.message_id)) {
+    clearReply(pane); // the message was deleted
+  }
+  if (state.primed.has(chatId) && fresh.length) setReply(pane, fresh[fresh.length - 1], false);
+  state.primed.add(chatId);
+}
+
+function setReply(pane, message, focus = true) {
+  const chat = pane === "customer" ? state.customer : state.group;
+  if (!chat) return;
+  state.replyTo[pane] = { chatId: chat.id, message };
+  renderReplyBar(pane);
+  renderChat(pane);
+  if (focus) $(`${pane}-input`).focus();
+}
+
+function clearReply(pane) {
+  if (!state.replyTo[pane]) return;
+  state.replyTo[pane] = null;
+  renderReplyBar(pane);
+  renderChat(pane);
+}
+
+function renderReplyBar(pane) {
+  const target = state.replyTo[pane];
+  $(`${pane}-reply-bar`).hidden = !target;
+  if (!target) return;
+  $(`${pane}-reply-title`).textContent = `Reply to ${target.message.from.first_name}`;
+  $(`${pane}-reply-quote`).textContent = summary(target.message);
+}
+
+function replyParameters(pane) {
+  const target = state.replyTo[pane];
+  return target ? { reply_to_message_id: target.message.message_id } : {};
 }
 
 // -- rendering ---------------------------------------------------------------------------
@@ -213,6 +272,8 @@ function renderMessage(message, pane, me, byId) {
   wrapper.dataset.testid = "message";
   wrapper.dataset.messageId = String(message.message_id);
   wrapper.dataset.from = message.from.is_bot ? "bot" : "user";
+  const target = state.replyTo[pane];
+  if (target && target.message.message_id === message.message_id) wrapper.classList.add("replying");
 
   const bubble = document.createElement("div");
   bubble.className = "bubble";
@@ -238,7 +299,17 @@ function renderMessage(message, pane, me, byId) {
     const replied = byId.get(message.reply_to_message_id);
     const quote = document.createElement("div");
     quote.className = "quote";
-    quote.textContent = replied ? summary(replied) : "(deleted message)";
+    quote.dataset.testid = "quote";
+    if (replied) {
+      const sender = document.createElement("span");
+      sender.className = "quote-sender";
+      sender.textContent = replied.from.first_name;
+      quote.append(sender, summary(replied));
+      quote.title = "Show the message replied to";
+      quote.addEventListener("click", () => showMessage(pane, replied.message_id));
+    } else {
+      quote.textContent = "(deleted message)";
+    }
     bubble.append(quote);
   }
   bubble.append(renderContent(message));
@@ -247,6 +318,16 @@ function renderMessage(message, pane, me, byId) {
   meta.textContent = (message.edit_date ? "edited " : "") + clock(message.date);
   bubble.append(meta);
   wrapper.append(bubble);
+  bubble.addEventListener("dblclick", () => setReply(pane, message));
+  const reply = document.createElement("button");
+  reply.type = "button";
+  reply.className = "reply-to";
+  reply.textContent = "↩";
+  reply.title = "Reply to this message";
+  reply.setAttribute("aria-label", "Reply");
+  reply.dataset.testid = "reply-to";
+  reply.addEventListener("click", () => setReply(pane, message));
+  wrapper.append(reply);
 
   if (message.reply_markup && message.reply_markup.inline_keyboard) {
     wrapper.append(renderInlineKeyboard(message, pane, me));
@@ -601,6 +682,15 @@ function summary(message) {
   return "";
 }
 
+function showMessage(pane, messageId) {
+  const container = $(pane === "customer" ? "customer-chat" : "staff-chat");
+  const element = container.querySelector(`[data-message-id="${messageId}"]`);
+  if (!element) return;
+  element.scrollIntoView({ block: "center", behavior: "smooth" });
+  element.classList.add("flash");
+  setTimeout(() => element.classList.remove("flash"), 1200);
+}
+
 function clock(unix) {
   const date = new Date(unix * 1000);
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
@@ -647,7 +737,8 @@ function sendFromInput(pane) {
   const text = input.value;
   if (!chat || !me || !text.trim()) return;
   input.value = "";
-  sendAs(chat.id, me.id, { text });
+  sendAs(chat.id, me.id, { text, ...replyParameters(pane) });
+  clearReply(pane);
 }
 
 function wire() {
@@ -682,19 +773,25 @@ function wire() {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         sendFromInput(pane);
+      } else if (event.key === "Escape") {
+        clearReply(pane);
       }
     });
+    $(`${pane}-reply-cancel`).addEventListener("click", () => clearReply(pane));
   }
   $("customer-send-photo").addEventListener("click", () => {
     if (!state.customer) return;
     sendAs(state.customer.id, state.customer.id, {
       photo: { file_name: "sample.png", data_b64: samplePhoto() },
+      ...replyParameters("customer"),
     });
+    clearReply("customer");
   });
   $("customer-send-sticker").addEventListener("click", () => {
     if (!state.customer) return;
     const emoji = STICKERS[Math.floor(Math.random() * STICKERS.length)];
-    sendAs(state.customer.id, state.customer.id, { sticker: { emoji } });
+    sendAs(state.customer.id, state.customer.id, { sticker: { emoji }, ...replyParameters("customer") });
+    clearReply("customer");
   });
   $("toast").addEventListener("click", () => ($("toast").hidden = true));
 }
