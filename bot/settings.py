@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     followup_after_first_contact_days: int | None = 7
     followup_after_purchase_days: int | None = 7
     winback_quiet_days: int | None = 90
+    # A follow-up the bot could not send on its day may still go out this many days late.
+    followup_grace_days: int = Field(default=2, ge=0, le=30)
     birthday_greetings: bool = True
     anniversary_greetings: bool = True
     send_per_second: float = Field(default=30.0, gt=0)
@@ -239,6 +241,7 @@ class Settings(BaseSettings):
                 win_back_quiet_days=self.winback_quiet_days,
                 birthdays=self.birthday_greetings,
                 anniversaries=self.anniversary_greetings,
+                grace_days=self.followup_grace_days,
             ),
             limits=DeliveryLimits(
                 global_per_second=self.send_per_second,
