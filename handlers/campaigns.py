@@ -90,6 +90,10 @@ SKIP_REASON_LABELS = {
     SkipReason.NO_LONGER_APPLIES: N_(
         "no longer applies (the complaint was reopened, or the customer has written to us)"
     ),
+    SkipReason.TOO_LATE: N_(
+        "too late: its day (or a follow-up's grace days) had passed in the customer's time "
+        "zone, or only quiet hours were left"
+    ),
 }
 # The rules of follow-ups and personal greetings (care.followups), in /followups.
 RULE_LABELS = {
