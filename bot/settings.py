@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from care.campaigns import in_quiet_hours
 from care.engine import DeliveryLimits, EngineConfig, FollowUpRules, SendWindow, parse_hhmm
 from care.models import Priority
 from care.sla import BusinessHours, SlaPolicy
@@ -189,6 +190,18 @@ class Settings(BaseSettings):
         parse_hhmm(start)
         parse_hhmm(end)
         return value
+
+    @model_validator(mode="after")
+    def _send_at_outside_quiet_hours(self) -> Settings:
+        # Automatic campaigns are sent at this time: inside quiet hours, an evening
+        # greeting would arrive the next morning, after its day.
+        window = self.engine().window
+        if in_quiet_hours(window.send_at, window):
+            raise ValueError(
+                f"send_at_local: {self.send_at_local} is inside the quiet hours "
+                f"({self.quiet_hours}); choose a time outside them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _business_hours(self) -> Settings:

@@ -23,7 +23,7 @@ from bot.sandbox.client import SandboxClient
 from care import campaigns, customers
 from care.clock import ManualClock
 from care.engine import SendWindow
-from care.models import Customer, Outbox, OutboxState
+from care.models import Campaign, Customer, Outbox, OutboxState
 from care.outbox import SkipReason
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
@@ -185,3 +185,40 @@ async def _sent(sessionmaker: async_sessionmaker[AsyncSession], row_id: int) -> 
     async with sessionmaker() as session:
         row = await session.get(Outbox, row_id)
         return row is not None and row.state == OutboxState.SENT.value
+
+
+async def test_a_campaign_at_a_quiet_hour_or_for_a_past_day_is_refused_with_the_reason(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """``/campaign new mid_autumn 22:00`` used to move every greeting to 08:00 the day
+    after Mid-Autumn, silently; a day that had passed was accepted and sent today."""
+    admin = care_team.admin["id"]
+    quiet = {"time": "22:00", "quiet_start": "21:00", "quiet_end": "08:00"}
+    quiet_words = (
+        "{time} is inside the quiet hours ({quiet_start}–{quiet_end}), when no care messages "
+        "are sent: every greeting would wait until {quiet_end}, for an evening time the next "
+        "morning, after the day. Choose a time from {quiet_end} to {quiet_start}, e.g. 09:00."
+    )
+    past_words = (
+        "{day} is already over (today is {today}): its greetings would arrive a day or more "
+        "late. Choose today or a day to come."
+    )
+    # The clock stands on 2026-09-24, 18:00 in Shanghai.
+    for chat, locale in ((admin, "en"), (care_team.group_id, "zh_CN")):
+        answer = await ask(client, chat, admin, "/campaign new mid_autumn 22:00")
+        assert answer == gettext_in(locale, quiet_words).format(**quiet)
+        answer = await ask(client, chat, admin, "/campaign new text 2026-09-23 Hello!")
+        assert answer == gettext_in(locale, past_words).format(day="2026-09-23", today="2026-09-24")
+    # An edit to an evening hour is refused the same way.
+    await ask(client, admin, admin, "/campaign new mid_autumn")
+    # (Its preview reads as a customer would read it, not as "亲爱的{name}".)
+    preview = await ask(client, admin, admin, "/campaign preview 1")
+    assert "{name}" not in preview and "亲爱的小明" in preview and "Alex" in preview
+    answer = await ask(client, admin, admin, "/campaign edit 1 21:30")
+    assert answer == gettext_in("en", quiet_words).format(**{**quiet, "time": "21:30"})
+    async with sessionmaker() as session:
+        [campaign] = (await session.scalars(select(Campaign))).all()
+    assert (campaign.send_on, campaign.send_at_local) == (MID_AUTUMN, "09:00")
