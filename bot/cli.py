@@ -54,7 +54,7 @@ from care.campaigns import cancel as cancel_campaign
 from care.campaigns import preview as campaign_preview_text
 from care.campaigns import status as campaign_progress
 from care.clock import SystemClock
-from care.deliveries import DeliveryReport
+from care.deliveries import ComingUp, DeliveryReport, coming_up
 from care.deliveries import report as delivery_report
 from care.engine import parse_hhmm
 from care.importing import COLUMNS, ImportProblem, ImportResult, RowError, import_customers
@@ -1238,19 +1238,29 @@ def followups_command(
     unconfirmed ones by name (maybe delivered when the bot stopped; never resent)."""
     settings = _settings()
     now, span = SystemClock().now(), timedelta(days=days)
-
-    async def work(session: AsyncSession) -> DeliveryReport:
-        return await delivery_report(session, now - span, now + span)
-
-    found = _in_transaction(settings, work, commit=False)
     zone = ZoneInfo(settings.timezone)
+
+    async def work(session: AsyncSession) -> tuple[DeliveryReport, list[ComingUp]]:
+        ahead = await coming_up(
+            session, now.astimezone(zone).date(), (now + span).astimezone(zone).date(),
+            settings.engine().followups, settings.timezone,
+        )  # fmt: skip
+        return await delivery_report(session, now - span, now + span), ahead
+
+    found, ahead = _in_transaction(settings, work, commit=False)
 
     def moment(at: datetime) -> str:
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     window = f"{moment(found.since)} – {moment(found.until)} ({settings.timezone})"
+    coming = [
+        f"coming up, {c.rule}: {c.count} ({c.first_day.isoformat()} – {c.last_day.isoformat()})"
+        for c in ahead
+    ]
     if not found.counts:
         _out().print(f"No follow-ups or greetings are due {window}.")
+        for line in coming:
+            _out().print(line)
         return
     _out().print(f"Follow-ups and greetings due {window}:")
     states = [s for s in OutboxState if any(s.value in c for c in found.counts.values())]
@@ -1272,3 +1282,5 @@ def followups_command(
                 str(row.row_id), str(row.customer_id), row.name, row.rule, moment(row.due_at)
             )
         _out().print(unconfirmed)
+    for line in coming:
+        _out().print(line)

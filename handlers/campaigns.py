@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -335,8 +335,13 @@ def rule_words(rule: str) -> str:
     return _(label) if label is not None else rule
 
 
-def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
-    """/followups: what the outbox did with follow-ups and personal greetings."""
+def followups_text(
+    found: deliveries.DeliveryReport,
+    timezone: str,
+    ahead: Sequence[deliveries.ComingUp] = (),
+) -> str:
+    """/followups: what the outbox did with follow-ups and personal greetings, and the
+    follow-ups the rules will plan on the days ahead."""
     zone = ZoneInfo(timezone)
 
     def moment(at: datetime) -> str:
@@ -344,7 +349,8 @@ def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
 
     span = {"start": moment(found.since), "end": moment(found.until)}
     if not found.counts:
-        return _("No follow-ups or greetings are due between {start} and {end}.").format(**span)
+        lines = [_("No follow-ups or greetings are due between {start} and {end}.").format(**span)]
+        return "\n".join(lines + coming_up_lines(ahead))
     lines = [_("📬 Follow-ups and greetings due between {start} and {end}:").format(**span)]
     for rule, states in found.counts.items():
         shown = " · ".join(
@@ -380,7 +386,28 @@ def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
             )
             for row in found.unconfirmed
         ]
-    return "\n".join(lines)
+    return "\n".join(lines + coming_up_lines(ahead))
+
+
+def coming_up_lines(ahead: Sequence[deliveries.ComingUp]) -> list[str]:
+    """The follow-ups not in the outbox yet (it is filled a day ahead), by rule."""
+    if not ahead:
+        return []
+    lines = [_("Coming up (put in the outbox the day before they are due):")]
+    for coming in ahead:
+        days = (
+            coming.first_day.isoformat()
+            if coming.first_day == coming.last_day
+            else _("{first} to {last}").format(
+                first=coming.first_day.isoformat(), last=coming.last_day.isoformat()
+            )
+        )
+        lines.append(
+            _("· {rule}: {count} ({days})").format(
+                rule=rule_words(coming.rule), count=coming.count, days=days
+            )
+        )
+    return lines
 
 
 def list_line(campaign: Campaign, services: Services, locale: str) -> str:
@@ -920,13 +947,21 @@ async def on_followups_command(update: Update, context: CareContext) -> None:
                     found = await deliveries.report(
                         session, now - timedelta(days=days), now + timedelta(days=days)
                     )
+                    today = company_today(services)
+                    ahead = await deliveries.coming_up(
+                        session,
+                        today,
+                        (now + timedelta(days=days)).astimezone(ZoneInfo(services.timezone)).date(),
+                        services.engine.followups,
+                        services.timezone,
+                    )
         except Answer as answer:
             await send_reply(message, Reply(answer.text), services)
             return
         if member is None:
             await staff.refuse(update, context, "/followups")
             return
-        await send_reply(message, Reply(followups_text(found, services.timezone)), services)
+        await send_reply(message, Reply(followups_text(found, services.timezone, ahead)), services)
 
 
 def followups_days(arguments: str) -> int:

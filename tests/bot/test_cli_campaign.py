@@ -355,3 +355,21 @@ async def test_a_new_campaign_at_a_quiet_hour_or_on_a_past_day_is_refused_with_t
         f"No campaign made: {yesterday} is already over (today is {later(0).isoformat()})"
     )
     assert await campaigns(sessionmaker) == []
+
+
+async def test_followups_shows_the_follow_ups_coming_up(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Only a day's follow-ups are in the outbox; the rest are counted from the rules."""
+    async with sessionmaker.begin() as session:
+        session.add(
+            Customer(first_name="林", chat_id=601, consent_care=True, created_at=datetime.now(UTC))
+        )
+    week = later(7).isoformat()
+
+    result = await carebot("followups", "--days", "7")
+
+    assert result.exit_code == 0, result.output
+    assert "No follow-ups or greetings are due" in result.output
+    assert f"coming up, after_first_contact: 1 ({week} – {week})" in result.output
+    assert "coming up" not in (await carebot("followups", "--days", "6")).output
