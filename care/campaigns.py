@@ -514,9 +514,7 @@ def schedule_problem(
     return None
 
 
-def _check_schedule(
-    send_on: date, window: SendWindow, now: datetime, timezone: str | None
-) -> None:
+def _check_schedule(send_on: date, window: SendWindow, now: datetime, timezone: str | None) -> None:
     problem = schedule_problem(send_on, window, now, timezone)
     if problem is None:
         return

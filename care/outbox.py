@@ -47,6 +47,7 @@ __all__ = [
     "Sent",
     "Skip",
     "SkipReason",
+    "Wait",
     "claim_due",
     "hold_sender_lock",
     "mark_blocked",
@@ -61,7 +62,6 @@ __all__ = [
     "recover_in_flight",
     "retry_later",
     "skip",
-    "Wait",
 ]
 
 SendTimes = timing.SendTimes

@@ -81,7 +81,8 @@ TABLE = [
     # Berlin springs forward on 2026-03-29 (02:00 → 03:00): 08:00 is at 06:00 UTC.
     ("Berlin DST 07:30", greeting(date(2026, 3, 29), "Europe/Berlin"), utc(2026, 3, 29, 5, 30),
      wait(2026, 3, 29, 6, 0)),
-    ("Berlin DST 08:00", greeting(date(2026, 3, 29), "Europe/Berlin"), utc(2026, 3, 29, 6, 0), SEND),
+    ("Berlin DST 08:00", greeting(date(2026, 3, 29), "Europe/Berlin"), utc(2026, 3, 29, 6, 0),
+     SEND),
     ("Berlin DST 20:59", greeting(date(2026, 3, 29), "Europe/Berlin"), utc(2026, 3, 29, 18, 59),
      SEND),
     ("Berlin DST 21:00", greeting(date(2026, 3, 29), "Europe/Berlin"), utc(2026, 3, 29, 19, 0),

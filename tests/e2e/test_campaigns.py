@@ -151,9 +151,12 @@ async def test_admin_makes_previews_approves_and_watches_a_mid_autumn_campaign(
     assert "{name}" not in text
     for locale, language, sample in (("zh_CN", "🇨🇳 中文", "小明"), ("en", "🇬🇧 English", "Alex")):
         assert mid_autumn_text(locale, sample) in text
-        assert en("{language}, as a customer named {name} gets it:").format(
-            language=language, name=sample
-        ) in text.splitlines()
+        assert (
+            en("{language}, as a customer named {name} gets it:").format(
+                language=language, name=sample
+            )
+            in text.splitlines()
+        )
     assert buttons(card) == [en("✅ Approve"), en("✏️ Edit"), en("✖ Cancel campaign")]
     assert callback_data(card) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
 

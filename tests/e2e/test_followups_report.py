@@ -118,12 +118,18 @@ async def test_right_after_a_resolution_followups_shows_the_follow_up_coming_up(
     )
     assert lines[1] == zh("Coming up (put in the outbox the day before they are due):")
     # Resolved today: asked after in 3 days; the first contact's follow-up after 7.
-    assert zh("· {rule}: {count} ({days})").format(
-        rule=zh("after a resolved complaint"), count=2, days="2026-09-27"
-    ) in lines
-    assert zh("· {rule}: {count} ({days})").format(
-        rule=zh("after the first contact"), count=1, days="2026-10-01"
-    ) in lines
+    assert (
+        zh("· {rule}: {count} ({days})").format(
+            rule=zh("after a resolved complaint"), count=2, days="2026-09-27"
+        )
+        in lines
+    )
+    assert (
+        zh("· {rule}: {count} ({days})").format(
+            rule=zh("after the first contact"), count=1, days="2026-10-01"
+        )
+        in lines
+    )
     # Two days ahead only: the first contact's follow-up is further off.
     narrow = text_of(await ask(client, care_team.group_id, care_team.admin["id"], "/followups 2"))
     assert zh("after a resolved complaint") not in narrow

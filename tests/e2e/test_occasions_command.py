@@ -91,7 +91,9 @@ async def test_in_december_the_coming_year_not_the_passing_one(
         start="2026-12-20", end="2027-12-19"
     )
     assert english[1] == line("en", "2026-12-25", "Fri", "Christmas", "christmas", "fixed date")
-    assert line("en", "2027-01-01", "Fri", "New Year's Day", "new_year", "public holiday") in english
+    assert (
+        line("en", "2027-01-01", "Fri", "New Year's Day", "new_year", "public holiday") in english
+    )
     assert line("en", "2027-02-06", "Sat", "Spring Festival", "spring_festival",
                 "public holiday") in english  # fmt: skip
     assert not any(text.startswith("2026-01-") for text in english)

@@ -12,7 +12,7 @@ due that day waits for the next morning, within its grace. Campaign status and
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
