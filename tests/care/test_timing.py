@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from care.engine import SendWindow
-from care.timing import Allowed, Decision, Verdict, decide
+from care.engine import FollowUpRules, SendWindow
+from care.models import Campaign, Customer, Outbox
+from care.timing import Allowed, Decision, SendTimes, Verdict, allowed_for, decide
 
 WINDOW = SendWindow(send_at=time(9, 0), quiet_start=time(21, 0), quiet_end=time(8, 0))
 SEND = Decision(Verdict.SEND)
@@ -167,3 +168,50 @@ def test_every_hour_around_its_days(zone_name: str, grace: int) -> None:
                         # Nothing earlier was allowed: an hour before, it was still waiting.
                         before = decision.at - timedelta(hours=1)
                         assert decide(allowed, before).verdict is Verdict.WAIT, where
+
+
+# ----------------------------------------------------------------------------- rows
+
+TIMES = SendTimes(
+    now=utc(2026, 9, 25, 14, 0),
+    default_timezone="Asia/Shanghai",
+    window=WINDOW,
+    followups=FollowUpRules(after_purchase_days=7, grace_days=2),
+)
+
+
+def row(**values: object) -> Outbox:
+    values.setdefault("due_at", utc(2026, 9, 25, 1, 0))  # 09:00 in Shanghai on the 25th
+    return Outbox(customer_id=1, dedupe_key="k", state="sending", **values)
+
+
+def test_a_campaign_row_is_allowed_on_the_campaigns_day_in_the_customers_zone_now() -> None:
+    campaign = Campaign(send_on=MID_AUTUMN, send_at_local="10:00", quiet_start="22:00",
+                        quiet_end="07:00")  # fmt: skip
+    moved = Customer(timezone="America/New_York")
+    allowed = allowed_for(row(campaign_id=1), moved, campaign, TIMES)
+    assert allowed == Allowed(
+        MID_AUTUMN, MID_AUTUMN, ZoneInfo("America/New_York"),
+        SendWindow(time(10), time(22), time(7)),
+    )  # fmt: skip
+
+
+def test_a_birthday_is_allowed_on_its_planned_day_only() -> None:
+    allowed = allowed_for(row(rule="birthday"), Customer(), None, TIMES)
+    assert (allowed.first_day, allowed.last_day) == (MID_AUTUMN, MID_AUTUMN)
+    assert allowed.zone == ZoneInfo("Asia/Shanghai")  # the default zone
+
+
+def test_a_follow_up_planned_late_gets_its_grace_from_its_rules_day() -> None:
+    """Planned two days after its day (the planner was not running), due at once: the
+    grace still counts from its day, event + 7, not from the day it was planned on."""
+    late = row(rule="after_purchase", event_at=utc(2026, 9, 16, 3, 0), due_at=utc(2026, 9, 25, 2))
+    allowed = allowed_for(late, Customer(), None, TIMES)
+    assert (allowed.first_day, allowed.last_day) == (date(2026, 9, 23), MID_AUTUMN)
+    # On time, it is its day and two more.
+    on_time = row(rule="after_purchase", event_at=utc(2026, 9, 18, 3, 0))
+    allowed = allowed_for(on_time, Customer(), None, TIMES)
+    assert (allowed.first_day, allowed.last_day) == (MID_AUTUMN, date(2026, 9, 27))
+    # Without an event (rows planned before 0005), from the day of its due time.
+    allowed = allowed_for(row(rule="after_purchase"), Customer(), None, TIMES)
+    assert (allowed.first_day, allowed.last_day) == (MID_AUTUMN, date(2026, 9, 27))
