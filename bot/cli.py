@@ -54,6 +54,7 @@ from care.campaigns import (
     list_campaigns,
     occasion_campaign_name,
     parse_audience,
+    sample_name,
     sample_texts,
 )
 from care.campaigns import approve as approve_campaign
@@ -61,7 +62,7 @@ from care.campaigns import cancel as cancel_campaign
 from care.campaigns import preview as campaign_preview_text
 from care.campaigns import status as campaign_progress
 from care.clock import SystemClock
-from care.deliveries import DeliveryReport
+from care.deliveries import ComingUp, DeliveryReport, coming_up
 from care.deliveries import report as delivery_report
 from care.engine import parse_hhmm
 from care.importing import COLUMNS, ImportProblem, ImportResult, RowError, import_customers
@@ -731,7 +732,12 @@ _CAMPAIGN_PROBLEMS: dict[CampaignProblem, str] = {
     CampaignProblem.BOTH_MESSAGES: "give either --occasion or a text, not both",
     CampaignProblem.TEXT_TOO_LONG: "the text is longer than Telegram's 4096 characters",
     CampaignProblem.UNKNOWN_LOCALE: "texts are for zh_CN and en only",
-    CampaignProblem.IN_THE_PAST: "that day is already over everywhere",
+    CampaignProblem.IN_THE_PAST: "that day is already over: its greetings would arrive a day "
+    "or more late; choose today or a day to come",
+    CampaignProblem.IN_QUIET_HOURS: "the send time is inside the quiet hours "
+    "(CAREBOT_QUIET_HOURS), when no care messages are sent: every greeting would wait for "
+    "their end, for an evening time the next morning, after the day; choose a time outside "
+    "them",
     CampaignProblem.CANCELLED: "the campaign was cancelled; make a new one",
     CampaignProblem.DONE: "the campaign is done: every message is settled",
     CampaignProblem.NOT_A_DRAFT: (
@@ -745,6 +751,25 @@ _MOMENT_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
 CampaignIdArgument = Annotated[
     int, typer.Argument(metavar="ID", min=1, help="The campaign's number (carebot campaign list).")
 ]
+
+
+def _campaign_problem(error: CampaignError) -> str:
+    """Why a campaign was refused, with the day or time at fault when there is one."""
+    facts = error.facts
+    if error.problem is CampaignProblem.IN_THE_PAST and facts:
+        return (
+            f"{facts['day']} is already over (today is {facts['today']}): its greetings would "
+            "arrive a day or more late; choose today or a day to come"
+        )
+    if error.problem is CampaignProblem.IN_QUIET_HOURS and facts:
+        return (
+            f"{facts['time']} is inside the quiet hours ({facts['quiet_start']}-"
+            f"{facts['quiet_end']}, CAREBOT_QUIET_HOURS), when no care messages are sent: every "
+            f"greeting would wait until {facts['quiet_end']}, for an evening time the next "
+            f"morning, after the day; choose a time from {facts['quiet_end']} to "
+            f"{facts['quiet_start']}"
+        )
+    return _CAMPAIGN_PROBLEMS[error.problem]
 
 
 def _template_book(settings: Settings) -> TemplateBook:
@@ -779,10 +804,14 @@ def _campaign_line(campaign: Campaign) -> str:
     )
 
 
-def _print_texts(texts: dict[str, str]) -> None:
+def _print_texts(texts: dict[str, str], samples: bool = True) -> None:
+    """Each text under its heading: a locale, as the sample customer gets it (see
+    ``care.campaigns.SAMPLE_NAMES``), or a customer's own."""
     console = _out()
-    for locale, text in texts.items():
-        console.print(Text(f"--- {locale} ---", style="bold"))
+    for heading, text in texts.items():
+        if samples:
+            heading = f"{heading}, as a customer named {sample_name(heading)} gets it"
+        console.print(Text(f"--- {heading} ---", style="bold"))
         console.print(Text(text))
 
 
@@ -830,7 +859,8 @@ def campaign_new(
             "--at",
             metavar="HH:MM",
             help="The local time of sending in each customer's time zone. Default: "
-            "CAREBOT_SEND_AT_LOCAL (09:00). Quiet hours (CAREBOT_QUIET_HOURS) move it.",
+            "CAREBOT_SEND_AT_LOCAL (09:00). A time inside the quiet hours "
+            "(CAREBOT_QUIET_HOURS) is refused.",
         ),
     ] = None,
     name: Annotated[
@@ -881,12 +911,13 @@ def campaign_new(
 
     async def work(session: AsyncSession) -> tuple[int, str, int, dict[str, str]]:
         campaign = await create_campaign(
-            session, campaign_name, code, texts, chosen_audience, day, window, now
-        )
+            session, campaign_name, code, texts, chosen_audience, day, window, now,
+            timezone=settings.timezone,
+        )  # fmt: skip
         size = await audience_size(session, campaign.audience, now)
         samples = sample_texts(
             campaign, book.render, company=settings.company_name,
-            default_locale=settings.default_locale, name=lambda _locale: "{name}",
+            default_locale=settings.default_locale,
             countries=engine_config.holiday_countries,
         )  # fmt: skip
         return campaign.id, _campaign_line(campaign), size, samples
@@ -894,7 +925,7 @@ def campaign_new(
     try:
         campaign_id, line, size, samples = _in_transaction(settings, work)
     except CampaignError as exc:
-        _fail(f"No campaign made: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+        _fail(f"No campaign made: {_campaign_problem(exc)}.")
     _out().print(Text(f"Drafted {line}; it reaches {size} customers now."))
     _print_texts(samples)
     _err().print(f"Nothing is sent before it is approved: carebot campaign approve {campaign_id}")
@@ -922,8 +953,8 @@ def campaign_edit(
             "--at",
             "--time",
             metavar="HH:MM",
-            help="The local time of sending in each customer's time zone. Quiet hours "
-            "(CAREBOT_QUIET_HOURS) move it.",
+            help="The local time of sending in each customer's time zone. A time inside "
+            "the quiet hours (CAREBOT_QUIET_HOURS) is refused.",
         ),
     ] = None,
     occasion: Annotated[
@@ -1000,12 +1031,12 @@ def campaign_edit(
             return None
         await edit_campaign(
             session, campaign, now, audience=chosen_audience, send_on=day, send_at=send_at,
-            occasion=code, texts=texts, name=name,
+            occasion=code, texts=texts, name=name, timezone=settings.timezone,
         )  # fmt: skip
         size = await audience_size(session, campaign.audience, now)
         samples = sample_texts(
             campaign, book.render, company=settings.company_name,
-            default_locale=settings.default_locale, name=lambda _locale: "{name}",
+            default_locale=settings.default_locale,
             countries=engine_config.holiday_countries,
         )  # fmt: skip
         return _campaign_line(campaign), size, samples
@@ -1013,7 +1044,7 @@ def campaign_edit(
     try:
         done = _in_transaction(settings, work)
     except CampaignError as exc:
-        _fail(f"Campaign {campaign_id} not changed: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+        _fail(f"Campaign {campaign_id} not changed: {_campaign_problem(exc)}.")
     if done is None:
         _fail(f"No campaign {campaign_id}.")
     line, size, samples = done
@@ -1049,7 +1080,7 @@ def campaign_preview(
         if customer is None:
             samples = sample_texts(
                 campaign, book.render, company=settings.company_name,
-                default_locale=settings.default_locale, name=lambda _locale: "{name}",
+                default_locale=settings.default_locale,
                 countries=engine_config.holiday_countries,
             )  # fmt: skip
             return _campaign_line(campaign), samples, True
@@ -1073,7 +1104,7 @@ def campaign_preview(
         _fail(found)
     line, texts, reached = found
     _out().print(Text(line))
-    _print_texts(texts)
+    _print_texts(texts, samples=customer is None)
     if not reached:
         _err().print(
             Text(
@@ -1114,7 +1145,7 @@ def campaign_approve(campaign_id: CampaignIdArgument) -> None:
         try:
             done = _in_transaction(settings, work)
         except CampaignError as exc:
-            _fail(f"Campaign {campaign_id} not approved: {_CAMPAIGN_PROBLEMS[exc.problem]}.")
+            _fail(f"Campaign {campaign_id} not approved: {_campaign_problem(exc)}.")
     if done is None:
         _fail(f"No campaign {campaign_id}.")
     line, count = done
@@ -1303,19 +1334,29 @@ def followups_command(
     unconfirmed ones by name (maybe delivered when the bot stopped; never resent)."""
     settings = _settings()
     now, span = SystemClock().now(), timedelta(days=days)
-
-    async def work(session: AsyncSession) -> DeliveryReport:
-        return await delivery_report(session, now - span, now + span)
-
-    found = _in_transaction(settings, work, commit=False)
     zone = ZoneInfo(settings.timezone)
+
+    async def work(session: AsyncSession) -> tuple[DeliveryReport, list[ComingUp]]:
+        ahead = await coming_up(
+            session, now.astimezone(zone).date(), (now + span).astimezone(zone).date(),
+            settings.engine().followups, settings.timezone,
+        )  # fmt: skip
+        return await delivery_report(session, now - span, now + span), ahead
+
+    found, ahead = _in_transaction(settings, work, commit=False)
 
     def moment(at: datetime) -> str:
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     window = f"{moment(found.since)} – {moment(found.until)} ({settings.timezone})"
+    coming = [
+        f"coming up, {c.rule}: {c.count} ({c.first_day.isoformat()} – {c.last_day.isoformat()})"
+        for c in ahead
+    ]
     if not found.counts:
         _out().print(f"No follow-ups or greetings are due {window}.")
+        for line in coming:
+            _out().print(line)
         return
     _out().print(f"Follow-ups and greetings due {window}:")
     states = [s for s in OutboxState if any(s.value in c for c in found.counts.values())]
@@ -1337,3 +1378,5 @@ def followups_command(
                 str(row.row_id), str(row.customer_id), row.name, row.rule, moment(row.due_at)
             )
         _out().print(unconfirmed)
+    for line in coming:
+        _out().print(line)

@@ -10,7 +10,8 @@ down within a fraction of a second (see "Stopping").
 
 **A pass.** The task claims about ``lookahead`` seconds of sending (what the limiter
 allows), reads each customer and renders each text in the same transaction
-(``care.outbox``: opted-out, forgotten and unreachable customers are skipped there) and
+(``care.outbox``: opted-out, forgotten and unreachable customers are skipped there, and
+rows too late for their day; rows inside quiet hours go back to wait for their end) and
 **commits before sending**. Each claimed row becomes an asyncio task: it waits for the
 previous message to the same chat (never two at once to one chat, never out of order),
 then for the rate limiter (``bot.ratelimit``), sends, and records its outcome in a
@@ -269,11 +270,16 @@ class OutboxSender:
                 company=services.company_name,
                 default_locale=services.default_locale,
                 countries=services.engine.holiday_countries,
+                times=outbox.SendTimes(
+                    now, services.timezone, services.engine.window, services.engine.followups
+                ),
             )
             for row, what in zip(rows, found, strict=True):
                 if isinstance(what, outbox.Skip):
                     await outbox.skip(session, row.id, what.reason)
                     self.stats.count(outbox.OutboxState.SKIPPED)
+                elif isinstance(what, outbox.Wait):  # quiet hours: back to pending till then
+                    await outbox.postpone(session, row.id, what.until)
                 elif isinstance(what, outbox.NoText):
                     log.error("outbox: %s", what)
                     await outbox.mark_failed(session, row.id, str(what))

@@ -17,6 +17,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from care.campaigns import in_quiet_hours
 from care.engine import DeliveryLimits, EngineConfig, FollowUpRules, SendWindow, parse_hhmm
 from care.models import Priority
 from care.sla import BusinessHours, SlaPolicy
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     followup_after_first_contact_days: int | None = 7
     followup_after_purchase_days: int | None = 7
     winback_quiet_days: int | None = 90
+    # A follow-up the bot could not send on its day may still go out this many days late.
+    followup_grace_days: int = Field(default=2, ge=0, le=30)
     birthday_greetings: bool = True
     anniversary_greetings: bool = True
     send_per_second: float = Field(default=30.0, gt=0)
@@ -193,6 +196,18 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _send_at_outside_quiet_hours(self) -> Settings:
+        # Automatic campaigns are sent at this time: inside quiet hours, an evening
+        # greeting would arrive the next morning, after its day.
+        window = self.engine().window
+        if in_quiet_hours(window.send_at, window):
+            raise ValueError(
+                f"send_at_local: {self.send_at_local} is inside the quiet hours "
+                f"({self.quiet_hours}); choose a time outside them"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _business_hours(self) -> Settings:
         if self.business_hours:
             try:
@@ -243,6 +258,7 @@ class Settings(BaseSettings):
                 win_back_quiet_days=self.winback_quiet_days,
                 birthdays=self.birthday_greetings,
                 anniversaries=self.anniversary_greetings,
+                grace_days=self.followup_grace_days,
             ),
             limits=DeliveryLimits(
                 global_per_second=self.send_per_second,

@@ -77,16 +77,23 @@ class CampaignProblem(enum.StrEnum):
     BOTH_MESSAGES = "both_messages"  # an occasion and a text
     TEXT_TOO_LONG = "text_too_long"
     UNKNOWN_LOCALE = "unknown_locale"
-    IN_THE_PAST = "in_the_past"  # the send day is over everywhere
+    IN_THE_PAST = "in_the_past"  # the send day is over (in the company's time zone)
+    # The send time is inside quiet hours: every message would move to their end, for an
+    # evening time the next morning, the day after the occasion.
+    IN_QUIET_HOURS = "in_quiet_hours"
     CANCELLED = "cancelled"  # cancelled campaigns cannot be approved or edited
     DONE = "done"  # finished campaigns cannot be changed
     NOT_A_DRAFT = "not_a_draft"  # approved campaigns are planned: they cannot be edited
 
 
 class CampaignError(ValueError):
-    def __init__(self, problem: CampaignProblem) -> None:
+    """A ``CampaignProblem``, with the facts that explain it (for IN_THE_PAST: ``day``
+    and ``today``; for IN_QUIET_HOURS: ``time``, ``quiet_start``, ``quiet_end``)."""
+
+    def __init__(self, problem: CampaignProblem, facts: Mapping[str, str] | None = None) -> None:
         super().__init__(problem.value)
         self.problem = problem
+        self.facts: dict[str, str] = dict(facts or {})
 
 
 class Render(Protocol):
@@ -413,6 +420,8 @@ async def create_campaign(
     now: datetime,
     created_by: StaffMember | None = None,
     automatic: bool = False,
+    *,
+    timezone: str | None = None,
 ) -> Campaign:
     """Make a campaign as a draft; nothing is planned until it is approved.
 
@@ -427,10 +436,13 @@ async def create_campaign(
         now: when it is made.
         created_by: the admin who made it (None for automatic ones and the CLI).
         automatic: drafted by the planner for an upcoming occasion.
+        timezone: the company's (``CAREBOT_TIMEZONE``): a day before today there is
+            over (None: only a day over everywhere is).
 
     Raises:
         CampaignError: a bad audience, no message or two, a text too long, a locale we
-            do not speak, or a day that is already over everywhere.
+            do not speak, a day that is already over (IN_THE_PAST), or a send time
+            inside quiet hours (IN_QUIET_HOURS): see ``schedule_problem``.
     """
     checked = validate_audience(audience)
     cleaned = _checked_texts(texts)
@@ -438,8 +450,7 @@ async def create_campaign(
         raise CampaignError(CampaignProblem.NO_MESSAGE)
     if occasion is not None and cleaned is not None:
         raise CampaignError(CampaignProblem.BOTH_MESSAGES)
-    if _over_everywhere(send_on, now):
-        raise CampaignError(CampaignProblem.IN_THE_PAST)
+    _check_schedule(send_on, window, now, timezone)
     campaign = Campaign(
         name=(name.strip() or occasion or "campaign")[:MAX_NAME],
         occasion=occasion,
@@ -479,6 +490,47 @@ def _over_everywhere(day: date, now: datetime) -> bool:
     return day < now.astimezone(UTC).date() - timedelta(days=1)
 
 
+def schedule_problem(
+    send_on: date, window: SendWindow, now: datetime, timezone: str | None
+) -> CampaignProblem | None:
+    """What is wrong with sending on ``send_on`` at ``window.send_at``, if anything.
+
+    IN_THE_PAST: the day is before today in ``timezone`` (the company's; None: before
+    the day is over everywhere), so its messages could only arrive a day late or more,
+    and the sender would skip them (``care.timing``). IN_QUIET_HOURS: the send time is
+    inside the quiet hours, so every message would move to their end, for an evening
+    time to the next morning: a Mid-Autumn greeting "at 22:00" would arrive the day
+    after Mid-Autumn. The CLI and Telegram both refuse these, with the reason.
+    """
+    over = (
+        _over_everywhere(send_on, now)
+        if timezone is None
+        else send_on < now.astimezone(ZoneInfo(timezone)).date()
+    )
+    if over:
+        return CampaignProblem.IN_THE_PAST
+    if in_quiet_hours(window.send_at, window):
+        return CampaignProblem.IN_QUIET_HOURS
+    return None
+
+
+def _check_schedule(send_on: date, window: SendWindow, now: datetime, timezone: str | None) -> None:
+    problem = schedule_problem(send_on, window, now, timezone)
+    if problem is None:
+        return
+    today = now.astimezone(ZoneInfo(timezone) if timezone else UTC).date()
+    raise CampaignError(
+        problem,
+        {
+            "day": send_on.isoformat(),
+            "today": today.isoformat(),
+            "time": window.send_at.strftime("%H:%M"),
+            "quiet_start": window.quiet_start.strftime("%H:%M"),
+            "quiet_end": window.quiet_end.strftime("%H:%M"),
+        },
+    )
+
+
 def occasion_campaign_name(found: occasions.Occasion, send_on: date) -> str:
     """What a campaign for an occasion is called: "Mid-Autumn Festival 2026"."""
     return f"{found.names.get('en') or found.code} {send_on.year}"
@@ -511,6 +563,7 @@ async def edit_campaign(
     occasion: str | None = None,
     texts: Mapping[str, str] | None = None,
     name: str | None = None,
+    timezone: str | None = None,
 ) -> Campaign:
     """Change a draft: its audience, day, send time, and message; None leaves a value as
     it is. Nothing is planned, so nothing else needs to follow.
@@ -529,11 +582,14 @@ async def edit_campaign(
         texts: a free text per locale instead of the occasion's template; they replace
             the old texts (a locale without one gets the first given).
         name: what staff call it.
+        timezone: the company's: a day before today there is over (see
+            ``schedule_problem``).
 
     Raises:
         CampaignError: NOT_A_DRAFT, CANCELLED or DONE for a campaign that is no longer a
             draft; a bad audience, an occasion and a text at once, an empty text, a text
-            too long, a locale we do not speak, or a day that is already over everywhere.
+            too long, a locale we do not speak, a day that is already over, or a send
+            time inside quiet hours.
     """
     await _lock(session, campaign)
     check_editable(campaign)
@@ -550,8 +606,10 @@ async def edit_campaign(
         if new_texts is None:
             raise CampaignError(CampaignProblem.NO_MESSAGE)
     day = campaign.send_on if send_on is None else send_on
-    if _over_everywhere(day, now):
-        raise CampaignError(CampaignProblem.IN_THE_PAST)
+    window = window_of(campaign)
+    if send_at is not None:
+        window = SendWindow(send_at, window.quiet_start, window.quiet_end)
+    _check_schedule(day, window, now, timezone)
     campaign.audience = checked
     campaign.occasion, campaign.texts = new_occasion, new_texts
     campaign.send_on = day
@@ -599,7 +657,10 @@ async def approve(
     and each page is written with one bulk insert that skips customers already planned,
     so approving again adds only the customers who joined the audience since. Each row
     is due at the campaign's send time on its day in the customer's time zone (or
-    ``timezone_default``), moved out of quiet hours; past that moment, it is due now.
+    ``timezone_default``), moved out of quiet hours; past that moment, it is due now. A
+    customer whose day is over by then (approved late in the evening) gets a row due
+    now, which the sender skips as too late (``care.timing``) rather than send it the
+    next morning.
 
     Args:
         staff: the admin who approves (None: approved automatically).
@@ -610,15 +671,15 @@ async def approve(
 
     Raises:
         CampaignError: CANCELLED or DONE campaigns; IN_THE_PAST when its day is over
-            everywhere.
+            in ``timezone_default`` (the company's zone); IN_QUIET_HOURS when its send
+            time is inside its quiet hours (a draft made before that was refused).
     """
     await _lock(session, campaign)  # an edit at the same moment is not half planned
     if campaign.status == CampaignStatus.CANCELLED.value:
         raise CampaignError(CampaignProblem.CANCELLED)
     if campaign.status == CampaignStatus.DONE.value:
         raise CampaignError(CampaignProblem.DONE)
-    if _over_everywhere(campaign.send_on, now):
-        raise CampaignError(CampaignProblem.IN_THE_PAST)
+    _check_schedule(campaign.send_on, window_of(campaign), now, timezone_default)
     conditions = _audience_conditions(campaign.audience, now)
     total = await audience_size(session, campaign.audience, now) if progress else 0
     times = DueTimes(window_of(campaign), timezone_default, now)
@@ -638,7 +699,9 @@ async def approve(
         await insert_outbox_rows(
             session,
             [
-                outbox_row(customer_id, key, times.due(day, zone), campaign_id=campaign_id)
+                outbox_row(
+                    customer_id, key, times.on_the_day(day, zone) or now, campaign_id=campaign_id
+                )
                 for customer_id, zone in page
             ],
         )
@@ -840,17 +903,24 @@ async def preview(
     return campaign_text(campaign, locale, values, render, default_locale)
 
 
+# The customer a draft's card and previews show a campaign to: a message as a person
+# would read it, not a template with "{name}" in it.
+SAMPLE_NAMES = {"zh_CN": "小明", "en": "Alex"}
+
+
 def sample_texts(
     campaign: Campaign,
     render: Render,
     *,
     company: str,
     default_locale: str,
-    name: Callable[[str], str],
+    name: Callable[[str], str] | None = None,
     countries: Iterable[str] = ("CN",),
 ) -> dict[str, str]:
-    """The campaign's message in every locale, for staff, with ``name(locale)`` in place
-    of a customer's name."""
+    """The campaign's message in every locale, for staff, as a sample customer gets it:
+    named ``name(locale)``, by default ``SAMPLE_NAMES[locale]``."""
+    if name is None:
+        name = sample_name
     texts = {}
     for locale in LOCALES:
         values = message_values(
@@ -859,6 +929,11 @@ def sample_texts(
         values["name"] = name(locale)
         texts[locale] = campaign_text(campaign, locale, values, render, default_locale)
     return texts
+
+
+def sample_name(locale: str) -> str:
+    """The sample customer's name in a locale (``SAMPLE_NAMES``)."""
+    return SAMPLE_NAMES.get(locale) or SAMPLE_NAMES["en"]
 
 
 # ----------------------------------------------------------------------------- automatic

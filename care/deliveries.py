@@ -5,16 +5,33 @@ Campaigns have their own status (``care.campaigns.status``). These rows have no
 campaign to look at, so this is where staff see them, above all the ``unconfirmed``
 ones: in flight when a sender stopped, maybe delivered, never sent again, and worth a
 look by a person.
+
+The planner puts a follow-up into the outbox only a day ahead, so right after a
+resolution the outbox holds nothing for it yet. :func:`coming_up` says which follow-ups
+the rules will plan on the days after that, from the events on record (a complaint
+reopened or a customer who writes meanwhile may still change them).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from care.campaigns import may_receive_care, zone_of
+from care.engine import FollowUpRules
+from care.followups import (
+    FIRST_CONTACTS,
+    LOOK_AHEAD_DAYS,
+    PURCHASES,
+    QUIET_SPELLS,
+    RESOLUTIONS,
+    FollowUp,
+)
 from care.models import Customer, Outbox, OutboxState
 
 # At most this many unconfirmed rows are listed by name (the count says how many there are).
@@ -103,3 +120,88 @@ async def report(session: AsyncSession, since: datetime, until: datetime) -> Del
             for row_id, customer_id, first, last, rule, due_at, error in unconfirmed
         )
     return found
+
+
+# ----------------------------------------------------------------------------- ahead
+
+
+@dataclass(frozen=True)
+class ComingUp:
+    """Follow-ups of one rule that the planner will plan on days still ahead."""
+
+    rule: str
+    count: int
+    first_day: date  # the earliest of their days (customers' local days)
+    last_day: date
+
+
+async def coming_up(
+    session: AsyncSession,
+    today: date,
+    until: date,
+    rules: FollowUpRules,
+    default_timezone: str,
+) -> list[ComingUp]:
+    """The follow-ups due after the planner's horizon (``today`` and the next
+    ``LOOK_AHEAD_DAYS``, already in the outbox) up to ``until``, by rule, as the rules
+    would plan them from the events on record now.
+
+    One query per rule that is on; each reads only the events whose follow-up may fall
+    in those days (a day of margin either side for time zones). Personal greetings
+    (birthdays, anniversaries) are not counted.
+    """
+    first = today + timedelta(days=LOOK_AHEAD_DAYS + 1)
+    found = []
+    for follow_up, days_after in (
+        (RESOLUTIONS, rules.after_resolution_days),
+        (FIRST_CONTACTS, rules.after_first_contact_days),
+        (PURCHASES, rules.after_purchase_days),
+        (QUIET_SPELLS, rules.win_back_quiet_days),
+    ):
+        if days_after is None or first > until:
+            continue
+        days = [
+            day
+            async for day in _follow_up_days(
+                session, follow_up, days_after, first, until, default_timezone
+            )
+        ]
+        if days:
+            found.append(ComingUp(follow_up.rule.name, len(days), min(days), max(days)))
+    return found
+
+
+async def _follow_up_days(
+    session: AsyncSession,
+    follow_up: FollowUp,
+    days_after: int,
+    first: date,
+    last: date,
+    default_timezone: str,
+) -> AsyncIterator[date]:
+    """The local day of each follow-up of this rule that falls from ``first`` to ``last``."""
+    start = _midnight(first - timedelta(days=days_after + 1))
+    end = _midnight(last - timedelta(days=days_after - 2))
+    during = (
+        follow_up.between(start, end)
+        if follow_up.between is not None
+        else and_(follow_up.event >= start, follow_up.event < end)
+    )
+    query = select(Customer.timezone, follow_up.event)
+    if follow_up.source is not None:
+        query = query.join(follow_up.source, follow_up.source.customer_id == Customer.id)
+    query = query.where(*may_receive_care(), *follow_up.where, during)
+    zones: dict[str | None, Any] = {}
+    for timezone, at in await session.execute(query):
+        if at is None:
+            continue
+        zone = zones.get(timezone) or zones.setdefault(
+            timezone, zone_of(timezone, default_timezone)
+        )
+        day = at.astimezone(zone).date() + timedelta(days=days_after)
+        if first <= day <= last:
+            yield day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

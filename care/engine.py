@@ -37,6 +37,8 @@ class FollowUpRules:
     win_back_quiet_days: int | None = 90
     birthdays: bool = True
     anniversaries: bool = True
+    # A follow-up may still go out this many days after its day (a greeting: never).
+    grace_days: int = 2
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ The sender (``bot.outbox_jobs``) works in three steps, each its own short transa
    commits **before** any request goes out, so a crash afterwards leaves them
    ``sending``, never ``pending``.
 2. :func:`message_for` decides at send time what each row becomes: a :class:`Message`
-   in the customer's current language, or a :class:`Skip` (opted out, forgotten,
-   unreachable, campaign cancelled, a follow-up that no longer applies), which
-   :func:`skip` records.
+   in the customer's current language, a :class:`Skip` (opted out, forgotten,
+   unreachable, campaign cancelled, a follow-up that no longer applies, too late for
+   its day: ``care.timing``), which :func:`skip` records, or a :class:`Wait` for the
+   end of the customer's quiet hours, which :func:`postpone` records.
 3. One ``mark_*`` call per outcome: :func:`mark_sent`, :func:`mark_blocked`,
    :func:`mark_failed`, :func:`mark_unconfirmed` or :func:`retry_later`.
 
@@ -33,7 +34,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import campaigns, locks
+from care import campaigns, locks, timing
 from care.campaigns import Render
 from care.followups import AFTER_RESOLUTION, FOLLOWED_UP, WIN_BACK, resolution_followed_up
 from care.models import Campaign, CampaignStatus, Complaint, Customer, Outbox, OutboxState
@@ -42,9 +43,11 @@ __all__ = [
     "Message",
     "NoText",
     "Render",
+    "SendTimes",
     "Sent",
     "Skip",
     "SkipReason",
+    "Wait",
     "claim_due",
     "hold_sender_lock",
     "mark_blocked",
@@ -54,11 +57,14 @@ __all__ = [
     "mark_unconfirmed",
     "message_for",
     "messages_for",
+    "postpone",
     "progress",
     "recover_in_flight",
     "retry_later",
     "skip",
 ]
+
+SendTimes = timing.SendTimes
 
 # What a row left in flight by a dead sender is marked with.
 IN_FLIGHT_AT_RESTART = "in flight when the sender stopped: maybe delivered"
@@ -75,6 +81,9 @@ class SkipReason(enum.StrEnum):
     # about was reopened (and maybe resolved again: that resolution has its own), or the
     # customer it would win back has written since.
     NO_LONGER_APPLIES = "no_longer_applies"
+    # Its day (and a follow-up's grace after it) was over in the customer's time zone,
+    # or no hour outside quiet hours was left in it: the bot was down, say.
+    TOO_LATE = "too_late"
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,13 @@ class Skip:
     """Do not send this row; record ``reason`` instead."""
 
     reason: SkipReason
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not now: inside the customer's quiet hours. Send it at ``until`` (UTC)."""
+
+    until: datetime
 
 
 class NoText(LookupError):
@@ -275,6 +291,28 @@ async def skip(session: AsyncSession, row_id: int, reason: SkipReason | str) -> 
     return await _settle(session, row_id, state=OutboxState.SKIPPED, last_error=str(reason))
 
 
+async def postpone(session: AsyncSession, row_id: int, until: datetime) -> bool:
+    """Put a row back to ``pending``, due at ``until``, without using up an attempt: it
+    was claimed inside the customer's quiet hours (see :class:`Wait`).
+
+    Returns:
+        Whether the row was ``sending`` and is now ``pending``.
+    """
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.state == OutboxState.SENDING.value)
+        .values(
+            state=OutboxState.PENDING.value,
+            due_at=until,
+            attempts=Outbox.attempts - 1,
+            claimed_at=None,
+            claimed_by=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
 async def retry_later(
     session: AsyncSession,
     row_id: int,
@@ -364,7 +402,8 @@ async def message_for(
     company: str,
     default_locale: str,
     countries: Iterable[str] = ("CN",),
-) -> Message | Skip:
+    times: SendTimes | None = None,
+) -> Message | Skip | Wait:
     """Decide at send time what a claimed row becomes.
 
     The customer is read now, not when the row was planned: one who opted out, was
@@ -375,9 +414,12 @@ async def message_for(
     since (the later resolution has a follow-up of its own), a win-back for a customer
     who has written to us since their quiet spell began (``row.event_at``), and a row of a
     campaign for quiet customers (``quiet:N``) whose customer has written to us since the
-    campaign was approved. A campaign row says the campaign's text (``texts[locale]``,
-    else the default locale's) or its occasion's template; any other row says its
-    ``template``.
+    campaign was approved. With ``times`` (the sender always gives them), a row whose
+    day is over in the customer's time zone, or has no hour outside quiet hours left, is
+    skipped ``TOO_LATE``, and one inside quiet hours with time left waits for their end
+    (``Wait``): see ``care.timing``. A campaign row says the campaign's text
+    (``texts[locale]``, else the default locale's) or its occasion's template; any other
+    row says its ``template``.
     Placeholders: ``name``, ``company``, ``occasion``.
 
     Raises:
@@ -394,12 +436,20 @@ async def message_for(
         return Skip(SkipReason.NO_LONGER_APPLIES)
     locale = customer.language or default_locale
     countries = tuple(countries)
+    campaign = None
     if row.campaign_id is not None:
         campaign = await session.get(Campaign, row.campaign_id)
         if campaign is None or campaign.status == CampaignStatus.CANCELLED.value:
             return Skip(SkipReason.CANCELLED)
         if _no_longer_quiet(campaign, customer):
             return Skip(SkipReason.NO_LONGER_APPLIES)
+    if times is not None:
+        decision = timing.decide(timing.allowed_for(row, customer, campaign, times), times.now)
+        if decision.verdict is timing.Verdict.TOO_LATE:
+            return Skip(SkipReason.TOO_LATE)
+        if decision.at is not None:
+            return Wait(decision.at)
+    if campaign is not None:
         name = _occasion_name(campaign.occasion, campaign.send_on, locale, countries)
         values = campaigns.message_values(customer, company, name)
         text = campaigns.campaign_text(campaign, locale, values, render, default_locale)
@@ -450,7 +500,8 @@ async def messages_for(
     company: str,
     default_locale: str,
     countries: Iterable[str] = ("CN",),
-) -> list[Message | Skip | NoText]:
+    times: SendTimes | None = None,
+) -> list[Message | Skip | Wait | NoText]:
     """:func:`message_for` for many rows, reading their customers, campaigns and the
     complaints of after-resolution follow-ups in at most three queries, not per row.
 
@@ -481,7 +532,7 @@ async def messages_for(
         found_complaints = select(Complaint).where(Complaint.id.in_(complaint_ids))
         loaded += (await session.scalars(found_complaints, execution_options=fresh)).all()
     countries = tuple(countries)
-    found: list[Message | Skip | NoText] = []
+    found: list[Message | Skip | Wait | NoText] = []
     for row in rows:
         try:
             found.append(
@@ -492,6 +543,7 @@ async def messages_for(
                     company=company,
                     default_locale=default_locale,
                     countries=countries,
+                    times=times,
                 )
             )
         except NoText as error:

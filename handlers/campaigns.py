@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -61,8 +61,6 @@ WORD = re.compile(r"\S+")
 LISTED = 20
 # Where the loaded template book is kept (application.bot_data).
 TEMPLATES_KEY = "carebot.templates"
-# Stands in for the customer's name on a card.
-NAME_SHOWN = "{name}"
 
 STATUS_LABELS = {
     CampaignStatus.DRAFT: N_("draft: nothing is sent until an admin approves it"),
@@ -89,6 +87,10 @@ SKIP_REASON_LABELS = {
     SkipReason.CANCELLED: N_("the campaign was cancelled"),
     SkipReason.NO_LONGER_APPLIES: N_(
         "no longer applies (the complaint was reopened, or the customer has written to us)"
+    ),
+    SkipReason.TOO_LATE: N_(
+        "too late: its day (or a follow-up's grace days) had passed in the customer's time "
+        "zone, or only quiet hours were left"
     ),
 }
 # The rules of follow-ups and personal greetings (care.followups), in /followups.
@@ -151,8 +153,10 @@ def usage() -> str:
     )
 
 
-def problem_words(problem: CampaignProblem) -> str:
-    """Why a campaign cannot be made or changed, for an admin."""
+def problem_words(problem: CampaignProblem, facts: Mapping[str, str] | None = None) -> str:
+    """Why a campaign cannot be made or changed, for an admin (with ``CampaignError.
+    facts``, the day or time at fault)."""
+    facts = facts or {}
     if problem is CampaignProblem.UNKNOWN_AUDIENCE or problem is CampaignProblem.BAD_AUDIENCE_VALUE:
         return _(
             "That is not an audience. Use all, tag:<tag>, type:<customer type>, "
@@ -161,8 +165,24 @@ def problem_words(problem: CampaignProblem) -> str:
         )
     if problem is CampaignProblem.TEXT_TOO_LONG:
         return _("The message is too long: Telegram takes at most 4096 characters.")
+    if problem is CampaignProblem.IN_THE_PAST and "day" in facts:
+        return _(
+            "{day} is already over (today is {today}): its greetings would arrive a day or "
+            "more late. Choose today or a day to come."
+        ).format(day=facts["day"], today=facts["today"])
     if problem is CampaignProblem.IN_THE_PAST:
         return _("That day is already over: choose today or a day to come.")
+    if problem is CampaignProblem.IN_QUIET_HOURS:
+        return _(
+            "{time} is inside the quiet hours ({quiet_start}–{quiet_end}), when no care "
+            "messages are sent: every greeting would wait until {quiet_end}, for an evening "
+            "time the next morning, after the day. Choose a time from {quiet_end} to "
+            "{quiet_start}, e.g. 09:00."
+        ).format(
+            time=facts.get("time", "?"),
+            quiet_start=facts.get("quiet_start", "21:00"),
+            quiet_end=facts.get("quiet_end", "08:00"),
+        )
     if problem is CampaignProblem.CANCELLED:
         return _("This campaign was cancelled; make a new one.")
     if problem is CampaignProblem.DONE:
@@ -250,7 +270,14 @@ def card_text(
     if campaign.occasion is None:
         lines.append(_("Message of your own (no template)."))
     for sample_locale, text in samples.items():
-        lines += ["", LOCALE_LABELS.get(sample_locale, sample_locale) + ":", text]
+        language = LOCALE_LABELS.get(sample_locale, sample_locale)
+        lines += [
+            "",
+            _("{language}, as a customer named {name} gets it:").format(
+                language=language, name=campaigns.sample_name(sample_locale)
+            ),
+            text,
+        ]
     return "\n".join(lines)
 
 
@@ -308,8 +335,13 @@ def rule_words(rule: str) -> str:
     return _(label) if label is not None else rule
 
 
-def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
-    """/followups: what the outbox did with follow-ups and personal greetings."""
+def followups_text(
+    found: deliveries.DeliveryReport,
+    timezone: str,
+    ahead: Sequence[deliveries.ComingUp] = (),
+) -> str:
+    """/followups: what the outbox did with follow-ups and personal greetings, and the
+    follow-ups the rules will plan on the days ahead."""
     zone = ZoneInfo(timezone)
 
     def moment(at: datetime) -> str:
@@ -317,7 +349,8 @@ def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
 
     span = {"start": moment(found.since), "end": moment(found.until)}
     if not found.counts:
-        return _("No follow-ups or greetings are due between {start} and {end}.").format(**span)
+        lines = [_("No follow-ups or greetings are due between {start} and {end}.").format(**span)]
+        return "\n".join(lines + coming_up_lines(ahead))
     lines = [_("📬 Follow-ups and greetings due between {start} and {end}:").format(**span)]
     for rule, states in found.counts.items():
         shown = " · ".join(
@@ -353,7 +386,28 @@ def followups_text(found: deliveries.DeliveryReport, timezone: str) -> str:
             )
             for row in found.unconfirmed
         ]
-    return "\n".join(lines)
+    return "\n".join(lines + coming_up_lines(ahead))
+
+
+def coming_up_lines(ahead: Sequence[deliveries.ComingUp]) -> list[str]:
+    """The follow-ups not in the outbox yet (it is filled a day ahead), by rule."""
+    if not ahead:
+        return []
+    lines = [_("Coming up (put in the outbox the day before they are due):")]
+    for coming in ahead:
+        days = (
+            coming.first_day.isoformat()
+            if coming.first_day == coming.last_day
+            else _("{first} to {last}").format(
+                first=coming.first_day.isoformat(), last=coming.last_day.isoformat()
+            )
+        )
+        lines.append(
+            _("· {rule}: {count} ({days})").format(
+                rule=rule_words(coming.rule), count=coming.count, days=days
+            )
+        )
+    return lines
 
 
 def list_line(campaign: Campaign, services: Services, locale: str) -> str:
@@ -391,7 +445,6 @@ async def card(
         book.render,
         company=services.company_name,
         default_locale=services.default_locale,
-        name=lambda _locale: NAME_SHOWN,
         countries=services.engine.holiday_countries,
     )
     return card_text(campaign, size, samples, services, locale), card_keyboard(campaign)
@@ -518,7 +571,7 @@ def _audience(token: str) -> dict[str, Any]:
     try:
         return campaigns.parse_audience(token)
     except CampaignError as error:
-        raise Answer(problem_words(error.problem)) from None
+        raise Answer(problem_words(error.problem, error.facts)) from None
 
 
 def _looks_like_audience(token: str) -> bool:
@@ -580,10 +633,10 @@ async def new_campaign(
     try:
         campaign = await campaigns.create_campaign(
             session, name, code, texts, asked.audience, send_on, window,
-            services.clock.now(), created_by=member,
+            services.clock.now(), created_by=member, timezone=services.timezone,
         )  # fmt: skip
     except CampaignError as error:
-        raise Answer(problem_words(error.problem)) from None
+        raise Answer(problem_words(error.problem, error.facts)) from None
     text, keyboard = await card(session, campaign, services, book, locale)
     return Reply(text, keyboard, card_of=campaign.id)
 
@@ -614,7 +667,7 @@ async def edit_campaign(
     try:
         campaigns.check_editable(campaign)
     except CampaignError as error:
-        raise Answer(problem_words(error.problem)) from None
+        raise Answer(problem_words(error.problem, error.facts)) from None
     asked = parse_edit(rest, campaign.id)
     day, code, texts, name = asked.day, None, None, None
     if asked.occasion is not None:
@@ -628,9 +681,10 @@ async def edit_campaign(
         await campaigns.edit_campaign(
             session, campaign, services.clock.now(), edited_by=member, audience=asked.audience,
             send_on=day, send_at=asked.at, occasion=code, texts=texts, name=name,
+            timezone=services.timezone,
         )  # fmt: skip
     except CampaignError as error:
-        raise Answer(problem_words(error.problem)) from None
+        raise Answer(problem_words(error.problem, error.facts)) from None
     size = await campaigns.audience_size(session, campaign.audience, services.clock.now())
     return Reply(edited_words(campaign, asked, size, services, locale), refresh=campaign.id)
 
@@ -744,7 +798,7 @@ async def approve(
             session, campaign, member, services.clock.now(), services.timezone
         )
     except CampaignError as error:
-        raise Answer(problem_words(error.problem)) from None
+        raise Answer(problem_words(error.problem, error.facts)) from None
 
 
 def approved_words(campaign: Campaign, count: int) -> str:
@@ -777,7 +831,7 @@ async def cancel(session: AsyncSession, campaign: Campaign) -> int:
     try:
         return await campaigns.cancel(session, campaign)
     except CampaignError as error:
-        raise Answer(problem_words(error.problem)) from None
+        raise Answer(problem_words(error.problem, error.facts)) from None
 
 
 def cancelled_words(campaign: Campaign, count: int) -> str:
@@ -893,13 +947,21 @@ async def on_followups_command(update: Update, context: CareContext) -> None:
                     found = await deliveries.report(
                         session, now - timedelta(days=days), now + timedelta(days=days)
                     )
+                    today = company_today(services)
+                    ahead = await deliveries.coming_up(
+                        session,
+                        today,
+                        (now + timedelta(days=days)).astimezone(ZoneInfo(services.timezone)).date(),
+                        services.engine.followups,
+                        services.timezone,
+                    )
         except Answer as answer:
             await send_reply(message, Reply(answer.text), services)
             return
         if member is None:
             await staff.refuse(update, context, "/followups")
             return
-        await send_reply(message, Reply(followups_text(found, services.timezone)), services)
+        await send_reply(message, Reply(followups_text(found, services.timezone, ahead)), services)
 
 
 def followups_days(arguments: str) -> int:
@@ -995,7 +1057,7 @@ async def button_action(
         try:
             campaigns.check_editable(campaign)
         except CampaignError as error:
-            raise Answer(problem_words(error.problem)) from None
+            raise Answer(problem_words(error.problem, error.facts)) from None
         return edit_help(campaign.id)
     if action == "approve":
         if campaign.status == CampaignStatus.APPROVED.value:

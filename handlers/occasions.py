@@ -1,4 +1,5 @@
-"""``/occasions [year]``: the year's occasions for greetings, for care staff.
+"""``/occasions [year]``: the occasions for greetings, for care staff: the next twelve
+months (in December, the coming year's first, not the passing year's), or a year's.
 
 Answered in the staff group, in the default locale, and in a staff member's private
 chat, in their own (set for the update by ``handlers.common.identify_customer``).
@@ -7,6 +8,7 @@ Anyone who is not care staff is refused; other groups get no answer.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Update
@@ -38,7 +40,7 @@ def occasions_handlers() -> list[BaseHandler]:
 
 
 async def show_occasions(update: Update, context: CareContext) -> None:
-    """List the occasions of a year (this year by default) to a staff member."""
+    """List the occasions of the next twelve months, or of a year, to a staff member."""
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     if message is None or user is None or chat is None:
         return
@@ -53,15 +55,20 @@ async def show_occasions(update: Update, context: CareContext) -> None:
         return
     locale = services.default_locale if in_group else current_locale()
     with use_locale(locale):
-        this_year = services.clock.now().astimezone(ZoneInfo(services.timezone)).year
-        year = requested_year(staff.command_arguments(message), this_year)
-        if year is None:
+        today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
+        arguments = staff.command_arguments(message)
+        year = requested_year(arguments, today.year)
+        countries = services.engine.holiday_countries
+        if not arguments:
+            end = a_year_after(today)
+            found = occasions_from(today, end, countries)
+            text = upcoming_text(today, end - timedelta(days=1), found, locale)
+        elif year is None:
             text = _("Usage: /occasions [year], for example /occasions {year}").format(
-                year=this_year + 1
+                year=today.year + 1
             )
         else:
-            found = occasions_in_year(year, services.engine.holiday_countries)
-            text = occasions_text(year, found, locale)
+            text = occasions_text(year, occasions_in_year(year, countries), locale)
         for part in staff.chunks(text):
             await message.reply_text(part)
 
@@ -73,6 +80,34 @@ def requested_year(arguments: str, this_year: int) -> int | None:
     if not arguments.isdecimal() or not MIN_YEAR <= int(arguments) <= MAX_YEAR:
         return None
     return int(arguments)
+
+
+def a_year_after(day: date) -> date:
+    """The same day a year later (29 February: 1 March)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return date(day.year + 1, 3, 1)
+
+
+def occasions_from(start: date, end: date, countries: tuple[str, ...]) -> list[Occasion]:
+    """The occasions on ``start`` and after it, before ``end`` (in at most two years)."""
+    years = range(start.year, min(end.year, MAX_YEAR) + 1)
+    return [
+        occasion
+        for year in years
+        for occasion in occasions_in_year(year, countries)
+        if start <= occasion.on < end
+    ]
+
+
+def upcoming_text(start: date, last: date, found: list[Occasion], locale: str) -> str:
+    """The next twelve months' occasions, under a heading that says which days."""
+    lines = [
+        _("Occasions from {start} to {end}:").format(start=start.isoformat(), end=last.isoformat())
+    ]
+    lines += [occasion_line(occasion, locale) for occasion in found]
+    return "\n".join(lines)
 
 
 def occasions_text(year: int, found: list[Occasion], locale: str) -> str:

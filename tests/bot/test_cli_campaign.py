@@ -83,9 +83,16 @@ async def test_an_occasion_campaign_from_draft_to_planned(
     assert f"#{campaign.id} Christmas {christmas.year} (occasion christmas)" in made.stdout
     assert "reaches 2 customers now" in made.stdout
     occasion = {"zh_CN": "圣诞节", "en": "Christmas"}
+    sample = {"zh_CN": "小明", "en": "Alex"}  # the sample customer, not a raw "{name}"
     for locale in ("zh_CN", "en"):
-        values = {"name": "{name}", "company": "carebot", "occasion": occasion[locale]}
+        values = {"name": sample[locale], "company": "carebot", "occasion": occasion[locale]}
         assert BOOK.render("christmas", locale, values) in made.stdout
+        assert f"--- {locale}, as a customer named {sample[locale]} gets it ---" in made.stdout
+    assert "{name}" not in made.stdout
+    shown = await carebot("campaign", "preview", str(campaign.id))
+    assert shown.exit_code == 0, shown.output
+    assert BOOK.render("christmas", "zh_CN", {"name": "小明", "company": "carebot"}) in shown.stdout
+    assert "{name}" not in shown.stdout
     assert await outbox(sessionmaker) == {}
 
     preview = await carebot("campaign", "preview", str(campaign.id), "--customer", str(emma))
@@ -225,7 +232,8 @@ async def test_an_edit_back_to_an_occasion_and_bad_edits(
         ((*edit, "--audience", "vip"), 2, "not an audience"),
         ((*edit, "--occasion", "banana"), 2, "no occasion 'banana'"),
         ((*edit, "--occasion", "christmas", "--text", "Hi"), 2, "not both"),
-        ((*edit, "--day", "2020-01-01"), 1, "that day is already over everywhere"),
+        ((*edit, "--day", "2020-01-01"), 1, "2020-01-01 is already over (today is"),
+        ((*edit, "--time", "22:00"), 1, "22:00 is inside the quiet hours (21:00-08:00"),
         (("campaign", "edit", "42", "--time", "10:00"), 1, "No campaign 42."),
     ]
     for args, code, phrase in cases:
@@ -241,7 +249,7 @@ async def test_an_edit_back_to_an_occasion_and_bad_edits(
     [campaign] = await campaigns(sessionmaker)
     assert (campaign.occasion, campaign.texts, campaign.send_on) == ("christmas", None, day)
     assert campaign.name == f"Christmas {day.year}"
-    values = {"name": "{name}", "company": "carebot", "occasion": "Christmas"}
+    values = {"name": "Alex", "company": "carebot", "occasion": "Christmas"}
     assert BOOK.render("christmas", "en", values) in christmas.stdout
 
 
@@ -328,3 +336,40 @@ async def test_followups_counts_by_rule_and_lists_the_unconfirmed(
     assert "skipped, opted_out: 1" in result.output
     assert any(row[1:4] == [str(lin_id), "林", "birthday"] for row in rows), rows
     assert (await carebot("followups", "--days", "0")).exit_code == 2
+
+
+async def test_a_new_campaign_at_a_quiet_hour_or_on_a_past_day_is_refused_with_the_reason(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """``--at 22:00`` used to move every greeting to the next morning, after the day, and
+    a day that had passed in CAREBOT_TIMEZONE was accepted and sent today."""
+    late = await carebot("campaign", "new", "--occasion", "mid_autumn", "--at", "22:00")
+    assert late.exit_code == 1, late.output
+    assert late.stderr.replace("\n", " ").startswith(
+        "No campaign made: 22:00 is inside the quiet hours (21:00-08:00, CAREBOT_QUIET_HOURS)"
+    )
+    yesterday = later(-1).isoformat()
+    past = await carebot("campaign", "new", "--text-en", "Sale!", "--on", yesterday)
+    assert past.exit_code == 1, past.output
+    assert past.stderr.replace("\n", " ").startswith(
+        f"No campaign made: {yesterday} is already over (today is {later(0).isoformat()})"
+    )
+    assert await campaigns(sessionmaker) == []
+
+
+async def test_followups_shows_the_follow_ups_coming_up(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Only a day's follow-ups are in the outbox; the rest are counted from the rules."""
+    async with sessionmaker.begin() as session:
+        session.add(
+            Customer(first_name="林", chat_id=601, consent_care=True, created_at=datetime.now(UTC))
+        )
+    week = later(7).isoformat()
+
+    result = await carebot("followups", "--days", "7")
+
+    assert result.exit_code == 0, result.output
+    assert "No follow-ups or greetings are due" in result.output
+    assert f"coming up, after_first_contact: 1 ({week} – {week})" in result.output
+    assert "coming up" not in (await carebot("followups", "--days", "6")).output

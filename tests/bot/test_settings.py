@@ -74,6 +74,16 @@ def test_environment_and_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
             "0",
             "CAREBOT_SEND_PER_CHAT_BURST: Input should be greater than or equal to 1",
         ),
+        (
+            "CAREBOT_SEND_AT_LOCAL",
+            "22:00",
+            "CAREBOT_SEND_AT_LOCAL: 22:00 is inside the quiet hours (21:00-08:00)",
+        ),
+        (
+            "CAREBOT_FOLLOWUP_GRACE_DAYS",
+            "-1",
+            "CAREBOT_FOLLOWUP_GRACE_DAYS: Input should be greater than or equal to 0",
+        ),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_setting(
@@ -84,6 +94,12 @@ def test_a_wrong_value_is_one_line_naming_the_setting(
         load_settings()
     message = str(caught.value)
     assert message.startswith(expected) and "\n" not in message
+
+
+def test_the_follow_up_grace_reaches_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().engine().followups.grace_days == 2
+    monkeypatch.setenv("CAREBOT_FOLLOWUP_GRACE_DAYS", "0")
+    assert load_settings().engine().followups.grace_days == 0
 
 
 def test_the_per_chat_burst_reaches_the_senders_limits(

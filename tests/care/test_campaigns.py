@@ -132,18 +132,39 @@ async def test_mid_autumn_is_planned_at_nine_local_for_each_customer(
     assert campaign.approved_at == clock.now()
 
 
-async def test_a_send_time_in_quiet_hours_moves_to_the_next_morning(
-    session: AsyncSession, clock: ManualClock
+@pytest.mark.parametrize("send_at", [time(22, 30), time(21, 0), time(0, 0), time(7, 59)])
+async def test_a_send_time_in_quiet_hours_is_refused_with_the_reason(
+    session: AsyncSession, clock: ManualClock, send_at: time
 ) -> None:
-    shanghai = await customer(session, clock, timezone="Asia/Shanghai")
-    berlin = await customer(session, clock, timezone="Europe/Berlin")
-    campaign = await mid_autumn(session, clock, window=SendWindow(send_at=time(22, 30)))
+    """It used to move silently to 08:00, for an evening time the day after the occasion."""
+    with pytest.raises(CampaignError) as refused:
+        await mid_autumn(session, clock, window=SendWindow(send_at=send_at))
+    assert refused.value.problem is CampaignProblem.IN_QUIET_HOURS
+    assert refused.value.facts["time"] == send_at.strftime("%H:%M")
+    assert (refused.value.facts["quiet_start"], refused.value.facts["quiet_end"]) == (
+        "21:00",
+        "08:00",
+    )
+    # An edit to such a time is refused too, and changes nothing.
+    campaign = await mid_autumn(session, clock)
+    with pytest.raises(CampaignError) as refused:
+        await cp.edit_campaign(session, campaign, clock.now(), send_at=send_at, timezone=TZ)
+    assert refused.value.problem is CampaignProblem.IN_QUIET_HOURS
+    assert campaign.send_at_local == "09:00"
+    # A draft made before such times were refused is not approved either.
+    campaign.send_at_local = send_at.strftime("%H:%M")
+    with pytest.raises(CampaignError) as refused:
+        await cp.approve(session, campaign, None, clock.now(), TZ)
+    assert refused.value.problem is CampaignProblem.IN_QUIET_HOURS
+    assert campaign.status == CampaignStatus.DRAFT.value
 
-    await cp.approve(session, campaign, None, clock.now(), TZ)
 
-    rows = await planned(session, campaign)
-    assert rows[shanghai.id].due_at == utc(2026, 9, 26, 0, 0)  # 08:00 on the 26th
-    assert rows[berlin.id].due_at == utc(2026, 9, 26, 6, 0)
+@pytest.mark.parametrize("send_at", [time(8, 0), time(20, 59)])
+async def test_send_times_out_of_quiet_hours_are_accepted(
+    session: AsyncSession, clock: ManualClock, send_at: time
+) -> None:
+    campaign = await mid_autumn(session, clock, window=SendWindow(send_at=send_at))
+    assert campaign.send_at_local == send_at.strftime("%H:%M")
 
 
 async def test_approved_late_means_due_now_but_not_in_the_night(
@@ -158,7 +179,37 @@ async def test_approved_late_means_due_now_but_not_in_the_night(
 
     rows = await planned(session, campaign)
     assert rows[berlin.id].due_at == clock.now()
-    assert rows[shanghai.id].due_at == utc(2026, 9, 26, 0, 0)
+    # In Shanghai only quiet hours are left of the day: due now, for the sender to skip
+    # as too late (care.timing), not at 08:00 the day after Mid-Autumn.
+    assert rows[shanghai.id].due_at == clock.now()
+
+
+async def test_a_day_over_in_the_companys_zone_is_refused_with_the_reason(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """It used to be accepted (and sent today) until the day was over everywhere."""
+    clock.set(utc(2026, 9, 25, 16, 30))  # 00:30 on 26 September in Shanghai
+    for send_on in (MID_AUTUMN, date(2026, 9, 20)):
+        with pytest.raises(CampaignError) as refused:
+            await cp.create_campaign(
+                session, "Late", "mid_autumn", None, {"kind": "all"}, send_on, WINDOW,
+                clock.now(), timezone=TZ,
+            )  # fmt: skip
+        assert refused.value.problem is CampaignProblem.IN_THE_PAST
+        assert refused.value.facts["day"] == send_on.isoformat()
+        assert refused.value.facts["today"] == "2026-09-26"
+    today = await cp.create_campaign(
+        session, "Today", "mid_autumn", None, {"kind": "all"}, date(2026, 9, 26), WINDOW,
+        clock.now(), timezone=TZ,
+    )  # fmt: skip
+    assert today.send_on == date(2026, 9, 26)
+    clock.set(utc(2026, 9, 26, 16, 0))  # the next day in Shanghai: it is too late to approve
+    with pytest.raises(CampaignError) as refused:
+        await cp.approve(session, today, None, clock.now(), TZ)
+    assert refused.value.problem is CampaignProblem.IN_THE_PAST
+    with pytest.raises(CampaignError) as refused:
+        await cp.edit_campaign(session, today, clock.now(), audience={"kind": "all"}, timezone=TZ)
+    assert refused.value.problem is CampaignProblem.IN_THE_PAST
 
 
 async def test_a_day_over_everywhere_is_refused(session: AsyncSession, clock: ManualClock) -> None:

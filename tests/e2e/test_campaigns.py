@@ -147,8 +147,16 @@ async def test_admin_makes_previews_approves_and_watches_a_mid_autumn_campaign(
         )
         in text
     )
-    assert mid_autumn_text("zh_CN", "{name}") in text
-    assert mid_autumn_text("en", "{name}") in text
+    # Each language as a sample customer gets it, never the raw template ("亲爱的{name}").
+    assert "{name}" not in text
+    for locale, language, sample in (("zh_CN", "🇨🇳 中文", "小明"), ("en", "🇬🇧 English", "Alex")):
+        assert mid_autumn_text(locale, sample) in text
+        assert (
+            en("{language}, as a customer named {name} gets it:").format(
+                language=language, name=sample
+            )
+            in text.splitlines()
+        )
     assert buttons(card) == [en("✅ Approve"), en("✏️ Edit"), en("✖ Cancel campaign")]
     assert callback_data(card) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
 
@@ -334,8 +342,9 @@ async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
         ),
         (
             "/campaign edit 1 2026-01-01",
-            "That day is already over: choose today or a day to come.",
-            {},
+            "{day} is already over (today is {today}): its greetings would arrive a day or "
+            "more late. Choose today or a day to come.",
+            {"day": "2026-01-01", "today": "2026-09-24"},
         ),
         (
             "/campaign edit 1 text",
@@ -390,7 +399,7 @@ async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
     assert "2026-09-25" in text_of(edited) and "10:30" in text_of(edited)
     assert zh("Message of your own (no template).") in text_of(edited)
     assert text_of(edited).count("Happy Mid-Autumn,\ndear VIP!") == 2
-    assert mid_autumn_text("zh_CN", "{name}") not in text_of(edited)
+    assert mid_autumn_text("zh_CN", "小明") not in text_of(edited)
     assert callback_data(edited) == ["cp:approve:1", "cp:edit:1", "cp:cancel:1"]
 
     # Other staff may not edit, by command or by button.
@@ -447,7 +456,7 @@ async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
         ("/campaign new mid_autumn quiet:-1", "That is not an audience."),
         ("/campaign new mid_autumn 2026-02-30", "There is no day 2026-02-30."),
         ("/campaign new mid_autumn 25:00", "There is no time 25:00"),
-        ("/campaign new mid_autumn 2026-01-01", "That day is already over"),
+        ("/campaign new mid_autumn 2026-01-01", "2026-01-01 is already over (today is 2026-09-24)"),
         ("/campaign new mid_autumn hurry", "I do not understand “hurry”."),
         ("/campaign approve 999", "There is no campaign #999."),
         ("/campaign approve x", "Campaigns (admins only):"),
@@ -553,7 +562,7 @@ async def test_the_planner_drafts_mid_autumn_for_the_staff_group_and_plans_birth
         zh("📣 Campaign #{id}: {title} (drafted automatically)").format(id=1, title="中秋节 2026")
         in text
     )
-    assert mid_autumn_text("zh_CN", "{name}") in text
+    assert mid_autumn_text("zh_CN", "小明") in text and "{name}" not in text
 
     async def remembered() -> bool:
         return (await campaign_of(sessionmaker, 1)).preview_message_id == card["message_id"]

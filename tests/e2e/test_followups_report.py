@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
-from care.models import Customer, Outbox, OutboxState
+from care.models import Complaint, ComplaintStatus, Customer, Outbox, OutboxState
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
 from tests.helpers import Message, RunningBot, text_of
@@ -88,3 +88,54 @@ async def test_followups_counts_by_rule_and_names_the_unconfirmed(
     assert text_of(refused) == zh("Only supervisors and admins can see this.")
     bad = await ask(client, care_team.group_id, care_team.admin["id"], "/followups forever")
     assert "/followups 30" in text_of(bad)
+
+
+async def test_right_after_a_resolution_followups_shows_the_follow_up_coming_up(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    """The outbox is filled a day ahead, so /followups used to say that nothing was due
+    right after a resolution; it now shows the follow-ups the rules will plan too."""
+    now = clock.now()  # 2026-09-24 18:00 in Shanghai
+    async with sessionmaker.begin() as session:
+        mei = Customer(first_name="美", chat_id=4242, consent_care=True, created_at=now)
+        session.add(mei)
+        await session.flush()
+        session.add_all(
+            Complaint(customer_id=mei.id, status=status.value, created_at=now, updated_at=now,
+                      resolved_at=now, times_resolved=1)
+            for status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED)
+        )  # fmt: skip
+
+    lines = text_of(
+        await ask(client, care_team.group_id, care_team.supervisor["id"], "/followups")
+    ).splitlines()
+    assert lines[0] == zh("No follow-ups or greetings are due between {start} and {end}.").format(
+        start="2026-09-17 18:00", end="2026-10-01 18:00"
+    )
+    assert lines[1] == zh("Coming up (put in the outbox the day before they are due):")
+    # Resolved today: asked after in 3 days; the first contact's follow-up after 7.
+    assert (
+        zh("· {rule}: {count} ({days})").format(
+            rule=zh("after a resolved complaint"), count=2, days="2026-09-27"
+        )
+        in lines
+    )
+    assert (
+        zh("· {rule}: {count} ({days})").format(
+            rule=zh("after the first contact"), count=1, days="2026-10-01"
+        )
+        in lines
+    )
+    # Two days ahead only: the first contact's follow-up is further off.
+    narrow = text_of(await ask(client, care_team.group_id, care_team.admin["id"], "/followups 2"))
+    assert zh("after a resolved complaint") not in narrow
+    admin = care_team.admin["id"]
+    sent = await client.send_text(admin, admin, "/followups")
+    english = text_of(
+        await client.wait_for_bot_message(admin, after_message_id=sent["message_id"], timeout=10)
+    )
+    assert "· after a resolved complaint: 2 (2026-09-27)" in english.splitlines()

@@ -8,12 +8,14 @@ keep passing once the strings are translated. The clock stands on 2026-09-24.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care import staff as staff_members
+from care.clock import ManualClock
 from care.occasions import occasions_in_year
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
@@ -55,19 +57,49 @@ async def in_private(client: SandboxClient, who: dict[str, Any], text: str) -> s
     return text_of(answer)
 
 
-async def test_this_years_occasions_in_the_staff_group_in_the_default_locale(
+async def test_the_next_twelve_months_in_the_staff_group_in_the_default_locale(
     complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
 ) -> None:
     # The supervisor's Telegram speaks English; the group hears Chinese all the same.
     answer = await in_group(client, care_team.group_id, care_team.supervisor, "/occasions")
     lines = answer.splitlines()
-    assert lines[0] == heading("zh_CN", 2026)
-    assert len(lines) == 1 + len(occasions_in_year(2026))
+    assert lines[0] == gettext_in("zh_CN", "Occasions from {start} to {end}:").format(
+        start="2026-09-24", end="2027-09-23"
+    )
+    coming = [
+        occasion
+        for occasion in occasions_in_year(2026) + occasions_in_year(2027)
+        if date(2026, 9, 24) <= occasion.on <= date(2027, 9, 23)
+    ]
+    assert len(lines) == 1 + len(coming)
     assert line("zh_CN", "2026-09-25", "Fri", "中秋节", "mid_autumn", "public holiday") in lines
-    assert line("zh_CN", "2026-08-19", "Wed", "七夕节", "qixi", "lunar calendar") in lines
     assert line("zh_CN", "2026-10-01", "Thu", "国庆节", "national_day", "public holiday") in lines
     assert line("zh_CN", "2026-12-25", "Fri", "圣诞节", "christmas", "fixed date") in lines
-    assert lines[1].startswith("2026-01-01 ") and lines[-1].startswith("2026-12-25 ")
+    assert line("zh_CN", "2027-02-06", "Sat", "春节", "spring_festival", "public holiday") in lines
+    assert line("zh_CN", "2027-08-08", "Sun", "七夕节", "qixi", "lunar calendar") in lines
+    # Qixi 2026 (19 August) has passed; Mid-Autumn 2027 (15 September) is within the year.
+    assert not any(text.startswith("2026-08-19 ") for text in lines)
+    assert lines[1].startswith("2026-09-25 ") and lines[-1].startswith("2027-09-15 ")
+
+
+async def test_in_december_the_coming_year_not_the_passing_one(
+    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 12, 20, 2, 0, tzinfo=UTC))
+    english = (await in_private(client, care_team.supervisor, "/occasions")).splitlines()
+    assert english[0] == gettext_in("en", "Occasions from {start} to {end}:").format(
+        start="2026-12-20", end="2027-12-19"
+    )
+    assert english[1] == line("en", "2026-12-25", "Fri", "Christmas", "christmas", "fixed date")
+    assert (
+        line("en", "2027-01-01", "Fri", "New Year's Day", "new_year", "public holiday") in english
+    )
+    assert line("en", "2027-02-06", "Sat", "Spring Festival", "spring_festival",
+                "public holiday") in english  # fmt: skip
+    assert not any(text.startswith("2026-01-") for text in english)
+    # A year asked for is that whole year.
+    passing = (await in_private(client, care_team.supervisor, "/occasions 2026")).splitlines()
+    assert passing[0] == heading("en", 2026) and len(passing) == 1 + len(occasions_in_year(2026))
 
 
 async def test_a_year_in_a_private_chat_in_the_staff_members_language(
