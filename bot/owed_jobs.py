@@ -33,7 +33,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
@@ -59,6 +59,10 @@ CHATS_AT_ONCE = 8
 # A slow Telegram that still delivers should not look like a failure (and be sent twice).
 READ_TIMEOUT = 30.0
 FAILED_PASS_PAUSE = 2.0
+# Settled rows are kept this long (for the card's "customer told" line), then deleted:
+# they hold the customer's words.
+KEEP_SETTLED = timedelta(days=7)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def _seconds(retry_after: int | dt.timedelta) -> float:
@@ -92,6 +96,7 @@ class OwedSender:
         self._again = False
         self.sent = 0
         self.read_timeout = READ_TIMEOUT
+        self._pruned_at: datetime | None = None
 
     # ------------------------------------------------------------------------ starting
 
@@ -134,6 +139,7 @@ class OwedSender:
                     back = await owed.recover_in_flight(session, self.worker_id)
                 if back:
                     log.warning("owed messages: %d left in flight are sent again", back)
+                await self._prune(services)
                 while keep_going():
                     self._again = False
                     async with services.sessionmaker.begin() as session:
@@ -152,6 +158,16 @@ class OwedSender:
                 "owed messages: a pass failed; the next starts in %.0f s", FAILED_PASS_PAUSE
             )
             await asyncio.sleep(FAILED_PASS_PAUSE)
+
+    async def _prune(self, services: Services) -> None:
+        now = services.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        async with services.sessionmaker.begin() as session:
+            pruned = await owed.prune(session, now - KEEP_SETTLED)
+        if pruned:
+            log.info("owed messages: %d settled rows older than %s deleted", pruned, KEEP_SETTLED)
 
     async def _send_all(self, bot: Bot, services: Services, claimed: list[tuple[int, int]]) -> None:
         by_chat: dict[int, list[int]] = defaultdict(list)

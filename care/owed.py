@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -53,6 +53,7 @@ __all__ = [
     "owe",
     "owe_card",
     "owe_card_edit",
+    "prune",
     "recover_in_flight",
     "retry_later",
     "unsettled",
@@ -369,6 +370,21 @@ async def drop(session: AsyncSession, row_id: int, reason: str) -> OwedMessage |
         return None
     row.state, row.last_error = OwedState.DROPPED.value, reason[:500]
     return row
+
+
+async def prune(session: AsyncSession, settled_before: datetime) -> int:
+    """Delete rows settled (sent, failed, dropped) before ``settled_before``: they hold
+    people's words, and what staff need of them is on the complaint's record.
+
+    Returns:
+        How many rows were deleted.
+    """
+    result = await session.execute(
+        delete(OwedMessage)
+        .where(~OwedMessage.state.in_(UNSETTLED), OwedMessage.created_at < settled_before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def backoff(attempts: int) -> timedelta:
