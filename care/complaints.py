@@ -33,7 +33,9 @@ from care.triage import Triage
 
 S = ComplaintStatus
 MAX_ATTACHMENTS = 10
-MAX_DESCRIPTION = 4000
+# A description is kept whole up to this length (a customer may write several messages
+# and captions into it); staff and the customer are shown all of it, split into messages.
+MAX_DESCRIPTION = 16_000
 
 OPEN_STATUSES = (S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING_CUSTOMER, S.REOPENED)
 AWAITING_ACKNOWLEDGEMENT = (S.NEW, S.REOPENED)

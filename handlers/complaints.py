@@ -27,7 +27,7 @@ from care.campaigns import zone_of
 from care.complaints import Refusal, Refused
 from care.models import Complaint, Customer
 from care.owed import Kind, Purpose
-from handlers import common, notify, staff_card
+from handlers import common, notify, staff_card, texts
 from handlers import complaint_words as words
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
@@ -270,7 +270,12 @@ async def take_reference(update: Update, context: CareContext) -> str | int:
     if update.callback_query is not None:
         await update.callback_query.answer()
         await common.settle(update.callback_query)
-    await _reply(update, summary[:4096], _confirm_keyboard())
+    # A long description is shown whole, in as many messages as it takes, the buttons
+    # under the last.
+    *before, last = texts.numbered_parts(summary)
+    for part in before:
+        await _reply(update, part)
+    await _reply(update, last, _confirm_keyboard())
     return CONFIRM
 
 

@@ -44,6 +44,7 @@ from handlers import notify, staff_card
 from handlers.context import CareContext, Services
 from handlers.i18n import N_, ngettext, use_locale
 from handlers.i18n import gettext as _
+from handlers.texts import chunks
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
@@ -236,28 +237,6 @@ def contact_line(contact: Contact, timezone: str) -> str:
     elif len(text) > CONTACT_TEXT_SHOWN:
         text = text[: CONTACT_TEXT_SHOWN - 1] + "…"
     return f"{words.local_time(contact.created_at, timezone)} {arrow} {text}"
-
-
-def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split a long text into messages Telegram accepts, at line ends where possible."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current)
-    return parts or [text[:limit]]
 
 
 # --- parsing and lookups ----------------------------------------------------------------

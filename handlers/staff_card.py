@@ -19,9 +19,14 @@ from handlers import complaint_words as words
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.texts import MESSAGE_LIMIT, chunks, numbered_parts
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
+
+# A description longer than this shows its beginning on the card (whose text, with the
+# lines above it, must fit Telegram's 4,096 characters), and whole below the card.
+DESCRIPTION_ON_CARD = 2800
 
 
 def priority_icon(priority: str) -> str:
@@ -103,8 +108,34 @@ def card_text(
         lines.append(_("Rating: {rating}/5").format(rating=complaint.rating))
     if delivery is not None:
         lines.append(delivery_line(delivery, timezone))
-    lines += ["", complaint.description or ""]
-    return "\n".join(lines)[:4096]
+    lines += ["", card_description(complaint)]
+    return "\n".join(lines)[:MESSAGE_LIMIT]
+
+
+def card_description(complaint: Complaint) -> str:
+    """The description as the card shows it: whole when it fits, else its beginning and a
+    pointer to the whole text, owed below the card when it was posted."""
+    description = complaint.description or ""
+    if len(description) <= DESCRIPTION_ON_CARD:
+        return description
+    shown = chunks(description, DESCRIPTION_ON_CARD)[0]
+    return shown + "…\n" + _("(The whole description is in the messages below this card.)")
+
+
+def owe_whole_description(session: AsyncSession, complaint: Complaint, services: Services) -> None:
+    """Owe the whole of a description too long for the card, under the card, in as many
+    messages as Telegram needs."""
+    description = complaint.description or ""
+    if services.staff_chat_id is None or len(description) <= DESCRIPTION_ON_CARD:
+        return
+    with use_locale(services.default_locale):
+        heading = _("📄 The whole description of {number}:").format(number=complaint.number)
+    for part in numbered_parts(f"{heading}\n{description}"):
+        owed.owe(
+            session, now=services.clock.now(), purpose=Purpose.RELAY,
+            chat_id=services.staff_chat_id, text=part, customer_id=complaint.customer_id,
+            complaint_id=complaint.id, reply_to_card=True, remember_as="relay",
+        )  # fmt: skip
 
 
 def card_keyboard(facts: ComplaintFacts) -> InlineKeyboardMarkup | None:
@@ -148,6 +179,7 @@ def owe_card(session: AsyncSession, facts: ComplaintFacts, services: Services) -
         return
     now = services.clock.now()
     owed.owe_card(session, facts.complaint, services.staff_chat_id, now)
+    owe_whole_description(session, facts.complaint, services)
     for attachment in facts.attachments:
         owe_attachment(session, facts.complaint, attachment, services)
 

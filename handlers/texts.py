@@ -218,3 +218,57 @@ def help_text() -> str:
 
 def language_label(locale: str) -> str:
     return LANGUAGE_NAMES.get(locale, locale)
+
+
+# --- long texts ---------------------------------------------------------------------
+
+# Telegram's limit for a message's text.
+MESSAGE_LIMIT = 4096
+# Where a long line may be broken: after a space or a sentence's end (Chinese has no
+# spaces: a break after its punctuation reads best, else between any two characters).
+_BREAKS = " \t，。！？；、,.!?;"
+
+
+def _cut(text: str, limit: int) -> tuple[int, int]:
+    """Where to end the first part of a text longer than ``limit``, and where the rest
+    starts: at a line end in the second half, else after a space or punctuation in the
+    last fifth, else at any line end, else at ``limit``."""
+    window = text[: limit + 1]
+    line_end = window.rfind("\n")
+    if line_end >= limit // 2:
+        return line_end, line_end + 1
+    for position in range(limit - 1, int(limit * 0.8) - 1, -1):
+        if window[position] in _BREAKS:
+            return position + 1, position + 1
+    if line_end > 0:
+        return line_end, line_end + 1
+    return limit, limit
+
+
+def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split a long text into messages Telegram accepts, each as full as it can be: at a
+    line end, a space or punctuation where possible; only the line ends cut at are left
+    out, never another character."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        end, start = _cut(rest, limit)
+        parts.append(rest[:end])
+        rest = rest[start:]
+    if rest.strip() or not parts:
+        parts.append(rest)
+    return parts
+
+
+def numbered_parts(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """A text in as many messages as Telegram needs, each marked "…(1/2)" when there are
+    several, so that the reader knows more follows."""
+    marker_room = 16
+    parts = chunks(text, limit - marker_room)
+    if len(parts) == 1:
+        return parts
+    count = len(parts)
+    return [
+        part + ("\n…" if number < count else "\n") + f"({number}/{count})"
+        for number, part in enumerate(parts, start=1)
+    ]
