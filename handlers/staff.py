@@ -164,7 +164,7 @@ def queue_line(
         deadline = "⏰ " + deadline
     assignee = team.get(complaint.assignee_id) if complaint.assignee_id else None
     return _("{icon} {number} · {priority} · {status} · {deadline} · {assignee}").format(
-        icon=staff_card.priority_icon(complaint.priority),
+        icon=staff_card.state_icon(complaint),
         number=complaint.number,
         priority=words.priority_label(complaint.priority),
         status=staff_card.staff_status_label(complaint.status),

@@ -34,6 +34,25 @@ def priority_icon(priority: str) -> str:
     return {"urgent": "🔴", "high": "🟠"}.get(priority, "🟢")
 
 
+# The dot of a complaint whose current deadline was missed, whatever its priority.
+BREACHED_ICON = "🟥"
+
+
+def late(complaint: Complaint) -> tuple[bool, bool]:
+    """Whether the complaint missed its acknowledgement deadline (and still waits for
+    it), and whether it missed its resolution deadline (and is still open)."""
+    awaiting = complaint.status in (S.NEW.value, S.REOPENED.value)
+    return (
+        bool(complaint.acknowledge_breached_at) and awaiting,
+        bool(complaint.resolve_breached_at) and complaints.is_open(complaint),
+    )
+
+
+def state_icon(complaint: Complaint) -> str:
+    """The card's and the queue's dot: a missed deadline first, else the priority."""
+    return BREACHED_ICON if any(late(complaint)) else priority_icon(complaint.priority)
+
+
 def staff_status_label(status: str) -> str:
     """A status as staff read it (the customer's "waiting for your answer" is not theirs)."""
     if status == S.WAITING_CUSTOMER.value:
@@ -62,7 +81,7 @@ def card_text(
 ) -> str:
     """The card's text in the current locale (the staff group's)."""
     complaint, customer = facts.complaint, facts.customer
-    icon = priority_icon(complaint.priority)
+    icon = state_icon(complaint)
     lines = [
         _("{icon} Complaint {number}").format(icon=icon, number=complaint.number),
         _("Customer: {name} (id {id})").format(
@@ -90,9 +109,10 @@ def card_text(
         lines.append(
             _("Resolve by: {due}").format(due=words.local_time(complaint.resolve_due_at, timezone))
         )
-    if complaint.acknowledge_breached_at and complaint.status in (S.NEW.value, S.REOPENED.value):
+    late_acknowledging, late_resolving = late(complaint)
+    if late_acknowledging:
         lines.append(_("❗ Late: not acknowledged in time."))
-    if complaint.resolve_breached_at and complaints.is_open(complaint):
+    if late_resolving:
         lines.append(_("❗ Late: not resolved in time."))
     if complaint.reference:
         lines.append(_("Reference: {reference}").format(reference=complaint.reference))

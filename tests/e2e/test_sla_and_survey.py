@@ -523,3 +523,37 @@ async def test_an_unanswered_resolved_complaint_closes_and_the_customer_is_told(
     async with sessionmaker() as session:
         last = (await complaints.history(session, complaint_id))[-1]
     assert (last.to_status, last.note) == ("closed", "no answer")
+
+
+async def test_the_card_and_the_queue_show_a_missed_deadline_by_their_dot(
+    complaint_bot: RunningBot,
+    care_team: CareTeam,
+    client: SandboxClient,
+    clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    complaint_id, _customer = await filed_complaint(complaint_bot, client, text="Parcel is late.")
+    complaint = await load(sessionmaker, complaint_id)
+    assert complaint.number is not None and complaint.alert_message_id is not None
+
+    async def card() -> str:
+        for message in await client.transcript(care_team.group_id):
+            if message["message_id"] == complaint.alert_message_id:
+                return str(message.get("text"))
+        raise AssertionError("no card")
+
+    assert (await card()).startswith("🟢"), "normal priority, on time"
+    clock.advance(timedelta(minutes=121))  # past the 2 h acknowledgement deadline
+    await wait_for_text(client, care_team.group_id, "🚨", complaint.number)
+
+    async def dot_shows_breach() -> bool:
+        return (await card()).startswith("🟥")
+
+    await wait_until(dot_shows_breach)
+    sent = await client.send_text(care_team.group_id, care_team.agent["id"], "/queue")
+    queue = await client.wait_for_bot_message(
+        care_team.group_id,
+        lambda m: m.get("reply_to_message_id") == sent["message_id"],
+        timeout=10,
+    )
+    assert f"🟥 {complaint.number}" in str(queue.get("text"))
