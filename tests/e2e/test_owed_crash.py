@@ -167,3 +167,56 @@ async def test_a_relay_in_flight_at_a_kill_reaches_staff_after_the_restart(
 
 async def _is_zero(value: Any) -> bool:
     return await value == 0
+
+
+async def test_a_resolution_the_customer_has_not_got_yet_survives_a_kill(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    log = tmp_path / "carebot.log"
+    async with sandbox_process() as url, SandboxClient(url) as client:
+        admin = await client.create_user("Ada", language_code="en")
+        group = await client.create_group("Care staff", [admin["id"]])
+        anna = Person(client, await client.create_user("Anna", language_code="en"), timeout=30)
+        settings = {"STAFF_CHAT_ID": str(group["id"]), "ADMINS": str(admin["id"])}
+        first = await start_carebot(url, database_url, log, **settings)
+        try:
+            await register_in_english(anna)
+            filed = await file_in_english(anna, "The parcel arrived crushed.")
+            number = text_of(filed).split("number is ")[1].split(".")[0]
+            await client.fault({"kind": "error", "status": 500, "count": 1000, "chat_id": anna.id})
+            sent = await client.send_text(group["id"], admin["id"], f"/resolve {number} Refunded")
+            answer = await client.wait_for_bot_message(
+                group["id"],
+                lambda m: m.get("reply_to_message_id") == sent["message_id"],
+                timeout=30,
+            )
+            assert "Telegram 一接受消息" in text_of(answer), "the group speaks the default locale"
+
+            async def notice_tried() -> bool:
+                async with sessionmaker() as session:
+                    rows = (
+                        await session.scalars(
+                            select(OwedMessage).where(OwedMessage.chat_id == anna.id)
+                        )
+                    ).all()
+                    return any(
+                        r.state == OwedState.PENDING.value and r.last_error is not None
+                        for r in rows
+                    )
+
+            await wait_for(notice_tried, 30, "the notice to fail once", log)
+        finally:
+            await stop(first, signal.SIGKILL)
+        await client.clear_faults()
+        second = await start_carebot(url, database_url, log, **settings)
+        try:
+
+            async def delivered() -> bool:
+                return await unsettled(sessionmaker) == 0
+
+            await wait_for(delivered, 90, "every owed message", log)
+        finally:
+            await stop(second, signal.SIGTERM)
+        resolved = [m for m in await anna.bot_messages() if "Refunded" in text_of(m)]
+        assert len(resolved) == 1, "told once, after the restart"
+        assert "cx:rate:" in str(resolved[0].get("reply_markup")), "with the rating buttons"
