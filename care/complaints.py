@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from care import ratings
 from care.models import (
     Complaint,
     ComplaintAttachment,
@@ -28,7 +29,6 @@ from care.models import (
     Priority,
     StaffMember,
 )
-from care import ratings
 from care.sla import SlaPolicy
 from care.triage import Triage
 
