@@ -255,7 +255,7 @@ async def test_0009_keeps_every_rating_so_far_one_per_resolution(
     """Ratings that only events remembered (a reopening emptied the columns) and the one
     in the columns, with its comment, become rows; the last press for a resolution counts."""
     url = empty_database_url
-    await upgrade(url, "0007")
+    await upgrade(url, "0008")
     start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 
     def at(hours: int) -> datetime:
@@ -340,7 +340,7 @@ async def test_0009_keeps_every_rating_so_far_one_per_resolution(
             (2, 1, at(1), 5, None, at(2)),
         ]
 
-        await asyncio.to_thread(command.downgrade, alembic_config(url), "0007")
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0008")
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda sync: sa_inspect(sync).get_table_names())
         assert "complaint_rating" not in tables and "complaint" in tables

@@ -5,7 +5,7 @@ only as an event. The table is filled from those events (the last press for each
 resolution counts, as it did in the columns) and the comment of the rating in force.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import care.models
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
