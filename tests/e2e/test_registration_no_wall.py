@@ -288,3 +288,26 @@ async def test_a_typed_phone_number_is_read_in_the_company_region_in_english(
     assert question is not None
     await anna.say("+86 138 0013 8000")
     assert (await customer_of(sessionmaker, anna)).phone == "+8613800138000"
+
+
+async def test_the_file_a_complaint_button_of_help_works_in_the_middle_of_registration(
+    complaint_bot: RunningBot,
+    care_team: CareTeam,
+    person: PersonFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    ming = await person("小明", language_code="zh-hans")
+    await up_to_the_phone(ming, "zh_CN")
+    await ming.say(said("zh_CN", "Skip"))  # now at the birthday step
+    help_text = await ming.say("/help")
+    _, paused = await ming.press(said("zh_CN", "File a complaint"), message=help_text)
+    assert paused is not None
+    assert text_of(paused) == said(
+        "zh_CN", "Registration paused. Send /start whenever you want to continue."
+    )
+    await ming.wait_reply(paused["message_id"], lambda m: "投诉" in text_of(m))
+    await file(ming, "zh_CN", "快递一周了还没到")
+    assert len(await complaints_in_db(sessionmaker)) == 1
+    # The phone was skipped, not given: /start offers it again, then the birthday.
+    resumed = await ming.say("/start")
+    assert "分享我的手机号" in reply_keyboard_labels(resumed)
