@@ -401,8 +401,7 @@ def import_customers_command(
     \b
     [bold]telegram_user_id[/] a positive number, once per file;
     [bold]first_name[/], [bold]last_name[/];
-    [bold]phone[/] 138 0013 8000 or +86 138 0013 8000 (without a country code: one of
-    CAREBOT_PHONE_REGION);
+    [bold]phone[/] 138 0013 8000, or +86 138 0013 8000 from elsewhere (CAREBOT_PHONE_REGION);
     [bold]language[/] zh_CN or en (zh, zh-hans, en-US are understood);
     [bold]birthday[/] solar or lunar: 1990-05-20, 5月20日, 农历八月十五, 农历闰四月初八;
     [bold]customer_type[/] potential, intending, signed, one_time, occasional or regular;
