@@ -95,6 +95,7 @@ def build_application(
         default_locale=settings.default_locale,
         timezone=settings.timezone,
         company_name=settings.company_name,
+        phone_region=settings.phone_region,
         staff_chat_id=settings.staff_chat_id,
         sla=settings.sla_policy(),
         triage=settings.triage(),

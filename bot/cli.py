@@ -401,7 +401,7 @@ def import_customers_command(
     \b
     [bold]telegram_user_id[/] a positive number, once per file;
     [bold]first_name[/], [bold]last_name[/];
-    [bold]phone[/] with country code (+86 138 0013 8000);
+    [bold]phone[/] 138 0013 8000, or +86 138 0013 8000 from elsewhere (CAREBOT_PHONE_REGION);
     [bold]language[/] zh_CN or en (zh, zh-hans, en-US are understood);
     [bold]birthday[/] solar or lunar: 1990-05-20, 5月20日, 农历八月十五, 农历闰四月初八;
     [bold]customer_type[/] potential, intending, signed, one_time, occasional or regular;
@@ -426,7 +426,9 @@ def import_customers_command(
             progress.update(task, completed=done, total=total)
 
         async def work(session: AsyncSession) -> ImportResult:
-            return await import_customers(session, source, clock, progress=advance)
+            return await import_customers(
+                session, source, clock, progress=advance, phone_region=settings.phone_region
+            )
 
         result = _in_transaction(settings, work, commit=not dry_run)
     if result.errors:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     timezone: str = "Asia/Shanghai"
     company_name: str = "carebot"
+    phone_region: str = "CN"  # ISO 3166: the country of numbers typed without a country code
     # How often PTB writes conversation state to the database (seconds).
     persistence_interval: float = Field(default=1.0, gt=0, le=60)
     # Complaints (issue: complaints end to end).
@@ -135,6 +137,14 @@ class Settings(BaseSettings):
         if value not in LOCALES:
             raise ValueError(f"must be one of {', '.join(LOCALES)}")
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_phone_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("is not a country code phone numbers know (e.g. CN, HK, US)")
+        return region
 
     @field_validator("timezone")
     @classmethod

@@ -44,6 +44,32 @@ class BirthdayProblem(enum.StrEnum):
     TOO_OLD = "too_old"
 
 
+# What a date is written with, besides digits: Chinese date characters and the English
+# names of months and weekdays (a text without any of these is no attempt at a date).
+_DATE_WORDS = re.compile(
+    r"农历|阴历|阳历|公历|闰|月|日|初|生日|"
+    r"\b(?:lunar|leap|solar|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|"
+    r"january|february|march|april|june|july|august|september|october|november|december|"
+    r"mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|today|tomorrow|yesterday)\b",
+    re.IGNORECASE,
+)
+# Longer texts are messages, whatever they contain: a date is written in a few characters.
+_DATE_LENGTH = 24
+
+
+def looks_like_a_date(text: str) -> bool:
+    """Whether a text reads as an attempt at a date (a readable one or not).
+
+    "1990-05-20", "农历八月十五", "5月20日", "next tuesday" and "1990-02-30" are attempts;
+    "门店店员态度恶劣，还骂人" or "where is my parcel?" are messages, not answers.
+    """
+    text = text.strip()
+    if not text or len(text) > _DATE_LENGTH:
+        return False
+    return any(ch.isdigit() for ch in text) or _DATE_WORDS.search(text) is not None
+
+
 class BirthdayError(ValueError):
     def __init__(self, problem: BirthdayProblem) -> None:
         super().__init__(problem.value)

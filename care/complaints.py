@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from care import ratings
 from care.models import (
     Complaint,
     ComplaintAttachment,
@@ -414,8 +415,7 @@ async def reopen(
     complaint.acknowledge_warned_at = complaint.acknowledge_breached_at = None
     complaint.resolve_warned_at = complaint.resolve_breached_at = None
     complaint.resolved_at = complaint.closed_at = None
-    # The next resolution asks for a new rating; earlier ones stay in the history.
-    complaint.rating = complaint.rated_at = complaint.rating_comment = None
+    # The next resolution asks for a rating of its own; this one's stays (care.ratings).
     await session.flush()
     return change
 
@@ -484,7 +484,8 @@ async def record_unreachable(
 async def rate(
     session: AsyncSession, complaint: Complaint, rating: int, now: datetime
 ) -> ComplaintEvent | None:
-    """Store the customer's satisfaction (1-5) after resolution. A repeat changes nothing.
+    """Store the customer's satisfaction (1-5) with the latest resolution
+    (``care.ratings``). A repeat changes nothing.
 
     Raises:
         Refused: ``BAD_RATING`` outside 1-5; ``NOT_RATEABLE`` if not resolved or closed.
@@ -493,10 +494,8 @@ async def rate(
         raise Refused(Refusal.BAD_RATING)
     if status_of(complaint) not in (S.RESOLVED, S.CLOSED):
         raise Refused(Refusal.NOT_RATEABLE, status_of(complaint))
-    if complaint.rating == rating:
+    if not await ratings.record_rating(session, complaint, rating, now):
         return None
-    complaint.rating = rating
-    complaint.rated_at = now
     event = _event(
         session, complaint, ComplaintEventType.RATING, now, by_customer=True, note=str(rating)
     )
@@ -504,8 +503,16 @@ async def rate(
     return event
 
 
-def add_rating_comment(complaint: Complaint, text: str) -> None:
-    complaint.rating_comment = text.strip()[:MAX_DESCRIPTION] or None
+async def add_rating_comment(session: AsyncSession, complaint: Complaint, text: str) -> bool:
+    """Keep the customer's comment on their rating of the resolution in force.
+
+    Returns:
+        False, keeping nothing, when the complaint is open again or that resolution has
+        no rating: the text is not a comment then.
+    """
+    if status_of(complaint) not in (S.RESOLVED, S.CLOSED):
+        return False
+    return await ratings.add_comment(session, complaint, text)
 
 
 # --- reading ------------------------------------------------------------------------

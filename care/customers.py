@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
+import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,17 +89,80 @@ def set_consent(customer: Customer, consent: bool, now: datetime) -> bool:
     return True
 
 
-_PHONE_JUNK = re.compile(r"[\s\-().]")
+DEFAULT_PHONE_REGION = "CN"
+
+# What a typed answer to "your phone number?" may say around the number itself.
+_PHONE_LABEL = re.compile(
+    r"^(?:(?:my )?(?:(?:tel|phone|mobile|cell)(?: number)?|number)(?: is)?|(?:我的)?(?:电话|手机)"
+    r"(?:号码|号)?(?:是)?)[\s:：]*",
+    re.IGNORECASE,
+)
+# Digits (any script: full-width ones too) and what people write between them.
+_PHONE_WRITTEN = re.compile(r"^\+?[\d\s\-–—－.()（）/]{5,40}$")
 
 
-def normalize_phone(phone: str) -> str:
-    """Telegram sends phone numbers without '+' ("8613800138000"); store them E.164-ish."""
-    digits = _PHONE_JUNK.sub("", phone.strip())
-    if not digits.startswith("+"):
-        digits = "+" + digits
-    if not re.fullmatch(r"\+\d{6,15}", digits):
-        raise ValueError("not a phone number")
-    return digits
+def normalize_phone(phone: str, region: str | None = None) -> str:
+    """A phone number as we keep it, E.164 ("+8613800138000"), checked with phonenumbers.
+
+    Args:
+        phone: as written: "138 0013 8000", "+86 138-0013-8000", "008613800138000".
+        region: the country (ISO 3166, "CN") whose numbers may be written without their
+            country code; None: only international numbers ("+…") are read.
+
+    Raises:
+        ValueError: not a valid phone number.
+    """
+    try:
+        number = phonenumbers.parse(phone.strip()[:64], region)
+    except phonenumbers.NumberParseException as error:
+        raise ValueError("not a phone number") from error
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def shared_phone(phone: str) -> str:
+    """The number of a contact shared with Telegram's button, in E.164.
+
+    Telegram sends it international without the "+" ("8613800138000").
+
+    Raises:
+        ValueError: not a valid phone number.
+    """
+    phone = phone.strip()
+    return normalize_phone(phone if phone.startswith("+") else "+" + phone)
+
+
+def typed_phone(text: str) -> str | None:
+    """The number in a text that reads as an attempt at a phone number, else None.
+
+    "138 0013 8000", "+86 138-0013-8000", "电话：13800138000" and "my number is
+    650-253-0000" are attempts (valid or not); "快递三天还没到" or "order 12345 is late"
+    are not: such a text is a message, not an answer.
+    """
+    candidate = _PHONE_LABEL.sub("", text.strip(), count=1).strip()
+    if not _PHONE_WRITTEN.fullmatch(candidate):
+        return None
+    return candidate if sum(ch.isdigit() for ch in candidate) >= 5 else None
+
+
+def format_phone(phone: str) -> str:
+    """A kept (E.164) number as people read it: "+86 138 0013 8000"."""
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def example_phone(region: str) -> str:
+    """A mobile number of ``region`` as its people write it ("131 2345 6789"), for hints."""
+    number = phonenumbers.example_number_for_type(
+        region, phonenumbers.PhoneNumberType.MOBILE
+    ) or phonenumbers.example_number(region)
+    if number is None:
+        return "+86 131 2345 6789"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def set_phone(customer: Customer, phone: str | None) -> None:
@@ -127,6 +192,32 @@ def birthday_of(customer: Customer) -> Birthday | None:
         customer.birthday_year,
         customer.birthday_leap_month,
     )
+
+
+class RegistrationStep(enum.StrEnum):
+    """The questions of registration, in the order they are asked."""
+
+    LANGUAGE = "language"  # asked with consent, in one message
+    PHONE = "phone"
+    BIRTHDAY = "birthday"
+
+
+def registration_resumes_at(customer: Customer) -> RegistrationStep | None:
+    """Where a paused registration goes on: the first question not yet answered.
+
+    Every answer is saved as it is given. Language and consent are answered together
+    (the consent question follows the language in the same message); a phone number or
+    a birthday skipped before is asked for again. None: registration is complete.
+    """
+    if customer.onboarded_at is not None:
+        return None
+    if customer.consent_changed_at is None:
+        return RegistrationStep.LANGUAGE
+    if customer.phone is None:
+        return RegistrationStep.PHONE
+    if birthday_of(customer) is None:
+        return RegistrationStep.BIRTHDAY
+    return None
 
 
 def complete_onboarding(customer: Customer, now: datetime) -> None:

@@ -5,7 +5,8 @@ header row naming its columns; only ``telegram_user_id`` is required:
 
 ``telegram_user_id``  a positive integer, once per file
 ``first_name``, ``last_name``  free text, up to 128 characters
-``phone``  normalised with :func:`care.customers.normalize_phone`
+``phone``  checked and kept in E.164 by :func:`care.customers.normalize_phone`; a number
+    without its country code is one of ``phone_region`` (CN unless told)
 ``language``  ``zh_CN`` or ``en`` (``zh``, ``zh-hans``, ``en-US`` … are mapped)
 ``birthday``  solar or lunar, as :func:`care.birthdays.parse_birthday` reads them
 ``customer_type``  a :class:`care.models.CustomerType` value (``regular``, ``one_time`` …)
@@ -39,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.birthdays import Birthday, BirthdayError, BirthdayProblem, parse_birthday
 from care.clock import Clock
-from care.customers import normalize_phone
+from care.customers import DEFAULT_PHONE_REGION, normalize_phone
 from care.locales import locale_for_language_code
 from care.models import Customer, CustomerType
 
@@ -162,6 +163,7 @@ async def import_customers(
     *,
     progress: ImportProgress | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    phone_region: str = DEFAULT_PHONE_REGION,
 ) -> ImportResult:
     """Create and update customers from a CSV file, all or nothing.
 
@@ -178,12 +180,14 @@ async def import_customers(
         clock: tells the time of creation and the date birthdays must not pass.
         progress: called with (rows written, rows to write) after each batch.
         batch_size: rows per round trip to the database.
+        phone_region: the country (ISO 3166) of phone numbers written without their
+            country code (``CAREBOT_PHONE_REGION``).
 
     Returns:
         How many customers were created and updated, or the problems found.
     """
     now = clock.now()
-    rows, errors = _check_file(source, now)
+    rows, errors = _check_file(source, now, phone_region)
     if errors:
         return ImportResult(errors=errors)
     created = updated = 0
@@ -199,7 +203,9 @@ async def import_customers(
     return ImportResult(created=created, updated=updated)
 
 
-def _check_file(source: IO[bytes], now: datetime) -> tuple[list[_CustomerRow], list[RowError]]:
+def _check_file(
+    source: IO[bytes], now: datetime, phone_region: str
+) -> tuple[list[_CustomerRow], list[RowError]]:
     """Read and check the whole file without touching the database.
 
     Returns:
@@ -226,7 +232,7 @@ def _check_file(source: IO[bytes], now: datetime) -> tuple[list[_CustomerRow], l
             undecodable.clear()
         if not any(cell.strip() for cell in cells):
             continue
-        checked = _check_row(row_number, cells, names, columns, now, errors)
+        checked = _check_row(row_number, cells, names, columns, now, errors, phone_region)
         if checked is None:
             continue
         first = first_seen.setdefault(checked.telegram_user_id, row_number)
@@ -304,6 +310,7 @@ def _check_row(
     columns: dict[str, int],
     now: datetime,
     errors: list[RowError],
+    phone_region: str,
 ) -> _CustomerRow | None:
     """Check one row's cells; the row if all is well, else None (problems noted)."""
     found = len(errors)
@@ -344,7 +351,7 @@ def _check_row(
     text = cell(PHONE)
     if text:
         try:
-            values["phone"] = normalize_phone(text)
+            values["phone"] = normalize_phone(text, phone_region)
         except ValueError:
             problem(PHONE, ImportProblem.NOT_A_PHONE)
 

@@ -334,6 +334,33 @@ class ComplaintEvent(Base):
     __table_args__ = (Index("ix_complaint_event_complaint", "complaint_id", "id"),)
 
 
+class ComplaintRating(Base):
+    """The customer's rating of one resolution of a complaint, kept for the reports.
+
+    A complaint reopened and resolved again is rated again: one row per resolution
+    (``resolution`` is 1 for the first, 2 for the second …), never erased by a reopening.
+    A second press for the same resolution changes its row (every press is also a
+    ``rating`` event). The complaint's own ``rating`` columns repeat the latest row.
+    """
+
+    __tablename__ = "complaint_rating"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    resolution: Mapped[int] = mapped_column(Integer)
+    resolved_at: Mapped[datetime | None]  # when the rated resolution was made
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(CleanText)
+    rated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_complaint_rating_complaint_resolution", "complaint_id", "resolution", unique=True
+        ),
+        Index("ix_complaint_rating_rated_at", "rated_at"),
+    )
+
+
 class ComplaintAttachment(Base):
     """A photo or document the customer attached, kept by Telegram file id."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import BaseHandler, ConversationHandler
 
 from care import customers
 from care.contacts import ContactEntry
@@ -103,6 +105,33 @@ def _inbound_entry(update: Update, customer_id: int, now: datetime) -> ContactEn
     )
 
 
+def next_handler(
+    update: Update, context: CareContext, after: str
+) -> tuple[BaseHandler[Any, Any, Any], object] | None:
+    """The first handler after the dialogue called ``after`` that takes ``update``, with
+    what its check found; None if none does.
+
+    PTB gives an update to one handler per group; a dialogue that lets an update through
+    (a command that works anywhere) hands it on itself, with ``handle_update``.
+    """
+    handlers: list[BaseHandler[Any, Any, Any]] = list(context.application.handlers.get(0, []))
+    mine = next(
+        (
+            i
+            for i, handler in enumerate(handlers)
+            if isinstance(handler, ConversationHandler) and handler.name == after
+        ),
+        None,
+    )
+    if mine is None:
+        return None
+    for handler in handlers[mine + 1 :]:
+        check = handler.check_update(update)
+        if check is not None and check is not False:
+            return handler, check
+    return None
+
+
 async def settle(query: CallbackQuery, text: str | None = None) -> None:
     """Close the pressed message: replace its text, or just remove its buttons.
 
@@ -134,7 +163,10 @@ async def acknowledge(update: Update, context: CareContext) -> None:
         return
     if context.customer is None or not context.customer.onboarded:
         await message.reply_text(
-            _("Welcome! Send /start to register, or /help to see what I can do.")
+            _(
+                "Welcome! Your message is kept on your customer record. Send /complain if "
+                "something is wrong, /start to register, or /help to see what I can do."
+            )
         )
         return
     await message.reply_text(

@@ -392,9 +392,11 @@ async def _file(update: Update, context: CareContext) -> int:
                 "Thank you. Your complaint number is {number}. We will get back to you by "
                 "{due}. Send /status {number} at any time to see where it stands."
             )
+        text = text.format(number=complaint.number, due=due)
+        if not context.customer.onboarded:  # filed before registering: offer it again
+            text += "\n\n" + _("When you have a moment, send /start to finish registering.")
         notify.owe_customer(
-            session, services, loaded, text.format(number=complaint.number, due=due),
-            purpose=Purpose.CONFIRMATION,
+            session, services, loaded, text, purpose=Purpose.CONFIRMATION
         )  # fmt: skip
         staff_card.owe_card(session, loaded, services)
         if complaint.agitated:
@@ -587,16 +589,27 @@ async def status(update: Update, context: CareContext) -> None:
 async def relay(update: Update, context: CareContext) -> None:
     """Add a customer's message to their open complaint and show it to staff.
 
+    Without an open complaint the message is acknowledged.
+    """
+    if not await relay_to_open_complaint(update, context):
+        await common.acknowledge(update, context)
+
+
+async def relay_to_open_complaint(update: Update, context: CareContext) -> bool:
+    """Add a customer's message to their open complaint, show it to staff, tell them.
+
     The complaint is the one whose message they replied to, else their most recently
-    updated open complaint. Without an open complaint the message is acknowledged; the
-    customer cache remembers that there is none until their complaints change, so most
-    messages of customers without complaints need no database read here.
+    updated open complaint. The customer cache remembers that there is none until their
+    complaints change, so most messages of customers without complaints need no database
+    read here.
+
+    Returns:
+        False when the customer has no open complaint (nothing was said).
     """
     message, view, services = update.effective_message, context.customer, context.services
     assert message is not None and view is not None and update.effective_user is not None
     if view.open_complaints is False:
-        await common.acknowledge(update, context)
-        return
+        return False
     text = message.text or message.caption or ""
     ticket = services.customer_cache.ticket()
     async with services.sessionmaker.begin() as session:
@@ -637,7 +650,8 @@ async def relay(update: Update, context: CareContext) -> None:
         services.customer_cache.note_open_complaints(
             update.effective_user.id, view.id, False, ticket
         )
-        await common.acknowledge(update, context)
+        return False
+    return True
 
 
 def owe_relay(

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from care.clock import Clock
 from care.contacts import ContactEntry
-from care.customers import CustomerChanges, TelegramIdentity
+from care.customers import DEFAULT_PHONE_REGION, CustomerChanges, TelegramIdentity
 from care.engine import EngineConfig
 from care.models import Customer
 from care.sla import SlaPolicy
@@ -210,6 +210,7 @@ class Services:
     timezone: str
     company_name: str
     staff_chat_id: int | None = None
+    phone_region: str = DEFAULT_PHONE_REGION  # of phone numbers typed without a country code
     sla: SlaPolicy = field(default_factory=SlaPolicy)
     triage: Triage = field(default_factory=Triage)
     complaint_categories: tuple[str, ...] = ("product", "delivery", "service", "billing", "other")

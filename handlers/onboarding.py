@@ -4,6 +4,13 @@ One persistent conversation ("customer_profile") serves both first registration 
 changes from /profile: a step knows which it is doing from whether the customer has
 finished registration. Every answer is saved as it is given, so nothing is lost if the
 process restarts in between; the conversation state itself survives through persistence.
+
+Registration is never a wall. Any command works at any step: one that starts another
+dialogue (/complain, a rating) pauses registration, which /start resumes at the first
+question not yet answered; others (/status …) are answered and the step stays. What the
+customer writes that is no answer to the step (their problem, a photo) is handled as any
+message is (added to their open complaint, else kept on their record), and the step's
+question is asked again.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,18 +30,24 @@ from telegram.ext import (
 )
 
 from care import customers
-from care.birthdays import BirthdayError, parse_birthday
+from care.birthdays import BirthdayError, BirthdayProblem, looks_like_a_date, parse_birthday
+from care.customers import RegistrationStep
 from care.locales import LOCALES
-from handlers import common, texts
+from handlers import common, complaints, texts
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import gettext_in
 from handlers.profile import ask_forget, save_language
 
+NAME = "customer_profile"
 LANGUAGE, CONSENT, PHONE, BIRTHDAY = "language", "consent", "phone", "birthday"
 END = ConversationHandler.END
+# Buttons of this dialogue: pressed at another step, they belong to an earlier one.
+OWN_BUTTONS = f"^({texts.LANGUAGE_PREFIX}|{texts.CONSENT_PREFIX}|{texts.PROFILE_PREFIX})"
 
 PRIVATE = filters.ChatType.PRIVATE
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup
+Step = Callable[[Update, CareContext], Coroutine[Any, Any, str | int]]
 SKIP = filters.Text([gettext_in(locale, texts.SKIP_LABEL) for locale in LOCALES])
 
 
@@ -54,11 +67,31 @@ async def start(update: Update, context: CareContext) -> str | int:
         else:
             await message.reply_text(text, reply_markup=texts.file_button())
         return END
-    await message.reply_text(
-        texts.greeting(update.effective_user.first_name, services.company_name),
-        reply_markup=texts.language_keyboard(view.locale),
+    async with services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, view.id)
+        step = customers.registration_resumes_at(customer)
+        if step is None:  # every question answered, only the last word missing
+            customers.complete_onboarding(customer, services.clock.now())
+    if step is None:
+        return await _all_set(update, _("Welcome back!"))
+    if step is RegistrationStep.LANGUAGE:
+        await message.reply_text(
+            texts.greeting(update.effective_user.first_name, services.company_name),
+            reply_markup=texts.language_keyboard(view.locale),
+        )
+        return LANGUAGE
+    text = _("Welcome back, {name}! Let us finish your registration.").format(
+        name=update.effective_user.first_name
     )
-    return LANGUAGE
+    if step is RegistrationStep.PHONE:
+        await message.reply_text(
+            text + "\n\n" + texts.phone_question(), reply_markup=texts.phone_keyboard()
+        )
+        return PHONE
+    await message.reply_text(
+        text + "\n\n" + texts.birthday_question(), reply_markup=texts.skip_keyboard()
+    )
+    return BIRTHDAY
 
 
 async def choose_language(update: Update, context: CareContext) -> str:
@@ -101,7 +134,7 @@ async def take_phone(update: Update, context: CareContext) -> str | int:
         )
         return PHONE
     try:
-        phone = customers.normalize_phone(message.contact.phone_number)
+        phone = customers.shared_phone(message.contact.phone_number)
     except ValueError:
         await message.reply_text(
             _("That does not look like a phone number. Please use the button below, or Skip."),
@@ -112,6 +145,38 @@ async def take_phone(update: Update, context: CareContext) -> str | int:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.set_phone(customer, phone)
     return await _after_phone(update, context, _("Thank you, we saved your phone number."))
+
+
+async def take_typed_phone(update: Update, context: CareContext) -> str | int:
+    """Accept a phone number the customer wrote; a text that is none is a message."""
+    message = update.effective_message
+    assert message is not None and message.text is not None and context.customer is not None
+    written = customers.typed_phone(message.text)
+    if written is None:
+        return await _keep_message(update, context, PHONE)
+    region = context.services.phone_region
+    try:
+        phone = customers.normalize_phone(written, region)
+    except ValueError:
+        await message.reply_text(
+            _(
+                "{number} does not look like a phone number. Please write it like "
+                "{example}, with the country code if it is not a number of ours (+852 …), "
+                "or use the button below, or Skip."
+            ).format(number=written, example=customers.example_phone(region)),
+            reply_markup=texts.phone_keyboard(),
+        )
+        return PHONE
+    async with context.services.sessionmaker.begin() as session:
+        customer = await session.get_one(customers.Customer, context.customer.id)
+        customers.set_phone(customer, phone)
+    return await _after_phone(
+        update,
+        context,
+        _("Thank you, we saved your phone number: {phone}.").format(
+            phone=customers.format_phone(phone)
+        ),
+    )
 
 
 async def skip_phone(update: Update, context: CareContext) -> str | int:
@@ -148,6 +213,8 @@ async def take_birthday(update: Update, context: CareContext) -> str | int:
     try:
         birthday = parse_birthday(message.text[:64], today)
     except BirthdayError as error:
+        if error.problem is BirthdayProblem.UNREADABLE and not looks_like_a_date(message.text):
+            return await _keep_message(update, context, BIRTHDAY)
         await message.reply_text(
             texts.birthday_problem(error.problem), reply_markup=texts.skip_keyboard()
         )
@@ -172,7 +239,13 @@ async def _finish(update: Update, context: CareContext, note: str) -> int:
     async with context.services.sessionmaker.begin() as session:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.complete_onboarding(customer, context.services.clock.now())
-    await message.reply_text(
+    return await _all_set(update, note)
+
+
+async def _all_set(update: Update, note: str) -> int:
+    """Registration is complete: say so, with what the bot can do."""
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
         note
         + "\n\n"
         + _("You are all set. Write to us whenever you need us.")
@@ -214,67 +287,137 @@ async def forget_midway(update: Update, context: CareContext) -> int:
     return END
 
 
-def _reprompt(state: str) -> Callable[[Update, CareContext], Coroutine[Any, Any, str]]:
-    async def reprompt(update: Update, context: CareContext) -> str:
-        """Answer anything unexpected in a step and repeat the step's question."""
-        message = update.effective_message
-        query = update.callback_query
-        if query is not None:
-            await query.answer(_("This button belongs to an earlier step."))
-        elif message is not None and message.text and message.text.startswith("/"):
-            await message.reply_text(
-                _("Let us finish this step first, or send /cancel to stop here.")
-            )
-        if update.effective_chat is None:
-            return state
-        chat_id = update.effective_chat.id
-        if state == LANGUAGE:
-            await context.bot.send_message(
-                chat_id,
-                _("Please choose a language with the buttons."),
-                reply_markup=texts.language_keyboard(
-                    context.customer.locale if context.customer else None
-                ),
-            )
-        elif state == CONSENT:
-            await context.bot.send_message(
-                chat_id,
-                _("Please answer with the buttons: may we send you care messages?"),
-                reply_markup=texts.consent_keyboard(),
-            )
-        elif state == PHONE:
-            await context.bot.send_message(
-                chat_id,
-                _("Please share your phone number with the button below, or tap Skip."),
-                reply_markup=texts.phone_keyboard(),
-            )
-        else:
-            await context.bot.send_message(
-                chat_id,
-                _("Please write your birthday, like 1990-05-20 or 农历八月十五, or tap Skip."),
-                reply_markup=texts.skip_keyboard(),
-            )
-        return state
+def _question(context: CareContext, state: str) -> tuple[str, ReplyMarkup]:
+    """A step's question, asked again, with its buttons."""
+    if state == LANGUAGE:
+        locale = context.customer.locale if context.customer else None
+        return _("Please choose a language with the buttons."), texts.language_keyboard(locale)
+    if state == CONSENT:
+        return (
+            _("Please answer with the buttons: may we send you care messages?"),
+            texts.consent_keyboard(),
+        )
+    if state == PHONE:
+        return (
+            _("Please share your phone number with the button below, write it, or tap Skip."),
+            texts.phone_keyboard(),
+        )
+    return (
+        _("Please write your birthday, like 1990-05-20 or 农历八月十五, or tap Skip."),
+        texts.skip_keyboard(),
+    )
 
-    return reprompt
+
+async def _ask_again(update: Update, context: CareContext, state: str, note: str = "") -> str:
+    """Ask the step's question again (below ``note``, in the same message)."""
+    assert update.effective_chat is not None
+    question, markup = _question(context, state)
+    text = f"{note}\n\n{question}" if note else question
+    await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+    return state
+
+
+async def _keep_message(update: Update, context: CareContext, state: str) -> str:
+    """A message that answers no question: handled as any message is, then the question.
+
+    It is already on the customer's record (every message is logged); with an open
+    complaint it is added to it and staff see it.
+    """
+    message = update.effective_message
+    if message is None or not (
+        message.text or message.caption or message.photo or message.document
+    ):
+        return await _ask_again(update, context, state)  # a sticker, a voice message …
+    if await complaints.relay_to_open_complaint(update, context):
+        return await _ask_again(update, context, state)
+    note = _(
+        "Thank you, your message is kept on your customer record. "
+        "If something is wrong, send /complain."
+    )
+    return await _ask_again(update, context, state, note)
+
+
+def _repeat(state: str) -> Step:
+    async def repeat(update: Update, context: CareContext) -> str:
+        """/start in the middle of registration: go on where we are."""
+        return await _ask_again(update, context, state)
+
+    return repeat
+
+
+def _keep(state: str) -> Step:
+    async def keep(update: Update, context: CareContext) -> str:
+        """Anything written that is no answer to the step: keep it, ask again."""
+        return await _keep_message(update, context, state)
+
+    return keep
+
+
+def _earlier_button(state: str) -> Step:
+    async def earlier_button(update: Update, context: CareContext) -> str:
+        """A button of another step of this dialogue (a double tap): ask this one again."""
+        assert update.callback_query is not None
+        await update.callback_query.answer(_("This button belongs to an earlier step."))
+        return await _ask_again(update, context, state)
+
+    return earlier_button
+
+
+def _elsewhere(state: str) -> Step:
+    async def elsewhere(update: Update, context: CareContext) -> str | int:
+        """Another command or button: it does what it does anywhere.
+
+        One that starts another dialogue (/complain, a rating) pauses this one: two
+        dialogues cannot both wait for the customer's next message. Anything else
+        leaves the step as it is.
+        """
+        taker = common.next_handler(update, context, after=NAME)
+        if taker is None:
+            if update.callback_query is not None:
+                await common.refuse_unknown_button(update, context)
+            return state
+        handler, check = taker
+        paused = isinstance(handler, ConversationHandler)
+        if paused:
+            await _pause(update, context)
+        await handler.handle_update(update, context.application, check, context)
+        return END if paused else state
+
+    return elsewhere
+
+
+async def _pause(update: Update, context: CareContext) -> None:
+    """Say that the dialogue waits for /start (or stops, in a change from /profile)."""
+    assert update.effective_chat is not None and context.customer is not None
+    if context.customer.onboarded:
+        text = _("Cancelled. Your details are unchanged.")
+    else:
+        text = _("Registration paused. Send /start whenever you want to continue.")
+    # The step's reply keyboard (Share my phone number, Skip) goes with the step.
+    await context.bot.send_message(
+        update.effective_chat.id, text, reply_markup=ReplyKeyboardRemove()
+    )
 
 
 def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
-    """A step's handlers, then what every step answers: /cancel, /forget, anything else."""
-    reprompt = _reprompt(state)
+    """A step's handlers, then what every step answers: /cancel, /forget, /start, other
+    commands and buttons, and anything else written."""
     return [
         *handlers,
         CommandHandler("cancel", cancel, filters=PRIVATE),
         CommandHandler("forget", forget_midway, filters=PRIVATE),
-        MessageHandler(PRIVATE, reprompt),
-        CallbackQueryHandler(reprompt),
+        CommandHandler("start", _repeat(state), filters=PRIVATE),
+        MessageHandler(PRIVATE & filters.COMMAND, _elsewhere(state)),
+        MessageHandler(PRIVATE, _keep(state)),
+        CallbackQueryHandler(_earlier_button(state), pattern=OWN_BUTTONS),
+        CallbackQueryHandler(_elsewhere(state)),
     ]
 
 
 def profile_conversation() -> ConversationHandler:
     """The registration and profile-editing dialogue."""
     return ConversationHandler(
-        name="customer_profile",
+        name=NAME,
         persistent=True,
         allow_reentry=False,
         entry_points=[
@@ -294,6 +437,7 @@ def profile_conversation() -> ConversationHandler:
                 PHONE,
                 MessageHandler(PRIVATE & filters.CONTACT, take_phone),
                 MessageHandler(PRIVATE & SKIP, skip_phone),
+                MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, take_typed_phone),
             ),
             BIRTHDAY: _step(
                 BIRTHDAY,

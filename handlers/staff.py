@@ -41,6 +41,7 @@ from care.models import (
 from care.owed import Purpose
 from handlers import complaint_words as words
 from handlers import notify, staff_card
+from handlers.button_words import button_words
 from handlers.context import CareContext, Services
 from handlers.i18n import N_, ngettext, use_locale
 from handlers.i18n import gettext as _
@@ -230,6 +231,8 @@ def contact_line(contact: Contact, timezone: str) -> str:
     """One message of the customer's contact history: when, which way, what."""
     arrow = "→" if contact.direction == Direction.OUTBOUND.value else "←"
     text = contact.text
+    if text and contact.kind == ContactKind.BUTTON.value:
+        text = button_words(text)
     if not text:
         known = is_value(ContactKind, contact.kind)
         label = CONTACT_KIND_LABELS.get(ContactKind(contact.kind)) if known else None

@@ -27,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from care import complaints, contacts
+from care import complaints, contacts, ratings
 from care.complaints import ComplaintFacts, Refusal, Refused
 from care.models import ComplaintStatus, Contact, ContactKind, Direction
 from handlers import common
@@ -157,7 +157,8 @@ async def _store_rating(
         if loaded is None:
             return None
         complaint = loaded.complaint
-        before = complaint.rating
+        in_force = await ratings.rating_in_force(session, complaint)
+        before = in_force.score if in_force is not None else None
         event = await complaints.rate(session, complaint, rating, services.clock.now())
         notices: list[Notice] = []
         # Alert once when a rating turns low, not again for a repeat or a lower low.
@@ -206,10 +207,11 @@ async def take_comment(update: Update, context: CareContext) -> int:
             if complaint_id is not None
             else None
         )
-        if loaded is None or loaded.complaint.rating is None:
+        if loaded is None or not await complaints.add_rating_comment(
+            session, loaded.complaint, message.text
+        ):
             loaded = None
         else:
-            complaints.add_rating_comment(loaded.complaint, message.text)
             with use_locale(services.default_locale):
                 staff_text = _(
                     "💬 Comment on rating {rating}/5 for {number} (customer {name}): {comment}"

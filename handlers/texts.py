@@ -10,6 +10,7 @@ from telegram import (
 )
 
 from care.birthdays import Birthday, BirthdayProblem
+from care.customers import format_phone
 from care.models import BirthdayCalendar, Customer
 from handlers.i18n import N_, current_locale
 from handlers.i18n import gettext as _
@@ -127,7 +128,7 @@ def consent_question() -> str:
 def phone_question() -> str:
     return _(
         "Would you like to share your phone number, so that our staff can call you back "
-        "if needed? Tap the button below, or Skip."
+        "if needed? Tap the button below, write it, or Skip."
     )
 
 
@@ -202,7 +203,9 @@ def profile_summary(customer: Customer, birthday: Birthday | None) -> str:
         _("Language: {language}").format(
             language=LANGUAGE_NAMES.get(customer.language or "", _("not chosen"))
         ),
-        _("Phone: {phone}").format(phone=customer.phone or _("not given")),
+        _("Phone: {phone}").format(
+            phone=format_phone(customer.phone) if customer.phone else _("not given")
+        ),
         _("Birthday: {birthday}").format(birthday=format_birthday(birthday)),
         _("Care messages: {state}").format(state=_("on") if customer.consent_care else _("off")),
     ]

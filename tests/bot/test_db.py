@@ -249,6 +249,105 @@ async def test_0007_counts_resolutions_and_names_old_follow_ups_after_theirs(
         await engine.dispose()
 
 
+async def test_0009_keeps_every_rating_so_far_one_per_resolution(
+    empty_database_url: str,
+) -> None:
+    """Ratings that only events remembered (a reopening emptied the columns) and the one
+    in the columns, with its comment, become rows; the last press for a resolution counts."""
+    url = empty_database_url
+    await upgrade(url, "0008")
+    start = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+
+    def at(hours: int) -> datetime:
+        return start + timedelta(hours=hours)
+
+    customer = cast(Table, Customer.__table__)
+    complaint = sa.table(
+        "complaint",
+        *(sa.column(name) for name in ("id", "customer_id", "status", "priority", "agitated")),
+        *(sa.column(name) for name in ("times_resolved", "rating", "rating_comment")),
+        *(sa.column(name, UTCDateTime()) for name in ("created_at", "updated_at", "rated_at")),
+    )
+    event = sa.table(
+        "complaint_event",
+        *(sa.column(name) for name in ("complaint_id", "type", "to_status", "note")),
+        sa.column("by_customer"),
+        sa.column("at", UTCDateTime()),
+    )
+    rating = sa.table(
+        "complaint_rating",
+        *(sa.column(name) for name in ("complaint_id", "resolution", "score", "comment")),
+        *(sa.column(name, UTCDateTime()) for name in ("resolved_at", "rated_at")),
+    )
+    # 1: resolved, rated 2, reopened (columns emptied), resolved, rated 3 then 4 with a
+    # comment. 2: resolved, rated 5, reopened: only the event remembers. 3: never rated.
+    complaints = [
+        {"id": 1, "status": "resolved", "times_resolved": 2, "rating": 4,
+         "rating_comment": "ok now", "rated_at": at(31)},
+        {"id": 2, "status": "reopened", "times_resolved": 1, "rating": None,
+         "rating_comment": None, "rated_at": None},
+        {"id": 3, "status": "resolved", "times_resolved": 1, "rating": None,
+         "rating_comment": None, "rated_at": None},
+    ]  # fmt: skip
+    events = [
+        (1, "status", "resolved", None, at(1)),
+        (1, "rating", None, "2", at(2)),
+        (1, "status", "reopened", None, at(3)),
+        (1, "status", "resolved", None, at(30)),
+        (1, "rating", None, "3", at(30) + timedelta(minutes=1)),
+        (1, "rating", None, "4", at(31)),
+        (2, "status", "resolved", None, at(1)),
+        (2, "rating", None, "5", at(2)),
+        (2, "status", "reopened", None, at(3)),
+        (3, "status", "resolved", None, at(1)),
+    ]
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(customer), [{"id": 1, "created_at": start}])
+            await connection.execute(
+                insert(complaint),
+                [
+                    {**row, "customer_id": 1, "priority": "normal", "agitated": False,
+                     "created_at": start, "updated_at": start}
+                    for row in complaints
+                ],
+            )  # fmt: skip
+            await connection.execute(
+                insert(event),
+                [
+                    {"complaint_id": n, "type": kind, "to_status": to, "note": note,
+                     "by_customer": kind == "rating", "at": when}
+                    for n, kind, to, note, when in events
+                ],
+            )  # fmt: skip
+        await engine.dispose()
+
+        await upgrade(url)
+
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(
+                        rating.c.complaint_id, rating.c.resolution, rating.c.resolved_at,
+                        rating.c.score, rating.c.comment, rating.c.rated_at,
+                    ).order_by(rating.c.complaint_id, rating.c.resolution)
+                )
+            ).all()  # fmt: skip
+        assert [tuple(row) for row in rows] == [
+            (1, 1, at(1), 2, None, at(2)),
+            (1, 2, at(30), 4, "ok now", at(31)),
+            (2, 1, at(1), 5, None, at(2)),
+        ]
+
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0008")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda sync: sa_inspect(sync).get_table_names())
+        assert "complaint_rating" not in tables and "complaint" in tables
+    finally:
+        await engine.dispose()
+
+
 async def test_the_migrations_build_what_the_models_describe(database_url: str) -> None:
     """Alembic at head and ``care.models`` agree: no table, column or index is missing on
     either side (a model change without its migration fails here)."""

@@ -26,6 +26,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "TIMEZONE",
         "CONFIG",
         "SEND_PER_CHAT_BURST",
+        "PHONE_REGION",
     ):
         monkeypatch.delenv(f"CAREBOT_{name}", raising=False)
     monkeypatch.chdir(tmp_path)
@@ -137,3 +138,14 @@ def test_logs_redact_the_token_even_inside_urls_and_tracebacks(
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert SECRET not in text and SECRET not in caplog.text
     assert "bot<token>/getUpdates" in text and "bot<token>/getMe" in caplog.text
+
+
+def test_the_phone_region_is_a_country_phone_numbers_know(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().phone_region == "CN"
+    monkeypatch.setenv("CAREBOT_PHONE_REGION", "hk")
+    assert load_settings().phone_region == "HK"
+    monkeypatch.setenv("CAREBOT_PHONE_REGION", "XX")
+    with pytest.raises(SettingsError, match="CAREBOT_PHONE_REGION"):
+        load_settings()

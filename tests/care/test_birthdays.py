@@ -2,7 +2,13 @@ from datetime import date
 
 import pytest
 
-from care.birthdays import Birthday, BirthdayError, BirthdayProblem, parse_birthday
+from care.birthdays import (
+    Birthday,
+    BirthdayError,
+    BirthdayProblem,
+    looks_like_a_date,
+    parse_birthday,
+)
 from care.models import BirthdayCalendar
 
 TODAY = date(2026, 11, 22)
@@ -77,3 +83,21 @@ def test_day_thirty_in_a_short_month_moves_to_day_29() -> None:
 
 def test_solar_29_february_in_common_year() -> None:
     assert Birthday(SOLAR, 2, 29).solar_date_in(2027) == date(2027, 2, 28)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1990-05-20", "05-20", "5月20日", "农历八月十五", "八月十五", "lunar 8-15", "next tuesday",
+     "1990-02-30", "May 20", "阴历腊月二十三"],
+)  # fmt: skip
+def test_attempts_at_a_date_are_told_from_messages(text: str) -> None:
+    assert looks_like_a_date(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["门店店员态度恶劣，还骂人，太过分了！", "Where is my parcel?", "我的快递三天还没到，怎么回事",
+     "The kettle I bought leaks from the bottom.", "你好", "hello?", ""],
+)  # fmt: skip
+def test_messages_are_no_attempt_at_a_date(text: str) -> None:
+    assert not looks_like_a_date(text)

@@ -256,7 +256,7 @@ async def test_a_reopened_complaint_is_rated_afresh(
     await c.resolve(session, complaint, agent, "ok", clock.now())
     await c.rate(session, complaint, 2, clock.now())
     await c.reopen(session, complaint, POLICY, clock.now(), by_customer=True)
-    assert complaint.rating is None
+    assert complaint.rating == 2, "a reopening erases no rating (care.ratings keeps each)"
     await c.resolve(session, complaint, agent, "really ok", clock.now())
     assert await c.rate(session, complaint, 2, clock.now()) is not None, "a new rating"
     ratings = [e.note for e in await c.history(session, complaint.id) if e.type == "rating"]

@@ -10,9 +10,10 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import contacts, customers
+from care.birthdays import Birthday
 from care.clock import ManualClock
 from care.locales import locale_for_language_code
-from care.models import Contact, ContactKind, Direction
+from care.models import BirthdayCalendar, Contact, ContactKind, Direction
 
 ANNA = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Anna", username="anna")
 
@@ -73,11 +74,67 @@ async def test_blocked_customer_is_unreachable_until_they_write(
     assert customer.reachable is True
 
 
-def test_phone_numbers_are_normalised() -> None:
-    assert customers.normalize_phone("8613800138000") == "+8613800138000"
-    assert customers.normalize_phone("+49 (151) 1234-5678") == "+4915112345678"
+@pytest.mark.parametrize(
+    ("written", "region", "kept"),
+    [
+        ("+49 (151) 1234-5678", None, "+4915112345678"),
+        ("13800138000", "CN", "+8613800138000"),
+        ("138 0013 8000", "CN", "+8613800138000"),
+        ("138-0013-8000", "CN", "+8613800138000"),
+        ("１３８００１３８０００", "CN", "+8613800138000"),  # full-width digits
+        ("008613800138000", "CN", "+8613800138000"),
+        ("+86 138 0013 8000", "US", "+8613800138000"),
+        ("(020) 8888 8888", "CN", "+862088888888"),  # a Guangzhou landline
+        ("9123 4567", "HK", "+85291234567"),
+        ("(650) 253-0000", "US", "+16502530000"),
+    ],
+)
+def test_phone_numbers_are_checked_and_kept_in_e164(
+    written: str, region: str | None, kept: str
+) -> None:
+    assert customers.normalize_phone(written, region) == kept
+
+
+@pytest.mark.parametrize(
+    ("written", "region"),
+    [
+        ("call me", "CN"),
+        ("12345", "CN"),  # too short
+        ("1380013800", "CN"),  # a digit missing
+        ("138001380001", "CN"),  # one too many
+        ("13800138000", None),  # no country code and no region to read it in
+        ("+86 12345", None),
+    ],
+)
+def test_invalid_phone_numbers_are_refused(written: str, region: str | None) -> None:
     with pytest.raises(ValueError):
-        customers.normalize_phone("call me")
+        customers.normalize_phone(written, region)
+
+
+def test_shared_contacts_are_international_without_plus() -> None:
+    assert customers.shared_phone("8613800138000") == "+8613800138000"
+    assert customers.shared_phone("+4915112345678") == "+4915112345678"
+    assert customers.format_phone("+8613800138000") == "+86 138 0013 8000"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86 138-0013-8000", "+86 138-0013-8000"),
+        ("电话：13800138000", "13800138000"),
+        ("我的手机号是 138 0013 8000", "138 0013 8000"),
+        ("My number is (650) 253-0000", "(650) 253-0000"),
+        ("1380013800", "1380013800"),  # an attempt, though not a valid number
+        ("快递三天还没到", None),
+        ("我的订单12345还没发货", None),
+        ("Order 12345 is late", None),
+        ("1990-05-20 is my birthday", None),
+        ("42", None),
+    ],
+)
+def test_a_typed_phone_number_is_told_from_a_message(text: str, number: str | None) -> None:
+    assert customers.typed_phone(text) == number
 
 
 async def test_forget_keeps_counts_and_drops_the_person(
@@ -208,3 +265,20 @@ async def test_only_what_the_customer_sends_moves_their_last_seen_time(
     await contacts.record_contacts(session, [entry(Direction.INBOUND, latest, ben.id)])
     await session.refresh(ben)
     assert (ben.last_contact_at, ben.last_seen_at) == (latest, latest)
+
+
+async def test_a_paused_registration_resumes_at_the_first_question_not_answered(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now(), "en")
+    step = customers.RegistrationStep
+    assert customers.registration_resumes_at(customer) is step.LANGUAGE
+    customers.set_consent(customer, True, clock.now())
+    assert customers.registration_resumes_at(customer) is step.PHONE
+    customers.set_phone(customer, "+8613800138000")
+    assert customers.registration_resumes_at(customer) is step.BIRTHDAY
+    customers.set_birthday(customer, Birthday(BirthdayCalendar.SOLAR, 5, 20))
+    assert customers.registration_resumes_at(customer) is None
+    customers.set_phone(customer, None)
+    customers.complete_onboarding(customer, clock.now())
+    assert customers.registration_resumes_at(customer) is None, "registered: nothing to resume"

@@ -338,3 +338,19 @@ async def test_birthdays_are_checked_against_the_customers_own_today(
     result = await import_customers(session, source, clock)
 
     assert result.errors == []
+
+
+async def test_phone_numbers_without_a_country_code_are_of_the_configured_region(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    lines = ("telegram_user_id,phone", "3001,138 0013 8000", "3002,+852 9123 4567")
+    result = await import_customers(session, csv_file(*lines), clock)
+    assert result.ok
+    found = await customers(session)
+    assert (found[3001].phone, found[3002].phone) == ("+8613800138000", "+85291234567")
+
+    hong_kong = ("telegram_user_id,phone", "3003,9123 4567", "3004,1380013800")
+    result = await import_customers(session, csv_file(*hong_kong), clock, phone_region="HK")
+    assert result.errors == [RowError(3, "phone", ImportProblem.NOT_A_PHONE, "1380013800")]
+    result = await import_customers(session, csv_file(*hong_kong[:2]), clock, phone_region="HK")
+    assert result.ok and (await customers(session))[3003].phone == "+85291234567"

@@ -312,7 +312,7 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
     )
     complaint = await load(sessionmaker, complaint_id)
     assert complaint.status == ComplaintStatus.REOPENED.value
-    assert complaint.rating is None, "the next resolution asks for a new rating"
+    assert complaint.rating == 2, "a reopening erases no rating (the next one is its own)"
     async with sessionmaker() as session:
         events = await complaints.history(session, complaint_id)
         last = events[-1]
