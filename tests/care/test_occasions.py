@@ -271,8 +271,13 @@ def test_no_birthday_when_unknown_or_not_yet_born() -> None:
     lunar = {"birthday_calendar": "lunar", "birthday_month": 12, "birthday_day": 1}
     assert lunar_to_solar(1990, 12, 1) == date(1991, 1, 16)
     assert birthday_in(1991, **lunar, birthday_year=1990) is None
-    # care.birthdays: one birthday a solar year, of the lunar year that starts in it.
-    assert birthday_in(1992, **lunar, birthday_year=1990) == lunar_to_solar(1992, 12, 1)
+    # One greeting for each lunar year: lunar 1991's 腊月初一 is 1992-01-05, lunar
+    # 1992's 1992-12-24, so 1992 has two (issue 9: only the second was greeted).
+    twice = personal_occasions(customer(**lunar, birthday_year=1990), 1992)
+    assert [(o.code, o.on) for o in twice] == [
+        ("birthday", lunar_to_solar(1991, 12, 1)),
+        ("birthday", lunar_to_solar(1992, 12, 1)),
+    ]
 
 
 def anniversary(record: Customer, year: int, timezone: str = "Asia/Shanghai") -> Occasion | None:
