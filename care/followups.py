@@ -9,6 +9,8 @@ reason:
 reason                      day (in the customer's time zone)    dedupe key
 ==========================  ===================================  ==========================
 birthday (solar or lunar)   the birthday this year               ``birthday:<year>``
+                                                                 (``…:2``, a lunar one's
+                                                                 second day in a year)
 anniversary                 the day the record was made          ``anniversary:<year>``
 after a resolution          resolved + N days                    ``followup:resolution:<id>``
                                                                  (``…:<n>``, n-th resolution)
@@ -32,6 +34,13 @@ again N days after the new resolution (``Complaint.times_resolved`` numbers them
 first resolution's key is the complaint's (``followup:resolution:<id>``, as rows planned
 before resolutions were counted have it), the n-th's adds ``:<n>``.
 
+Planning never stops for one customer's data: a customer for whom a rule fails (an
+error computing their day) is logged with their id and the error's type, nothing
+personal, and gets a row in state ``skipped`` with the reason ``not_planned`` (key
+``not_planned:<rule>:<day of planning>``, due at the moment of planning), which
+``/followups`` lists by name; the others are planned. A rule that fails as a whole is
+logged and the other rules are planned.
+
 Only customers who accept care messages, are reachable and were not forgotten are
 planned; the sender checks again at send time (``care.outbox.message_for``), and
 withdraws a follow-up whose reason went away meanwhile: the one after a resolution when
@@ -42,13 +51,16 @@ follow-up row keeps its event's time, ``Outbox.event_at``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from lunar_python import Solar
 from sqlalchemy import ColumnElement, Select, and_, extract, null, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.campaigns import (
@@ -65,9 +77,12 @@ from care.models import (
     Complaint,
     ComplaintStatus,
     Customer,
+    OutboxState,
     Purchase,
 )
-from care.occasions import personal_occasions
+from care.occasions import anniversary_in, birthdays_in
+
+log = logging.getLogger(__name__)
 
 # Rows for tomorrow are planned today too.
 LOOK_AHEAD_DAYS = 1
@@ -75,6 +90,9 @@ LOOK_AHEAD_DAYS = 1
 CATCH_UP_DAYS = 2
 # Rows are inserted this many at a time.
 INSERT_CHUNK = 5_000
+# The reason (``Outbox.last_error``) of a row that says a rule failed for a customer
+# (``care.outbox.SkipReason.NOT_PLANNED``), and the start of its dedupe key.
+NOT_PLANNED = "not_planned"
 
 
 @dataclass(frozen=True)
@@ -195,9 +213,10 @@ async def plan_personal_and_followups(
     days = [today + timedelta(days=ahead) for ahead in range(LOOK_AHEAD_DAYS + 1)]
     rows: list[dict[str, Any]] = []
     if rules.birthdays or rules.anniversaries:
-        rows += await _personal(
-            session, days, times, default_timezone, rules.birthdays, rules.anniversaries
-        )
+        with _rule_guard("birthdays and anniversaries"):
+            rows += await _personal(
+                session, days, times, default_timezone, rules.birthdays, rules.anniversaries
+            )
     for follow_up, days_after in (
         (RESOLUTIONS, rules.after_resolution_days),
         (FIRST_CONTACTS, rules.after_first_contact_days),
@@ -205,9 +224,22 @@ async def plan_personal_and_followups(
         (QUIET_SPELLS, rules.win_back_quiet_days),
     ):
         if days_after is not None:
-            found = await session.execute(follow_up.events(today, days_after))
-            rows += _after(found, follow_up, days_after, today, times)
+            with _rule_guard(follow_up.rule.name):
+                found = await session.execute(follow_up.events(today, days_after))
+                rows += _after(found, follow_up, days_after, today, times)
     return await _insert_new(session, rows)
+
+
+@contextmanager
+def _rule_guard(rules: str) -> Iterator[None]:
+    """Log a rule that fails as a whole and go on with the others; a database error ends
+    the transaction (PostgreSQL refuses every statement after it), so it is raised."""
+    try:
+        yield
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        log.exception("planning %s failed: skipped this time", rules)
 
 
 def _midnight(day: date) -> datetime:
@@ -225,12 +257,12 @@ def _after(
     for customer_id, timezone, at, anchor, nth in found:
         if at is None:
             continue
-        event_day = at.astimezone(times.zone(timezone)).date()
-        day = event_day + timedelta(days=days_after)
-        if not earliest <= day <= latest:
-            continue
-        rows.append(
-            outbox_row(
+        try:
+            event_day = at.astimezone(times.zone(timezone)).date()
+            day = event_day + timedelta(days=days_after)
+            if not earliest <= day <= latest:
+                continue
+            row = outbox_row(
                 customer_id,
                 follow_up.key_for(anchor, event_day, nth),
                 times.due(day, timezone),
@@ -238,8 +270,31 @@ def _after(
                 template=follow_up.rule.template,
                 event_at=at,
             )
-        )
+        except Exception as error:  # one customer's data never stops planning
+            row = not_planned(customer_id, follow_up.rule, times.now, error)
+        rows.append(row)
     return rows
+
+
+def not_planned(customer_id: int, rule: Rule, now: datetime, error: Exception) -> dict[str, Any]:
+    """A row that says a rule could not be planned for a customer (``NOT_PLANNED``),
+    for ``/followups``; logged with the customer's id and the error, nothing personal.
+
+    Final as it is made (skipped), one per customer, rule and day of planning.
+    """
+    log.error(
+        "planning %s for customer %s failed: skipped (%s)",
+        rule.name,
+        customer_id,
+        type(error).__name__,
+        exc_info=error,
+    )
+    day = now.date().isoformat()
+    row = outbox_row(
+        customer_id, f"{NOT_PLANNED}:{rule.name}:{day}", now, rule=rule.name, template=rule.template
+    )
+    row.update(state=OutboxState.SKIPPED.value, last_error=NOT_PLANNED)
+    return row
 
 
 class FollowedResolution(NamedTuple):
@@ -275,8 +330,14 @@ async def _personal(
     birthdays: bool,
     anniversaries: bool,
 ) -> list[dict[str, Any]]:
-    """Birthday and anniversary greetings on the given days, each on the day itself."""
+    """Birthday and anniversary greetings on the given days, each on the day itself.
+
+    A lunar birthday can fall twice in one solar year (once for each lunar year): the
+    first is ``birthday:<year>``, the second ``birthday:<year>:2``.
+    """
+    rules = [rule for rule, on in ((BIRTHDAY, birthdays), (ANNIVERSARY, anniversaries)) if on]
     rows = []
+    failed: set[tuple[int, Rule]] = set()
     for day in days:
         candidates: list[ColumnElement[bool]] = []
         if birthdays:
@@ -287,25 +348,33 @@ async def _personal(
             select(Customer).where(*may_receive_care(), or_(*candidates))
         )
         for customer in customers:
-            for found in personal_occasions(customer, day.year, default_timezone):
-                rule = BIRTHDAY if found.code == "birthday" else ANNIVERSARY
-                if found.on != day or (rule is BIRTHDAY and not birthdays):
+            for rule in rules:
+                try:
+                    found = _greeting_days(rule, customer, day.year, default_timezone)
+                    if day not in found:
+                        continue
+                    due = times.on_the_day(day, customer.timezone)
+                except Exception as error:  # one customer's data never stops planning
+                    if (customer.id, rule) not in failed:  # once a run, not once a day
+                        failed.add((customer.id, rule))
+                        rows.append(not_planned(customer.id, rule, times.now, error))
                     continue
-                if rule is ANNIVERSARY and not anniversaries:
-                    continue
-                due = times.on_the_day(day, customer.timezone)
                 if due is None:
                     continue  # the day is over for them: no greeting a day late
+                nth = found.index(day) + 1
+                key = f"{rule.name}:{day.year}" if nth == 1 else f"{rule.name}:{day.year}:{nth}"
                 rows.append(
-                    outbox_row(
-                        customer.id,
-                        f"{rule.name}:{day.year}",
-                        due,
-                        rule=rule.name,
-                        template=rule.template,
-                    )
+                    outbox_row(customer.id, key, due, rule=rule.name, template=rule.template)
                 )
     return rows
+
+
+def _greeting_days(rule: Rule, customer: Customer, year: int, default_timezone: str) -> list[date]:
+    """The days of a solar year on which a personal rule greets the customer."""
+    if rule is BIRTHDAY:
+        return [birthday.on for birthday in birthdays_in(customer, year)]
+    anniversary = anniversary_in(customer, year, default_timezone)
+    return [anniversary.on] if anniversary is not None else []
 
 
 def _birthday_candidates(day: date) -> ColumnElement[bool]:
@@ -353,9 +422,14 @@ def _is_leap(year: int) -> bool:
 
 
 async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert the rows not planned before; how many were new."""
+    """Insert the rows not planned before; how many were new (not-planned ones too)."""
     new = 0
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
-        new += await insert_outbox_rows(session, chunk, count=True) or 0
+    # The rows of one statement have the same columns; a not-planned row has its reason.
+    for same_columns in (
+        [row for row in rows if "last_error" not in row],
+        [row for row in rows if "last_error" in row],
+    ):
+        for start in range(0, len(same_columns), INSERT_CHUNK):
+            chunk = same_columns[start : start + INSERT_CHUNK]
+            new += await insert_outbox_rows(session, chunk, count=True) or 0
     return new
