@@ -120,6 +120,55 @@ class Birthday:
         return _lunar_to_solar(self.year, self.month, self.day, self.leap_month)
 
 
+# Years a greeting can be looked up for (as care.occasions), and at most this many at once.
+FIRST_YEAR, LAST_YEAR = 1901, 2099
+MOST_YEARS = 100
+_YEARS = re.compile(r"^(\d{4})(?:\s*[-–~]\s*(\d{4}))?$")
+
+
+@dataclass(frozen=True)
+class GreetingDay:
+    """A day a birthday is greeted on, and that day's lunar date (month, day, leap)."""
+
+    on: date
+    lunar_month: int
+    lunar_day: int
+    lunar_leap: bool
+
+
+def greeting_days(birthday: Birthday, years: range) -> dict[int, list[GreetingDay]]:
+    """The days the planner greets this birthday on, year by year (for staff asked "when
+    will my greeting come?"): :meth:`Birthday.solar_dates_in`, as the planner uses it
+    (``care.occasions.birthdays_in``), with each day's lunar date.
+
+    Raises:
+        BirthdayError: as :meth:`Birthday.solar_dates_in`.
+    """
+    found = {}
+    for year in years:
+        days = []
+        for on in birthday.solar_dates_in(year):
+            lunar = Solar.fromYmd(on.year, on.month, on.day).getLunar()
+            days.append(
+                GreetingDay(on, abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0)
+            )
+        found[year] = days
+    return found
+
+
+def parse_years(text: str) -> range | None:
+    """``2026`` or ``2020-2035`` as a range of years; None if it is neither, runs
+    backwards, or leaves FIRST_YEAR–LAST_YEAR or MOST_YEARS."""
+    match = _YEARS.match(text.strip())
+    if not match:
+        return None
+    first = int(match.group(1))
+    last = int(match.group(2) or first)
+    if not FIRST_YEAR <= first <= last <= LAST_YEAR or last - first >= MOST_YEARS:
+        return None
+    return range(first, last + 1)
+
+
 def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
