@@ -35,11 +35,11 @@ first resolution's key is the complaint's (``followup:resolution:<id>``, as rows
 before resolutions were counted have it), the n-th's adds ``:<n>``.
 
 Planning never stops for one customer's data: a customer for whom a rule fails (an
-error computing their day) is logged with their id and the error's type, nothing
-personal, and gets a row in state ``skipped`` with the reason ``not_planned`` (key
-``not_planned:<rule>:<day of planning>``, due at the moment of planning), which
-``/followups`` lists by name; the others are planned. A rule that fails as a whole is
-logged and the other rules are planned.
+error computing their day) gets a row in state ``skipped`` with the reason
+``not_planned`` (key ``not_planned:<rule>:<day of planning>``, due at the moment of
+planning), which ``/followups`` lists by name, and is logged with their id and the
+error, nothing personal, once a day; the others are planned. A rule that fails as a
+whole is logged and the other rules are planned.
 
 Only customers who accept care messages, are reachable and were not forgotten are
 planned; the sender checks again at send time (``care.outbox.message_for``), and
@@ -212,11 +212,13 @@ async def plan_personal_and_followups(
     times = DueTimes(config.window, default_timezone, now)
     days = [today + timedelta(days=ahead) for ahead in range(LOOK_AHEAD_DAYS + 1)]
     rows: list[dict[str, Any]] = []
+    failures: list[Failure] = []
     if rules.birthdays or rules.anniversaries:
         with _rule_guard("birthdays and anniversaries"):
             rows += await _personal(
-                session, days, times, default_timezone, rules.birthdays, rules.anniversaries
-            )
+                session, days, times, default_timezone, rules.birthdays, rules.anniversaries,
+                failures,
+            )  # fmt: skip
     for follow_up, days_after in (
         (RESOLUTIONS, rules.after_resolution_days),
         (FIRST_CONTACTS, rules.after_first_contact_days),
@@ -226,8 +228,8 @@ async def plan_personal_and_followups(
         if days_after is not None:
             with _rule_guard(follow_up.rule.name):
                 found = await session.execute(follow_up.events(today, days_after))
-                rows += _after(found, follow_up, days_after, today, times)
-    return await _insert_new(session, rows)
+                rows += _after(found, follow_up, days_after, today, times, failures)
+    return await _insert_new(session, rows) + await _record_failures(session, failures, now)
 
 
 @contextmanager
@@ -247,7 +249,12 @@ def _midnight(day: date) -> datetime:
 
 
 def _after(
-    found: Iterable[Any], follow_up: FollowUp, days_after: int, today: date, times: DueTimes
+    found: Iterable[Any],
+    follow_up: FollowUp,
+    days_after: int,
+    today: date,
+    times: DueTimes,
+    failures: list[Failure],
 ) -> list[dict[str, Any]]:
     """Rows for events followed up ``days_after`` days later, on the customer's local
     calendar, when that day is one being planned (or passed at most CATCH_UP_DAYS ago)."""
@@ -262,39 +269,55 @@ def _after(
             day = event_day + timedelta(days=days_after)
             if not earliest <= day <= latest:
                 continue
-            row = outbox_row(
-                customer_id,
-                follow_up.key_for(anchor, event_day, nth),
-                times.due(day, timezone),
-                rule=follow_up.rule.name,
-                template=follow_up.rule.template,
-                event_at=at,
+            rows.append(
+                outbox_row(
+                    customer_id,
+                    follow_up.key_for(anchor, event_day, nth),
+                    times.due(day, timezone),
+                    rule=follow_up.rule.name,
+                    template=follow_up.rule.template,
+                    event_at=at,
+                )
             )
         except Exception as error:  # one customer's data never stops planning
-            row = not_planned(customer_id, follow_up.rule, times.now, error)
-        rows.append(row)
+            failures.append(Failure(customer_id, follow_up.rule, error))
     return rows
 
 
-def not_planned(customer_id: int, rule: Rule, now: datetime, error: Exception) -> dict[str, Any]:
-    """A row that says a rule could not be planned for a customer (``NOT_PLANNED``),
-    for ``/followups``; logged with the customer's id and the error, nothing personal.
+@dataclass(frozen=True)
+class Failure:
+    """A rule that could not be planned for a customer (an error with their data)."""
 
-    Final as it is made (skipped), one per customer, rule and day of planning.
+    customer_id: int
+    rule: Rule
+    error: Exception
+
+
+async def _record_failures(session: AsyncSession, failures: list[Failure], now: datetime) -> int:
+    """Record each failure as a row for ``/followups`` (state skipped, reason
+    ``NOT_PLANNED``, due now), one per customer, rule and day of planning, and log it
+    with the customer's id and the error, nothing personal, when it is new that day (the
+    planner runs every few minutes). One statement a failure: they are rare.
+
+    Returns:
+        How many were new.
     """
-    log.error(
-        "planning %s for customer %s failed: skipped (%s)",
-        rule.name,
-        customer_id,
-        type(error).__name__,
-        exc_info=error,
-    )
-    day = now.date().isoformat()
-    row = outbox_row(
-        customer_id, f"{NOT_PLANNED}:{rule.name}:{day}", now, rule=rule.name, template=rule.template
-    )
-    row.update(state=OutboxState.SKIPPED.value, last_error=NOT_PLANNED)
-    return row
+    new = 0
+    for failure in failures:
+        rule = failure.rule
+        key = f"{NOT_PLANNED}:{rule.name}:{now.date().isoformat()}"
+        row = outbox_row(failure.customer_id, key, now, rule=rule.name, template=rule.template)
+        row.update(state=OutboxState.SKIPPED.value, last_error=NOT_PLANNED)
+        if await insert_outbox_rows(session, [row], count=True):
+            new += 1
+            log.error(
+                "planning %s for customer %s failed: skipped (%s)",
+                rule.name,
+                failure.customer_id,
+                type(failure.error).__name__,
+                exc_info=failure.error,
+            )
+    return new
 
 
 class FollowedResolution(NamedTuple):
@@ -329,6 +352,7 @@ async def _personal(
     default_timezone: str,
     birthdays: bool,
     anniversaries: bool,
+    failures: list[Failure],
 ) -> list[dict[str, Any]]:
     """Birthday and anniversary greetings on the given days, each on the day itself.
 
@@ -337,7 +361,6 @@ async def _personal(
     """
     rules = [rule for rule, on in ((BIRTHDAY, birthdays), (ANNIVERSARY, anniversaries)) if on]
     rows = []
-    failed: set[tuple[int, Rule]] = set()
     for day in days:
         candidates: list[ColumnElement[bool]] = []
         if birthdays:
@@ -355,9 +378,7 @@ async def _personal(
                         continue
                     due = times.on_the_day(day, customer.timezone)
                 except Exception as error:  # one customer's data never stops planning
-                    if (customer.id, rule) not in failed:  # once a run, not once a day
-                        failed.add((customer.id, rule))
-                        rows.append(not_planned(customer.id, rule, times.now, error))
+                    failures.append(Failure(customer.id, rule, error))
                     continue
                 if due is None:
                     continue  # the day is over for them: no greeting a day late
@@ -380,7 +401,7 @@ def _greeting_days(rule: Rule, customer: Customer, year: int, default_timezone: 
 def _birthday_candidates(day: date) -> ColumnElement[bool]:
     """Customers whose birthday may fall on ``day``: solar ones on that month and day
     (29 February on the 28th in common years), lunar ones in that lunar month (the exact
-    day, leap months and short months are left to ``personal_occasions``)."""
+    day, leap months and short months are left to ``birthdays_in``)."""
     solar_days = [and_(Customer.birthday_month == day.month, Customer.birthday_day == day.day)]
     if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
         solar_days.append(and_(Customer.birthday_month == 2, Customer.birthday_day == 29))
@@ -422,14 +443,9 @@ def _is_leap(year: int) -> bool:
 
 
 async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert the rows not planned before; how many were new (not-planned ones too)."""
+    """Insert the rows not planned before; how many were new."""
     new = 0
-    # The rows of one statement have the same columns; a not-planned row has its reason.
-    for same_columns in (
-        [row for row in rows if "last_error" not in row],
-        [row for row in rows if "last_error" in row],
-    ):
-        for start in range(0, len(same_columns), INSERT_CHUNK):
-            chunk = same_columns[start : start + INSERT_CHUNK]
-            new += await insert_outbox_rows(session, chunk, count=True) or 0
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        new += await insert_outbox_rows(session, chunk, count=True) or 0
     return new
