@@ -145,3 +145,26 @@ async def test_a_customer_the_planner_fails_on_is_named_in_followups(
     )
     # The other customer's greeting is counted as usual; the failure is no message.
     assert f"· {zh('birthday greetings')}: {zh('pending')}: 1" in lines
+
+
+async def test_drafts_are_made_even_when_planning_follow_ups_fails_as_a_whole(
+    planner_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # 2026-09-24: Mid-Autumn is tomorrow. A failure of the whole of the greetings and
+    # follow-ups (a database error, say) used to end the planner's run before the drafts.
+    async def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(followups, "plan_personal_and_followups", broken)
+    with caplog.at_level(logging.ERROR, logger="handlers.campaigns"):
+        await planner_bot.start()
+        card = await client.wait_for_bot_message(
+            care_team.group_id, lambda m: "cp:approve:1" in callback_data(m), timeout=10.0
+        )
+    assert "中秋节 2026" in text_of(card)
+    assert "planning greetings and follow-ups failed" in caplog.text
