@@ -712,12 +712,19 @@ def occasions_command(
 @app.command("birthday")
 def birthday_command(
     birthday: Annotated[
-        str, typer.Argument(help="As a customer writes it: 1990-05-20, 农历闰四月三十, lunar 8-15.")
+        str,
+        typer.Argument(
+            metavar="BIRTHDAY",
+            help="As a customer writes it: 1990-05-20, 农历闰四月三十, lunar 8-15.",
+        ),
     ],
     years: Annotated[
         str | None,
         typer.Option(
-            "--years", "-y", help="A year or years: 2026, 2020-2035. Default: this and 4 more."
+            "--years",
+            "-y",
+            metavar="YEAR[-YEAR]",
+            help="A year or years: 2026, 2020-2035. Default: this year and the next four.",
         ),
     ] = None,
 ) -> None:
