@@ -1119,7 +1119,7 @@ async def plan_care(context: CareContext) -> None:
     now = services.clock.now()
     today = now.astimezone(ZoneInfo(services.timezone)).date()
     planned, done = 0, []
-    try:  # a failure here must not stop the drafts below (nor the reverse, next run)
+    try:  # a failure here must not stop the drafts below (Christmas, New Year, ...)
         async with services.sessionmaker.begin() as session:
             planned = await followups.plan_personal_and_followups(
                 session, today, services.engine, now, services.timezone
