@@ -6,9 +6,11 @@ tests/care/test_birthday_table.py checks care/birthdays.py against every row of 
 
 Sources, two, built independently and required to agree day by day:
 
-- lunar-python 1.4.8 (6tail, computed from the astronomical new moons and solar terms);
-- lunardate 0.3.0 (lidaobing/python-lunardate, a table of month lengths and leap months
-  from the Hong Kong Observatory's conversion tables).
+- lunar-python 1.4.8 (6tail/lunar-python, computed from the astronomical new moons and
+  solar terms);
+- borax 4.1.3 (kinegratii/borax, ``borax.calendars.lunardate``: a table of the month
+  lengths and leap months of the lunar years 1900-2100, the one long circulated with
+  Chinese calendar programs), no computation.
 
 Neither is asked to convert a lunar date to a solar one (care/birthdays.py does that
 with lunar-python's ``Lunar.fromYmd``): each names the lunar date of every solar day from
@@ -41,8 +43,8 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+from borax.calendars.lunardate import LunarDate
 from lunar_python import Solar
-from lunardate import LunarDate
 
 FIRST_YEAR, LAST_YEAR = 2020, 2035
 TABLE = Path(__file__).resolve().parent.parent / "tests" / "data" / "lunar_birthdays.csv"
@@ -70,9 +72,9 @@ def by_lunar_python(day: date) -> LunarDay:
     return lunar.getYear(), abs(month), month < 0, lunar.getDay()
 
 
-def by_lunardate(day: date) -> LunarDay:
-    lunar = LunarDate.from_solar_date(day.year, day.month, day.day)
-    return lunar.year, lunar.month, bool(lunar.isLeapMonth), lunar.day
+def by_borax(day: date) -> LunarDay:
+    lunar = LunarDate.from_solar(day)
+    return lunar.year, lunar.month, bool(lunar.leap), lunar.day
 
 
 def greeted(calendar: Calendar, lunar_year: int, month: int, leap: bool, day: int) -> date:
@@ -109,10 +111,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with the committed table")
     arguments = parser.parse_args()
-    first, second = read_calendar(by_lunar_python), read_calendar(by_lunardate)
+    first, second = read_calendar(by_lunar_python), read_calendar(by_borax)
     if first != second:
         differ = sorted(set(first.items()) ^ set(second.items()))[:10]
-        print(f"lunar-python and lunardate disagree, e.g. {differ}", file=sys.stderr)
+        print(f"lunar-python and borax disagree, e.g. {differ}", file=sys.stderr)
         return 1
     built = table(first)
     assert built == table(second)
