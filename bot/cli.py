@@ -39,6 +39,15 @@ from bot.settings import (
     SettingsError,
     load_settings,
 )
+from care.birthdays import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    MOST_YEARS,
+    BirthdayError,
+    greeting_days,
+    parse_birthday,
+    parse_years,
+)
 from care.campaigns import (
     REPORTED_STATES,
     CampaignError,
@@ -78,6 +87,8 @@ from care.purchases import (
 from care.records import CustomerNotFound, export_customer, find_customer_id
 from care.staff import add_staff, list_staff, remove_staff
 from care.templates import TemplateBook, TemplateError
+from handlers.i18n import use_locale
+from handlers.texts import lunar_date_name
 
 T = TypeVar("T")
 CommandFunction = TypeVar("CommandFunction", bound=Callable[..., Any])
@@ -697,6 +708,57 @@ def occasions_command(
             Text(occasion.names["en"]),
             occasion.kind,
         )
+    _out().print(table)
+
+
+@app.command("birthday")
+def birthday_command(
+    birthday: Annotated[
+        str,
+        typer.Argument(
+            metavar="BIRTHDAY",
+            help="As a customer writes it: 1990-05-20, 农历闰四月三十, lunar 8-15.",
+        ),
+    ],
+    years: Annotated[
+        str | None,
+        typer.Option(
+            "--years",
+            "-y",
+            metavar="YEAR[-YEAR]",
+            help="A year or years: 2026, 2020-2035. Default: this year and the next four.",
+        ),
+    ] = None,
+) -> None:
+    """On which days a birthday is greeted, year by year, as the planner computes them.
+
+    For a customer who asks "when will my lunar birthday greeting come?": a lunar
+    birthday comes once in every lunar year, so twice in some solar years and in none in
+    others; leap months and day 30 follow the rule in docs/architecture.md, "Birthdays".
+    """
+    settings = _settings()
+    today = SystemClock().now().astimezone(ZoneInfo(settings.timezone)).date()
+    chosen = parse_years(years) if years else range(today.year, today.year + 5)
+    if chosen is None:
+        raise typer.BadParameter(
+            f"a year or two joined by '-', from {FIRST_YEAR} to {LAST_YEAR}, "
+            f"at most {MOST_YEARS} years",
+            param_hint="--years",
+        )
+    try:
+        found = greeting_days(parse_birthday(birthday, today), chosen)
+    except BirthdayError as exc:
+        raise typer.BadParameter(f"not a birthday ({exc.problem.value})") from None
+    table = Table(title=f"Birthday greetings for {birthday}", title_justify="left")
+    for column in ("Year", "Date", "Weekday", "Lunar date"):
+        table.add_column(column)
+    with use_locale("zh_CN"):  # lunar dates by their Chinese names
+        for year, days in found.items():
+            if not days:
+                table.add_row(str(year), "—", "", "none this year")
+            for day in days:
+                lunar = lunar_date_name(day.lunar_month, day.lunar_day, day.lunar_leap)
+                table.add_row(str(year), day.on.isoformat(), WEEKDAYS[day.on.weekday()], lunar)
     _out().print(table)
 
 
@@ -1355,7 +1417,7 @@ def followups_command(
         f"coming up, {c.rule}: {c.count} ({c.first_day.isoformat()} – {c.last_day.isoformat()})"
         for c in ahead
     ]
-    if not found.counts:
+    if not found.counts and not found.not_planned:
         _out().print(f"No follow-ups or greetings are due {window}.")
         for line in coming:
             _out().print(line)
@@ -1380,5 +1442,11 @@ def followups_command(
                 str(row.row_id), str(row.customer_id), row.name, row.rule, moment(row.due_at)
             )
         _out().print(unconfirmed)
+    for failed in found.not_planned:  # care.followups: an error with the customer's data
+        _out().print(
+            f"not planned: customer {failed.customer_id} ({failed.name}), {failed.rule}, "
+            f"{failed.times} day(s), last {moment(failed.last_at)}; the log has the error",
+            markup=False,  # a customer's name is no markup
+        )
     for line in coming:
         _out().print(line)

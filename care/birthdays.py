@@ -1,9 +1,23 @@
 """Birthdays as customers give them: a solar date, or a lunar one (农历八月十五).
 
-The rule for lunar birthdays that a given year does not have (used by the care engine):
-- born in a leap month (闰四月): celebrated in the ordinary month of the same number in
-  years without that leap month, which is what most families do;
-- born on day 30 of a month that is short (29 days) this year: celebrated on day 29.
+When a birthday is greeted (the care engine's rule; :meth:`Birthday.solar_dates_in`):
+
+- A solar birthday: on its month and day every year; 29 February on 28 February in
+  common years.
+- A lunar birthday: once in every lunar year, on that lunar year's day of the lunar
+  month and day, and so on every solar day on which it falls. A solar year can have it
+  twice (腊月初八 was 2022-01-10 and 2022-12-30) or not at all (冬月二十 falls in no day
+  of 2020, 2023, 2025, 2028 or 2031): each is greeted, none is skipped, none doubled.
+  For lunar years without the month or day:
+
+  - born in a leap month (闰四月): in a lunar year with that leap month, in the leap
+    month; in the others, in the ordinary month of the same number, which is what most
+    families do;
+  - born on day 30 of a month that has only 29 days in that lunar year: on day 29 of
+    the same month (闰四月三十 in 2020, whose 闰四月 has 29 days, is 闰四月廿九,
+    2020-06-20, not 四月三十).
+
+- Known birth year: never on or before the day of birth.
 """
 
 from __future__ import annotations
@@ -11,9 +25,10 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 
-from lunar_python import Lunar
+from lunar_python import Lunar, LunarYear, Solar
 
 from care.models import BirthdayCalendar
 
@@ -86,23 +101,98 @@ class Birthday:
     year: int | None = None
     leap_month: bool = False
 
-    def solar_date_in(self, year: int) -> date:
-        """The solar date on which this birthday falls in the given (solar) year.
+    def solar_dates_in(self, year: int) -> tuple[date, ...]:
+        """The solar dates in ``year`` on which this birthday is greeted, in order.
 
-        For a lunar birthday that is the day in ``year`` whose lunar month and day match,
-        following the module's rule for leap months and short months. Lunar dates near
-        the new year can fall in the next lunar year; we take the lunar year that starts
-        in ``year`` first, then the one before, and return the one inside ``year``.
+        One for a solar birthday; none, one or two for a lunar one (it is greeted once
+        in every lunar year, and a solar year has days of two lunar years): see the
+        module's rule. None on or before the day of birth, when the year is known.
+
+        Raises:
+            BirthdayError: NO_SUCH_DATE for a stored date no calendar has (a lunar month
+                13); a solar date that does not exist (30 February) is a ValueError.
         """
         if self.calendar is BirthdayCalendar.SOLAR:
             if self.month == 2 and self.day == 29 and not _is_leap(year):
-                return date(year, 2, 28)
-            return date(year, self.month, self.day)
-        for lunar_year in (year, year - 1):
-            solar = _lunar_to_solar(lunar_year, self.month, self.day, self.leap_month)
-            if solar.year == year:
-                return solar
-        raise AssertionError("a lunar date falls in every solar year")  # pragma: no cover
+                found = [date(year, 2, 28)]
+            else:
+                found = [date(year, self.month, self.day)]
+        else:
+            # Lunar year N starts in January or February of solar year N and ends in
+            # solar year N + 1: solar ``year`` has days of lunar years year - 1 and year.
+            found = [
+                on
+                for lunar_year in (year - 1, year)
+                if (on := self.in_lunar_year(lunar_year)).year == year
+            ]
+        born = self.born_on()
+        return tuple(on for on in found if born is None or on > born)
+
+    def in_lunar_year(self, lunar_year: int) -> date:
+        """The solar date of this lunar birthday in a lunar year (the module's rule).
+
+        Raises:
+            BirthdayError: NO_SUCH_DATE for a month or day no lunar year has, or a lunar
+                year lunar-python does not know.
+        """
+        return _lunar_to_solar(lunar_year, self.month, self.day, self.leap_month)
+
+    def born_on(self) -> date | None:
+        """The solar date of birth, when the birth year is known."""
+        if self.year is None:
+            return None
+        if self.calendar is BirthdayCalendar.SOLAR:
+            return date(self.year, self.month, self.day)
+        return _lunar_to_solar(self.year, self.month, self.day, self.leap_month)
+
+
+# Years a greeting can be looked up for (as care.occasions), and at most this many at once.
+FIRST_YEAR, LAST_YEAR = 1901, 2099
+MOST_YEARS = 100
+_YEARS = re.compile(r"^(\d{4})(?:\s*[-–~]\s*(\d{4}))?$")
+
+
+@dataclass(frozen=True)
+class GreetingDay:
+    """A day a birthday is greeted on, and that day's lunar date (month, day, leap)."""
+
+    on: date
+    lunar_month: int
+    lunar_day: int
+    lunar_leap: bool
+
+
+def greeting_days(birthday: Birthday, years: range) -> dict[int, list[GreetingDay]]:
+    """The days the planner greets this birthday on, year by year (for staff asked "when
+    will my greeting come?"): :meth:`Birthday.solar_dates_in`, as the planner uses it
+    (``care.occasions.birthdays_in``), with each day's lunar date.
+
+    Raises:
+        BirthdayError: as :meth:`Birthday.solar_dates_in`.
+    """
+    found = {}
+    for year in years:
+        days = []
+        for on in birthday.solar_dates_in(year):
+            lunar = Solar.fromYmd(on.year, on.month, on.day).getLunar()
+            days.append(
+                GreetingDay(on, abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0)
+            )
+        found[year] = days
+    return found
+
+
+def parse_years(text: str) -> range | None:
+    """``2026`` or ``2020-2035`` as a range of years; None if it is neither, runs
+    backwards, or leaves FIRST_YEAR–LAST_YEAR or MOST_YEARS."""
+    match = _YEARS.match(text.strip())
+    if not match:
+        return None
+    first = int(match.group(1))
+    last = int(match.group(2) or first)
+    if not FIRST_YEAR <= first <= last <= LAST_YEAR or last - first >= MOST_YEARS:
+        return None
+    return range(first, last + 1)
 
 
 def _is_leap(year: int) -> bool:
@@ -110,17 +200,37 @@ def _is_leap(year: int) -> bool:
 
 
 def _lunar_to_solar(year: int, month: int, day: int, leap: bool) -> date:
-    attempts = []
-    if leap:
-        attempts.append((-month, day))
-    attempts += [(month, day), (month, day - 1)] if day == 30 else [(month, day)]
-    for lunar_month, lunar_day in attempts:
-        try:
-            solar = Lunar.fromYmd(year, lunar_month, lunar_day).getSolar()
-        except Exception:  # lunar-python raises plain Exception for dates a year lacks
-            continue
-        return date(solar.getYear(), solar.getMonth(), solar.getDay())
-    raise BirthdayError(BirthdayProblem.NO_SUCH_DATE)
+    """Lunar ``year``'s day ``day`` of month ``month`` (of its leap month, when ``leap``
+    and the year has one of that number; else of the ordinary one), day 30 on day 29 in a
+    month of 29 days."""
+    if not (1 <= month <= 12 and 1 <= day <= 30):
+        raise BirthdayError(BirthdayProblem.NO_SUCH_DATE)
+    months = _lunar_months(year)
+    first, days = months[-month] if leap and -month in months else months[month]
+    return first + timedelta(days=min(day, days) - 1)
+
+
+@lru_cache(maxsize=64)
+def _lunar_months(year: int) -> dict[int, tuple[date, int]]:
+    """A lunar year's months (a leap month by its negative number): their first solar
+    day and how many days they have. Cached: lunar-python computes a year afresh each
+    time it is asked about another (tens of ms), and the planner asks all day.
+
+    Raises:
+        BirthdayError: NO_SUCH_DATE for a year lunar-python does not know.
+    """
+    try:
+        months = LunarYear.fromYear(year).getMonthsInYear()
+    except Exception:  # lunar-python raises plain Exception (and IndexError) out of range
+        raise BirthdayError(BirthdayProblem.NO_SUCH_DATE) from None
+    found = {}
+    for lunar_month in months:
+        first = Solar.fromJulianDay(lunar_month.getFirstJulianDay())
+        found[lunar_month.getMonth()] = (
+            date(first.getYear(), first.getMonth(), first.getDay()),
+            lunar_month.getDayCount(),
+        )
+    return found
 
 
 def _cn_number(text: str) -> int | None:
@@ -234,9 +344,6 @@ def _check(birthday: Birthday, today: date) -> None:
         return
     if birthday.year < today.year - 120:
         raise BirthdayError(BirthdayProblem.TOO_OLD)
-    if birthday.calendar is BirthdayCalendar.SOLAR:
-        born = date(birthday.year, birthday.month, birthday.day)
-    else:
-        born = _lunar_to_solar(birthday.year, birthday.month, birthday.day, birthday.leap_month)
-    if born > today:
+    born = birthday.born_on()
+    if born is not None and born > today:
         raise BirthdayError(BirthdayProblem.IN_FUTURE)

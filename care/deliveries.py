@@ -4,7 +4,9 @@ greetings (birthdays, anniversaries), rule by rule.
 Campaigns have their own status (``care.campaigns.status``). These rows have no
 campaign to look at, so this is where staff see them, above all the ``unconfirmed``
 ones: in flight when a sender stopped, maybe delivered, never sent again, and worth a
-look by a person.
+look by a person; and the customers the planner could not plan a rule for
+(``not_planned``: an error with their data, see ``care.followups``), which are no
+messages and are named apart, not counted with them.
 
 The planner puts a follow-up into the outbox only a day ahead, so right after a
 resolution the outbox holds nothing for it yet. :func:`coming_up` says which follow-ups
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.campaigns import may_receive_care, zone_of
@@ -33,6 +35,7 @@ from care.followups import (
     FollowUp,
 )
 from care.models import Customer, Outbox, OutboxState
+from care.outbox import SkipReason
 
 # At most this many unconfirmed rows are listed by name (the count says how many there are).
 UNCONFIRMED_LISTED = 20
@@ -51,6 +54,17 @@ class UnconfirmedRow:
 
 
 @dataclass(frozen=True)
+class NotPlanned:
+    """A customer for whom the planner could not plan a rule (the log says why)."""
+
+    customer_id: int
+    name: str
+    rule: str
+    last_at: datetime  # the last time it failed
+    times: int  # on how many days it failed
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     """Rows due in ``[since, until)`` that belong to no campaign."""
 
@@ -59,6 +73,7 @@ class DeliveryReport:
     counts: dict[str, dict[str, int]]  # rule -> OutboxState value -> rows (only those > 0)
     skipped_because: dict[str, int] = field(default_factory=dict)  # SkipReason value -> rows
     unconfirmed: list[UnconfirmedRow] = field(default_factory=list)  # newest first, at most 20
+    not_planned: list[NotPlanned] = field(default_factory=list)  # latest first, at most 20
 
     def total(self, state: OutboxState) -> int:
         return sum(states.get(state.value, 0) for states in self.counts.values())
@@ -68,26 +83,37 @@ async def report(session: AsyncSession, since: datetime, until: datetime) -> Del
     """Count follow-ups and personal greetings due between ``since`` and ``until`` by rule
     and state, say why the skipped ones were skipped, and name the unconfirmed ones.
 
-    Three queries; the second and third only when there is something to show.
+    Up to four queries; the last three only when there is something to show.
     """
     window = (
         Outbox.campaign_id.is_(None),
         Outbox.due_at >= since,
         Outbox.due_at < until,
     )
-    counts: dict[str, dict[str, int]] = {}
-    rows = await session.execute(
-        select(Outbox.rule, Outbox.state, func.count())
-        .where(*window)
-        .group_by(Outbox.rule, Outbox.state)
+    # Inline values, no parameters: PostgreSQL groups by an expression only when its
+    # text is the selected one's, and parameters are numbered apart ($1 … $4).
+    not_planned = and_(
+        Outbox.state == literal_column(f"'{OutboxState.SKIPPED.value}'"),
+        Outbox.last_error == literal_column(f"'{SkipReason.NOT_PLANNED.value}'"),
     )
-    for rule, state, count in rows:
-        counts.setdefault(str(rule or "other"), {})[str(state)] = int(count)
+    is_not_planned = case((not_planned, literal_column("1")), else_=literal_column("0"))
+    counts: dict[str, dict[str, int]] = {}
+    not_planned_rows = 0
+    rows = await session.execute(
+        select(Outbox.rule, Outbox.state, is_not_planned, func.count())
+        .where(*window)
+        .group_by(Outbox.rule, Outbox.state, is_not_planned)
+    )
+    for rule, state, failed, count in rows:
+        if failed:
+            not_planned_rows += int(count)
+        else:
+            counts.setdefault(str(rule or "other"), {})[str(state)] = int(count)
     found = DeliveryReport(since, until, dict(sorted(counts.items())))
     if found.total(OutboxState.SKIPPED):
         reasons = await session.execute(
             select(Outbox.last_error, func.count())
-            .where(*window, Outbox.state == OutboxState.SKIPPED.value)
+            .where(*window, Outbox.state == OutboxState.SKIPPED.value, is_not_planned == 0)
             .group_by(Outbox.last_error)
             .order_by(func.count().desc(), Outbox.last_error)
         )
@@ -118,6 +144,33 @@ async def report(session: AsyncSession, since: datetime, until: datetime) -> Del
                 error=error,
             )
             for row_id, customer_id, first, last, rule, due_at, error in unconfirmed
+        )
+    if not_planned_rows:
+        last_at = func.max(Outbox.due_at)
+        failures = await session.execute(
+            select(
+                Outbox.customer_id,
+                Customer.first_name,
+                Customer.last_name,
+                Outbox.rule,
+                last_at,
+                func.count(),
+            )
+            .join(Customer, Customer.id == Outbox.customer_id)
+            .where(*window, not_planned)
+            .group_by(Outbox.customer_id, Customer.first_name, Customer.last_name, Outbox.rule)
+            .order_by(last_at.desc(), Outbox.customer_id)
+            .limit(UNCONFIRMED_LISTED)
+        )
+        found.not_planned.extend(
+            NotPlanned(
+                customer_id=customer_id,
+                name=" ".join(part for part in (first, last) if part) or "",
+                rule=str(rule or "other"),
+                last_at=at,
+                times=int(times),
+            )
+            for customer_id, first, last, rule, at, times in failures
         )
     return found
 

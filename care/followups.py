@@ -9,6 +9,8 @@ reason:
 reason                      day (in the customer's time zone)    dedupe key
 ==========================  ===================================  ==========================
 birthday (solar or lunar)   the birthday this year               ``birthday:<year>``
+                                                                 (``…:2``, a lunar one's
+                                                                 second day in a year)
 anniversary                 the day the record was made          ``anniversary:<year>``
 after a resolution          resolved + N days                    ``followup:resolution:<id>``
                                                                  (``…:<n>``, n-th resolution)
@@ -32,6 +34,13 @@ again N days after the new resolution (``Complaint.times_resolved`` numbers them
 first resolution's key is the complaint's (``followup:resolution:<id>``, as rows planned
 before resolutions were counted have it), the n-th's adds ``:<n>``.
 
+Planning never stops for one customer's data: a customer for whom a rule fails (an
+error computing their day) gets a row in state ``skipped`` with the reason
+``not_planned`` (key ``not_planned:<rule>:<day of planning>``, due at the moment of
+planning), which ``/followups`` lists by name, and is logged with their id and the
+error, nothing personal, once a day; the others are planned. A rule that fails as a
+whole is logged and the other rules are planned.
+
 Only customers who accept care messages, are reachable and were not forgotten are
 planned; the sender checks again at send time (``care.outbox.message_for``), and
 withdraws a follow-up whose reason went away meanwhile: the one after a resolution when
@@ -42,13 +51,16 @@ follow-up row keeps its event's time, ``Outbox.event_at``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from lunar_python import Solar
 from sqlalchemy import ColumnElement, Select, and_, extract, null, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.campaigns import (
@@ -65,9 +77,12 @@ from care.models import (
     Complaint,
     ComplaintStatus,
     Customer,
+    OutboxState,
     Purchase,
 )
-from care.occasions import personal_occasions
+from care.occasions import anniversary_in, birthdays_in
+
+log = logging.getLogger(__name__)
 
 # Rows for tomorrow are planned today too.
 LOOK_AHEAD_DAYS = 1
@@ -75,6 +90,9 @@ LOOK_AHEAD_DAYS = 1
 CATCH_UP_DAYS = 2
 # Rows are inserted this many at a time.
 INSERT_CHUNK = 5_000
+# The reason (``Outbox.last_error``) of a row that says a rule failed for a customer
+# (``care.outbox.SkipReason.NOT_PLANNED``), and the start of its dedupe key.
+NOT_PLANNED = "not_planned"
 
 
 @dataclass(frozen=True)
@@ -194,10 +212,13 @@ async def plan_personal_and_followups(
     times = DueTimes(config.window, default_timezone, now)
     days = [today + timedelta(days=ahead) for ahead in range(LOOK_AHEAD_DAYS + 1)]
     rows: list[dict[str, Any]] = []
+    failures: list[Failure] = []
     if rules.birthdays or rules.anniversaries:
-        rows += await _personal(
-            session, days, times, default_timezone, rules.birthdays, rules.anniversaries
-        )
+        with _rule_guard("birthdays and anniversaries"):
+            rows += await _personal(
+                session, days, times, default_timezone, rules.birthdays, rules.anniversaries,
+                failures,
+            )  # fmt: skip
     for follow_up, days_after in (
         (RESOLUTIONS, rules.after_resolution_days),
         (FIRST_CONTACTS, rules.after_first_contact_days),
@@ -205,9 +226,22 @@ async def plan_personal_and_followups(
         (QUIET_SPELLS, rules.win_back_quiet_days),
     ):
         if days_after is not None:
-            found = await session.execute(follow_up.events(today, days_after))
-            rows += _after(found, follow_up, days_after, today, times)
-    return await _insert_new(session, rows)
+            with _rule_guard(follow_up.rule.name):
+                found = await session.execute(follow_up.events(today, days_after))
+                rows += _after(found, follow_up, days_after, today, times, failures)
+    return await _insert_new(session, rows) + await _record_failures(session, failures, now)
+
+
+@contextmanager
+def _rule_guard(rules: str) -> Iterator[None]:
+    """Log a rule that fails as a whole and go on with the others; a database error ends
+    the transaction (PostgreSQL refuses every statement after it), so it is raised."""
+    try:
+        yield
+    except SQLAlchemyError:
+        raise
+    except Exception:
+        log.exception("planning %s failed: skipped this time", rules)
 
 
 def _midnight(day: date) -> datetime:
@@ -215,7 +249,12 @@ def _midnight(day: date) -> datetime:
 
 
 def _after(
-    found: Iterable[Any], follow_up: FollowUp, days_after: int, today: date, times: DueTimes
+    found: Iterable[Any],
+    follow_up: FollowUp,
+    days_after: int,
+    today: date,
+    times: DueTimes,
+    failures: list[Failure],
 ) -> list[dict[str, Any]]:
     """Rows for events followed up ``days_after`` days later, on the customer's local
     calendar, when that day is one being planned (or passed at most CATCH_UP_DAYS ago)."""
@@ -225,21 +264,60 @@ def _after(
     for customer_id, timezone, at, anchor, nth in found:
         if at is None:
             continue
-        event_day = at.astimezone(times.zone(timezone)).date()
-        day = event_day + timedelta(days=days_after)
-        if not earliest <= day <= latest:
-            continue
-        rows.append(
-            outbox_row(
-                customer_id,
-                follow_up.key_for(anchor, event_day, nth),
-                times.due(day, timezone),
-                rule=follow_up.rule.name,
-                template=follow_up.rule.template,
-                event_at=at,
+        try:
+            event_day = at.astimezone(times.zone(timezone)).date()
+            day = event_day + timedelta(days=days_after)
+            if not earliest <= day <= latest:
+                continue
+            rows.append(
+                outbox_row(
+                    customer_id,
+                    follow_up.key_for(anchor, event_day, nth),
+                    times.due(day, timezone),
+                    rule=follow_up.rule.name,
+                    template=follow_up.rule.template,
+                    event_at=at,
+                )
             )
-        )
+        except Exception as error:  # one customer's data never stops planning
+            failures.append(Failure(customer_id, follow_up.rule, error))
     return rows
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A rule that could not be planned for a customer (an error with their data)."""
+
+    customer_id: int
+    rule: Rule
+    error: Exception
+
+
+async def _record_failures(session: AsyncSession, failures: list[Failure], now: datetime) -> int:
+    """Record each failure as a row for ``/followups`` (state skipped, reason
+    ``NOT_PLANNED``, due now), one per customer, rule and day of planning, and log it
+    with the customer's id and the error, nothing personal, when it is new that day (the
+    planner runs every few minutes). One statement a failure: they are rare.
+
+    Returns:
+        How many were new.
+    """
+    new = 0
+    for failure in failures:
+        rule = failure.rule
+        key = f"{NOT_PLANNED}:{rule.name}:{now.date().isoformat()}"
+        row = outbox_row(failure.customer_id, key, now, rule=rule.name, template=rule.template)
+        row.update(state=OutboxState.SKIPPED.value, last_error=NOT_PLANNED)
+        if await insert_outbox_rows(session, [row], count=True):
+            new += 1
+            log.error(
+                "planning %s for customer %s failed: skipped (%s)",
+                rule.name,
+                failure.customer_id,
+                type(failure.error).__name__,
+                exc_info=failure.error,
+            )
+    return new
 
 
 class FollowedResolution(NamedTuple):
@@ -274,8 +352,14 @@ async def _personal(
     default_timezone: str,
     birthdays: bool,
     anniversaries: bool,
+    failures: list[Failure],
 ) -> list[dict[str, Any]]:
-    """Birthday and anniversary greetings on the given days, each on the day itself."""
+    """Birthday and anniversary greetings on the given days, each on the day itself.
+
+    A lunar birthday can fall twice in one solar year (once for each lunar year): the
+    first is ``birthday:<year>``, the second ``birthday:<year>:2``.
+    """
+    rules = [rule for rule, on in ((BIRTHDAY, birthdays), (ANNIVERSARY, anniversaries)) if on]
     rows = []
     for day in days:
         candidates: list[ColumnElement[bool]] = []
@@ -287,31 +371,37 @@ async def _personal(
             select(Customer).where(*may_receive_care(), or_(*candidates))
         )
         for customer in customers:
-            for found in personal_occasions(customer, day.year, default_timezone):
-                rule = BIRTHDAY if found.code == "birthday" else ANNIVERSARY
-                if found.on != day or (rule is BIRTHDAY and not birthdays):
+            for rule in rules:
+                try:
+                    found = _greeting_days(rule, customer, day.year, default_timezone)
+                    if day not in found:
+                        continue
+                    due = times.on_the_day(day, customer.timezone)
+                except Exception as error:  # one customer's data never stops planning
+                    failures.append(Failure(customer.id, rule, error))
                     continue
-                if rule is ANNIVERSARY and not anniversaries:
-                    continue
-                due = times.on_the_day(day, customer.timezone)
                 if due is None:
                     continue  # the day is over for them: no greeting a day late
+                nth = found.index(day) + 1
+                key = f"{rule.name}:{day.year}" if nth == 1 else f"{rule.name}:{day.year}:{nth}"
                 rows.append(
-                    outbox_row(
-                        customer.id,
-                        f"{rule.name}:{day.year}",
-                        due,
-                        rule=rule.name,
-                        template=rule.template,
-                    )
+                    outbox_row(customer.id, key, due, rule=rule.name, template=rule.template)
                 )
     return rows
+
+
+def _greeting_days(rule: Rule, customer: Customer, year: int, default_timezone: str) -> list[date]:
+    """The days of a solar year on which a personal rule greets the customer."""
+    if rule is BIRTHDAY:
+        return [birthday.on for birthday in birthdays_in(customer, year)]
+    anniversary = anniversary_in(customer, year, default_timezone)
+    return [anniversary.on] if anniversary is not None else []
 
 
 def _birthday_candidates(day: date) -> ColumnElement[bool]:
     """Customers whose birthday may fall on ``day``: solar ones on that month and day
     (29 February on the 28th in common years), lunar ones in that lunar month (the exact
-    day, leap months and short months are left to ``personal_occasions``)."""
+    day, leap months and short months are left to ``birthdays_in``)."""
     solar_days = [and_(Customer.birthday_month == day.month, Customer.birthday_day == day.day)]
     if (day.month, day.day) == (2, 28) and not _is_leap(day.year):
         solar_days.append(and_(Customer.birthday_month == 2, Customer.birthday_day == 29))

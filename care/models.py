@@ -488,7 +488,8 @@ class Outbox(Base):
     """One scheduled message to one customer. The database, not the scheduler's memory,
     is the source of truth: a restart loses nothing and resends nothing.
 
-    ``dedupe_key`` makes planning idempotent: ``campaign:<id>``, ``birthday:<year>``,
+    ``dedupe_key`` makes planning idempotent: ``campaign:<id>``, ``birthday:<year>`` (a
+    lunar birthday's second day in a solar year ``birthday:<year>:2``),
     ``followup:<rule>:<anchor id>`` … unique per customer. The sender reads from it which
     complaint, and which of its resolutions, an after-resolution follow-up is for
     (``followup:resolution:<id>`` for the first, ``followup:resolution:<id>:<n>`` for the

@@ -7,7 +7,8 @@ A year's occasions come from three sources, merged and sorted by date:
   holidays get a code made of the country and the English name (``de_german_unity_day``),
   unless they are one of our fixed days (Germany's Christmas Day is ``christmas``). Only
   the first day of a multi-day holiday counts (Spring Festival's first day, 1 October);
-  days off in lieu ("observed", 补假) and swapped working days (调休) are no occasions.
+  days off in lieu ("observed", 补假), swapped working days (调休) and days added to a
+  holiday (春节延长假期, 2020) are no occasions.
 - ``lunar``: Chinese festivals by the Chinese calendar (``lunar-python``) on which China
   has no day off: lantern (1/15), qixi (7/7), double_ninth (9/9), laba (12/8),
   little_new_year (12/23, the northern 小年), new_year_eve (除夕, the last day of the 12th
@@ -40,7 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from lunar_python import Lunar, LunarMonth, Solar
 
-from care.birthdays import Birthday, BirthdayError, BirthdayProblem
+from care.birthdays import Birthday, BirthdayError
 from care.models import BirthdayCalendar, Customer
 
 # Years we compute occasions for; both calendars cover them.
@@ -118,6 +119,11 @@ CN_CODES: dict[str, str] = {
     "中秋节": "mid_autumn",
     "国庆节": "national_day",
 }
+
+# Days a country added to one of its holidays, by name in `holidays`' source language:
+# later days of that holiday, no occasion of their own (China lengthened the Spring
+# Festival of 2020 by 31 January to 2 February, against the epidemic).
+LENGTHENED: dict[str, frozenset[str]] = {"CN": frozenset({"春节延长假期"})}
 
 # Festivals of the Chinese calendar: code → (lunar month, lunar day); day 0 is the
 # month's last day. Qingming is a solar term, not a lunar date (see _lunar_festivals).
@@ -211,11 +217,13 @@ def occasion(code: str, year: int, countries: Sequence[str] = DEFAULT_COUNTRIES)
 def personal_occasions(
     customer: Customer, year: int, timezone: str = "Asia/Shanghai"
 ) -> list[Occasion]:
-    """A customer's birthday and anniversary in a solar year, sorted by date.
+    """A customer's birthdays and anniversary in a solar year, sorted by date.
 
-    The birthday follows ``care.birthdays`` (a lunar one in a leap month falls in the
-    ordinary month in years without the leap month; day 30 of a short month on day 29;
-    29 February on 28 February in common years); none in or before the birth year.
+    The birthday follows ``care.birthdays.Birthday.solar_dates_in``: a lunar one is
+    greeted once in every lunar year, so a solar year has it once, twice (both are
+    listed) or not at all; a lunar one in a leap month falls in the ordinary month in
+    years without the leap month; day 30 of a short month on day 29; 29 February on
+    28 February in common years; none on or before the day of birth.
 
     The anniversary is the date on which the customer's record was created, in their
     time zone (``Customer.timezone``, else ``timezone``, the configured one); from one
@@ -229,19 +237,35 @@ def personal_occasions(
         year: the solar year.
         timezone: the configured time zone (``CAREBOT_TIMEZONE``).
     """
+    found = birthdays_in(customer, year)
+    anniversary = anniversary_in(customer, year, timezone)
+    if anniversary is not None:
+        found.append(anniversary)
+    return sorted(found, key=lambda o: (o.on, o.code))
+
+
+def birthdays_in(customer: Customer, year: int) -> list[Occasion]:
+    """The customer's birthday greetings in a solar year (none, one, or two for a lunar
+    birthday): the birthday part of :func:`personal_occasions`."""
     if customer.erased_at is not None:
         return []
-    found: list[Occasion] = []
-    birthday = _birthday(customer, year)
-    if birthday is not None:
-        found.append(Occasion("birthday", birthday, OccasionKind.PERSONAL, _names("birthday")))
+    return [
+        Occasion("birthday", on, OccasionKind.PERSONAL, _names("birthday"))
+        for on in _birthdays(customer, year)
+    ]
+
+
+def anniversary_in(customer: Customer, year: int, timezone: str) -> Occasion | None:
+    """The customer's anniversary in a solar year, if any: the anniversary part of
+    :func:`personal_occasions`."""
+    if customer.erased_at is not None:
+        return None
     came = customer.created_at.astimezone(_zone(customer.timezone, timezone)).date()
-    if year > came.year:
-        on = _same_day_in(came, year)
-        years = year - came.year
-        names = {"zh_CN": f"相识{years}周年", "en": f"{_ordinal(years)} anniversary"}
-        found.append(Occasion("anniversary", on, OccasionKind.PERSONAL, names))
-    return sorted(found, key=lambda o: (o.on, o.code))
+    if year <= came.year:
+        return None
+    years = year - came.year
+    names = {"zh_CN": f"相识{years}周年", "en": f"{_ordinal(years)} anniversary"}
+    return Occasion("anniversary", _same_day_in(came, year), OccasionKind.PERSONAL, names)
 
 
 # --- public holidays --------------------------------------------------------------------
@@ -272,11 +296,14 @@ def _public_holidays_cached(country: str, year: int) -> tuple[_Holiday, ...]:
     in_chinese = _translator(country, "zh_CN")
     not_a_holiday = [_pattern(days.tr, getattr(days, label, None)) for label in _DAYS_OFF]
     estimated = _pattern(days.tr, getattr(days, "estimated_label", None))
+    lengthened = LENGTHENED.get(country, frozenset())
     holidays_found: list[_Holiday] = []
     last_seen: dict[str, date] = {}
     for on in sorted(days):
         for name in days.get_list(on):
             if any(p is not None and p.fullmatch(name) for p in not_a_holiday):
+                continue
+            if name in lengthened:
                 continue
             if estimated is not None and (match := estimated.fullmatch(name)):
                 name = match.group(1)
@@ -364,9 +391,9 @@ def _solar(solar: Solar) -> date:
 # --- personal occasions -----------------------------------------------------------------
 
 
-def _birthday(customer: Customer, year: int) -> date | None:
+def _birthdays(customer: Customer, year: int) -> tuple[date, ...]:
     if customer.birthday_month is None or customer.birthday_day is None:
-        return None
+        return ()
     calendar = BirthdayCalendar(customer.birthday_calendar or BirthdayCalendar.SOLAR.value)
     birthday = Birthday(
         calendar,
@@ -376,26 +403,9 @@ def _birthday(customer: Customer, year: int) -> date | None:
         bool(customer.birthday_leap_month),
     )
     try:
-        on = birthday.solar_date_in(year)
-        born = _born_on(birthday)
-    except BirthdayError:  # a stored date no calendar has; nothing to greet
-        return None
-    if born is not None and on <= born:
-        return None
-    return on
-
-
-def _born_on(birthday: Birthday) -> date | None:
-    """The solar date of birth, when the birth year is known."""
-    if birthday.year is None:
-        return None
-    if birthday.calendar is BirthdayCalendar.SOLAR:
-        return date(birthday.year, birthday.month, birthday.day)
-    month = -birthday.month if birthday.leap_month else birthday.month
-    try:
-        return _solar(Lunar.fromYmd(birthday.year, month, birthday.day).getSolar())
-    except Exception:  # lunar-python raises plain Exception for dates a year lacks
-        raise BirthdayError(BirthdayProblem.NO_SUCH_DATE) from None
+        return birthday.solar_dates_in(year)
+    except BirthdayError:  # a stored lunar date no calendar has; nothing to greet
+        return ()
 
 
 def _same_day_in(day: date, year: int) -> date:

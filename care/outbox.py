@@ -36,7 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import campaigns, locks, timing
 from care.campaigns import Render
-from care.followups import AFTER_RESOLUTION, FOLLOWED_UP, WIN_BACK, resolution_followed_up
+from care.followups import (
+    AFTER_RESOLUTION,
+    FOLLOWED_UP,
+    NOT_PLANNED,
+    WIN_BACK,
+    resolution_followed_up,
+)
 from care.models import Campaign, CampaignStatus, Complaint, Customer, Outbox, OutboxState
 
 __all__ = [
@@ -84,6 +90,9 @@ class SkipReason(enum.StrEnum):
     # Its day (and a follow-up's grace after it) was over in the customer's time zone,
     # or no hour outside quiet hours was left in it: the bot was down, say.
     TOO_LATE = "too_late"
+    # Decided at planning time, not at send time: computing the customer's day failed
+    # (care.followups: Failure); the log has the error.
+    NOT_PLANNED = NOT_PLANNED
 
 
 @dataclass(frozen=True)

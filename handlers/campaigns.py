@@ -92,6 +92,7 @@ SKIP_REASON_LABELS = {
         "too late: its day (or a follow-up's grace days) had passed in the customer's time "
         "zone, or only quiet hours were left"
     ),
+    SkipReason.NOT_PLANNED: N_("could not be planned (an error with the customer's data)"),
 }
 # The rules of follow-ups and personal greetings (care.followups), in /followups.
 RULE_LABELS = {
@@ -348,7 +349,7 @@ def followups_text(
         return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     span = {"start": moment(found.since), "end": moment(found.until)}
-    if not found.counts:
+    if not found.counts and not found.not_planned:
         lines = [_("No follow-ups or greetings are due between {start} and {end}.").format(**span)]
         return "\n".join(lines + coming_up_lines(ahead))
     lines = [_("📬 Follow-ups and greetings due between {start} and {end}:").format(**span)]
@@ -385,6 +386,20 @@ def followups_text(
                 due=moment(row.due_at),
             )
             for row in found.unconfirmed
+        ]
+    if found.not_planned:
+        lines.append(
+            _("⚠️ Not planned, because of an error with the customer's data (the log has it "
+              "under the customer's id); the others were planned:")
+        )  # fmt: skip
+        lines += [
+            _("· {name} (customer {id}): {rule}, last tried {at}").format(
+                name=failed.name or "?",
+                id=failed.customer_id,
+                rule=rule_words(failed.rule),
+                at=moment(failed.last_at),
+            )
+            for failed in found.not_planned
         ]
     return "\n".join(lines + coming_up_lines(ahead))
 
@@ -1103,11 +1118,15 @@ async def plan_care(context: CareContext) -> None:
     services = context.services
     now = services.clock.now()
     today = now.astimezone(ZoneInfo(services.timezone)).date()
-    async with services.sessionmaker.begin() as session:
-        planned = await followups.plan_personal_and_followups(
-            session, today, services.engine, now, services.timezone
-        )
-        done = await campaigns.complete_finished(session)
+    planned, done = 0, []
+    try:  # a failure here must not stop the drafts below (Christmas, New Year, ...)
+        async with services.sessionmaker.begin() as session:
+            planned = await followups.plan_personal_and_followups(
+                session, today, services.engine, now, services.timezone
+            )
+            done = await campaigns.complete_finished(session)
+    except Exception:
+        log.exception("planning greetings and follow-ups failed; drafting campaigns still")
     if planned:
         log.info("planned %d greetings and follow-ups", planned)
     if done:

@@ -1,5 +1,8 @@
 """``/occasions [year]``: the occasions for greetings, for care staff: the next twelve
 months (in December, the coming year's first, not the passing year's), or a year's.
+And ``/birthday <birthday> [years]``: the days a birthday is greeted on (for a
+customer who asks "when will my lunar birthday greeting come?"), as the planner computes
+them.
 
 Answered in the staff group, in the default locale, and in a staff member's private
 chat, in their own (set for the update by ``handlers.common.identify_customer``).
@@ -15,8 +18,17 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from care import staff as staff_members
+from care.birthdays import (
+    Birthday,
+    BirthdayError,
+    GreetingDay,
+    greeting_days,
+    parse_birthday,
+    parse_years,
+)
+from care.models import BirthdayCalendar
 from care.occasions import MAX_YEAR, MIN_YEAR, Occasion, OccasionKind, occasions_in_year
-from handlers import staff
+from handlers import staff, texts
 from handlers.context import CareContext
 from handlers.i18n import N_, current_locale, use_locale
 from handlers.i18n import gettext as _
@@ -36,7 +48,11 @@ def occasions_handlers() -> list[BaseHandler]:
     types /occasions is refused here rather than told the command is unknown.
     """
     # New messages only: an edited "/occasions" is not asked again.
-    return [CommandHandler("occasions", show_occasions, filters=filters.UpdateType.MESSAGE)]
+    new = filters.UpdateType.MESSAGE
+    return [
+        CommandHandler("occasions", show_occasions, filters=new),
+        CommandHandler("birthday", show_birthday, filters=new),
+    ]
 
 
 async def show_occasions(update: Update, context: CareContext) -> None:
@@ -127,3 +143,74 @@ def occasion_line(occasion: Occasion, locale: str) -> str:
         code=occasion.code,
         kind=_(kind) if kind else occasion.kind,
     )
+
+
+# Years /birthday lists when none are given: this one and the next four.
+BIRTHDAY_YEARS = 5
+
+
+async def show_birthday(update: Update, context: CareContext) -> None:
+    """Tell a staff member the days a birthday is greeted on, year by year."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None:
+        return
+    services = context.services
+    in_group = chat.type != chat.PRIVATE
+    if in_group and chat.id != services.staff_chat_id:
+        return  # another group: not a place for staff work
+    async with services.sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, user.id)
+    if member is None:
+        await staff.refuse(update, context, "/birthday")
+        return
+    with use_locale(services.default_locale if in_group else current_locale()):
+        today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
+        text = birthday_text(staff.command_arguments(message), today)
+        for part in staff.chunks(text):
+            await message.reply_text(part)
+
+
+def birthday_text(arguments: str, today: date) -> str:
+    """The answer to ``/birthday <birthday> [years]``, or how to ask."""
+    birthday_part, _space, last_word = arguments.rpartition(" ")
+    years = parse_years(last_word) if birthday_part.strip() else None
+    if years is None:
+        birthday_part = arguments
+        years = range(today.year, today.year + BIRTHDAY_YEARS)
+    try:
+        birthday = parse_birthday(birthday_part, today)
+        found = greeting_days(birthday, years)
+    except BirthdayError:
+        return _(
+            "Usage: /birthday <birthday> [years], for example /birthday 农历闰四月三十 "
+            "{first}-{last} or /birthday 1990-05-20. It answers on which days the birthday "
+            "greeting comes, as the planner sends it."
+        ).format(first=today.year, last=today.year + 10)
+    lines = [
+        _("🎂 Birthday {birthday}: greeted on").format(birthday=texts.format_birthday(birthday))
+    ]
+    lines += [birthday_year_line(birthday, year, days) for year, days in found.items()]
+    if birthday.calendar is BirthdayCalendar.LUNAR:
+        lines.append(
+            _(
+                "A lunar birthday is greeted once in every lunar year, which is shorter than "
+                "a solar one: some years have it twice, some not at all. Born in a leap "
+                "month: in the ordinary month in years without it. Day 30 of a month that "
+                "has 29 days: on day 29."
+            )
+        )
+    return "\n".join(lines)
+
+
+def birthday_year_line(birthday: Birthday, year: int, days: list[GreetingDay]) -> str:
+    """``2020: 2020-06-20 Sat (闰四月廿九)``; a year without the birthday says so."""
+    if not days:
+        return _("{year}: none this year").format(year=year)
+    shown = []
+    for day in days:
+        when = f"{day.on.isoformat()} {_(WEEKDAYS[day.on.weekday()])}"
+        if birthday.calendar is BirthdayCalendar.LUNAR:
+            lunar = texts.lunar_date_name(day.lunar_month, day.lunar_day, day.lunar_leap)
+            when = _("{day} (lunar {date})").format(day=when, date=lunar)
+        shown.append(when)
+    return _("{year}: {days}").format(year=year, days=_(" and ").join(shown))

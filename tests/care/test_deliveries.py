@@ -71,3 +71,41 @@ async def test_an_empty_window_says_nothing(session: AsyncSession, clock: Manual
     now = clock.now()
     found = await deliveries.report(session, now, now + timedelta(days=1))
     assert (found.counts, found.skipped_because, found.unconfirmed) == ({}, {}, [])
+
+
+async def test_customers_the_planner_could_not_plan_for_are_named_apart(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # Issue 9, item 4: care.followups records a rule it could not plan for a customer as
+    # a skipped row with the reason not_planned, one a day; /followups names them.
+    now = clock.now()
+    anna = Customer(first_name="Anna", last_name="Li", created_at=now)
+    bo = Customer(first_name="Bo", created_at=now)
+    session.add_all([anna, bo])
+    await session.flush()
+    for n, (customer, rule, state, reason, days) in enumerate(
+        (
+            (anna, "birthday", OutboxState.SKIPPED, "not_planned", -2),
+            (anna, "birthday", OutboxState.SKIPPED, "not_planned", -1),
+            (bo, "win_back", OutboxState.SKIPPED, "not_planned", 0),
+            (bo, "birthday", OutboxState.SKIPPED, "opted_out", -1),
+            (bo, "birthday", OutboxState.SENT, None, -3),
+        )
+    ):
+        session.add(
+            Outbox(
+                customer_id=customer.id, rule=rule, dedupe_key=f"{rule}:{n}",
+                due_at=now + timedelta(days=days), state=state.value, last_error=reason,
+            )
+        )  # fmt: skip
+    await session.flush()
+
+    found = await deliveries.report(session, now - timedelta(days=7), now + timedelta(days=7))
+
+    # Not messages: neither counted nor among the reasons for skipping one.
+    assert found.counts == {"birthday": {"sent": 1, "skipped": 1}}
+    assert found.skipped_because == {"opted_out": 1}
+    assert found.not_planned == [
+        deliveries.NotPlanned(bo.id, "Bo", "win_back", now, 1),
+        deliveries.NotPlanned(anna.id, "Anna Li", "birthday", now - timedelta(days=1), 2),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import complaints, contacts, outbox, purchases, staff
+from care import complaints, contacts, followups, outbox, purchases, staff
 from care.clock import ManualClock
 from care.engine import EngineConfig, FollowUpRules
 from care.followups import FollowedResolution, plan_personal_and_followups, resolution_followed_up
@@ -333,6 +334,121 @@ async def test_a_lunar_birthday_in_the_last_month_falls_in_january(
     )
     assert await plan(session, clock, only(birthdays=True), today=date(2026, 1, 25)) == 1
     assert (await rows_of(session, person))["birthday:2026"].due_at == utc(2026, 1, 26, 1, 0)
+
+
+async def test_a_lunar_birthday_twice_in_a_solar_year_is_greeted_on_both_days(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # Issue 9, item 2: 腊月初八 is 2022-01-10 (lunar 2021) and 2022-12-30 (lunar 2022);
+    # only the second used to be greeted.
+    clock.set(utc(2022, 1, 9, 10, 0))
+    person = await customer(
+        session, clock, "腊八", birthday_calendar="lunar", birthday_month=12, birthday_day=8
+    )
+    config = only(birthdays=True)
+    assert await plan(session, clock, config, today=date(2022, 1, 9)) == 1
+    clock.set(utc(2022, 12, 29, 10, 0))
+    assert await plan(session, clock, config, today=date(2022, 12, 29)) == 1
+    assert await plan(session, clock, config, today=date(2022, 12, 30)) == 0  # planned once
+    rows = await rows_of(session, person)
+    assert {key: row.due_at for key, row in rows.items()} == {
+        "birthday:2022": utc(2022, 1, 10, 1, 0),
+        "birthday:2022:2": utc(2022, 12, 30, 1, 0),
+    }
+
+
+async def test_a_lunar_birthday_missing_from_the_solar_year_stops_no_planning(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # Issue 9, item 1: 冬月二十 falls in no day of 2028 (lunar 2027's is 2027-12-17, lunar
+    # 2028's 2029-01-04). On the days of 2028's 冬月 its customer is looked at, and the
+    # planner stopped with an AssertionError: no other birthday, no follow-up.
+    clock.set(utc(2028, 12, 20, 2, 0))
+    missing = await customer(
+        session, clock, "冬月", birthday_calendar="lunar", birthday_month=11, birthday_day=20
+    )
+    other = await customer(
+        session, clock, "Other", birthday_calendar="solar", birthday_month=12, birthday_day=21
+    )
+    assert await plan(session, clock, only(birthdays=True), today=date(2028, 12, 20)) == 1
+    assert await rows_of(session, missing) == {}
+    assert set(await rows_of(session, other)) == {"birthday:2028"}
+
+
+async def test_a_customer_whose_day_cannot_be_computed_is_skipped_and_the_rest_planned(
+    session: AsyncSession,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Issue 9, item 4: whatever fails for one customer (here a stand-in for the bug of
+    # item 1) is logged with their id, recorded for /followups, and the others planned.
+    came = utc(2025, 9, 25, 2, 0)  # an anniversary tomorrow too
+    broken = await customer(
+        session, clock, "Broken Name", birthday_calendar="solar", birthday_month=9,
+        birthday_day=25, created_at=came,
+    )  # fmt: skip
+    fine = await customer(
+        session, clock, "Fine", birthday_calendar="solar", birthday_month=9, birthday_day=25,
+        created_at=came,
+    )  # fmt: skip
+    real = followups.birthdays_in
+
+    def birthdays_in(person: Customer, year: int) -> list[Any]:
+        if person.id == broken.id:
+            raise AssertionError("a lunar date falls in every solar year")
+        return real(person, year)
+
+    monkeypatch.setattr(followups, "birthdays_in", birthdays_in)
+    config = only(birthdays=True, anniversaries=True)
+    with caplog.at_level(logging.ERROR, logger="care.followups"):
+        assert await plan(session, clock, config) == 4
+
+    assert set(await rows_of(session, fine)) == {"birthday:2026", "anniversary:2026"}
+    rows = await rows_of(session, broken)
+    assert set(rows) == {"anniversary:2026", "not_planned:birthday:2026-09-24"}
+    failed = rows["not_planned:birthday:2026-09-24"]
+    assert (failed.state, failed.last_error, failed.rule) == (
+        OutboxState.SKIPPED.value,
+        "not_planned",
+        "birthday",
+    )
+    assert failed.due_at == clock.now()
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged == [
+        f"planning birthday for customer {broken.id} failed: skipped (AssertionError)"
+    ]
+    assert "Broken" not in caplog.text
+    # The next run records and logs nothing new: one row a day for the customer and rule
+    # (the planner runs every few minutes).
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="care.followups"):
+        assert await plan(session, clock, config) == 0
+    assert caplog.records == []
+
+
+async def test_a_rule_that_fails_as_a_whole_leaves_the_others_planned(
+    session: AsyncSession,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    person = await customer(
+        session, clock, "Anna", birthday_calendar="solar", birthday_month=9, birthday_day=25
+    )
+    real = followups._after
+
+    def after(found: Any, follow_up: followups.FollowUp, *args: Any) -> list[dict[str, Any]]:
+        if follow_up is followups.PURCHASES:
+            raise RuntimeError("a bug in the purchases rule")
+        return real(found, follow_up, *args)
+
+    monkeypatch.setattr(followups, "_after", after)
+    config = only(birthdays=True, after_purchase_days=7)
+    with caplog.at_level(logging.ERROR, logger="care.followups"):
+        assert await plan(session, clock, config) == 1
+    assert set(await rows_of(session, person)) == {"birthday:2026"}
+    assert "planning after_purchase failed: skipped this time" in caplog.text
 
 
 # --------------------------------------------------- one follow-up for each resolution

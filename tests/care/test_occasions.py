@@ -149,6 +149,23 @@ def test_only_the_first_day_of_a_holiday_and_no_days_off_in_lieu() -> None:
     assert date(2026, 1, 2) not in {o.on for o in occasions_in_year(2026)}
 
 
+def test_days_added_to_a_holiday_are_no_occasions() -> None:
+    # Issue 9, item 5: China added 31 January to 2 February 2020 to the Spring Festival
+    # (春节延长假期); only the holiday's first day, 25 January, is an occasion.
+    found = occasions_in_year(2020)
+    assert [o.on for o in found if o.code == "spring_festival"] == [date(2020, 1, 25)]
+    assert not {o.on for o in found} & {date(2020, 1, 31), date(2020, 2, 1), date(2020, 2, 2)}
+    # Over the years China's holidays are all ours, but for one that is a holiday of
+    # its own: the 70th anniversary of the victory in 1945, 3 September 2015.
+    others = {
+        (o.code, o.on)
+        for year in range(2000, 2036)
+        for o in occasions_in_year(year)
+        if o.kind == "public" and o.code not in NAMES
+    }
+    assert [(code[:20], on) for code, on in others] == [("cn_70th_anniversary_", date(2015, 9, 3))]
+
+
 def test_mid_autumn_and_national_day_on_the_same_day() -> None:
     both = [o for o in occasions_in_year(2020) if o.on == date(2020, 10, 1)]
     assert [o.code for o in both] == ["mid_autumn", "national_day"]
@@ -271,8 +288,13 @@ def test_no_birthday_when_unknown_or_not_yet_born() -> None:
     lunar = {"birthday_calendar": "lunar", "birthday_month": 12, "birthday_day": 1}
     assert lunar_to_solar(1990, 12, 1) == date(1991, 1, 16)
     assert birthday_in(1991, **lunar, birthday_year=1990) is None
-    # care.birthdays: one birthday a solar year, of the lunar year that starts in it.
-    assert birthday_in(1992, **lunar, birthday_year=1990) == lunar_to_solar(1992, 12, 1)
+    # One greeting for each lunar year: lunar 1991's 腊月初一 is 1992-01-05, lunar
+    # 1992's 1992-12-24, so 1992 has two (issue 9: only the second was greeted).
+    twice = personal_occasions(customer(**lunar, birthday_year=1990), 1992)
+    assert [(o.code, o.on) for o in twice] == [
+        ("birthday", lunar_to_solar(1991, 12, 1)),
+        ("birthday", lunar_to_solar(1992, 12, 1)),
+    ]
 
 
 def anniversary(record: Customer, year: int, timezone: str = "Asia/Shanghai") -> Occasion | None:
