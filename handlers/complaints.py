@@ -33,7 +33,7 @@ from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
 from handlers.profile import ask_forget
-from handlers.staff_alerts import Notice, owe_notices, supervisor_chats
+from handlers.staff_alerts import Alert, owe_alert
 
 log = logging.getLogger(__name__)
 
@@ -418,8 +418,7 @@ async def owe_supervisor_alert(
             name=loaded.customer.display_name,
             text=(loaded.complaint.description or "")[:1000],
         )
-    notices = [Notice(chat, text, loaded.complaint.id) for chat in await supervisor_chats(session)]
-    owe_notices(session, notices, services.clock.now())
+    await owe_alert(session, services, Alert.UPSET_CUSTOMER, text, loaded.complaint.id)
 
 
 async def _draft_gone(update: Update) -> int:

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from care import complaints
 from care.complaints import ComplaintFacts, SlaAlert, SlaStage
 from handlers import complaint_words as words
-from handlers.context import CareContext, Services
+from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
 from handlers.notify import owe_announcement
-from handlers.staff_alerts import Notice, owe_notices, supervisor_chats, to_group_and_supervisors
+from handlers.staff_alerts import Alert, owe_alert
 from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
@@ -36,19 +36,18 @@ async def watch_deadlines(context: CareContext) -> None:
     now = services.clock.now()
     async with services.sessionmaker.begin() as session:
         alerts = await complaints.claim_sla_alerts(session, services.sla, now)
-        supervisors = (
-            await supervisor_chats(session) if any(a.stage in BREACHES for a in alerts) else []
-        )
-        notices: list[Notice] = []
         for alert in alerts:
             loaded = await complaints.facts(session, alert.complaint.id)
             assert loaded is not None
             with use_locale(services.default_locale):
-                notices += sla_notices(alert, loaded, services, supervisors, now)
+                text = sla_text(alert, loaded, services.timezone, now)
+            # Owed with the claim: an alert is given once, and never lost.
+            kind = Alert.SLA_BREACH if alert.stage in BREACHES else Alert.SLA_WARNING
+            await owe_alert(
+                session, services, kind, text, loaded.complaint.id, assignee=loaded.assignee
+            )
             if alert.stage in BREACHES:
                 await owe_refresh(session, loaded.complaint, services)  # the card shows it
-        # Owed with the claim: an alert is given once, and never lost.
-        owe_notices(session, notices, now)
         closed = await complaints.claim_unanswered_resolved(
             session, services.survey_close_after, now
         )
@@ -58,31 +57,6 @@ async def watch_deadlines(context: CareContext) -> None:
         dropped = await complaints.drop_drafts_older_than(session, DRAFT_MAX_AGE, now)
     if dropped:
         log.info("dropped %d complaint drafts never filed", dropped)
-
-
-def sla_notices(
-    alert: SlaAlert,
-    facts: ComplaintFacts,
-    services: Services,
-    supervisors: list[int],
-    now: datetime,
-) -> list[Notice]:
-    """Who hears about an SLA alert, and in which words (the current locale's).
-
-    A warning goes to the assignee in private (to the staff group if nobody has it or the
-    assignee cannot be reached); a breach goes to the staff group and every supervisor.
-    """
-    complaint_id = facts.complaint.id
-    text = sla_text(alert, facts, services.timezone, now)
-    if alert.stage in BREACHES:
-        return to_group_and_supervisors(text, complaint_id, services.staff_chat_id, supervisors)
-    assignee = facts.assignee
-    if assignee is not None and assignee.active:
-        return [Notice(assignee.telegram_user_id, text, complaint_id, services.staff_chat_id)]
-    if services.staff_chat_id is None:
-        log.warning("complaint %s: SLA warning with no assignee and no staff group", complaint_id)
-        return []
-    return [Notice(services.staff_chat_id, text, complaint_id)]
 
 
 def sla_text(alert: SlaAlert, facts: ComplaintFacts, timezone: str, now: datetime) -> str:

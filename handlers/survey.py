@@ -36,7 +36,7 @@ from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
 from handlers.notify import owe_announcement
-from handlers.staff_alerts import Notice, owe_notices, supervisor_chats, to_group_and_supervisors
+from handlers.staff_alerts import Alert, owe_alert
 from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class Rated:
     """What a rating press did, worked out inside the transaction."""
 
     stored: bool  # False: the same rating again, nothing changed
-    staff_notices: list[Notice]
+    staff_alerted: int  # how many chats were owed an alert
 
 
 def stars(rating: int) -> str:
@@ -160,23 +160,19 @@ async def _store_rating(
         in_force = await ratings.rating_in_force(session, complaint)
         before = in_force.score if in_force is not None else None
         event = await complaints.rate(session, complaint, rating, services.clock.now())
-        notices: list[Notice] = []
-        # Alert once when a rating turns low, not again for a repeat or a lower low.
+        alerted = 0
+        # Alert once when a rating turns low, not again for a repeat or a lower low; owed
+        # with the rating, like the card's edit.
         if event is not None and rating <= LOW_RATING and (before is None or before > LOW_RATING):
-            supervisors = await supervisor_chats(session)
             with use_locale(services.default_locale):
                 text = _(
                     "⚠ Low rating {rating}/5 for {number} (customer {name}): "
                     "please contact them soon and find out what went wrong."
                 ).format(rating=rating, number=complaint.number, name=_customer_name(loaded))
-            notices = to_group_and_supervisors(
-                text, complaint_id, services.staff_chat_id, supervisors
-            )
-        # Owed with the rating: staff hear of it, and the card shows it.
-        owe_notices(session, notices, services.clock.now())
+            alerted = await owe_alert(session, services, Alert.LOW_RATING, text, complaint_id)
         if event is not None:
             await owe_refresh(session, complaint, services)
-        return Rated(event is not None, notices)
+        return Rated(event is not None, alerted)
 
 
 async def _show_rating(message: object, rating: int) -> None:
@@ -221,9 +217,9 @@ async def take_comment(update: Update, context: CareContext) -> int:
                     name=_customer_name(loaded),
                     comment=message.text[:COMMENT_SHOWN],
                 )
-            if services.staff_chat_id is not None:
-                notice = Notice(services.staff_chat_id, staff_text, loaded.complaint.id)
-                owe_notices(session, [notice], services.clock.now())
+            await owe_alert(
+                session, services, Alert.RATING_COMMENT, staff_text, loaded.complaint.id
+            )
     if loaded is None:
         # Something else happened since the rating (a command handled elsewhere, a
         # photo, another button): this text is not a comment on it.
@@ -313,9 +309,9 @@ async def reopen(update: Update, context: CareContext) -> int | None:
             if change is not None:
                 # The customer is told, the card shows it, staff hear of it: all owed here.
                 await owe_announcement(session, services, change)
-                if services.staff_chat_id is not None:
-                    notice = Notice(services.staff_chat_id, staff_text, complaint_id)
-                    owe_notices(session, [notice], services.clock.now())
+                await owe_alert(
+                    session, services, Alert.REOPENED_BY_CUSTOMER, staff_text, complaint_id
+                )
     if number is None:
         await common.refuse_unknown_button(update, context)
         return None
