@@ -47,7 +47,7 @@ async def test_a_dialogue_step_survives_a_kill_right_after_its_reply(
         # update keeps the step.
         first = await start_carebot(url, database_url, log, PERSISTENCE_INTERVAL="30")
         try:
-            await anna.say("/start")
+            await anna.say_and_wait("/start", lambda m: "English" in str(m.get("reply_markup")))
             await anna.press("English", edited=asks_consent)
             # The outside testers killed it 0.1 s after a step's reply.
             await asyncio.sleep(0.1)
