@@ -46,6 +46,7 @@ __all__ = [
     "Purpose",
     "claim_due",
     "drop",
+    "forget_customer",
     "hold_sender_lock",
     "last_customer_delivery",
     "mark_failed",
@@ -382,6 +383,22 @@ async def prune(session: AsyncSession, settled_before: datetime) -> int:
     result = await session.execute(
         delete(OwedMessage)
         .where(~OwedMessage.state.in_(UNSETTLED), OwedMessage.created_at < settled_before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget_customer(session: AsyncSession, customer_id: int) -> int:
+    """Delete every message owed to, or about, a customer who asked to be forgotten: sent
+    ones hold their words, and unsent ones would carry them to staff or to a chat that no
+    longer has a customer behind it.
+
+    Returns:
+        How many rows were deleted.
+    """
+    result = await session.execute(
+        delete(OwedMessage)
+        .where(OwedMessage.customer_id == customer_id)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
