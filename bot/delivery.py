@@ -88,6 +88,12 @@ def _seconds(retry_after: int | dt.timedelta) -> float:
     return float(retry_after)
 
 
+def is_stale_callback(error: BadRequest) -> bool:
+    """Say whether Telegram refused a callback answer because the press is too old."""
+    text = error.message.lower()
+    return "query is too old" in text or "query id is invalid" in text
+
+
 def _chat_id(data: dict[str, Any]) -> int | None:
     value = data.get("chat_id")
     if isinstance(value, int):
@@ -117,6 +123,8 @@ class CareBot(ExtBot[None]):
     async def _do_post(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         if endpoint == "getUpdates":  # the updater has its own retry loop
             return await super()._do_post(endpoint, data, **kwargs)
+        if endpoint == "answerCallbackQuery":
+            return await self._answer_callback_query(data, **kwargs)
         kind = SENDING_METHODS.get(endpoint)
         chat_id = _chat_id(data) if kind is not None else None
         # Private chats have positive ids; groups and channels negative ones.
@@ -146,6 +154,21 @@ class CareBot(ExtBot[None]):
             )
         )
         return result
+
+    async def _answer_callback_query(self, data: dict[str, Any], **kwargs: Any) -> Any:
+        """Answer a button press; one Telegram no longer takes an answer for is harmless.
+
+        Telegram takes an answer for about 15 seconds after the press. A press older
+        than that (the backlog after a restart, a slow moment) still counts: what the
+        button asks for must happen, so every handler that answers first goes on.
+        """
+        try:
+            return await self._post_with_retries("answerCallbackQuery", data, **kwargs)
+        except BadRequest as error:
+            if not is_stale_callback(error):
+                raise
+            log.info("a button press was answered too late (%s); going on", error.message)
+            return True
 
     async def _post_with_retries(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         attempts = MAX_ATTEMPTS if _RETRYING.get() else 1

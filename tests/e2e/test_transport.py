@@ -1,0 +1,79 @@
+"""Transport robustness: late button presses, bad rows, unreadable updates, forged data.
+
+Each story is driven through the sandbox with its fault injection, as a customer or a
+staff member would meet it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.sandbox.client import SandboxClient
+from care.models import Complaint, Customer
+from tests.e2e.conftest import PersonFactory
+from tests.e2e.test_onboarding import asks_consent
+from tests.helpers import Person, RunningBot, text_of, wait_until
+
+TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+async def press_late(client: SandboxClient, person: Person, label: str) -> int:
+    """Press ``label`` on the newest message that has it, while Telegram refuses answers
+    to it as too old; returns the id of the newest bot message before the press."""
+    before = max(m["message_id"] for m in await person.transcript())
+    for message in reversed(await person.bot_messages()):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if label in button["text"]:
+                    await client.fault(
+                        kind="error", method="answerCallbackQuery", status=400,
+                        description=TOO_OLD, count=5,
+                    )  # fmt: skip
+                    await client.press(
+                        person.id, person.id, message["message_id"], button["callback_data"]
+                    )
+                    return before
+    raise AssertionError(f"no button {label!r}")
+
+
+async def test_a_late_consent_press_still_asks_the_next_question(
+    bot: RunningBot, person: PersonFactory, client: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    anna = await person("Anna", language_code="en")
+    await anna.say("/start")
+    await anna.press("English", edited=asks_consent)
+    before = await press_late(client, anna, "Yes, please")
+    phone_question = await anna.wait_reply(before)
+    assert "phone" in text_of(phone_question)
+    await client.clear_faults()
+    async with sessionmaker() as session:
+        customer = await session.scalar(
+            select(Customer).where(Customer.telegram_user_id == anna.id)
+        )
+        assert customer is not None and customer.consent_care is True
+    assert not any("went wrong" in text_of(m) for m in await anna.bot_messages())
+
+
+async def test_a_late_submit_files_the_complaint(
+    bot: RunningBot, person: PersonFactory, client: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    anna = await person("Anna", language_code="en")
+    await anna.say("/start")
+    await anna.press("English", edited=asks_consent)
+    await anna.press("Yes, please")
+    await anna.say("Skip")
+    await anna.say("Skip")
+    await anna.say("/complain")
+    await anna.press("Delivery")
+    await anna.say("The parcel arrived crushed.")
+    await anna.press("Continue")
+    await anna.say("A-1001")
+    before = await press_late(client, anna, "Submit")
+    filed = await anna.wait_reply(before)
+    await client.clear_faults()
+    async with sessionmaker() as session:
+        [complaint] = (await session.scalars(select(Complaint))).all()
+    assert complaint.number is not None and complaint.number in text_of(filed)
