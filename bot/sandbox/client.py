@@ -79,10 +79,14 @@ class SandboxClient:
         params: dict[str, Any] | None = None,
         http_timeout: float | None = None,
     ) -> Any:
+        # ASCII JSON (escapes), as Telegram's clients send it: every string survives,
+        # even a lone surrogate ("\\ud83d"), which UTF-8 cannot carry.
+        content = None if body is None else json.dumps(body).encode()
         response = await self._http.request(
             method,
             "/sandbox" + path,
-            json=body,
+            content=content,
+            headers=None if body is None else {"Content-Type": "application/json"},
             params=params,
             timeout=self._http.timeout if http_timeout is None else http_timeout,
         )

@@ -41,8 +41,14 @@ def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     """Return ``payload`` as a UTF-8 JSON response (Chinese stays readable)."""
+    try:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a user may send one) has no UTF-8 form; Telegram sends it as a
+        # JSON escape, and so does this.
+        body = json.dumps(payload, separators=(",", ":")).encode()
     return web.Response(
-        body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+        body=body,
         status=status,
         content_type="application/json",
         headers=headers,

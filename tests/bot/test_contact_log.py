@@ -116,6 +116,26 @@ async def test_a_bad_entry_fails_only_its_own_caller(
     assert await logged_texts(sessionmaker) == ["before", "after"]
 
 
+async def test_a_row_the_driver_cannot_encode_fails_only_its_own_caller(
+    log: ContactLog, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    # A lone surrogate has no UTF-8 form: SQLite's driver raises UnicodeEncodeError,
+    # asyncpg a DBAPIError of its own; neither may fail the other customers' rows.
+    ids = await new_customers(sessionmaker, clock, 40)
+    results = await asyncio.gather(
+        *(log.record(inbound(anna, f"fine {n}", clock)) for n, anna in enumerate(ids[:20])),
+        log.record(inbound(ids[20], "broken \ud83d here", clock)),
+        *(log.record(inbound(anna, f"fine {n}", clock)) for n, anna in enumerate(ids[21:], 21)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[20], CommitFailed)
+    assert [r for n, r in enumerate(results) if n != 20] == [None] * 39
+    assert sorted(await logged_texts(sessionmaker), key=lambda t: int(str(t).split()[1])) == [
+        f"fine {n}" for n in range(40) if n != 20
+    ]
+
+
 async def test_a_failed_transaction_fails_its_callers_and_the_log_goes_on(
     log: ContactLog,
     sessionmaker: async_sessionmaker[AsyncSession],

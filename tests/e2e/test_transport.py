@@ -6,11 +6,13 @@ staff member would meet it.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
-from care.models import Complaint, Customer
+from care.models import Complaint, Contact, Customer
 from tests.e2e.conftest import PersonFactory
 from tests.e2e.test_onboarding import asks_consent
 from tests.helpers import Person, RunningBot, text_of, wait_until
@@ -77,3 +79,23 @@ async def test_a_late_submit_files_the_complaint(
     async with sessionmaker() as session:
         [complaint] = (await session.scalars(select(Complaint))).all()
     assert complaint.number is not None and complaint.number in text_of(filed)
+
+
+async def test_a_lone_surrogate_is_kept_as_a_replacement_and_fails_nobody(
+    bot: RunningBot, person: PersonFactory, client: SandboxClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    people = [await person(f"客户 {n}") for n in range(10)]
+    odd = await person("Odd", language_code="en")
+    sent = await asyncio.gather(
+        client.send_text(odd.id, odd.id, "half an emoji \ud83d and more"),
+        *(client.send_text(p.id, p.id, "我的快递到哪了？") for p in people),
+    )
+    replies = await asyncio.gather(
+        *(p.wait_reply(s["message_id"]) for p, s in zip([odd, *people], sent, strict=True))
+    )
+    assert not any("went wrong" in text_of(r) or "出了点问题" in text_of(r) for r in replies)
+    async with sessionmaker() as session:
+        texts = (await session.scalars(select(Contact.text).where(Contact.direction == "in"))).all()
+    assert "half an emoji \ufffd and more" in texts
+    assert texts.count("我的快递到哪了？") == 10
