@@ -115,9 +115,6 @@ class _NoRawUpdates(logging.Filter):
         return not str(record.msg).startswith("Error while parsing updates!")
 
 
-_PTB_BOT_LOG = logging.getLogger("telegram.Bot")
-
-
 def _storable(value: Any) -> Any:
     """``value`` (decoded JSON) with every text made storable (see ``storable_text``)."""
     if isinstance(value, str):
@@ -149,8 +146,9 @@ class CareBot(ExtBot[None]):
         self._care_clock = clock
         self._care_contact_log = contact_log
         self._care_raw_updates: list[Any] = []
-        if not any(isinstance(f, _NoRawUpdates) for f in _PTB_BOT_LOG.filters):
-            _PTB_BOT_LOG.addFilter(_NoRawUpdates())
+        ptb_log = self._LOGGER  # PTB's logger of this class ("telegram.ext.ExtBot")
+        if not any(isinstance(f, _NoRawUpdates) for f in ptb_log.filters):
+            ptb_log.addFilter(_NoRawUpdates())
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         """Fetch updates; one that cannot be read is skipped, never the whole batch.

@@ -283,6 +283,11 @@ class SandboxClient:
         """Plan a fault: ``fault({"kind": "blocked", "user_id": 1})`` or ``fault(kind=...)``."""
         await self._request("POST", "/faults", {**(spec or {}), **fields})
 
+    async def raw_update(self, kind: str, payload: dict[str, Any]) -> int | None:
+        """Queue an update ``{kind: payload}`` as given, unchecked; return its id."""
+        answer = await self._request("POST", "/updates", {"kind": kind, "payload": payload})
+        return answer["update_id"]  # type: ignore[no-any-return]
+
     async def block(self, user_id: int) -> None:
         """Make the user block the bot: sends to them answer 403."""
         await self.fault(kind="blocked", user_id=user_id)

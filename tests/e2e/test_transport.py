@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,7 +16,7 @@ from bot.sandbox.client import SandboxClient
 from care.models import Complaint, Contact, Customer
 from tests.e2e.conftest import PersonFactory
 from tests.e2e.test_onboarding import asks_consent
-from tests.helpers import Person, RunningBot, text_of, wait_until
+from tests.helpers import Person, RunningBot, text_of
 
 TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
@@ -99,3 +100,26 @@ async def test_a_lone_surrogate_is_kept_as_a_replacement_and_fails_nobody(
         texts = (await session.scalars(select(Contact.text).where(Contact.direction == "in"))).all()
     assert "half an emoji \ufffd and more" in texts
     assert texts.count("我的快递到哪了？") == 10
+
+
+async def test_an_unreadable_update_is_skipped_by_id_and_polling_goes_on(
+    bot: RunningBot, person: PersonFactory, client: SandboxClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    anna = await person("Anna", language_code="en")
+    # A message carrying a poll without fields python-telegram-bot requires.
+    poll = {"id": "1", "question": "Anna's private words", "options": []}
+    chat = {"id": anna.id, "type": "private", "first_name": "Anna"}
+    sender = {"id": anna.id, "is_bot": False, "first_name": "Anna"}
+    bad = await client.raw_update(
+        "message",
+        {"message_id": 999, "date": 1, "chat": chat, "from": sender, "poll": poll},
+    )
+    assert bad is not None
+    sent = await client.send_text(anna.id, anna.id, "Where is my parcel?")
+    reply = await anna.wait_reply(sent["message_id"])
+    assert "Welcome" in text_of(reply)
+    assert "Welcome" in text_of(await anna.say("still there?")), "polling goes on"
+    assert f"update {bad} could not be read" in caplog.text
+    assert "private words" not in caplog.text, "the update's content is never logged"
+    assert not [r for r in caplog.records if r.levelname == "CRITICAL"]
