@@ -24,8 +24,9 @@ from telegram.ext import ExtBot
 from bot.contact_log import ContactLog
 from care import customers
 from care.clock import Clock
-from care.contacts import ContactEntry, storable_text
+from care.contacts import ContactEntry
 from care.models import ContactKind, Direction
+from care.text import storable_text
 
 log = logging.getLogger(__name__)
 

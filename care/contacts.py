@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,20 +37,6 @@ _MOVE_LAST_CONTACT = (
         last_seen_at=case((_SEEN_MOVES, _SEEN), else_=_CUSTOMER.c.last_seen_at),
     )
 )
-
-
-# UTF-16 surrogates: valid in JSON escapes ("\\ud83d") and Python strings, but a lone one
-# cannot be encoded in UTF-8, so no database can store it. (A pair is decoded by JSON
-# into the one character it stands for, so any surrogate left in a string is lone.)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def storable_text(text: str) -> str:
-    """Return ``text`` with every lone surrogate replaced by U+FFFD (the replacement
-    character), so it can be stored; the rest of the customer's words are kept."""
-    if text.isascii():
-        return text
-    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
