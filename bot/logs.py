@@ -54,7 +54,7 @@ def redact_exception(error: BaseException, token: str | None) -> None:
                     setattr(current, name, value.replace(token, "<token>"))
         notes = getattr(current, "__notes__", None)
         if isinstance(notes, list):
-            current.__notes__ = [_redacted(note, token) for note in notes]
+            current.__notes__ = [str(_redacted(note, token)) for note in notes]
         pending += [current.__cause__, current.__context__]
         if isinstance(current, BaseExceptionGroup):
             pending += current.exceptions

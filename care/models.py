@@ -86,7 +86,8 @@ class CleanString(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return clip(storable_text(value), self.impl.length) if value else value
+        length = self.impl_instance.length if isinstance(self.impl_instance, String) else None
+        return clip(storable_text(value), length) if value else value
 
 
 class Base(DeclarativeBase):

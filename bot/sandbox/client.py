@@ -286,7 +286,8 @@ class SandboxClient:
     async def raw_update(self, kind: str, payload: dict[str, Any]) -> int | None:
         """Queue an update ``{kind: payload}`` as given, unchecked; return its id."""
         answer = await self._request("POST", "/updates", {"kind": kind, "payload": payload})
-        return answer["update_id"]  # type: ignore[no-any-return]
+        update_id = answer["update_id"]
+        return int(update_id) if update_id is not None else None
 
     async def block(self, user_id: int) -> None:
         """Make the user block the bot: sends to them answer 403."""
