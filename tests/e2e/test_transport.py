@@ -234,7 +234,7 @@ async def test_a_reply_that_timed_out_but_arrived_is_not_called_a_failure(
 ) -> None:
     anna = await person("Anna", language_code="en")
     # Sent at once, answered after the bot's read timeout (10 s): the bot gives up.
-    await client.fault(kind="slow_answer", method="sendMessage", seconds=10.5, chat_id=anna.id)
+    await client.fault(kind="late_answer", method="sendMessage", seconds=10.5, chat_id=anna.id)
     sent = await client.send_text(anna.id, anna.id, "/help")
     await client.wait_for_bot_message(anna.id, after_message_id=sent["message_id"], timeout=20)
     # Updates of one chat are handled in order: once this is answered (after the first
