@@ -7,6 +7,7 @@ staff member would meet it.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy import select
@@ -242,3 +243,30 @@ async def test_a_reply_that_timed_out_but_arrived_is_not_called_a_failure(
     anna.timeout = 25
     await anna.say("/help")
     assert not any("went wrong" in text_of(m) for m in await anna.bot_messages())
+
+
+async def test_one_customers_flood_does_not_hold_up_another_customer(
+    bot: RunningBot, person: PersonFactory, client: SandboxClient
+) -> None:
+    flooder, other = await person("Forwarder"), await person("Other")
+    # Each reply into the flooding chat takes 50 ms: the flood's 100 updates take 5 s.
+    await client.fault(
+        kind="delay", method="sendMessage", seconds=0.05, chat_id=flooder.id, count=100
+    )
+    for n in range(100):
+        await client.send_text(flooder.id, flooder.id, f"forwarded message {n}")
+    asked = time.time()  # the sandbox's log uses this machine's clock too
+    sent = await client.send_text(other.id, other.id, "我的快递到哪了？")
+    await other.wait_reply(sent["message_id"])
+    log = await client.requests()
+    other_replied = next(
+        r["time"] for r in log if r["chat_id"] == other.id and r["method"] == "sendMessage"
+    )
+    flood_replies_meanwhile = [
+        r for r in log
+        if r["chat_id"] == flooder.id and r["method"] == "sendMessage"
+        and asked <= r["time"] < other_replied
+    ]  # fmt: skip
+    # Before the fix the flood's queued updates held every one of the 64 slots: the other
+    # customer's update got one only after 37 more of the flood's had been handled.
+    assert len(flood_replies_meanwhile) < 10, len(flood_replies_meanwhile)
