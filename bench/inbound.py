@@ -19,6 +19,10 @@ sandbox's control API and measures. Each bot in turn goes through:
    replies must come in the order of the texts (see ``check_order``).
 4. latency: new customers act at a fixed pace of ``--rate`` updates/s for ``--seconds``
    (open loop), each customer still one action at a time, never before the last reply.
+5. flood: one registered customer sends ``--flood`` texts at once (a forwarded chat
+   history), and meanwhile ``FLOOD_OTHERS`` other registered customers each write
+   ``FLOOD_OTHER_TEXTS`` texts, one after the reply to the one before. Their latency
+   says whether one chat's backlog holds up everybody else.
 
 Latency is the sandbox's own timestamp of the bot's first reply in the chat (the moment
 its sendMessage or editMessageText call reached the sandbox, from ``GET /sandbox/requests``)
@@ -69,6 +73,9 @@ WARM_UP_CUSTOMERS = 10
 REPLY_TIMEOUT = 30.0
 TARGET_RATIO = 0.6
 TARGET_P99_MS = 100.0
+FLOOD = 300
+FLOOD_OTHERS = 20
+FLOOD_OTHER_TEXTS = 5
 
 # Bot API calls that show the customer something new in their chat.
 REPLY_METHODS = frozenset(
@@ -547,11 +554,27 @@ class Order:
 
 
 @dataclass
+class Flood:
+    """The other customers' reply latency while one customer floods the bot."""
+
+    flood: int  # texts the flooding customer sent at once
+    others: int  # customers writing meanwhile
+    updates: int  # their texts
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    missing: int
+    flood_missing: int  # the flooding customer's texts left without a reply
+    flood_seconds: float  # from the first flood text to its last reply
+
+
+@dataclass
 class BotRun:
     bot: str
     throughput: Throughput
     latency: Latency
     order: Order
+    flood: Flood
     errors_logged: int
 
 
@@ -666,6 +689,61 @@ async def bursts(customers: list[Customer]) -> dict[int, tuple[list[str], list[M
     return dict(await asyncio.gather(*(one(c) for c in customers)))
 
 
+async def flood(control: Control, flooder: Customer, others: list[Customer], count: int) -> Flood:
+    """``flooder`` sends ``count`` texts at once; the ``others`` write meanwhile."""
+    actions: list[Action] = []
+    started = asyncio.Event()
+    flood_started = time.time()
+
+    async def send_flood() -> int:
+        first = 0
+        for n in range(count):
+            sent = await control.send_text(flooder.chat_id, f"Forwarded message {n + 1}")
+            first = first or int(sent["message_id"])
+            if n == min(count, 10) - 1:
+                started.set()  # the others start once the flood is under way
+        return first
+
+    async def write(customer: Customer) -> None:
+        await started.wait()
+        with contextlib.suppress(ReplyMissing):  # pair_replies counts the missing reply
+            for n in range(FLOOD_OTHER_TEXTS):
+                sent = time.time()
+                text = f"Meanwhile {n + 1} from chat {customer.chat_id}"
+                after = (await control.send_text(customer.chat_id, text))["message_id"]
+                actions.append(Action(customer.chat_id, "text", sent, time.time()))
+                await customer.wait_for_bot_messages(after, 1)
+
+    await control.clear_requests()
+    first, *_ = await asyncio.gather(send_flood(), *(write(c) for c in others))
+    flood_missing = 0
+    try:
+        await flooder.wait_for_bot_messages(first - 1, count)
+    except ReplyMissing:
+        transcript = await control.transcript(flooder.chat_id)
+        answered = [m for m in transcript if m["from"]["is_bot"] and m["message_id"] >= first]
+        flood_missing = count - len(answered)
+    log = await control.requests()
+    replies = pair_replies(actions, log)
+    flood_replies = [
+        float(entry["time"])
+        for entry in log
+        if entry["ok"] and entry["chat_id"] == flooder.chat_id and entry["method"] in REPLY_METHODS
+    ]
+    first_ms = [1000 * value for value in replies.first]
+    return Flood(
+        flood=count,
+        others=len(others),
+        updates=len(actions),
+        p50_ms=percentile(first_ms, 0.50),
+        p99_ms=percentile(first_ms, 0.99),
+        max_ms=max(first_ms, default=math.nan),
+        missing=replies.missing,
+        flood_missing=flood_missing,
+        flood_seconds=max(flood_replies, default=flood_started) - flood_started,
+    )
+
+
 def check_order(
     written: dict[int, tuple[list[str], list[Message]]], database: Path | None
 ) -> Order:
@@ -742,6 +820,7 @@ class Options:
     seconds: float = 20.0
     warm_up: int = WARM_UP_CUSTOMERS
     seed: int = 1
+    flood: int = FLOOD
 
     @property
     def paced_customers(self) -> int:
@@ -781,6 +860,9 @@ async def measure_bot(
         latency = await paced(
             control, paced_customers, options.rate, options.seconds, bot, sandbox, rng
         )
+        others = customers[1 : 1 + FLOOD_OTHERS]
+        progress(f"{kind}: flood, {options.flood} texts at once, {len(others)} others writing")
+        flooded = await flood(control, customers[0], others, options.flood)
     finally:
         await changes.stop()
         await control.close()
@@ -789,7 +871,7 @@ async def measure_bot(
     # After the bot stopped: its database is complete and quiet.
     database = carebot_database(workdir) if kind == "carebot" else None
     order = check_order(written, database)
-    return BotRun(kind, throughput, latency, order, len(bot.error_lines()))
+    return BotRun(kind, throughput, latency, order, flooded, len(bot.error_lines()))
 
 
 async def _run_script(customer: Customer) -> None:
@@ -909,6 +991,16 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     )
     row("latency max ms", lambda b: f"{b['latency']['max_ms']:.1f}")
     row("CPU s bot/sandbox/load", lambda b: _cpu(b["latency"]["cpu"]))
+    table.add_row(
+        f"[bold]flood: {options['flood']} at once, others writing[/]",
+        "",
+        "",
+        "",
+    )
+    row("others' latency p50 ms", lambda b: f"{b['flood']['p50_ms']:.1f}")
+    row("others' latency p99 ms", lambda b: f"{b['flood']['p99_ms']:.1f}")
+    row("others' latency max ms", lambda b: f"{b['flood']['max_ms']:.1f}")
+    row("flood answered in s", lambda b: f"{b['flood']['flood_seconds']:.1f}")
     table.add_row("[bold]correctness[/]", "", "", "")
     row(
         "order kept (chats)",
@@ -917,7 +1009,12 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     )
     row(
         "replies missing",
-        lambda b: str(b["throughput"]["missing"] + b["latency"]["missing"]),
+        lambda b: str(
+            b["throughput"]["missing"]
+            + b["latency"]["missing"]
+            + b["flood"]["missing"]
+            + b["flood"]["flood_missing"]
+        ),
     )
     row(
         "API errors / bot errors",
@@ -956,20 +1053,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="smoke run: 30 customers, 5 s paced (< 1 min)"
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the paced phase's draws")
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=FLOOD,
+        help=f"texts one customer sends at once in the flood phase (default {FLOOD})",
+    )
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the logs and carebot's database in DIR"
     )
     args = parser.parse_args(argv)
-    if args.users < 1 or args.rate <= 0 or args.seconds <= 0:
-        parser.error("--users, --rate and --seconds must be positive")
+    if args.users < 1 or args.rate <= 0 or args.seconds <= 0 or args.flood < 1:
+        parser.error("--users, --rate, --seconds and --flood must be positive")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the table, return the report."""
     args = parse_args(argv)
-    options = Options(users=args.users, rate=args.rate, seconds=args.seconds, seed=args.seed)
+    options = Options(
+        users=args.users, rate=args.rate, seconds=args.seconds, seed=args.seed, flood=args.flood
+    )
     if args.quick:
         options.users, options.seconds = 30, 5.0
     options.warm_up = min(WARM_UP_CUSTOMERS, options.users)

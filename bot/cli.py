@@ -325,7 +325,10 @@ def run(
             runner.check_jobs_only(settings)
         except runner.RunError as exc:
             _fail(str(exc), code=2)
-    runner.run(settings, jobs_only=jobs_only)
+    try:
+        runner.run(settings, jobs_only=jobs_only)
+    except runner.RunError as exc:
+        _fail(str(exc))
 
 
 # ---------------------------------------------------------------------------- db

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 from bot.contact_log import ContactLog
@@ -25,6 +26,7 @@ from care import customers
 from care.clock import Clock
 from care.contacts import ContactEntry
 from care.models import ContactKind, Direction
+from care.text import storable_text
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,12 @@ def _seconds(retry_after: int | dt.timedelta) -> float:
     return float(retry_after)
 
 
+def is_stale_callback(error: BadRequest) -> bool:
+    """Say whether Telegram refused a callback answer because the press is too old."""
+    text = error.message.lower()
+    return "query is too old" in text or "query id is invalid" in text
+
+
 def _chat_id(data: dict[str, Any]) -> int | None:
     value = data.get("chat_id")
     if isinstance(value, int):
@@ -95,6 +103,31 @@ def _chat_id(data: dict[str, Any]) -> int | None:
     if isinstance(value, str) and value.lstrip("-").isdigit():
         return int(value)
     return None
+
+
+class _NoRawUpdates(logging.Filter):
+    """Drop PTB's log line that quotes every update of a batch it could not read.
+
+    It carries the customers' names and words, at CRITICAL, and ``CareBot.get_updates``
+    then reads the batch update by update and says which one failed (by id only).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Error while parsing updates!")
+
+
+def _storable(value: Any) -> Any:
+    """``value`` (decoded JSON) with every text made storable (see ``storable_text``)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(item, int | bool | None):
+                value[key] = _storable(item)
+        return value
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    return value
 
 
 class CareBot(ExtBot[None]):
@@ -113,10 +146,50 @@ class CareBot(ExtBot[None]):
         self._care_sessionmaker = sessionmaker
         self._care_clock = clock
         self._care_contact_log = contact_log
+        self._care_raw_updates: list[Any] = []
+        ptb_log = self._LOGGER  # PTB's logger of this class ("telegram.ext.ExtBot")
+        if not any(isinstance(f, _NoRawUpdates) for f in ptb_log.filters):
+            ptb_log.addFilter(_NoRawUpdates())
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        """Fetch updates; one that cannot be read is skipped, never the whole batch.
+
+        PTB reads a batch at once, and one update it cannot read (a new field Telegram
+        added, a missing one) would fail the batch for ever: the updater asks again
+        from the same offset. Such an update is logged by its id only (its content is
+        the customer's) and passed on empty, so the offset moves past it.
+        """
+        try:
+            return await super().get_updates(*args, **kwargs)
+        except TelegramError:
+            raise
+        except Exception:
+            return tuple(self._read_update(raw) for raw in self._care_raw_updates)
+
+    def _read_update(self, raw: Any) -> Update:
+        try:
+            update = Update.de_json(raw, self)
+        except Exception as error:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int):
+                raise
+            log.error(
+                "update %d could not be read and is skipped: %s: %.200s",
+                update_id,
+                type(error).__name__,
+                error,
+            )
+            return Update(update_id)
+        return update
 
     async def _do_post(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         if endpoint == "getUpdates":  # the updater has its own retry loop
-            return await super()._do_post(endpoint, data, **kwargs)
+            result = await super()._do_post(endpoint, data, **kwargs)
+            # Texts enter here: made storable once, for every handler and the record.
+            self._care_raw_updates = _storable(result) if isinstance(result, list) else []
+            return self._care_raw_updates
+        if endpoint == "answerCallbackQuery":
+            return await self._answer_callback_query(data, **kwargs)
         kind = SENDING_METHODS.get(endpoint)
         chat_id = _chat_id(data) if kind is not None else None
         # Private chats have positive ids; groups and channels negative ones.
@@ -146,6 +219,21 @@ class CareBot(ExtBot[None]):
             )
         )
         return result
+
+    async def _answer_callback_query(self, data: dict[str, Any], **kwargs: Any) -> Any:
+        """Answer a button press; one Telegram no longer takes an answer for is harmless.
+
+        Telegram takes an answer for about 15 seconds after the press. A press older
+        than that (the backlog after a restart, a slow moment) still counts: what the
+        button asks for must happen, so every handler that answers first goes on.
+        """
+        try:
+            return await self._post_with_retries("answerCallbackQuery", data, **kwargs)
+        except BadRequest as error:
+            if not is_stale_callback(error):
+                raise
+            log.info("a button press was answered too late (%s); going on", error.message)
+            return True
 
     async def _post_with_retries(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         attempts = MAX_ATTEMPTS if _RETRYING.get() else 1

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,12 @@ Item = TypeVar("Item")
 
 Write = Callable[[AsyncSession, Sequence[Item]], Awaitable[object]]
 
-# A bad item (a constraint it breaks, a value the column refuses) fails its own caller
-# only: the batch is then written again item by item. Other errors (the database is
-# unreachable or locked) would fail each item again, so they fail the batch.
-_ITEM_ERRORS = (IntegrityError, DataError)
+# Errors that say the database itself is failing (unreachable, locked, too slow): they
+# would fail each item again, so they fail the batch. Any other error may be one item's
+# (a constraint it breaks, a value the column or the driver refuses: SQLite's driver
+# raises UnicodeEncodeError, asyncpg's a DBAPIError of its own), and fails that item's
+# caller only: the batch is then written again item by item.
+_DATABASE_ERRORS = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 Waiting = tuple[Item, "asyncio.Future[None]"]
 
@@ -145,7 +147,7 @@ class GroupCommit(Generic[Item]):
                 # Our connection went stale while idle (a server restart, an idle
                 # timeout): once more, on a fresh one.
                 await self._commit(batch, retry=False)
-            elif len(batch) > 1 and isinstance(error, _ITEM_ERRORS):
+            elif len(batch) > 1 and not isinstance(error, _DATABASE_ERRORS):
                 log.warning(
                     "%s: a batch of %d failed (%s); writing it item by item",
                     self._name,

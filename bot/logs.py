@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 
@@ -27,6 +28,40 @@ class RedactToken(logging.Filter):
                 record.msg = f"{record.msg}\n{record.exc_text}"
                 record.exc_text = None
         return True
+
+
+def redact_exception(error: BaseException, token: str | None) -> None:
+    """Take the token out of ``error`` and every exception chained to it, in place.
+
+    PTB puts the token into some messages (``InvalidToken: The token `…` was rejected``)
+    and URLs can carry it; whatever prints the exception afterwards (a traceback, rich's
+    pretty one, a log line) then shows ``<token>`` instead.
+    """
+    if not token:
+        return
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(_redacted(arg, token) for arg in current.args)
+        for name in ("message", "msg", "description"):
+            value = getattr(current, name, None)
+            if isinstance(value, str) and token in value:
+                with contextlib.suppress(AttributeError):
+                    setattr(current, name, value.replace(token, "<token>"))
+        notes = getattr(current, "__notes__", None)
+        if isinstance(notes, list):
+            current.__notes__ = [str(_redacted(note, token)) for note in notes]
+        pending += [current.__cause__, current.__context__]
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions
+
+
+def _redacted(value: object, token: str) -> object:
+    return value.replace(token, "<token>") if isinstance(value, str) else value
 
 
 def configure(level: str, token: str | None) -> None:

@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy.engine import make_url
+from telegram.error import InvalidToken
 
 from bot import db, logs
 from bot.app import build_application, finish, prepare
@@ -63,7 +66,22 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{PLAYGROUND_DATABASE}{suffix}").unlink(missing_ok=True)
         settings = settings.model_copy(update={"database_url": PLAYGROUND_DATABASE_URL})
-    asyncio.run(_run(settings, jobs_only=jobs_only))
+    try:
+        asyncio.run(_run(settings, jobs_only=jobs_only))
+    except InvalidToken as error:
+        # 401 (a revoked token) or 404 (no such bot, or a wrong CAREBOT_API_BASE_URL path):
+        # one line that says what to check, and never the token itself.
+        logs.redact_exception(error, settings.token_value)
+        log.debug("the token was rejected", exc_info=error)
+        host = urlsplit(settings.api_base_url).netloc or settings.api_base_url
+        raise RunError(f"the token was rejected by {host}: check CAREBOT_TOKEN") from None
+    except BaseException as error:
+        logs.redact_exception(error, settings.token_value)
+        raise
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
@@ -92,7 +110,9 @@ async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
     application = built.application
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # Signals reach the main thread only (carebot run in a worker thread, as the CLI
+    # tests do, is stopped by its caller); Windows has no add_signal_handler.
+    for signum in (signal.SIGINT, signal.SIGTERM) if _in_main_thread() else ():
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     try:

@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from care.text import clip, storable_text
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -62,23 +64,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class CleanText(TypeDecorator[str]):
-    """Text from people: NUL characters dropped (PostgreSQL cannot store them in text)."""
+    """Text from people, made storable (``care.text.storable_text``): NUL characters
+    dropped (PostgreSQL cannot store them in text), lone surrogates replaced."""
 
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return value.replace("\x00", "") if value else value
+        return storable_text(value) if value else value
 
 
 class CleanString(TypeDecorator[str]):
-    """A bounded string from people, NUL characters dropped."""
+    """A bounded string from people, made storable and cut to the column's length.
+
+    Whatever a person types (a 300-character name, a long file name) then fits: on
+    PostgreSQL a longer value would fail the whole transaction, on SQLite it would be
+    stored whole.
+    """
 
     impl = String
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return value.replace("\x00", "") if value else value
+        length = self.impl_instance.length if isinstance(self.impl_instance, String) else None
+        return clip(storable_text(value), length) if value else value
 
 
 class Base(DeclarativeBase):

@@ -52,9 +52,10 @@ from handlers.staff import Answer
 log = logging.getLogger(__name__)
 
 PREFIX = "cp:"
-BUTTON = re.compile(r"^cp:(approve|edit|cancel):(\d{1,18})$")
-CAMPAIGN_ID = re.compile(r"^#?(\d{1,18})$")
-CUSTOMER_ID = re.compile(r"^\d{1,18}$")
+# Row ids: at most 9 digits, to fit PostgreSQL's INTEGER (see complaint_words.ROW_ID).
+BUTTON = re.compile(r"^cp:(approve|edit|cancel):(\d{1,9})$")
+CAMPAIGN_ID = re.compile(r"^#?(\d{1,9})$")
+CUSTOMER_ID = re.compile(r"^\d{1,9}$")
 DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 WORD = re.compile(r"\S+")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import BaseHandler, ConversationHandler
 
 from care import customers
@@ -17,7 +17,7 @@ from care.locales import locale_for_language_code
 from care.models import ContactKind, Direction
 from handlers.context import CareContext, KnownCustomer, Services
 from handlers.i18n import gettext as _
-from handlers.i18n import set_locale
+from handlers.i18n import set_locale, use_locale
 
 log = logging.getLogger(__name__)
 
@@ -186,18 +186,34 @@ async def unknown_command(update: Update, context: CareContext) -> None:
 
 
 async def on_error(update: object, context: CareContext) -> None:
-    """Log the error and tell the person that something went wrong, in their language."""
+    """Log the error and tell the person that something went wrong, in their language,
+    in the chat they wrote in (a customer's private chat or the staff group)."""
+    if isinstance(context.error, TimedOut):
+        # Telegram may well have done what was asked (sent the reply, edited the card):
+        # saying it failed could be false, and asking to try again could double it.
+        log.warning("a request timed out while handling an update: %s", context.error)
+        return
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    if update.effective_chat.type != update.effective_chat.PRIVATE:
+    chat = update.effective_chat
+    if chat.type == chat.CHANNEL:
         return
+    with use_locale(_locale_of(update, context)):
+        apology = _("Sorry, something went wrong on our side. Please try again in a moment.")
     try:
         if update.callback_query is not None:
             await update.callback_query.answer()
-        await context.bot.send_message(
-            update.effective_chat.id,
-            _("Sorry, something went wrong on our side. Please try again in a moment."),
-        )
+        await context.bot.send_message(chat.id, apology)
     except TelegramError:
         log.warning("could not tell the user about the error", exc_info=True)
+
+
+def _locale_of(update: Update, context: CareContext) -> str:
+    """The locale to answer in: the customer's, else what their Telegram app says."""
+    if context.customer is not None:
+        return context.customer.locale
+    user = update.effective_user
+    return locale_for_language_code(
+        user.language_code if user else None, context.services.default_locale
+    )

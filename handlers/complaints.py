@@ -335,11 +335,11 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
         await query.answer()
         await common.settle(query)
         return await _file(update, context)
-    target_id = query.data.removeprefix(words.DUPLICATE_PREFIX + "add:")
+    target_id = words.id_in(query.data.removeprefix(words.DUPLICATE_PREFIX + "add:"))
     services = context.services
     async with services.sessionmaker.begin() as session:
         draft = await complaints.current_draft(session, context.customer.id)
-        target = await session.get(Complaint, int(target_id)) if target_id.isdigit() else None
+        target = await session.get(Complaint, target_id) if target_id is not None else None
         if draft is None:
             return await _draft_gone(update)
         if target is None or target.customer_id != context.customer.id:

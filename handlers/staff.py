@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 S = ComplaintStatus
 
 # Card buttons: "st:<action>:<complaint id>" (see handlers.staff_card.card_keyboard).
-BUTTON = re.compile(r"^st:(ack|take|res|reply):(\d{1,18})$")
+BUTTON = re.compile(rf"^st:(ack|take|res|reply):({words.ROW_ID})$")
 # "C-2026-000123", also typed as "c-2026-123".
 NUMBER = re.compile(r"^C-(\d{4})-(\d{1,12})$", re.IGNORECASE)
 TELEGRAM_ID = re.compile(r"^\d{1,18}$")

@@ -46,8 +46,8 @@ COMMENT = "comment"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 
-RATE_PATTERN = rf"^{words.RATING_PREFIX}(\d+):([1-5])$"
-REOPEN_PATTERN = rf"^{words.REOPEN_PREFIX}(\d+)$"
+RATE_PATTERN = rf"^{words.RATING_PREFIX}({words.ROW_ID}):([1-5])$"
+REOPEN_PATTERN = rf"^{words.REOPEN_PREFIX}({words.ROW_ID})$"
 
 # Ratings at or below this are a warning sign: staff are alerted, the customer may reopen.
 LOW_RATING = 2
@@ -243,7 +243,7 @@ def rated_just_before(history: list[Contact]) -> int | None:
     if not previous.text.startswith(words.RATING_PREFIX):
         return None
     complaint_id = previous.text.removeprefix(words.RATING_PREFIX).split(":")[0]
-    return int(complaint_id) if complaint_id.isdigit() else None
+    return words.id_in(complaint_id)
 
 
 async def skip_comment(update: Update, context: CareContext) -> int:

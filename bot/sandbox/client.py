@@ -79,10 +79,14 @@ class SandboxClient:
         params: dict[str, Any] | None = None,
         http_timeout: float | None = None,
     ) -> Any:
+        # ASCII JSON (escapes), as Telegram's clients send it: every string survives,
+        # even a lone surrogate ("\\ud83d"), which UTF-8 cannot carry.
+        content = None if body is None else json.dumps(body).encode()
         response = await self._http.request(
             method,
             "/sandbox" + path,
-            json=body,
+            content=content,
+            headers=None if body is None else {"Content-Type": "application/json"},
             params=params,
             timeout=self._http.timeout if http_timeout is None else http_timeout,
         )
@@ -278,6 +282,12 @@ class SandboxClient:
     async def fault(self, spec: dict[str, Any] | None = None, **fields: Any) -> None:
         """Plan a fault: ``fault({"kind": "blocked", "user_id": 1})`` or ``fault(kind=...)``."""
         await self._request("POST", "/faults", {**(spec or {}), **fields})
+
+    async def raw_update(self, kind: str, payload: dict[str, Any]) -> int | None:
+        """Queue an update ``{kind: payload}`` as given, unchecked; return its id."""
+        answer = await self._request("POST", "/updates", {"kind": kind, "payload": payload})
+        update_id = answer["update_id"]
+        return int(update_id) if update_id is not None else None
 
     async def block(self, user_id: int) -> None:
         """Make the user block the bot: sends to them answer 403."""

@@ -41,8 +41,14 @@ def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
     """Return ``payload`` as a UTF-8 JSON response (Chinese stays readable)."""
+    try:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (a user may send one) has no UTF-8 form; Telegram sends it as a
+        # JSON escape, and so does this.
+        body = json.dumps(payload, separators=(",", ":")).encode()
     return web.Response(
-        body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(),
+        body=body,
         status=status,
         content_type="application/json",
         headers=headers,
@@ -87,6 +93,7 @@ class ControlApi:
             ("GET", "/sandbox/faults", self.list_faults),
             ("POST", "/sandbox/faults", self.add_fault),
             ("DELETE", "/sandbox/faults", self.clear_faults),
+            ("POST", "/sandbox/updates", self.add_raw_update),
             ("GET", "/sandbox/limits", self.get_limits),
             ("POST", "/sandbox/limits", self.set_limits),
             ("GET", "/sandbox/events", self.events),
@@ -351,6 +358,18 @@ class ControlApi:
         """``DELETE /sandbox/faults``: no more faults, nobody blocked."""
         self.world.faults.clear()
         return json_response({"ok": True})
+
+    async def add_raw_update(self, request: web.Request) -> web.Response:
+        """``POST /sandbox/updates``: queue an update exactly as given, unchecked.
+
+        A fault of its own kind: an update the bot's library may not be able to read
+        (a field Telegram added or dropped), as Telegram may send one.
+        """
+        body = await _body(request)
+        kind, payload = body.get("kind"), body.get("payload")
+        if not isinstance(kind, str) or not isinstance(payload, dict):
+            raise ControlError("give kind (a string) and payload (an object)")
+        return json_response({"update_id": self.world.queue_update(kind, payload)})
 
     async def get_limits(self, request: web.Request) -> web.Response:
         """``GET /sandbox/limits``: the rate limits in force."""

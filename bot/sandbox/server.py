@@ -142,7 +142,12 @@ class Sandbox:
         ControlApi(self.world).add_routes(app)
         app.router.add_get("/", self._playground)
         app.router.add_static("/playground/", PLAYGROUND)
+        # Anything else (a wrong base path, say) gets the Bot API's JSON 404, as from Telegram.
+        app.router.add_route("*", "/{anything:.*}", self._not_found)
         return app
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return json_response(ApiError(404, "Not Found").envelope(), status=404)
 
     async def _bot_call(self, request: web.Request) -> web.Response:
         world = self.world

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.inbound import SCRIPT_STEPS, main
+from bench.inbound import FLOOD_OTHER_TEXTS, SCRIPT_STEPS, main
 
 
 def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> None:
     out = tmp_path / "inbound.json"
 
-    report = main(["--users", "3", "--rate", "10", "--seconds", "2", "--json", str(out)])
+    report = main(
+        ["--users", "3", "--rate", "10", "--seconds", "2", "--flood", "20", "--json", str(out)]
+    )
 
     assert json.loads(out.read_text())["bots"].keys() == {"echo", "carebot"}
     for bot in ("echo", "carebot"):
@@ -26,4 +28,12 @@ def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> Non
         assert run["order"]["chats"] == 3
         assert run["throughput"]["api_errors"] == run["latency"]["api_errors"] == 0
         assert run["errors_logged"] == 0
+        flood = run["flood"]
+        assert (flood["flood"], flood["others"], flood["missing"], flood["flood_missing"]) == (
+            20,
+            2,
+            0,
+            0,
+        )
+        assert flood["updates"] == 2 * FLOOD_OTHER_TEXTS and flood["p50_ms"] > 0
     assert report["ratio"] > 0

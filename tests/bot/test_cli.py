@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import stat
 import sys
+import traceback
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner, Result
 
 from bot.cli import app, problem_in_words
+from bot.sandbox import Sandbox
+from bot.sandbox.client import SandboxClient
 from bot.settings import Settings
 from care.clock import ManualClock
 from care.contacts import record_contact
@@ -223,6 +228,53 @@ async def test_run_jobs_only_needs_a_token_and_postgresql(
     assert result.exit_code == 0, result.output
     [(settings, jobs_only)] = runs
     assert jobs_only and settings.database_url == postgresql
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """Give the root logger back as it was: ``carebot run`` configures it for the process."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.parametrize("answer", ["revoked (401)", "wrong base path (404)"])
+@pytest.mark.usefixtures("root_logging")
+async def test_a_rejected_token_is_one_line_naming_the_host_never_the_token(
+    carebot: Carebot, sandbox: Sandbox, client: SandboxClient, answer: str
+) -> None:
+    base_url = sandbox.bot_base_url
+    if answer.endswith("(401)"):
+        await client.fault(kind="error", method="getMe", status=401, description="Unauthorized")
+    else:
+        base_url = f"{sandbox.url}/wrong/path/bot"
+
+    result = await carebot("run", CAREBOT_API_BASE_URL=base_url)
+
+    assert result.exit_code == 1, result.output
+    host = sandbox.url.removeprefix("http://")
+    # Before it: the start-up's log lines (migrations); no traceback, no token (see Carebot).
+    *_log, last = result.stderr.strip().splitlines()
+    assert last == f"the token was rejected by {host}: check CAREBOT_TOKEN"
+
+
+def test_redact_exception_takes_the_token_out_of_the_whole_chain() -> None:
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.logs import redact_exception
+
+    try:
+        try:
+            raise NetworkError(f"httpx.ConnectError: https://api.telegram.org/bot{TOKEN}/getMe")
+        except NetworkError as cause:
+            raise InvalidToken(f"The token `{TOKEN}` was rejected by the server.") from cause
+    except InvalidToken as error:
+        redact_exception(error, TOKEN)
+        text = "".join(traceback.format_exception(error))
+    assert SECRET not in text
+    assert "The token `<token>` was rejected" in text and "/bot<token>/getMe" in text
 
 
 # ---------------------------------------------------------------------------- import

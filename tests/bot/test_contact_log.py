@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -114,6 +114,52 @@ async def test_a_bad_entry_fails_only_its_own_caller(
     assert results[0] is None and results[2] is None
     assert isinstance(results[1], CommitFailed)
     assert await logged_texts(sessionmaker) == ["before", "after"]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        UnicodeEncodeError("utf-8", "\ud83d", 0, 1, "surrogates not allowed"),  # SQLite's
+        DBAPIError("INSERT INTO contact", {}, Exception("invalid byte sequence")),  # asyncpg's
+    ],
+    ids=["UnicodeEncodeError", "DBAPIError"],
+)
+async def test_a_row_the_driver_refuses_fails_only_its_own_caller(
+    log: ContactLog,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    refusal: Exception,
+) -> None:
+    ids = await new_customers(sessionmaker, clock, 40)
+    write = contacts.record_contacts
+
+    async def refusing(session: AsyncSession, entries: Sequence[ContactEntry]) -> list[int | None]:
+        if any(entry.text == "unstorable" for entry in entries):
+            raise refusal
+        return await write(session, entries)
+
+    monkeypatch.setattr(contacts, "record_contacts", refusing)
+    results = await asyncio.gather(
+        *(log.record(inbound(anna, f"fine {n}", clock)) for n, anna in enumerate(ids[:20])),
+        log.record(inbound(ids[20], "unstorable", clock)),
+        *(log.record(inbound(anna, f"fine {n}", clock)) for n, anna in enumerate(ids[21:], 21)),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[20], CommitFailed)
+    assert [r for n, r in enumerate(results) if n != 20] == [None] * 39
+    assert sorted(await logged_texts(sessionmaker), key=lambda t: int(str(t).split()[1])) == [
+        f"fine {n}" for n in range(40) if n != 20
+    ]
+
+
+async def test_a_lone_surrogate_is_stored_as_a_replacement_character(
+    log: ContactLog, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    [anna] = await new_customers(sessionmaker, clock, 1)
+    await log.record(inbound(anna, "half an emoji \ud83d and a NUL \x00.", clock))
+    assert await logged_texts(sessionmaker) == ["half an emoji \ufffd and a NUL ."]
 
 
 async def test_a_failed_transaction_fails_its_callers_and_the_log_goes_on(

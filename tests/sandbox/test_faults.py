@@ -116,3 +116,21 @@ async def test_fault_plan_can_be_listed_and_cleared(client: SandboxClient) -> No
     assert plan["blocked"] == [5] and plan["faults"][0]["remaining"] == 3
     await client.clear_faults()
     assert await client.faults() == {"blocked": [], "faults": []}
+
+
+async def test_late_answer_fault_carries_the_call_out_but_answers_late(
+    bot: Bot, client: SandboxClient, customer: dict[str, Any]
+) -> None:
+    await client.fault(kind="late_answer", method="sendMessage", seconds=0.6, count=1)
+    with pytest.raises(TimedOut):
+        await bot.send_message(customer["id"], "sent all the same", read_timeout=0.1)
+    texts = [m["text"] for m in await client.bot_messages(customer["id"])]
+    assert texts == ["sent all the same"]
+
+
+async def test_a_raw_update_is_queued_exactly_as_given(
+    client: SandboxClient, api: httpx.AsyncClient
+) -> None:
+    update_id = await client.raw_update("message", {"message_id": 1, "poll": {"id": "x"}})
+    updates = (await api.post("getUpdates", json={"timeout": 0})).json()["result"]
+    assert updates == [{"update_id": update_id, "message": {"message_id": 1, "poll": {"id": "x"}}}]
