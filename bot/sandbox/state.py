@@ -337,6 +337,32 @@ class StoredMessage:
     edit_date: int | None = None
     reply_to: dict[str, Any] | None = None  # the replied-to message as it was then
     forward_origin: dict[str, Any] | None = None
+    thread_id: int | None = None  # the forum topic (None: General, or not a forum)
+    reactions: list[dict[str, Any]] | None = None  # the bot's (setMessageReaction)
+
+
+@dataclass(slots=True)
+class Topic:
+    """A forum topic: the thread of the service message that created it."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    creator_id: int
+    icon_custom_emoji_id: str | None = None
+    closed: bool = False
+    last_message_id: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return Telegram's ``ForumTopic`` object."""
+        topic: dict[str, Any] = {
+            "message_thread_id": self.thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
+        if self.icon_custom_emoji_id:
+            topic["icon_custom_emoji_id"] = self.icon_custom_emoji_id
+        return topic
 
 
 @dataclass(slots=True)
@@ -350,6 +376,10 @@ class Chat:
     member_ids: list[int] = field(default_factory=list)
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     last_message_id: int = 0
+    is_forum: bool = False
+    # The bot's administrator rights here (None: a plain member), see forum.ADMIN_RIGHTS.
+    bot_rights: dict[str, bool] | None = None
+    topics: dict[int, Topic] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:
@@ -548,7 +578,9 @@ class World:
         self.touch(user_id)
         return user
 
-    def create_group(self, title: str, member_ids: Iterable[int]) -> Chat:
+    def create_group(
+        self, title: str, member_ids: Iterable[int], *, is_forum: bool = False
+    ) -> Chat:
         """Create a supergroup with the given users (the bot is always a member)."""
         if not title or not title.strip():
             raise ValueError("title is required")
@@ -557,7 +589,9 @@ class World:
         if unknown:
             raise ValueError(f"unknown users: {unknown}")
         chat_id = -next(self._group_ids)
-        chat = Chat(id=chat_id, type="supergroup", title=title, member_ids=members)
+        chat = Chat(
+            id=chat_id, type="supergroup", title=title, member_ids=members, is_forum=is_forum
+        )
         self.chats[chat_id] = chat
         self.touch(chat_id)
         return chat
@@ -579,6 +613,8 @@ class World:
         result = {"id": chat.id, "type": chat.type, "title": chat.title}
         if chat.username:
             result["username"] = chat.username
+        if chat.is_forum:
+            result["is_forum"] = True
         return result
 
     def chat_full_info(self, chat: Chat) -> dict[str, Any]:
@@ -625,8 +661,12 @@ class World:
         parse_mode: str | None = None,
         reply_to_message_id: int | None = None,
         forward_origin: dict[str, Any] | None = None,
+        thread_id: int | None = None,
     ) -> StoredMessage:
-        """Store a new message in ``chat`` and return it (no update is queued here)."""
+        """Store a new message in ``chat`` and return it (no update is queued here).
+
+        ``thread_id`` puts it in that forum topic (its id once ``chat.topics`` has it).
+        """
         reply_to = None
         if reply_to_message_id is not None:
             replied = chat.messages.get(reply_to_message_id)
@@ -644,8 +684,12 @@ class World:
             parse_mode=parse_mode,
             reply_to=reply_to,
             forward_origin=forward_origin,
+            thread_id=thread_id,
         )
         chat.messages[message.message_id] = message
+        topic = chat.topics.get(thread_id) if thread_id is not None else None
+        if topic is not None:
+            topic.last_message_id = message.message_id
         self.touch(chat.id)
         return message
 
@@ -675,6 +719,14 @@ class World:
             result["edit_date"] = message.edit_date
         if message.forward_origin is not None:
             result["forward_origin"] = message.forward_origin
+        if message.thread_id is not None and chat.is_forum:
+            # As on Telegram, a topic is the thread of its forum_topic_created message:
+            # every other message in it replies to that one unless it replies to another.
+            result["message_thread_id"] = message.thread_id
+            result["is_topic_message"] = True
+            root = chat.messages.get(message.thread_id)
+            if with_reply and message.reply_to is None and root and root is not message:
+                result["reply_to_message"] = self.message_dict(root, with_reply=False)
         if with_reply and message.reply_to is not None:
             result["reply_to_message"] = message.reply_to
         result.update(message.content)
@@ -683,15 +735,20 @@ class World:
             result["reply_markup"] = markup
         return result
 
-    def transcript(self, chat: Chat) -> list[dict[str, Any]]:
+    def transcript(
+        self, chat: Chat, thread: int | Literal["all", "general"] = "all"
+    ) -> list[dict[str, Any]]:
         """Return the chat as its users see it: oldest first, edits applied.
 
         A reply keyboard shows on the message that sent it, until a later bot message
-        removes it with ``ReplyKeyboardRemove``.
+        removes it with ``ReplyKeyboardRemove``. ``thread`` keeps one forum topic's
+        messages (``"general"``: those outside every topic).
         """
         entries: list[dict[str, Any]] = []
         keyboard_holders: list[dict[str, Any]] = []
         for message in chat.messages.values():
+            if thread != "all" and message.thread_id != (None if thread == "general" else thread):
+                continue
             sender = self.sender(message.from_id)
             entry: dict[str, Any] = {
                 "message_id": message.message_id,
@@ -709,6 +766,11 @@ class World:
                 entry["reply_to_message_id"] = message.reply_to["message_id"]
             if message.forward_origin is not None:
                 entry["forward_origin"] = message.forward_origin
+            if message.thread_id is not None and chat.is_forum:
+                entry["message_thread_id"] = message.thread_id
+                entry["is_topic_message"] = True
+            if message.reactions:
+                entry["reactions"] = message.reactions
             markup = message.reply_markup
             if markup is not None:
                 if "inline_keyboard" in markup:
@@ -846,4 +908,8 @@ _TRANSCRIPT_CONTENT = (
     "contact",
     "sticker",
     "voice",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
 )
