@@ -8,6 +8,19 @@ const STAFF_GROUP = "Care staff";
 const DEFAULT_PHONE = "+8613800138000";
 const STICKERS = ["😀", "👍", "🎉", "🐼", "🌕", "❤️"];
 const CUSTOMER_KEY = "carebot-playground-customer";
+// The bot's rights in a staff group the page creates, as an operator would set them.
+const STAFF_BOT_RIGHTS = {
+  can_manage_chat: true,
+  can_delete_messages: true,
+  can_pin_messages: true,
+  can_manage_topics: true,
+};
+const SERVICE_KINDS = [
+  "forum_topic_created",
+  "forum_topic_edited",
+  "forum_topic_closed",
+  "forum_topic_reopened",
+];
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +38,10 @@ const state = {
   // the chats loaded once: a prompt that arrives later opens a reply to it by itself.
   forceSeen: new Set(),
   primed: new Set(),
+  // The staff group as a forum: its topics (General first) and the one shown (null:
+  // General). In plain mode every message shows in one flow.
+  topics: [],
+  topic: null,
 };
 
 // -- control API ---------------------------------------------------------------------
@@ -67,7 +84,11 @@ async function bootstrap() {
   }
   let group = chats.find((chat) => chat.type !== "private" && chat.title === STAFF_GROUP);
   if (!group) {
-    group = await api("POST", "/groups", { title: STAFF_GROUP, member_ids: [staff.id] });
+    group = await api("POST", "/groups", {
+      title: STAFF_GROUP,
+      member_ids: [staff.id],
+      bot_rights: STAFF_BOT_RIGHTS,
+    });
   }
   state.staff = staff;
   state.group = group;
@@ -146,11 +167,13 @@ function setEnabled(pane, enabled) {
 async function refresh(pane) {
   const chat = pane === "customer" ? state.customer : state.group;
   if (!chat) return;
+  if (pane === "staff") await refreshGroup();
   const transcript = await api("GET", `/chats/${chat.id}/transcript`);
   const now = pane === "customer" ? state.customer : state.group;
   if (!now || now.id !== chat.id) return; // another customer was chosen meanwhile
   state.transcripts[pane] = transcript;
   followForceReply(pane, chat.id, transcript);
+  if (pane === "staff") renderTopics();
   if (pane === "customer") {
     state.commands = await api("GET", "/commands");
     renderCommands();
@@ -191,6 +214,126 @@ function setConnection(ok) {
 
 // -- replying to a message ----------------------------------------------------------------
 
+// -- the staff group as a forum -------------------------------------------------------------
+
+async function refreshGroup() {
+  const chats = await api("GET", "/chats");
+  const group = chats.find((chat) => state.group && chat.id === state.group.id);
+  if (!group) return;
+  state.group = group;
+  $("staff-forum").checked = Boolean(group.is_forum);
+  $("staff-sub").textContent = `${group.is_forum ? "forum" : "group"} ${group.id} · you are ${
+    state.staff ? state.staff.first_name : STAFF_NAME
+  }`;
+  state.topics = group.is_forum ? await api("GET", `/chats/${group.id}/topics`) : [];
+  if (!state.topics.some((topic) => topic.message_thread_id === state.topic)) state.topic = null;
+}
+
+function isForum() {
+  return Boolean(state.group && state.group.is_forum);
+}
+
+function threadOf(message) {
+  return message.message_thread_id === undefined ? null : message.message_thread_id;
+}
+
+function selectedTopic() {
+  return state.topics.find((topic) => topic.message_thread_id === state.topic) || null;
+}
+
+function selectTopic(threadId) {
+  if (state.topic === threadId) return;
+  state.topic = threadId;
+  const target = state.replyTo.staff;
+  if (target && threadOf(target.message) !== threadId) clearReply("staff");
+  renderTopics();
+  renderChat("staff");
+}
+
+function renderTopics() {
+  const nav = $("staff-topics");
+  const head = $("staff-topic-head");
+  nav.hidden = !isForum();
+  head.hidden = !isForum();
+  nav.replaceChildren();
+  if (!isForum()) {
+    setEnabled("staff", Boolean(state.group));
+    return;
+  }
+  const messages = state.transcripts.staff;
+  for (const topic of state.topics) {
+    const item = document.createElement("button");
+    item.type = "button";
+    item.className = "topic" + (topic.message_thread_id === state.topic ? " selected" : "");
+    if (topic.is_closed) item.classList.add("closed");
+    item.dataset.testid = "topic";
+    item.dataset.threadId = topic.is_general ? "general" : String(topic.message_thread_id);
+    const icon = document.createElement("span");
+    icon.className = "topic-icon" + (topic.is_general ? " general" : "");
+    icon.textContent = topic.is_general ? "#" : topic.name.trim().charAt(0).toUpperCase();
+    if (!topic.is_general) icon.style.background = `#${topic.icon_color.toString(16).padStart(6, "0")}`;
+    const text = document.createElement("span");
+    text.className = "topic-text";
+    const name = document.createElement("div");
+    name.className = "topic-name";
+    name.dataset.testid = "topic-name";
+    name.textContent = topic.name;
+    if (topic.is_closed) {
+      const lock = document.createElement("span");
+      lock.className = "lock";
+      lock.dataset.testid = "topic-closed";
+      lock.textContent = " 🔒";
+      lock.title = "closed";
+      name.append(lock);
+    }
+    const inTopic = messages.filter((m) => threadOf(m) === topic.message_thread_id && !isService(m));
+    const last = document.createElement("div");
+    last.className = "topic-last";
+    const latest = inTopic[inTopic.length - 1];
+    last.textContent = latest ? `${latest.from.first_name}: ${summary(latest)}` : "no messages yet";
+    text.append(name, last);
+    item.append(icon, text);
+    item.addEventListener("click", () => selectTopic(topic.message_thread_id));
+    nav.append(item);
+  }
+  const topic = selectedTopic();
+  head.replaceChildren(topic ? topic.name : "General");
+  if (topic && topic.is_closed) {
+    const note = document.createElement("span");
+    note.className = "closed-note";
+    note.textContent = "🔒 closed: only admins can write";
+    head.append(note);
+  }
+  const closed = Boolean(topic && topic.is_closed);
+  setEnabled("staff", Boolean(state.group) && !closed);
+  $("staff-input").placeholder = closed ? "The topic is closed" : `Message as ${STAFF_NAME}`;
+}
+
+async function setForumMode(enabled) {
+  if (!state.group) return;
+  try {
+    await api("PATCH", `/chats/${state.group.id}`, { is_forum: enabled });
+  } catch (error) {
+    toast(`Could not switch the mode: ${error.message}`, true);
+  }
+  await refresh("staff");
+}
+
+function isService(message) {
+  return SERVICE_KINDS.some((kind) => message[kind]);
+}
+
+function serviceText(message) {
+  if (message.forum_topic_created) return `Topic “${message.forum_topic_created.name}” created`;
+  if (message.forum_topic_edited) {
+    const edited = message.forum_topic_edited;
+    return edited.name ? `Topic renamed to “${edited.name}”` : "Topic icon changed";
+  }
+  if (message.forum_topic_closed) return `${message.from.first_name} closed the topic`;
+  if (message.forum_topic_reopened) return `${message.from.first_name} reopened the topic`;
+  return "";
+}
+
 function followForceReply(pane, chatId, transcript) {
   // Like Telegram's apps: a new bot message that asks for a reply (ForceReply) opens a
   // reply to it. Prompts already there when the chat was first loaded do not.
@@ -202,7 +345,11 @@ function followForceReply(pane, chatId, transcript) {
   if (current && !transcript.some((message) => message.message_id === current.message.message_id)) {
     clearReply(pane); // the message was deleted
   }
-  if (state.primed.has(chatId) && fresh.length) setReply(pane, fresh[fresh.length - 1], false);
+  if (state.primed.has(chatId) && fresh.length) {
+    const prompt = fresh[fresh.length - 1];
+    if (pane === "staff" && isForum()) state.topic = threadOf(prompt); // open its topic
+    setReply(pane, prompt, false);
+  }
   state.primed.add(chatId);
 }
 
@@ -240,10 +387,12 @@ function replyParameters(pane) {
 function renderChat(pane) {
   const container = $(pane === "customer" ? "customer-chat" : "staff-chat");
   const me = pane === "customer" ? state.customer : state.staff;
-  const messages = state.transcripts[pane];
+  const all = state.transcripts[pane];
+  const messages =
+    pane === "staff" && isForum() ? all.filter((m) => threadOf(m) === state.topic) : all;
   const atBottom = container.scrollTop + container.clientHeight >= container.scrollHeight - 60;
   const grew = Number(container.dataset.count || 0) !== messages.length;
-  const byId = new Map(messages.map((message) => [message.message_id, message]));
+  const byId = new Map(all.map((message) => [message.message_id, message]));
   container.replaceChildren();
   if (messages.length === 0) {
     const empty = document.createElement("div");
@@ -253,15 +402,28 @@ function renderChat(pane) {
         ? me
           ? "Say hello, or send /start"
           : "Create a customer above to start chatting"
-        : "Nothing in the staff group yet";
+        : isForum()
+          ? "Nothing in this topic yet"
+          : "Nothing in the staff group yet";
     container.append(empty);
   }
   for (const message of messages) {
-    container.append(renderMessage(message, pane, me, byId));
+    container.append(
+      isService(message) ? renderService(message) : renderMessage(message, pane, me, byId),
+    );
   }
   container.dataset.count = String(messages.length);
   if (atBottom || grew) container.scrollTop = container.scrollHeight;
   renderReplyKeyboard(pane, me);
+}
+
+function renderService(message) {
+  const line = document.createElement("div");
+  line.className = "service";
+  line.dataset.testid = "service";
+  line.dataset.messageId = String(message.message_id);
+  line.textContent = serviceText(message);
+  return line;
 }
 
 function renderMessage(message, pane, me, byId) {
@@ -318,6 +480,18 @@ function renderMessage(message, pane, me, byId) {
   meta.textContent = (message.edit_date ? "edited " : "") + clock(message.date);
   bubble.append(meta);
   wrapper.append(bubble);
+  if (message.reactions) {
+    const reactions = document.createElement("div");
+    reactions.className = "reactions";
+    for (const reaction of message.reactions) {
+      const chip = document.createElement("span");
+      chip.className = "reaction";
+      chip.dataset.testid = "reaction";
+      chip.textContent = reaction.emoji || "★";
+      reactions.append(chip);
+    }
+    wrapper.append(reactions);
+  }
   bubble.addEventListener("dblclick", () => setReply(pane, message));
   const reply = document.createElement("button");
   reply.type = "button";
@@ -737,7 +911,9 @@ function sendFromInput(pane) {
   const text = input.value;
   if (!chat || !me || !text.trim()) return;
   input.value = "";
-  sendAs(chat.id, me.id, { text, ...replyParameters(pane) });
+  const thread =
+    pane === "staff" && isForum() && state.topic !== null ? { message_thread_id: state.topic } : {};
+  sendAs(chat.id, me.id, { text, ...thread, ...replyParameters(pane) });
   clearReply(pane);
 }
 
@@ -794,6 +970,7 @@ function wire() {
     clearReply("customer");
   });
   $("toast").addEventListener("click", () => ($("toast").hidden = true));
+  $("staff-forum").addEventListener("change", (event) => setForumMode(event.target.checked));
 }
 
 async function main() {
