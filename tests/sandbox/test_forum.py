@@ -308,3 +308,14 @@ async def test_control_api_refuses_bad_forum_input(
     with pytest.raises(SandboxError, match="exactly one of text, caption"):
         await client.edit_message(forum, typed["message_id"])
     await client.create_user("Bot's own")  # the bot's messages are edited through the Bot API
+
+
+async def test_the_playground_staff_group_lets_the_bot_open_topics_once_a_forum(
+    sandbox: Sandbox, ptb: Bot, client: SandboxClient
+) -> None:
+    group = sandbox.ensure_staff_group()
+    with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+        await ptb.create_forum_topic(group, "Anna")
+    await client.set_forum(group)
+    topic = await ptb.create_forum_topic(group, "Anna")
+    assert [t["name"] for t in await client.topics(group)] == ["General", topic.name]
