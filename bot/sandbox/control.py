@@ -17,9 +17,10 @@ from typing import Any, Literal
 from aiohttp import web
 
 from bot.sandbox import forum
+from bot.sandbox.limits import RateLimits
 from bot.sandbox.media import image_size, make_png, sample_voice
 from bot.sandbox.spec import MAX_TEXT_LENGTH, ApiError
-from bot.sandbox.state import Chat, RateLimits, World
+from bot.sandbox.state import Chat, World
 
 MAX_WAIT = 60.0
 SAMPLE_STICKER_EMOJI = "😀"

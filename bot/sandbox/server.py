@@ -14,9 +14,10 @@ from aiohttp import web
 
 from bot.sandbox.control import ControlApi, json_response
 from bot.sandbox.forum import admin_rights
+from bot.sandbox.limits import Clock, RateLimits
 from bot.sandbox.methods import BotApi
 from bot.sandbox.spec import ApiError, BotApiSpec, UploadedFile
-from bot.sandbox.state import BOT_USERNAME, Clock, RateLimits, World
+from bot.sandbox.state import BOT_USERNAME, World
 
 PLAYGROUND = Path(__file__).with_name("playground")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
