@@ -207,13 +207,19 @@ class SandboxClient:
         file_name: str = "photo.png",
         caption: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> Message:
         """Send a photo (``data``, or a small generated PNG when None)."""
         photo: dict[str, Any] = {"file_name": file_name}
         if data is not None:
             photo["data_b64"] = base64.b64encode(data).decode()
         return await self.send_message(
-            chat_id, from_id, photo=photo, caption=caption, reply_to_message_id=reply_to_message_id
+            chat_id,
+            from_id,
+            photo=photo,
+            caption=caption,
+            reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id,
         )
 
     async def send_document(

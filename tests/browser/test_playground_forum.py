@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Locator, Page, expect
-from telegram import Bot, Message
+from telegram import Bot, ForceReply, Message
 
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
@@ -162,6 +162,25 @@ async def test_a_conversation_in_forum_mode(
     await topic_item(page, "General").click()
     await expect(page.locator("#staff-input")).to_be_enabled()
     await expect(staff_message(page, "Good morning, team")).to_be_visible()
+
+    # A prompt asking for a reply (ForceReply) in another topic opens that topic and the
+    # reply to it, as Telegram's apps do.
+    await bot.send_message(
+        group,
+        "Your note for Li, please",
+        message_thread_id=other.message_thread_id,
+        reply_markup=ForceReply(),
+    )
+    await expect(topic_item(page, "Li · refund")).to_have_class("topic selected", timeout=WAIT_MS)
+    await expect(page.locator("#staff-reply-bar")).to_contain_text("Your note for Li, please")
+    await page.fill("#staff-input", "Refund sent")
+    await page.press("#staff-input", "Enter")
+    note = await relay.next_message(group)
+    assert note.message_thread_id == other.message_thread_id
+    assert (
+        note.reply_to_message is not None
+        and note.reply_to_message.text == "Your note for Li, please"
+    )
 
 
 async def test_a_conversation_in_plain_mode_and_switching_modes(

@@ -149,6 +149,22 @@ async def test_users_write_reply_and_edit_in_topics_and_the_bot_answers_there(
     assert answer.reply_to_message is not None
     assert answer.reply_to_message.message_id == typed["message_id"]
 
+    assert await ptb.send_chat_action(forum, "typing", message_thread_id=thread)
+    forwarded = await ptb.forward_message(
+        forum, customer["id"], asked["message_id"], message_thread_id=thread
+    )
+    assert forwarded.message_thread_id == thread and forwarded.forward_origin is not None
+    photo = await client.send_photo(forum, agent["id"], caption="label", message_thread_id=thread)
+    recaptioned = await client.edit_message(forum, photo["message_id"], caption="new label")
+    assert (recaptioned["caption"], recaptioned["message_thread_id"]) == ("new label", thread)
+    assert (await ptb.get_chat_member(forum, agent["id"])).status == "member"
+    assert (await ptb.get_chat_member(forum, customer["id"])).status == "left"
+    assert await ptb.edit_forum_topic(forum, thread, icon_custom_emoji_id="5312536423851630001")
+    [listed] = [t for t in await client.topics(forum) if t["message_thread_id"] == thread]
+    assert listed["icon_custom_emoji_id"] == "5312536423851630001"
+    await _updates(ptb, offset=updates[-1].update_id + 1)  # the photo's update
+    updates = await _updates(ptb)
+
     edited = await client.edit_message(forum, typed["message_id"], text="We will send TWO")
     assert "edit_date" in edited
     last = (await _updates(ptb, offset=updates[-1].update_id + 1))[-1]
@@ -260,7 +276,7 @@ async def test_forum_calls_are_validated_against_the_spec(
 
 
 async def test_control_api_refuses_bad_forum_input(
-    client: SandboxClient, forum: int, agent: dict[str, Any]
+    ptb: Bot, client: SandboxClient, forum: int, agent: dict[str, Any]
 ) -> None:
     cases: list[tuple[Callable[[], Awaitable[Any]], int, str]] = [
         (lambda: client.update_chat(forum, is_forum="yes"), 400, "is_forum must be true or false"),
@@ -307,7 +323,9 @@ async def test_control_api_refuses_bad_forum_input(
         await client.edit_message(forum, typed["message_id"], caption="hello")
     with pytest.raises(SandboxError, match="exactly one of text, caption"):
         await client.edit_message(forum, typed["message_id"])
-    await client.create_user("Bot's own")  # the bot's messages are edited through the Bot API
+    own = await ptb.send_message(forum, "the bot's own")
+    with pytest.raises(SandboxError, match="only users' messages"):
+        await client.edit_message(forum, own.message_id, text="changed")
 
 
 async def test_the_playground_staff_group_lets_the_bot_open_topics_once_a_forum(
