@@ -84,6 +84,7 @@ class StoredMessage:
     reply_to: dict[str, Any] | None = None  # the replied-to message as it was then
     forward_origin: dict[str, Any] | None = None
     thread_id: int | None = None  # the forum topic (None: General, or not a forum)
+    reply_root: int | None = None  # outside topics: the first message of its reply chain
     reactions: list[dict[str, Any]] | None = None  # the bot's (setMessageReaction)
 
 
@@ -414,11 +415,14 @@ class World:
         ``thread_id`` puts it in that forum topic (its id once ``chat.topics`` has it).
         """
         reply_to = None
+        reply_root = None
         if reply_to_message_id is not None:
             replied = chat.messages.get(reply_to_message_id)
             if replied is None:
                 raise bad_request("message to be replied not found")
             reply_to = self.message_dict(replied, with_reply=False)
+            if chat.is_group and thread_id is None:
+                reply_root = replied.reply_root or replied.message_id
         chat.last_message_id += 1
         message = StoredMessage(
             message_id=chat.last_message_id,
@@ -431,6 +435,7 @@ class World:
             reply_to=reply_to,
             forward_origin=forward_origin,
             thread_id=thread_id,
+            reply_root=reply_root,
         )
         chat.messages[message.message_id] = message
         topic = chat.topics.get(thread_id) if thread_id is not None else None
@@ -473,6 +478,10 @@ class World:
             root = chat.messages.get(message.thread_id)
             if with_reply and message.reply_to is None and root and root is not message:
                 result["reply_to_message"] = self.message_dict(root, with_reply=False)
+        elif message.reply_root is not None:
+            # Telegram's other thread: a reply chain in a supergroup outside the topics has
+            # the chain's first message as message_thread_id, without is_topic_message.
+            result["message_thread_id"] = message.reply_root
         if with_reply and message.reply_to is not None:
             result["reply_to_message"] = message.reply_to
         result.update(message.content)

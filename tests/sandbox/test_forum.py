@@ -337,3 +337,26 @@ async def test_the_playground_staff_group_lets_the_bot_open_topics_once_a_forum(
     await client.set_forum(group)
     topic = await ptb.create_forum_topic(group, "Anna")
     assert [t["name"] for t in await client.topics(group)] == ["General", topic.name]
+
+
+async def test_reply_chains_outside_topics_carry_their_root_as_thread(
+    ptb: Bot, client: SandboxClient, agent: dict[str, Any]
+) -> None:
+    """Telegram's other thread id: a reply in a plain supergroup carries the chain's first
+    message as message_thread_id, without is_topic_message; it is no topic to send to."""
+    plain = (await client.create_group("Plain", [agent["id"]]))["id"]
+    card = await ptb.send_message(plain, "Complaint C-1")
+    first = await client.send_text(plain, agent["id"], "on it", reply_to_message_id=card.message_id)
+    second = await client.send_text(
+        plain, agent["id"], "done", reply_to_message_id=first["message_id"]
+    )
+    assert first["message_thread_id"] == second["message_thread_id"] == card.message_id
+    assert "is_topic_message" not in second
+    assert "message_thread_id" not in card.to_dict()
+    [*_, update] = await _updates(ptb)
+    assert update.message is not None and update.message.message_thread_id == card.message_id
+    answer = await update.message.reply_text("thanks", do_quote=True)  # PTB leaves the thread out
+    assert answer.message_thread_id == card.message_id and not answer.is_topic_message
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await ptb.send_message(plain, "x", message_thread_id=card.message_id)
+    assert all("message_thread_id" not in m for m in await client.transcript(plain))
