@@ -199,7 +199,8 @@ async def test_a_conversation_in_plain_mode_and_switching_modes(
 
     await staff_reply(page, question.first, "It arrives tomorrow")
     answer = await relay.next_message(group)
-    assert answer.message_thread_id is None and not answer.is_topic_message
+    assert not answer.is_topic_message  # its thread id is the reply chain's, no topic
+    assert answer.message_thread_id == copied.message_id
     assert answer.reply_to_message is not None
     assert answer.reply_to_message.message_id == copied.message_id
     await bot.copy_message(anna, group, answer.message_id)
