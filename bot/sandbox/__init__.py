@@ -4,7 +4,7 @@ See docs/sandbox.md. ``Sandbox`` is the server, ``RateLimits`` its rate-limit se
 ``bot.sandbox.client.SandboxClient`` the control API wrapper that tests use.
 """
 
+from bot.sandbox.limits import RateLimits
 from bot.sandbox.server import Sandbox
-from bot.sandbox.state import RateLimits
 
 __all__ = ["RateLimits", "Sandbox"]

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import signal
 
+from bot.sandbox.limits import RateLimits
 from bot.sandbox.server import Sandbox
-from bot.sandbox.state import RateLimits
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -19,7 +19,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -129,11 +129,41 @@ class SandboxClient:
         """Change a user's first_name, last_name, username, language_code or phone_number."""
         return dict(await self._request("PATCH", f"/users/{user_id}", fields))
 
-    async def create_group(self, title: str, member_ids: Sequence[int]) -> dict[str, Any]:
-        """Create a supergroup (negative id) with these users; the bot is in every group."""
-        return dict(
-            await self._request("POST", "/groups", {"title": title, "member_ids": list(member_ids)})
-        )
+    async def create_group(
+        self,
+        title: str,
+        member_ids: Sequence[int],
+        *,
+        is_forum: bool = False,
+        bot_rights: dict[str, bool] | None = None,
+    ) -> dict[str, Any]:
+        """Create a supergroup (negative id) with these users; the bot is in every group.
+
+        ``is_forum`` makes it a forum (topics); ``bot_rights`` makes the bot an
+        administrator with these rights (e.g. ``{"can_manage_topics": True}``).
+        """
+        body: dict[str, Any] = {"title": title, "member_ids": list(member_ids)}
+        if is_forum:
+            body["is_forum"] = True
+        if bot_rights is not None:
+            body["bot_rights"] = bot_rights
+        return dict(await self._request("POST", "/groups", body))
+
+    async def update_chat(self, chat_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a group: ``is_forum=True|False``, ``bot_rights={...}|None`` (not admin)."""
+        return dict(await self._request("PATCH", f"/chats/{chat_id}", fields))
+
+    async def set_forum(self, chat_id: int, is_forum: bool = True) -> dict[str, Any]:
+        """Switch a group between forum (topics) and plain mode."""
+        return await self.update_chat(chat_id, is_forum=is_forum)
+
+    async def set_bot_rights(self, chat_id: int, rights: dict[str, bool] | None) -> dict[str, Any]:
+        """Make the bot an administrator with ``rights`` (``None``: a plain member again)."""
+        return await self.update_chat(chat_id, bot_rights=rights)
+
+    async def topics(self, chat_id: int) -> list[dict[str, Any]]:
+        """Return a forum's topics: General first, then the others, latest activity first."""
+        return list(await self._request("GET", f"/chats/{chat_id}/topics"))
 
     async def chats(self) -> list[dict[str, Any]]:
         """Return every chat with its ``members``."""
@@ -147,12 +177,30 @@ class SandboxClient:
         return dict(await self._request("POST", "/messages", body))
 
     async def send_text(
-        self, chat_id: int, from_id: int, text: str, reply_to_message_id: int | None = None
+        self,
+        chat_id: int,
+        from_id: int,
+        text: str,
+        reply_to_message_id: int | None = None,
+        *,
+        message_thread_id: int | None = None,
     ) -> Message:
-        """Write ``text``; one starting with ``/`` carries a ``bot_command`` entity."""
+        """Write ``text`` (in forum topic ``message_thread_id``, None: General); one
+        starting with ``/`` carries a ``bot_command`` entity."""
         return await self.send_message(
-            chat_id, from_id, text=text, reply_to_message_id=reply_to_message_id
+            chat_id,
+            from_id,
+            text=text,
+            reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id,
         )
+
+    async def edit_message(
+        self, chat_id: int, message_id: int, *, text: str | None = None, caption: str | None = None
+    ) -> Message:
+        """Its author edits a user's message; the bot gets an ``edited_message`` update."""
+        body = _without_none(text=text, caption=caption)
+        return dict(await self._request("PATCH", f"/chats/{chat_id}/messages/{message_id}", body))
 
     async def send_photo(
         self,
@@ -163,13 +211,19 @@ class SandboxClient:
         file_name: str = "photo.png",
         caption: str | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> Message:
         """Send a photo (``data``, or a small generated PNG when None)."""
         photo: dict[str, Any] = {"file_name": file_name}
         if data is not None:
             photo["data_b64"] = base64.b64encode(data).decode()
         return await self.send_message(
-            chat_id, from_id, photo=photo, caption=caption, reply_to_message_id=reply_to_message_id
+            chat_id,
+            from_id,
+            photo=photo,
+            caption=caption,
+            reply_to_message_id=reply_to_message_id,
+            message_thread_id=message_thread_id,
         )
 
     async def send_document(
@@ -245,9 +299,15 @@ class SandboxClient:
 
     # -- what tests read --------------------------------------------------------------
 
-    async def transcript(self, chat_id: int) -> list[Message]:
-        """Return the chat as its users see it, oldest first, edits applied."""
-        return list(await self._request("GET", f"/chats/{chat_id}/transcript"))
+    async def transcript(
+        self, chat_id: int, message_thread_id: int | Literal["general"] | None = None
+    ) -> list[Message]:
+        """Return the chat as its users see it, oldest first, edits applied.
+
+        ``message_thread_id`` keeps one forum topic (``"general"``: the General topic).
+        """
+        params = None if message_thread_id is None else {"message_thread_id": message_thread_id}
+        return list(await self._request("GET", f"/chats/{chat_id}/transcript", params=params))
 
     async def bot_messages(self, chat_id: int) -> list[Message]:
         """Return the bot's messages of the chat's transcript."""
@@ -452,7 +512,15 @@ def format_transcript(transcript: list[Message]) -> str:
         for kind in ("photo", "document", "contact", "sticker", "voice"):
             if kind in message:
                 body = f"[{kind}] {body}".strip()
+        for service in ("forum_topic_created", "forum_topic_edited"):
+            if service in message:
+                body = f"[{service}] {message[service].get('name', '')}".strip()
+        for service in ("forum_topic_closed", "forum_topic_reopened"):
+            if service in message:
+                body = f"[{service}]"
         extras = []
+        if "message_thread_id" in message:
+            extras.append(f"topic {message['message_thread_id']}")
         if "reply_markup" in message:
             extras.append(
                 "buttons="

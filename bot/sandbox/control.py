@@ -12,18 +12,21 @@ import binascii
 import json
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
+from bot.sandbox import forum
+from bot.sandbox.limits import RateLimits
 from bot.sandbox.media import image_size, make_png, sample_voice
 from bot.sandbox.spec import MAX_TEXT_LENGTH, ApiError
-from bot.sandbox.state import Chat, RateLimits, World
+from bot.sandbox.state import Chat, World
 
 MAX_WAIT = 60.0
 SAMPLE_STICKER_EMOJI = "😀"
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?(?![\w/])")
 _MEDIA_KINDS = ("text", "photo", "document", "contact", "sticker", "voice")
+_CAPTIONED = frozenset({"photo", "document", "voice"})
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -86,7 +89,10 @@ class ControlApi:
             ("POST", "/sandbox/callbacks", self.press_button),
             ("GET", "/sandbox/callbacks/{callback_query_id}", self.callback_answer),
             ("GET", "/sandbox/chats", self.list_chats),
+            ("PATCH", "/sandbox/chats/{chat_id}", self.update_chat),
             ("GET", "/sandbox/chats/{chat_id}/transcript", self.transcript),
+            ("GET", "/sandbox/chats/{chat_id}/topics", self.list_topics),
+            ("PATCH", "/sandbox/chats/{chat_id}/messages/{message_id}", self.edit_message),
             ("GET", "/sandbox/commands", self.list_commands),
             ("GET", "/sandbox/requests", self.list_requests),
             ("DELETE", "/sandbox/requests", self.clear_requests),
@@ -140,8 +146,37 @@ class ControlApi:
         members = body.get("member_ids", [])
         if not isinstance(members, list) or not all(isinstance(m, int) for m in members):
             raise ControlError("member_ids must be a list of user ids")
-        chat = self.world.create_group(_required_str(body, "title"), members)
+        is_forum = _optional_bool(body, "is_forum") or False
+        rights = forum.admin_rights(body.get("bot_rights"))
+        chat = self.world.create_group(_required_str(body, "title"), members, is_forum=is_forum)
+        chat.bot_rights = rights
         return json_response(self._chat_summary(chat))
+
+    async def update_chat(self, request: web.Request) -> web.Response:
+        """``PATCH /sandbox/chats/{id}``: switch a group between forum and plain, set the
+        bot's administrator rights there."""
+        chat = self._chat(_path_int(request, "chat_id"))
+        body = await _body(request)
+        unknown = sorted(set(body) - {"is_forum", "bot_rights"})
+        if unknown:
+            raise ControlError(f"unknown chat fields: {unknown}")
+        if not chat.is_group:
+            raise ControlError("only groups can be changed")
+        is_forum = _optional_bool(body, "is_forum")
+        rights = forum.admin_rights(body.get("bot_rights")) if "bot_rights" in body else None
+        if is_forum is not None:
+            chat.is_forum = is_forum
+        if "bot_rights" in body:
+            chat.bot_rights = rights
+        self.world.touch(chat.id)
+        return json_response(self._chat_summary(chat))
+
+    async def list_topics(self, request: web.Request) -> web.Response:
+        """``GET /sandbox/chats/{id}/topics``: General first, then topics, latest first."""
+        chat = self._chat(_path_int(request, "chat_id"))
+        if not chat.is_forum:
+            raise ControlError(f"chat {chat.id} is not a forum")
+        return json_response(forum.topics_view(self.world, chat))
 
     async def list_chats(self, request: web.Request) -> web.Response:
         """``GET /sandbox/chats``: every chat with its members."""
@@ -152,6 +187,8 @@ class ControlApi:
             **self.world.chat_dict(chat),
             "members": [self.world.users[m].control_dict() for m in chat.member_ids],
             "message_count": len(chat.messages),
+            "is_forum": chat.is_forum,
+            "bot_rights": chat.bot_rights,
         }
 
     def _chat(self, chat_id: Any) -> Chat:
@@ -186,9 +223,57 @@ class ControlApi:
         reply_to = _optional_int(body, "reply_to_message_id")
         if reply_to is not None and reply_to not in chat.messages:
             raise ControlError(f"message {reply_to} not found in chat {chat.id}")
-        message = self.world.add_message(chat, from_id, content, reply_to_message_id=reply_to)
+        thread = _optional_int(body, "message_thread_id")
+        if thread is not None and not chat.is_forum:
+            raise ControlError(f"chat {chat.id} is not a forum")
+        if thread is not None and thread not in chat.topics:
+            raise ControlError(f"topic {thread} not found in chat {chat.id}", 404)
+        replied = chat.messages.get(reply_to) if reply_to is not None else None
+        thread = forum.thread_for_send(chat, thread, replied, may_write_when_closed=False)
+        message = self.world.add_message(
+            chat, from_id, content, reply_to_message_id=reply_to, thread_id=thread
+        )
         payload = self.world.message_dict(message)
         self.world.queue_update("message", payload)
+        return json_response(payload)
+
+    async def edit_message(self, request: web.Request) -> web.Response:
+        """``PATCH /sandbox/chats/{id}/messages/{message_id}``: its author edits a message;
+        the bot gets an ``edited_message`` update."""
+        chat = self._chat(_path_int(request, "chat_id"))
+        message_id = _path_int(request, "message_id")
+        message = chat.messages.get(message_id)
+        if message is None:
+            raise ControlError(f"message {message_id} not found in chat {chat.id}", 404)
+        if message.from_id not in self.world.users:
+            raise ControlError("only users' messages can be edited here (the bot edits its own)")
+        body = await _body(request)
+        fields = [key for key in ("text", "caption") if key in body]
+        if len(fields) != 1:
+            raise ControlError("give exactly one of text, caption")
+        key = fields[0]
+        value = body[key]
+        if not isinstance(value, str) or not value.strip():
+            raise ControlError(f"{key} must be a non-empty string")
+        if key == "text" and "text" not in message.content:
+            raise ControlError("the message has no text (edit its caption)")
+        if key == "caption" and not _CAPTIONED & message.content.keys():
+            raise ControlError("only a photo, document or voice message has a caption")
+        if len(value) > MAX_TEXT_LENGTH:
+            raise ControlError(f"{key} is longer than {MAX_TEXT_LENGTH} characters")
+        if message.content.get(key) == value:
+            raise ControlError("message is not modified")
+        entities_key = "entities" if key == "text" else "caption_entities"
+        content = {k: v for k, v in message.content.items() if k != entities_key}
+        content[key] = value
+        entities = command_entities(value)
+        if entities:
+            content[entities_key] = entities
+        message.content = content
+        message.edit_date = self.world.now()
+        self.world.touch(chat.id)
+        payload = self.world.message_dict(message)
+        self.world.queue_update("edited_message", payload)
         return json_response(payload)
 
     def _content(self, kind: str, body: dict[str, Any], from_id: int) -> dict[str, Any]:
@@ -291,10 +376,25 @@ class ControlApi:
     # -- what tests read --------------------------------------------------------------
 
     async def transcript(self, request: web.Request) -> web.Response:
-        """``GET /sandbox/chats/{id}/transcript``: the chat as its users see it."""
+        """``GET /sandbox/chats/{id}/transcript[?message_thread_id=N|general]``: the chat as
+        its users see it, or one forum topic of it."""
         chat = self._chat(_path_int(request, "chat_id"))
+        thread: int | Literal["all", "general"] = "all"
+        wanted = request.query.get("message_thread_id")
+        if wanted is not None:
+            if not chat.is_forum:
+                raise ControlError(f"chat {chat.id} is not a forum")
+            if wanted == "general":
+                thread = "general"
+            else:
+                try:
+                    thread = int(wanted)
+                except ValueError:
+                    raise ControlError("message_thread_id must be an integer or general") from None
+                if thread not in chat.topics:
+                    raise ControlError(f"topic {thread} not found in chat {chat.id}", 404)
         return json_response(
-            self.world.transcript(chat),
+            self.world.transcript(chat, thread),
             headers={"X-Sandbox-Version": str(self.world.changes.version)},
         )
 
@@ -465,6 +565,15 @@ def _optional_int(body: dict[str, Any], key: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ControlError(f"{key} must be an integer")
+    return value
+
+
+def _optional_bool(body: dict[str, Any], key: str) -> bool | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise ControlError(f"{key} must be true or false")
     return value
 
 

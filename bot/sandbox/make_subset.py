@@ -42,6 +42,12 @@ METHODS = (
     "deleteMyCommands",
     "getChat",
     "sendChatAction",
+    "createForumTopic",
+    "editForumTopic",
+    "closeForumTopic",
+    "reopenForumTopic",
+    "getChatMember",
+    "setMessageReaction",
 )
 
 

@@ -12,6 +12,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.sandbox import forum
 from bot.sandbox.media import image_size
 from bot.sandbox.spec import ApiError, BotApiSpec, UploadedFile, bad_request
 from bot.sandbox.state import DEFAULT_UPDATE_TYPES, Chat, FileKind, StoredFile, StoredMessage, World
@@ -90,6 +91,7 @@ class BotApi:
         **extra: Any,
     ) -> StoredMessage:
         reply_to = self._reply_target(chat, params)
+        thread = self._thread(chat, params, reply_to)
         self._throttle(chat)
         return self.world.add_message(
             chat,
@@ -98,7 +100,15 @@ class BotApi:
             reply_markup=params.get("reply_markup"),
             parse_mode=params.get("parse_mode"),
             reply_to_message_id=reply_to,
+            thread_id=thread,
             **extra,
+        )
+
+    def _thread(self, chat: Chat, params: dict[str, Any], reply_to: int | None) -> int | None:
+        """The forum topic a send goes to (the bot writes in closed ones with the right)."""
+        replied = chat.messages.get(reply_to) if reply_to is not None else None
+        return forum.thread_for_send(
+            chat, params.get("message_thread_id"), replied, forum.can_manage_topics(chat)
         )
 
     def _own_message(self, bot_id: int, params: dict[str, Any], missing: str) -> StoredMessage:
@@ -233,7 +243,9 @@ class BotApi:
         return self.world.chat_full_info(self.world.resolve_chat(params["chat_id"]))
 
     async def _sendChatAction(self, bot_id: int, params: dict[str, Any]) -> Any:
-        self._target(params)
+        chat = self._target(params)
+        if "message_thread_id" in params:
+            forum.topic_of(chat, params["message_thread_id"])
         if params["action"] not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
         return True
@@ -269,6 +281,8 @@ class BotApi:
         source = self.world.find_message(
             source_chat, params["message_id"], "message to copy not found"
         )
+        if forum.SERVICE_KEYS & source.content.keys():
+            raise bad_request("message can't be copied")
         chat = self._target(params)
         content = dict(source.content)
         if "caption" in params and "text" not in content:
@@ -282,15 +296,23 @@ class BotApi:
         source = self.world.find_message(
             source_chat, params["message_id"], "message to forward not found"
         )
+        if forum.SERVICE_KEYS & source.content.keys():
+            raise bad_request("message can't be forwarded")
         chat = self._target(params)
         origin = source.forward_origin or {
             "type": "user",
             "sender_user": self.world.sender(source.from_id).as_dict(),
             "date": source.date,
         }
+        thread = self._thread(chat, params, None)
         self._throttle(chat)
         message = self.world.add_message(
-            chat, bot_id, dict(source.content), parse_mode=source.parse_mode, forward_origin=origin
+            chat,
+            bot_id,
+            dict(source.content),
+            parse_mode=source.parse_mode,
+            forward_origin=origin,
+            thread_id=thread,
         )
         return self.world.message_dict(message)
 
@@ -335,8 +357,82 @@ class BotApi:
 
     async def _deleteMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
         chat = self.world.resolve_chat(params["chat_id"])
+        message = chat.messages.get(params["message_id"])
+        if message is not None and "forum_topic_created" in message.content:
+            raise bad_request("message can't be deleted")
         self.world.delete_message(chat, params["message_id"])
         return True
+
+    async def _setMessageReaction(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        message = self.world.find_message(chat, params["message_id"], "message to react not found")
+        reactions = params.get("reaction") or []
+        if len(reactions) > 1:
+            raise bad_request("REACTIONS_TOO_MANY")  # bots react as non-premium users
+        for reaction in reactions:
+            if not _known_reaction(reaction, self.spec.reaction_emoji):
+                raise bad_request("REACTION_INVALID")
+        if forum.SERVICE_KEYS & message.content.keys():
+            raise bad_request("REACTION_INVALID")
+        message.reactions = [dict(reaction) for reaction in reactions] or None
+        self.world.touch(chat.id)
+        return True
+
+    # -- forum topics -----------------------------------------------------------------
+
+    async def _createForumTopic(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = forum.forum_of(self._target(params))
+        if not forum.can_manage_topics(chat):
+            raise bad_request(forum.NO_RIGHTS_TO_CREATE)
+        topic = forum.create_topic(
+            self.world,
+            chat,
+            bot_id,
+            params["name"],
+            params.get("icon_color"),
+            params.get("icon_custom_emoji_id"),
+        )
+        return topic.as_dict()
+
+    async def _editForumTopic(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        topic = forum.managed_topic(chat, params["message_thread_id"], bot_id)
+        forum.edit_topic(
+            self.world,
+            chat,
+            topic,
+            bot_id,
+            params.get("name"),
+            params.get("icon_custom_emoji_id"),
+        )
+        return True
+
+    async def _closeForumTopic(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        topic = forum.managed_topic(chat, params["message_thread_id"], bot_id)
+        forum.set_topic_closed(self.world, chat, topic, bot_id, closed=True)
+        return True
+
+    async def _reopenForumTopic(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self._target(params)
+        topic = forum.managed_topic(chat, params["message_thread_id"], bot_id)
+        forum.set_topic_closed(self.world, chat, topic, bot_id, closed=False)
+        return True
+
+    async def _getChatMember(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = self.world.resolve_chat(params["chat_id"])
+        user_id = params["user_id"]
+        if user_id == bot_id:
+            user = self.world.bot_user(bot_id).as_dict()
+            if chat.is_group and chat.bot_rights is not None:
+                return {"status": "administrator", "user": user, "can_be_edited": False,
+                        **chat.bot_rights}  # fmt: skip
+            return {"status": "member", "user": user}
+        member = self.world.users.get(user_id)
+        if member is None:
+            raise bad_request("user not found")
+        status = "member" if user_id in chat.member_ids else "left"
+        return {"status": status, "user": member.as_dict()}
 
     # -- callbacks and files ----------------------------------------------------------
 
@@ -362,6 +458,15 @@ class BotApi:
             "file_size": len(stored.data),
             "file_path": stored.file_path,
         }
+
+
+def _known_reaction(reaction: dict[str, Any], emoji: frozenset[str]) -> bool:
+    """Say whether Telegram would take this reaction from a bot (never a paid one)."""
+    if reaction["type"] == "emoji":
+        return reaction["emoji"] in emoji
+    if reaction["type"] == "custom_emoji":
+        return str(reaction["custom_emoji_id"]).isdigit()  # custom emoji ids are numbers
+    return False
 
 
 def _add_caption(content: dict[str, Any], params: dict[str, Any]) -> None:

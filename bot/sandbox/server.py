@@ -13,15 +13,23 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.control import ControlApi, json_response
+from bot.sandbox.forum import admin_rights
+from bot.sandbox.limits import Clock, RateLimits
 from bot.sandbox.methods import BotApi
 from bot.sandbox.spec import ApiError, BotApiSpec, UploadedFile
-from bot.sandbox.state import BOT_USERNAME, Clock, RateLimits, World
+from bot.sandbox.state import BOT_USERNAME, World
 
 PLAYGROUND = Path(__file__).with_name("playground")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 # Names the playground page uses for the staff side (see playground/app.js).
 STAFF_GROUP_TITLE = "Care staff"
 STAFF_NAME = "Staff Agent"
+STAFF_BOT_RIGHTS = {
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_pin_messages": True,
+    "can_manage_topics": True,
+}
 _TOKEN = re.compile(r"(\d{1,20}):[A-Za-z0-9_-]{1,100}")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -103,7 +111,10 @@ class Sandbox:
         for chat in world.chats.values():
             if chat.is_group and chat.title == title:
                 return chat.id
-        return world.create_group(title, [staff.id]).id
+        group = world.create_group(title, [staff.id])
+        # Set up as an operator would: the bot may manage topics once it becomes a forum.
+        group.bot_rights = admin_rights(STAFF_BOT_RIGHTS)
+        return group.id
 
     def staff_user_id(self, staff_name: str = STAFF_NAME) -> int | None:
         """The playground's staff user (made by ``ensure_staff_group``), if it exists."""

@@ -132,6 +132,7 @@ class BotApiSpec:
                 fields=fields,
                 required=tuple(n for n, f in fields.items() if f.required),
             )
+        self.reaction_emoji = _reaction_emoji(raw["types"])
         for name, spec in raw["types"].items():
             for subtype in spec.get("subtypes", []):
                 discriminator = _discriminator(raw["types"].get(subtype, {}))
@@ -263,6 +264,14 @@ class BotApiSpec:
         raise _Invalid("object does not match " + " or ".join(type_names))
 
 
+def _reaction_emoji(types: Mapping[str, Any]) -> frozenset[str]:
+    """The emoji a ReactionTypeEmoji may carry, as its field description lists them."""
+    for raw_field in types.get("ReactionTypeEmoji", {}).get("fields", []):
+        if raw_field["name"] == "emoji":
+            return frozenset(re.findall(r'"([^"]+)"', raw_field.get("description", "")))
+    return frozenset()
+
+
 def _compile_field(raw: Mapping[str, Any]) -> _Field:
     return _Field(name=raw["name"], types=tuple(raw["types"]), required=bool(raw["required"]))
 
@@ -270,7 +279,7 @@ def _compile_field(raw: Mapping[str, Any]) -> _Field:
 def _discriminator(spec: Mapping[str, Any]) -> str | None:
     for raw_field in spec.get("fields", []):
         if raw_field["name"] == "type":
-            found = re.search(r"must be (\w+)", raw_field.get("description", ""))
+            found = re.search(r'(?:must be|always) "?(\w+)', raw_field.get("description", ""))
             return found.group(1) if found else None
     return None
 

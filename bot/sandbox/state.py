@@ -1,4 +1,4 @@
-"""The sandbox's world: users, chats, messages, updates, files, faults and rate limits.
+"""The sandbox's world: users, chats, messages, topics, updates, files and callbacks.
 
 Everything lives in one :class:`World` object per :class:`~bot.sandbox.server.Sandbox`;
 nothing here is global. The world is only touched from the event loop that serves the
@@ -7,23 +7,22 @@ sandbox, so no locks are needed: a method runs to completion between two awaits.
 Messages are kept as small :class:`StoredMessage` records and turned into Telegram's
 ``Message`` JSON (:meth:`World.message_dict`) or the control API's transcript view
 (:meth:`World.transcript`) when asked, so the request path never copies whole chats.
+Rate limits and faults live in :mod:`bot.sandbox.limits`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.sandbox.limits import Clock, FaultPlan, RateLimiter, RateLimits
 from bot.sandbox.spec import ApiError, bad_request
-
-Clock = Callable[[], float]
 
 BOT_USERNAME = "carebot_sandbox_bot"
 BOT_FIRST_NAME = "Carebot Sandbox"
@@ -34,259 +33,6 @@ REQUEST_LOG_SIZE = 20_000
 
 ChatType = Literal["private", "supergroup"]
 FileKind = Literal["photo", "document", "sticker", "voice"]
-
-
-# -- rate limits ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """How fast the bot may send; over a limit a call answers 429 with ``retry_after``.
-
-    ``None`` for a rate lifts that one limit; ``enabled=False`` lifts them all.
-    """
-
-    global_per_second: float | None = 30.0
-    per_chat_per_second: float | None = 1.0
-    per_chat_burst: int = 3
-    per_group_per_minute: float | None = 20.0
-    enabled: bool = True
-
-    @classmethod
-    def telegram(cls) -> RateLimits:
-        """Telegram's documented limits: 30/s overall, 1/s per chat (burst 3), 20/min per group."""
-        return cls()
-
-    @classmethod
-    def off(cls) -> RateLimits:
-        """No limits at all, like paid broadcasts (and what benchmarks want)."""
-        return cls(enabled=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the limits as the control API shows them."""
-        return {
-            "global_per_second": self.global_per_second,
-            "per_chat_per_second": self.per_chat_per_second,
-            "per_chat_burst": self.per_chat_burst,
-            "per_group_per_minute": self.per_group_per_minute,
-            "enabled": self.enabled,
-        }
-
-    def updated(self, changes: dict[str, Any]) -> RateLimits:
-        """Return a copy with the control API's ``changes`` applied (unknown keys rejected)."""
-        unknown = set(changes) - set(self.as_dict())
-        if unknown:
-            raise ValueError(f"unknown limit fields: {sorted(unknown)}")
-        return replace(self, **changes)
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """``capacity`` tokens, refilled at ``rate`` per second."""
-
-    capacity: float
-    rate: float
-    tokens: float
-    stamp: float
-
-    def wait_time(self, now: float) -> float:
-        """Refill, then return how long until one token is there (0 when one is)."""
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-
-class RateLimiter:
-    """Token buckets over all chats, per chat and per group."""
-
-    def __init__(self, limits: RateLimits, clock: Clock = time.monotonic) -> None:
-        self._clock = clock
-        self.limits = limits
-
-    @property
-    def limits(self) -> RateLimits:
-        """The limits in force; setting them starts every bucket full."""
-        return self._limits
-
-    @limits.setter
-    def limits(self, limits: RateLimits) -> None:
-        self._limits = limits
-        now = self._clock()
-        self._global = (
-            _full_bucket(limits.global_per_second, limits.global_per_second, now)
-            if limits.global_per_second
-            else None
-        )
-        self._per_chat: dict[int, TokenBucket] = {}
-        self._per_group: dict[int, TokenBucket] = {}
-
-    def acquire(self, chat_id: int, is_group: bool) -> int | None:
-        """Take one send for ``chat_id``; return ``retry_after`` seconds if over a limit."""
-        limits = self._limits
-        if not limits.enabled:
-            return None
-        now = self._clock()
-        buckets: list[TokenBucket] = []
-        if self._global is not None:
-            buckets.append(self._global)
-        if limits.per_chat_per_second:
-            bucket = self._per_chat.get(chat_id)
-            if bucket is None:
-                bucket = _full_bucket(limits.per_chat_burst, limits.per_chat_per_second, now)
-                self._per_chat[chat_id] = bucket
-            buckets.append(bucket)
-        if is_group and limits.per_group_per_minute:
-            bucket = self._per_group.get(chat_id)
-            if bucket is None:
-                per_minute = limits.per_group_per_minute
-                bucket = _full_bucket(per_minute, per_minute / 60, now)
-                self._per_group[chat_id] = bucket
-            buckets.append(bucket)
-        wait = max((bucket.wait_time(now) for bucket in buckets), default=0.0)
-        if wait > 0:
-            return max(1, math.ceil(wait))
-        for bucket in buckets:
-            bucket.tokens -= 1
-        return None
-
-
-def _full_bucket(capacity: float, rate: float, now: float) -> TokenBucket:
-    return TokenBucket(capacity=max(1.0, capacity), rate=rate, tokens=max(1.0, capacity), stamp=now)
-
-
-# -- faults ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Fault:
-    """One planned failure: it hits the next ``remaining`` calls that match it."""
-
-    kind: Literal["error", "delay", "retry_after", "late_answer"]
-    remaining: int
-    method: str | None = None
-    chat_id: int | None = None
-    status: int = 400
-    description: str | None = None
-    seconds: float = 0.0
-
-    def matches(self, method: str, chat_id: int | None) -> bool:
-        """Say whether a call of ``method`` to ``chat_id`` is hit by this fault."""
-        if self.method is None:
-            # The polling loop calls getUpdates all the time; a fault that names no
-            # method is meant for what the bot does, not for its heartbeat.
-            if method == "getUpdates":
-                return False
-        elif self.method.lower() != method.lower():
-            return False
-        return self.chat_id is None or self.chat_id == chat_id
-
-    def as_error(self) -> ApiError:
-        """Return the error this fault answers with."""
-        if self.kind == "retry_after":
-            seconds = max(1, math.ceil(self.seconds))
-            return ApiError(
-                429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
-            )
-        return ApiError(self.status, self.description or _default_description(self.status))
-
-
-def _default_description(status: int) -> str:
-    return {
-        400: "Bad Request: chat not found",
-        401: "Unauthorized",
-        403: "Forbidden: bot was blocked by the user",
-        404: "Not Found",
-        409: "Conflict: terminated by other getUpdates request",
-        429: "Too Many Requests: retry after 1",
-        500: "Internal Server Error",
-        502: "Bad Gateway",
-        503: "Service Unavailable",
-        504: "Gateway Timeout",
-    }.get(status, f"Error {status}")
-
-
-class FaultPlan:
-    """Blocked users and the queue of planned errors, delays and 429s."""
-
-    def __init__(self) -> None:
-        self.blocked: set[int] = set()
-        self.faults: list[Fault] = []
-
-    def add(self, spec: dict[str, Any]) -> None:
-        """Add a fault from its control API form; raise ``ValueError`` if malformed."""
-        kind = spec.get("kind")
-        if kind in ("blocked", "unblocked"):
-            user_id = spec.get("user_id")
-            if not isinstance(user_id, int):
-                raise ValueError(f"{kind} needs an integer user_id")
-            if kind == "blocked":
-                self.blocked.add(user_id)
-            else:
-                self.blocked.discard(user_id)
-            return
-        if kind not in ("error", "delay", "retry_after", "late_answer"):
-            raise ValueError(f"unknown fault kind {kind!r}")
-        count = spec.get("count", 1)
-        if not isinstance(count, int) or count < 1:
-            raise ValueError("count must be a positive integer")
-        chat_id = spec.get("chat_id")
-        if chat_id is not None and not isinstance(chat_id, int):
-            raise ValueError("chat_id must be an integer")
-        fault = Fault(
-            kind=kind,
-            remaining=count,
-            method=spec.get("method"),
-            chat_id=chat_id,
-            status=int(spec.get("status", 400)),
-            description=spec.get("description"),
-            seconds=float(spec.get("seconds", 1 if kind == "retry_after" else 0)),
-        )
-        if kind == "error" and not 400 <= fault.status <= 599:
-            raise ValueError("status must be an HTTP error status (400-599)")
-        if kind in ("delay", "late_answer") and fault.seconds <= 0:
-            raise ValueError(f"{kind} needs seconds > 0")
-        self.faults.append(fault)
-
-    def clear(self) -> None:
-        """Forget every fault, blocked users included."""
-        self.blocked.clear()
-        self.faults.clear()
-
-    def take(self, method: str, chat_id: int | None) -> tuple[float, ApiError | None]:
-        """Consume the faults that hit this call: ``(delay seconds, error or None)``."""
-        if not self.faults:
-            return 0.0, None
-        delay, error = 0.0, None
-        for fault in self.faults:
-            if fault.kind == "late_answer":
-                continue  # taken by take_late, once the call has taken effect
-            if fault.remaining <= 0 or not fault.matches(method, chat_id):
-                continue
-            if fault.kind == "delay":
-                if delay:
-                    continue
-                delay = fault.seconds
-            elif error is None:
-                error = fault.as_error()
-            else:
-                continue
-            fault.remaining -= 1
-        self.faults = [fault for fault in self.faults if fault.remaining > 0]
-        return delay, error
-
-    def take_late(self, method: str, chat_id: int | None) -> float:
-        """Consume a ``late_answer`` fault that hits this call, which has taken effect:
-        the seconds to wait before answering (the client may have given up by then)."""
-        for fault in self.faults:
-            if (
-                fault.kind == "late_answer"
-                and fault.remaining > 0
-                and fault.matches(method, chat_id)
-            ):
-                fault.remaining -= 1
-                self.faults = [f for f in self.faults if f.remaining > 0]
-                return fault.seconds
-        return 0.0
 
 
 # -- the world ------------------------------------------------------------------------
@@ -337,6 +83,33 @@ class StoredMessage:
     edit_date: int | None = None
     reply_to: dict[str, Any] | None = None  # the replied-to message as it was then
     forward_origin: dict[str, Any] | None = None
+    thread_id: int | None = None  # the forum topic (None: General, or not a forum)
+    reply_root: int | None = None  # outside topics: the first message of its reply chain
+    reactions: list[dict[str, Any]] | None = None  # the bot's (setMessageReaction)
+
+
+@dataclass(slots=True)
+class Topic:
+    """A forum topic: the thread of the service message that created it."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    creator_id: int
+    icon_custom_emoji_id: str | None = None
+    closed: bool = False
+    last_message_id: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return Telegram's ``ForumTopic`` object."""
+        topic: dict[str, Any] = {
+            "message_thread_id": self.thread_id,
+            "name": self.name,
+            "icon_color": self.icon_color,
+        }
+        if self.icon_custom_emoji_id:
+            topic["icon_custom_emoji_id"] = self.icon_custom_emoji_id
+        return topic
 
 
 @dataclass(slots=True)
@@ -350,6 +123,10 @@ class Chat:
     member_ids: list[int] = field(default_factory=list)
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     last_message_id: int = 0
+    is_forum: bool = False
+    # The bot's administrator rights here (None: a plain member), see forum.ADMIN_RIGHTS.
+    bot_rights: dict[str, bool] | None = None
+    topics: dict[int, Topic] = field(default_factory=dict)
 
     @property
     def is_group(self) -> bool:
@@ -548,7 +325,9 @@ class World:
         self.touch(user_id)
         return user
 
-    def create_group(self, title: str, member_ids: Iterable[int]) -> Chat:
+    def create_group(
+        self, title: str, member_ids: Iterable[int], *, is_forum: bool = False
+    ) -> Chat:
         """Create a supergroup with the given users (the bot is always a member)."""
         if not title or not title.strip():
             raise ValueError("title is required")
@@ -557,7 +336,9 @@ class World:
         if unknown:
             raise ValueError(f"unknown users: {unknown}")
         chat_id = -next(self._group_ids)
-        chat = Chat(id=chat_id, type="supergroup", title=title, member_ids=members)
+        chat = Chat(
+            id=chat_id, type="supergroup", title=title, member_ids=members, is_forum=is_forum
+        )
         self.chats[chat_id] = chat
         self.touch(chat_id)
         return chat
@@ -579,6 +360,8 @@ class World:
         result = {"id": chat.id, "type": chat.type, "title": chat.title}
         if chat.username:
             result["username"] = chat.username
+        if chat.is_forum:
+            result["is_forum"] = True
         return result
 
     def chat_full_info(self, chat: Chat) -> dict[str, Any]:
@@ -625,14 +408,21 @@ class World:
         parse_mode: str | None = None,
         reply_to_message_id: int | None = None,
         forward_origin: dict[str, Any] | None = None,
+        thread_id: int | None = None,
     ) -> StoredMessage:
-        """Store a new message in ``chat`` and return it (no update is queued here)."""
+        """Store a new message in ``chat`` and return it (no update is queued here).
+
+        ``thread_id`` puts it in that forum topic (its id once ``chat.topics`` has it).
+        """
         reply_to = None
+        reply_root = None
         if reply_to_message_id is not None:
             replied = chat.messages.get(reply_to_message_id)
             if replied is None:
                 raise bad_request("message to be replied not found")
             reply_to = self.message_dict(replied, with_reply=False)
+            if chat.is_group and thread_id is None:
+                reply_root = replied.reply_root or replied.message_id
         chat.last_message_id += 1
         message = StoredMessage(
             message_id=chat.last_message_id,
@@ -644,8 +434,13 @@ class World:
             parse_mode=parse_mode,
             reply_to=reply_to,
             forward_origin=forward_origin,
+            thread_id=thread_id,
+            reply_root=reply_root,
         )
         chat.messages[message.message_id] = message
+        topic = chat.topics.get(thread_id) if thread_id is not None else None
+        if topic is not None:
+            topic.last_message_id = message.message_id
         self.touch(chat.id)
         return message
 
@@ -675,6 +470,18 @@ class World:
             result["edit_date"] = message.edit_date
         if message.forward_origin is not None:
             result["forward_origin"] = message.forward_origin
+        if message.thread_id is not None and chat.is_forum:
+            # As on Telegram, a topic is the thread of its forum_topic_created message:
+            # every other message in it replies to that one unless it replies to another.
+            result["message_thread_id"] = message.thread_id
+            result["is_topic_message"] = True
+            root = chat.messages.get(message.thread_id)
+            if with_reply and message.reply_to is None and root and root is not message:
+                result["reply_to_message"] = self.message_dict(root, with_reply=False)
+        elif message.reply_root is not None:
+            # Telegram's other thread: a reply chain in a supergroup outside the topics has
+            # the chain's first message as message_thread_id, without is_topic_message.
+            result["message_thread_id"] = message.reply_root
         if with_reply and message.reply_to is not None:
             result["reply_to_message"] = message.reply_to
         result.update(message.content)
@@ -683,15 +490,20 @@ class World:
             result["reply_markup"] = markup
         return result
 
-    def transcript(self, chat: Chat) -> list[dict[str, Any]]:
+    def transcript(
+        self, chat: Chat, thread: int | Literal["all", "general"] = "all"
+    ) -> list[dict[str, Any]]:
         """Return the chat as its users see it: oldest first, edits applied.
 
         A reply keyboard shows on the message that sent it, until a later bot message
-        removes it with ``ReplyKeyboardRemove``.
+        removes it with ``ReplyKeyboardRemove``. ``thread`` keeps one forum topic's
+        messages (``"general"``: those outside every topic).
         """
         entries: list[dict[str, Any]] = []
         keyboard_holders: list[dict[str, Any]] = []
         for message in chat.messages.values():
+            if thread != "all" and message.thread_id != (None if thread == "general" else thread):
+                continue
             sender = self.sender(message.from_id)
             entry: dict[str, Any] = {
                 "message_id": message.message_id,
@@ -709,6 +521,11 @@ class World:
                 entry["reply_to_message_id"] = message.reply_to["message_id"]
             if message.forward_origin is not None:
                 entry["forward_origin"] = message.forward_origin
+            if message.thread_id is not None and chat.is_forum:
+                entry["message_thread_id"] = message.thread_id
+                entry["is_topic_message"] = True
+            if message.reactions:
+                entry["reactions"] = message.reactions
             markup = message.reply_markup
             if markup is not None:
                 if "inline_keyboard" in markup:
@@ -846,4 +663,8 @@ _TRANSCRIPT_CONTENT = (
     "contact",
     "sticker",
     "voice",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
 )

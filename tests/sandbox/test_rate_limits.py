@@ -11,7 +11,7 @@ from telegram.error import RetryAfter
 
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.client import SandboxClient, SandboxError
-from bot.sandbox.state import RateLimiter
+from bot.sandbox.limits import RateLimiter
 from tests.sandbox.conftest import TOKEN
 
 

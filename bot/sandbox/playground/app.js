@@ -8,6 +8,13 @@ const STAFF_GROUP = "Care staff";
 const DEFAULT_PHONE = "+8613800138000";
 const STICKERS = ["😀", "👍", "🎉", "🐼", "🌕", "❤️"];
 const CUSTOMER_KEY = "carebot-playground-customer";
+// The bot's rights in a staff group the page creates, as an operator would set them.
+const STAFF_BOT_RIGHTS = {
+  can_manage_chat: true,
+  can_delete_messages: true,
+  can_pin_messages: true,
+  can_manage_topics: true,
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,6 +32,10 @@ const state = {
   // the chats loaded once: a prompt that arrives later opens a reply to it by itself.
   forceSeen: new Set(),
   primed: new Set(),
+  // The staff group as a forum: its topics (General first) and the one shown (null:
+  // General). In plain mode every message shows in one flow.
+  topics: [],
+  topic: null,
 };
 
 // -- control API ---------------------------------------------------------------------
@@ -67,7 +78,11 @@ async function bootstrap() {
   }
   let group = chats.find((chat) => chat.type !== "private" && chat.title === STAFF_GROUP);
   if (!group) {
-    group = await api("POST", "/groups", { title: STAFF_GROUP, member_ids: [staff.id] });
+    group = await api("POST", "/groups", {
+      title: STAFF_GROUP,
+      member_ids: [staff.id],
+      bot_rights: STAFF_BOT_RIGHTS,
+    });
   }
   state.staff = staff;
   state.group = group;
@@ -146,11 +161,13 @@ function setEnabled(pane, enabled) {
 async function refresh(pane) {
   const chat = pane === "customer" ? state.customer : state.group;
   if (!chat) return;
+  if (pane === "staff") await refreshGroup();
   const transcript = await api("GET", `/chats/${chat.id}/transcript`);
   const now = pane === "customer" ? state.customer : state.group;
   if (!now || now.id !== chat.id) return; // another customer was chosen meanwhile
   state.transcripts[pane] = transcript;
   followForceReply(pane, chat.id, transcript);
+  if (pane === "staff") renderTopics();
   if (pane === "customer") {
     state.commands = await api("GET", "/commands");
     renderCommands();
@@ -202,7 +219,11 @@ function followForceReply(pane, chatId, transcript) {
   if (current && !transcript.some((message) => message.message_id === current.message.message_id)) {
     clearReply(pane); // the message was deleted
   }
-  if (state.primed.has(chatId) && fresh.length) setReply(pane, fresh[fresh.length - 1], false);
+  if (state.primed.has(chatId) && fresh.length) {
+    const prompt = fresh[fresh.length - 1];
+    if (pane === "staff" && isForum()) state.topic = threadOf(prompt); // open its topic
+    setReply(pane, prompt, false);
+  }
   state.primed.add(chatId);
 }
 
@@ -240,10 +261,12 @@ function replyParameters(pane) {
 function renderChat(pane) {
   const container = $(pane === "customer" ? "customer-chat" : "staff-chat");
   const me = pane === "customer" ? state.customer : state.staff;
-  const messages = state.transcripts[pane];
+  const all = state.transcripts[pane];
+  const messages =
+    pane === "staff" && isForum() ? all.filter((m) => threadOf(m) === state.topic) : all;
   const atBottom = container.scrollTop + container.clientHeight >= container.scrollHeight - 60;
   const grew = Number(container.dataset.count || 0) !== messages.length;
-  const byId = new Map(messages.map((message) => [message.message_id, message]));
+  const byId = new Map(all.map((message) => [message.message_id, message]));
   container.replaceChildren();
   if (messages.length === 0) {
     const empty = document.createElement("div");
@@ -253,11 +276,15 @@ function renderChat(pane) {
         ? me
           ? "Say hello, or send /start"
           : "Create a customer above to start chatting"
-        : "Nothing in the staff group yet";
+        : isForum()
+          ? "Nothing in this topic yet"
+          : "Nothing in the staff group yet";
     container.append(empty);
   }
   for (const message of messages) {
-    container.append(renderMessage(message, pane, me, byId));
+    container.append(
+      isService(message) ? renderService(message) : renderMessage(message, pane, me, byId),
+    );
   }
   container.dataset.count = String(messages.length);
   if (atBottom || grew) container.scrollTop = container.scrollHeight;
@@ -318,6 +345,18 @@ function renderMessage(message, pane, me, byId) {
   meta.textContent = (message.edit_date ? "edited " : "") + clock(message.date);
   bubble.append(meta);
   wrapper.append(bubble);
+  if (message.reactions) {
+    const reactions = document.createElement("div");
+    reactions.className = "reactions";
+    for (const reaction of message.reactions) {
+      const chip = document.createElement("span");
+      chip.className = "reaction";
+      chip.dataset.testid = "reaction";
+      chip.textContent = reaction.emoji || "★";
+      reactions.append(chip);
+    }
+    wrapper.append(reactions);
+  }
   bubble.addEventListener("dblclick", () => setReply(pane, message));
   const reply = document.createElement("button");
   reply.type = "button";
@@ -737,7 +776,9 @@ function sendFromInput(pane) {
   const text = input.value;
   if (!chat || !me || !text.trim()) return;
   input.value = "";
-  sendAs(chat.id, me.id, { text, ...replyParameters(pane) });
+  const thread =
+    pane === "staff" && isForum() && state.topic !== null ? { message_thread_id: state.topic } : {};
+  sendAs(chat.id, me.id, { text, ...thread, ...replyParameters(pane) });
   clearReply(pane);
 }
 
@@ -794,6 +835,7 @@ function wire() {
     clearReply("customer");
   });
   $("toast").addEventListener("click", () => ($("toast").hidden = true));
+  $("staff-forum").addEventListener("change", (event) => setForumMode(event.target.checked));
 }
 
 async function main() {
