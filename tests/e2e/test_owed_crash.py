@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care.models import ComplaintEvent, ComplaintEventType, OwedMessage, OwedState
@@ -38,8 +38,9 @@ async def staff_group(client: SandboxClient) -> dict[str, Any]:
 
 
 async def test_a_dialogue_step_survives_a_kill_right_after_its_reply(
-    database_url: str, tmp_path: Path
+    database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
+    """(``engine`` empties the database: the sandbox's user ids start over each test.)"""
     log = tmp_path / "carebot.log"
     async with sandbox_process() as url, SandboxClient(url) as client:
         anna = Person(client, await client.create_user("Anna", language_code="en"), timeout=30)
