@@ -23,6 +23,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import jobs
 from bot.contact_log import ContactLog
+from bot.customer_cache import CustomerCache
 from bot.db import Doorbell, make_engine, make_sessionmaker
 from bot.delivery import CareBot
 from bot.outbox_jobs import worker_id
@@ -46,7 +47,7 @@ from handlers import (
     survey,
     texts,
 )
-from handlers.context import SERVICES_KEY, CareContext, CustomerCache, Services
+from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
 

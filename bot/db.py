@@ -19,14 +19,14 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
-from care.customers import CustomerChanges
+from bot.customer_cache import CustomerChanges
 from care.models import Complaint, Customer, OwedMessage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class CustomerWatcher(Protocol):
-    """Told of every committed change to customers (``handlers.context.CustomerCache``)."""
+    """Told of every committed change to customers (``bot.customer_cache.CustomerCache``)."""
 
     def ticket(self) -> int:
         """A mark taken when a transaction begins, handed back in ``CustomerChanges``."""

@@ -26,20 +26,6 @@ class TelegramIdentity:
     username: str | None = None
 
 
-@dataclass(frozen=True)
-class CustomerChanges:
-    """What one committed transaction changed of customers and their complaints."""
-
-    customers: set[int] | None
-    """Customers whose records changed (None: maybe any)."""
-    current: dict[int, Customer]
-    """Of those, the ones the session holds, as the transaction left them (not deleted)."""
-    complaints_of: set[int] | None
-    """Customers whose complaints changed, were added or deleted (None: maybe any)."""
-    begun: int
-    """What the watcher's ``ticket()`` said when the transaction began."""
-
-
 async def find_customer(session: AsyncSession, telegram_user_id: int) -> Customer | None:
     """The (not erased) customer with this Telegram user id, if any."""
     return await session.scalar(

@@ -15,7 +15,7 @@ from care import customers
 from care.contacts import ContactEntry
 from care.locales import locale_for_language_code
 from care.models import ContactKind, Direction
-from handlers.context import CareContext, KnownCustomer, Services
+from handlers.context import CareContext, CustomerView, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale, use_locale
 
@@ -57,7 +57,7 @@ async def identify_customer(update: Update, context: CareContext) -> None:
     known = services.customer_cache.get(user.id)
     if known is None or not known.is_current_for(who):
         known = await _find_or_create(services, who, now, guessed)
-    context.customer = known.view(guessed)
+    context.customer = replace(known, telegram_locale=guessed)
     set_locale(context.customer.locale)
     entry = _inbound_entry(update, known.id, now)
     if entry is not None:
@@ -67,14 +67,14 @@ async def identify_customer(update: Update, context: CareContext) -> None:
 
 async def _find_or_create(
     services: Services, who: customers.TelegramIdentity, now: datetime, language: str
-) -> KnownCustomer:
+) -> CustomerView:
     """Read (or create, or update) the customer and remember them for the next updates."""
     ticket = services.customer_cache.ticket()
     async with services.sessionmaker.begin() as session:
         customer, created = await customers.get_or_create_customer(
             session, who, now, language=language
         )
-        known = KnownCustomer.of(customer)
+        known = CustomerView.of(customer)
         if created:  # nobody can have filed a complaint for them yet
             known = replace(known, open_complaints=False)
     # Kept only if no commit changed the customer meanwhile, this one included (one that

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.customer_cache import CustomerCache, CustomerChanges
 from bot.db import make_sessionmaker
 from bot.sandbox.client import SandboxClient
 from care import customers
 from care.clock import ManualClock
-from care.customers import CustomerChanges
 from care.models import Customer
-from handlers.context import CustomerCache, KnownCustomer
+from handlers.context import CustomerView
 from tests.helpers import Person, RunningBot, text_of
 
 ANNA = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Anna", username="anna")
@@ -56,12 +56,12 @@ def app_sessions(engine: AsyncEngine, reports: Reports) -> async_sessionmaker[As
 
 async def read(
     sessions: async_sessionmaker[AsyncSession], cache: CustomerCache, clock: ManualClock
-) -> KnownCustomer:
+) -> CustomerView:
     """Read Anna as identify_customer does, and keep her in the cache."""
     ticket = cache.ticket()
     async with sessions.begin() as session:
         customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
-        known = KnownCustomer.of(customer)
+        known = CustomerView.of(customer)
     cache.put(ANNA.user_id, known, ticket)
     return known
 
@@ -177,7 +177,7 @@ async def test_forgetting_a_customer_forgets_her(
 async def test_a_read_begun_before_a_change_is_not_kept(
     cache: CustomerCache, clock: ManualClock
 ) -> None:
-    old = KnownCustomer(1, 1001, "Anna", None, "anna", True, None, False, False)
+    old = CustomerView(1, 1001, "Anna", None, "anna", True, None, False, False)
     ticket = cache.ticket()  # a reader starts, reads the old state...
     cache.forget({1})  # ...someone commits a change...
     cache.put(ANNA.user_id, old, ticket)  # ...and the reader would keep the old state
@@ -223,7 +223,7 @@ async def test_open_complaints_are_known_until_her_complaints_change(
 def test_entries_expire_and_the_cache_stays_small(clock: ManualClock) -> None:
     cache = CustomerCache(clock, ttl=timedelta(seconds=30), max_size=3)
     for n in range(5):
-        known = KnownCustomer(n, 100 + n, "A", None, None, True, "en", True, True)
+        known = CustomerView(n, 100 + n, "A", None, None, True, "en", True, True)
         cache.put(100 + n, known, cache.ticket())
     assert [cache.get(100 + n) is not None for n in range(5)] == [False, False, True, True, True]
     clock.advance(timedelta(seconds=30))
@@ -231,7 +231,7 @@ def test_entries_expire_and_the_cache_stays_small(clock: ManualClock) -> None:
 
 
 def test_a_changed_telegram_identity_is_not_current() -> None:
-    known = KnownCustomer(1, 1001, "Anna", None, "anna", True, "en", True, True)
+    known = CustomerView(1, 1001, "Anna", None, "anna", True, "en", True, True)
     assert known.is_current_for(ANNA)
     assert known.is_current_for(customers.TelegramIdentity(1001, 1001, None, None, "anna")), (
         "an empty first name keeps the old one"
@@ -243,7 +243,7 @@ def test_a_changed_telegram_identity_is_not_current() -> None:
         customers.TelegramIdentity(1001, 2002, "Anna", None, "anna"),
     ):
         assert not known.is_current_for(changed)
-    unreachable = KnownCustomer(1, 1001, "Anna", None, "anna", False, "en", True, True)
+    unreachable = CustomerView(1, 1001, "Anna", None, "anna", False, "en", True, True)
     assert not unreachable.is_current_for(ANNA)
 
 
