@@ -3,7 +3,11 @@ so ``identify_customer`` never hands a handler a stale view."""
 
 from __future__ import annotations
 
+import ast
+import re
+from dataclasses import dataclass, fields
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -276,3 +280,168 @@ async def test_a_language_chosen_shows_on_the_very_next_update(
     chooser = await anna.say("/language")
     await anna.press_data(chooser["message_id"], "lang:zh_CN", expect_message=False)
     assert "do not know that command" not in text_of(await anna.say("/weather"))
+
+
+# --- the rule that keeps it right: no Core statement changes customers behind its back ---
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ("bot", "care", "handlers")
+# The kinds of statement on customers that are fine, and why:
+# - ORM objects changed or deleted through a session: bot/db.py's after_flush hook
+#   reports them (kept as the commit left them, or forgotten).
+# - ORM-enabled statements on the entity, ``update(Customer)`` / ``delete(Customer)``:
+#   every statement of the product runs through a session (the application's or the
+#   importer's), and bot/db.py's do_orm_execute hook reports them as "maybe any
+#   customer" (the cache forgets everyone).
+# - INSERTs: a new row is no cached customer.
+# Not fine: Core UPDATE or DELETE on the table itself (``Customer.__table__``, a name
+# bound to it, ``table("customer")``, SQL text), which no hook sees, except here:
+CORE_ALLOWED = {
+    "care/contacts.py": (
+        {"last_contact_at", "last_seen_at"},
+        "the contact log moves only the last-contact and last-seen times, which the "
+        "cache does not hold",
+    ),
+}
+_SQL_ON_CUSTOMERS = re.compile(r"\b(UPDATE|DELETE\s+FROM)\s+[\"`]?customer\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CoreChange:
+    """A Core UPDATE or DELETE on the customer table found in the source."""
+
+    path: str
+    line: int
+    columns: frozenset[str] | None  # the columns its .values() sets; None: not known
+
+
+def _is_customer_entity(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "Customer") or (
+        isinstance(node, ast.Attribute) and node.attr == "Customer"
+    )
+
+
+def _names_the_table(node: ast.AST, aliases: set[str]) -> bool:
+    """Whether ``node`` is (or wraps, as in ``cast(Table, …)``) the customer table."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Attribute) and inner.attr == "__table__":
+            if _is_customer_entity(inner.value):
+                return True
+        elif isinstance(inner, ast.Name) and inner.id in aliases:
+            return True
+        elif (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name | ast.Attribute)
+            and (inner.func.id if isinstance(inner.func, ast.Name) else inner.func.attr)
+            in ("table", "Table")
+            and inner.args
+            and isinstance(inner.args[0], ast.Constant)
+            and inner.args[0].value == "customer"
+        ):
+            return True
+    return False
+
+
+def _called(node: ast.Call) -> str | None:
+    if isinstance(node.func, ast.Name):
+        return node.func.id
+    if isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def core_changes_to_customers(source: str, path: str) -> list[CoreChange]:
+    """The Core UPDATEs and DELETEs of the customer table in one module's source."""
+    tree = ast.parse(source)
+    aliases: set[str] = set()
+    for node in ast.walk(tree):  # names bound to the table: _CUSTOMER = Customer.__table__
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if _names_the_table(node.value, aliases):
+                aliases |= {t.id for t in targets if isinstance(t, ast.Name)}
+    found: dict[int, CoreChange] = {}  # by the id() of the statement's root call
+    columns: dict[int, set[str]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _called(node)
+        root: ast.Call | None = None
+        if name in ("update", "delete") and node.args:
+            # update(Customer.__table__), but not update(Customer): ORM-enabled, reported.
+            if _names_the_table(node.args[0], aliases):
+                root = node
+        elif name in ("update", "delete") and isinstance(node.func, ast.Attribute):
+            if _names_the_table(node.func.value, aliases):  # Customer.__table__.update()
+                root = node
+        elif name in ("text", "exec_driver_sql") and node.args:
+            sql = node.args[0]
+            if isinstance(sql, ast.Constant) and isinstance(sql.value, str):
+                if _SQL_ON_CUSTOMERS.search(sql.value):
+                    found[id(node)] = CoreChange(path, node.lineno, None)
+        if root is not None:
+            found[id(root)] = CoreChange(path, root.lineno, frozenset())
+            columns.setdefault(id(root), set())
+    # The columns set by .values(…) chained onto each statement.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _called(node) == "values":
+            inner: ast.AST = node.func
+            while isinstance(inner, ast.Attribute | ast.Call):
+                if isinstance(inner, ast.Call) and id(inner) in columns:
+                    columns[id(inner)] |= {k.arg for k in node.keywords if k.arg}
+                    break
+                inner = inner.func if isinstance(inner, ast.Call) else inner.value
+    return [
+        CoreChange(change.path, change.line, frozenset(columns[key])) if key in columns else change
+        for key, change in found.items()
+    ]
+
+
+def test_no_core_statement_changes_customers_behind_the_caches_back() -> None:
+    offences: list[str] = []
+    allowed_seen: set[str] = set()
+    cached = {f.name for f in fields(CustomerView)}
+    for package in PRODUCT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith("bot/migrations/"):
+                continue  # run by `carebot db upgrade`, before the bot and its cache start
+            for change in core_changes_to_customers(path.read_text("utf-8"), relative):
+                allowed = CORE_ALLOWED.get(relative)
+                if allowed is not None and change.columns and change.columns <= allowed[0]:
+                    allowed_seen.add(relative)
+                    continue
+                offences.append(f"{relative}:{change.line} sets {sorted(change.columns or [])}")
+    assert offences == [], (
+        "a Core UPDATE/DELETE of customers goes around bot/db.py's session hooks, so the "
+        "customer cache would keep a stale view: use the ORM (an object, or update(Customer) "
+        "through a session), or allow-list it in CORE_ALLOWED with the reason"
+    )
+    assert allowed_seen == set(CORE_ALLOWED), "an allow-list entry that no longer applies"
+    for columns, reason in CORE_ALLOWED.values():
+        assert not columns & cached, f"the cache holds what is allowed to change: {reason}"
+
+
+def test_the_check_catches_core_statements_and_lets_orm_ones_pass() -> None:
+    sample = """
+from sqlalchemy import Table, cast, delete, table, text, update
+from care.models import Customer
+from care import models
+
+_CUSTOMER = cast(Table, Customer.__table__)
+core_on_alias = update(_CUSTOMER).where(_CUSTOMER.c.id == 1).values(language="en")
+core_on_table = delete(Customer.__table__)
+core_method = models.Customer.__table__.update().values(reachable=False)
+core_by_name = update(table("customer")).values(first_name="x")
+raw = text("UPDATE customer SET reachable = false")
+orm = update(Customer).values(reachable=False)
+orm_delete = delete(models.Customer)
+other = update(cast(Table, models.Contact.__table__)).values(text=None)
+"""
+    changes = core_changes_to_customers(sample, "sample.py")
+    assert sorted((c.line, c.columns) for c in changes) == [
+        (7, frozenset({"language"})),
+        (8, frozenset()),
+        (9, frozenset({"reachable"})),
+        (10, frozenset({"first_name"})),
+        (11, None),
+    ]
