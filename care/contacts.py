@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.models import Contact, ContactKind, Customer, Direction, UTCDateTime
@@ -132,63 +132,6 @@ async def _customers_by_chat(session: AsyncSession, chat_ids: set[int]) -> dict[
     return found
 
 
-async def record_contact(
-    session: AsyncSession,
-    customer: Customer,
-    direction: Direction,
-    kind: ContactKind,
-    now: datetime,
-    *,
-    text: str | None = None,
-    telegram_message_id: int | None = None,
-) -> Contact:
-    """Log one message on the customer's record and move their last-contact time (and,
-    for a message from them, their last-seen time)."""
-    contact = Contact(
-        customer_id=customer.id,
-        direction=direction.value,
-        kind=kind.value,
-        text=text[:MAX_LOGGED_TEXT] if text else None,
-        telegram_message_id=telegram_message_id,
-        created_at=now,
-    )
-    session.add(contact)
-    if customer.last_contact_at is None or customer.last_contact_at < now:
-        customer.last_contact_at = now
-    if direction == Direction.INBOUND and (
-        customer.last_seen_at is None or customer.last_seen_at < now
-    ):
-        customer.last_seen_at = now
-    await session.flush()
-    return contact
-
-
-async def record_outbound(
-    session: AsyncSession,
-    chat_id: int,
-    kind: ContactKind,
-    now: datetime,
-    *,
-    text: str | None,
-    telegram_message_id: int | None,
-) -> bool:
-    """Log a message the bot sent into a customer's private chat, if it is a customer's.
-
-    Returns:
-        Whether the chat belongs to a customer (and so was logged).
-    """
-    entry = ContactEntry(
-        Direction.OUTBOUND,
-        kind,
-        now,
-        chat_id=chat_id,
-        text=text,
-        telegram_message_id=telegram_message_id,
-    )
-    [customer_id] = await record_contacts(session, [entry])
-    return customer_id is not None
-
-
 async def contact_history(
     session: AsyncSession, customer_id: int, limit: int | None = None
 ) -> list[Contact]:
@@ -199,12 +142,3 @@ async def contact_history(
     rows = list((await session.scalars(query)).all())
     rows.reverse()
     return rows
-
-
-async def count_contacts(session: AsyncSession, customer_id: int) -> int:
-    return (
-        await session.scalar(
-            select(func.count()).select_from(Contact).where(Contact.customer_id == customer_id)
-        )
-        or 0
-    )

@@ -1,4 +1,11 @@
-"""The import rules of STYLE.md, enforced (import-linter runs in `make lint` too)."""
+"""The import rule of the team's style guide, enforced (import-linter runs in `make lint` too).
+
+The guide is not in this repository: it is shared by the team's projects and lives beside
+the checkout, at ``../shared/STYLE.md``. Its rule 1 reads: "Imports flow one way:
+`bot/` → `handlers/` → `care/`. `care/` never imports `telegram`, `handlers` or `bot`:
+it takes a session and plain values and returns plain values (dataclasses, enums). A
+check in CI keeps it so." This is that check (and docs/architecture.md says the same).
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
 from bot.settings import Settings
 from care.clock import ManualClock
-from care.contacts import record_contact
+from care.contacts import ContactEntry, record_contacts
 from care.importing import ImportProblem, RowError
 from care.models import ContactKind, Customer, Direction, StaffMember
 
@@ -425,23 +425,26 @@ async def seed_customer_with_contacts(
         )
         session.add(customer)
         await session.flush()
-        await record_contact(
+        await record_contacts(
             session,
-            customer,
-            Direction.INBOUND,
-            ContactKind.TEXT,
-            clock.now(),
-            text="我的快递到哪了？",
-            telegram_message_id=5,
-        )
-        await record_contact(
-            session,
-            customer,
-            Direction.OUTBOUND,
-            ContactKind.TEXT,
-            clock.now(),
-            text="马上帮您查！",
-            telegram_message_id=6,
+            [
+                ContactEntry(
+                    Direction.INBOUND,
+                    ContactKind.TEXT,
+                    clock.now(),
+                    customer_id=customer.id,
+                    text="我的快递到哪了？",
+                    telegram_message_id=5,
+                ),
+                ContactEntry(
+                    Direction.OUTBOUND,
+                    ContactKind.TEXT,
+                    clock.now(),
+                    customer_id=customer.id,
+                    text="马上帮您查！",
+                    telegram_message_id=6,
+                ),
+            ],
         )
         return customer.id
 

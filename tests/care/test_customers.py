@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care import contacts, customers
 from care.birthdays import Birthday
 from care.clock import ManualClock
+from care.contacts import ContactEntry
 from care.locales import locale_for_language_code
 from care.models import BirthdayCalendar, Contact, ContactKind, Direction
 
@@ -45,16 +46,22 @@ async def test_first_contact_creates_one_record(session: AsyncSession, clock: Ma
 
 async def test_contacts_move_last_contact_time(session: AsyncSession, clock: ManualClock) -> None:
     customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
-    await contacts.record_contact(
-        session, customer, Direction.INBOUND, ContactKind.TEXT, clock.now(), text="你好"
+    hello = ContactEntry(
+        Direction.INBOUND, ContactKind.TEXT, clock.now(), customer_id=customer.id, text="你好"
     )
+    await contacts.record_contacts(session, [hello])
     later = clock.advance(timedelta(minutes=5))
-    assert await contacts.record_outbound(
-        session, ANNA.chat_id, ContactKind.TEXT, later, text="您好！", telegram_message_id=7
-    )
-    assert not await contacts.record_outbound(
-        session, 999, ContactKind.TEXT, later, text="nobody", telegram_message_id=8
-    )
+    # What the bot sends is logged by chat (bot.delivery), the customer found by it.
+    answer = ContactEntry(
+        Direction.OUTBOUND, ContactKind.TEXT, later, chat_id=ANNA.chat_id, text="您好！",
+        telegram_message_id=7,
+    )  # fmt: skip
+    assert await contacts.record_contacts(session, [answer]) == [customer.id]
+    stranger = ContactEntry(
+        Direction.OUTBOUND, ContactKind.TEXT, later, chat_id=999, text="nobody",
+        telegram_message_id=8,
+    )  # fmt: skip
+    assert await contacts.record_contacts(session, [stranger]) == [None]
     await session.refresh(customer)
     assert customer.last_contact_at == later
     assert customer.last_seen_at == later - timedelta(minutes=5), "our reply is not theirs"
@@ -142,16 +149,20 @@ async def test_forget_keeps_counts_and_drops_the_person(
 ) -> None:
     customer, _ = await customers.get_or_create_customer(session, ANNA, clock.now())
     customers.set_phone(customer, "+8613800138000")
-    for text in ("我的订单", "谢谢"):
-        await contacts.record_contact(
-            session,
-            customer,
-            Direction.INBOUND,
-            ContactKind.TEXT,
-            clock.now(),
-            text=text,
-            telegram_message_id=5,
-        )
+    await contacts.record_contacts(
+        session,
+        [
+            ContactEntry(
+                Direction.INBOUND,
+                ContactKind.TEXT,
+                clock.now(),
+                customer_id=customer.id,
+                text=text,
+                telegram_message_id=5,
+            )
+            for text in ("我的订单", "谢谢")
+        ],
+    )
     await customers.forget_customer(session, customer, clock.now())
     assert customer.telegram_user_id is None and customer.phone is None
     assert customer.first_name is None and customer.erased_at == clock.now()

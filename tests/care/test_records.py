@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.birthdays import Birthday
 from care.clock import ManualClock
-from care.contacts import record_contact
+from care.contacts import ContactEntry, record_contacts
 from care.customers import set_birthday
 from care.models import BirthdayCalendar, ContactKind, Customer, Direction
 from care.records import SCHEMA, CustomerNotFound, export_customer, find_customer_id
@@ -40,25 +40,24 @@ async def test_export_holds_the_profile_and_every_contact(
         customer_type="regular",
     )
     set_birthday(customer, Birthday(BirthdayCalendar.LUNAR, 8, 15))
-    await record_contact(
-        session,
-        customer,
+    asked = ContactEntry(
         Direction.INBOUND,
         ContactKind.TEXT,
         clock.now(),
+        customer_id=customer.id,
         text="你好，我的订单呢？",
         telegram_message_id=10,
     )
-    clock.advance(timedelta(minutes=2))
-    await record_contact(
-        session,
-        customer,
+    answered = ContactEntry(
         Direction.OUTBOUND,
         ContactKind.TEXT,
-        clock.now(),
+        clock.advance(timedelta(minutes=2)),
+        chat_id=customer.chat_id,
         text="您好！马上为您查询。",
         telegram_message_id=11,
     )
+    await record_contacts(session, [asked, answered])  # as the contact log writes them
+    await session.refresh(customer)  # the log moves the last-contact times in SQL
 
     record = await export_customer(session, customer.id)
 
