@@ -28,7 +28,7 @@ from bot.sandbox.client import SandboxClient
 from care import staff as staff_members
 from care.clock import ManualClock
 from care.models import Base, StaffRole
-from tests.helpers import RunningBot
+from tests.helpers import RunningBot, StaffRoom
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
@@ -172,6 +172,12 @@ async def care_team(
             )
             member.username = user.get("username")
     return CareTeam(group["id"], agent, supervisor, admin)
+
+
+@pytest.fixture
+def room(client: SandboxClient, care_team: CareTeam) -> StaffRoom:
+    """The care team's staff group; ``room.member(care_team.agent)`` acts in it."""
+    return StaffRoom(client, care_team.group_id)
 
 
 @pytest.fixture

@@ -1,4 +1,12 @@
-"""Builders for end-to-end tests: a running carebot on a sandbox, and people who chat."""
+"""Builders for end-to-end tests: a running carebot on a sandbox, and people who chat.
+
+The people are personas, so that a test reads like the dialogue it checks: a
+:class:`Customer` in their private chat (``say``, ``press("label")``, ``reply_to``,
+``command``) and a :class:`StaffMember` in the staff group, a :class:`StaffRoom` (the
+same verbs, plus what the group shows: cards, their edits, the bot's answers). ``zh`` and
+``en`` give the words as each locale reads them, so tests keep passing once strings are
+translated.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +14,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import Built, build_application, finish, prepare
 from bot.db import make_engine
@@ -17,10 +26,39 @@ from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
 from bot.settings import Settings
 from care.clock import Clock
+from handlers.i18n import gettext_in
 
 TOKEN = "7000000001:test-token-abcdef"
 
 Message = dict[str, Any]
+
+
+def zh(message: str) -> str:
+    """Words as someone who reads Chinese sees them (the staff group, by default)."""
+    return gettext_in("zh_CN", message)
+
+
+def en(message: str) -> str:
+    """Words as someone who reads English sees them."""
+    return gettext_in("en", message)
+
+
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def buttons(message: Message) -> list[str]:
+    """The labels of a message's inline buttons, row by row."""
+    markup = message.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def callback_data(message: Message) -> list[str]:
+    """What a message's inline buttons send when pressed, row by row."""
+    markup = message.get("reply_markup") or {}
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 class RunningBot:
@@ -72,7 +110,7 @@ class RunningBot:
 
 
 @dataclass
-class Person:
+class Customer:
     """Someone chatting with the bot in their private chat, through the sandbox."""
 
     client: SandboxClient
@@ -110,6 +148,17 @@ class Person:
         """Send a text and return the first bot reply that satisfies ``predicate``."""
         sent = await self.client.send_text(self.id, self.id, text)
         return await self.wait_reply(sent["message_id"], predicate)
+
+    async def command(self, text: str) -> str:
+        """Send a command and return the words of the bot's first reply."""
+        return text_of(await self.say(text))
+
+    async def reply_to(self, message: Message, text: str) -> Message:
+        """Answer ``message`` (quoting it) and return the bot's first reply."""
+        sent = await self.client.send_text(
+            self.id, self.id, text, reply_to_message_id=message["message_id"]
+        )
+        return await self.wait_reply(sent["message_id"])
 
     async def share_contact(self, phone: str, user_id: int | None = None) -> Message:
         sent = await self.client.send_contact(
@@ -176,11 +225,140 @@ class Person:
         return str(answer.get("text") or ""), reply
 
 
-def _find_button(message: Message, label: str) -> str | None:
+Person = Customer  # the name older tests use
+
+
+@dataclass
+class StaffRoom:
+    """The staff group: its transcript, the complaint cards in it, the bot's answers.
+
+    Its members act through :meth:`member` (or :meth:`members`) as :class:`StaffMember`.
+    """
+
+    client: SandboxClient
+    id: int  # the group's chat id
+    timeout: float = 10.0
+
+    def member(self, user: dict[str, Any]) -> StaffMember:
+        return StaffMember(self, user)
+
+    async def transcript(self) -> list[Message]:
+        return await self.client.transcript(self.id)
+
+    async def message(self, message_id: int) -> Message:
+        for message in await self.transcript():
+            if message["message_id"] == message_id:
+                return message
+        raise AssertionError(f"no message {message_id} in the staff group")
+
+    async def card(self, sessionmaker: async_sessionmaker[AsyncSession], complaint_id: int) -> int:
+        """The message id of the complaint's card (which the bot has posted)."""
+        from care.models import Complaint
+
+        async with sessionmaker() as session:
+            complaint = await session.get_one(Complaint, complaint_id)
+        assert complaint.alert_message_id is not None, "the card was posted"
+        return complaint.alert_message_id
+
+    async def answer_to(self, sent: Message) -> Message:
+        """The bot's reply to a message (it quotes it in the group)."""
+        return await self.client.wait_for_bot_message(
+            self.id,
+            lambda m: m.get("reply_to_message_id") == sent["message_id"],
+            after_message_id=sent["message_id"],
+            timeout=self.timeout,
+        )
+
+    async def wait_card(self, card_id: int, condition: Callable[[Message], bool]) -> Message:
+        """The card, once an edit makes ``condition`` true of it."""
+        found: list[Message] = []
+
+        def edited(transcript: list[Message]) -> bool:
+            for message in transcript:
+                if message["message_id"] == card_id and condition(message):
+                    found.append(message)
+                    return True
+            return False
+
+        await self.client.wait_for_transcript(self.id, edited, self.timeout, "the card to change")
+        return found[0]
+
+
+@dataclass
+class StaffMember:
+    """A member of the care staff in the staff group (and in their private chat).
+
+    In the group most messages get no answer from the bot (a reply to a card goes to the
+    customer), so :meth:`say` returns the message sent; :meth:`command` waits for the
+    bot's answer to it.
+    """
+
+    room: StaffRoom
+    user: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+    @property
+    def client(self) -> SandboxClient:
+        return self.room.client
+
+    async def say(self, text: str, reply_to: Message | int | None = None) -> Message:
+        """Write in the staff group (quoting ``reply_to``); returns the message sent."""
+        return await self.client.send_text(
+            self.room.id, self.id, text, reply_to_message_id=_message_id(reply_to)
+        )
+
+    async def reply_to(self, message: Message | int, text: str) -> Message:
+        """Answer ``message`` in the staff group; returns the message sent."""
+        return await self.say(text, reply_to=message)
+
+    async def send_photo(self, caption: str, reply_to: Message | int | None = None) -> Message:
+        return await self.client.send_photo(
+            self.room.id, self.id, caption=caption, reply_to_message_id=_message_id(reply_to)
+        )
+
+    async def command(self, text: str, reply_to: Message | int | None = None) -> str:
+        """Send a command in the staff group; the words of the bot's answer to it."""
+        return text_of(await self.room.answer_to(await self.say(text, reply_to)))
+
+    async def command_in_private(self, text: str) -> str:
+        """Send a command in their private chat with the bot; the words of its answer."""
+        sent = await self.client.send_text(self.id, self.id, text)
+        answer = await self.client.wait_for_bot_message(
+            self.id, after_message_id=sent["message_id"], timeout=self.room.timeout
+        )
+        return text_of(answer)
+
+    async def press(self, label: str, message: Message | int) -> str:
+        """Press the button labelled ``label`` (as shown) on a message in the group, such
+        as a card; returns the answer the bot shows for it."""
+        if isinstance(message, int):
+            message = await self.room.message(message)
+        data = _find_button(message, label, exact=True)
+        assert data is not None, f"message {message['message_id']} has no button {label!r}"
+        return await self.press_data(message, data)
+
+    async def press_data(self, message: Message | int, data: str) -> str:
+        """Press a button sending ``data`` on a message, whether or not it still shows it
+        (a stale or forged press); returns the answer the bot shows for it."""
+        message_id = message if isinstance(message, int) else message["message_id"]
+        query = await self.client.press(self.room.id, self.id, message_id, data)
+        answer = await self.client.wait_for_callback_answer(query, timeout=self.room.timeout)
+        return str(answer.get("text") or "")
+
+
+def _message_id(message: Message | int | None) -> int | None:
+    return message["message_id"] if isinstance(message, dict) else message
+
+
+def _find_button(message: Message, label: str, *, exact: bool = False) -> str | None:
     markup = message.get("reply_markup") or {}
     for row in markup.get("inline_keyboard", []):
         for button in row:
-            if label in button.get("text", ""):
+            text = button.get("text", "")
+            if label == text or (not exact and label in text):
                 return str(button.get("callback_data"))
     return None
 
