@@ -28,7 +28,7 @@ from bot.sandbox.client import SandboxClient
 from care import staff as staff_members
 from care.clock import ManualClock
 from care.models import Base, StaffRole
-from tests.helpers import RunningBot, StaffRoom
+from tests.helpers import RunningBot, StaffMember, StaffRoom
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
@@ -178,6 +178,24 @@ async def care_team(
 def room(client: SandboxClient, care_team: CareTeam) -> StaffRoom:
     """The care team's staff group; ``room.member(care_team.agent)`` acts in it."""
     return StaffRoom(client, care_team.group_id)
+
+
+@pytest.fixture
+def agent(room: StaffRoom, care_team: CareTeam) -> StaffMember:
+    """王丽, an agent, in the staff group."""
+    return room.member(care_team.agent)
+
+
+@pytest.fixture
+def supervisor(room: StaffRoom, care_team: CareTeam) -> StaffMember:
+    """Sam, a supervisor (speaks English), in the staff group."""
+    return room.member(care_team.supervisor)
+
+
+@pytest.fixture
+def admin(room: StaffRoom, care_team: CareTeam) -> StaffMember:
+    """Ada, an admin (speaks English), in the staff group."""
+    return room.member(care_team.admin)
 
 
 @pytest.fixture

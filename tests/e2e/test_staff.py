@@ -6,9 +6,9 @@ in the catalogs (``gettext_in``), so these tests keep passing once strings are t
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -24,34 +24,27 @@ from care.models import (
     ComplaintEvent,
     ComplaintEventType,
     ComplaintMessage,
-    Customer,
-    StaffMember,
 )
+from care.models import Customer as CustomerRecord
+from care.models import StaffMember as StaffRecord
 from handlers.complaint_words import local_time
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
-from tests.helpers import Message, RunningBot, filed_complaint, text_of, wait_until
+from tests.helpers import (
+    Customer,
+    RunningBot,
+    StaffMember,
+    StaffRoom,
+    buttons,
+    callback_data,
+    en,
+    filed_complaint,
+    text_of,
+    wait_until,
+    zh,
+)
 
 TIMEZONE = "Asia/Shanghai"  # the settings' default
-
-
-def zh(message: str) -> str:
-    """Words as the staff group (default locale zh_CN) sees them."""
-    return gettext_in("zh_CN", message)
-
-
-def en(message: str) -> str:
-    return gettext_in("en", message)
-
-
-def buttons(message: Message) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def callback_data(message: Message) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def load(sessionmaker: async_sessionmaker[AsyncSession], complaint_id: int) -> Complaint:
@@ -74,91 +67,18 @@ async def events_of(
 async def staff_id_of(sessionmaker: async_sessionmaker[AsyncSession], user: dict[str, Any]) -> int:
     async with sessionmaker() as session:
         member = await session.scalar(
-            select(StaffMember).where(StaffMember.telegram_user_id == user["id"])
+            select(StaffRecord).where(StaffRecord.telegram_user_id == user["id"])
         )
         assert member is not None
         return member.id
 
 
-@dataclass
-class StaffRoom:
-    """The staff group as its members use it: press card buttons, reply, send commands."""
-
-    client: SandboxClient
-    team: CareTeam
-    timeout: float = 10.0
-
-    @property
-    def id(self) -> int:
-        return self.team.group_id
-
-    async def transcript(self) -> list[Message]:
-        return await self.client.transcript(self.id)
-
-    async def message(self, message_id: int) -> Message:
-        for message in await self.transcript():
-            if message["message_id"] == message_id:
-                return message
-        raise AssertionError(f"no message {message_id} in the staff group")
-
-    async def card(self, sessionmaker: async_sessionmaker[AsyncSession], complaint_id: int) -> int:
-        complaint = await load(sessionmaker, complaint_id)
-        assert complaint.alert_message_id is not None, "the card was posted"
-        return complaint.alert_message_id
-
-    async def press(self, who: dict[str, Any], message_id: int, data: str) -> dict[str, Any]:
-        query = await self.client.press(self.id, who["id"], message_id, data)
-        return await self.client.wait_for_callback_answer(query, timeout=self.timeout)
-
-    async def say(self, who: dict[str, Any], text: str, reply_to: int | None = None) -> Message:
-        return await self.client.send_text(self.id, who["id"], text, reply_to_message_id=reply_to)
-
-    async def answer_to(self, sent: Message) -> Message:
-        """The bot's reply to a message (it quotes it in the group)."""
-        return await self.client.wait_for_bot_message(
-            self.id,
-            lambda m: m.get("reply_to_message_id") == sent["message_id"],
-            after_message_id=sent["message_id"],
-            timeout=self.timeout,
-        )
-
-    async def command(self, who: dict[str, Any], text: str, reply_to: int | None = None) -> str:
-        return text_of(await self.answer_to(await self.say(who, text, reply_to)))
-
-    async def wait_card(self, card_id: int, condition: Callable[[Message], bool]) -> Message:
-        found: list[Message] = []
-
-        def edited(transcript: list[Message]) -> bool:
-            for message in transcript:
-                if message["message_id"] == card_id and condition(message):
-                    found.append(message)
-                    return True
-            return False
-
-        await self.client.wait_for_transcript(self.id, edited, self.timeout, "the card to change")
-        return found[0]
-
-
-@pytest.fixture
-def room(client: SandboxClient, care_team: CareTeam) -> StaffRoom:
-    return StaffRoom(client, care_team)
-
-
-async def private_command(client: SandboxClient, user: dict[str, Any], text: str) -> str:
-    """A command in someone's private chat with the bot, and the bot's answer."""
-    sent = await client.send_text(user["id"], user["id"], text)
-    reply = await client.wait_for_bot_message(
-        user["id"], after_message_id=sent["message_id"], timeout=10.0
-    )
-    return text_of(reply)
-
-
 async def customer_says_nothing_more(
-    client: SandboxClient, room: StaffRoom, who: dict[str, Any], customer_id: int, count: int
+    client: SandboxClient, who: StaffMember, customer_id: int, count: int
 ) -> None:
     """After a round trip through the staff group, the customer has exactly ``count`` bot
     messages (updates of one chat are handled in order, so anything due has happened)."""
-    await room.command(who, "/queue")
+    await who.command("/queue")
     assert len(await client.bot_messages(customer_id)) == count
 
 
@@ -169,6 +89,7 @@ async def test_acknowledge_edits_the_card_in_place_and_tells_the_customer_in_chi
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -182,8 +103,8 @@ async def test_acknowledge_edits_the_card_in_place_and_tells_the_customer_in_chi
     assert zh("Acknowledge") in buttons(card)
     group_messages = len(await room.transcript())
 
-    answer = await room.press(care_team.agent, card_id, f"st:ack:{complaint_id}")
-    assert answer["text"] == zh("Acknowledged.")
+    answer = await agent.press(zh("Acknowledge"), card_id)
+    assert answer == zh("Acknowledged.")
 
     told = await client.wait_for_bot_message(customer["id"], timeout=10.0)
     due = local_time(complaint.resolve_due_at, TIMEZONE)
@@ -212,6 +133,7 @@ async def test_take_tells_the_customer_who_handles_it(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    supervisor: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -219,8 +141,8 @@ async def test_take_tells_the_customer_who_handles_it(
     number = (await load(sessionmaker, complaint_id)).number
     card_id = await room.card(sessionmaker, complaint_id)
 
-    answer = await room.press(care_team.supervisor, card_id, f"st:take:{complaint_id}")
-    assert answer["text"] == zh("It is yours now.")
+    answer = await supervisor.press(zh("Take"), card_id)
+    assert answer == zh("It is yours now.")
 
     told = await client.wait_for_bot_message(customer["id"], timeout=10.0)
     assert text_of(told) == en(
@@ -242,6 +164,8 @@ async def test_a_double_press_changes_things_once(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
+    supervisor: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -249,20 +173,15 @@ async def test_a_double_press_changes_things_once(
     card_id = await room.card(sessionmaker, complaint_id)
 
     # Two colleagues press at once: one acknowledges, the other is told it is done.
-    first = await client.press(room.id, care_team.agent["id"], card_id, f"st:ack:{complaint_id}")
-    second = await client.press(
-        room.id, care_team.supervisor["id"], card_id, f"st:ack:{complaint_id}"
+    answers = await asyncio.gather(
+        agent.press(zh("Acknowledge"), card_id), supervisor.press(zh("Acknowledge"), card_id)
     )
-    answers = [
-        (await client.wait_for_callback_answer(query, timeout=10.0))["text"]
-        for query in (first, second)
-    ]
     assert sorted(answers) == sorted([zh("Acknowledged."), zh("Already done.")])
-    again = await room.press(care_team.agent, card_id, f"st:ack:{complaint_id}")
-    assert again["text"] == zh("Already done.")
+    again = await agent.press_data(card_id, f"st:ack:{complaint_id}")  # pressed again
+    assert again == zh("Already done.")
 
     await client.wait_for_bot_message(customer["id"], timeout=10.0)
-    await customer_says_nothing_more(client, room, care_team.agent, customer["id"], 1)
+    await customer_says_nothing_more(client, agent, customer["id"], 1)
     acknowledgements = [
         e for e in await events_of(sessionmaker, complaint_id) if e.to_status == "acknowledged"
     ]
@@ -273,6 +192,8 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
+    supervisor: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -280,8 +201,8 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
     number = (await load(sessionmaker, complaint_id)).number
     card_id = await room.card(sessionmaker, complaint_id)
 
-    answer = await room.press(care_team.agent, card_id, f"st:reply:{complaint_id}")
-    assert answer["text"] == zh("Reply to my message with your answer.")
+    answer = await agent.press(zh("Reply"), card_id)
+    assert answer == zh("Reply to my message with your answer.")
     prompt_text = zh("Your reply to the customer for {number}: reply to this message.").format(
         number=number
     )
@@ -290,7 +211,7 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
     )
     assert prompt.get("reply_to_message_id") == card_id, "the prompt quotes the card"
 
-    await room.say(care_team.agent, "Could you send us the order number?", prompt["message_id"])
+    await agent.say("Could you send us the order number?", prompt["message_id"])
     first = await client.wait_for_bot_message(customer["id"], timeout=10.0)
     assert text_of(first) == en("💬 {name} (customer care): {text}").format(
         name="王丽", text="Could you send us the order number?"
@@ -300,17 +221,14 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
     assert zh("Assignee: {name}").format(name="王丽") in text_of(card)
 
     # Replying straight to the card works too, with a photo as well.
-    await room.say(care_team.supervisor, "We are sorry for the trouble.", card_id)
+    await supervisor.say("We are sorry for the trouble.", card_id)
     second = await client.wait_for_bot_message(
         customer["id"], after_message_id=first["message_id"], timeout=10.0
     )
     assert text_of(second) == en("💬 {name} (customer care): {text}").format(
         name="Sam", text="We are sorry for the trouble."
     )
-    await client.send_photo(
-        room.id, care_team.supervisor["id"], caption="This is the spare part.",
-        reply_to_message_id=card_id,
-    )  # fmt: skip
+    await supervisor.send_photo("This is the spare part.", reply_to=card_id)
     photo = await client.wait_for_bot_message(
         customer["id"], after_message_id=second["message_id"], timeout=10.0
     )
@@ -358,6 +276,7 @@ async def test_resolve_through_the_prompt_with_a_note(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -367,13 +286,13 @@ async def test_resolve_through_the_prompt_with_a_note(
     number = (await load(sessionmaker, complaint_id)).number
     card_id = await room.card(sessionmaker, complaint_id)
 
-    answer = await room.press(care_team.agent, card_id, f"st:res:{complaint_id}")
-    assert answer["text"] == zh("Reply to my message with what was done.")
+    answer = await agent.press(zh("Resolve"), card_id)
+    assert answer == zh("Reply to my message with what was done.")
     prompt_text = zh("Resolution note for {number}: reply to this message.").format(number=number)
     prompt = await client.wait_for_bot_message(
         room.id, lambda m: text_of(m) == prompt_text, timeout=10.0
     )
-    await room.say(care_team.agent, "已补发新的水壶，今天发出。", prompt["message_id"])
+    await agent.say("已补发新的水壶，今天发出。", prompt["message_id"])
 
     told = await client.wait_for_bot_message(customer["id"], timeout=10.0)
     expected = (
@@ -397,8 +316,8 @@ async def test_resolve_through_the_prompt_with_a_note(
     assert stored.assignee_id == await staff_id_of(sessionmaker, care_team.agent)
 
     # Resolving again through a second prompt changes nothing and tells nobody.
-    await room.press(care_team.agent, card_id, f"st:res:{complaint_id}")
-    await customer_says_nothing_more(client, room, care_team.agent, customer["id"], 1)
+    await agent.press_data(card_id, f"st:res:{complaint_id}")  # a stale Resolve
+    await customer_says_nothing_more(client, agent, customer["id"], 1)
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -408,13 +327,16 @@ async def test_queue_complaint_note_assign_resolve_reopen(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
+    supervisor: StaffMember,
+    admin: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    assert await room.command(care_team.agent, "/queue") == zh("Nothing in the queue.")
-    assert await private_command(client, care_team.admin, "/queue") == en(
-        "Nothing in the queue."
-    ), "in a private chat a staff member hears their own language"
+    assert await agent.command("/queue") == zh("Nothing in the queue.")
+    assert await admin.command_in_private("/queue") == en("Nothing in the queue."), (
+        "in a private chat a staff member hears their own language"
+    )
 
     calm_id, calm_customer = await filed_complaint(complaint_bot, client, language="en")
     angry_id, angry_customer = await filed_complaint(
@@ -424,7 +346,7 @@ async def test_queue_complaint_note_assign_resolve_reopen(
     assert angry.priority == "urgent" and calm.priority == "normal"
     assert calm.number is not None and angry.number is not None
 
-    queue = (await room.command(care_team.agent, "/queue")).splitlines()
+    queue = (await agent.command("/queue")).splitlines()
     assert len(queue) == 3
     assert angry.number in queue[1] and calm.number in queue[2], "nearest deadline first"
     assert zh("urgent") in queue[1] and zh("nobody yet") in queue[1]
@@ -434,11 +356,11 @@ async def test_queue_complaint_note_assign_resolve_reopen(
     )
 
     # An internal note, for staff only.
-    answer = await room.command(care_team.agent, f"/note {calm.number} Regular customer, be kind")
+    answer = await agent.command(f"/note {calm.number} Regular customer, be kind")
     assert answer == zh("Note added to {number} (staff only).").format(number=calm.number)
 
     # Assign by @username: the customer is told who handles it.
-    answer = await room.command(care_team.agent, f"/assign {calm.number} @sam_sup")
+    answer = await agent.command(f"/assign {calm.number} @sam_sup")
     assert answer == zh("{number} is now assigned to {name}.").format(
         number=calm.number, name="Sam"
     )
@@ -446,19 +368,19 @@ async def test_queue_complaint_note_assign_resolve_reopen(
     assert text_of(told) == en(
         "{name} from our care team is now handling your complaint {number}."
     ).format(name="Sam", number=calm.number)
-    answer = await room.command(care_team.agent, f"/assign {calm.number} @nobody_here")
+    answer = await agent.command(f"/assign {calm.number} @nobody_here")
     assert answer == zh("{who} is not a member of the care staff.").format(who="@nobody_here")
-    answer = await room.command(care_team.agent, f"/assign {calm.number}")
+    answer = await agent.command(f"/assign {calm.number}")
     assert answer == zh("Usage: /assign C-2026-000123 @username (or their Telegram user id)")
 
     # The full record, with the internal note and the customer's contacts.
-    record = await room.command(care_team.supervisor, f"/complaint {calm.number}")
+    record = await supervisor.command(f"/complaint {calm.number}")
     assert calm.number in record and "Regular customer, be kind" in record
     assert zh("History:") in record and zh("Recent contacts with the customer:") in record
     assert f"→ {text_of(told)}" in record, "what the customer was told is on record"
 
     # Resolve by command, then reopen.
-    answer = await room.command(care_team.supervisor, f"/resolve {calm.number} Sent a new kettle")
+    answer = await supervisor.command(f"/resolve {calm.number} Sent a new kettle")
     assert answer == zh(
         "{number} is resolved. The customer will be told, and asked for a rating, as "
         "soon as Telegram accepts the message; the card shows when they were told."
@@ -467,27 +389,25 @@ async def test_queue_complaint_note_assign_resolve_reopen(
         calm_customer["id"], after_message_id=told["message_id"], timeout=10.0
     )
     assert en("What we did: {note}").format(note="Sent a new kettle") in text_of(resolved)
-    answer = await room.command(care_team.supervisor, f"/reopen {calm.number.lower()}")
+    answer = await supervisor.command(f"/reopen {calm.number.lower()}")
     assert answer == zh("{number} is open again.").format(number=calm.number)
     reopened = await client.wait_for_bot_message(
         calm_customer["id"], after_message_id=resolved["message_id"], timeout=10.0
     )
     assert calm.number in text_of(reopened)
-    answer = await room.command(care_team.supervisor, f"/reopen {angry.number}")
+    answer = await supervisor.command(f"/reopen {angry.number}")
     assert answer == zh("{number} is still open ({status}): there is nothing to reopen.").format(
         number=angry.number, status=zh("received")
     )
 
     # A command that replies to the card needs no number.
     card_id = await room.card(sessionmaker, angry_id)
-    answer = await room.command(care_team.agent, "/note Called the customer back", card_id)
+    answer = await agent.command("/note Called the customer back", card_id)
     assert answer == zh("Note added to {number} (staff only).").format(number=angry.number)
 
-    answer = await room.command(care_team.agent, "/complaint C-2026-999999")
+    answer = await agent.command("/complaint C-2026-999999")
     assert answer == zh("There is no complaint {number}.").format(number="C-2026-999999")
-    assert await room.command(care_team.agent, "/note") == zh(
-        "Usage: /note C-2026-000123 text (for staff only)"
-    )
+    assert await agent.command("/note") == zh("Usage: /note C-2026-000123 text (for staff only)")
 
     stored = await load(sessionmaker, calm_id)
     assert stored.status == "reopened"
@@ -504,46 +424,50 @@ async def test_staff_add_list_remove_by_an_admin_only(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
+    supervisor: StaffMember,
+    admin: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     newbie = await client.create_user("Lin", username="lin_new", language_code="en")
-    assert await private_command(client, newbie, "/queue") == en("Only care staff can do this.")
+    lin = Customer(client, newbie)  # in her private chat with the bot
+    assert await lin.command("/queue") == en("Only care staff can do this.")
 
-    answer = await room.command(care_team.agent, f"/staff add {newbie['id']} agent Lin")
+    answer = await agent.command(f"/staff add {newbie['id']} agent Lin")
     assert answer == zh("Only admins can add or remove staff members.")
-    answer = await room.command(care_team.admin, f"/staff add {newbie['id']} agent Lin Na")
+    answer = await admin.command(f"/staff add {newbie['id']} agent Lin Na")
     assert answer == zh("{name} (id {id}) is now care staff: {role}.").format(
         name="Lin Na", id=newbie["id"], role=zh("agent")
     )
-    assert await private_command(client, newbie, "/queue") == en("Nothing in the queue.")
+    assert await lin.command("/queue") == en("Nothing in the queue.")
 
-    listing = await room.command(care_team.agent, "/staff list")
+    listing = await agent.command("/staff list")
     assert listing.splitlines()[0] == zh("Care staff:")
     for name in ("王丽", "Sam", "Ada", "Lin Na"):
         assert name in listing
     assert "@sam_sup" in listing
 
-    assert await room.command(care_team.admin, "/staff add 12x agent") == zh(
+    assert await admin.command("/staff add 12x agent") == zh(
         "Usage: /staff list · /staff add <Telegram user id> <agent|supervisor|admin> [name] · "
         "/staff remove <Telegram user id>"
     )
-    answer = await room.command(care_team.admin, f"/staff add {newbie['id']} boss")
+    answer = await admin.command(f"/staff add {newbie['id']} boss")
     assert answer == zh(
         "Usage: /staff list · /staff add <Telegram user id> <agent|supervisor|admin> [name] · "
         "/staff remove <Telegram user id>"
     )
-    answer = await room.command(care_team.supervisor, f"/staff remove {newbie['id']}")
+    answer = await supervisor.command(f"/staff remove {newbie['id']}")
     assert answer == zh("Only admins can add or remove staff members.")
-    answer = await room.command(care_team.admin, f"/staff remove {care_team.admin['id']}")
+    answer = await admin.command(f"/staff remove {care_team.admin['id']}")
     assert answer == zh("You cannot remove yourself; ask another admin.")
-    answer = await room.command(care_team.admin, f"/staff remove {newbie['id']}")
+    answer = await admin.command(f"/staff remove {newbie['id']}")
     assert answer == zh("{id} is no longer care staff.").format(id=newbie["id"])
-    assert await private_command(client, newbie, "/queue") == en("Only care staff can do this.")
+    assert await lin.command("/queue") == en("Only care staff can do this.")
 
     async with sessionmaker() as session:
         member = await session.scalar(
-            select(StaffMember).where(StaffMember.telegram_user_id == newbie["id"])
+            select(StaffRecord).where(StaffRecord.telegram_user_id == newbie["id"])
         )
         assert member is not None
         assert (member.name, member.role, member.active) == ("Lin Na", "agent", False)
@@ -563,24 +487,19 @@ async def test_someone_who_is_not_staff_is_refused_and_logged(
     complaint_id, _customer = await filed_complaint(complaint_bot, client, language="en")
     number = (await load(sessionmaker, complaint_id)).number
     outsider = await client.create_user("Mallory", language_code="en")
+    mallory = Customer(client, outsider)
     caplog.set_level(logging.WARNING, logger="handlers.staff")
 
     for command in ("/queue", f"/complaint {number}", f"/resolve {number} done", "/staff list"):
-        sent = await client.send_text(outsider["id"], outsider["id"], command)
-        refusal = await client.wait_for_bot_message(
-            outsider["id"], after_message_id=sent["message_id"], timeout=10.0
-        )
+        refusal = await mallory.say(command)
         assert text_of(refusal) == en("Only care staff can do this."), command
     # A forged staff button in the outsider's own chat.
-    answer = await client.wait_for_callback_answer(
-        await client.press(
-            outsider["id"], outsider["id"], refusal["message_id"], f"st:ack:{complaint_id}"
-        ),
-        timeout=10.0,
+    answer, _ = await mallory.press_data(
+        refusal["message_id"], f"st:ack:{complaint_id}", expect_message=False
     )
-    assert answer["text"] == en("Only care staff can do this.")
+    assert answer == en("Only care staff can do this.")
     # Customer commands still reach the customer's side.
-    assert await private_command(client, outsider, "/help") != en("Only care staff can do this.")
+    assert await mallory.command("/help") != en("Only care staff can do this.")
 
     stored = await load(sessionmaker, complaint_id)
     assert stored.status == "new" and stored.resolution is None
@@ -595,27 +514,28 @@ async def test_forged_and_refused_buttons_get_clear_answers(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
+    supervisor: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     complaint_id, customer = await filed_complaint(complaint_bot, client, language="en")
     card_id = await room.card(sessionmaker, complaint_id)
 
-    answer = await room.press(care_team.agent, card_id, "st:ack:999999")
-    assert answer["text"] == zh("There is no such complaint.")
-    answer = await room.press(care_team.agent, card_id, "st:zzz:1")
-    assert answer["text"] == zh("This button is not valid.")
-    answer = await room.press(care_team.agent, card_id, "st:ack:1:2:3")
-    assert answer["text"] == zh("This button is not valid.")
+    answer = await agent.press_data(card_id, "st:ack:999999")
+    assert answer == zh("There is no such complaint.")
+    answer = await agent.press_data(card_id, "st:zzz:1")
+    assert answer == zh("This button is not valid.")
+    answer = await agent.press_data(card_id, "st:ack:1:2:3")
+    assert answer == zh("This button is not valid.")
     # Prompts are for the staff group: a forged Resolve in a private chat asks nothing.
     private = care_team.supervisor
-    await private_command(client, private, "/queue")
+    await supervisor.command_in_private("/queue")
     (last,) = (await client.bot_messages(private["id"]))[-1:]
-    query = await client.press(
-        private["id"], private["id"], last["message_id"], f"st:res:{complaint_id}"
+    answer, _ = await Customer(client, private).press_data(
+        last["message_id"], f"st:res:{complaint_id}", expect_message=False
     )
-    answer = await client.wait_for_callback_answer(query, timeout=10.0)
-    assert answer["text"] == en("Use the card in the staff group for this.")
+    assert answer == en("Use the card in the staff group for this.")
     assert (await client.bot_messages(private["id"]))[-1] == last
 
     # A closed complaint refuses in words.
@@ -623,16 +543,16 @@ async def test_forged_and_refused_buttons_get_clear_answers(
     assert services is not None
     async with sessionmaker.begin() as session:
         complaint = await session.get_one(Complaint, complaint_id)
-        agent = await _agent(session, care_team)
-        await complaints.resolve(session, complaint, agent, "ok", services.clock.now())
+        record = await _agent(session, care_team)
+        await complaints.resolve(session, complaint, record, "ok", services.clock.now())
         await complaints.close(session, complaint, services.clock.now())
         number = complaint.number
-    answer = await room.press(care_team.agent, card_id, f"st:ack:{complaint_id}")
-    assert answer["text"] == zh("{number} is {status}: reopen it first.").format(
+    answer = await agent.press_data(card_id, f"st:ack:{complaint_id}")
+    assert answer == zh("{number} is {status}: reopen it first.").format(
         number=number, status=zh("closed")
     )
-    answer = await room.press(care_team.agent, card_id, f"st:res:{complaint_id}")
-    assert answer["text"] == zh("{number} is {status}: reopen it first.").format(
+    answer = await agent.press_data(card_id, f"st:res:{complaint_id}")
+    assert answer == zh("{number} is {status}: reopen it first.").format(
         number=number, status=zh("closed")
     )
 
@@ -644,9 +564,9 @@ async def _has(items: Awaitable[list[Any]], count: int) -> bool:
     return len(await items) >= count
 
 
-async def _agent(session: AsyncSession, care_team: CareTeam) -> StaffMember:
+async def _agent(session: AsyncSession, care_team: CareTeam) -> StaffRecord:
     member = await session.scalar(
-        select(StaffMember).where(StaffMember.telegram_user_id == care_team.agent["id"])
+        select(StaffRecord).where(StaffRecord.telegram_user_id == care_team.agent["id"])
     )
     assert member is not None
     return member
@@ -662,6 +582,9 @@ async def test_a_plain_message_is_told_how_to_reach_a_customer_once_in_a_while(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
+    supervisor: StaffMember,
+    admin: StaffMember,
     care_team: CareTeam,
     clock: ManualClock,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -670,18 +593,18 @@ async def test_a_plain_message_is_told_how_to_reach_a_customer_once_in_a_while(
     before = len(await room.transcript())
 
     # A plain message reaches nobody: its sender is told how to reach a customer.
-    stray = await room.say(care_team.agent, "Customer says the kettle still leaks")
+    stray = await agent.say("Customer says the kettle still leaks")
     hint = await room.answer_to(stray)
     assert text_of(hint) == zh(HINT)
 
     # Chatter goes on without more hints: not for the same member again soon, not for a
     # reply to a colleague; a colleague's first plain message gets one.
-    await room.say(care_team.agent, "Lunch at noon?")
-    chatter = await room.say(care_team.agent, "Anyone?")
-    await room.say(care_team.supervisor, "Yes!", chatter["message_id"])
-    other = await room.say(care_team.admin, "Me too")
+    await agent.say("Lunch at noon?")
+    chatter = await agent.say("Anyone?")
+    await supervisor.say("Yes!", chatter["message_id"])
+    other = await admin.say("Me too")
     await room.answer_to(other)
-    queue = await room.say(care_team.agent, "/queue")
+    queue = await agent.say("/queue")
     await room.answer_to(queue)
     bot_said = [m for m in (await room.transcript())[before:] if m["from"]["is_bot"]]
     assert [m.get("reply_to_message_id") for m in bot_said] == [
@@ -692,7 +615,7 @@ async def test_a_plain_message_is_told_how_to_reach_a_customer_once_in_a_while(
 
     # Half an hour later the same member is reminded again.
     clock.advance(timedelta(minutes=31))
-    later = await room.say(care_team.agent, "Back from lunch")
+    later = await agent.say("Back from lunch")
     assert text_of(await room.answer_to(later)) == zh(HINT)
 
     assert await client.bot_messages(customer["id"]) == []
@@ -703,6 +626,7 @@ async def test_a_customer_who_blocked_the_bot_shows_on_the_card(
     complaint_bot: RunningBot,
     client: SandboxClient,
     room: StaffRoom,
+    agent: StaffMember,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -711,7 +635,7 @@ async def test_a_customer_who_blocked_the_bot_shows_on_the_card(
     card_id = await room.card(sessionmaker, complaint_id)
     await client.fault({"kind": "blocked", "user_id": customer["id"]})
 
-    sent = await room.say(care_team.agent, "Hello, are you still there?", card_id)
+    sent = await agent.say("Hello, are you still there?", card_id)
     warning = await room.answer_to(sent)
     assert text_of(warning) == zh(
         "⚠ Not delivered: the customer of {number} cannot be reached."
@@ -722,7 +646,7 @@ async def test_a_customer_who_blocked_the_bot_shows_on_the_card(
     assert await client.bot_messages(customer["id"]) == []
     async with sessionmaker() as session:
         record = await session.scalar(
-            select(Customer).where(Customer.telegram_user_id == customer["id"])
+            select(CustomerRecord).where(CustomerRecord.telegram_user_id == customer["id"])
         )
         assert record is not None and record.reachable is False
         replies = await session.scalar(
