@@ -8,32 +8,10 @@ member's own. Expected words come from the catalogs. The clock stands on 2026-09
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.sandbox.client import SandboxClient
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
-from tests.helpers import RunningBot, text_of
-
-
-async def in_group(client: SandboxClient, group_id: int, who: dict[str, Any], text: str) -> str:
-    """A command in a group, and the bot's answer to it (it quotes the command)."""
-    sent = await client.send_text(group_id, who["id"], text)
-    answer = await client.wait_for_bot_message(
-        group_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"],
-        after_message_id=sent["message_id"],
-        timeout=10.0,
-    )
-    return text_of(answer)
-
-
-async def in_private(client: SandboxClient, who: dict[str, Any], text: str) -> str:
-    sent = await client.send_text(who["id"], who["id"], text)
-    answer = await client.wait_for_bot_message(
-        who["id"], after_message_id=sent["message_id"], timeout=10.0
-    )
-    return text_of(answer)
+from tests.helpers import Customer, RunningBot, StaffMember
 
 
 def year_line(locale: str, year: int, *days: tuple[str, str, str]) -> str:
@@ -52,11 +30,12 @@ def year_line(locale: str, year: int, *days: tuple[str, str, str]) -> str:
 
 
 async def test_a_leap_month_birthday_in_the_staff_group(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    agent: StaffMember,
 ) -> None:
-    answer = await in_group(
-        client, care_team.group_id, care_team.agent, "/birthday 农历闰四月三十 2020-2035"
-    )
+    answer = await agent.command("/birthday 农历闰四月三十 2020-2035")
     lines = answer.splitlines()
     assert lines[0] == gettext_in("zh_CN", "🎂 Birthday {birthday}: greeted on").format(
         birthday=gettext_in("zh_CN", "lunar {date}").format(date="闰四月三十")
@@ -67,9 +46,12 @@ async def test_a_leap_month_birthday_in_the_staff_group(
 
 
 async def test_twice_and_never_in_a_private_chat_in_english(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    supervisor: StaffMember,
 ) -> None:
-    answer = await in_private(client, care_team.supervisor, "/birthday 农历腊月初八 2022-2023")
+    answer = await supervisor.command_in_private("/birthday 农历腊月初八 2022-2023")
     lines = answer.splitlines()
     assert lines[1] == year_line(
         "en",
@@ -81,9 +63,12 @@ async def test_twice_and_never_in_a_private_chat_in_english(
 
 
 async def test_this_year_and_four_more_by_default_and_the_usage_when_unreadable(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    admin: StaffMember,
 ) -> None:
-    answer = await in_group(client, care_team.group_id, care_team.admin, "/birthday 05-20")
+    answer = await admin.command("/birthday 05-20")
     assert [line[:4] for line in answer.splitlines()[1:]] == [
         "2026",
         "2027",
@@ -98,13 +83,13 @@ async def test_this_year_and_four_more_by_default_and_the_usage_when_unreadable(
         "greeting comes, as the planner sends it.",
     ).format(first=2026, last=2036)
     for wrong in ("/birthday", "/birthday someday", "/birthday 农历十三月初一 2026"):
-        assert await in_group(client, care_team.group_id, care_team.admin, wrong) == usage
+        assert await admin.command(wrong) == usage
 
 
 async def test_only_care_staff(
     complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
 ) -> None:
     outsider = await client.create_user("Mallory", language_code="en")
-    assert await in_private(client, outsider, "/birthday 农历八月十五") == gettext_in(
+    assert await Customer(client, outsider).command("/birthday 农历八月十五") == gettext_in(
         "en", "Only care staff can do this."
     )

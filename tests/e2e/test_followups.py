@@ -10,7 +10,6 @@ it is due.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -24,13 +23,17 @@ from care.clock import ManualClock
 from care.models import Complaint, ComplaintStatus, Customer, Outbox, OutboxState
 from care.templates import TemplateBook
 from tests.conftest import CareTeam
-from tests.helpers import RunningBot, filed_complaint, text_of, wait_until
+from tests.helpers import (
+    RunningBot,
+    StaffMember,
+    StaffRoom,
+    filed_complaint,
+    text_of,
+    utc,
+    wait_until,
+)
 
 BOOK = TemplateBook.load(None, "zh_CN")
-
-
-def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def all_right_now(locale: str, name: str) -> str:
@@ -60,20 +63,6 @@ async def care_bot(
     await running.start()
     yield running
     await running.stop()
-
-
-async def staff_command(
-    client: SandboxClient, care_team: CareTeam, who: dict[str, Any], text: str
-) -> str:
-    """A staff command in the staff group, and the bot's answer to it."""
-    sent = await client.send_text(care_team.group_id, who["id"], text)
-    answer = await client.wait_for_bot_message(
-        care_team.group_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"],
-        after_message_id=sent["message_id"],
-        timeout=10.0,
-    )
-    return text_of(answer)
 
 
 async def complaint_of(
@@ -108,12 +97,13 @@ async def two_resolved_complaints(
             )
             assert customer is not None
             customers.set_consent(customer, True, clock.now())
+    agent = StaffRoom(client, care_team.group_id).member(care_team.agent)
     numbers = {}
     for complaint_id in (xiaohong_id, emma_id):
         number = (await complaint_of(sessionmaker, complaint_id)).number
         assert number is not None
         numbers[complaint_id] = number
-        await staff_command(client, care_team, care_team.agent, f"/resolve {number} 已处理")
+        await agent.command(f"/resolve {number} 已处理")
         complaint = await complaint_of(sessionmaker, complaint_id)
         assert complaint.status == ComplaintStatus.RESOLVED.value
     return [xiaohong_id, emma_id], [xiaohong, emma], numbers
@@ -125,6 +115,7 @@ async def test_a_complaint_reopened_before_its_follow_up_is_due_gets_no_all_righ
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    agent: StaffMember,
 ) -> None:
     # 2026-09-24 18:00 in Shanghai: 小红 and Emma each file a complaint; both accept
     # care messages; both are resolved.
@@ -144,7 +135,7 @@ async def test_a_complaint_reopened_before_its_follow_up_is_due_gets_no_all_righ
         assert (await follow_up_rows(sessionmaker))[key].due_at == utc(2026, 9, 27, 1)
 
     # 小红 is not happy after all: her complaint is reopened before the follow-up is due.
-    await staff_command(client, care_team, care_team.agent, f"/reopen {numbers[reopened_id]}")
+    await agent.command(f"/reopen {numbers[reopened_id]}")
     complaint = await complaint_of(sessionmaker, reopened_id)
     assert complaint.status == ComplaintStatus.REOPENED.value
 
@@ -178,6 +169,7 @@ async def test_a_complaint_reopened_and_resolved_again_gets_one_all_right_now_af
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    agent: StaffMember,
 ) -> None:
     # 2026-09-24 18:00 in Shanghai: 小红 and Emma each file a complaint, resolved at once.
     (xiaohong_id, emma_id), (xiaohong, emma), numbers = await two_resolved_complaints(
@@ -208,14 +200,14 @@ async def test_a_complaint_reopened_and_resolved_again_gets_one_all_right_now_af
     clock.set(utc(2026, 9, 26, 10))
     await wait_until(lambda: planned(*first.values()), within=10)
     for complaint_id in (xiaohong_id, emma_id):
-        await staff_command(client, care_team, care_team.agent, f"/reopen {numbers[complaint_id]}")
+        await agent.command(f"/reopen {numbers[complaint_id]}")
         complaint = await complaint_of(sessionmaker, complaint_id)
         assert complaint.status == ComplaintStatus.REOPENED.value
 
     # 小红's is resolved again that evening (20:00 in Shanghai), before the first
     # follow-up is due: hers comes three days after this resolution, on the 29th.
     clock.set(utc(2026, 9, 26, 12))
-    await staff_command(client, care_team, care_team.agent, f"/resolve {numbers[xiaohong_id]} 换新")
+    await agent.command(f"/resolve {numbers[xiaohong_id]} 换新")
 
     # The 27th, 09:00: neither is asked (小红's first resolution is over, Emma's open).
     clock.set(utc(2026, 9, 27, 1))
@@ -226,7 +218,7 @@ async def test_a_complaint_reopened_and_resolved_again_gets_one_all_right_now_af
 
     # Emma's is resolved again on the 27th, 20:00 in Shanghai: she is asked on the 30th.
     clock.set(utc(2026, 9, 27, 12))
-    await staff_command(client, care_team, care_team.agent, f"/resolve {numbers[emma_id]} Replaced")
+    await agent.command(f"/resolve {numbers[emma_id]} Replaced")
 
     clock.set(utc(2026, 9, 28, 10))
     await wait_until(lambda: planned(second[xiaohong_id]), within=10)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +18,7 @@ from care.clock import ManualClock
 from care.occasions import occasions_in_year
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
-from tests.helpers import RunningBot, text_of
+from tests.helpers import Customer, RunningBot, StaffMember
 
 
 def line(locale: str, day: str, weekday: str, name: str, code: str, kind: str) -> str:
@@ -37,31 +36,14 @@ def heading(locale: str, year: int) -> str:
     return gettext_in(locale, "Occasions in {year}:").format(year=year)
 
 
-async def in_group(client: SandboxClient, group_id: int, who: dict[str, Any], text: str) -> str:
-    """A command in a group, and the bot's answer to it (it quotes the command)."""
-    sent = await client.send_text(group_id, who["id"], text)
-    answer = await client.wait_for_bot_message(
-        group_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"],
-        after_message_id=sent["message_id"],
-        timeout=10.0,
-    )
-    return text_of(answer)
-
-
-async def in_private(client: SandboxClient, who: dict[str, Any], text: str) -> str:
-    sent = await client.send_text(who["id"], who["id"], text)
-    answer = await client.wait_for_bot_message(
-        who["id"], after_message_id=sent["message_id"], timeout=10.0
-    )
-    return text_of(answer)
-
-
 async def test_the_next_twelve_months_in_the_staff_group_in_the_default_locale(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    supervisor: StaffMember,
 ) -> None:
     # The supervisor's Telegram speaks English; the group hears Chinese all the same.
-    answer = await in_group(client, care_team.group_id, care_team.supervisor, "/occasions")
+    answer = await supervisor.command("/occasions")
     lines = answer.splitlines()
     assert lines[0] == gettext_in("zh_CN", "Occasions from {start} to {end}:").format(
         start="2026-09-24", end="2027-09-23"
@@ -83,10 +65,14 @@ async def test_the_next_twelve_months_in_the_staff_group_in_the_default_locale(
 
 
 async def test_in_december_the_coming_year_not_the_passing_one(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam, clock: ManualClock
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    clock: ManualClock,
+    supervisor: StaffMember,
 ) -> None:
     clock.set(datetime(2026, 12, 20, 2, 0, tzinfo=UTC))
-    english = (await in_private(client, care_team.supervisor, "/occasions")).splitlines()
+    english = (await supervisor.command_in_private("/occasions")).splitlines()
     assert english[0] == gettext_in("en", "Occasions from {start} to {end}:").format(
         start="2026-12-20", end="2027-12-19"
     )
@@ -98,14 +84,18 @@ async def test_in_december_the_coming_year_not_the_passing_one(
                 "public holiday") in english  # fmt: skip
     assert not any(text.startswith("2026-01-") for text in english)
     # A year asked for is that whole year.
-    passing = (await in_private(client, care_team.supervisor, "/occasions 2026")).splitlines()
+    passing = (await supervisor.command_in_private("/occasions 2026")).splitlines()
     assert passing[0] == heading("en", 2026) and len(passing) == 1 + len(occasions_in_year(2026))
 
 
 async def test_a_year_in_a_private_chat_in_the_staff_members_language(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    agent: StaffMember,
+    supervisor: StaffMember,
 ) -> None:
-    english = (await in_private(client, care_team.supervisor, "/occasions 2027")).splitlines()
+    english = (await supervisor.command_in_private("/occasions 2027")).splitlines()
     assert english[0] == heading("en", 2027)
     expected = [
         ("2027-02-05", "Fri", "Chinese New Year's Eve", "new_year_eve", "public holiday"),
@@ -114,7 +104,7 @@ async def test_a_year_in_a_private_chat_in_the_staff_members_language(
     ]
     for day, weekday, name, code, kind in expected:
         assert line("en", day, weekday, name, code, kind) in english
-    chinese = (await in_private(client, care_team.agent, "/occasions 2027")).splitlines()
+    chinese = (await agent.command_in_private("/occasions 2027")).splitlines()
     assert chinese[0] == heading("zh_CN", 2027)
     assert (
         line("zh_CN", "2027-02-06", "Sat", "春节", "spring_festival", "public holiday") in chinese
@@ -122,11 +112,14 @@ async def test_a_year_in_a_private_chat_in_the_staff_members_language(
 
 
 async def test_a_year_that_is_not_one_gets_the_usage(
-    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    agent: StaffMember,
 ) -> None:
     usage = gettext_in("zh_CN", "Usage: /occasions [year], for example /occasions {year}")
     for wrong in ("/occasions next", "/occasions 1800", "/occasions 2026 2027"):
-        answer = await in_group(client, care_team.group_id, care_team.agent, wrong)
+        answer = await agent.command(wrong)
         assert answer == usage.format(year=2027), wrong
 
 
@@ -135,19 +128,21 @@ async def test_only_care_staff_and_only_in_their_places(
     client: SandboxClient,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
+    supervisor: StaffMember,
+    admin: StaffMember,
 ) -> None:
     outsider = await client.create_user("Mallory", language_code="en")
     refusal = gettext_in("en", "Only care staff can do this.")
-    assert await in_private(client, outsider, "/occasions") == refusal
-    assert await in_private(client, outsider, "/occasions 2027") == refusal
+    assert await Customer(client, outsider).command("/occasions") == refusal
+    assert await Customer(client, outsider).command("/occasions 2027") == refusal
     # A former staff member still in the staff group is refused in the group's language.
     async with sessionmaker.begin() as session:
         assert await staff_members.remove_staff(session, care_team.supervisor["id"])
-    answer = await in_group(client, care_team.group_id, care_team.supervisor, "/occasions")
+    answer = await supervisor.command("/occasions")
     assert answer == gettext_in("zh_CN", "Only care staff can do this.")
     # Another group, even with staff in it, is no place for staff work: no answer.
     other = await client.create_group("Friends", [care_team.admin["id"], outsider["id"]])
     await client.send_text(other["id"], care_team.admin["id"], "/occasions")
-    await in_group(client, care_team.group_id, care_team.admin, "/occasions")
+    await admin.command("/occasions")
     await asyncio.sleep(0.3)
     assert await client.bot_messages(other["id"]) == []
