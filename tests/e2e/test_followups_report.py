@@ -11,24 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintStatus, Customer, Outbox, OutboxState
-from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
-from tests.helpers import Message, RunningBot, text_of
-
-
-def zh(message: str) -> str:
-    return gettext_in("zh_CN", message)
-
-
-async def ask(client: SandboxClient, chat_id: int, user_id: int, text: str) -> Message:
-    """Send a command as ``user_id`` in ``chat_id``; the bot's answer to it."""
-    sent = await client.send_text(chat_id, user_id, text)
-    return await client.wait_for_bot_message(
-        chat_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"],
-        after_message_id=sent["message_id"],
-        timeout=10.0,
-    )
+from tests.helpers import RunningBot, StaffMember, zh
 
 
 async def test_followups_counts_by_rule_and_names_the_unconfirmed(
@@ -37,6 +21,9 @@ async def test_followups_counts_by_rule_and_names_the_unconfirmed(
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    agent: StaffMember,
+    supervisor: StaffMember,
+    admin: StaffMember,
 ) -> None:
     now = clock.now()
     async with sessionmaker.begin() as session:
@@ -61,9 +48,7 @@ async def test_followups_counts_by_rule_and_names_the_unconfirmed(
         customer_id = mei.id
 
     # The staff group reads the default locale, zh_CN.
-    lines = text_of(
-        await ask(client, care_team.group_id, care_team.supervisor["id"], "/followups")
-    ).splitlines()
+    lines = (await supervisor.command("/followups")).splitlines()
     assert lines[0].startswith("📬")
     assert (
         f"· {zh('after a resolved complaint')}: {zh('sent')}: 1 · {zh('skipped at send time')}: 1"
@@ -81,13 +66,13 @@ async def test_followups_counts_by_rule_and_names_the_unconfirmed(
     )
 
     # A day back and ahead: only yesterday's follow-up is in it.
-    narrow = text_of(await ask(client, care_team.group_id, care_team.admin["id"], "/followups 1"))
+    narrow = await admin.command("/followups 1")
     assert f"{zh('sent')}: 1" in narrow and zh("birthday greetings") not in narrow
 
-    refused = await ask(client, care_team.group_id, care_team.agent["id"], "/followups")
-    assert text_of(refused) == zh("Only supervisors and admins can see this.")
-    bad = await ask(client, care_team.group_id, care_team.admin["id"], "/followups forever")
-    assert "/followups 30" in text_of(bad)
+    refused = await agent.command("/followups")
+    assert refused == zh("Only supervisors and admins can see this.")
+    bad = await admin.command("/followups forever")
+    assert "/followups 30" in bad
 
 
 async def test_right_after_a_resolution_followups_shows_the_follow_up_coming_up(
@@ -96,6 +81,8 @@ async def test_right_after_a_resolution_followups_shows_the_follow_up_coming_up(
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    supervisor: StaffMember,
+    admin: StaffMember,
 ) -> None:
     """The outbox is filled a day ahead, so /followups used to say that nothing was due
     right after a resolution; it now shows the follow-ups the rules will plan too."""
@@ -110,9 +97,7 @@ async def test_right_after_a_resolution_followups_shows_the_follow_up_coming_up(
             for status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED)
         )  # fmt: skip
 
-    lines = text_of(
-        await ask(client, care_team.group_id, care_team.supervisor["id"], "/followups")
-    ).splitlines()
+    lines = (await supervisor.command("/followups")).splitlines()
     assert lines[0] == zh("No follow-ups or greetings are due between {start} and {end}.").format(
         start="2026-09-17 18:00", end="2026-10-01 18:00"
     )
@@ -131,11 +116,7 @@ async def test_right_after_a_resolution_followups_shows_the_follow_up_coming_up(
         in lines
     )
     # Two days ahead only: the first contact's follow-up is further off.
-    narrow = text_of(await ask(client, care_team.group_id, care_team.admin["id"], "/followups 2"))
+    narrow = await admin.command("/followups 2")
     assert zh("after a resolved complaint") not in narrow
-    admin = care_team.admin["id"]
-    sent = await client.send_text(admin, admin, "/followups")
-    english = text_of(
-        await client.wait_for_bot_message(admin, after_message_id=sent["message_id"], timeout=10)
-    )
+    english = await admin.command_in_private("/followups")
     assert "· after a resolved complaint: 2 (2026-09-27)" in english.splitlines()
