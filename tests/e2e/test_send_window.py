@@ -27,24 +27,13 @@ from care.models import Campaign, Customer, Outbox, OutboxState
 from care.outbox import SkipReason
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
-from tests.helpers import RunningBot, text_of, wait_until
+from tests.helpers import RunningBot, StaffMember, text_of, wait_until
 
 MID_AUTUMN = date(2026, 9, 25)
 TOO_LATE_WORDS = (
     "too late: its day (or a follow-up's grace days) had passed in the customer's time "
     "zone, or only quiet hours were left"
 )
-
-
-async def ask(client: SandboxClient, chat_id: int, user_id: int, text: str) -> str:
-    sent = await client.send_text(chat_id, user_id, text)
-    answer = await client.wait_for_bot_message(
-        chat_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"] or chat_id == user_id,
-        after_message_id=sent["message_id"],
-        timeout=10.0,
-    )
-    return text_of(answer)
 
 
 async def customer(
@@ -99,6 +88,7 @@ async def test_after_an_outage_greetings_are_skipped_too_late_or_wait_for_the_mo
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
+    admin: StaffMember,
 ) -> None:
     clock.set(datetime(2026, 9, 24, 10, 0, tzinfo=UTC))
     mei_user, mei = await customer(client, sessionmaker, clock, "美", "zh_CN", "Asia/Shanghai")
@@ -165,10 +155,8 @@ async def test_after_an_outage_greetings_are_skipped_too_late_or_wait_for_the_mo
     await wait_until(lambda: _sent(sessionmaker, follow_up.id), within=10)
 
     # Campaign status, in the staff group (zh_CN) and in the admin's private chat (en).
-    for chat, locale in ((care_team.group_id, "zh_CN"), (care_team.admin["id"], "en")):
-        lines = (
-            await ask(client, chat, care_team.admin["id"], f"/campaign status {campaign_id}")
-        ).splitlines()
+    for ask, locale in ((admin.command, "zh_CN"), (admin.command_in_private, "en")):
+        lines = (await ask(f"/campaign status {campaign_id}")).splitlines()
 
         def words(message: str, locale: str = locale) -> str:
             return gettext_in(locale, message)
@@ -176,7 +164,7 @@ async def test_after_an_outage_greetings_are_skipped_too_late_or_wait_for_the_mo
         assert f"· {words('sent')}: 2" in lines
         assert f"· {words('skipped at send time')}: 1" in lines
         assert f"   – {words(TOO_LATE_WORDS)}: 1" in lines
-        report = (await ask(client, chat, care_team.admin["id"], "/followups")).splitlines()
+        report = (await ask("/followups")).splitlines()
         assert f"   – {words(TOO_LATE_WORDS)}: 1" in report
     assert gettext_in("zh_CN", TOO_LATE_WORDS) != TOO_LATE_WORDS  # translated
 
@@ -192,10 +180,10 @@ async def test_a_campaign_at_a_quiet_hour_or_for_a_past_day_is_refused_with_the_
     client: SandboxClient,
     care_team: CareTeam,
     sessionmaker: async_sessionmaker[AsyncSession],
+    admin: StaffMember,
 ) -> None:
     """``/campaign new mid_autumn 22:00`` used to move every greeting to 08:00 the day
     after Mid-Autumn, silently; a day that had passed was accepted and sent today."""
-    admin = care_team.admin["id"]
     quiet = {"time": "22:00", "quiet_start": "21:00", "quiet_end": "08:00"}
     quiet_words = (
         "{time} is inside the quiet hours ({quiet_start}–{quiet_end}), when no care messages "
@@ -207,17 +195,17 @@ async def test_a_campaign_at_a_quiet_hour_or_for_a_past_day_is_refused_with_the_
         "late. Choose today or a day to come."
     )
     # The clock stands on 2026-09-24, 18:00 in Shanghai.
-    for chat, locale in ((admin, "en"), (care_team.group_id, "zh_CN")):
-        answer = await ask(client, chat, admin, "/campaign new mid_autumn 22:00")
+    for ask, locale in ((admin.command_in_private, "en"), (admin.command, "zh_CN")):
+        answer = await ask("/campaign new mid_autumn 22:00")
         assert answer == gettext_in(locale, quiet_words).format(**quiet)
-        answer = await ask(client, chat, admin, "/campaign new text 2026-09-23 Hello!")
+        answer = await ask("/campaign new text 2026-09-23 Hello!")
         assert answer == gettext_in(locale, past_words).format(day="2026-09-23", today="2026-09-24")
     # An edit to an evening hour is refused the same way.
-    await ask(client, admin, admin, "/campaign new mid_autumn")
+    await admin.command_in_private("/campaign new mid_autumn")
     # (Its preview reads as a customer would read it, not as "亲爱的{name}".)
-    preview = await ask(client, admin, admin, "/campaign preview 1")
+    preview = await admin.command_in_private("/campaign preview 1")
     assert "{name}" not in preview and "亲爱的小明" in preview and "Alex" in preview
-    answer = await ask(client, admin, admin, "/campaign edit 1 21:30")
+    answer = await admin.command_in_private("/campaign edit 1 21:30")
     assert answer == gettext_in("en", quiet_words).format(**{**quiet, "time": "21:30"})
     async with sessionmaker() as session:
         [campaign] = (await session.scalars(select(Campaign))).all()
