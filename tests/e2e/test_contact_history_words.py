@@ -10,8 +10,7 @@ from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
 from tests.e2e.conftest import PersonFactory
 from tests.e2e.test_complaints import complaints_in_db
-from tests.e2e.test_staff import StaffRoom, private_command
-from tests.helpers import RunningBot
+from tests.helpers import RunningBot, StaffMember
 
 PRESSED = "pressed “{button}”"
 
@@ -26,6 +25,8 @@ async def test_contact_history_names_the_buttons_the_customer_pressed(
     person: PersonFactory,
     client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
+    agent: StaffMember,
+    supervisor: StaffMember,
 ) -> None:
     anna = await person("Anna", language_code="en")
     profile = await anna.say("/profile")
@@ -39,10 +40,8 @@ async def test_contact_history_names_the_buttons_the_customer_pressed(
     [complaint] = await complaints_in_db(sessionmaker)
 
     # A supervisor in a private chat reads English; the staff group its default, Chinese.
-    english = await private_command(client, care_team.supervisor, f"/complaint {complaint.number}")
-    chinese = await StaffRoom(client, care_team).command(
-        care_team.agent, f"/complaint {complaint.number}"
-    )
+    english = await supervisor.command_in_private(f"/complaint {complaint.number}")
+    chinese = await agent.command(f"/complaint {complaint.number}")
     for locale, record in (("en", english), ("zh_CN", chinese)):
         for button, values in (
             ("care messages: yes", {}),

@@ -14,28 +14,22 @@ from bot.owed_jobs import owed_sender
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintEvent, ComplaintEventType, OwedMessage
-from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
 from tests.e2e.conftest import PersonFactory
 from tests.e2e.test_complaints import file_in_english
-from tests.e2e.test_staff import StaffRoom, room  # noqa: F401 (the fixture)
 from tests.helpers import (
     Message,
     Person,
     RunningBot,
+    StaffMember,
+    StaffRoom,
     all_owed_delivered,
+    en,
     filed_complaint,
     text_of,
     wait_until,
+    zh,
 )
-
-
-def zh(text: str) -> str:
-    return gettext_in("zh_CN", text)
-
-
-def en(text: str) -> str:
-    return gettext_in("en", text)
 
 
 async def cards(client: SandboxClient, care_team: CareTeam) -> list[Message]:
@@ -175,8 +169,9 @@ async def test_a_card_whose_answer_came_too_late_is_posted_again_and_replies_wor
     care_team: CareTeam,
     client: SandboxClient,
     clock: ManualClock,
-    room: StaffRoom,  # noqa: F811
+    room: StaffRoom,
     sessionmaker: async_sessionmaker[AsyncSession],
+    agent: StaffMember,
 ) -> None:
     assert complaint_bot.built is not None
     owed_sender(complaint_bot.built.application).read_timeout = 0.5
@@ -194,7 +189,7 @@ async def test_a_card_whose_answer_came_too_late_is_posted_again_and_replies_wor
     complaint = await only_complaint(sessionmaker)
     assert complaint.alert_message_id == second["message_id"], "the card staff work with"
     # A staff reply to the live card reaches the customer.
-    sent = await room.say(care_team.agent, "We are on it.", second["message_id"])
+    sent = await agent.reply_to(second, "We are on it.")
     reply = await client.wait_for_bot_message(customer["id"], timeout=10)
     assert "We are on it." in text_of(reply)
     assert sent["message_id"] > first["message_id"]
@@ -235,8 +230,9 @@ async def test_resolve_while_the_customer_cannot_be_reached_tells_them_later(
     care_team: CareTeam,
     client: SandboxClient,
     clock: ManualClock,
-    room: StaffRoom,  # noqa: F811
+    room: StaffRoom,
     sessionmaker: async_sessionmaker[AsyncSession],
+    agent: StaffMember,
 ) -> None:
     complaint_id, customer = await filed_complaint(complaint_bot, client)
     number = (await only_complaint(sessionmaker)).number
@@ -245,7 +241,7 @@ async def test_resolve_while_the_customer_cannot_be_reached_tells_them_later(
         {"kind": "error", "method": "sendMessage", "status": 500, "count": 8,
          "chat_id": customer["id"]}
     )  # fmt: skip
-    answer = await room.command(care_team.agent, f"/resolve {number} Replaced the kettle")
+    answer = await agent.command(f"/resolve {number} Replaced the kettle")
     assert answer == zh(
         "{number} is resolved. The customer will be told, and asked for a rating, as "
         "soon as Telegram accepts the message; the card shows when they were told."
@@ -278,7 +274,7 @@ async def test_a_customer_message_reaches_staff_when_the_group_fails_for_a_while
     care_team: CareTeam,
     client: SandboxClient,
     clock: ManualClock,
-    room: StaffRoom,  # noqa: F811
+    room: StaffRoom,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     complaint_id, customer = await filed_complaint(complaint_bot, client)
