@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,33 +22,20 @@ from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Campaign, CampaignStatus, Customer, CustomerTag, Outbox
 from care.templates import TemplateBook
-from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
-from tests.helpers import Message, Person, RunningBot, text_of, wait_until
+from tests.helpers import (
+    Person,
+    RunningBot,
+    buttons,
+    callback_data,
+    en,
+    text_of,
+    utc,
+    wait_until,
+    zh,
+)
 
 BOOK = TemplateBook.load(None, "zh_CN")
-
-
-def en(message: str) -> str:
-    return gettext_in("en", message)
-
-
-def zh(message: str) -> str:
-    return gettext_in("zh_CN", message)
-
-
-def buttons(message: Message) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def callback_data(message: Message) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def utc(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def add_customer(
