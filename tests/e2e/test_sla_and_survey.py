@@ -31,6 +31,7 @@ from tests.helpers import (
     Message,
     Person,
     RunningBot,
+    StaffRoom,
     all_owed_delivered,
     filed_complaint,
     text_of,
@@ -69,20 +70,6 @@ async def texts_in(client: SandboxClient, chat_id: int, *parts: str) -> list[str
 async def wait_for_text(client: SandboxClient, chat_id: int, *parts: str) -> Message:
     return await client.wait_for_bot_message(
         chat_id, predicate=lambda m: all(part in text_of(m) for part in parts), timeout=10
-    )
-
-
-async def wait_for_card(
-    client: SandboxClient, group_id: int, card_id: int | None, part: str
-) -> None:
-    """Wait until the complaint's card in the staff group (edited in place) shows ``part``."""
-    await client.wait_for_transcript(
-        group_id,
-        lambda transcript: any(
-            m["message_id"] == card_id and part in text_of(m) for m in transcript
-        ),
-        timeout=10,
-        description=f"the card to show {part!r}",
     )
 
 
@@ -251,6 +238,7 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
     care_team: CareTeam,
     client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
+    room: StaffRoom,
 ) -> None:
     complaint_id, user = await filed_complaint(
         complaint_bot, client, language="zh_CN", first_name="小明", text="洗衣机漏水"
@@ -283,10 +271,9 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
     alert = said(STAFF, LOW_RATING, rating=2, number=number, name="小明")
     await wait_for_text(client, care_team.group_id, alert)
     await wait_for_text(client, care_team.supervisor["id"], alert)
-    card_id = (await load(sessionmaker, complaint_id)).alert_message_id
-    await wait_for_card(
-        client, care_team.group_id, card_id, said(STAFF, "Rating: {rating}/5", rating=2)
-    )
+    card_id = await room.card(sessionmaker, complaint_id)
+    rated = said(STAFF, "Rating: {rating}/5", rating=2)
+    await room.wait_card(card_id, lambda m: rated in text_of(m))
 
     # Pressing the same rating again (a double tap, or a forged press) changes nothing.
     query = await client.press(
@@ -330,6 +317,7 @@ async def test_a_top_rating_with_a_comment(
     care_team: CareTeam,
     client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
+    room: StaffRoom,
 ) -> None:
     complaint_id, user = await filed_complaint(complaint_bot, client, first_name="Anna")
     anna = Person(client, user)
@@ -356,12 +344,8 @@ async def test_a_top_rating_with_a_comment(
     await wait_for_text(client, care_team.group_id, number, "Quick and friendly, thank you!")
     assert await texts_in(client, care_team.group_id, "⚠", number) == [], "no low-rating alert"
     assert await client.bot_messages(care_team.supervisor["id"]) == []
-    await wait_for_card(
-        client,
-        care_team.group_id,
-        complaint.alert_message_id,
-        said(STAFF, "Rating: {rating}/5", rating=5),
-    )
+    rated = said(STAFF, "Rating: {rating}/5", rating=5)
+    await room.wait_card(await room.card(sessionmaker, complaint_id), lambda m: rated in text_of(m))
 
     # The comment was the one next message: later ones are not comments.
     reply = await anna.say("One more thing")
