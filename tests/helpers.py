@@ -2,8 +2,9 @@
 
 The people are personas, so that a test reads like the dialogue it checks: a
 :class:`Customer` in their private chat (``say``, ``press("label")``, ``reply_to``,
-``command``) and a :class:`StaffMember` in the staff group, a :class:`StaffRoom` (the
-same verbs, plus what the group shows: cards, their edits, the bot's answers). ``zh`` and
+``command``) and a :class:`StaffMember` (the same verbs, in the staff group or in
+private), in a :class:`StaffRoom` (what the group shows: cards, their edits, the bot's
+answers). ``zh`` and
 ``en`` give the words as each locale reads them, so tests keep passing once strings are
 translated.
 """
@@ -259,6 +260,19 @@ class StaffRoom:
             complaint = await session.get_one(Complaint, complaint_id)
         assert complaint.alert_message_id is not None, "the card was posted"
         return complaint.alert_message_id
+
+    async def last_id(self) -> int:
+        """The id of the newest message in the group (0: none yet)."""
+        return max((m["message_id"] for m in await self.transcript()), default=0)
+
+    async def bot_message_after(
+        self, message_id: int, predicate: Callable[[Message], bool] | None = None
+    ) -> Message:
+        """The first message the bot posts in the group after ``message_id`` (that
+        satisfies ``predicate``), such as the prompt a card button asks."""
+        return await self.client.wait_for_bot_message(
+            self.id, predicate=predicate, after_message_id=message_id, timeout=self.timeout
+        )
 
     async def answer_to(self, sent: Message) -> Message:
         """The bot's reply to a message (it quotes it in the group)."""

@@ -16,7 +16,7 @@ from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintEvent
 from tests.conftest import CareTeam
-from tests.helpers import Person, RunningBot, text_of, wait_until
+from tests.helpers import Person, RunningBot, StaffMember, StaffRoom, text_of, wait_until, zh
 
 LABELS = {
     "en": {"delivery": "Delivery", "continue": "Continue", "submit": "Submit", "reopen": "Reopen",
@@ -36,10 +36,10 @@ async def complaint_in_db(sessionmaker: async_sessionmaker[AsyncSession]) -> Com
 async def test_one_complaint_from_filing_to_reopening(
     sandbox: Sandbox, client: SandboxClient, database_url: str, clock: ManualClock,
     engine: AsyncEngine, care_team: CareTeam, sessionmaker: async_sessionmaker[AsyncSession],
-    language_code: str, locale: str,
+    room: StaffRoom, agent: StaffMember, language_code: str, locale: str,
 ) -> None:  # fmt: skip
     labels = LABELS[locale]
-    group, agent = care_team.group_id, care_team.agent["id"]
+    group = care_team.group_id  # agent (王丽) works in it
     running = RunningBot(sandbox, database_url, clock, staff_chat_id=group)
     await running.start()
     try:
@@ -64,20 +64,15 @@ async def test_one_complaint_from_filing_to_reopening(
         await wait_until(card_posted)
         card_id = (await complaint_in_db(sessionmaker)).alert_message_id
         assert card_id is not None
-        cid = complaint.id
-
-        async def staff_press(action: str) -> None:
-            query = await client.press(group, agent, card_id, f"st:{action}:{cid}")
-            await client.wait_for_callback_answer(query, timeout=10)
 
         # Acknowledge and take: the customer hears about each, in their language.
         before = max(m["message_id"] for m in await lin.transcript())
-        await staff_press("ack")
+        await agent.press(zh("Acknowledge"), card_id)
         told = await lin.wait_reply(before)
         assert complaint.number in text_of(told)
         assert text_of(told).startswith(labels["acknowledged"])
         before = max(m["message_id"] for m in await lin.transcript())
-        await staff_press("take")
+        await agent.press(zh("Take"), card_id)
         told = await lin.wait_reply(before)
         assert "王丽" in text_of(told)
     finally:
@@ -89,9 +84,7 @@ async def test_one_complaint_from_filing_to_reopening(
     try:
         # Staff reply by replying to the card; the customer gets it and answers.
         before = max(m["message_id"] for m in await lin.transcript())
-        await client.send_text(
-            group, agent, "Could you send the order date?", reply_to_message_id=card_id
-        )
+        await agent.reply_to(card_id, "Could you send the order date?")
         reply = await lin.wait_reply(before)
         assert "Could you send the order date?" in text_of(reply) and "王丽" in text_of(reply)
 
@@ -105,14 +98,11 @@ async def test_one_complaint_from_filing_to_reopening(
         await wait_until(lambda: status_is("in_progress"))
 
         # Resolve through the prompt; the customer gets the note and the stars.
-        group_before = max(m["message_id"] for m in await client.transcript(group))
-        query = await client.press(group, agent, card_id, f"st:res:{cid}")
-        await client.wait_for_callback_answer(query, timeout=10)
-        prompt = await client.wait_for_bot_message(group, after_message_id=group_before, timeout=10)
+        group_before = await room.last_id()
+        await agent.press(zh("Resolve"), card_id)
+        prompt = await room.bot_message_after(group_before)
         before = max(m["message_id"] for m in await lin.transcript())
-        await client.send_text(
-            group, agent, "Sent a new vase today", reply_to_message_id=prompt["message_id"]
-        )
+        await agent.reply_to(prompt, "Sent a new vase today")
         resolved = await lin.wait_reply(before)
         assert "Sent a new vase today" in text_of(resolved)
         stars = [b["text"] for row in resolved["reply_markup"]["inline_keyboard"] for b in row]
