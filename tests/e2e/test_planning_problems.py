@@ -24,7 +24,7 @@ from care.clock import ManualClock
 from care.models import Customer, Outbox
 from tests.conftest import CareTeam
 from tests.e2e.test_campaigns import add_customer, callback_data, utc, zh
-from tests.helpers import RunningBot, text_of, wait_until
+from tests.helpers import RunningBot, StaffMember, text_of, wait_until
 
 
 @pytest.fixture
@@ -90,6 +90,7 @@ async def test_a_customer_the_planner_fails_on_is_named_in_followups(
     clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    supervisor: StaffMember,
 ) -> None:
     # 2026-09-24: both birthdays are tomorrow; one customer's cannot be computed (a
     # stand-in for any bug in the calendar code, such as the AssertionError above).
@@ -122,14 +123,7 @@ async def test_a_customer_the_planner_fails_on_is_named_in_followups(
     )
     assert "坏数据" not in caplog.text
 
-    sent = await client.send_text(care_team.group_id, care_team.supervisor["id"], "/followups")
-    answer = await client.wait_for_bot_message(
-        care_team.group_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"],
-        after_message_id=sent["message_id"],
-        timeout=10.0,
-    )
-    lines = text_of(answer).splitlines()
+    lines = (await supervisor.command("/followups")).splitlines()
     assert (
         zh(
             "⚠️ Not planned, because of an error with the customer's data (the log has it "

@@ -31,6 +31,7 @@ from tests.helpers import (
     Message,
     Person,
     RunningBot,
+    StaffMember,
     StaffRoom,
     all_owed_delivered,
     filed_complaint,
@@ -515,6 +516,7 @@ async def test_the_card_and_the_queue_show_a_missed_deadline_by_their_dot(
     client: SandboxClient,
     clock: ManualClock,
     sessionmaker: async_sessionmaker[AsyncSession],
+    agent: StaffMember,
 ) -> None:
     complaint_id, _customer = await filed_complaint(complaint_bot, client, text="Parcel is late.")
     complaint = await load(sessionmaker, complaint_id)
@@ -534,10 +536,5 @@ async def test_the_card_and_the_queue_show_a_missed_deadline_by_their_dot(
         return (await card()).startswith("🟥")
 
     await wait_until(dot_shows_breach)
-    sent = await client.send_text(care_team.group_id, care_team.agent["id"], "/queue")
-    queue = await client.wait_for_bot_message(
-        care_team.group_id,
-        lambda m: m.get("reply_to_message_id") == sent["message_id"],
-        timeout=10,
-    )
-    assert f"🟥 {complaint.number}" in str(queue.get("text"))
+    queue = await agent.command("/queue")
+    assert f"🟥 {complaint.number}" in queue
