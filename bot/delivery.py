@@ -200,7 +200,8 @@ class CareBot(ExtBot[None]):
         except Forbidden:
             async with self._care_sessionmaker.begin() as session:
                 if await customers.mark_unreachable(session, chat_id, self._care_clock.now()):
-                    log.info("customer in chat %s blocked the bot: marked unreachable", chat_id)
+                    # No chat id in the log: a private chat's id is the person's Telegram id.
+                    log.info("a customer blocked the bot: marked unreachable")
             raise
         assert kind is not None
         if not _LOG_CONTACT.get():

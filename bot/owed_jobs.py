@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ReplyParameters
 from telegram import Message as TelegramMessage
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
@@ -220,7 +220,9 @@ class OwedSender:
             log.exception("owed message %s: could not be sent", row_id)
             await self._settle_retry(services, row_id, repr(error), None)
             return
-        message_id = sent.message_id if isinstance(sent, TelegramMessage) else None
+        # copyMessage answers with a MessageId, not a Message: its id is filed all the same
+        # (a relayed photo must be found by a reply to it, and by /forget).
+        message_id = sent.message_id if isinstance(sent, TelegramMessage | MessageId) else None
         async with services.sessionmaker.begin() as session:
             settled = await owed.mark_sent(session, row_id, message_id, now())
             if settled is not None:
@@ -341,7 +343,7 @@ class OwedSender:
             retried = await owed.retry_later(session, row_id, error, due, count=count)
             if retried is not None:
                 log.warning("owed message %s (%s to %s): %s; again at %s", row_id,
-                            retried.purpose, retried.chat_id, error, due.isoformat())  # fmt: skip
+                            retried.purpose, _chat(retried), error, due.isoformat())  # fmt: skip
                 if attempts == 1 and retried.purpose in owed.CUSTOMER_BOUND:
                     # The card says the customer has not been told yet.
                     await self._owe_card_edit(session, retried, services)
@@ -353,11 +355,12 @@ class OwedSender:
             if row is None:
                 return
             log.warning("owed message %s (%s to %s) refused: %s",
-                        row_id, row.purpose, row.chat_id, error)  # fmt: skip
+                        row_id, row.purpose, _chat(row), error)  # fmt: skip
             if row.fallback_chat_id is not None:
                 owed.owe(
                     session, now=now, purpose=Purpose(row.purpose), chat_id=row.fallback_chat_id,
                     text=row.text, complaint_id=row.complaint_id, customer_id=row.customer_id,
+                    remember_as=row.remember_as,
                 )  # fmt: skip
             if row.purpose in owed.CUSTOMER_BOUND and row.complaint_id is not None:
                 complaint = await session.get(Complaint, row.complaint_id)
@@ -405,6 +408,12 @@ class OwedSender:
         complaint = await session.get(Complaint, row.complaint_id)
         if complaint is not None:
             await owed.owe_card_edit(session, complaint, services.clock.now())
+
+
+def _chat(row: OwedMessage) -> int | str:
+    """Where a row goes, for the logs: never a customer's private chat, whose id is their
+    Telegram id (logs cannot be erased)."""
+    return "the customer" if row.purpose in owed.CUSTOMER_BOUND else row.chat_id
 
 
 def schedule_owed(application: Application, check_seconds: float, sender: OwedSender) -> None:

@@ -1,7 +1,8 @@
 """Who on the care staff hears of what: the one policy for staff alerts.
 
 Every alert about a complaint (an upset customer, an SLA warning or breach, a low
-rating, a comment on a rating, a complaint the customer reopened) gets its recipients
+rating, a comment on a rating, a complaint the customer reopened, a complaint closed
+because its customer asked to be forgotten) gets its recipients
 here, and ``handlers.staff_alerts.owe_alert`` owes each of them the words. A private
 chat that refuses an alert (a staff member who never opened one with the bot) passes it
 to its fallback chat.
@@ -15,7 +16,8 @@ SLA warning            the assignee in private (the staff group if they cannot g
 SLA breach, low        the staff group and every supervisor in private
 rating
 rating comment,        the staff group
-reopened by customer
+reopened by customer,
+closed at erasure
 =====================  =================================================================
 """
 
@@ -39,6 +41,7 @@ class Alert(enum.StrEnum):
     LOW_RATING = "low_rating"
     RATING_COMMENT = "rating_comment"
     REOPENED_BY_CUSTOMER = "reopened_by_customer"
+    CLOSED_AT_ERASURE = "closed_at_erasure"  # /forget closed an open complaint
 
 
 @dataclass(frozen=True)

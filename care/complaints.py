@@ -63,6 +63,7 @@ class Refusal(enum.StrEnum):
     NOT_RATEABLE = "not_rateable"
     BAD_RATING = "bad_rating"
     EMPTY = "empty"
+    FORGOTTEN = "forgotten"  # the customer asked to be forgotten: nobody to answer to
 
 
 class Refused(Exception):
@@ -403,9 +404,17 @@ async def reopen(
     by_customer: bool = False,
     note: str | None = None,
 ) -> Change | None:
-    """Open a resolved or closed complaint again, with fresh SLA deadlines."""
+    """Open a resolved or closed complaint again, with fresh SLA deadlines.
+
+    Raises:
+        Refused: ``NOT_ALLOWED`` if it is open; ``FORGOTTEN`` if its customer was erased
+            (/forget): there is nobody left to answer.
+    """
     if status_of(complaint) is S.REOPENED:
         return None
+    customer = await session.get(Customer, complaint.customer_id)
+    if customer is not None and customer.erased_at is not None:
+        raise Refused(Refusal.FORGOTTEN, status_of(complaint))
     change = await _move(
         session, complaint, S.REOPENED, now, staff=staff, by_customer=by_customer, note=note
     )

@@ -78,6 +78,12 @@ async def record_contacts(
         session,
         {e.chat_id for e in entries if e.customer_id is None and e.chat_id is not None},
     )
+    named_outbound = {
+        e.customer_id
+        for e in entries
+        if e.customer_id is not None and e.direction is Direction.OUTBOUND
+    }
+    erased = await _erased_among(session, named_outbound)
     logged: list[int | None] = []
     rows: list[dict[str, Any]] = []
     newest: dict[int, datetime] = {}
@@ -89,13 +95,15 @@ async def record_contacts(
         logged.append(customer_id)
         if customer_id is None:
             continue
+        # A care message sent while its customer was being erased is logged as erased.
+        keep = customer_id not in erased
         rows.append(
             {
                 "customer_id": customer_id,
                 "direction": entry.direction.value,
                 "kind": entry.kind.value,
-                "text": entry.text[:MAX_LOGGED_TEXT] if entry.text else None,
-                "telegram_message_id": entry.telegram_message_id,
+                "text": entry.text[:MAX_LOGGED_TEXT] if entry.text and keep else None,
+                "telegram_message_id": entry.telegram_message_id if keep else None,
                 "created_at": entry.at,
             }
         )
@@ -115,6 +123,18 @@ async def record_contacts(
             ],
         )
     return logged
+
+
+async def _erased_among(session: AsyncSession, customer_ids: set[int]) -> set[int]:
+    """Which of these customers were erased (/forget). Asked only for messages logged by
+    customer id, that is the outbox sender's: a message by chat finds no erased customer
+    (they have no chat), and an erased customer writes to us as a new one."""
+    if not customer_ids:
+        return set()
+    rows = await session.scalars(
+        select(Customer.id).where(Customer.id.in_(customer_ids), Customer.erased_at.is_not(None))
+    )
+    return set(rows)
 
 
 async def _customers_by_chat(session: AsyncSession, chat_ids: set[int]) -> dict[int, int]:

@@ -1,4 +1,7 @@
-"""The customer record: registration, profile changes, consent, reachability, erasure."""
+"""The customer record: registration, profile changes, consent, reachability.
+
+Erasure (/forget) reaches far beyond this record: ``care.privacy``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.birthdays import Birthday
-from care.models import BirthdayCalendar, Contact, Customer
+from care.models import BirthdayCalendar, Customer
 
 
 @dataclass(frozen=True)
@@ -223,26 +226,3 @@ async def mark_unreachable(session: AsyncSession, chat_id: int, now: datetime) -
         .values(reachable=False, unreachable_since=now)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-async def forget_customer(session: AsyncSession, customer: Customer, now: datetime) -> None:
-    """Erase a customer's personal data (PIPL/GDPR), keeping an anonymous row for counts.
-
-    The row keeps its id, type, creation and erasure times so that churn and contact
-    counts stay right; contacts keep direction, kind and time but lose their text and
-    message ids. Nothing links the row to the person any more.
-    """
-    await session.execute(
-        update(Contact)
-        .where(Contact.customer_id == customer.id)
-        .values(text=None, telegram_message_id=None)
-    )
-    customer.telegram_user_id = None
-    customer.chat_id = None
-    customer.first_name = customer.last_name = customer.username = customer.phone = None
-    customer.timezone = None
-    set_birthday(customer, None)
-    customer.consent_care = False
-    customer.consent_changed_at = now
-    customer.erased_at = now
-    await session.flush()

@@ -276,6 +276,9 @@ class ComplaintEventType(enum.StrEnum):
     SLA_BREACH = "sla_breach"
     RATING = "rating"
     UNREACHABLE = "unreachable"
+    # The customer asked to be forgotten (/forget): the complaint's texts were erased;
+    # from_status/to_status are set when this closed an open complaint.
+    ERASED = "erased"
 
 
 class Complaint(Base):
@@ -326,7 +329,8 @@ class Complaint(Base):
 
 
 class ComplaintEvent(Base):
-    """One thing that happened to a complaint. Never updated, never deleted."""
+    """One thing that happened to a complaint. Never updated, never deleted, except that
+    erasing the customer (``care.privacy``) clears the notes that are anybody's words."""
 
     __tablename__ = "complaint_event"
 
@@ -387,9 +391,13 @@ class ComplaintAttachment(Base):
 class ComplaintMessage(Base):
     """A Telegram message that belongs to a complaint, so that a reply to it finds it.
 
-    ``purpose``: "alert" (the staff group's card), "relay" (a customer message relayed to
-    staff), "reply_prompt" / "resolve_prompt" (asking staff for a reply or a resolution
-    note), "customer" (a message to the customer about this complaint).
+    ``purpose``: "alert" (the staff group's card), "relay" (a message to staff that quotes
+    the customer: a relayed message or attachment, their rating comment, a supervisor's
+    "upset customer" alert), "mention" (any other alert about the complaint: SLA, low
+    rating; it may name the customer), "reply_prompt" / "resolve_prompt" (asking staff
+    for a reply or a resolution note), "customer" (a message to the customer about this
+    complaint). /forget (``care.privacy``) edits the first three kinds and deletes the
+    last.
     """
 
     __tablename__ = "complaint_message"

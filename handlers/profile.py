@@ -7,10 +7,11 @@ from collections.abc import Callable
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from care import customers
+from care import customers, privacy
 from care.locales import LOCALES
 from handlers import common, texts
 from handlers.context import CareContext
+from handlers.erasure import clear_relays, owe_staff_news
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale
 
@@ -133,8 +134,9 @@ async def ask_forget(update: Update, context: CareContext) -> None:
     await context.bot.send_message(
         update.effective_chat.id,
         _(
-            "Do you want us to erase your personal data: name, phone, birthday and the "
-            "text of our conversations? This cannot be undone."
+            "Do you want us to erase your personal data: name, phone, birthday, the text "
+            "of our conversations and of your complaints, photos and documents? Open "
+            "complaints will be closed. This cannot be undone."
         ),
         reply_markup=texts.forget_keyboard(),
     )
@@ -152,13 +154,19 @@ async def answer_forget(update: Update, context: CareContext) -> None:
             update.effective_chat.id, _("Nothing was erased. Thank you for staying with us.")
         )
         return
-    async with context.services.sessionmaker.begin() as session:
+    services = context.services
+    async with services.sessionmaker.begin() as session:
         customer = await session.get_one(customers.Customer, context.customer.id)
-        await customers.forget_customer(session, customer, context.services.clock.now())
+        erasure = await privacy.forget_customer(session, customer, services.clock.now())
+        await owe_staff_news(session, services, erasure)
     persistence = context.application.persistence
     forget_user = getattr(persistence, "forget_user", None)
-    if forget_user is not None and update.effective_user is not None:
-        await forget_user(update.effective_user.id)
+    if update.effective_user is not None:
+        user_id = update.effective_user.id
+        if forget_user is not None:
+            await forget_user(user_id)
+        context.application.drop_user_data(user_id)
+        context.application.drop_chat_data(update.effective_chat.id)
     # Sent after erasure, so not even the goodbye is logged against the person.
     await context.bot.send_message(
         update.effective_chat.id,
@@ -167,6 +175,7 @@ async def answer_forget(update: Update, context: CareContext) -> None:
             "we will start afresh. Goodbye, and take care!"
         ),
     )
+    await clear_relays(context.bot, services, erasure)
 
 
 def commands_before_dialogues() -> list[BaseHandler]:

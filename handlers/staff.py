@@ -127,6 +127,10 @@ def refusal_words(number: str | None, refused: Refused) -> str:
     """Why the complaint cannot do what was asked, in words."""
     if refused.reason is Refusal.EMPTY:
         return _("The text is empty.")
+    if refused.reason is Refusal.FORGOTTEN:
+        return _(
+            "{number} cannot be reopened: the customer asked us to erase their personal data."
+        ).format(number=number)
     status = refused.status
     if status in (S.RESOLVED, S.CLOSED):
         return _("{number} is {status}: reopen it first.").format(
@@ -224,6 +228,13 @@ def event_line(event: ComplaintEvent, team: dict[int, StaffMember], timezone: st
         return _("{when} · the customer rated it {rating}/5").format(when=when, rating=note)
     if kind is ComplaintEventType.UNREACHABLE:
         return _("{when} · ⚠ the customer could not be reached (blocked the bot)").format(when=when)
+    if kind is ComplaintEventType.ERASED:
+        line = _("{when} · the customer asked us to erase their personal data").format(when=when)
+        if event.from_status and event.to_status:
+            before = staff_card.staff_status_label(event.from_status)
+            after = staff_card.staff_status_label(event.to_status)
+            line += f" · {before} → {after}"
+        return line
     return f"{when} · {event.type} {note}".rstrip()
 
 

@@ -22,6 +22,11 @@ __all__ = ["Alert", "owe_alert"]
 
 log = logging.getLogger(__name__)
 
+# What every alert is filed under on its complaint once sent: it may name or quote the
+# customer, so /forget (care.privacy) finds it and takes their words out. A reply to it
+# reaches nobody.
+MENTION = "mention"
+
 
 async def owe_alert(
     session: AsyncSession,
@@ -46,5 +51,6 @@ async def owe_alert(
         owed.owe(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
             text=text, complaint_id=complaint_id, fallback_chat_id=recipient.fallback_chat_id,
+            remember_as=MENTION,
         )  # fmt: skip
     return len(chats)

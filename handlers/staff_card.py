@@ -85,7 +85,9 @@ def card_text(
     lines = [
         _("{icon} Complaint {number}").format(icon=icon, number=complaint.number),
         _("Customer: {name} (id {id})").format(
-            name=customer.display_name or _("unknown"), id=customer.id
+            name=customer.display_name
+            or (_("erased at their request") if customer.erased_at else _("unknown")),
+            id=customer.id,
         )
         + (f" · {customer.phone}" if customer.phone else ""),
         _("Category: {category} · Priority: {priority}").format(

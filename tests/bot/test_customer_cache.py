@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.customer_cache import CustomerCache, CustomerChanges
 from bot.db import make_sessionmaker
 from bot.sandbox.client import SandboxClient
-from care import customers
+from care import customers, privacy
 from care.clock import ManualClock
 from care.models import Customer
 from handlers.context import CustomerView
@@ -172,7 +172,7 @@ async def test_forgetting_a_customer_forgets_her(
     known = await read(app_sessions, cache, clock)
     async with app_sessions.begin() as session:
         customer = await session.get_one(Customer, known.id)
-        await customers.forget_customer(session, customer, clock.now())
+        await privacy.forget_customer(session, customer, clock.now())
     assert cache.get(ANNA.user_id) is None
     fresh = await read(app_sessions, cache, clock)
     assert fresh.id != known.id

@@ -39,6 +39,7 @@ async def team(session: AsyncSession) -> dict[int, object]:
         (Alert.LOW_RATING, False, [GROUP, SUPERVISOR, OTHER_SUPERVISOR]),
         (Alert.RATING_COMMENT, False, [GROUP]),
         (Alert.REOPENED_BY_CUSTOMER, True, [GROUP]),
+        (Alert.CLOSED_AT_ERASURE, False, [GROUP]),
     ],
 )
 async def test_who_hears_of_what(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import contacts, customers
+from care import contacts, customers, privacy
 from care.birthdays import Birthday
 from care.clock import ManualClock
 from care.contacts import ContactEntry
@@ -163,7 +163,7 @@ async def test_forget_keeps_counts_and_drops_the_person(
             for text in ("我的订单", "谢谢")
         ],
     )
-    await customers.forget_customer(session, customer, clock.now())
+    await privacy.forget_customer(session, customer, clock.now())
     assert customer.telegram_user_id is None and customer.phone is None
     assert customer.first_name is None and customer.erased_at == clock.now()
     rows = (await session.execute(select(Contact.text, Contact.telegram_message_id))).all()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from care import contacts, customers, outbox
+from care import contacts, customers, outbox, privacy
 from care.clock import ManualClock
 from care.engine import EngineConfig, FollowUpRules
 from care.followups import plan_personal_and_followups
@@ -424,7 +424,7 @@ async def test_who_may_not_be_written_to_at_send_time_is_skipped(
     rows.append(await a_row(session, fine, clock, campaign=cancelled, key="x"))
     customers.set_consent(opted_out, False, clock.now())
     await customers.mark_unreachable(session, 1002, clock.now())
-    await customers.forget_customer(session, forgotten, clock.now())
+    await privacy.forget_customer(session, forgotten, clock.now())
     cancelled.status = CampaignStatus.CANCELLED.value
     await session.flush()
 

@@ -1,0 +1,316 @@
+"""Erasure (/forget): everything that names a customer or carries their words goes.
+
+What stays is what the reports need and nothing else: an anonymous customer row (its id,
+type, stage, language, creation, onboarding, last-contact and erasure times) so churn
+and counts stay right; contacts reduced to direction, kind and time; complaints with
+their number, category, status, priority, times, SLA outcomes and ratings (the numbers);
+the complaint history's kinds, times, statuses and codes (who of the staff, which SLA
+stage, which rating), without a word of text; purchases reduced to their time; care
+messages (outbox rows) with their state and times. docs/architecture.md, "Data
+protection", lists it column by column.
+
+Telegram's side (the staff group still shows the customer's words) is the caller's:
+:func:`forget_customer` says which complaints' cards to show again and which messages to
+staff carried the customer's words.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.complaints import is_open, status_of
+from care.customers import set_birthday
+from care.models import (
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    ComplaintEventType,
+    ComplaintMessage,
+    ComplaintRating,
+    ComplaintStatus,
+    Contact,
+    Customer,
+    CustomerTag,
+    Outbox,
+    OutboxState,
+    OwedMessage,
+    OwedState,
+    Purchase,
+)
+from care.outbox import SkipReason
+from care.owed import Kind
+
+# History events whose note is a code, not anybody's words: kept after erasure.
+_CODE_NOTES = frozenset(
+    {
+        ComplaintEventType.ASSIGNED.value,  # a staff member's id
+        ComplaintEventType.PRIORITY.value,  # a priority
+        ComplaintEventType.SLA_WARNING.value,  # an SLA stage
+        ComplaintEventType.SLA_BREACH.value,
+        ComplaintEventType.RATING.value,  # 1-5
+    }
+)
+
+# complaint_message purposes of messages in the staff group that show the customer's words.
+_CARD = "alert"
+_RELAY = "relay"  # quotes the customer
+_MENTION = "mention"  # an alert about the complaint, which may name the customer
+# A message to the customer in their private chat: its row names their chat.
+_TO_CUSTOMER = "customer"
+
+
+class StaffMessageKind(enum.StrEnum):
+    """What a staff-group message that showed the customer's words is."""
+
+    CARD = "card"  # the complaint's card: render it again from the erased complaint
+    RELAY = "relay"  # quoted or named the customer: a text, or media with a caption
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """A message in a staff chat that showed the customer's words."""
+
+    complaint_id: int
+    chat_id: int
+    message_id: int
+    kind: StaffMessageKind
+
+
+@dataclass(frozen=True)
+class ClosedComplaint:
+    """An open complaint that the erasure closed."""
+
+    complaint_id: int
+    number: str | None
+    was: ComplaintStatus
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What :func:`forget_customer` did."""
+
+    customer_id: int
+    complaint_ids: tuple[int, ...]
+    """The filed complaints it stripped of text (their cards must be shown again)."""
+    closed: tuple[ClosedComplaint, ...]
+    """Open complaints it closed (staff must be told)."""
+    staff_messages: tuple[StaffMessage, ...]
+    """Messages to staff that showed the customer's words, cards first."""
+    care_messages_skipped: int
+    """Care messages still waiting to be sent that will not be."""
+
+
+async def forget_customer(session: AsyncSession, customer: Customer, now: datetime) -> Erasure:
+    """Erase a customer's personal data (PIPL art. 47, GDPR art. 17), keeping counts.
+
+    In the caller's transaction: the customer row loses every identifying column
+    (Telegram ids, names, phone, birthday, time zone) and their consent; contacts lose
+    text and message ids; every complaint loses description, reference, resolution and
+    rating comment, each of its ratings its comment, its history every free text (the
+    customer's messages, staff replies and notes, resolution notes), its attachments and
+    the record of messages in the customer's private chat; messages owed about them
+    (``care.owed``) lose their words and files, those to their private chat are deleted
+    and those still waiting are dropped, but for cards (rendered from the erased
+    complaint); an open complaint is closed, with an ``erased`` event (the customer,
+    from its status to closed); an unfinished draft is deleted; purchases lose product
+    and reference; tags are deleted; care messages lose their Telegram message id, and
+    those still waiting are skipped as ``forgotten``. A second call finds nothing more
+    to erase and closes nothing.
+
+    Args:
+        session: the caller's session; flushed, never committed.
+        customer: the customer to forget.
+        now: the erasure time.
+
+    Returns:
+        What was done, with the staff-group messages that showed the customer's words (the
+        caller edits them once the transaction is committed).
+    """
+    private_chats = {c for c in (customer.chat_id, customer.telegram_user_id) if c is not None}
+    await session.execute(
+        delete(Complaint).where(
+            Complaint.customer_id == customer.id, Complaint.status == ComplaintStatus.DRAFT.value
+        )
+    )
+    filed = list(
+        (
+            await session.scalars(
+                select(Complaint).where(Complaint.customer_id == customer.id).order_by(Complaint.id)
+            )
+        ).all()
+    )
+    ids = [complaint.id for complaint in filed]
+    closed = [_close(session, complaint, now) for complaint in filed if is_open(complaint)]
+    for complaint in filed:
+        complaint.description = complaint.reference = None
+        complaint.resolution = complaint.rating_comment = None
+    staff_messages = await _staff_messages(session, ids, private_chats)
+    if ids:
+        await session.execute(
+            update(ComplaintEvent)
+            .where(
+                ComplaintEvent.complaint_id.in_(ids),
+                ComplaintEvent.type.not_in(_CODE_NOTES),
+                ComplaintEvent.note.is_not(None),
+            )
+            .values(note=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            update(ComplaintRating)
+            .where(ComplaintRating.complaint_id.in_(ids))
+            .values(comment=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.execute(
+            delete(ComplaintAttachment).where(ComplaintAttachment.complaint_id.in_(ids))
+        )
+        await session.execute(
+            delete(ComplaintMessage).where(
+                ComplaintMessage.complaint_id.in_(ids),
+                or_(
+                    ComplaintMessage.purpose == _TO_CUSTOMER,
+                    ComplaintMessage.chat_id.in_(private_chats),
+                ),
+            )
+        )
+    await _strip_owed_messages(session, customer.id, ids, private_chats)
+    await session.execute(
+        update(Purchase)
+        .where(Purchase.customer_id == customer.id)
+        .values(product=None, reference=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(CustomerTag).where(CustomerTag.customer_id == customer.id))
+    skipped = await session.execute(
+        update(Outbox)
+        .where(Outbox.customer_id == customer.id, Outbox.state == OutboxState.PENDING.value)
+        .values(state=OutboxState.SKIPPED.value, last_error=SkipReason.FORGOTTEN.value)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Outbox)
+        .where(Outbox.customer_id == customer.id)
+        .values(telegram_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Contact)
+        .where(Contact.customer_id == customer.id)
+        .values(text=None, telegram_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    _anonymize(customer, now)
+    await session.flush()
+    return Erasure(
+        customer_id=customer.id,
+        complaint_ids=tuple(ids),
+        closed=tuple(closed),
+        staff_messages=staff_messages,
+        care_messages_skipped=int(getattr(skipped, "rowcount", 0) or 0),
+    )
+
+
+async def _strip_owed_messages(
+    session: AsyncSession, customer_id: int, complaint_ids: list[int], private_chats: set[int]
+) -> None:
+    """Messages carebot owes about the customer (``care.owed``): those still waiting are
+    not sent (a card, rendered when it is sent, still is: it shows the erased complaint);
+    none keeps words, files or the customer's chat."""
+    about = or_(OwedMessage.customer_id == customer_id, OwedMessage.complaint_id.in_(complaint_ids))
+    await session.execute(
+        update(OwedMessage)
+        .where(
+            about,
+            OwedMessage.state == OwedState.PENDING.value,
+            OwedMessage.kind.not_in([Kind.CARD.value, Kind.CARD_EDIT.value]),
+        )
+        .values(state=OwedState.DROPPED.value, last_error=SkipReason.FORGOTTEN.value)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(OwedMessage)
+        .where(about)
+        .values(text=None, file_id=None, note=None, source_chat_id=None, source_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    # A message to the customer's private chat names it (its id is their Telegram id).
+    await session.execute(
+        delete(OwedMessage)
+        .where(
+            about,
+            or_(
+                OwedMessage.chat_id.in_(private_chats),
+                OwedMessage.fallback_chat_id.in_(private_chats),
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _close(session: AsyncSession, complaint: Complaint, now: datetime) -> ClosedComplaint:
+    """Close an open complaint because its customer is gone, bypassing the lifecycle.
+
+    No ordinary move leads from an open status to closed (a complaint is resolved first),
+    and this is no resolution: ``resolved_at`` and the on-time outcome stay unset, so the
+    timeliness rate does not count it as solved.
+    """
+    was = status_of(complaint)
+    complaint.status = ComplaintStatus.CLOSED.value
+    complaint.closed_at = complaint.updated_at = now
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint.id, at=now, type=ComplaintEventType.ERASED.value,
+            by_customer=True, from_status=was.value, to_status=ComplaintStatus.CLOSED.value,
+        )
+    )  # fmt: skip
+    return ClosedComplaint(complaint.id, complaint.number, was)
+
+
+async def _staff_messages(
+    session: AsyncSession, complaint_ids: list[int], private_chats: set[int]
+) -> tuple[StaffMessage, ...]:
+    if not complaint_ids:
+        return ()
+    rows = (
+        await session.execute(
+            select(
+                ComplaintMessage.complaint_id,
+                ComplaintMessage.chat_id,
+                ComplaintMessage.message_id,
+                ComplaintMessage.purpose,
+            )
+            .where(
+                ComplaintMessage.complaint_id.in_(complaint_ids),
+                ComplaintMessage.purpose.in_([_CARD, _RELAY, _MENTION]),
+            )
+            .order_by(ComplaintMessage.id)
+        )
+    ).all()
+    found = [
+        StaffMessage(
+            complaint_id,
+            chat_id,
+            message_id,
+            StaffMessageKind.CARD if purpose == _CARD else StaffMessageKind.RELAY,
+        )
+        for complaint_id, chat_id, message_id, purpose in rows
+        if chat_id not in private_chats
+    ]
+    return tuple(sorted(found, key=lambda m: m.kind is not StaffMessageKind.CARD))
+
+
+def _anonymize(customer: Customer, now: datetime) -> None:
+    customer.telegram_user_id = None
+    customer.chat_id = None
+    customer.first_name = customer.last_name = customer.username = customer.phone = None
+    customer.timezone = None
+    set_birthday(customer, None)
+    customer.consent_care = False
+    customer.consent_changed_at = now
+    customer.erased_at = now
