@@ -10,30 +10,70 @@ Shape of ``carebot.customer.v1``::
     {
       "schema": "carebot.customer.v1",
       "customer": {"id": 17, "telegram_user_id": 123456, ..., "birthday": {...} | null},
+      "consents": {"care_messages": {"given": true, "changed_at": "2026-09-24T10:00:00+00:00"}},
       "contacts": [{"direction": "in", "kind": "text", "text": "...",
-                    "telegram_message_id": 42, "created_at": "2026-09-24T10:00:00+00:00"}]
+                    "telegram_message_id": 42, "created_at": "2026-09-24T10:00:00+00:00"}],
+      "complaints": [{"id": 5, "number": "C-2026-000005", "description": "...", ...,
+                      "rating": 4, "rating_comment": "...",
+                      "events": [{"id": 9, "at": "...", "type": "filed", "note": "...", ...}],
+                      "ratings": [{"resolution": 1, "score": 4, "comment": "...", ...}],
+                      "attachments": [{"kind": "photo", "file_id": "...", ...}],
+                      "messages": [{"chat_id": -100, "message_id": 7, "purpose": "alert"}]}],
+      "purchases": [{"id": 3, "purchased_at": "...", "product": "...", "reference": "...", ...}],
+      "tags": ["vip"],
+      "care_messages": [{"id": 8, "campaign_id": 2, "dedupe_key": "campaign:2",
+                         "state": "sent", "sent_at": "...", "last_error": null, ...}],
+      "owed_messages": [{"id": 4, "kind": "text", "purpose": "relay", "chat_id": -100,
+                         "text": "...", "state": "sent", "complaint_id": 5, ...}],
+      "conversations": [{"kind": "conversation", "key": "[\"complaint\",[123456,123456]]",
+                         "data": "description", "updated_at": "..."}]
     }
 
+Rows are exported with every column of their table (a column added to a model is
+exported without a change here) except the key that ties them to the customer or the
+complaint they are listed under; times are ISO 8601 strings. ``owed_messages`` are the
+messages carebot owed because of the customer or their complaints (``care.owed``: cards,
+relays, notices, staff replies, alerts), with what became of each. A complaint's events,
+ratings, attachments and Telegram messages are listed under it. ``conversations`` are the dialogue
+states python-telegram-bot keeps for the person (``ptb_persistence`` rows whose key
+names their Telegram id).
+
 Each kind of thing hung on a customer is one top-level key, produced by one entry of
-``SECTIONS``. Complaints, survey answers and care messages are added there as new keys
-without changing the schema name: readers of v1 ignore keys they do not know. A change
-to an existing key's shape needs ``carebot.customer.v2``.
+``SECTIONS``, which also names the tables it covers: ``tests/care/test_records.py`` finds
+every table that references the customer (directly or through another such table) in the
+models' metadata and fails until a section covers it. New keys keep the schema name
+(readers of v1 ignore keys they do not know); a change to an existing key's shape needs
+``carebot.customer.v2``.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.contacts import contact_history
 from care.customers import birthday_of
-from care.models import Customer
+from care.models import (
+    Complaint,
+    ComplaintAttachment,
+    ComplaintEvent,
+    ComplaintMessage,
+    ComplaintRating,
+    Customer,
+    CustomerTag,
+    Outbox,
+    OwedMessage,
+    PersistenceEntry,
+    Purchase,
+)
 
 SCHEMA = "carebot.customer.v1"
 
@@ -58,8 +98,35 @@ class CustomerNotFound(LookupError):
         self.customer_id = customer_id
 
 
-Section = Callable[[AsyncSession, Customer], Awaitable[Any]]
+Produce = Callable[[AsyncSession, Customer], Awaitable[Any]]
 """Produces one top-level key of the export from the customer's row."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One top-level key of the export, and the tables whose rows it carries."""
+
+    key: str
+    produce: Produce
+    tables: frozenset[str] = frozenset()
+
+
+def _row(item: Any, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Every column of a model instance as JSON can carry it, but the ones left out."""
+    return {
+        attribute.key: _plain(getattr(item, attribute.key))
+        for attribute in inspect(type(item)).column_attrs
+        if attribute.key not in leave_out
+    }
+
+
+async def _consents(session: AsyncSession, customer: Customer) -> dict[str, Any]:
+    return {
+        "care_messages": {
+            "given": customer.consent_care,
+            "changed_at": _plain(customer.consent_changed_at),
+        }
+    }
 
 
 async def _contacts(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
@@ -75,9 +142,144 @@ async def _contacts(session: AsyncSession, customer: Customer) -> list[dict[str,
     ]
 
 
-SECTIONS: tuple[tuple[str, Section], ...] = (
-    ("contacts", _contacts),
-    # ("complaints", _complaints), ("surveys", _surveys), ("care_messages", ...) go here.
+# The keys that tie a row to what it is listed under.
+_OF_CUSTOMER = frozenset({"customer_id"})
+_OF_COMPLAINT = frozenset({"complaint_id"})
+
+
+async def _complaints(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """Every complaint, drafts too, with its history, ratings (one per resolution),
+    attachments and Telegram messages."""
+    complaints = (
+        await session.scalars(
+            select(Complaint).where(Complaint.customer_id == customer.id).order_by(Complaint.id)
+        )
+    ).all()
+    ids = [complaint.id for complaint in complaints]
+    listed: dict[int, dict[str, list[dict[str, Any]]]] = {
+        complaint_id: {"events": [], "ratings": [], "attachments": [], "messages": []}
+        for complaint_id in ids
+    }
+    events = await session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id.in_(ids))
+        .order_by(ComplaintEvent.id)
+    )
+    for event in events:
+        listed[event.complaint_id]["events"].append(_row(event, leave_out=_OF_COMPLAINT))
+    ratings = await session.scalars(
+        select(ComplaintRating)
+        .where(ComplaintRating.complaint_id.in_(ids))
+        .order_by(ComplaintRating.id)
+    )
+    for rating in ratings:
+        listed[rating.complaint_id]["ratings"].append(_row(rating, leave_out=_OF_COMPLAINT))
+    attachments = await session.scalars(
+        select(ComplaintAttachment)
+        .where(ComplaintAttachment.complaint_id.in_(ids))
+        .order_by(ComplaintAttachment.id)
+    )
+    for attachment in attachments:
+        listed[attachment.complaint_id]["attachments"].append(
+            _row(attachment, leave_out=_OF_COMPLAINT)
+        )
+    messages = await session.scalars(
+        select(ComplaintMessage)
+        .where(ComplaintMessage.complaint_id.in_(ids))
+        .order_by(ComplaintMessage.id)
+    )
+    for message in messages:
+        listed[message.complaint_id]["messages"].append(_row(message, leave_out=_OF_COMPLAINT))
+    return [
+        {**_row(complaint, leave_out=_OF_CUSTOMER), **listed[complaint.id]}
+        for complaint in complaints
+    ]
+
+
+async def _purchases(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    rows = await session.scalars(
+        select(Purchase).where(Purchase.customer_id == customer.id).order_by(Purchase.id)
+    )
+    return [_row(purchase, leave_out=_OF_CUSTOMER) for purchase in rows]
+
+
+async def _tags(session: AsyncSession, customer: Customer) -> list[str]:
+    rows = await session.scalars(
+        select(CustomerTag.tag)
+        .where(CustomerTag.customer_id == customer.id)
+        .order_by(CustomerTag.tag)
+    )
+    return list(rows)
+
+
+async def _care_messages(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """Greetings, follow-ups and campaign messages: planned, sent or not, and why."""
+    rows = await session.scalars(
+        select(Outbox).where(Outbox.customer_id == customer.id).order_by(Outbox.id)
+    )
+    return [_row(row, leave_out=_OF_CUSTOMER) for row in rows]
+
+
+async def _owed_messages(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """Messages carebot owed because of them or their complaints (``care.owed``): cards,
+    relays, notices, staff replies, alerts, with what became of each."""
+    complaint_ids = select(Complaint.id).where(Complaint.customer_id == customer.id)
+    rows = await session.scalars(
+        select(OwedMessage)
+        .where(
+            or_(
+                OwedMessage.customer_id == customer.id,
+                OwedMessage.complaint_id.in_(complaint_ids),
+            )
+        )
+        .order_by(OwedMessage.id)
+    )
+    return [_row(row) for row in rows]
+
+
+async def _conversations(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """What python-telegram-bot keeps for the person: dialogue states, user and chat data."""
+    ids = {i for i in (customer.telegram_user_id, customer.chat_id) if i is not None}
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(PersistenceEntry).order_by(PersistenceEntry.kind, PersistenceEntry.key)
+    )
+    return [_row(row) for row in rows if _names_one_of(row, ids)]
+
+
+def _names_one_of(entry: PersistenceEntry, ids: set[int]) -> bool:
+    if entry.kind == "conversation":
+        # The key is JSON: ["<dialogue name>", [chat id, user id, ...]] (bot.persistence).
+        try:
+            _name, key = json.loads(entry.key)
+        except (TypeError, ValueError):
+            return False
+        return isinstance(key, list) and any(part in ids for part in key)
+    return entry.kind in ("user_data", "chat_data") and entry.key in {str(i) for i in ids}
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("consents", _consents),
+    Section("contacts", _contacts, frozenset({"contact"})),
+    Section(
+        "complaints",
+        _complaints,
+        frozenset(
+            {
+                "complaint",
+                "complaint_event",
+                "complaint_rating",
+                "complaint_attachment",
+                "complaint_message",
+            }
+        ),
+    ),
+    Section("purchases", _purchases, frozenset({"purchase"})),
+    Section("tags", _tags, frozenset({"customer_tag"})),
+    Section("care_messages", _care_messages, frozenset({"outbox"})),
+    Section("owed_messages", _owed_messages, frozenset({"owed_message"})),
+    Section("conversations", _conversations, frozenset({"ptb_persistence"})),
 )
 """The export's keys beside "schema" and "customer", in the order they are written."""
 
@@ -104,8 +306,8 @@ async def export_customer(session: AsyncSession, customer_id: int) -> dict[str, 
     if customer is None:
         raise CustomerNotFound(customer_id)
     record: dict[str, Any] = {"schema": SCHEMA, "customer": _profile(customer)}
-    for key, section in SECTIONS:
-        record[key] = await section(session, customer)
+    for section in SECTIONS:
+        record[section.key] = await section.produce(session, customer)
     return record
 
 
