@@ -391,13 +391,12 @@ class ComplaintAttachment(Base):
 class ComplaintMessage(Base):
     """A Telegram message that belongs to a complaint, so that a reply to it finds it.
 
-    ``purpose``: "alert" (the staff group's card), "relay" (a message to staff that quotes
-    the customer: a relayed message or attachment, their rating comment, a supervisor's
-    "upset customer" alert), "mention" (any other alert about the complaint: SLA, low
-    rating; it may name the customer), "reply_prompt" / "resolve_prompt" (asking staff
-    for a reply or a resolution note), "customer" (a message to the customer about this
-    complaint). /forget (``care.privacy``) edits the first three kinds and deletes the
-    last.
+    ``purpose``: "alert" (the staff group's card), "relay" (a customer's message or
+    attachment shown to staff), "mention" (an alert about the complaint, which may quote
+    or name the customer: upset customer, SLA, low rating, rating comment; a reply to it
+    reaches nobody), "reply_prompt" / "resolve_prompt" (asking staff for a reply or a
+    resolution note), "customer" (a message to the customer about this complaint).
+    /forget (``care.privacy``) edits the first three kinds and deletes the last.
     """
 
     __tablename__ = "complaint_message"
