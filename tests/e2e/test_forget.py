@@ -219,7 +219,10 @@ async def test_forget_leaves_nothing_that_names_the_customer(
     group_before = max(m["message_id"] for m in await client.transcript(group))
     query = await client.press(group, agent, card, f"st:res:{cid}")
     await client.wait_for_callback_answer(query, timeout=10)
-    prompt = await client.wait_for_bot_message(group, after_message_id=group_before, timeout=10)
+    asks = zh("Resolution note for {number}: reply to this message.").format(number=first.number)
+    prompt = await client.wait_for_bot_message(
+        group, lambda m: text_of(m) == asks, after_message_id=group_before, timeout=10
+    )
     before = max(m["message_id"] for m in await quillon.transcript())
     await client.send_text(
         group, agent, WORDS["resolution"], reply_to_message_id=prompt["message_id"]
