@@ -371,7 +371,8 @@ async def test_telegram_refusing_the_edits_does_not_undo_the_erasure(
 
     async def nothing_owed() -> bool:
         async with sessionmaker() as session:
-            return not await owed.unsettled(session, chat_id=group)
+            # The complaint's (the customer's confirmation owes a card edit once sent).
+            return not await owed.unsettled(session, complaint_id=complaint_id)
 
     # Everything owed so far is delivered; then Telegram refuses the next two edits: the
     # relay's (edited directly after the erasure) and the card's (owed, and posted again
