@@ -39,6 +39,7 @@ from bot.settings import (
     SettingsError,
     load_settings,
 )
+from care.audiences import audience_size, audience_text, in_audience, parse_audience
 from care.birthdays import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -53,28 +54,23 @@ from care.campaigns import (
     CampaignError,
     CampaignProblem,
     CampaignProgress,
-    audience_size,
-    audience_text,
     create_campaign,
     edit_campaign,
     find_campaign,
     find_occasion,
-    in_audience,
     list_campaigns,
     occasion_campaign_name,
-    parse_audience,
-    sample_name,
-    sample_texts,
 )
 from care.campaigns import approve as approve_campaign
 from care.campaigns import cancel as cancel_campaign
-from care.campaigns import preview as campaign_preview_text
 from care.campaigns import status as campaign_progress
 from care.clock import SystemClock
 from care.deliveries import ComingUp, DeliveryReport, coming_up
 from care.deliveries import report as delivery_report
 from care.engine import parse_hhmm
 from care.importing import COLUMNS, ImportProblem, ImportResult, RowError, import_customers
+from care.messages import preview as campaign_preview_text
+from care.messages import sample_name, sample_texts
 from care.models import Campaign, CustomerType, LifecycleStage, OutboxState, StaffRole
 from care.occasions import MAX_YEAR, MIN_YEAR, occasions_in_year
 from care.purchases import (
@@ -873,7 +869,7 @@ def _campaign_line(campaign: Campaign) -> str:
 
 def _print_texts(texts: dict[str, str], samples: bool = True) -> None:
     """Each text under its heading: a locale, as the sample customer gets it (see
-    ``care.campaigns.SAMPLE_NAMES``), or a customer's own."""
+    ``care.messages.SAMPLE_NAMES``), or a customer's own."""
     console = _out()
     for heading, text in texts.items():
         if samples:

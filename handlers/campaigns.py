@@ -37,7 +37,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from care import campaigns, deliveries, followups, occasions
+from care import audiences, campaigns, deliveries, followups, messages, occasions, planning
 from care import staff as staff_members
 from care.campaigns import CampaignError, CampaignProblem
 from care.models import Campaign, CampaignStatus, OutboxState, StaffMember, StaffRole
@@ -97,12 +97,12 @@ SKIP_REASON_LABELS = {
 }
 # The rules of follow-ups and personal greetings (care.followups), in /followups.
 RULE_LABELS = {
-    followups.AFTER_RESOLUTION.name: N_("after a resolved complaint"),
-    followups.AFTER_FIRST_CONTACT.name: N_("after the first contact"),
-    followups.AFTER_PURCHASE.name: N_("after a purchase"),
-    followups.WIN_BACK.name: N_("win-back after a quiet spell"),
-    followups.BIRTHDAY.name: N_("birthday greetings"),
-    followups.ANNIVERSARY.name: N_("anniversary greetings"),
+    planning.AFTER_RESOLUTION.name: N_("after a resolved complaint"),
+    planning.AFTER_FIRST_CONTACT.name: N_("after the first contact"),
+    planning.AFTER_PURCHASE.name: N_("after a purchase"),
+    planning.WIN_BACK.name: N_("win-back after a quiet spell"),
+    planning.BIRTHDAY.name: N_("birthday greetings"),
+    planning.ANNIVERSARY.name: N_("anniversary greetings"),
 }
 # How far back and ahead /followups looks by default, in days.
 FOLLOWUPS_DAYS = 7
@@ -236,7 +236,7 @@ def status_words(campaign: Campaign) -> str:
 
 def title(campaign: Campaign, services: Services, locale: str) -> str:
     """The occasion's name and year in the locale, or the campaign's own name."""
-    name = campaigns.occasion_name(
+    name = messages.occasion_name(
         campaign.occasion, campaign.send_on, locale, services.engine.holiday_countries
     )
     return f"{name} {campaign.send_on.year}" if name else campaign.name
@@ -265,7 +265,7 @@ def card_text(
         ),
         _("Audience: {audience} ({audience_text}), {count} now").format(
             audience=audience_words(campaign.audience),
-            audience_text=campaigns.audience_text(campaign.audience),
+            audience_text=audiences.audience_text(campaign.audience),
             count=size,
         ),
     ]
@@ -276,7 +276,7 @@ def card_text(
         lines += [
             "",
             _("{language}, as a customer named {name} gets it:").format(
-                language=language, name=campaigns.sample_name(sample_locale)
+                language=language, name=messages.sample_name(sample_locale)
             ),
             text,
         ]
@@ -432,7 +432,7 @@ def list_line(campaign: Campaign, services: Services, locale: str) -> str:
         title=title(campaign, services, locale),
         day=campaign.send_on.isoformat(),
         time=campaign.send_at_local,
-        audience=campaigns.audience_text(campaign.audience),
+        audience=audiences.audience_text(campaign.audience),
         status=status_words(campaign),
     )
 
@@ -455,8 +455,8 @@ async def card(
     session: AsyncSession, campaign: Campaign, services: Services, book: TemplateBook, locale: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The card's text and buttons in ``locale``, with the audience's size now."""
-    size = await campaigns.audience_size(session, campaign.audience, services.clock.now())
-    samples = campaigns.sample_texts(
+    size = await audiences.audience_size(session, campaign.audience, services.clock.now())
+    samples = messages.sample_texts(
         campaign,
         book.render,
         company=services.company_name,
@@ -585,14 +585,14 @@ def parse_edit(arguments: str, campaign_id: int) -> CampaignEdit:
 
 def _audience(token: str) -> dict[str, Any]:
     try:
-        return campaigns.parse_audience(token)
+        return audiences.parse_audience(token)
     except CampaignError as error:
         raise Answer(problem_words(error.problem, error.facts)) from None
 
 
 def _looks_like_audience(token: str) -> bool:
     word, colon, _value = token.partition(":")
-    return token.lower() == "all" or bool(colon and word.lower() in campaigns.AUDIENCE_WORDS)
+    return token.lower() == "all" or bool(colon and word.lower() in audiences.AUDIENCE_WORDS)
 
 
 def _day(token: str) -> date:
@@ -701,7 +701,7 @@ async def edit_campaign(
         )  # fmt: skip
     except CampaignError as error:
         raise Answer(problem_words(error.problem, error.facts)) from None
-    size = await campaigns.audience_size(session, campaign.audience, services.clock.now())
+    size = await audiences.audience_size(session, campaign.audience, services.clock.now())
     return Reply(edited_words(campaign, asked, size, services, locale), refresh=campaign.id)
 
 
@@ -714,7 +714,7 @@ def edited_words(
         lines.append(
             _("· audience: {audience} ({audience_text}), {count} now").format(
                 audience=audience_words(campaign.audience),
-                audience_text=campaigns.audience_text(campaign.audience),
+                audience_text=audiences.audience_text(campaign.audience),
                 count=size,
             )
         )
@@ -767,7 +767,7 @@ async def preview_campaign(
     if not CUSTOMER_ID.match(rest):
         raise Answer(usage())
     customer_id = int(rest)
-    text = await campaigns.preview(
+    text = await messages.preview(
         session, campaign, customer_id, book.render,
         company=services.company_name, default_locale=services.default_locale,
         countries=services.engine.holiday_countries,
@@ -781,7 +781,7 @@ async def preview_campaign(
         "",
         text,
     ]
-    if not await campaigns.in_audience(session, campaign, customer_id, services.clock.now()):
+    if not await audiences.in_audience(session, campaign, customer_id, services.clock.now()):
         lines += [
             "",
             _(
