@@ -34,6 +34,7 @@ from bot.updates import PerChatUpdateProcessor
 from care import staff as staff_members
 from care.clock import Clock, SystemClock
 from care.locales import LOCALES
+from care.templates import TemplateBook
 from handlers import (
     campaigns,
     common,
@@ -57,8 +58,6 @@ warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTB
 
 CONTACT_LOG_KEY = "carebot.contact_log"
 
-CareApplication = Application  # the concrete type is Application[CareBot, CareContext, ...]
-
 
 @dataclass
 class Built:
@@ -74,8 +73,14 @@ def build_application(
     *,
     clock: Clock | None = None,
     engine: AsyncEngine | None = None,
+    templates: TemplateBook | None = None,
 ) -> Built:
-    """Make the engine, the bot, the application and register every handler."""
+    """Make the engine, the bot, the application and register every handler.
+
+    Raises:
+        TemplateError: The templates file (``CAREBOT_TEMPLATES_FILE``) is broken; the
+            message names it. ``templates`` given: used as they are.
+    """
     token = settings.token_value
     if token is None:
         raise ValueError("build_application needs a token (the playground makes one)")
@@ -102,7 +107,8 @@ def build_application(
         triage=settings.triage(),
         complaint_categories=tuple(settings.complaint_categories),
         survey_close_after=timedelta(days=settings.survey_close_days),
-        engine=settings.engine(),
+        care=settings.engine(),
+        templates=templates or TemplateBook.load(settings.templates_file, settings.default_locale),
     )
     bot = CareBot(
         token,

@@ -324,7 +324,7 @@ def run(
     try:
         runner.run(settings, jobs_only=jobs_only)
     except runner.RunError as exc:
-        _fail(str(exc))
+        _fail(str(exc), code=exc.code)
 
 
 # ---------------------------------------------------------------------------- db

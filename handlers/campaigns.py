@@ -14,7 +14,7 @@ A campaign is shown as a *card*: what it says in each language, to whom, when, a
 where it stands, with Approve / Edit / Cancel buttons ("cp:approve:<id>",
 "cp:edit:<id>", "cp:cancel:<id>"); Edit explains ``/campaign edit`` with the id filled
 in, since an edit is typed.
-The planner job (:func:`plan_care`, scheduled by ``bot.planning_jobs``) drafts
+The planner job (:func:`plan_care`, scheduled by ``bot.jobs``) drafts
 campaigns for upcoming occasions and posts their cards to the staff group, plans
 birthdays and follow-ups, and marks finished campaigns done.
 
@@ -60,8 +60,6 @@ DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 WORD = re.compile(r"\S+")
 LISTED = 20
-# Where the loaded template book is kept (application.bot_data).
-TEMPLATES_KEY = "carebot.templates"
 
 STATUS_LABELS = {
     CampaignStatus.DRAFT: N_("draft: nothing is sent until an admin approves it"),
@@ -237,7 +235,7 @@ def status_words(campaign: Campaign) -> str:
 def title(campaign: Campaign, services: Services, locale: str) -> str:
     """The occasion's name and year in the locale, or the campaign's own name."""
     name = messages.occasion_name(
-        campaign.occasion, campaign.send_on, locale, services.engine.holiday_countries
+        campaign.occasion, campaign.send_on, locale, services.care.holiday_countries
     )
     return f"{name} {campaign.send_on.year}" if name else campaign.name
 
@@ -437,20 +435,6 @@ def list_line(campaign: Campaign, services: Services, locale: str) -> str:
     )
 
 
-# --- the template book ------------------------------------------------------------------
-
-
-def template_book(context: CareContext) -> TemplateBook:
-    """The greeting templates, loaded once (``CAREBOT_TEMPLATES_FILE`` or the shipped ones)."""
-    book = context.bot_data.get(TEMPLATES_KEY)
-    if book is None:
-        services = context.services
-        book = TemplateBook.load(services.engine.templates_file, services.default_locale)
-        context.bot_data[TEMPLATES_KEY] = book
-    assert isinstance(book, TemplateBook)
-    return book
-
-
 async def card(
     session: AsyncSession, campaign: Campaign, services: Services, book: TemplateBook, locale: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -461,7 +445,7 @@ async def card(
         book.render,
         company=services.company_name,
         default_locale=services.default_locale,
-        countries=services.engine.holiday_countries,
+        countries=services.care.holiday_countries,
     )
     return card_text(campaign, size, samples, services, locale), card_keyboard(campaign)
 
@@ -630,7 +614,7 @@ async def new_campaign(
 ) -> Reply:
     """/campaign new …: make a draft and show its card."""
     asked = parse_new(arguments)
-    window = services.engine.window
+    window = services.care.window
     if asked.at is not None:
         window = replace(window, send_at=asked.at)
     name: str
@@ -660,7 +644,7 @@ async def new_campaign(
 def find_occasion(typed: str, day: date | None, services: Services) -> occasions.Occasion:
     """The occasion called ``typed`` (in ``day``'s year, else the next one)."""
     found = campaigns.find_occasion(
-        typed, day, company_today(services), services.engine.holiday_countries
+        typed, day, company_today(services), services.care.holiday_countries
     )
     if found is None:
         raise Answer(
@@ -770,7 +754,7 @@ async def preview_campaign(
     text = await messages.preview(
         session, campaign, customer_id, book.render,
         company=services.company_name, default_locale=services.default_locale,
-        countries=services.engine.holiday_countries,
+        countries=services.care.holiday_countries,
     )  # fmt: skip
     if text is None:
         raise Answer(_("There is no customer {id}.").format(id=customer_id))
@@ -920,7 +904,7 @@ async def on_campaign_command(update: Update, context: CareContext) -> None:
         ""
     ]
     arguments = rest[0] if rest else ""
-    book = template_book(context)
+    book = context.services.templates
     locale = staff.staff_locale(update, services)
     with use_locale(locale):
         try:
@@ -968,7 +952,7 @@ async def on_followups_command(update: Update, context: CareContext) -> None:
                         session,
                         today,
                         (now + timedelta(days=days)).astimezone(ZoneInfo(services.timezone)).date(),
-                        services.engine.followups,
+                        services.care.followups,
                         services.timezone,
                     )
         except Answer as answer:
@@ -1020,7 +1004,7 @@ async def on_campaign_button(update: Update, context: CareContext) -> None:
     assert query is not None
     services = context.services
     data = query.data or ""
-    book = template_book(context)
+    book = context.services.templates
     locale = staff.staff_locale(update, services)
     with use_locale(locale):
         try:
@@ -1123,7 +1107,7 @@ async def plan_care(context: CareContext) -> None:
     try:  # a failure here must not stop the drafts below (Christmas, New Year, ...)
         async with services.sessionmaker.begin() as session:
             planned = await followups.plan_personal_and_followups(
-                session, today, services.engine, now, services.timezone
+                session, today, services.care, now, services.timezone
             )
             done = await campaigns.complete_finished(session)
     except Exception:
@@ -1134,14 +1118,14 @@ async def plan_care(context: CareContext) -> None:
         log.info("campaigns done: %s", ", ".join(map(str, done)))
     async with services.sessionmaker.begin() as session:
         drafted = await campaigns.draft_upcoming(
-            session, today, services.engine, now, default_timezone=services.timezone
+            session, today, services.care, now, default_timezone=services.timezone
         )
         drafted_ids = [campaign.id for campaign in drafted]
     if drafted_ids:
         log.info("drafted campaigns for upcoming occasions: %s", drafted_ids)
         if services.staff_chat_id is None:
             log.warning("no CAREBOT_STAFF_CHAT_ID: drafted campaigns wait for /campaigns")
-    await announce_drafts(context.bot, services, template_book(context), today)
+    await announce_drafts(context.bot, services, context.services.templates, today)
 
 
 async def announce_drafts(bot: Bot, services: Services, book: TemplateBook, today: date) -> None:
