@@ -36,9 +36,9 @@ from care.clock import Clock, SystemClock
 from care.locales import LOCALES
 from care.templates import TemplateBook
 from handlers import (
-    campaigns,
     common,
     complaints,
+    followups,
     i18n,
     occasions,
     onboarding,
@@ -48,6 +48,7 @@ from handlers import (
     survey,
     texts,
 )
+from handlers.campaigns.commands import campaign_handlers
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,11 @@ def register_handlers(application: Application) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
-    for handler in [*occasions.occasions_handlers(), *campaigns.campaign_handlers()]:
+    for handler in [
+        *occasions.occasions_handlers(),
+        *campaign_handlers(),
+        *followups.followups_handlers(),
+    ]:
         application.add_handler(handler)
     for handler in profile.commands_before_dialogues():
         application.add_handler(handler)

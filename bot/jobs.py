@@ -42,7 +42,7 @@ from bot.outbox_jobs import OUTBOX_JOB, install_outbox_sender, worker_id
 from bot.owed_jobs import OWED_JOB, OwedSender, install_owed_sender
 from care import locks
 from handlers import deadlines
-from handlers.campaigns import plan_care
+from handlers.campaigns.planner import plan_care
 from handlers.context import CareContext
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def schedule_jobs(
 
 
 async def plan_in_one_process(context: CareContext) -> None:
-    """Job: plan care (:func:`handlers.campaigns.plan_care`), one process at a time.
+    """Job: plan care (:func:`handlers.campaigns.planner.plan_care`), one process at a time.
 
     Two processes on one PostgreSQL database planning at once would both draft the
     same automatic campaign (drafts are found by a query, not by a unique key) and,

@@ -17,6 +17,8 @@ class CampaignProblem(enum.StrEnum):
     UNKNOWN_AUDIENCE = "unknown_audience"  # not one of all, tag, type, stage, quiet
     BAD_AUDIENCE_VALUE = "bad_audience_value"  # e.g. type:banana, quiet:-3
     NO_MESSAGE = "no_message"  # neither an occasion nor a text
+    UNKNOWN_OCCASION = "unknown_occasion"  # no occasion by that code or name
+    NO_DAY = "no_day"  # a text of our own needs its day (an occasion has one)
     BOTH_MESSAGES = "both_messages"  # an occasion and a text
     TEXT_TOO_LONG = "text_too_long"
     UNKNOWN_LOCALE = "unknown_locale"
@@ -31,7 +33,8 @@ class CampaignProblem(enum.StrEnum):
 
 class CampaignError(ValueError):
     """A ``CampaignProblem``, with the facts that explain it (for IN_THE_PAST: ``day``
-    and ``today``; for IN_QUIET_HOURS: ``time``, ``quiet_start``, ``quiet_end``)."""
+    and ``today``; for IN_QUIET_HOURS: ``time``, ``quiet_start``, ``quiet_end``; for
+    UNKNOWN_OCCASION: ``occasion`` as typed, and ``year`` when a day was given)."""
 
     def __init__(self, problem: CampaignProblem, facts: Mapping[str, str] | None = None) -> None:
         super().__init__(problem.value)
