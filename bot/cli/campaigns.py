@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +51,11 @@ from care.messages import sample_name, sample_texts
 from care.models import Campaign, CustomerType, LifecycleStage, OutboxState
 from care.records import find_customer_id
 from care.templates import TemplateBook, TemplateError
+
+AUDIENCE_HELP = (
+    "all, tag:vip, type:regular, stage:dormant or quiet:90 (has not written to us for 90 "
+    "days); only customers who accept care messages get it."
+)
 
 _CAMPAIGN_PROBLEMS: dict[CampaignProblem, str] = {
     CampaignProblem.UNKNOWN_AUDIENCE: (
@@ -164,6 +169,19 @@ def _campaign_line(campaign: Campaign) -> str:
     )
 
 
+async def _as_drafted(
+    session: AsyncSession, campaign: Campaign, settings: Settings, book: TemplateBook, now: datetime
+) -> tuple[str, int, dict[str, str]]:
+    """A draft just made or changed: its line, how many it reaches now, its samples."""
+    size = await audience_size(session, campaign.audience, now)
+    samples = sample_texts(
+        campaign, book.render, company=settings.company_name,
+        default_locale=settings.default_locale,
+        countries=settings.engine().holiday_countries,
+    )  # fmt: skip
+    return _campaign_line(campaign), size, samples
+
+
 def _print_texts(texts: dict[str, str], samples: bool = True) -> None:
     """Each text under its heading: a locale, as the sample customer gets it (see
     ``care.messages.SAMPLE_NAMES``), or a customer's own."""
@@ -200,8 +218,7 @@ def campaign_new(
         typer.Option(
             "--audience",
             "-a",
-            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (has not written to us "
-            "for 90 days); only customers who accept care messages get it.",
+            help=AUDIENCE_HELP,
         ),
     ] = "all",
     on: Annotated[
@@ -251,13 +268,7 @@ def campaign_new(
         campaign = await create_requested(
             session, resolved, engine_config, now, timezone=settings.timezone
         )
-        size = await audience_size(session, campaign.audience, now)
-        samples = sample_texts(
-            campaign, book.render, company=settings.company_name,
-            default_locale=settings.default_locale,
-            countries=engine_config.holiday_countries,
-        )  # fmt: skip
-        return campaign.id, _campaign_line(campaign), size, samples
+        return (campaign.id, *await _as_drafted(session, campaign, settings, book, now))
 
     try:
         campaign_id, line, size, samples = in_transaction(settings, work)
@@ -276,8 +287,7 @@ def campaign_edit(
         typer.Option(
             "--audience",
             "-a",
-            help="all, tag:vip, type:regular, stage:dormant or quiet:90 (has not written to us "
-            "for 90 days); only customers who accept care messages get it.",
+            help=AUDIENCE_HELP,
         ),
     ] = None,
     on: Annotated[
@@ -351,13 +361,7 @@ def campaign_edit(
         await edit_requested(
             session, campaign, resolved, engine_config, now, timezone=settings.timezone
         )
-        size = await audience_size(session, campaign.audience, now)
-        samples = sample_texts(
-            campaign, book.render, company=settings.company_name,
-            default_locale=settings.default_locale,
-            countries=engine_config.holiday_countries,
-        )  # fmt: skip
-        return _campaign_line(campaign), size, samples
+        return await _as_drafted(session, campaign, settings, book, now)
 
     try:
         done = in_transaction(settings, work)
