@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import occasions
+from care import occasions, outbox
 from care.audiences import audience_conditions, audience_size, validate_audience
 from care.engine import EngineConfig, SendWindow
 from care.locales import LOCALES
@@ -424,14 +424,7 @@ async def status(session: AsyncSession, campaign_id: int) -> CampaignProgress | 
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         return None
-    rows = await session.execute(
-        select(Outbox.state, func.count())
-        .where(Outbox.campaign_id == campaign_id)
-        .group_by(Outbox.state)
-    )
-    counts = {state.value: 0 for state in OutboxState}
-    for state, count in rows:
-        counts[state] = int(count)
+    counts = await outbox.progress(session, campaign_id)
     skipped_because: dict[str, int] = {}
     if counts[OutboxState.SKIPPED.value]:
         reasons = await session.execute(
