@@ -194,7 +194,7 @@ def cli_settings() -> Settings:
     return settings
 
 
-def name_database(settings: Settings) -> None:
+def _name_database(settings: Settings) -> None:
     """Say on stderr which database the command uses, and where the playground's is when
     the default one is about to be made beside it (a newcomer looking for their chats)."""
     stderr = err()
@@ -233,7 +233,7 @@ def in_transaction(
     commit: bool = True,
 ) -> T:
     """Migrate, then run ``work`` in one transaction (rolled back unless ``commit``)."""
-    name_database(settings)
+    _name_database(settings)
 
     async def main() -> T:
         # The engine first: for SQLite it creates the database's directory.
