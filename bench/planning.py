@@ -136,8 +136,8 @@ CAMPAIGN = (
 
 def due_cases() -> tuple[list[str | None], list[datetime]]:
     """Each time zone and its due time (UTC), as care.campaigns works them out."""
-    from care.campaigns import DueTimes
     from care.engine import SendWindow
+    from care.planning import DueTimes
 
     times = DueTimes(SendWindow(), DEFAULT_TIMEZONE, NOW)
     zones = sorted(set(ZONES), key=lambda zone: zone or "")

@@ -34,10 +34,11 @@ from bot.updates import PerChatUpdateProcessor
 from care import staff as staff_members
 from care.clock import Clock, SystemClock
 from care.locales import LOCALES
+from care.templates import TemplateBook
 from handlers import (
-    campaigns,
     common,
     complaints,
+    followups,
     i18n,
     occasions,
     onboarding,
@@ -47,6 +48,7 @@ from handlers import (
     survey,
     texts,
 )
+from handlers.campaigns.commands import campaign_handlers
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,6 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 CONTACT_LOG_KEY = "carebot.contact_log"
-
-CareApplication = Application  # the concrete type is Application[CareBot, CareContext, ...]
 
 
 @dataclass
@@ -74,8 +74,14 @@ def build_application(
     *,
     clock: Clock | None = None,
     engine: AsyncEngine | None = None,
+    templates: TemplateBook | None = None,
 ) -> Built:
-    """Make the engine, the bot, the application and register every handler."""
+    """Make the engine, the bot, the application and register every handler.
+
+    Raises:
+        TemplateError: The templates file (``CAREBOT_TEMPLATES_FILE``) is broken; the
+            message names it. ``templates`` given: used as they are.
+    """
     token = settings.token_value
     if token is None:
         raise ValueError("build_application needs a token (the playground makes one)")
@@ -102,7 +108,8 @@ def build_application(
         triage=settings.triage(),
         complaint_categories=tuple(settings.complaint_categories),
         survey_close_after=timedelta(days=settings.survey_close_days),
-        engine=settings.engine(),
+        care=settings.engine(),
+        templates=templates or TemplateBook.load(settings.templates_file, settings.default_locale),
     )
     bot = CareBot(
         token,
@@ -158,7 +165,11 @@ def register_handlers(application: Application) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
-    for handler in [*occasions.occasions_handlers(), *campaigns.campaign_handlers()]:
+    for handler in [
+        *occasions.occasions_handlers(),
+        *campaign_handlers(),
+        *followups.followups_handlers(),
+    ]:
         application.add_handler(handler)
     for handler in profile.commands_before_dialogues():
         application.add_handler(handler)

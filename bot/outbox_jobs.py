@@ -71,7 +71,6 @@ from care import contacts, outbox
 from care.contacts import ContactEntry
 from care.engine import DeliveryLimits
 from care.models import ContactKind, Direction
-from care.templates import TemplateBook
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -160,7 +159,6 @@ class OutboxSender:
         self.worker_id = worker_id()
         self.stats = SenderStats()
         self._requests_in_flight = asyncio.Semaphore(MAX_REQUESTS_IN_FLIGHT)
-        self._book: TemplateBook | None = None
         self._task: asyncio.Task[None] | None = None
         self._results: GroupCommit[Record] | None = None
 
@@ -257,7 +255,7 @@ class OutboxSender:
     async def _claim(self, services: Services, limit: int) -> tuple[list[Delivery], int]:
         """Claim due rows and decide what each says, in one transaction, committed."""
         now = services.clock.now()
-        render = self._template_book(services).render
+        render = services.templates.render
         deliveries = []
         async with services.sessionmaker.begin() as session:
             rows = await outbox.claim_due(session, now, limit, self.worker_id)
@@ -269,9 +267,9 @@ class OutboxSender:
                 render,
                 company=services.company_name,
                 default_locale=services.default_locale,
-                countries=services.engine.holiday_countries,
+                countries=services.care.holiday_countries,
                 times=outbox.SendTimes(
-                    now, services.timezone, services.engine.window, services.engine.followups
+                    now, services.timezone, services.care.window, services.care.followups
                 ),
             )
             for row, what in zip(rows, found, strict=True):
@@ -289,11 +287,6 @@ class OutboxSender:
                         Delivery(row.id, row.customer_id, row.due_at, row.attempts, what)
                     )
         return deliveries, len(rows)
-
-    def _template_book(self, services: Services) -> TemplateBook:
-        if self._book is None:
-            self._book = TemplateBook.load(services.engine.templates_file, services.default_locale)
-        return self._book
 
     # ------------------------------------------------------------------------ one message
 
@@ -453,25 +446,17 @@ def _seconds(retry_after: int | dt.timedelta) -> float:
     return float(retry_after)
 
 
-def schedule_outbox(application: Application, check_seconds: float) -> None:
-    """Register the sender's tick on PTB's JobQueue (see the module docstring)."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        raise RuntimeError("carebot needs PTB's job queue: install python-telegram-bot[job-queue]")
+def install_outbox_sender(application: Application) -> OutboxSender:
+    """Make the application's sender, within the configured limits; ``bot.jobs`` runs its
+    tick."""
     services: Services | None = application.bot_data.get(SERVICES_KEY)
-    engine = services.engine if services is not None else None
+    engine = services.care if services is not None else None
     sender = OutboxSender(
         engine.limits if engine is not None else DeliveryLimits(),
         max_attempts=engine.outbox_max_attempts if engine is not None else 5,
     )
     application.bot_data[SENDER_KEY] = sender
-    job_queue.run_repeating(
-        sender.tick,
-        interval=check_seconds,
-        first=min(1.0, check_seconds),
-        name=OUTBOX_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
+    return sender
 
 
 def outbox_sender(application: Application) -> OutboxSender:

@@ -416,20 +416,11 @@ def _chat(row: OwedMessage) -> int | str:
     return "the customer" if row.purpose in owed.CUSTOMER_BOUND else row.chat_id
 
 
-def schedule_owed(application: Application, check_seconds: float, sender: OwedSender) -> None:
-    """Register the sender: the doorbell starts it, a repeating tick catches the rest."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        raise RuntimeError("carebot needs PTB's job queue: install python-telegram-bot[job-queue]")
+def install_owed_sender(application: Application, sender: OwedSender) -> None:
+    """Make ``sender`` the application's: the doorbell starts it, and ``bot.jobs`` runs
+    its tick, which catches the rest."""
     sender.attach(application)
     application.bot_data[SENDER_KEY] = sender
-    job_queue.run_repeating(
-        sender.tick,
-        interval=check_seconds,
-        first=min(0.5, check_seconds),
-        name=OWED_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
 
 
 def owed_sender(application: Application) -> OwedSender:

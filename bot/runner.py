@@ -18,6 +18,7 @@ from telegram.error import InvalidToken
 from bot import db, logs
 from bot.app import build_application, finish, prepare
 from bot.settings import PLAYGROUND_DATABASE, PLAYGROUND_DATABASE_URL, Settings
+from care.templates import TemplateBook, TemplateError
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,12 @@ PLAYGROUND_TOKEN = "7000000001:playground-token-not-secret"
 
 
 class RunError(Exception):
-    """carebot cannot run as asked (the message says why, in one line)."""
+    """carebot cannot run as asked (the message says why, in one line); ``code`` is the
+    exit code (2: a bad setting or file, as for any command)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def check_jobs_only(settings: Settings) -> None:
@@ -52,6 +58,10 @@ def check_jobs_only(settings: Settings) -> None:
 def run(settings: Settings, *, jobs_only: bool = False) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM).
 
+    Raises:
+        RunError: ``jobs_only`` without a token or PostgreSQL, or a broken templates
+            file: before anything starts.
+
     Args:
         jobs_only: Do the scheduled work only (the outbox sender, the planner, the SLA
             watch) and receive no updates: an extra process beside the one that does,
@@ -60,6 +70,7 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
     logs.configure(settings.log_level, settings.token_value)
     if jobs_only:
         check_jobs_only(settings)
+    templates = load_templates(settings)
     if settings.token is None and "database_url" not in settings.model_fields_set:
         # The sandbox's world is new at every start, so the playground's database is
         # too: yesterday's customer 100000002 is not today's.
@@ -67,7 +78,7 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
             Path(f"{PLAYGROUND_DATABASE}{suffix}").unlink(missing_ok=True)
         settings = settings.model_copy(update={"database_url": PLAYGROUND_DATABASE_URL})
     try:
-        asyncio.run(_run(settings, jobs_only=jobs_only))
+        asyncio.run(_run(settings, templates, jobs_only=jobs_only))
     except InvalidToken as error:
         # 401 (a revoked token) or 404 (no such bot, or a wrong CAREBOT_API_BASE_URL path):
         # one line that says what to check, and never the token itself.
@@ -84,7 +95,20 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
+def load_templates(settings: Settings) -> TemplateBook:
+    """The greeting templates, loaded once for the whole run.
+
+    Raises:
+        RunError: The templates file is broken (the message names it, the key and the
+            locale), so that carebot never starts and fails at the first greeting.
+    """
+    try:
+        return TemplateBook.load(settings.templates_file, settings.default_locale)
+    except TemplateError as exc:
+        raise RunError(str(exc), code=2) from None
+
+
+async def _run(settings: Settings, templates: TemplateBook, *, jobs_only: bool = False) -> None:
     console = Console(stderr=True)
     sandbox = None
     if settings.token is None:
@@ -106,7 +130,7 @@ async def _run(settings: Settings, *, jobs_only: bool = False) -> None:
         )
     console.print(f"Database: {db.describe_database(settings.database_url)}", highlight=False)
     await db.upgrade(settings.database_url)
-    built = build_application(settings)
+    built = build_application(settings, templates=templates)
     application = built.application
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -18,9 +18,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from care.campaigns import in_quiet_hours
 from care.engine import DeliveryLimits, EngineConfig, FollowUpRules, SendWindow, parse_hhmm
 from care.models import Priority
+from care.planning import in_quiet_hours
 from care.sla import BusinessHours, SlaPolicy
 from care.triage import Triage
 

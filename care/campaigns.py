@@ -14,45 +14,35 @@ chat with the bot are ever planned; the sender checks again at send time.
 
 from __future__ import annotations
 
-import enum
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import occasions
-from care.engine import EngineConfig, SendWindow, parse_hhmm
+from care import occasions, outbox
+from care.audiences import audience_conditions, audience_size, validate_audience
+from care.engine import EngineConfig, SendWindow
 from care.locales import LOCALES
 from care.models import (
     Campaign,
     CampaignStatus,
     Customer,
-    CustomerTag,
-    CustomerType,
-    LifecycleStage,
     Outbox,
     OutboxState,
     StaffMember,
 )
+from care.planning import DueTimes, in_quiet_hours, insert_outbox_rows, outbox_row, window_of
+from care.problems import CampaignError, CampaignProblem
 
 # Customers are planned this many at a time: one keyset page read, one bulk insert.
 PLAN_CHUNK = 10_000
 # Telegram's limit on a message's text.
 MAX_TEXT = 4096
 MAX_NAME = 128
-MAX_TAG = 32
-MAX_QUIET_DAYS = 3650
-# The template of an occasion that has none of its own (its name is ``{occasion}``).
-GENERAL_GREETING = "greeting"
-
-_OUTBOX = cast(Table, Outbox.__table__)
-_TAG = re.compile(r"^[\w.-]{1,32}$")
 # States in which a row may still be sent.
 OPEN_STATES = (OutboxState.PENDING.value, OutboxState.SENDING.value)
 # What ``status`` reports, in this order.
@@ -66,343 +56,6 @@ REPORTED_STATES = (
     OutboxState.UNCONFIRMED,
     OutboxState.CANCELLED,
 )
-
-
-class CampaignProblem(enum.StrEnum):
-    """Why a campaign cannot be made or changed; handlers and the CLI say it in words."""
-
-    UNKNOWN_AUDIENCE = "unknown_audience"  # not one of all, tag, type, stage, quiet
-    BAD_AUDIENCE_VALUE = "bad_audience_value"  # e.g. type:banana, quiet:-3
-    NO_MESSAGE = "no_message"  # neither an occasion nor a text
-    BOTH_MESSAGES = "both_messages"  # an occasion and a text
-    TEXT_TOO_LONG = "text_too_long"
-    UNKNOWN_LOCALE = "unknown_locale"
-    IN_THE_PAST = "in_the_past"  # the send day is over (in the company's time zone)
-    # The send time is inside quiet hours: every message would move to their end, for an
-    # evening time the next morning, the day after the occasion.
-    IN_QUIET_HOURS = "in_quiet_hours"
-    CANCELLED = "cancelled"  # cancelled campaigns cannot be approved or edited
-    DONE = "done"  # finished campaigns cannot be changed
-    NOT_A_DRAFT = "not_a_draft"  # approved campaigns are planned: they cannot be edited
-
-
-class CampaignError(ValueError):
-    """A ``CampaignProblem``, with the facts that explain it (for IN_THE_PAST: ``day``
-    and ``today``; for IN_QUIET_HOURS: ``time``, ``quiet_start``, ``quiet_end``)."""
-
-    def __init__(self, problem: CampaignProblem, facts: Mapping[str, str] | None = None) -> None:
-        super().__init__(problem.value)
-        self.problem = problem
-        self.facts: dict[str, str] = dict(facts or {})
-
-
-class Render(Protocol):
-    """``care.templates.TemplateBook.render``: a template's text in a locale."""
-
-    def __call__(self, key: str, locale: str, values: Mapping[str, str]) -> str: ...
-
-
-# ----------------------------------------------------------------------------- audience
-
-AUDIENCE_KINDS = ("all", "tag", "customer_type", "lifecycle", "quiet")
-# How people type an audience: all, tag:vip, type:regular, stage:dormant, quiet:90.
-AUDIENCE_WORDS = {
-    "all": "all",
-    "tag": "tag",
-    "type": "customer_type",
-    "customer_type": "customer_type",
-    "stage": "lifecycle",
-    "lifecycle": "lifecycle",
-    "quiet": "quiet",
-}
-
-
-def parse_audience(text: str) -> dict[str, Any]:
-    """Read an audience as people type it: ``all``, ``tag:vip``, ``type:regular``,
-    ``stage:dormant``, ``quiet:90`` (has not written to us for 90 days: see
-    ``QUIET_SINCE``).
-
-    Raises:
-        CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
-    """
-    word, _sep, value = text.strip().partition(":")
-    kind = AUDIENCE_WORDS.get(word.strip().lower())
-    if kind is None:
-        raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
-    value = value.strip()
-    if kind == "all":
-        audience: dict[str, Any] = {"kind": "all"}
-        if value:
-            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
-    elif kind == "tag":
-        audience = {"kind": "tag", "tag": value}
-    elif kind == "quiet":
-        if not value.isdigit():
-            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
-        audience = {"kind": "quiet", "days": int(value)}
-    else:
-        audience = {"kind": kind, "value": value.lower()}
-    return validate_audience(audience)
-
-
-def validate_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
-    """The audience, checked and in its stored shape (see ``Campaign.audience``).
-
-    Raises:
-        CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
-    """
-    kind = audience.get("kind")
-    if kind == "all":
-        return {"kind": "all"}
-    if kind == "tag":
-        tag = audience.get("tag")
-        if not isinstance(tag, str) or not _TAG.match(tag):
-            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
-        return {"kind": "tag", "tag": tag}
-    if kind in ("customer_type", "lifecycle"):
-        allowed = CustomerType if kind == "customer_type" else LifecycleStage
-        value = audience.get("value")
-        if value not in {member.value for member in allowed}:
-            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
-        return {"kind": kind, "value": value}
-    if kind == "quiet":
-        days = audience.get("days")
-        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_QUIET_DAYS:
-            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
-        return {"kind": "quiet", "days": days}
-    raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
-
-
-def audience_text(audience: Mapping[str, Any]) -> str:
-    """An audience as it is typed (``tag:vip``); the inverse of ``parse_audience``."""
-    kind = audience.get("kind")
-    if kind == "tag":
-        return f"tag:{audience['tag']}"
-    if kind == "customer_type":
-        return f"type:{audience['value']}"
-    if kind == "lifecycle":
-        return f"stage:{audience['value']}"
-    if kind == "quiet":
-        return f"quiet:{audience['days']}"
-    return "all"
-
-
-def may_receive_care() -> list[ColumnElement[bool]]:
-    """Who may get care messages at all: consenting, reachable, not forgotten, and with
-    a chat with the bot (an imported customer who never wrote to it has none)."""
-    return [
-        Customer.chat_id.is_not(None),
-        Customer.consent_care.is_(True),
-        Customer.reachable.is_(True),
-        Customer.erased_at.is_(None),
-    ]
-
-
-def _audience_conditions(audience: Mapping[str, Any], now: datetime) -> list[ColumnElement[bool]]:
-    audience = validate_audience(audience)
-    conditions = may_receive_care()
-    kind = audience["kind"]
-    if kind == "tag":
-        conditions.append(
-            exists().where(
-                CustomerTag.customer_id == Customer.id, CustomerTag.tag == audience["tag"]
-            )
-        )
-    elif kind == "customer_type":
-        conditions.append(Customer.customer_type == audience["value"])
-    elif kind == "lifecycle":
-        conditions.append(Customer.lifecycle_stage == audience["value"])
-    elif kind == "quiet":
-        conditions.append(quiet_since_before(now - timedelta(days=audience["days"])))
-    return conditions
-
-
-# When a customer's silence began: the last time they wrote to us or pressed a button
-# (``last_seen_at``), or, for one who never did, when their record was made. Our own
-# messages, which move ``last_contact_at``, do not end it.
-QUIET_SINCE = func.coalesce(Customer.last_seen_at, Customer.created_at)
-
-
-def quiet_since_before(moment: datetime) -> ColumnElement[bool]:
-    """Customers whose silence began before ``moment`` (``QUIET_SINCE < moment``, in
-    terms the index on ``last_seen_at`` serves)."""
-    return or_(
-        Customer.last_seen_at < moment,
-        Customer.last_seen_at.is_(None) & (Customer.created_at < moment),
-    )
-
-
-def quiet_since_between(start: datetime, end: datetime) -> ColumnElement[bool]:
-    """Customers whose silence began at or after ``start`` and before ``end``."""
-    return or_(
-        and_(Customer.last_seen_at >= start, Customer.last_seen_at < end),
-        and_(
-            Customer.last_seen_at.is_(None),
-            Customer.created_at >= start,
-            Customer.created_at < end,
-        ),
-    )
-
-
-def audience_query(audience: Mapping[str, Any], now: datetime) -> Select[int]:
-    """The ids of the customers a campaign for ``audience`` reaches now.
-
-    Args:
-        audience: e.g. ``{"kind": "tag", "tag": "vip"}`` (see ``Campaign.audience``).
-        now: the moment ``quiet`` audiences count back from.
-    """
-    return select(Customer.id).where(*_audience_conditions(audience, now))
-
-
-async def audience_size(session: AsyncSession, audience: Mapping[str, Any], now: datetime) -> int:
-    """How many customers the audience reaches now."""
-    query = select(func.count()).select_from(Customer).where(*_audience_conditions(audience, now))
-    return int(await session.scalar(query) or 0)
-
-
-async def in_audience(
-    session: AsyncSession, campaign: Campaign, customer_id: int, now: datetime
-) -> bool:
-    """Whether the campaign would reach this customer if it were planned now."""
-    query = audience_query(campaign.audience, now).where(Customer.id == customer_id)
-    return await session.scalar(query) is not None
-
-
-# ----------------------------------------------------------------------------- sending time
-
-
-def window_of(campaign: Campaign) -> SendWindow:
-    """The campaign's own send time and quiet hours."""
-    return SendWindow(
-        parse_hhmm(campaign.send_at_local),
-        parse_hhmm(campaign.quiet_start),
-        parse_hhmm(campaign.quiet_end),
-    )
-
-
-def in_quiet_hours(moment: time, window: SendWindow) -> bool:
-    """Whether a local wall-clock time is inside the quiet hours (which may wrap midnight)."""
-    start, end = window.quiet_start, window.quiet_end
-    if start == end:
-        return False
-    if start < end:
-        return start <= moment < end
-    return moment >= start or moment < end
-
-
-def out_of_quiet_hours(local: datetime, window: SendWindow) -> datetime:
-    """The local moment itself, or the end of the quiet hours it falls in."""
-    if not in_quiet_hours(local.timetz().replace(tzinfo=None), window):
-        return local
-    day = local.date()
-    if window.quiet_start > window.quiet_end and local.time() >= window.quiet_start:
-        day += timedelta(days=1)  # late evening: the quiet hours end tomorrow morning
-    return datetime.combine(day, window.quiet_end, tzinfo=local.tzinfo)
-
-
-def zone_of(name: str | None, default: str) -> ZoneInfo:
-    """The customer's time zone, or the default one (also for a name we cannot read)."""
-    try:
-        return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(default)
-
-
-class DueTimes:
-    """When a message for a local day is due, per time zone, computed once per zone.
-
-    Due is the window's send time on that day in the customer's zone, moved out of quiet
-    hours, in UTC. A row planned after that moment is due ``now``, again moved out of
-    quiet hours. Planning a million customers asks this a million times for a handful of
-    zones, hence the cache.
-    """
-
-    def __init__(self, window: SendWindow, default_timezone: str, now: datetime) -> None:
-        self.window = window
-        self.default_timezone = default_timezone
-        self.now = now
-        self._zones: dict[str | None, ZoneInfo] = {}
-        self._due: dict[tuple[date, str | None], datetime] = {}
-
-    def zone(self, name: str | None) -> ZoneInfo:
-        found = self._zones.get(name)
-        if found is None:
-            found = self._zones[name] = zone_of(name, self.default_timezone)
-        return found
-
-    def due(self, day: date, timezone: str | None) -> datetime:
-        """The UTC moment a message for ``day`` is due for a customer in ``timezone``."""
-        key = (day, timezone)
-        found = self._due.get(key)
-        if found is None:
-            found = self._due[key] = self._compute(day, self.zone(timezone))
-        return found
-
-    def on_the_day(self, day: date, timezone: str | None) -> datetime | None:
-        """Like ``due``, or None when it would arrive after ``day`` is over for them (a
-        birthday greeting a day late is worse than none)."""
-        due = self.due(day, timezone)
-        return due if due.astimezone(self.zone(timezone)).date() == day else None
-
-    def _compute(self, day: date, zone: ZoneInfo) -> datetime:
-        local = out_of_quiet_hours(
-            datetime.combine(day, self.window.send_at, tzinfo=zone), self.window
-        )
-        due = local.astimezone(UTC)
-        if due < self.now:
-            due = out_of_quiet_hours(self.now.astimezone(zone), self.window).astimezone(UTC)
-        return due
-
-
-# ----------------------------------------------------------------------------- planning
-
-
-async def insert_outbox_rows(
-    session: AsyncSession, rows: list[dict[str, Any]], *, count: bool = False
-) -> int | None:
-    """Insert outbox rows in one statement, skipping those already planned (the same
-    customer and ``dedupe_key``): planning twice plans once, on SQLite and PostgreSQL.
-
-    Returns:
-        With ``count``, how many rows were new (read back with RETURNING, since asyncpg
-        reports no row count for many rows); otherwise None.
-    """
-    if not rows:
-        return 0 if count else None
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_OUTBOX).on_conflict_do_nothing(
-        index_elements=[_OUTBOX.c.customer_id, _OUTBOX.c.dedupe_key]
-    )
-    if not count:
-        await session.execute(statement, rows)
-        return None
-    result = await session.execute(statement.returning(_OUTBOX.c.id), rows)
-    return len(result.all())
-
-
-def outbox_row(
-    customer_id: int,
-    dedupe_key: str,
-    due_at: datetime,
-    *,
-    campaign_id: int | None = None,
-    rule: str | None = None,
-    template: str | None = None,
-    event_at: datetime | None = None,
-) -> dict[str, Any]:
-    """The values of one pending outbox row, for ``insert_outbox_rows``."""
-    return {
-        "customer_id": customer_id,
-        "campaign_id": campaign_id,
-        "rule": rule,
-        "template": template,
-        "dedupe_key": dedupe_key,
-        "event_at": event_at,
-        "due_at": due_at,
-        "state": OutboxState.PENDING.value,
-        "attempts": 0,
-    }
 
 
 def dedupe_key(campaign_id: int) -> str:
@@ -680,7 +333,7 @@ async def approve(
     if campaign.status == CampaignStatus.DONE.value:
         raise CampaignError(CampaignProblem.DONE)
     _check_schedule(campaign.send_on, window_of(campaign), now, timezone_default)
-    conditions = _audience_conditions(campaign.audience, now)
+    conditions = audience_conditions(campaign.audience, now)
     total = await audience_size(session, campaign.audience, now) if progress else 0
     times = DueTimes(window_of(campaign), timezone_default, now)
     day, key, campaign_id = campaign.send_on, dedupe_key(campaign.id), campaign.id
@@ -771,14 +424,7 @@ async def status(session: AsyncSession, campaign_id: int) -> CampaignProgress | 
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         return None
-    rows = await session.execute(
-        select(Outbox.state, func.count())
-        .where(Outbox.campaign_id == campaign_id)
-        .group_by(Outbox.state)
-    )
-    counts = {state.value: 0 for state in OutboxState}
-    for state, count in rows:
-        counts[state] = int(count)
+    counts = await outbox.progress(session, campaign_id)
     skipped_because: dict[str, int] = {}
     if counts[OutboxState.SKIPPED.value]:
         reasons = await session.execute(
@@ -817,27 +463,7 @@ async def complete_finished(session: AsyncSession) -> list[int]:
     return ids
 
 
-# ----------------------------------------------------------------------------- words
-
-
-def message_values(
-    customer: Customer | None, company: str, occasion_name: str | None
-) -> dict[str, str]:
-    """The values of a template's placeholders for one customer."""
-    name = ""
-    if customer is not None:
-        name = customer.first_name or customer.display_name or ""
-    return {"name": name, "company": company, "occasion": occasion_name or ""}
-
-
-def occasion_name(code: str | None, on: date, locale: str, countries: Iterable[str]) -> str | None:
-    """The occasion's name in a locale ("中秋节", "Mid-Autumn Festival"), if we know it."""
-    if code is None:
-        return None
-    found = occasions.occasion(code, on.year, tuple(countries))
-    if found is None:
-        return None
-    return found.names.get(locale) or found.names.get("en") or code
+# ----------------------------------------------------------------------------- occasions
 
 
 def find_occasion(
@@ -856,84 +482,6 @@ def find_occasion(
             if wanted in names and (day is not None or found.on >= today):
                 return found
     return None
-
-
-def campaign_text(
-    campaign: Campaign,
-    locale: str,
-    values: Mapping[str, str],
-    render: Render,
-    default_locale: str,
-) -> str:
-    """The campaign's message in a locale: its free text (the default locale's, then
-    any, when that locale has none), or its occasion's template with ``values`` (the
-    general ``greeting`` template for an occasion without one of its own)."""
-    if campaign.texts:
-        texts: Mapping[str, str] = campaign.texts
-        return texts.get(locale) or texts.get(default_locale) or next(iter(texts.values()))
-    assert campaign.occasion is not None
-    try:
-        return render(campaign.occasion, locale, values)
-    except KeyError:
-        return render(GENERAL_GREETING, locale, values)
-
-
-async def preview(
-    session: AsyncSession,
-    campaign: Campaign,
-    customer_id: int,
-    render: Render,
-    *,
-    company: str,
-    default_locale: str,
-    countries: Iterable[str] = ("CN",),
-) -> str | None:
-    """Exactly what this customer would receive: in their language, with their name.
-
-    Returns:
-        The text, or None when there is no such customer.
-    """
-    customer = await session.get(Customer, customer_id)
-    if customer is None:
-        return None
-    locale = customer.language or default_locale
-    values = message_values(
-        customer, company, occasion_name(campaign.occasion, campaign.send_on, locale, countries)
-    )
-    return campaign_text(campaign, locale, values, render, default_locale)
-
-
-# The customer a draft's card and previews show a campaign to: a message as a person
-# would read it, not a template with "{name}" in it.
-SAMPLE_NAMES = {"zh_CN": "小明", "en": "Alex"}
-
-
-def sample_texts(
-    campaign: Campaign,
-    render: Render,
-    *,
-    company: str,
-    default_locale: str,
-    name: Callable[[str], str] | None = None,
-    countries: Iterable[str] = ("CN",),
-) -> dict[str, str]:
-    """The campaign's message in every locale, for staff, as a sample customer gets it:
-    named ``name(locale)``, by default ``SAMPLE_NAMES[locale]``."""
-    if name is None:
-        name = sample_name
-    texts = {}
-    for locale in LOCALES:
-        values = message_values(
-            None, company, occasion_name(campaign.occasion, campaign.send_on, locale, countries)
-        )
-        values["name"] = name(locale)
-        texts[locale] = campaign_text(campaign, locale, values, render, default_locale)
-    return texts
-
-
-def sample_name(locale: str) -> str:
-    """The sample customer's name in a locale (``SAMPLE_NAMES``)."""
-    return SAMPLE_NAMES.get(locale) or SAMPLE_NAMES["en"]
 
 
 # ----------------------------------------------------------------------------- automatic

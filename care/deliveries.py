@@ -24,7 +24,6 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.campaigns import may_receive_care, zone_of
 from care.engine import FollowUpRules
 from care.followups import (
     FIRST_CONTACTS,
@@ -36,6 +35,7 @@ from care.followups import (
 )
 from care.models import Customer, Outbox, OutboxState
 from care.outbox import SkipReason
+from care.planning import may_receive_care, zone_of
 
 # At most this many unconfirmed rows are listed by name (the count says how many there are).
 UNCONFIRMED_LISTED = 20

@@ -56,31 +56,40 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 
 from lunar_python import Solar
 from sqlalchemy import ColumnElement, Select, and_, extract, null, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.campaigns import (
-    QUIET_SINCE,
-    DueTimes,
-    insert_outbox_rows,
-    may_receive_care,
-    outbox_row,
-    quiet_since_between,
-)
 from care.engine import EngineConfig
 from care.models import (
     BirthdayCalendar,
     Complaint,
-    ComplaintStatus,
     Customer,
     OutboxState,
     Purchase,
 )
 from care.occasions import anniversary_in, birthdays_in
+from care.planning import (
+    AFTER_FIRST_CONTACT,
+    AFTER_PURCHASE,
+    AFTER_RESOLUTION,
+    ANNIVERSARY,
+    BIRTHDAY,
+    FOLLOWED_UP,
+    NOT_PLANNED,
+    QUIET_SINCE,
+    RESOLUTION_KEY,
+    WIN_BACK,
+    DueTimes,
+    Rule,
+    insert_outbox_rows,
+    may_receive_care,
+    outbox_row,
+    quiet_since_between,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,29 +99,6 @@ LOOK_AHEAD_DAYS = 1
 CATCH_UP_DAYS = 2
 # Rows are inserted this many at a time.
 INSERT_CHUNK = 5_000
-# The reason (``Outbox.last_error``) of a row that says a rule failed for a customer
-# (``care.outbox.SkipReason.NOT_PLANNED``), and the start of its dedupe key.
-NOT_PLANNED = "not_planned"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A reason for a care message: its rule name on the row and its template key."""
-
-    name: str
-    template: str
-
-
-BIRTHDAY = Rule("birthday", "birthday")
-ANNIVERSARY = Rule("anniversary", "anniversary")
-AFTER_RESOLUTION = Rule("after_resolution", "followup.after_resolution")
-AFTER_FIRST_CONTACT = Rule("after_first_contact", "followup.after_first_contact")
-AFTER_PURCHASE = Rule("after_purchase", "followup.after_purchase")
-WIN_BACK = Rule("win_back", "followup.win_back")
-RULES = (BIRTHDAY, ANNIVERSARY, AFTER_RESOLUTION, AFTER_FIRST_CONTACT, AFTER_PURCHASE, WIN_BACK)
-
-# Complaints whose resolution is followed up (a reopened one is open again).
-FOLLOWED_UP = (ComplaintStatus.RESOLVED.value, ComplaintStatus.CLOSED.value)
 
 
 @dataclass(frozen=True)
@@ -163,7 +149,7 @@ RESOLUTIONS = FollowUp(
     nth=Complaint.times_resolved,
     source=Complaint,
     where=(Complaint.status.in_(FOLLOWED_UP),),
-    key="followup:resolution:{anchor}",
+    key=RESOLUTION_KEY,
 )
 FIRST_CONTACTS = FollowUp(
     AFTER_FIRST_CONTACT,
@@ -318,31 +304,6 @@ async def _record_failures(session: AsyncSession, failures: list[Failure], now: 
                 exc_info=failure.error,
             )
     return new
-
-
-class FollowedResolution(NamedTuple):
-    """The resolution an after-resolution row follows up: its complaint, and which of the
-    complaint's resolutions it is (1 for the first)."""
-
-    complaint_id: int
-    nth: int
-
-
-def resolution_followed_up(dedupe_key: str) -> FollowedResolution | None:
-    """The resolution an after-resolution row follows up, read from its dedupe key
-    (``followup:resolution:<id>``, or ``…:<n>`` for the n-th); None for any other key."""
-    prefix, _anchor, _rest = RESOLUTIONS.key.partition("{anchor}")
-    found = dedupe_key.removeprefix(prefix)
-    if found == dedupe_key:
-        return None
-    complaint_id, colon, nth = found.partition(":")
-    if not _is_number(complaint_id) or (colon and not _is_number(nth)):
-        return None
-    return FollowedResolution(int(complaint_id), int(nth) if colon else 1)
-
-
-def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit()
 
 
 async def _personal(

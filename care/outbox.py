@@ -28,21 +28,13 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import campaigns, locks, timing
-from care.campaigns import Render
-from care.followups import (
-    AFTER_RESOLUTION,
-    FOLLOWED_UP,
-    NOT_PLANNED,
-    WIN_BACK,
-    resolution_followed_up,
-)
+from care import locks, planning, timing
+from care.messages import NoText, Render, row_text
 from care.models import Campaign, CampaignStatus, Complaint, Customer, Outbox, OutboxState
 
 __all__ = [
@@ -92,7 +84,7 @@ class SkipReason(enum.StrEnum):
     TOO_LATE = "too_late"
     # Decided at planning time, not at send time: computing the customer's day failed
     # (care.followups: Failure); the log has the error.
-    NOT_PLANNED = NOT_PLANNED
+    NOT_PLANNED = planning.NOT_PLANNED
 
 
 @dataclass(frozen=True)
@@ -116,10 +108,6 @@ class Wait:
     """Not now: inside the customer's quiet hours. Send it at ``until`` (UTC)."""
 
     until: datetime
-
-
-class NoText(LookupError):
-    """A row has nothing to say: no campaign text, no template key (a planning bug)."""
 
 
 # ----------------------------------------------------------------------------- claiming
@@ -396,11 +384,7 @@ async def progress(session: AsyncSession, campaign_id: int) -> dict[str, int]:
     return counts
 
 
-# ----------------------------------------------------------------------------- words
-
-# An occasion's name is the same for every row of a campaign; working it out means
-# computing the year's holidays and lunar festivals.
-_occasion_name = lru_cache(maxsize=512)(campaigns.occasion_name)
+# ----------------------------------------------------------------------------- at send time
 
 
 async def message_for(
@@ -441,7 +425,7 @@ async def message_for(
         return Skip(SkipReason.OPTED_OUT)
     if not customer.reachable:
         return Skip(SkipReason.UNREACHABLE)
-    if await _no_longer_applies(session, row, customer):
+    if await planning.no_longer_applies(session, row, customer):
         return Skip(SkipReason.NO_LONGER_APPLIES)
     locale = customer.language or default_locale
     countries = tuple(countries)
@@ -450,7 +434,7 @@ async def message_for(
         campaign = await session.get(Campaign, row.campaign_id)
         if campaign is None or campaign.status == CampaignStatus.CANCELLED.value:
             return Skip(SkipReason.CANCELLED)
-        if _no_longer_quiet(campaign, customer):
+        if planning.no_longer_quiet(campaign, customer):
             return Skip(SkipReason.NO_LONGER_APPLIES)
     if times is not None:
         decision = timing.decide(timing.allowed_for(row, customer, campaign, times), times.now)
@@ -458,47 +442,17 @@ async def message_for(
             return Skip(SkipReason.TOO_LATE)
         if decision.at is not None:
             return Wait(decision.at)
-    if campaign is not None:
-        name = _occasion_name(campaign.occasion, campaign.send_on, locale, countries)
-        values = campaigns.message_values(customer, company, name)
-        text = campaigns.campaign_text(campaign, locale, values, render, default_locale)
-    elif row.template is not None:
-        name = _occasion_name(row.template, row.due_at.date(), locale, countries)
-        text = render(row.template, locale, campaigns.message_values(customer, company, name))
-    else:
-        raise NoText(f"outbox row {row.id} has neither a campaign nor a template")
-    return Message(chat_id=customer.chat_id, text=text, locale=locale)
-
-
-def _no_longer_quiet(campaign: Campaign, customer: Customer) -> bool:
-    """Whether a customer picked as quiet (``quiet:N``) has written to us since."""
-    seen, approved = customer.last_seen_at, campaign.approved_at
-    return (
-        campaign.audience.get("kind") == "quiet"
-        and seen is not None
-        and approved is not None
-        and seen > approved
+    text = row_text(
+        row,
+        campaign,
+        customer,
+        locale,
+        render,
+        company=company,
+        default_locale=default_locale,
+        countries=countries,
     )
-
-
-async def _no_longer_applies(session: AsyncSession, row: Outbox, customer: Customer) -> bool:
-    """Whether a follow-up's reason went away after it was planned."""
-    if row.rule == AFTER_RESOLUTION.name:
-        followed = resolution_followed_up(row.dedupe_key)
-        if followed is None:
-            return False
-        complaint = await session.get(Complaint, followed.complaint_id)
-        return (
-            complaint is None
-            or complaint.status not in FOLLOWED_UP
-            or complaint.times_resolved > followed.nth
-        )
-    if row.rule == WIN_BACK.name:
-        # The spell began at event_at; any message from them since ended it. (Rows
-        # planned before event_at was kept have none, and are sent as planned.)
-        seen = customer.last_seen_at
-        return row.event_at is not None and seen is not None and seen > row.event_at
-    return False
+    return Message(chat_id=customer.chat_id, text=text, locale=locale)
 
 
 async def messages_for(
@@ -521,12 +475,7 @@ async def messages_for(
     """
     customer_ids = {row.customer_id for row in rows}
     campaign_ids = {row.campaign_id for row in rows if row.campaign_id is not None}
-    complaint_ids = {
-        followed.complaint_id
-        for row in rows
-        if row.rule == AFTER_RESOLUTION.name
-        and (followed := resolution_followed_up(row.dedupe_key)) is not None
-    }
+    complaint_ids = planning.complaints_to_check(rows)
     # Read afresh into the session's identity map, where message_for's session.get
     # finds them. The map holds objects weakly: these lists keep them there.
     fresh = {"populate_existing": True}

@@ -1,6 +1,6 @@
 """Right day, right hour: whether a care message may still go out when it falls due.
 
-Planning (``care.campaigns.DueTimes``) puts each row at a sensible local moment on its
+Planning (``care.planning.DueTimes``) puts each row at a sensible local moment on its
 day. But rows wait: the bot may be down for hours or days, a 5xx may put a row back,
 the customer may move to another time zone. So the sender asks again, for every row,
 at the moment it would send (``care.outbox.message_for``):
@@ -13,7 +13,7 @@ at the moment it would send (``care.outbox.message_for``):
 - inside quiet hours it waits for their end, if that is still within its days;
   otherwise it is too late (``SkipReason.TOO_LATE``), and never sent.
 
-The rule is the planner's quiet-hours rule (``care.campaigns.in_quiet_hours``) applied
+The rule is the planner's quiet-hours rule (``care.planning.in_quiet_hours``) applied
 at send time; :func:`decide` is pure, so it is tested over a table of moments. (A
 campaign's day and hour are checked when it is made, too: ``care.campaigns.
 schedule_problem``.)
@@ -26,17 +26,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from care.campaigns import in_quiet_hours, out_of_quiet_hours, window_of, zone_of
 from care.engine import FollowUpRules, SendWindow
-from care.followups import (
+from care.models import Campaign, Customer, Outbox
+from care.planning import (
     AFTER_FIRST_CONTACT,
     AFTER_PURCHASE,
     AFTER_RESOLUTION,
     ANNIVERSARY,
     BIRTHDAY,
     WIN_BACK,
+    in_quiet_hours,
+    out_of_quiet_hours,
+    window_of,
+    zone_of,
 )
-from care.models import Campaign, Customer, Outbox
 
 __all__ = [
     "Allowed",

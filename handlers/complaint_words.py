@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_gmt, get_timezone_location
 
-from care.campaigns import zone_of
 from care.models import ComplaintEvent, ComplaintEventType, ComplaintStatus, Priority
+from care.planning import zone_of
 from handlers.i18n import N_, current_locale
 from handlers.i18n import gettext as _
 

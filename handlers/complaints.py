@@ -23,10 +23,10 @@ from telegram.ext import (
 )
 
 from care import complaints, owed
-from care.campaigns import zone_of
 from care.complaints import Refusal, Refused
 from care.models import Complaint, Customer
 from care.owed import Kind, Purpose
+from care.planning import zone_of
 from handlers import common, notify, staff_card, texts
 from handlers import complaint_words as words
 from handlers.context import CareContext, Services

@@ -15,6 +15,7 @@ from care.customers import DEFAULT_PHONE_REGION, TelegramIdentity
 from care.engine import EngineConfig
 from care.models import Customer
 from care.sla import SlaPolicy
+from care.templates import TemplateBook
 from care.triage import Triage
 
 SERVICES_KEY = "carebot.services"
@@ -129,7 +130,11 @@ class Services:
     triage: Triage = field(default_factory=Triage)
     complaint_categories: tuple[str, ...] = ("product", "delivery", "service", "billing", "other")
     survey_close_after: timedelta = timedelta(days=7)
-    engine: EngineConfig = field(default_factory=EngineConfig)
+    # The care engine's configuration: send window, follow-ups, campaigns, limits.
+    care: EngineConfig = field(default_factory=EngineConfig)
+    # The greeting templates, loaded once at start-up (CAREBOT_TEMPLATES_FILE or the
+    # shipped ones).
+    templates: TemplateBook = field(default_factory=TemplateBook.load)
 
 
 class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):

@@ -74,7 +74,7 @@ async def show_occasions(update: Update, context: CareContext) -> None:
         today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
         arguments = staff.command_arguments(message)
         year = requested_year(arguments, today.year)
-        countries = services.engine.holiday_countries
+        countries = services.care.holiday_countries
         if not arguments:
             end = a_year_after(today)
             found = occasions_from(today, end, countries)

@@ -15,7 +15,7 @@ from telegram.ext import Application
 from bot import jobs
 from bot.app import Built, build_application
 from bot.db import make_engine
-from bot.planning_jobs import plan_in_one_process
+from bot.jobs import plan_in_one_process
 from bot.settings import Settings
 from care import customers, locks
 from care.clock import ManualClock

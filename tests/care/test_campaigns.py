@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from care import audiences, messages
 from care import campaigns as cp
-from care.campaigns import CampaignError, CampaignProblem, DueTimes
+from care.campaigns import CampaignError, CampaignProblem
 from care.clock import ManualClock
 from care.engine import EngineConfig, SendWindow
 from care.models import (
@@ -24,6 +25,7 @@ from care.models import (
     StaffMember,
     StaffRole,
 )
+from care.planning import DueTimes
 from care.staff import add_staff
 
 TZ = "Asia/Shanghai"
@@ -114,7 +116,7 @@ async def test_mid_autumn_is_planned_at_nine_local_for_each_customer(
     staff = await admin(session, clock)
     campaign = await mid_autumn(session, clock)
     assert campaign.status == CampaignStatus.DRAFT.value
-    assert await cp.audience_size(session, campaign.audience, clock.now()) == 3
+    assert await audiences.audience_size(session, campaign.audience, clock.now()) == 3
 
     count = await cp.approve(session, campaign, staff, clock.now(), TZ)
 
@@ -366,7 +368,7 @@ async def test_audiences_pick_their_customers(session: AsyncSession, clock: Manu
     await session.flush()
 
     async def ids(text: str) -> set[int]:
-        query = cp.audience_query(cp.parse_audience(text), now)
+        query = audiences.audience_query(audiences.parse_audience(text), now)
         return set((await session.scalars(query)).all())
 
     everyone = {vip.id, regular.id, dormant.id, never.id, greeted.id, only_ours.id, new.id}
@@ -375,7 +377,7 @@ async def test_audiences_pick_their_customers(session: AsyncSession, clock: Manu
     assert await ids("type:regular") == {regular.id}
     assert await ids("stage:dormant") == {dormant.id}
     assert await ids("quiet:90") == {dormant.id, never.id, greeted.id, only_ours.id}
-    assert await cp.audience_size(session, cp.parse_audience("quiet:90"), now) == 4
+    assert await audiences.audience_size(session, audiences.parse_audience("quiet:90"), now) == 4
     assert await ids("tag:nobody") == set()
 
 
@@ -394,14 +396,14 @@ async def test_audiences_pick_their_customers(session: AsyncSession, clock: Manu
 )
 def test_bad_audiences_are_refused(text: str, problem: CampaignProblem) -> None:
     with pytest.raises(CampaignError) as refused:
-        cp.parse_audience(text)
+        audiences.parse_audience(text)
     assert refused.value.problem is problem
 
 
 def test_audiences_read_and_write_the_same_way() -> None:
     for text in ("all", "tag:vip", "type:regular", "stage:dormant", "quiet:90"):
-        assert cp.audience_text(cp.parse_audience(text)) == text
-    assert cp.parse_audience("Type:Regular") == {"kind": "customer_type", "value": "regular"}
+        assert audiences.audience_text(audiences.parse_audience(text)) == text
+    assert audiences.parse_audience("Type:Regular") == {"kind": "customer_type", "value": "regular"}
 
 
 async def test_a_campaign_needs_exactly_one_message(
@@ -440,8 +442,9 @@ async def test_a_draft_is_edited_and_approving_plans_the_edited_campaign(
     clock.advance(timedelta(minutes=5))
 
     edited = await cp.edit_campaign(
-        session, campaign, clock.now(), edited_by=staff, audience=cp.parse_audience("tag:vip"),
-        send_on=date(2026, 9, 26), send_at=time(10, 30), texts={"en": " Dear VIP! "},
+        session, campaign, clock.now(), edited_by=staff,
+        audience=audiences.parse_audience("tag:vip"), send_on=date(2026, 9, 26),
+        send_at=time(10, 30), texts={"en": " Dear VIP! "},
         name="VIP thanks",
     )  # fmt: skip
 
@@ -454,7 +457,7 @@ async def test_a_draft_is_edited_and_approving_plans_the_edited_campaign(
     assert campaign.texts == {"zh_CN": "Dear VIP!", "en": "Dear VIP!"}
     assert campaign.name == "VIP thanks"
     assert (campaign.edited_by, campaign.edited_at) == (staff.id, clock.now())
-    assert await cp.audience_size(session, campaign.audience, clock.now()) == 1
+    assert await audiences.audience_size(session, campaign.audience, clock.now()) == 1
 
     assert await cp.approve(session, campaign, staff, clock.now(), TZ) == 1
     rows = await planned(session, campaign)
@@ -588,7 +591,7 @@ async def test_preview_is_what_the_customer_gets(session: AsyncSession, clock: M
     campaign = await mid_autumn(session, clock)
 
     async def preview(customer_id: int, campaign: Campaign = campaign) -> str | None:
-        return await cp.preview(
+        return await messages.preview(
             session, campaign, customer_id, fake_render, company="Acme", default_locale="zh_CN"
         )
 
@@ -601,7 +604,7 @@ async def test_preview_is_what_the_customer_gets(session: AsyncSession, clock: M
     )  # fmt: skip
     assert await preview(emma.id, free) == "Sale!"
     assert await preview(xiaohong.id, free) == "促销！"
-    samples = cp.sample_texts(
+    samples = messages.sample_texts(
         campaign, fake_render, company="Acme", default_locale="zh_CN", name=lambda loc: "NAME"
     )
     assert samples == {
@@ -624,7 +627,7 @@ async def test_an_occasion_without_a_template_gets_the_general_greeting(
             raise KeyError(key)
         return fake_render(key, locale, values)
 
-    text = await cp.preview(
+    text = await messages.preview(
         session, campaign, person.id, render, company="Acme", default_locale="zh_CN",
         countries=("DE",),
     )  # fmt: skip

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care import complaints, contacts, followups, outbox, purchases, staff
 from care.clock import ManualClock
 from care.engine import EngineConfig, FollowUpRules
-from care.followups import FollowedResolution, plan_personal_and_followups, resolution_followed_up
+from care.followups import plan_personal_and_followups
 from care.models import (
     Complaint,
     ContactKind,
@@ -26,6 +26,7 @@ from care.models import (
     StaffMember,
     StaffRole,
 )
+from care.planning import FollowedResolution, resolution_followed_up
 from care.purchases import PurchaseError, PurchaseProblem
 from care.sla import SlaPolicy
 from care.triage import Triage

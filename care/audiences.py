@@ -1,0 +1,148 @@
+"""Audiences: who a campaign reaches, as people type it and as a query.
+
+``all``, ``tag:vip``, ``type:regular``, ``stage:dormant``, ``quiet:90`` (has not written
+to us for 90 days: ``care.planning.QUIET_SINCE``). Only customers who may receive care
+at all (``care.planning.may_receive_care``) are ever in an audience.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.models import Campaign, Customer, CustomerTag, CustomerType, LifecycleStage
+from care.planning import may_receive_care, quiet_since_before
+from care.problems import CampaignError, CampaignProblem
+
+MAX_QUIET_DAYS = 3650
+_TAG = re.compile(r"^[\w.-]{1,32}$")
+
+# How people type an audience: all, tag:vip, type:regular, stage:dormant, quiet:90.
+AUDIENCE_WORDS = {
+    "all": "all",
+    "tag": "tag",
+    "type": "customer_type",
+    "customer_type": "customer_type",
+    "stage": "lifecycle",
+    "lifecycle": "lifecycle",
+    "quiet": "quiet",
+}
+
+
+def parse_audience(text: str) -> dict[str, Any]:
+    """Read an audience as people type it: ``all``, ``tag:vip``, ``type:regular``,
+    ``stage:dormant``, ``quiet:90`` (has not written to us for 90 days: see
+    ``QUIET_SINCE``).
+
+    Raises:
+        CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
+    """
+    word, _sep, value = text.strip().partition(":")
+    kind = AUDIENCE_WORDS.get(word.strip().lower())
+    if kind is None:
+        raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
+    value = value.strip()
+    if kind == "all":
+        audience: dict[str, Any] = {"kind": "all"}
+        if value:
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+    elif kind == "tag":
+        audience = {"kind": "tag", "tag": value}
+    elif kind == "quiet":
+        if not value.isdigit():
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        audience = {"kind": "quiet", "days": int(value)}
+    else:
+        audience = {"kind": kind, "value": value.lower()}
+    return validate_audience(audience)
+
+
+def validate_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
+    """The audience, checked and in its stored shape (see ``Campaign.audience``).
+
+    Raises:
+        CampaignError: UNKNOWN_AUDIENCE or BAD_AUDIENCE_VALUE.
+    """
+    kind = audience.get("kind")
+    if kind == "all":
+        return {"kind": "all"}
+    if kind == "tag":
+        tag = audience.get("tag")
+        if not isinstance(tag, str) or not _TAG.match(tag):
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        return {"kind": "tag", "tag": tag}
+    if kind in ("customer_type", "lifecycle"):
+        allowed = CustomerType if kind == "customer_type" else LifecycleStage
+        value = audience.get("value")
+        if value not in {member.value for member in allowed}:
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        return {"kind": kind, "value": value}
+    if kind == "quiet":
+        days = audience.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_QUIET_DAYS:
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
+        return {"kind": "quiet", "days": days}
+    raise CampaignError(CampaignProblem.UNKNOWN_AUDIENCE)
+
+
+def audience_text(audience: Mapping[str, Any]) -> str:
+    """An audience as it is typed (``tag:vip``); the inverse of ``parse_audience``."""
+    kind = audience.get("kind")
+    if kind == "tag":
+        return f"tag:{audience['tag']}"
+    if kind == "customer_type":
+        return f"type:{audience['value']}"
+    if kind == "lifecycle":
+        return f"stage:{audience['value']}"
+    if kind == "quiet":
+        return f"quiet:{audience['days']}"
+    return "all"
+
+
+def audience_conditions(audience: Mapping[str, Any], now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions on ``Customer`` of the customers ``audience`` reaches now."""
+    audience = validate_audience(audience)
+    conditions = may_receive_care()
+    kind = audience["kind"]
+    if kind == "tag":
+        conditions.append(
+            exists().where(
+                CustomerTag.customer_id == Customer.id, CustomerTag.tag == audience["tag"]
+            )
+        )
+    elif kind == "customer_type":
+        conditions.append(Customer.customer_type == audience["value"])
+    elif kind == "lifecycle":
+        conditions.append(Customer.lifecycle_stage == audience["value"])
+    elif kind == "quiet":
+        conditions.append(quiet_since_before(now - timedelta(days=audience["days"])))
+    return conditions
+
+
+def audience_query(audience: Mapping[str, Any], now: datetime) -> Select[int]:
+    """The ids of the customers a campaign for ``audience`` reaches now.
+
+    Args:
+        audience: e.g. ``{"kind": "tag", "tag": "vip"}`` (see ``Campaign.audience``).
+        now: the moment ``quiet`` audiences count back from.
+    """
+    return select(Customer.id).where(*audience_conditions(audience, now))
+
+
+async def audience_size(session: AsyncSession, audience: Mapping[str, Any], now: datetime) -> int:
+    """How many customers the audience reaches now."""
+    query = select(func.count()).select_from(Customer).where(*audience_conditions(audience, now))
+    return int(await session.scalar(query) or 0)
+
+
+async def in_audience(
+    session: AsyncSession, campaign: Campaign, customer_id: int, now: datetime
+) -> bool:
+    """Whether the campaign would reach this customer if it were planned now."""
+    query = audience_query(campaign.audience, now).where(Customer.id == customer_id)
+    return await session.scalar(query) is not None

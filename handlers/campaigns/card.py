@@ -1,0 +1,173 @@
+"""A campaign's card in the staff group: what it says in each language, to whom, when,
+where it stands, and its buttons (Approve, Edit, Cancel); posted, remembered and kept
+up to date after each change commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, TelegramError
+
+from care import audiences, campaigns, messages
+from care.models import Campaign, CampaignStatus
+from handlers import staff
+from handlers.campaigns.words import LOCALE_LABELS, audience_words, status_words, title
+from handlers.context import Services
+from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
+
+log = logging.getLogger(__name__)
+
+# Callback data of the card's buttons: "cp:approve:<id>", "cp:edit:<id>", "cp:cancel:<id>".
+PREFIX = "cp:"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a campaign command or button answers, and what to do after the commit."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+    # The campaign whose card in the staff group is to be brought up to date.
+    refresh: int | None = None
+    # Remember the reply as this campaign's card when it is posted in the staff group.
+    card_of: int | None = None
+
+
+def card_text(
+    campaign: Campaign, size: int, samples: Mapping[str, str], services: Services, locale: str
+) -> str:
+    """A campaign's card: what, to whom, when, where it stands, and its words."""
+    heading = (
+        _("📣 Campaign #{id}: {title} (drafted automatically)")
+        if campaign.automatic
+        else _("📣 Campaign #{id}: {title}")
+    )
+    lines = [
+        heading.format(id=campaign.id, title=title(campaign, services, locale)),
+        _("Status: {status}").format(status=status_words(campaign)),
+        _(
+            "When: {day} at {time} in each customer's time zone "
+            "(never between {quiet_start} and {quiet_end})"
+        ).format(
+            day=campaign.send_on.isoformat(),
+            time=campaign.send_at_local,
+            quiet_start=campaign.quiet_start,
+            quiet_end=campaign.quiet_end,
+        ),
+        _("Audience: {audience} ({audience_text}), {count} now").format(
+            audience=audience_words(campaign.audience),
+            audience_text=audiences.audience_text(campaign.audience),
+            count=size,
+        ),
+    ]
+    if campaign.occasion is None:
+        lines.append(_("Message of your own (no template)."))
+    for sample_locale, text in samples.items():
+        language = LOCALE_LABELS.get(sample_locale, sample_locale)
+        lines += [
+            "",
+            _("{language}, as a customer named {name} gets it:").format(
+                language=language, name=messages.sample_name(sample_locale)
+            ),
+            text,
+        ]
+    return "\n".join(lines)
+
+
+def card_keyboard(campaign: Campaign) -> InlineKeyboardMarkup | None:
+    """Approve, Edit and Cancel on a draft; Cancel on an approved campaign."""
+    buttons = []
+    if campaign.status == CampaignStatus.DRAFT.value:
+        buttons.append(
+            InlineKeyboardButton(_("✅ Approve"), callback_data=f"{PREFIX}approve:{campaign.id}")
+        )
+        buttons.append(
+            InlineKeyboardButton(_("✏️ Edit"), callback_data=f"{PREFIX}edit:{campaign.id}")
+        )
+    if campaign.status in (CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value):
+        buttons.append(
+            InlineKeyboardButton(
+                _("✖ Cancel campaign"), callback_data=f"{PREFIX}cancel:{campaign.id}"
+            )
+        )
+    return InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def card(
+    session: AsyncSession, campaign: Campaign, services: Services, locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The card's text and buttons in ``locale``, with the audience's size now."""
+    size = await audiences.audience_size(session, campaign.audience, services.clock.now())
+    samples = messages.sample_texts(
+        campaign,
+        services.templates.render,
+        company=services.company_name,
+        default_locale=services.default_locale,
+        countries=services.care.holiday_countries,
+    )
+    return card_text(campaign, size, samples, services, locale), card_keyboard(campaign)
+
+
+async def send_reply(message: Message, reply: Reply, services: Services) -> None:
+    """Answer in parts Telegram accepts, the buttons on the last; remember a card posted
+    in the staff group."""
+    parts = staff.chunks(reply.text)
+    for part in parts[:-1]:
+        await message.reply_text(part)
+    sent = await message.reply_text(parts[-1], reply_markup=reply.keyboard)
+    if reply.card_of is not None and message.chat_id == services.staff_chat_id:
+        await remember_card(services, reply.card_of, sent.message_id)
+
+
+async def remember_card(services: Services, campaign_id: int, message_id: int) -> None:
+    async with services.sessionmaker.begin() as session:
+        campaign = await campaigns.find_campaign(session, campaign_id)
+        if campaign is not None:
+            campaign.preview_message_id = message_id
+
+
+async def refresh_card(bot: Bot, services: Services, campaign_id: int) -> None:
+    """Bring the campaign's card in the staff group up to date (status, buttons)."""
+    if services.staff_chat_id is None:
+        return
+    async with services.sessionmaker.begin() as session:
+        campaign = await campaigns.find_campaign(session, campaign_id)
+        if campaign is None or campaign.preview_message_id is None:
+            return
+        message_id = campaign.preview_message_id
+        with use_locale(services.default_locale):
+            text, keyboard = await card(session, campaign, services, services.default_locale)
+    try:
+        await bot.edit_message_text(
+            text, chat_id=services.staff_chat_id, message_id=message_id, reply_markup=keyboard
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            log.warning("campaign %s: its card could not be updated: %s", campaign_id, error)
+    except TelegramError:
+        log.warning("campaign %s: its card could not be updated", campaign_id, exc_info=True)
+
+
+async def announce_drafts(bot: Bot, services: Services, today: date) -> None:
+    """Post the card of every automatic campaign not shown yet to the staff group."""
+    if services.staff_chat_id is None:
+        return
+    async with services.sessionmaker.begin() as session:
+        cards = []
+        for campaign in await campaigns.unannounced(session, today):
+            with use_locale(services.default_locale):
+                text, keyboard = await card(session, campaign, services, services.default_locale)
+            cards.append((campaign.id, text, keyboard))
+    for campaign_id, text, keyboard in cards:
+        try:
+            sent = await bot.send_message(services.staff_chat_id, text, reply_markup=keyboard)
+        except TelegramError:
+            log.warning("campaign %s: its card could not be posted", campaign_id, exc_info=True)
+            continue
+        await remember_card(services, campaign_id, sent.message_id)
