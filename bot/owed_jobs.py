@@ -136,7 +136,9 @@ class OwedSender:
                 if not await owed.hold_sender_lock(alive, self.worker_id):
                     return
                 async with services.sessionmaker.begin() as session:
-                    back = await owed.recover_in_flight(session, self.worker_id)
+                    # A pass starts only when none of this sender's is running: rows it
+                    # still has "sending" were left by a pass that failed midway.
+                    back = await owed.recover_in_flight(session, self.worker_id, own=True)
                 if back:
                     log.warning("owed messages: %d left in flight are sent again", back)
                 await self._prune(services)
@@ -185,9 +187,14 @@ class OwedSender:
     # ------------------------------------------------------------------------ one row
 
     async def _deliver(self, bot: Bot, services: Services, row_id: int) -> None:
-        async with services.sessionmaker.begin() as session:
-            row = await session.get_one(OwedMessage, row_id)
-            request = await self._prepare(session, row, services, bot)
+        try:
+            async with services.sessionmaker.begin() as session:
+                row = await session.get_one(OwedMessage, row_id)
+                request = await self._prepare(session, row, services, bot)
+        except Exception as error:  # a bug or the database: the row must not stay claimed
+            log.exception("owed message %s: could not be prepared", row_id)
+            await self._settle_retry(services, row_id, repr(error), None)
+            return
         now = services.clock.now
         if request is None:
             async with services.sessionmaker.begin() as session:
@@ -249,6 +256,12 @@ class OwedSender:
             customer = await session.get(complaints.Customer, row.customer_id)
             if customer is None or customer.chat_id is None:
                 return None  # forgotten
+        if row.kind in (Kind.PHOTO.value, Kind.DOCUMENT.value) and not row.file_id:
+            return None  # its file was erased (/forget)
+        if row.kind == Kind.COPY.value and (
+            row.source_chat_id is None or row.source_message_id is None
+        ):
+            return None  # its source was erased (/forget)
         if row.kind == Kind.PHOTO.value:
             return lambda: bot.send_photo(
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,

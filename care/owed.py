@@ -46,7 +46,6 @@ __all__ = [
     "Purpose",
     "claim_due",
     "drop",
-    "forget_customer",
     "hold_sender_lock",
     "last_customer_delivery",
     "mark_failed",
@@ -263,16 +262,28 @@ async def hold_sender_lock(session: AsyncSession, worker_id: str) -> bool:
     return await locks.try_hold(session, locks.OWED_SENDER, locks.number_of(worker_id))
 
 
-async def recover_in_flight(session: AsyncSession, worker_id: str) -> int:
+async def recover_in_flight(session: AsyncSession, worker_id: str, *, own: bool = False) -> int:
     """Put rows that senders which are gone left ``sending`` back to ``pending``.
 
     A sender is gone when its lock is free (on SQLite, one process: every other sender).
     The message may have arrived before the process died; it is sent again (owed
-    messages are at least once, see the module docstring).
+    messages are at least once, see the module docstring). ``own=True``: this sender's
+    own rows too (call it so only between two of its passes, when it has none in flight).
 
     Returns:
         How many rows went back.
     """
+    if own:
+        result = await session.execute(
+            update(OwedMessage)
+            .where(
+                OwedMessage.state == OwedState.SENDING.value, OwedMessage.claimed_by == worker_id
+            )
+            .values(state=OwedState.PENDING.value, last_error="left claimed by a failed pass")
+            .execution_options(synchronize_session=False)
+        )
+        mine = int(getattr(result, "rowcount", 0) or 0)
+        return mine + await recover_in_flight(session, worker_id)
     elsewhere = (OwedMessage.state == OwedState.SENDING.value) & or_(
         OwedMessage.claimed_by != worker_id, OwedMessage.claimed_by.is_(None)
     )
@@ -383,22 +394,6 @@ async def prune(session: AsyncSession, settled_before: datetime) -> int:
     result = await session.execute(
         delete(OwedMessage)
         .where(~OwedMessage.state.in_(UNSETTLED), OwedMessage.created_at < settled_before)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def forget_customer(session: AsyncSession, customer_id: int) -> int:
-    """Delete every message owed to, or about, a customer who asked to be forgotten: sent
-    ones hold their words, and unsent ones would carry them to staff or to a chat that no
-    longer has a customer behind it.
-
-    Returns:
-        How many rows were deleted.
-    """
-    result = await session.execute(
-        delete(OwedMessage)
-        .where(OwedMessage.customer_id == customer_id)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -71,19 +71,11 @@ async def test_kinds_are_plain_values(session: AsyncSession) -> None:
     assert (row.kind, row.source_chat_id, row.buttons) == ("copy", 7, [[["OK", "x:1"]]])
 
 
-async def test_a_forgotten_customer_leaves_no_owed_message(session: AsyncSession) -> None:
-    from care import customers
-
-    who = customers.TelegramIdentity(user_id=5, chat_id=5, first_name="Anna")
-    customer, _created = await customers.get_or_create_customer(session, who, NOW)
-    other, _created = await customers.get_or_create_customer(
-        session, customers.TelegramIdentity(user_id=6, chat_id=6, first_name="Bo"), NOW
-    )
-    owed.owe(session, now=NOW, purpose=Purpose.RELAY, chat_id=-100, text="my words",
-             customer_id=customer.id)  # fmt: skip
-    owed.owe(session, now=NOW, purpose=Purpose.CONFIRMATION, chat_id=5, text="C-1",
-             customer_id=customer.id)  # fmt: skip
-    kept = owed.owe(session, now=NOW, purpose=Purpose.RELAY, chat_id=-100, customer_id=other.id)
+async def test_a_pass_that_failed_midway_gives_its_rows_back(session: AsyncSession) -> None:
+    row = owed.owe(session, now=NOW, purpose=Purpose.ALERT, chat_id=1, text="a")
     await session.flush()
-    assert await owed.forget_customer(session, customer.id) == 2
-    assert (await session.scalars(select(OwedMessage.id))).all() == [kept.id]
+    await owed.claim_due(session, NOW, 10, "me")
+    assert await owed.recover_in_flight(session, "me") == 0, "a sender's own rows are alive"
+    assert await owed.recover_in_flight(session, "me", own=True) == 1
+    await session.refresh(row)
+    assert row.state == OwedState.PENDING.value
