@@ -46,7 +46,7 @@ async def only_complaint(sessionmaker: async_sessionmaker[AsyncSession]) -> Comp
         return complaint
 
 
-async def keep_retrying(clock: ManualClock, condition: Any, within: float = 20.0) -> None:
+async def keep_retrying(clock: ManualClock, condition: Any, within: float = 60.0) -> None:
     """Move the bot's clock on until ``condition()`` holds: backoff is counted on it."""
 
     async def advanced() -> bool:
