@@ -186,6 +186,13 @@ async def test_a_card_whose_answer_came_too_late_is_posted_again_and_replies_wor
 
     await keep_retrying(clock, two_cards)
     first, second = await cards(client, care_team)
+
+    async def card_recorded() -> bool:
+        # Telegram shows the card a moment before the sender commits its id.
+        complaint = await only_complaint(sessionmaker)
+        return complaint.alert_message_id is not None
+
+    await wait_until(card_recorded)
     complaint = await only_complaint(sessionmaker)
     assert complaint.alert_message_id == second["message_id"], "the card staff work with"
     # A staff reply to the live card reaches the customer.
