@@ -166,9 +166,9 @@ def register_handlers(application: Application) -> None:
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in [
-        *occasions.occasions_handlers(),
-        *campaign_handlers(),
-        *followups.followups_handlers(),
+        *occasions.occasions_handlers(services.staff_chat_id),
+        *campaign_handlers(services.staff_chat_id),
+        *followups.followups_handlers(services.staff_chat_id),
     ]:
         application.add_handler(handler)
     for handler in profile.commands_before_dialogues():

@@ -13,25 +13,6 @@ from care.planning import zone_of
 from handlers.i18n import N_, current_locale
 from handlers.i18n import gettext as _
 
-# Callback data of complaint buttons. Customer side: "cx:<action>:<arg>"; staff: "st:...".
-CATEGORY_PREFIX = "cx:cat:"
-FILING_PREFIX = "cx:file:"  # cx:file:submit | cx:file:cancel | cx:file:edit | cx:file:go
-DUPLICATE_PREFIX = "cx:dup:"  # cx:dup:add:<id> | cx:dup:new
-RATING_PREFIX = "cx:rate:"  # cx:rate:<complaint id>:<1-5>
-REOPEN_PREFIX = "cx:reopen:"  # cx:reopen:<complaint id>
-STAFF_PREFIX = "st:"  # st:<ack|take|res|reply>:<complaint id>
-# A row id (complaint, campaign, customer) in callback data or a command: at most 9
-# digits, so it fits the 32-bit INTEGER ids on PostgreSQL. Forged data with a 20-digit
-# id then is no id at all ("no longer valid"), never an overflow in the database.
-ROW_ID = r"\d{1,9}"
-_ROW_ID = re.compile(ROW_ID)
-
-
-def id_in(data: str) -> int | None:
-    """The row id that ``data`` (a piece of callback data) is, or None if it is none."""
-    return int(data) if _ROW_ID.fullmatch(data) else None
-
-
 CATEGORY_LABELS = {
     "product": N_("Product quality"),
     "delivery": N_("Delivery"),

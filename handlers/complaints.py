@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -29,6 +29,15 @@ from care.owed import Kind, Purpose
 from care.planning import zone_of
 from handlers import common, notify, staff_card, texts
 from handlers import complaint_words as words
+from handlers.buttons import (
+    CategoryChoice,
+    FilingStep,
+    NewProblem,
+    Rating,
+    ReopenRequest,
+    SameProblem,
+    key,
+)
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -47,35 +56,36 @@ TEXT_OR_MEDIA = PRIVATE & ((filters.TEXT & ~filters.COMMAND) | MEDIA)
 NUMBER = re.compile(r"^C-\d{4}-\d{6}$", re.IGNORECASE)
 
 Step = Callable[[Update, CareContext], Coroutine[Any, Any, str | int]]
-
-
-def _button(label: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=data)
+# Rating and reopen buttons of an earlier complaint belong to the survey, not the filing.
+NOT_THE_SURVEYS = re.compile(
+    "^(?!" + "|".join(kind.family().pattern[1:] for kind in (Rating, ReopenRequest)) + ")"
+)
+DUPLICATE_ANSWERS = re.compile(
+    "|".join(kind.family().pattern for kind in (SameProblem, NewProblem))
+)
 
 
 def _category_keyboard(categories: tuple[str, ...]) -> InlineKeyboardMarkup:
-    rows = [
-        [_button(words.category_label(code), words.CATEGORY_PREFIX + code)] for code in categories
-    ]
-    rows.append([_button(_("Cancel"), words.FILING_PREFIX + "cancel")])
+    rows = [[key(words.category_label(code), CategoryChoice(code))] for code in categories]
+    rows.append([key(_("Cancel"), FilingStep("cancel"))])
     return InlineKeyboardMarkup(rows)
 
 
 def _attach_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(_("Continue"), words.FILING_PREFIX + "continue")]])
+    return InlineKeyboardMarkup([[key(_("Continue"), FilingStep("continue"))]])
 
 
 def _reference_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button(_("No reference"), words.FILING_PREFIX + "noref")]])
+    return InlineKeyboardMarkup([[key(_("No reference"), FilingStep("noref"))]])
 
 
 def _confirm_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [_button(_("Submit"), words.FILING_PREFIX + "submit")],
+            [key(_("Submit"), FilingStep("submit"))],
             [
-                _button(_("Edit the description"), words.FILING_PREFIX + "edit"),
-                _button(_("Cancel"), words.FILING_PREFIX + "cancel"),
+                key(_("Edit the description"), FilingStep("edit")),
+                key(_("Cancel"), FilingStep("cancel")),
             ],
         ]
     )
@@ -84,9 +94,9 @@ def _confirm_keyboard() -> InlineKeyboardMarkup:
 def _duplicate_keyboard(existing: Complaint) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [_button(_("Yes, add to {number}").format(number=existing.number),
-                     f"{words.DUPLICATE_PREFIX}add:{existing.id}")],
-            [_button(_("No, it is a new problem"), words.DUPLICATE_PREFIX + "new")],
+            [key(_("Yes, add to {number}").format(number=existing.number),
+                 SameProblem(existing.id))],
+            [key(_("No, it is a new problem"), NewProblem())],
         ]
     )  # fmt: skip
 
@@ -128,7 +138,8 @@ async def choose_category(update: Update, context: CareContext) -> str | int:
     """Save the category and ask for the description."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.customer is not None
-    code = query.data.removeprefix(words.CATEGORY_PREFIX)
+    chosen = CategoryChoice.parse(query.data)
+    code = chosen.code if chosen is not None else ""
     if code not in context.services.complaint_categories:
         await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
         return CATEGORY
@@ -331,11 +342,12 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
     """Add to the open complaint, or file a new one."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.customer is not None
-    if query.data == words.DUPLICATE_PREFIX + "new":
+    if NewProblem.parse(query.data) is not None:
         await query.answer()
         await common.settle(query)
         return await _file(update, context)
-    target_id = words.id_in(query.data.removeprefix(words.DUPLICATE_PREFIX + "add:"))
+    same = SameProblem.parse(query.data)
+    target_id = same.complaint_id if same is not None else None
     services = context.services
     async with services.sessionmaker.begin() as session:
         draft = await complaints.current_draft(session, context.customer.id)
@@ -472,26 +484,24 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
         *handlers,
         CommandHandler("cancel", cancel_command, filters=PRIVATE),
         CommandHandler("forget", forget_midway, filters=PRIVATE),
-        CallbackQueryHandler(cancel_filing, pattern=f"^{words.FILING_PREFIX}cancel$"),
+        CallbackQueryHandler(cancel_filing, pattern=FilingStep("cancel").exact()),
         MessageHandler(PRIVATE, reprompt),
-        # Rating and reopen buttons of an earlier complaint belong to the survey.
-        CallbackQueryHandler(reprompt, pattern=f"^(?!{words.RATING_PREFIX}|{words.REOPEN_PREFIX})"),
+        CallbackQueryHandler(reprompt, pattern=NOT_THE_SURVEYS),
     ]
 
 
 def filing_conversation() -> ConversationHandler:
     """The /complain dialogue."""
-    prefix = words.FILING_PREFIX
     return ConversationHandler(
         name="complaint_filing",
         persistent=True,
         entry_points=[
             CommandHandler("complain", start_filing, filters=PRIVATE),
-            CallbackQueryHandler(start_filing, pattern=f"^{prefix}go$"),
+            CallbackQueryHandler(start_filing, pattern=FilingStep("go").exact()),
         ],
         states={
             CATEGORY: _step(
-                CATEGORY, CallbackQueryHandler(choose_category, pattern=f"^{words.CATEGORY_PREFIX}")
+                CATEGORY, CallbackQueryHandler(choose_category, pattern=CategoryChoice.family())
             ),
             DESCRIPTION: _step(
                 DESCRIPTION,
@@ -499,22 +509,22 @@ def filing_conversation() -> ConversationHandler:
             ),
             ATTACH: _step(
                 ATTACH,
-                CallbackQueryHandler(ask_reference, pattern=f"^{prefix}continue$"),
+                CallbackQueryHandler(ask_reference, pattern=FilingStep("continue").exact()),
                 MessageHandler(TEXT_OR_MEDIA, take_attachment),
             ),
             REFERENCE: _step(
                 REFERENCE,
-                CallbackQueryHandler(take_reference, pattern=f"^{prefix}noref$"),
+                CallbackQueryHandler(take_reference, pattern=FilingStep("noref").exact()),
                 MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, take_reference),
             ),
             CONFIRM: _step(
                 CONFIRM,
-                CallbackQueryHandler(submit, pattern=f"^{prefix}submit$"),
-                CallbackQueryHandler(edit_description, pattern=f"^{prefix}edit$"),
+                CallbackQueryHandler(submit, pattern=FilingStep("submit").exact()),
+                CallbackQueryHandler(edit_description, pattern=FilingStep("edit").exact()),
             ),
             DUPLICATE: _step(
                 DUPLICATE,
-                CallbackQueryHandler(answer_duplicate, pattern=f"^{words.DUPLICATE_PREFIX}"),
+                CallbackQueryHandler(answer_duplicate, pattern=DUPLICATE_ANSWERS),
             ),
         },
         fallbacks=[],

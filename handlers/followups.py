@@ -9,19 +9,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler
 
 from care import deliveries, planning
-from care import staff as staff_members
 from care.models import OutboxState, StaffRole
-from handlers import staff
-from handlers.campaigns.card import Reply, send_reply
 from handlers.campaigns.words import STATE_LABELS, skip_reason_words
-from handlers.context import CareContext
-from handlers.i18n import N_, ngettext, use_locale
+from handlers.i18n import N_, ngettext
 from handlers.i18n import gettext as _
-from handlers.staff import Answer
+from handlers.staff_access import Answer, Reply, StaffRequest, staff_command, staff_places
 
 # The rules of follow-ups and personal greetings (care.followups), in /followups.
 RULE_LABELS = {
@@ -133,40 +128,22 @@ def coming_up_lines(ahead: Sequence[deliveries.ComingUp]) -> list[str]:
     return lines
 
 
-async def on_followups_command(update: Update, context: CareContext) -> None:
+async def show_followups(request: StaffRequest) -> Reply:
     """/followups [days]: follow-ups and personal greetings due in the last and next
     ``days`` (7), by rule and state, naming the unconfirmed ones (supervisors, admins)."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    services = context.services
-    with use_locale(staff.staff_locale(update, services)):
-        try:
-            days = followups_days(staff.command_arguments(message))
-            async with services.sessionmaker.begin() as session:
-                member = await staff_members.find_staff(session, user.id)
-                if member is not None:
-                    if member.role == StaffRole.AGENT.value:
-                        raise Answer(_("Only supervisors and admins can see this."))
-                    now = services.clock.now()
-                    found = await deliveries.report(
-                        session, now - timedelta(days=days), now + timedelta(days=days)
-                    )
-                    today = now.astimezone(ZoneInfo(services.timezone)).date()
-                    ahead = await deliveries.coming_up(
-                        session,
-                        today,
-                        (now + timedelta(days=days)).astimezone(ZoneInfo(services.timezone)).date(),
-                        services.care.followups,
-                        services.timezone,
-                    )
-        except Answer as answer:
-            await send_reply(message, Reply(answer.text), services)
-            return
-        if member is None:
-            await staff.refuse(update, context, "/followups")
-            return
-        await send_reply(message, Reply(followups_text(found, services.timezone, ahead)), services)
+    session, services = request.session, request.services
+    days = followups_days(request.arguments)
+    now = services.clock.now()
+    found = await deliveries.report(session, now - timedelta(days=days), now + timedelta(days=days))
+    zone = ZoneInfo(services.timezone)
+    ahead = await deliveries.coming_up(
+        session,
+        now.astimezone(zone).date(),
+        (now + timedelta(days=days)).astimezone(zone).date(),
+        services.care.followups,
+        services.timezone,
+    )
+    return Reply(followups_text(found, services.timezone, ahead))
 
 
 def followups_days(arguments: str) -> int:
@@ -181,7 +158,12 @@ def followups_days(arguments: str) -> int:
     )  # fmt: skip
 
 
-def followups_handlers() -> list[BaseHandler]:
-    """/followups, in any chat (supervisors and admins)."""
-    new = filters.UpdateType.MESSAGE  # an edited command must not act again
-    return [CommandHandler("followups", on_followups_command, filters=new)]
+def followups_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
+    """/followups, in the staff group and private chats (supervisors and admins)."""
+    return [
+        staff_command(
+            "followups", show_followups, least=StaffRole.SUPERVISOR,
+            refusal=N_("Only supervisors and admins can see this."),
+            where=staff_places(staff_chat_id),
+        )
+    ]  # fmt: skip

@@ -18,6 +18,7 @@ from care.complaints import Change, ComplaintFacts
 from care.models import Complaint, ComplaintEventType, ComplaintStatus, Customer, OwedMessage
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
+from handlers.buttons import STARS, Rating
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -37,12 +38,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def rating_buttons(complaint_id: int) -> list[list[Button]]:
     """1-5 stars for how we handled a complaint."""
-    return [
-        [
-            Button("⭐" * score, f"{words.RATING_PREFIX}{complaint_id}:{score}")
-            for score in range(1, 6)
-        ]
-    ]
+    return [[Button("⭐" * score, Rating(complaint_id, score).pack()) for score in STARS]]
 
 
 def words_for(change: Change, facts: ComplaintFacts, timezone: str) -> str | None:

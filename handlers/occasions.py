@@ -14,10 +14,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler
 
-from care import staff as staff_members
 from care.birthdays import (
     Birthday,
     BirthdayError,
@@ -28,10 +26,10 @@ from care.birthdays import (
 )
 from care.models import BirthdayCalendar
 from care.occasions import MAX_YEAR, MIN_YEAR, Occasion, OccasionKind, occasions_in_year
-from handlers import staff, texts
-from handlers.context import CareContext
-from handlers.i18n import N_, current_locale, use_locale
+from handlers import texts
+from handlers.i18n import N_
 from handlers.i18n import gettext as _
+from handlers.staff_access import Reply, StaffRequest, staff_command, staff_places
 
 KIND_LABELS = {
     OccasionKind.PUBLIC: N_("public holiday"),
@@ -41,52 +39,35 @@ KIND_LABELS = {
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
-def occasions_handlers() -> list[BaseHandler]:
-    """Handlers for the staff group and staff members' private chats.
+def occasions_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
+    """/occasions and /birthday, in the staff group and staff members' private chats.
 
     Registered before the customer's handlers, like ``handlers.staff``: a customer who
     types /occasions is refused here rather than told the command is unknown.
     """
-    # New messages only: an edited "/occasions" is not asked again.
-    new = filters.UpdateType.MESSAGE
+    where = staff_places(staff_chat_id)
     return [
-        CommandHandler("occasions", show_occasions, filters=new),
-        CommandHandler("birthday", show_birthday, filters=new),
+        staff_command("occasions", show_occasions, where=where),
+        staff_command("birthday", show_birthday, where=where),
     ]
 
 
-async def show_occasions(update: Update, context: CareContext) -> None:
+async def show_occasions(request: StaffRequest) -> Reply:
     """List the occasions of the next twelve months, or of a year, to a staff member."""
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None:
-        return
-    services = context.services
-    in_group = chat.type != chat.PRIVATE
-    if in_group and chat.id != services.staff_chat_id:
-        return  # another group: not a place for staff work
-    async with services.sessionmaker.begin() as session:
-        member = await staff_members.find_staff(session, user.id)
-    if member is None:
-        await staff.refuse(update, context, "/occasions")
-        return
-    locale = services.default_locale if in_group else current_locale()
-    with use_locale(locale):
-        today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
-        arguments = staff.command_arguments(message)
-        year = requested_year(arguments, today.year)
-        countries = services.care.holiday_countries
-        if not arguments:
-            end = a_year_after(today)
-            found = occasions_from(today, end, countries)
-            text = upcoming_text(today, end - timedelta(days=1), found, locale)
-        elif year is None:
-            text = _("Usage: /occasions [year], for example /occasions {year}").format(
-                year=today.year + 1
-            )
-        else:
-            text = occasions_text(year, occasions_in_year(year, countries), locale)
-        for part in staff.chunks(text):
-            await message.reply_text(part)
+    services, locale = request.services, request.locale
+    today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
+    arguments = request.arguments
+    year = requested_year(arguments, today.year)
+    countries = services.care.holiday_countries
+    if not arguments:
+        end = a_year_after(today)
+        found = occasions_from(today, end, countries)
+        return Reply(upcoming_text(today, end - timedelta(days=1), found, locale))
+    if year is None:
+        return Reply(
+            _("Usage: /occasions [year], for example /occasions {year}").format(year=today.year + 1)
+        )
+    return Reply(occasions_text(year, occasions_in_year(year, countries), locale))
 
 
 def requested_year(arguments: str, this_year: int) -> int | None:
@@ -149,25 +130,11 @@ def occasion_line(occasion: Occasion, locale: str) -> str:
 BIRTHDAY_YEARS = 5
 
 
-async def show_birthday(update: Update, context: CareContext) -> None:
+async def show_birthday(request: StaffRequest) -> Reply:
     """Tell a staff member the days a birthday is greeted on, year by year."""
-    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
-    if message is None or user is None or chat is None:
-        return
-    services = context.services
-    in_group = chat.type != chat.PRIVATE
-    if in_group and chat.id != services.staff_chat_id:
-        return  # another group: not a place for staff work
-    async with services.sessionmaker.begin() as session:
-        member = await staff_members.find_staff(session, user.id)
-    if member is None:
-        await staff.refuse(update, context, "/birthday")
-        return
-    with use_locale(services.default_locale if in_group else current_locale()):
-        today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
-        text = birthday_text(staff.command_arguments(message), today)
-        for part in staff.chunks(text):
-            await message.reply_text(part)
+    services = request.services
+    today = services.clock.now().astimezone(ZoneInfo(services.timezone)).date()
+    return Reply(birthday_text(request.arguments, today))
 
 
 def birthday_text(arguments: str, today: date) -> str:

@@ -15,6 +15,7 @@ question is asked again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +35,7 @@ from care.birthdays import BirthdayError, BirthdayProblem, looks_like_a_date, pa
 from care.customers import RegistrationStep
 from care.locales import LOCALES
 from handlers import common, complaints, texts
+from handlers.buttons import ConsentChoice, LanguageChoice, ProfileField
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import gettext_in
@@ -42,8 +44,14 @@ from handlers.profile import ask_forget, save_language
 NAME = "customer_profile"
 LANGUAGE, CONSENT, PHONE, BIRTHDAY = "language", "consent", "phone", "birthday"
 END = ConversationHandler.END
+# The profile's fields this dialogue asks for again (the language has its own handler).
+EDITED_HERE = re.compile(
+    "|".join(ProfileField(field).exact().pattern for field in ("phone", "birthday"))
+)
 # Buttons of this dialogue: pressed at another step, they belong to an earlier one.
-OWN_BUTTONS = f"^({texts.LANGUAGE_PREFIX}|{texts.CONSENT_PREFIX}|{texts.PROFILE_PREFIX})"
+OWN_BUTTONS = re.compile(
+    "|".join(kind.family().pattern for kind in (LanguageChoice, ConsentChoice, ProfileField))
+)
 
 PRIVATE = filters.ChatType.PRIVATE
 ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup
@@ -106,7 +114,8 @@ async def choose_consent(update: Update, context: CareContext) -> str:
     """Save the consent answer and ask for the phone number."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.customer is not None
-    consent = query.data == texts.CONSENT_PREFIX + "yes"
+    choice = ConsentChoice.parse(query.data)
+    consent = choice is not None and choice.answer == "yes"
     async with context.services.sessionmaker.begin() as session:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.set_consent(customer, consent, context.services.clock.now())
@@ -261,7 +270,7 @@ async def edit_field(update: Update, context: CareContext) -> str:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     await query.answer()
-    if query.data == texts.PROFILE_PREFIX + "phone":
+    if query.data == ProfileField("phone").pack():
         question, keyboard, step = texts.phone_question(), texts.phone_keyboard(), PHONE
     else:
         question, keyboard, step = texts.birthday_question(), texts.skip_keyboard(), BIRTHDAY
@@ -422,16 +431,16 @@ def profile_conversation() -> ConversationHandler:
         allow_reentry=False,
         entry_points=[
             CommandHandler("start", start, filters=PRIVATE),
-            CallbackQueryHandler(edit_field, pattern=f"^{texts.PROFILE_PREFIX}(phone|birthday)$"),
+            CallbackQueryHandler(edit_field, pattern=EDITED_HERE),
         ],
         states={
             LANGUAGE: _step(
                 LANGUAGE,
-                CallbackQueryHandler(choose_language, pattern=f"^{texts.LANGUAGE_PREFIX}"),
+                CallbackQueryHandler(choose_language, pattern=LanguageChoice.family()),
             ),
             CONSENT: _step(
                 CONSENT,
-                CallbackQueryHandler(choose_consent, pattern=f"^{texts.CONSENT_PREFIX}(yes|no)$"),
+                CallbackQueryHandler(choose_consent, pattern=ConsentChoice.pattern()),
             ),
             PHONE: _step(
                 PHONE,

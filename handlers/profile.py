@@ -10,6 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from care import customers, privacy
 from care.locales import LOCALES
 from handlers import common, texts
+from handlers.buttons import ConsentChoice, ForgetAnswer, LanguageChoice, ProfileField
 from handlers.context import CareContext
 from handlers.erasure import clear_relays, owe_staff_news
 from handlers.i18n import gettext as _
@@ -67,7 +68,8 @@ async def save_language(
     """
     query = update.callback_query
     assert query is not None and query.data is not None and context.customer is not None
-    locale = query.data.removeprefix(texts.LANGUAGE_PREFIX)
+    chosen = LanguageChoice.parse(query.data)
+    locale = chosen.code if chosen is not None else ""
     if locale not in LOCALES:
         await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
         return None
@@ -109,11 +111,11 @@ async def set_consent_button(update: Update, context: CareContext) -> None:
     """Turn care messages on or off from a button (profile, welcome back)."""
     query = update.callback_query
     assert query is not None and query.data is not None and context.customer is not None
-    value = query.data.removeprefix(texts.CONSENT_PREFIX)
-    if value not in ("yes", "no"):
+    choice = ConsentChoice.parse(query.data)
+    if choice is None:
         await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
         return
-    consent = value == "yes"
+    consent = choice.answer == "yes"
     async with context.services.sessionmaker.begin() as session:
         customer = await session.get_one(customers.Customer, context.customer.id)
         customers.set_consent(customer, consent, context.services.clock.now())
@@ -149,7 +151,7 @@ async def answer_forget(update: Update, context: CareContext) -> None:
     await query.answer()
     await common.settle(query)
     assert update.effective_chat is not None
-    if query.data != texts.FORGET_PREFIX + "yes":
+    if query.data != ForgetAnswer("yes").pack():
         await context.bot.send_message(
             update.effective_chat.id, _("Nothing was erased. Thank you for staying with us.")
         )
@@ -192,8 +194,8 @@ def handlers_after_dialogues() -> list[BaseHandler]:
     """Buttons and commands outside any dialogue."""
     return [
         CommandHandler("forget", ask_forget, filters=PRIVATE),
-        CallbackQueryHandler(change_language, pattern=f"^{texts.LANGUAGE_PREFIX}"),
-        CallbackQueryHandler(ask_language, pattern=f"^{texts.PROFILE_PREFIX}language$"),
-        CallbackQueryHandler(set_consent_button, pattern=f"^{texts.CONSENT_PREFIX}"),
-        CallbackQueryHandler(answer_forget, pattern=f"^{texts.FORGET_PREFIX}(yes|no)$"),
+        CallbackQueryHandler(change_language, pattern=LanguageChoice.family()),
+        CallbackQueryHandler(ask_language, pattern=ProfileField("language").exact()),
+        CallbackQueryHandler(set_consent_button, pattern=ConsentChoice.family()),
+        CallbackQueryHandler(answer_forget, pattern=ForgetAnswer.pattern()),
     ]

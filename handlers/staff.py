@@ -12,22 +12,17 @@ was rolled back and no change that was committed goes untold.
 
 from __future__ import annotations
 
-import enum
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Message, ReplyParameters, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from care import complaints, contacts
 from care import staff as staff_members
 from care.complaints import Change, Complaint, Refusal, Refused, SlaStage
-from care.locales import locale_for_language_code
 from care.models import (
     ComplaintEvent,
     ComplaintEventType,
@@ -36,25 +31,33 @@ from care.models import (
     ContactKind,
     Direction,
     StaffMember,
-    StaffRole,
 )
 from care.owed import Purpose
 from handlers import complaint_words as words
 from handlers import notify, staff_card
 from handlers.button_words import button_words
+from handlers.buttons import CardAction
 from handlers.context import CareContext, Services
 from handlers.i18n import N_, ngettext, use_locale
 from handlers.i18n import gettext as _
-from handlers.texts import chunks
+from handlers.roster import is_value, roster_handlers, staff_by_handle, staff_name, team_of
+from handlers.staff_access import (
+    After,
+    Answer,
+    Reply,
+    StaffAction,
+    StaffRequest,
+    refuse,
+    staff_button,
+    staff_command,
+    staff_places,
+)
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
 
-# Card buttons: "st:<action>:<complaint id>" (see handlers.staff_card.card_keyboard).
-BUTTON = re.compile(rf"^st:(ack|take|res|reply):({words.ROW_ID})$")
 # "C-2026-000123", also typed as "c-2026-123".
 NUMBER = re.compile(r"^C-(\d{4})-(\d{1,12})$", re.IGNORECASE)
-TELEGRAM_ID = re.compile(r"^\d{1,18}$")
 
 QUEUE_SHOWN = 40
 CONTACTS_SHOWN = 20
@@ -66,12 +69,6 @@ RESOLVE_PROMPT = "resolve_prompt"
 REPLY_PROMPT = "reply_prompt"
 # Replying to these in the staff group writes to the customer.
 TO_CUSTOMER = frozenset({"alert", "relay", REPLY_PROMPT})
-
-ROLE_LABELS = {
-    StaffRole.AGENT: N_("agent"),
-    StaffRole.SUPERVISOR: N_("supervisor"),
-    StaffRole.ADMIN: N_("admin"),
-}
 
 SLA_STAGE_LABELS = {
     SlaStage.ACKNOWLEDGE_WARNING: N_("the acknowledgement deadline is near"),
@@ -93,34 +90,7 @@ CONTACT_KIND_LABELS = {
 }
 
 
-class Answer(Exception):
-    """Stop and answer the staff member with these words; nothing is changed."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a staff action did: words for the staff member and changes to announce."""
-
-    text: str
-    changes: tuple[Change, ...] = ()
-    # A ForceReply prompt to post in the chat: (complaint id, purpose, its text).
-    prompt: tuple[int, str, str] | None = None
-
-
-def is_value(kind: type[enum.StrEnum], value: str) -> bool:
-    """Whether ``value`` is one of the enum's values (``in`` raises on Python 3.11)."""
-    return value in {member.value for member in kind}
-
-
 # --- words ----------------------------------------------------------------------------
-
-
-def only_staff() -> str:
-    return _("Only care staff can do this.")
 
 
 def refusal_words(number: str | None, refused: Refused) -> str:
@@ -141,18 +111,6 @@ def refusal_words(number: str | None, refused: Refused) -> str:
             number=number, status=staff_card.staff_status_label(status.value)
         )
     return _("{number} cannot do that now.").format(number=number)
-
-
-def staff_name(member: StaffMember | None) -> str:
-    if member is None:
-        return _("nobody yet")
-    return member.name or (
-        f"@{member.username}" if member.username else str(member.telegram_user_id)
-    )
-
-
-def role_label(role: str) -> str:
-    return _(ROLE_LABELS[StaffRole(role)]) if is_value(StaffRole, role) else role
 
 
 def queue_line(
@@ -256,12 +214,6 @@ def contact_line(contact: Contact, timezone: str) -> str:
 # --- parsing and lookups ----------------------------------------------------------------
 
 
-def command_arguments(message: Message) -> str:
-    """The text after the command (``/note@bot C-1 text`` → ``C-1 text``), newlines kept."""
-    parts = (message.text or "").split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
-
-
 def normalized_number(text: str) -> str | None:
     """A complaint number as stored (``c-2026-123`` → ``C-2026-000123``), or None."""
     match = NUMBER.match(text)
@@ -270,14 +222,13 @@ def normalized_number(text: str) -> str | None:
     return f"C-{match.group(1)}-{int(match.group(2)):06d}"
 
 
-async def target_complaint(
-    session: AsyncSession, message: Message, arguments: str, usage: str
-) -> tuple[Complaint, str]:
+async def target_complaint(request: StaffRequest, usage: str) -> tuple[Complaint, str]:
     """The complaint a command is about, and the rest of its arguments.
 
     The complaint is named by its number, or is the one whose message (card, relayed
     message, prompt) the command replies to.
     """
+    session, arguments, message = request.session, request.arguments, request.message
     first, *rest = arguments.split(maxsplit=1) or [""]
     number = normalized_number(first)
     if number is not None:
@@ -285,59 +236,12 @@ async def target_complaint(
         if complaint is None or complaints.status_of(complaint) is S.DRAFT:
             raise Answer(_("There is no complaint {number}.").format(number=number))
         return complaint, rest[0].strip() if rest else ""
-    replied = message.reply_to_message
-    if replied is not None:
+    replied = message.reply_to_message if message is not None else None
+    if message is not None and replied is not None:
         owner = await complaints.message_owner(session, message.chat_id, replied.message_id)
         if owner is not None:
             return owner[0], arguments
     raise Answer(usage)
-
-
-async def staff_by_handle(session: AsyncSession, handle: str) -> StaffMember | None:
-    """The active staff member called ``@username`` or with that Telegram user id."""
-    if TELEGRAM_ID.match(handle):
-        return await staff_members.find_staff(session, int(handle))
-    if handle.startswith("@") and len(handle) > 1:
-        wanted = handle[1:].lower()
-        for member in await staff_members.list_staff(session):
-            if member.username and member.username.lower() == wanted:
-                return member
-    return None
-
-
-async def team_of(session: AsyncSession) -> dict[int, StaffMember]:
-    return {member.id: member for member in await staff_members.list_staff(session)}
-
-
-def staff_locale(update: Update, services: Services) -> str:
-    """The group speaks the default locale; a private chat its user's Telegram language."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is not None and chat.type == chat.PRIVATE and user is not None:
-        return locale_for_language_code(user.language_code, services.default_locale)
-    return services.default_locale
-
-
-def refusal_locale(update: Update, context: CareContext) -> str:
-    """Whom we refuse: a customer in their chat hears their own language."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == chat.PRIVATE and context.customer is not None:
-        return context.customer.locale
-    return staff_locale(update, context.services)
-
-
-async def refuse(update: Update, context: CareContext, attempt: str) -> None:
-    """Tell someone who is not care staff that they cannot do this, and log the attempt."""
-    user, chat = update.effective_user, update.effective_chat
-    log.warning(
-        "refused a staff action: user %s in chat %s is not care staff (tried %s)",
-        user.id if user else None, chat.id if chat else None, attempt,
-    )  # fmt: skip
-    with use_locale(refusal_locale(update, context)):
-        text = only_staff()
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
 
 
 async def post_prompt(
@@ -363,46 +267,50 @@ async def post_prompt(
 # --- card buttons -----------------------------------------------------------------------
 
 
-async def card_action(
-    session: AsyncSession, staff: StaffMember, data: str, services: Services, chat_id: int | None
-) -> Outcome:
-    """Do what a card button asks (pressed in the chat ``chat_id``)."""
-    match = BUTTON.match(data)
-    if match is None:
+async def card_button(request: StaffRequest) -> Reply:
+    """Act on a card button: acknowledge, take, or ask for a resolution note or a reply."""
+    pressed = CardAction.parse(request.arguments)
+    if pressed is None:
         raise Answer(_("This button is not valid."))
-    action, complaint_id = match.group(1), int(match.group(2))
-    complaint = await session.get(Complaint, complaint_id)
+    session, services, staff = request.session, request.services, request.member
+    complaint = await session.get(Complaint, pressed.complaint_id)
     if complaint is None or complaint.number is None:
         raise Answer(_("There is no such complaint."))
     number, now = complaint.number, services.clock.now()
     try:
-        if action == "ack":
+        if pressed.action == "ack":
             change = await complaints.acknowledge(session, complaint, staff, now)
-            return Outcome(_("Acknowledged.") if change else _("Already done."), _some(change))
-        if action == "take":
+            return Reply(
+                _("Acknowledged.") if change else _("Already done."), changes=_some(change)
+            )
+        if pressed.action == "take":
             change = await complaints.take(session, complaint, staff, now)
-            return Outcome(_("It is yours now.") if change else _("Already done."), _some(change))
+            return Reply(
+                _("It is yours now.") if change else _("Already done."), changes=_some(change)
+            )
     except Refused as refused:
         raise Answer(refusal_words(number, refused)) from None
-    if services.staff_chat_id is None or chat_id != services.staff_chat_id:
+    card = request.message
+    if card is None or services.staff_chat_id is None or card.chat_id != services.staff_chat_id:
         # Prompts are answered in the staff group only (a reply elsewhere finds no handler).
         raise Answer(_("Use the card in the staff group for this."))
-    if action == "res":
+    if pressed.action == "res":
         status = complaints.status_of(complaint)
         if status is S.RESOLVED:
-            return Outcome(_("Already done."))
+            return Reply(_("Already done."))
         if not complaints.is_open(complaint):
             raise Answer(refusal_words(number, Refused(Refusal.NOT_ALLOWED, status)))
         prompt = _("Resolution note for {number}: reply to this message.").format(number=number)
-        return Outcome(
+        return Reply(
             _("Reply to my message with what was done."),
-            prompt=(complaint.id, RESOLVE_PROMPT, prompt),
+            after=prompted(card, complaint.id, RESOLVE_PROMPT, prompt),
         )
     prompt = _("Your reply to the customer for {number}: reply to this message.").format(
         number=number
     )
-    return Outcome(
-        _("Reply to my message with your answer."), prompt=(complaint.id, REPLY_PROMPT, prompt)
+    return Reply(
+        _("Reply to my message with your answer."),
+        after=prompted(card, complaint.id, REPLY_PROMPT, prompt),
     )
 
 
@@ -410,35 +318,13 @@ def _some(change: Change | None) -> tuple[Change, ...]:
     return () if change is None else (change,)
 
 
-async def on_card_button(update: Update, context: CareContext) -> None:
-    """Act on a card button: acknowledge, take, or ask for a resolution note or a reply."""
-    query = update.callback_query
-    assert query is not None
-    services = context.services
-    data = query.data or ""
-    try:
-        async with services.sessionmaker.begin() as session:
-            staff = await staff_members.find_staff(session, query.from_user.id)
-            if staff is None:
-                outcome = None
-            else:
-                with use_locale(staff_locale(update, services)):
-                    chat_id = query.message.chat.id if query.message else None
-                    outcome = await card_action(session, staff, data, services, chat_id)
-                for change in outcome.changes:
-                    await notify.owe_announcement(session, services, change)
-    except Answer as answer:
-        await query.answer(answer.text, show_alert=True)
-        return
-    if outcome is None:
-        await refuse(update, context, f"button {data!r}")
-        return
-    await query.answer(outcome.text)
-    if outcome.prompt is not None and query.message is not None:
-        with use_locale(staff_locale(update, services)):
-            await post_prompt(
-                context, query.message.chat.id, query.message.message_id, outcome.prompt
-            )
+def prompted(card: Message, complaint_id: int, purpose: str, text: str) -> After:
+    """After the answer: ask for a reply under the card, and remember what it is for."""
+
+    async def after(context: CareContext, _sent: Message | None) -> None:
+        await post_prompt(context, card.chat_id, card.message_id, (complaint_id, purpose, text))
+
+    return after
 
 
 # --- replies in the staff group ---------------------------------------------------------
@@ -452,7 +338,7 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
     services = context.services
     text = (message.text or message.caption or "").strip()
     photo = message.photo[-1].file_id if message.photo else None
-    resolution: Outcome | None = None
+    resolution: Reply | None = None
     with use_locale(services.default_locale):
         try:
             async with services.sessionmaker.begin() as session:
@@ -487,7 +373,7 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
 
 async def resolve_with_note(
     session: AsyncSession, complaint: Complaint, staff: StaffMember, note: str, services: Services
-) -> Outcome:
+) -> Reply:
     """Resolve a complaint with the note a staff member replied to the prompt."""
     if not note:
         raise Answer(
@@ -498,13 +384,13 @@ async def resolve_with_note(
     except Refused as refused:
         raise Answer(refusal_words(complaint.number, refused)) from None
     if change is None:
-        return Outcome(_("{number} is already resolved.").format(number=complaint.number))
-    return Outcome(
+        return Reply(_("{number} is already resolved.").format(number=complaint.number))
+    return Reply(
         _(
             "{number} is resolved. The customer will be told, and asked for a rating, as "
             "soon as Telegram accepts the message; the card shows when they were told."
         ).format(number=complaint.number),
-        (change,),
+        changes=(change,),
     )
 
 
@@ -551,52 +437,13 @@ async def send_to_customer(
 
 # --- commands ---------------------------------------------------------------------------
 
-Action = Callable[[AsyncSession, StaffMember, Message, Services], Awaitable[Outcome]]
 
-
-async def run_command(update: Update, context: CareContext, name: str, action: Action) -> None:
-    """Check the sender is care staff, do the command in one transaction, then answer."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    services = context.services
-    with use_locale(staff_locale(update, services)):
-        try:
-            async with services.sessionmaker.begin() as session:
-                staff = await staff_members.find_staff(session, user.id)
-                outcome = None if staff is None else await action(session, staff, message, services)
-                for change in outcome.changes if outcome else ():
-                    # Owed with the change: nobody is told of a change rolled back, and
-                    # no change committed goes untold.
-                    await notify.owe_announcement(session, services, change)
-        except Answer as answer:
-            outcome = Outcome(answer.text)
-        if outcome is None:
-            await refuse(update, context, f"/{name}")
-            return
-        for part in chunks(outcome.text):
-            await message.reply_text(part)
-
-
-def command(
-    name: str, action: Action
-) -> Callable[[Update, CareContext], Coroutine[Any, Any, None]]:
-    """The handler callback of a staff command."""
-
-    async def callback(update: Update, context: CareContext) -> None:
-        await run_command(update, context, name, action)
-
-    callback.__doc__ = action.__doc__
-    return callback
-
-
-async def show_queue(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def show_queue(request: StaffRequest) -> Reply:
     """/queue: open complaints, the nearest deadline first."""
+    session, services = request.session, request.services
     rows = await complaints.queue(session)
     if not rows:
-        return Outcome(_("Nothing in the queue."))
+        return Reply(_("Nothing in the queue."))
     team = await team_of(session)
     now = services.clock.now()
     lines = [
@@ -609,15 +456,14 @@ async def show_queue(
     lines += [queue_line(c, team, services.timezone, now) for c in rows[:QUEUE_SHOWN]]
     if len(rows) > QUEUE_SHOWN:
         lines.append(_("…and {count} more.").format(count=len(rows) - QUEUE_SHOWN))
-    return Outcome("\n".join(lines))
+    return Reply("\n".join(lines))
 
 
-async def show_complaint(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def show_complaint(request: StaffRequest) -> Reply:
     """/complaint C-…: the card, the full history and the customer's recent contacts."""
+    session, services = request.session, request.services
     usage = _("Usage: /complaint C-2026-000123")
-    complaint, _rest = await target_complaint(session, message, command_arguments(message), usage)
+    complaint, _rest = await target_complaint(request, usage)
     loaded = await complaints.facts(session, complaint.id)
     assert loaded is not None
     team = await team_of(session)
@@ -627,15 +473,14 @@ async def show_complaint(
     lines += [event_line(event, team, services.timezone) for event in events]
     lines += ["", _("Recent contacts with the customer:")]
     lines += [contact_line(contact, services.timezone) for contact in recent] or [_("none")]
-    return Outcome("\n".join(lines))
+    return Reply("\n".join(lines))
 
 
-async def assign_complaint(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def assign_complaint(request: StaffRequest) -> Reply:
     """/assign C-… @username: give a complaint to a staff member."""
+    session, staff, services = request.session, request.member, request.services
     usage = _("Usage: /assign C-2026-000123 @username (or their Telegram user id)")
-    complaint, rest = await target_complaint(session, message, command_arguments(message), usage)
+    complaint, rest = await target_complaint(request, usage)
     handle = rest.strip()
     if not handle or len(handle.split()) != 1:
         raise Answer(usage)
@@ -647,36 +492,34 @@ async def assign_complaint(
     except Refused as refused:
         raise Answer(refusal_words(complaint.number, refused)) from None
     if change is None:
-        return Outcome(
+        return Reply(
             _("{number} is already assigned to {name}.").format(
                 number=complaint.number, name=staff_name(assignee)
             )
         )
-    return Outcome(
+    return Reply(
         _("{number} is now assigned to {name}.").format(
             number=complaint.number, name=staff_name(assignee)
         ),
-        (change,),
+        changes=(change,),
     )
 
 
-async def resolve_complaint(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def resolve_complaint(request: StaffRequest) -> Reply:
     """/resolve C-… note: mark solved, with what was done (the customer sees the note)."""
+    session, staff, services = request.session, request.member, request.services
     usage = _("Usage: /resolve C-2026-000123 what was done")
-    complaint, note = await target_complaint(session, message, command_arguments(message), usage)
+    complaint, note = await target_complaint(request, usage)
     if not note:
         raise Answer(usage)
     return await resolve_with_note(session, complaint, staff, note, services)
 
 
-async def reopen_complaint(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def reopen_complaint(request: StaffRequest) -> Reply:
     """/reopen C-… [why]: open a resolved or closed complaint again."""
+    session, staff, services = request.session, request.member, request.services
     usage = _("Usage: /reopen C-2026-000123")
-    complaint, why = await target_complaint(session, message, command_arguments(message), usage)
+    complaint, why = await target_complaint(request, usage)
     try:
         change = await complaints.reopen(
             session, complaint, services.sla, services.clock.now(), staff=staff, note=why or None
@@ -684,107 +527,52 @@ async def reopen_complaint(
     except Refused as refused:
         raise Answer(refusal_words(complaint.number, refused)) from None
     if change is None:
-        return Outcome(_("{number} is already reopened.").format(number=complaint.number))
-    return Outcome(_("{number} is open again.").format(number=complaint.number), (change,))
+        return Reply(_("{number} is already reopened.").format(number=complaint.number))
+    return Reply(_("{number} is open again.").format(number=complaint.number), changes=(change,))
 
 
-async def note_complaint(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def note_complaint(request: StaffRequest) -> Reply:
     """/note C-… text: an internal note, never shown to the customer."""
+    session, staff, services = request.session, request.member, request.services
     usage = _("Usage: /note C-2026-000123 text (for staff only)")
-    complaint, text = await target_complaint(session, message, command_arguments(message), usage)
+    complaint, text = await target_complaint(request, usage)
     if not text:
         raise Answer(usage)
     await complaints.add_note(session, complaint, staff, text, services.clock.now())
-    return Outcome(_("Note added to {number} (staff only).").format(number=complaint.number))
+    return Reply(_("Note added to {number} (staff only).").format(number=complaint.number))
 
 
-async def manage_staff(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
-    """/staff list | add <id> <role> [name] | remove <id>: who the care staff are."""
-    usage = _(
-        "Usage: /staff list · /staff add <Telegram user id> <agent|supervisor|admin> [name] · "
-        "/staff remove <Telegram user id>"
-    )
-    verb, *rest = command_arguments(message).split(maxsplit=1) or [""]
-    arguments = rest[0] if rest else ""
-    if verb == "list" and not arguments:
-        lines = [_("Care staff:")]
-        for member in await staff_members.list_staff(session):
-            lines.append(
-                _("{name} · {role} · id {id}").format(
-                    name=staff_name(member),
-                    role=role_label(member.role),
-                    id=member.telegram_user_id,
-                )
-                + (f" · @{member.username}" if member.username else "")
-            )
-        return Outcome("\n".join(lines))
-    if verb not in ("add", "remove"):
-        raise Answer(usage)
-    if staff.role != StaffRole.ADMIN.value:
-        log.warning(
-            "refused /staff %s: staff member %s is not an admin", verb, staff.telegram_user_id
-        )
-        raise Answer(_("Only admins can add or remove staff members."))
-    if verb == "add":
-        parts = arguments.split(maxsplit=2)
-        if len(parts) < 2 or not TELEGRAM_ID.match(parts[0]) or not is_value(StaffRole, parts[1]):
-            raise Answer(usage)
-        member = await staff_members.add_staff(
-            session, int(parts[0]), StaffRole(parts[1]), services.clock.now(),
-            name=parts[2].strip() if len(parts) > 2 else None,
-        )  # fmt: skip
-        return Outcome(
-            _("{name} (id {id}) is now care staff: {role}.").format(
-                name=staff_name(member), id=member.telegram_user_id, role=role_label(member.role)
-            )
-        )
-    if not TELEGRAM_ID.match(arguments):
-        raise Answer(usage)
-    user_id = int(arguments)
-    if user_id == staff.telegram_user_id:
-        raise Answer(_("You cannot remove yourself; ask another admin."))
-    if not await staff_members.remove_staff(session, user_id):
-        raise Answer(_("{id} is not a member of the care staff.").format(id=user_id))
-    return Outcome(_("{id} is no longer care staff.").format(id=user_id))
-
-
-COMMANDS: dict[str, Action] = {
+COMMANDS: dict[str, StaffAction] = {
     "queue": show_queue,
     "complaint": show_complaint,
     "assign": assign_complaint,
     "resolve": resolve_complaint,
     "reopen": reopen_complaint,
     "note": note_complaint,
-    "staff": manage_staff,
 }
 
 
 def staff_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
-    """Handlers for the staff group and staff members' private chats.
+    """Handlers for the staff group and staff members' private chats: the complaint
+    commands, the card's buttons, replies to cards and prompts, and /staff.
 
     Registered before the customer's handlers: these commands are answered here (a
     refusal for anyone but staff) and never reach the customer's side; every other
     command flows on.
     """
-    # New messages only: an edited "/resolve" or reply must not act or write again.
-    new = filters.UpdateType.MESSAGE
-    where: filters.BaseFilter = filters.ChatType.PRIVATE
-    if staff_chat_id is not None:
-        where = where | filters.Chat(staff_chat_id)
+    where = staff_places(staff_chat_id)
     handlers: list[BaseHandler] = [
-        CommandHandler(name, command(name, action), filters=where & new)
-        for name, action in COMMANDS.items()
+        staff_command(name, action, where=where) for name, action in COMMANDS.items()
     ]
-    handlers.append(CallbackQueryHandler(on_card_button, pattern=f"^{words.STAFF_PREFIX}"))
+    handlers += roster_handlers(staff_chat_id)
+    handlers.append(staff_button(CardAction, card_button))
     if staff_chat_id is not None:
+        # New messages only: an edited reply must not write again.
         handlers.append(
             MessageHandler(
-                filters.Chat(staff_chat_id) & filters.REPLY & new & ~filters.COMMAND,
+                filters.Chat(staff_chat_id) & filters.REPLY & filters.UpdateType.MESSAGE
+                & ~filters.COMMAND,
                 on_staff_reply,
             )
-        )
+        )  # fmt: skip
     return handlers

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from care import complaints, owed
 from care.complaints import ComplaintFacts
 from care.models import Complaint, ComplaintStatus, OwedState
 from care.owed import CustomerDelivery, Kind, Purpose
 from handlers import complaint_words as words
+from handlers.buttons import CardAction, key
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -163,21 +164,16 @@ def owe_whole_description(session: AsyncSession, complaint: Complaint, services:
 def card_keyboard(facts: ComplaintFacts) -> InlineKeyboardMarkup | None:
     """The buttons that make sense for the complaint's status."""
     complaint = facts.complaint
-    prefix = words.STAFF_PREFIX
     buttons = []
     if complaint.status in (S.NEW.value, S.REOPENED.value):
-        buttons.append(
-            InlineKeyboardButton(_("Acknowledge"), callback_data=f"{prefix}ack:{complaint.id}")
-        )
+        buttons.append(key(_("Acknowledge"), CardAction("ack", complaint.id)))
     if complaints.is_open(complaint):
         buttons += [
-            InlineKeyboardButton(_("Take"), callback_data=f"{prefix}take:{complaint.id}"),
-            InlineKeyboardButton(_("Resolve"), callback_data=f"{prefix}res:{complaint.id}"),
+            key(_("Take"), CardAction("take", complaint.id)),
+            key(_("Resolve"), CardAction("res", complaint.id)),
         ]
     if complaint.status != S.CLOSED.value:
-        buttons.append(
-            InlineKeyboardButton(_("Reply"), callback_data=f"{prefix}reply:{complaint.id}")
-        )
+        buttons.append(key(_("Reply"), CardAction("reply", complaint.id)))
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 

@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
-from handlers.staff import staff_locale
+from handlers.staff_access import staff_locale
 
 HINT_EVERY = timedelta(minutes=30)
 

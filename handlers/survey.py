@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
@@ -31,7 +31,7 @@ from care import complaints, contacts, ratings
 from care.complaints import ComplaintFacts, Refusal, Refused
 from care.models import ComplaintStatus, Contact, ContactKind, Direction
 from handlers import common
-from handlers import complaint_words as words
+from handlers.buttons import Rating, ReopenRequest, key
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -46,8 +46,6 @@ COMMENT = "comment"
 END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 
-RATE_PATTERN = rf"^{words.RATING_PREFIX}({words.ROW_ID}):([1-5])$"
-REOPEN_PATTERN = rf"^{words.REOPEN_PREFIX}({words.ROW_ID})$"
 
 # Ratings at or below this are a warning sign: staff are alerted, the customer may reopen.
 LOW_RATING = 2
@@ -71,16 +69,7 @@ def stars(rating: int) -> str:
 
 
 def reopen_keyboard(complaint_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    _("Reopen my complaint"),
-                    callback_data=f"{words.REOPEN_PREFIX}{complaint_id}",
-                )
-            ]
-        ]
-    )
+    return InlineKeyboardMarkup([[key(_("Reopen my complaint"), ReopenRequest(complaint_id))]])
 
 
 async def _own_complaint(
@@ -109,11 +98,12 @@ def _customer_name(loaded: ComplaintFacts) -> str:
 async def rate(update: Update, context: CareContext) -> str | None:
     """Store the customer's 1-5 rating of their resolved complaint and ask for a comment."""
     query, view = update.callback_query, context.customer
-    assert query is not None and context.match is not None
+    pressed = Rating.parse(query.data if query is not None else None)
+    assert query is not None and pressed is not None
     if view is None:  # not a private chat: no customer, so no complaint of theirs
         await common.refuse_unknown_button(update, context)
         return None
-    complaint_id, rating = int(context.match[1]), int(context.match[2])
+    complaint_id, rating = pressed.complaint_id, pressed.stars
     services = context.services
     try:
         rated = await _store_rating(services, complaint_id, view.id, rating)
@@ -240,10 +230,8 @@ def rated_just_before(history: list[Contact]) -> int | None:
     previous = inbound[-2]
     if previous.kind != ContactKind.BUTTON.value or not previous.text:
         return None
-    if not previous.text.startswith(words.RATING_PREFIX):
-        return None
-    complaint_id = previous.text.removeprefix(words.RATING_PREFIX).split(":")[0]
-    return words.id_in(complaint_id)
+    rating = Rating.parse(previous.text)
+    return rating.complaint_id if rating is not None else None
 
 
 async def skip_comment(update: Update, context: CareContext) -> int:
@@ -287,11 +275,12 @@ async def pass_on(update: Update, context: CareContext) -> None:
 async def reopen(update: Update, context: CareContext) -> int | None:
     """Reopen the customer's complaint from the offer after a low rating."""
     query, view = update.callback_query, context.customer
-    assert query is not None and context.match is not None
+    pressed = ReopenRequest.parse(query.data if query is not None else None)
+    assert query is not None and pressed is not None
     if view is None:
         await common.refuse_unknown_button(update, context)
         return None
-    complaint_id = int(context.match[1])
+    complaint_id = pressed.complaint_id
     services = context.services
     async with services.sessionmaker.begin() as session:
         loaded = await _own_complaint(session, complaint_id, view.id)
@@ -336,7 +325,7 @@ def satisfaction_conversation() -> ConversationHandler:
         persistent=True,
         # A second rating (another complaint) starts over from its own press.
         allow_reentry=True,
-        entry_points=[CallbackQueryHandler(rate, pattern=RATE_PATTERN)],
+        entry_points=[CallbackQueryHandler(rate, pattern=Rating.pattern())],
         states={
             COMMENT: [
                 CommandHandler(["skip", "cancel"], skip_comment, filters=PRIVATE),
@@ -344,7 +333,7 @@ def satisfaction_conversation() -> ConversationHandler:
             ]
         },
         fallbacks=[
-            CallbackQueryHandler(reopen, pattern=REOPEN_PATTERN),
+            CallbackQueryHandler(reopen, pattern=ReopenRequest.pattern()),
             MessageHandler(PRIVATE & filters.COMMAND, leave_for_command),
         ],
     )
@@ -355,5 +344,5 @@ def survey_handlers() -> list[BaseHandler]:
     return [
         satisfaction_conversation(),
         # The reopen offer outlives the dialogue (pressed after /skip or a day later).
-        CallbackQueryHandler(reopen, pattern=REOPEN_PATTERN),
+        CallbackQueryHandler(reopen, pattern=ReopenRequest.pattern()),
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import (
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -12,14 +11,16 @@ from telegram import (
 from care.birthdays import Birthday, BirthdayProblem
 from care.customers import format_phone
 from care.models import BirthdayCalendar, Customer
+from handlers.buttons import (
+    ConsentChoice,
+    FilingStep,
+    ForgetAnswer,
+    LanguageChoice,
+    ProfileField,
+    key,
+)
 from handlers.i18n import N_, current_locale
 from handlers.i18n import gettext as _
-
-# Callback data: "<topic>:<value>". Parsed by handlers; anything else is refused.
-LANGUAGE_PREFIX = "lang:"
-CONSENT_PREFIX = "consent:"
-PROFILE_PREFIX = "prof:"
-FORGET_PREFIX = "forget:"
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -41,16 +42,12 @@ COMMANDS: list[tuple[str, str]] = [
 
 def file_button() -> InlineKeyboardMarkup:
     """The "File a complaint" button shown in /help and to returning customers."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("File a complaint"), callback_data="cx:file:go")]]
-    )
+    return InlineKeyboardMarkup([[key(_("File a complaint"), FilingStep("go"))]])
 
 
 def language_keyboard(selected: str | None) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(
-            ("✓ " if code == selected else "") + name, callback_data=LANGUAGE_PREFIX + code
-        )
+        key(("✓ " if code == selected else "") + name, LanguageChoice(code))
         for code, name in LANGUAGE_NAMES.items()
     ]
     return InlineKeyboardMarkup([buttons])
@@ -60,8 +57,8 @@ def consent_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(_("Yes, please"), callback_data=CONSENT_PREFIX + "yes"),
-                InlineKeyboardButton(_("No, thanks"), callback_data=CONSENT_PREFIX + "no"),
+                key(_("Yes, please"), ConsentChoice("yes")),
+                key(_("No, thanks"), ConsentChoice("no")),
             ]
         ]
     )
@@ -86,16 +83,11 @@ def profile_keyboard(customer: Customer) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(_("Language"), callback_data=PROFILE_PREFIX + "language"),
-                InlineKeyboardButton(_("Phone"), callback_data=PROFILE_PREFIX + "phone"),
-                InlineKeyboardButton(_("Birthday"), callback_data=PROFILE_PREFIX + "birthday"),
+                key(_("Language"), ProfileField("language")),
+                key(_("Phone"), ProfileField("phone")),
+                key(_("Birthday"), ProfileField("birthday")),
             ],
-            [
-                InlineKeyboardButton(
-                    consent_label,
-                    callback_data=CONSENT_PREFIX + ("no" if customer.consent_care else "yes"),
-                )
-            ],
+            [key(consent_label, ConsentChoice("no" if customer.consent_care else "yes"))],
         ]
     )
 
@@ -104,8 +96,8 @@ def forget_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(_("Yes, erase my data"), callback_data=FORGET_PREFIX + "yes"),
-                InlineKeyboardButton(_("No, keep it"), callback_data=FORGET_PREFIX + "no"),
+                key(_("Yes, erase my data"), ForgetAnswer("yes")),
+                key(_("No, keep it"), ForgetAnswer("no")),
             ]
         ]
     )

@@ -6,37 +6,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
 from care import audiences, campaigns, messages
 from care.models import Campaign, CampaignStatus
-from handlers import staff
+from handlers.buttons import CampaignAction, key
 from handlers.campaigns.words import LOCALE_LABELS, audience_words, status_words, title
-from handlers.context import Services
+from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.staff_access import After
 
 log = logging.getLogger(__name__)
-
-# Callback data of the card's buttons: "cp:approve:<id>", "cp:edit:<id>", "cp:cancel:<id>".
-PREFIX = "cp:"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """What a campaign command or button answers, and what to do after the commit."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-    # The campaign whose card in the staff group is to be brought up to date.
-    refresh: int | None = None
-    # Remember the reply as this campaign's card when it is posted in the staff group.
-    card_of: int | None = None
 
 
 def card_text(
@@ -84,18 +69,10 @@ def card_keyboard(campaign: Campaign) -> InlineKeyboardMarkup | None:
     """Approve, Edit and Cancel on a draft; Cancel on an approved campaign."""
     buttons = []
     if campaign.status == CampaignStatus.DRAFT.value:
-        buttons.append(
-            InlineKeyboardButton(_("✅ Approve"), callback_data=f"{PREFIX}approve:{campaign.id}")
-        )
-        buttons.append(
-            InlineKeyboardButton(_("✏️ Edit"), callback_data=f"{PREFIX}edit:{campaign.id}")
-        )
+        buttons.append(key(_("✅ Approve"), CampaignAction("approve", campaign.id)))
+        buttons.append(key(_("✏️ Edit"), CampaignAction("edit", campaign.id)))
     if campaign.status in (CampaignStatus.DRAFT.value, CampaignStatus.APPROVED.value):
-        buttons.append(
-            InlineKeyboardButton(
-                _("✖ Cancel campaign"), callback_data=f"{PREFIX}cancel:{campaign.id}"
-            )
-        )
+        buttons.append(key(_("✖ Cancel campaign"), CampaignAction("cancel", campaign.id)))
     return InlineKeyboardMarkup([buttons]) if buttons else None
 
 
@@ -114,15 +91,23 @@ async def card(
     return card_text(campaign, size, samples, services, locale), card_keyboard(campaign)
 
 
-async def send_reply(message: Message, reply: Reply, services: Services) -> None:
-    """Answer in parts Telegram accepts, the buttons on the last; remember a card posted
-    in the staff group."""
-    parts = staff.chunks(reply.text)
-    for part in parts[:-1]:
-        await message.reply_text(part)
-    sent = await message.reply_text(parts[-1], reply_markup=reply.keyboard)
-    if reply.card_of is not None and message.chat_id == services.staff_chat_id:
-        await remember_card(services, reply.card_of, sent.message_id)
+def remembered_as_card(campaign_id: int) -> After:
+    """After the reply is posted: remember it as the campaign's card, in the staff group."""
+
+    async def after(context: CareContext, sent: Message | None) -> None:
+        if sent is not None and sent.chat_id == context.services.staff_chat_id:
+            await remember_card(context.services, campaign_id, sent.message_id)
+
+    return after
+
+
+def card_refreshed(campaign_id: int) -> After:
+    """After the commit: bring the campaign's card in the staff group up to date."""
+
+    async def after(context: CareContext, _sent: Message | None) -> None:
+        await refresh_card(context.bot, context.services, campaign_id)
+
+    return after
 
 
 async def remember_card(services: Services, campaign_id: int, message_id: int) -> None:

@@ -17,18 +17,15 @@ from datetime import date, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler
 
 from care import audiences, campaigns, messages
-from care import staff as staff_members
 from care.campaign_requests import CampaignRequest, create_requested, edit_requested
 from care.campaigns import CampaignError
-from care.models import Campaign, StaffMember
-from handlers import staff
+from care.models import Campaign, StaffMember, StaffRole
+from handlers.buttons import CampaignAction
 from handlers.campaigns import buttons
-from handlers.campaigns.buttons import only_admins
-from handlers.campaigns.card import PREFIX, Reply, card, refresh_card, send_reply
+from handlers.campaigns.card import card, card_refreshed, remembered_as_card
 from handlers.campaigns.words import (
     approved_words,
     cancelled_words,
@@ -39,14 +36,22 @@ from handlers.campaigns.words import (
     progress_text,
     usage,
 )
-from handlers.context import CareContext, Services
+from handlers.context import Services
+from handlers.i18n import N_
 from handlers.i18n import gettext as _
-from handlers.i18n import use_locale
-from handlers.staff import Answer
+from handlers.staff_access import (
+    Answer,
+    ErrorWords,
+    Reply,
+    StaffRequest,
+    staff_button,
+    staff_command,
+    staff_places,
+)
 
 log = logging.getLogger(__name__)
 
-# Row ids: at most 9 digits, to fit PostgreSQL's INTEGER (see complaint_words.ROW_ID).
+# Row ids: at most 9 digits, to fit PostgreSQL's INTEGER (see handlers.buttons.ROW_ID).
 CAMPAIGN_ID = re.compile(r"^#?(\d{1,9})$")
 CUSTOMER_ID = re.compile(r"^\d{1,9}$")
 DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -196,7 +201,7 @@ async def new_campaign(
         timezone=services.timezone, created_by=member,
     )  # fmt: skip
     text, keyboard = await card(session, campaign, services, locale)
-    return Reply(text, keyboard, card_of=campaign.id)
+    return Reply(text, keyboard, after=remembered_as_card(campaign.id))
 
 
 async def edit_campaign(
@@ -218,7 +223,7 @@ async def edit_campaign(
             audience=asked.audience is not None, day=asked.day is not None,
             at=asked.at is not None, occasion=asked.occasion is not None, text=asked.text,
         ),
-        refresh=campaign.id,
+        after=card_refreshed(campaign.id),
     )  # fmt: skip
 
 
@@ -278,7 +283,7 @@ async def approve_campaign(
     count = await campaigns.approve(
         session, campaign, member, services.clock.now(), services.timezone
     )
-    return Reply(approved_words(campaign, count), refresh=campaign.id)
+    return Reply(approved_words(campaign, count), after=card_refreshed(campaign.id))
 
 
 async def cancel_campaign(
@@ -287,7 +292,7 @@ async def cancel_campaign(
     """/campaign cancel <id>: nothing more of it is sent."""
     campaign, _rest = await target(session, arguments)
     count = await campaigns.cancel(session, campaign)
-    return Reply(cancelled_words(campaign, count), refresh=campaign.id)
+    return Reply(cancelled_words(campaign, count), after=card_refreshed(campaign.id))
 
 
 async def campaign_status(
@@ -323,50 +328,38 @@ VERBS: dict[str, Action] = {
 }
 
 
-async def on_campaign_command(update: Update, context: CareContext) -> None:
+async def campaign_command(request: StaffRequest) -> Reply:
     """Run /campaign new|edit|preview|approve|cancel|status, or /campaigns (admins only)."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    services = context.services
-    text = message.text or ""
-    listing = text.split(maxsplit=1)[0].split("@")[0].lower() == "/campaigns"
-    verb, *rest = (["list"] if listing else staff.command_arguments(message).split(maxsplit=1)) or [
-        ""
-    ]
-    arguments = rest[0] if rest else ""
-    locale = staff.staff_locale(update, services)
-    with use_locale(locale):
-        try:
-            async with services.sessionmaker.begin() as session:
-                member = await staff_members.find_staff(session, user.id)
-                if member is None:
-                    reply = None
-                else:
-                    only_admins(member)
-                    action = list_campaigns if listing else VERBS.get(verb.lower())
-                    if action is None:
-                        raise Answer(usage())
-                    reply = await action(session, member, arguments, services, locale)
-        except Answer as answer:
-            reply = Reply(answer.text)
-        except CampaignError as error:  # nothing was changed: the transaction rolled back
-            reply = Reply(problem_words(error.problem, error.facts))
-        if reply is None:
-            await staff.refuse(update, context, "/campaign")
-            return
-        await send_reply(message, reply, services)
-    if reply.refresh is not None:
-        await refresh_card(context.bot, services, reply.refresh)
+    message = request.message
+    assert message is not None
+    listing = (message.text or "").split(maxsplit=1)[0].split("@")[0].lower() == "/campaigns"
+    verb, *rest = (["list"] if listing else request.arguments.split(maxsplit=1)) or [""]
+    action = list_campaigns if listing else VERBS.get(verb.lower())
+    if action is None:
+        raise Answer(usage())
+    return await action(
+        request.session, request.member, rest[0] if rest else "", request.services,
+        request.locale,
+    )  # fmt: skip
 
 
 # --- registration -----------------------------------------------------------------------
 
+ADMINS_ONLY = N_("Only admins can run campaigns.")
+CAMPAIGN_PROBLEMS: ErrorWords = {
+    CampaignError: lambda error: problem_words(error.problem, error.facts)
+}
 
-def campaign_handlers() -> list[BaseHandler]:
-    """/campaign, /campaigns and the campaign card's buttons, in any chat (admins only)."""
-    new = filters.UpdateType.MESSAGE  # an edited command must not act again
+
+def campaign_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
+    """/campaign, /campaigns and the campaign card's buttons (admins only)."""
     return [
-        CommandHandler(["campaign", "campaigns"], on_campaign_command, filters=new),
-        CallbackQueryHandler(buttons.on_campaign_button, pattern=f"^{PREFIX}"),
-    ]
+        staff_command(
+            ["campaign", "campaigns"], campaign_command, least=StaffRole.ADMIN,
+            refusal=ADMINS_ONLY, where=staff_places(staff_chat_id), errors=CAMPAIGN_PROBLEMS,
+        ),
+        staff_button(
+            CampaignAction, buttons.campaign_button, least=StaffRole.ADMIN,
+            refusal=ADMINS_ONLY, errors=CAMPAIGN_PROBLEMS,
+        ),
+    ]  # fmt: skip

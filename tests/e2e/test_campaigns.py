@@ -22,6 +22,7 @@ from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Campaign, CampaignStatus, Customer, CustomerTag, Outbox
 from care.templates import TemplateBook
+from handlers.buttons import CampaignAction
 from tests.conftest import CareTeam
 from tests.helpers import (
     Person,
@@ -35,6 +36,11 @@ from tests.helpers import (
     wait_until,
     zh,
 )
+
+# The buttons of the first campaign's card.
+APPROVE_FIRST = CampaignAction("approve", 1).pack()
+EDIT_FIRST = CampaignAction("edit", 1).pack()
+
 
 BOOK = TemplateBook.load(None, "zh_CN")
 
@@ -154,7 +160,7 @@ async def test_admin_makes_previews_approves_and_watches_a_mid_autumn_campaign(
     assert "⚠" in text_of(preview)
 
     assert en("✅ Approve") in buttons(card)
-    answer, _none = await ada.press_data(card["message_id"], "cp:approve:1", expect_message=False)
+    answer, _none = await ada.press_data(card["message_id"], APPROVE_FIRST, expect_message=False)
     assert answer == en(
         "Campaign #{id} is approved: {count} messages planned, sent from {day} {time} in "
         "each customer's time zone."
@@ -305,7 +311,7 @@ async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
     await wait_until(remembered)
 
     # Edit on the card says how to edit this campaign; nothing changes.
-    query = await client.press(group, ada.id, card["message_id"], "cp:edit:1")
+    query = await client.press(group, ada.id, card["message_id"], EDIT_FIRST)
     answer = await client.wait_for_callback_answer(query, timeout=10.0)
     assert answer["text"] == zh(EDIT_HELP).format(id=1)
     assert "/campaign edit 1 " in answer["text"]
@@ -385,7 +391,7 @@ async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
     # Other staff may not edit, by command or by button.
     refused = await Person(client, care_team.agent).say("/campaign edit 1 all")
     assert text_of(refused) == zh("Only admins can run campaigns.")
-    query = await client.press(group, care_team.supervisor["id"], card["message_id"], "cp:edit:1")
+    query = await client.press(group, care_team.supervisor["id"], card["message_id"], EDIT_FIRST)
     answer = await client.wait_for_callback_answer(query, timeout=10.0)
     assert answer["text"] == zh("Only admins can run campaigns.")
     assert (await campaign_of(sessionmaker, 1)).audience == {"kind": "tag", "tag": "vip"}
@@ -406,7 +412,7 @@ async def test_admin_edits_a_draft_and_the_edited_campaign_is_sent(
         lambda m: m["message_id"] == card["message_id"] and callback_data(m) == ["cp:cancel:1"],
         timeout=10.0,
     )
-    query = await client.press(group, ada.id, card["message_id"], "cp:edit:1")  # an old card
+    query = await client.press(group, ada.id, card["message_id"], EDIT_FIRST)  # an old card
     answer = await client.wait_for_callback_answer(query, timeout=10.0)
     assert answer["text"] == zh(NOT_A_DRAFT)
     campaign = await campaign_of(sessionmaker, 1)
@@ -486,14 +492,10 @@ async def test_only_admins_run_campaigns(
     refused = await Person(client, customer).say("/campaigns")
     assert text_of(refused) == zh("Only care staff can do this.")
     # Buttons: a supervisor presses Approve on the card; a customer forges a press.
-    query = await client.press(
-        group, care_team.supervisor["id"], card["message_id"], "cp:approve:1"
-    )
+    query = await client.press(group, care_team.supervisor["id"], card["message_id"], APPROVE_FIRST)
     answer = await client.wait_for_callback_answer(query, timeout=10.0)
     assert answer["text"] == zh("Only admins can run campaigns.")
-    query = await client.press(
-        customer["id"], customer["id"], refused["message_id"], "cp:approve:1"
-    )
+    query = await client.press(customer["id"], customer["id"], refused["message_id"], APPROVE_FIRST)
     answer = await client.wait_for_callback_answer(query, timeout=10.0)
     assert answer["text"] == zh("Only care staff can do this.")
 
@@ -536,7 +538,9 @@ async def test_the_planner_drafts_mid_autumn_for_the_staff_group_and_plans_birth
     await planner_bot.start()  # 2026-09-24: Mid-Autumn is tomorrow
 
     card = await client.wait_for_bot_message(
-        care_team.group_id, lambda m: "cp:approve:1" in callback_data(m), timeout=10.0
+        care_team.group_id,
+        lambda m: APPROVE_FIRST in callback_data(m),
+        timeout=10.0,
     )
     text = text_of(card)
     assert (
@@ -559,13 +563,19 @@ async def test_the_planner_drafts_mid_autumn_for_the_staff_group_and_plans_birth
 
     # A supervisor may not approve; the admin may, in the group.
     query = await client.press(
-        care_team.group_id, care_team.supervisor["id"], card["message_id"], "cp:approve:1"
+        care_team.group_id,
+        care_team.supervisor["id"],
+        card["message_id"],
+        APPROVE_FIRST,
     )
     assert (await client.wait_for_callback_answer(query, timeout=10.0))["text"] == zh(
         "Only admins can run campaigns."
     )
     query = await client.press(
-        care_team.group_id, care_team.admin["id"], card["message_id"], "cp:approve:1"
+        care_team.group_id,
+        care_team.admin["id"],
+        card["message_id"],
+        APPROVE_FIRST,
     )
     await client.wait_for_callback_answer(query, timeout=10.0)
     edited = await client.wait_for_bot_message(

@@ -18,6 +18,7 @@ from bot.sandbox.client import SandboxClient
 from care import complaints
 from care.models import Customer
 from handlers import complaint_words as words
+from handlers.buttons import CardAction, Rating, ReopenRequest
 from handlers.i18n import use_locale
 from tests.conftest import CareTeam
 from tests.e2e.conftest import PersonFactory
@@ -60,12 +61,12 @@ async def test_a_london_customer_is_told_one_deadline_in_london_time(
     rating = await resolved_message(emma)
     _answer, offer = await emma.press_data(
         rating["message_id"],
-        f"{words.RATING_PREFIX}{complaint_id}:2",
-        lambda m: has_data(m, words.REOPEN_PREFIX),
+        Rating(complaint_id, 2).pack(),
+        lambda m: has_data(m, ReopenRequest.PREFIX),
     )
     assert offer is not None
     _answer, told = await emma.press_data(
-        offer["message_id"], f"{words.REOPEN_PREFIX}{complaint_id}", lambda m: number in text_of(m)
+        offer["message_id"], ReopenRequest(complaint_id).pack(), lambda m: number in text_of(m)
     )
     assert told is not None
 
@@ -101,7 +102,7 @@ async def test_acknowledgement_names_the_resolution_deadline_in_the_customers_zo
     customer_id = await customer_id_of(sessionmaker, emma.id)
     async with sessionmaker.begin() as session:
         (await session.get_one(Customer, customer_id)).timezone = LONDON
-    ack = f"{words.STAFF_PREFIX}ack:{complaint_id}"
+    ack = CardAction("ack", complaint_id).pack()
     card = await client.wait_for_bot_message(
         care_team.group_id, lambda m: has_data(m, ack), timeout=10
     )

@@ -36,6 +36,7 @@ from care.models import (
     Outbox,
     OutboxState,
 )
+from handlers.buttons import CardAction
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
 from tests.helpers import Person, RunningBot, filed_complaint, text_of, wait_until
@@ -217,7 +218,7 @@ async def test_forget_leaves_nothing_that_names_the_customer(
     await quillon.wait_reply(before)
     await quillon.say(WORDS["answer to staff"])
     group_before = max(m["message_id"] for m in await client.transcript(group))
-    query = await client.press(group, agent, card, f"st:res:{cid}")
+    query = await client.press(group, agent, card, CardAction("res", cid).pack())
     await client.wait_for_callback_answer(query, timeout=10)
     asks = zh("Resolution note for {number}: reply to this message.").format(number=first.number)
     prompt = await client.wait_for_bot_message(

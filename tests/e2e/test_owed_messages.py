@@ -14,6 +14,7 @@ from bot.owed_jobs import owed_sender
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintEvent, ComplaintEventType, OwedMessage
+from handlers.buttons import FilingStep
 from tests.conftest import CareTeam
 from tests.e2e.conftest import PersonFactory
 from tests.e2e.test_complaints import file_in_english
@@ -110,7 +111,7 @@ async def test_a_customer_whose_confirmation_fails_still_learns_the_number(
     await client.fault(
         {"kind": "error", "method": "sendMessage", "status": 500, "count": 4, "chat_id": anna.id}
     )
-    await anna.press_data(summary["message_id"], "cx:file:submit", expect_message=False)
+    await anna.press_data(summary["message_id"], FilingStep("submit").pack(), expect_message=False)
     await wait_until(lambda: _has_card(client, care_team))  # staff know at once
     complaint = await only_complaint(sessionmaker)
     assert complaint.number is not None

@@ -22,9 +22,13 @@ from bot.sandbox.client import SandboxClient
 from care import followups
 from care.clock import ManualClock
 from care.models import Customer, Outbox
+from handlers.buttons import CampaignAction
 from tests.conftest import CareTeam
 from tests.e2e.test_campaigns import add_customer, callback_data, utc, zh
 from tests.helpers import RunningBot, StaffMember, text_of, wait_until
+
+# The buttons of the first campaign's card.
+APPROVE_FIRST = CampaignAction("approve", 1).pack()
 
 
 @pytest.fixture
@@ -70,7 +74,9 @@ async def test_a_lunar_birthday_the_year_lacks_stops_neither_birthdays_nor_draft
     await planner_bot.start()
 
     card = await client.wait_for_bot_message(
-        care_team.group_id, lambda m: "cp:approve:1" in callback_data(m), timeout=10.0
+        care_team.group_id,
+        lambda m: APPROVE_FIRST in callback_data(m),
+        timeout=10.0,
     )
     assert zh("📣 Campaign #{id}: {title} (drafted automatically)").format(
         id=1, title="圣诞节 2028"
@@ -158,7 +164,9 @@ async def test_drafts_are_made_even_when_planning_follow_ups_fails_as_a_whole(
     with caplog.at_level(logging.ERROR, logger="handlers.campaigns"):
         await planner_bot.start()
         card = await client.wait_for_bot_message(
-            care_team.group_id, lambda m: "cp:approve:1" in callback_data(m), timeout=10.0
+            care_team.group_id,
+            lambda m: APPROVE_FIRST in callback_data(m),
+            timeout=10.0,
         )
     assert "中秋节 2026" in text_of(card)
     assert "planning greetings and follow-ups failed" in caplog.text

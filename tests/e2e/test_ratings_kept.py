@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.sandbox.client import SandboxClient
 from care import complaints, ratings
 from care.models import Complaint
-from handlers import complaint_words as words
+from handlers.buttons import Rating
 from tests.conftest import CareTeam
 from tests.e2e.test_sla_and_survey import has_data, load, resolve, resolved_message, said
 from tests.helpers import Person, RunningBot, filed_complaint, text_of
@@ -27,11 +27,9 @@ async def rows(
 async def rate(customer: Person, complaint_id: int, score: int) -> str:
     """Press ``score`` on the newest "resolved" notification; the answer to the press."""
     message = await resolved_message(customer)
-    newest = [m for m in await customer.bot_messages() if has_data(m, words.RATING_PREFIX)][-1]
+    newest = [m for m in await customer.bot_messages() if has_data(m, Rating.PREFIX)][-1]
     assert newest["message_id"] >= message["message_id"]
-    answer, _ = await customer.press_data(
-        newest["message_id"], f"{words.RATING_PREFIX}{complaint_id}:{score}"
-    )
+    answer, _ = await customer.press_data(newest["message_id"], Rating(complaint_id, score).pack())
     return answer
 
 

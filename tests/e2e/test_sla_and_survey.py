@@ -24,6 +24,7 @@ from care import staff as staff_members
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintStatus, Customer
 from handlers import complaint_words as words
+from handlers.buttons import Rating, ReopenRequest
 from handlers.i18n import gettext_in
 from handlers.notify import owe_announcement
 from tests.conftest import CareTeam
@@ -140,7 +141,7 @@ async def resolve(running: RunningBot, complaint_id: int, agent: dict[str, Any],
 
 async def resolved_message(customer: Person) -> Message:
     """The customer's "resolved" notification with its 1-5 rating buttons."""
-    return await customer.wait_reply(0, lambda m: has_data(m, words.RATING_PREFIX))
+    return await customer.wait_reply(0, lambda m: has_data(m, Rating.PREFIX))
 
 
 # --- SLA ---------------------------------------------------------------------------
@@ -252,8 +253,8 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
 
     answer, offer = await xiaoming.press_data(
         rating["message_id"],
-        f"{words.RATING_PREFIX}{complaint_id}:2",
-        lambda m: has_data(m, words.REOPEN_PREFIX),
+        Rating(complaint_id, 2).pack(),
+        lambda m: has_data(m, ReopenRequest.PREFIX),
     )
     assert answer == said("zh_CN", "Thank you!")
     assert offer is not None
@@ -278,7 +279,7 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
 
     # Pressing the same rating again (a double tap, or a forged press) changes nothing.
     query = await client.press(
-        xiaoming.id, xiaoming.id, rating["message_id"], f"{words.RATING_PREFIX}{complaint_id}:2"
+        xiaoming.id, xiaoming.id, rating["message_id"], Rating(complaint_id, 2).pack()
     )
     repeat = await client.wait_for_callback_answer(query, timeout=10)
     assert repeat.get("text") == said("zh_CN", "Thank you, we already have your rating.")
@@ -287,7 +288,7 @@ async def test_a_low_rating_alerts_staff_and_the_customer_can_reopen(
 
     # The customer reopens it instead of writing a comment.
     _answer, told = await xiaoming.press_data(
-        offer["message_id"], f"{words.REOPEN_PREFIX}{complaint_id}", lambda m: number in text_of(m)
+        offer["message_id"], ReopenRequest(complaint_id).pack(), lambda m: number in text_of(m)
     )
     # A reopened complaint awaits acknowledgement: that is the deadline the customer is told.
     due = words.local_time((await load(sessionmaker, complaint_id)).acknowledge_due_at, TIMEZONE)
@@ -327,9 +328,7 @@ async def test_a_top_rating_with_a_comment(
     await resolve(complaint_bot, complaint_id, care_team.agent, "We sent a new kettle.")
     rating = await resolved_message(anna)
 
-    answer, invite = await anna.press_data(
-        rating["message_id"], f"{words.RATING_PREFIX}{complaint_id}:5"
-    )
+    answer, invite = await anna.press_data(rating["message_id"], Rating(complaint_id, 5).pack())
     assert answer == "Thank you!"
     assert invite is not None
     assert text_of(invite) == (
@@ -389,11 +388,9 @@ async def test_skip_or_any_other_step_ends_the_wait_for_a_comment(
     async def resolve_and_rate(complaint_id: int, rating: int) -> None:
         await resolve(complaint_bot, complaint_id, care_team.agent, "Sorted.")
         message = await anna.wait_reply(
-            0, lambda m: has_data(m, f"{words.RATING_PREFIX}{complaint_id}:")
+            0, lambda m: has_data(m, f"{Rating.PREFIX}:{complaint_id}:")
         )
-        await anna.press_data(
-            message["message_id"], f"{words.RATING_PREFIX}{complaint_id}:{rating}"
-        )
+        await anna.press_data(message["message_id"], Rating(complaint_id, rating).pack())
 
     # /skip: no comment, and the next text is not one.
     await resolve_and_rate(first, 4)
@@ -430,7 +427,7 @@ async def test_the_wait_for_a_comment_survives_a_restart(
     anna = Person(client, user)
     await resolve(complaint_bot, complaint_id, care_team.agent, "We sent a new kettle.")
     rating = await resolved_message(anna)
-    await anna.press_data(rating["message_id"], f"{words.RATING_PREFIX}{complaint_id}:4")
+    await anna.press_data(rating["message_id"], Rating(complaint_id, 4).pack())
 
     await complaint_bot.stop()
     restarted = RunningBot(
@@ -459,10 +456,10 @@ async def test_another_customers_rating_button_is_no_longer_valid(
 
     answers = []
     for data in (
-        f"{words.RATING_PREFIX}{complaint_id}:1",  # someone else's complaint
-        f"{words.RATING_PREFIX}{complaint_id + 1000}:1",  # no such complaint
-        f"{words.REOPEN_PREFIX}{complaint_id}",
-        f"{words.REOPEN_PREFIX}{complaint_id + 1000}",
+        Rating(complaint_id, 1).pack(),  # someone else's complaint
+        Rating(complaint_id + 1000, 1).pack(),  # no such complaint
+        ReopenRequest(complaint_id).pack(),
+        ReopenRequest(complaint_id + 1000).pack(),
     ):
         query = await client.press(mallory.id, mallory.id, hello["message_id"], data)
         answers.append((await client.wait_for_callback_answer(query, timeout=10)).get("text"))

@@ -27,6 +27,7 @@ from care.models import (
 )
 from care.models import Customer as CustomerRecord
 from care.models import StaffMember as StaffRecord
+from handlers.buttons import CardAction
 from handlers.complaint_words import local_time
 from handlers.i18n import gettext_in
 from tests.conftest import CareTeam
@@ -177,7 +178,7 @@ async def test_a_double_press_changes_things_once(
         agent.press(zh("Acknowledge"), card_id), supervisor.press(zh("Acknowledge"), card_id)
     )
     assert sorted(answers) == sorted([zh("Acknowledged."), zh("Already done.")])
-    again = await agent.press_data(card_id, f"st:ack:{complaint_id}")  # pressed again
+    again = await agent.press_data(card_id, CardAction("ack", complaint_id).pack())  # pressed again
     assert again == zh("Already done.")
 
     await client.wait_for_bot_message(customer["id"], timeout=10.0)
@@ -316,7 +317,7 @@ async def test_resolve_through_the_prompt_with_a_note(
     assert stored.assignee_id == await staff_id_of(sessionmaker, care_team.agent)
 
     # Resolving again through a second prompt changes nothing and tells nobody.
-    await agent.press_data(card_id, f"st:res:{complaint_id}")  # a stale Resolve
+    await agent.press_data(card_id, CardAction("res", complaint_id).pack())  # a stale Resolve
     await customer_says_nothing_more(client, agent, customer["id"], 1)
 
 
@@ -495,7 +496,7 @@ async def test_someone_who_is_not_staff_is_refused_and_logged(
         assert text_of(refusal) == en("Only care staff can do this."), command
     # A forged staff button in the outsider's own chat.
     answer, _ = await mallory.press_data(
-        refusal["message_id"], f"st:ack:{complaint_id}", expect_message=False
+        refusal["message_id"], CardAction("ack", complaint_id).pack(), expect_message=False
     )
     assert answer == en("Only care staff can do this.")
     # Customer commands still reach the customer's side.
@@ -533,7 +534,7 @@ async def test_forged_and_refused_buttons_get_clear_answers(
     await supervisor.command_in_private("/queue")
     (last,) = (await client.bot_messages(private["id"]))[-1:]
     answer, _ = await Customer(client, private).press_data(
-        last["message_id"], f"st:res:{complaint_id}", expect_message=False
+        last["message_id"], CardAction("res", complaint_id).pack(), expect_message=False
     )
     assert answer == en("Use the card in the staff group for this.")
     assert (await client.bot_messages(private["id"]))[-1] == last
@@ -547,11 +548,11 @@ async def test_forged_and_refused_buttons_get_clear_answers(
         await complaints.resolve(session, complaint, record, "ok", services.clock.now())
         await complaints.close(session, complaint, services.clock.now())
         number = complaint.number
-    answer = await agent.press_data(card_id, f"st:ack:{complaint_id}")
+    answer = await agent.press_data(card_id, CardAction("ack", complaint_id).pack())
     assert answer == zh("{number} is {status}: reopen it first.").format(
         number=number, status=zh("closed")
     )
-    answer = await agent.press_data(card_id, f"st:res:{complaint_id}")
+    answer = await agent.press_data(card_id, CardAction("res", complaint_id).pack())
     assert answer == zh("{number} is {status}: reopen it first.").format(
         number=number, status=zh("closed")
     )
