@@ -1,4 +1,7 @@
-"""Complaints (客户投诉): filing, the lifecycle with its audit trail, SLA and ratings.
+"""Complaints (客户投诉): filing, the lifecycle with its audit trail, and ratings.
+
+The SLA watch (warnings, breaches, closing unanswered resolved complaints) is
+``care.deadlines``.
 
 Every change is a ``ComplaintEvent`` (who, when, from, to, note); events are only ever
 added. Lifecycle functions return a ``Change`` describing what happened, or ``None`` when
@@ -9,12 +12,11 @@ notify people exactly once. An illegal request raises ``Refused`` with a reason 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import ratings
@@ -99,7 +101,7 @@ def is_open(complaint: Complaint) -> bool:
     return status_of(complaint) in OPEN_STATUSES
 
 
-def _event(
+def add_event(
     session: AsyncSession,
     complaint: Complaint,
     kind: ComplaintEventType,
@@ -143,7 +145,7 @@ async def _move(
         # Any move out of "new" or "reopened" means staff have taken notice.
         _mark_acknowledged(complaint, now)
     complaint.status = to.value
-    event = _event(
+    event = add_event(
         session, complaint, ComplaintEventType.STATUS, now,
         staff=staff, by_customer=by_customer, from_status=current, to_status=to, note=note,
     )  # fmt: skip
@@ -296,7 +298,7 @@ async def file_complaint(
     draft.number = complaint_number(draft, timezone)
     draft.acknowledge_due_at = policy.acknowledge_due(now, priority)
     draft.resolve_due_at = policy.resolve_due(now, priority)
-    _event(
+    add_event(
         session, draft, ComplaintEventType.FILED, now,
         by_customer=True, from_status=S.DRAFT, to_status=S.NEW, note=draft.description,
     )  # fmt: skip
@@ -360,7 +362,7 @@ async def assign(
         return None
     complaint.assignee_id = assignee.id
     status = status_of(complaint)
-    event = _event(
+    event = add_event(
         session, complaint, ComplaintEventType.ASSIGNED, now,
         staff=by, note=str(assignee.id),
     )  # fmt: skip
@@ -446,7 +448,7 @@ async def add_note(
     """An internal note: for staff only, never shown to the customer."""
     if not text.strip():
         raise Refused(Refusal.EMPTY)
-    event = _event(session, complaint, ComplaintEventType.NOTE, now, staff=staff, note=text)
+    event = add_event(session, complaint, ComplaintEventType.NOTE, now, staff=staff, note=text)
     await session.flush()
     return event
 
@@ -458,7 +460,9 @@ async def record_staff_reply(
     if status_of(complaint) in (S.DRAFT,):
         raise Refused(Refusal.NOT_ALLOWED, status_of(complaint))
     before = status_of(complaint)
-    event = _event(session, complaint, ComplaintEventType.STAFF_REPLY, now, staff=staff, note=text)
+    event = add_event(
+        session, complaint, ComplaintEventType.STAFF_REPLY, now, staff=staff, note=text
+    )
     if is_open(complaint) and before is not S.WAITING_CUSTOMER:
         await _move(session, complaint, S.WAITING_CUSTOMER, now, staff=staff)
     if complaint.assignee_id is None:
@@ -472,7 +476,7 @@ async def record_customer_message(
 ) -> Change:
     """The customer added something; an answer we were waiting for puts staff back on it."""
     before = status_of(complaint)
-    event = _event(
+    event = add_event(
         session, complaint, ComplaintEventType.CUSTOMER_MESSAGE, now, by_customer=True, note=text
     )
     if before is S.WAITING_CUSTOMER:
@@ -485,7 +489,7 @@ async def record_unreachable(
     session: AsyncSession, complaint: Complaint, now: datetime
 ) -> ComplaintEvent:
     """The customer blocked the bot while this complaint was open (staff must know)."""
-    event = _event(session, complaint, ComplaintEventType.UNREACHABLE, now)
+    event = add_event(session, complaint, ComplaintEventType.UNREACHABLE, now)
     await session.flush()
     return event
 
@@ -505,7 +509,7 @@ async def rate(
         raise Refused(Refusal.NOT_RATEABLE, status_of(complaint))
     if not await ratings.record_rating(session, complaint, rating, now):
         return None
-    event = _event(
+    event = add_event(
         session, complaint, ComplaintEventType.RATING, now, by_customer=True, note=str(rating)
     )
     await session.flush()
@@ -651,140 +655,12 @@ async def message_owner(
     return None if row is None else (row[0], row[1])
 
 
-# --- SLA ----------------------------------------------------------------------------
-
-
-class SlaStage(enum.StrEnum):
-    ACKNOWLEDGE_WARNING = "acknowledge_warning"
-    ACKNOWLEDGE_BREACH = "acknowledge_breach"
-    RESOLVE_WARNING = "resolve_warning"
-    RESOLVE_BREACH = "resolve_breach"
-
-
-@dataclass(frozen=True)
-class SlaAlert:
-    complaint: Complaint
-    stage: SlaStage
-    due: datetime
-
-
-async def claim_sla_alerts(
-    session: AsyncSession, policy: SlaPolicy, now: datetime
-) -> list[SlaAlert]:
-    """Find deadlines that are near or passed, and mark each alert as given.
-
-    Each alert is claimed once per deadline (the mark is in the same transaction), so
-    a restart or a second carebot process never repeats it; on PostgreSQL concurrent
-    claimers skip each other's rows (``FOR UPDATE SKIP LOCKED``).
-    """
-    horizon = (
-        now
-        + max(max(policy.acknowledge.values()), max(policy.resolve.values()))
-        * policy.warn_when_left
-    )
-    query = (
-        select(Complaint)
-        .where(
-            Complaint.status.in_([s.value for s in OPEN_STATUSES]),
-            or_(Complaint.acknowledge_due_at <= horizon, Complaint.resolve_due_at <= horizon),
-        )
-        .order_by(Complaint.id)
-        .with_for_update(skip_locked=True)
-    )
-    alerts: list[SlaAlert] = []
-    for complaint in (await session.scalars(query)).all():
-        alerts.extend(_due_alerts(session, complaint, policy, now))
-    await session.flush()
-    return alerts
-
-
-def _due_alerts(
-    session: AsyncSession, complaint: Complaint, policy: SlaPolicy, now: datetime
-) -> list[SlaAlert]:
-    priority = priority_of(complaint)
-    found: list[SlaAlert] = []
-    if status_of(complaint) in AWAITING_ACKNOWLEDGEMENT:
-        found += _deadline_alerts(
-            complaint, "acknowledge", "acknowledged", policy.acknowledge[priority], policy, now
-        )
-    found += _deadline_alerts(
-        complaint, "resolve", "resolved", policy.resolve[priority], policy, now
-    )
-    for alert in found:
-        breach = alert.stage in (SlaStage.ACKNOWLEDGE_BREACH, SlaStage.RESOLVE_BREACH)
-        _event(
-            session, complaint,
-            ComplaintEventType.SLA_BREACH if breach else ComplaintEventType.SLA_WARNING,
-            now, note=alert.stage.value,
-        )  # fmt: skip
-    return found
-
-
-def _deadline_alerts(
-    complaint: Complaint,
-    deadline: str,
-    done: str,
-    target: timedelta,
-    policy: SlaPolicy,
-    now: datetime,
-) -> list[SlaAlert]:
-    """The warning or breach now due for one deadline ("acknowledge" or "resolve").
-
-    Works on the columns ``<deadline>_due_at``, ``<deadline>_warned_at``,
-    ``<deadline>_breached_at`` and ``<done>_on_time``, marking what it returns.
-    """
-    due: datetime | None = getattr(complaint, f"{deadline}_due_at")
-    if due is None:
-        return []
-    warned, breached = f"{deadline}_warned_at", f"{deadline}_breached_at"
-    if now >= due:
-        if getattr(complaint, breached) is not None:
-            return []
-        setattr(complaint, breached, now)
-        setattr(complaint, warned, getattr(complaint, warned) or now)
-        setattr(complaint, f"{done}_on_time", False)
-        return [SlaAlert(complaint, SlaStage(f"{deadline}_breach"), due)]
-    if getattr(complaint, warned) is None and now >= policy.warn_at(due, target):
-        setattr(complaint, warned, now)
-        return [SlaAlert(complaint, SlaStage(f"{deadline}_warning"), due)]
-    return []
-
-
-async def claim_unanswered_resolved(
-    session: AsyncSession, after: timedelta, now: datetime
-) -> list[Change]:
-    """Close resolved complaints whose customer did not answer within ``after``."""
-    rows = (
-        await session.scalars(
-            select(Complaint)
-            .where(Complaint.status == S.RESOLVED.value, Complaint.resolved_at <= now - after)
-            .order_by(Complaint.id)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    changes = []
-    for complaint in rows:
-        change = await close(session, complaint, now, note="no answer")
-        if change is not None:
-            changes.append(change)
-    return changes
-
-
 async def drop_drafts_older_than(session: AsyncSession, age: timedelta, now: datetime) -> int:
     """Forget complaints that were started and never filed."""
     result = await session.execute(
         delete(Complaint).where(Complaint.status == S.DRAFT.value, Complaint.created_at < now - age)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def timeliness(complaints: Sequence[Complaint]) -> float | None:
-    """及时率: the share of complaints acknowledged and resolved within their SLA."""
-    judged = [c for c in complaints if c.resolved_on_time is not None]
-    if not judged:
-        return None
-    on_time = [c for c in judged if c.acknowledged_on_time is not False and c.resolved_on_time]
-    return len(on_time) / len(judged)
 
 
 @dataclass(frozen=True)

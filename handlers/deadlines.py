@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from care import complaints
-from care.complaints import ComplaintFacts, SlaAlert, SlaStage
+from care import complaints, deadlines
+from care.complaints import ComplaintFacts
+from care.deadlines import SlaAlert, SlaStage
 from handlers import complaint_words as words
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
@@ -35,7 +36,7 @@ async def watch_deadlines(context: CareContext) -> None:
     services = context.services
     now = services.clock.now()
     async with services.sessionmaker.begin() as session:
-        alerts = await complaints.claim_sla_alerts(session, services.sla, now)
+        alerts = await deadlines.claim_sla_alerts(session, services.sla, now)
         for alert in alerts:
             loaded = await complaints.facts(session, alert.complaint.id)
             assert loaded is not None
@@ -48,7 +49,7 @@ async def watch_deadlines(context: CareContext) -> None:
             )
             if alert.stage in BREACHES:
                 await owe_refresh(session, loaded.complaint, services)  # the card shows it
-        closed = await complaints.claim_unanswered_resolved(
+        closed = await deadlines.claim_unanswered_resolved(
             session, services.survey_close_after, now
         )
         for change in closed:

@@ -22,7 +22,8 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 
 from care import complaints, contacts
 from care import staff as staff_members
-from care.complaints import Change, Complaint, Refusal, Refused, SlaStage
+from care.complaints import Change, Complaint, Refusal, Refused
+from care.deadlines import SlaStage
 from care.models import (
     ComplaintEvent,
     ComplaintEventType,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import complaints as c
-from care import customers, staff
+from care import customers, deadlines, staff
 from care.clock import ManualClock
 from care.models import (
     Complaint,
@@ -131,21 +131,21 @@ async def test_reopen_gives_fresh_deadlines_and_late_stays_late(
     assert complaint.resolved_at is None
     await c.acknowledge(session, complaint, agent, clock.now())
     await c.resolve(session, complaint, agent, "done again", clock.now())
-    assert c.timeliness([complaint]) == 0.0
+    assert deadlines.timeliness([complaint]) == 0.0
 
 
 async def test_sla_alerts_come_once_per_deadline(session: AsyncSession, clock: ManualClock) -> None:
     complaint = await file(session, await make_customer(session, clock), clock)
-    assert await c.claim_sla_alerts(session, POLICY, clock.now()) == []
+    assert await deadlines.claim_sla_alerts(session, POLICY, clock.now()) == []
     clock.advance(timedelta(minutes=91))  # 29 min left of 120: under a quarter
-    [warning] = await c.claim_sla_alerts(session, POLICY, clock.now())
-    assert warning.stage is c.SlaStage.ACKNOWLEDGE_WARNING
-    assert await c.claim_sla_alerts(session, POLICY, clock.now()) == []
+    [warning] = await deadlines.claim_sla_alerts(session, POLICY, clock.now())
+    assert warning.stage is deadlines.SlaStage.ACKNOWLEDGE_WARNING
+    assert await deadlines.claim_sla_alerts(session, POLICY, clock.now()) == []
     clock.advance(timedelta(minutes=30))
-    [breach] = await c.claim_sla_alerts(session, POLICY, clock.now())
-    assert breach.stage is c.SlaStage.ACKNOWLEDGE_BREACH
+    [breach] = await deadlines.claim_sla_alerts(session, POLICY, clock.now())
+    assert breach.stage is deadlines.SlaStage.ACKNOWLEDGE_BREACH
     clock.advance(timedelta(minutes=30))
-    assert await c.claim_sla_alerts(session, POLICY, clock.now()) == []
+    assert await deadlines.claim_sla_alerts(session, POLICY, clock.now()) == []
     assert complaint.acknowledged_on_time is False
     kinds = [e.type for e in await c.history(session, complaint.id, internal=True)]
     assert kinds.count("sla_warning") == 1 and kinds.count("sla_breach") == 1
@@ -156,9 +156,9 @@ async def test_unanswered_resolved_complaints_close(
 ) -> None:
     complaint = await file(session, await make_customer(session, clock), clock)
     await c.resolve(session, complaint, await make_agent(session, clock), "ok", clock.now())
-    assert await c.claim_unanswered_resolved(session, timedelta(days=7), clock.now()) == []
+    assert await deadlines.claim_unanswered_resolved(session, timedelta(days=7), clock.now()) == []
     clock.advance(timedelta(days=7, minutes=1))
-    [change] = await c.claim_unanswered_resolved(session, timedelta(days=7), clock.now())
+    [change] = await deadlines.claim_unanswered_resolved(session, timedelta(days=7), clock.now())
     assert change.to_status is S.CLOSED and complaint.closed_at == clock.now()
 
 
