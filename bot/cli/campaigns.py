@@ -57,6 +57,52 @@ AUDIENCE_HELP = (
     "days); only customers who accept care messages get it."
 )
 
+# The options /campaign new and edit share (edit: what is given is changed).
+OccasionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--occasion",
+        "-o",
+        help="The occasion whose greeting is sent: its code (mid_autumn) or name (中秋节); "
+        "see carebot occasions. Without --on, on its next date.",
+    ),
+]
+TextZhOption = Annotated[
+    str | None, typer.Option("--text-zh", help="A text of your own in Chinese.")
+]
+TextEnOption = Annotated[
+    str | None,
+    typer.Option(
+        "--text-en", help="A text of your own in English (one language alone serves both)."
+    ),
+]
+AudienceOption = Annotated[str | None, typer.Option("--audience", "-a", help=AUDIENCE_HELP)]
+DayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--on",
+        "--day",
+        metavar="YYYY-MM-DD",
+        help="The local day of sending (a new campaign of an occasion: default its next "
+        "date; a text needs one).",
+    ),
+]
+TimeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        "--time",
+        metavar="HH:MM",
+        help="The local time of sending in each customer's time zone (a new campaign: "
+        "default CAREBOT_SEND_AT_LOCAL, 09:00). A time inside the quiet hours "
+        "(CAREBOT_QUIET_HOURS) is refused.",
+    ),
+]
+NameOption = Annotated[
+    str | None,
+    typer.Option("--name", "-n", help="What staff call it (new: made up when not given)."),
+]
+
 _CAMPAIGN_PROBLEMS: dict[CampaignProblem, str] = {
     CampaignProblem.UNKNOWN_AUDIENCE: (
         "not an audience; use all, tag:TAG, type:CUSTOMER_TYPE, stage:LIFECYCLE_STAGE or quiet:DAYS"
@@ -195,54 +241,13 @@ def _print_texts(texts: dict[str, str], samples: bool = True) -> None:
 
 @campaign_app.command("new")
 def campaign_new(
-    occasion: Annotated[
-        str | None,
-        typer.Option(
-            "--occasion",
-            "-o",
-            help="The occasion whose greeting is sent: its code (mid_autumn) or name (中秋节); "
-            "see carebot occasions.",
-        ),
-    ] = None,
-    text_zh: Annotated[
-        str | None, typer.Option("--text-zh", help="A text of your own in Chinese.")
-    ] = None,
-    text_en: Annotated[
-        str | None,
-        typer.Option(
-            "--text-en", help="A text of your own in English (one language alone serves both)."
-        ),
-    ] = None,
-    audience: Annotated[
-        str,
-        typer.Option(
-            "--audience",
-            "-a",
-            help=AUDIENCE_HELP,
-        ),
-    ] = "all",
-    on: Annotated[
-        str | None,
-        typer.Option(
-            "--on",
-            metavar="YYYY-MM-DD",
-            help="The local day of sending. Default for an occasion: its next date; a text "
-            "needs one.",
-        ),
-    ] = None,
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at",
-            metavar="HH:MM",
-            help="The local time of sending in each customer's time zone. Default: "
-            "CAREBOT_SEND_AT_LOCAL (09:00). A time inside the quiet hours "
-            "(CAREBOT_QUIET_HOURS) is refused.",
-        ),
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option("--name", "-n", help="What staff call it. Default: made up.")
-    ] = None,
+    occasion: OccasionOption = None,
+    text_zh: TextZhOption = None,
+    text_en: TextEnOption = None,
+    audience: AudienceOption = "all",
+    on: DayOption = None,
+    at: TimeOption = None,
+    name: NameOption = None,
 ) -> None:
     """Make a campaign as a draft, and show what it says and how many it reaches now.
 
@@ -257,7 +262,7 @@ def campaign_new(
     request = CampaignRequest(
         occasion,
         {"zh_CN": text_zh or "", "en": text_en or ""},
-        _audience(audience),
+        _audience(audience or "all"),
         _day(on, "--on") if on else None,
         _time(at),
         name,
@@ -282,51 +287,17 @@ def campaign_new(
 @campaign_app.command("edit")
 def campaign_edit(
     campaign_id: CampaignIdArgument,
-    audience: Annotated[
-        str | None,
-        typer.Option(
-            "--audience",
-            "-a",
-            help=AUDIENCE_HELP,
-        ),
-    ] = None,
-    on: Annotated[
-        str | None,
-        typer.Option("--on", "--day", metavar="YYYY-MM-DD", help="The local day of sending."),
-    ] = None,
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at",
-            "--time",
-            metavar="HH:MM",
-            help="The local time of sending in each customer's time zone. A time inside "
-            "the quiet hours (CAREBOT_QUIET_HOURS) is refused.",
-        ),
-    ] = None,
-    occasion: Annotated[
-        str | None,
-        typer.Option(
-            "--occasion",
-            "-o",
-            help="Send this occasion's greeting instead: its code (mid_autumn) or name "
-            "(中秋节); without --on, on its next date.",
-        ),
-    ] = None,
+    audience: AudienceOption = None,
+    on: DayOption = None,
+    at: TimeOption = None,
+    occasion: OccasionOption = None,
     text: Annotated[
         str | None,
         typer.Option("--text", help="Send a text of your own instead, in every language."),
     ] = None,
-    text_zh: Annotated[
-        str | None, typer.Option("--text-zh", help="The text of your own in Chinese.")
-    ] = None,
-    text_en: Annotated[
-        str | None,
-        typer.Option(
-            "--text-en", help="The text of your own in English (one language alone serves both)."
-        ),
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", "-n", help="What staff call it.")] = None,
+    text_zh: TextZhOption = None,
+    text_en: TextEnOption = None,
+    name: NameOption = None,
 ) -> None:
     """Change a draft campaign: its audience, day, time or message; the rest stays.
 
