@@ -362,14 +362,7 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
         change = await complaints.merge_draft(session, draft, target, services.clock.now())
         loaded = await complaints.facts(session, change.complaint.id)
         assert loaded is not None
-        owe_relay(session, services, loaded, change.event.note or "", None)
-        notify.owe_customer(
-            session, services, loaded,
-            _("Added to your complaint {number}. Our team sees it right away.").format(
-                number=target.number
-            ),
-            purpose=Purpose.CONFIRMATION,
-        )  # fmt: skip
+        owe_added(session, services, loaded, change.event.note or "", None)
         await staff_card.owe_refresh(session, loaded.complaint, services)
     await query.answer()
     await common.settle(query)
@@ -645,14 +638,7 @@ async def relay_to_open_complaint(update: Update, context: CareContext) -> bool:
                     pass  # past 10 attachments the photo is still relayed, just not kept
             loaded = await complaints.facts(session, target.id)
             assert loaded is not None
-            owe_relay(session, services, loaded, text, message)
-            notify.owe_customer(
-                session, services, loaded,
-                _("Added to your complaint {number}. Our team sees it right away.").format(
-                    number=target.number
-                ),
-                purpose=Purpose.CONFIRMATION,
-            )  # fmt: skip
+            owe_added(session, services, loaded, text, message)
             if change.status_changed:
                 await staff_card.owe_refresh(session, target, services)
     if target is None:
@@ -686,6 +672,25 @@ def owe_relay(
         source=(message.chat.id, message.message_id) if media and message else None,
         customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
         remember_as="relay",
+    )  # fmt: skip
+
+
+def owe_added(
+    session: complaints.AsyncSession,
+    services: Services,
+    loaded: complaints.ComplaintFacts,
+    text: str,
+    message: Message | None,
+) -> None:
+    """Owe staff what the customer added to a complaint, and the customer the word that
+    it was added."""
+    owe_relay(session, services, loaded, text, message)
+    notify.owe_customer(
+        session, services, loaded,
+        _("Added to your complaint {number}. Our team sees it right away.").format(
+            number=loaded.complaint.number
+        ),
+        purpose=Purpose.CONFIRMATION,
     )  # fmt: skip
 
 
