@@ -1,5 +1,5 @@
-"""Advisory locks: how carebot processes sharing one PostgreSQL database keep out of
-each other's way.
+"""Advisory locks and claims: how carebot processes sharing one PostgreSQL database keep
+out of each other's way.
 
 A lock is taken for the caller's transaction (``pg_try_advisory_xact_lock``) and let go
 when it ends, or when the process holding it dies and PostgreSQL drops its connection:
@@ -13,11 +13,13 @@ out: :func:`try_hold` takes nothing and always succeeds.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["OWED_SENDER", "PLANNER", "SENDER", "number_of", "try_hold"]
+__all__ = ["OWED_SENDER", "PLANNER", "SENDER", "claim", "number_of", "try_hold"]
 
 # The kinds of lock (the first key); any 32-bit numbers no other application uses.
 PLANNER = 0x63617201  # the planner job: one run at a time, across processes
@@ -43,3 +45,31 @@ async def try_hold(session: AsyncSession, kind: int, number: int = 0) -> bool:
         return True
     held = await session.scalar(select(func.pg_try_advisory_xact_lock(kind, number)))
     return bool(held)
+
+
+Row = TypeVar("Row")
+
+
+async def claim(
+    session: AsyncSession,
+    model: type[Row],
+    due: Select[Any],
+    *,
+    sending: str,
+    worker_id: str,
+    now: datetime,
+) -> list[Row]:
+    """Claim the queue rows (the outbox's, the owed messages') whose ids ``due``
+    selects (it should lock them ``SKIP LOCKED``): mark them ``sending`` by
+    ``worker_id`` now, count the attempt, and return them (in no order: RETURNING keeps
+    none). One statement, so two workers never claim a row twice, and a claim is
+    committed before a request goes out."""
+    table: Any = model
+    claimed = await session.scalars(
+        update(table)
+        .where(table.id.in_(due.scalar_subquery()))
+        .values(state=sending, claimed_by=worker_id, claimed_at=now, attempts=table.attempts + 1)
+        .returning(table)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return list(claimed.all())

@@ -138,20 +138,10 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = await session.scalars(
-        update(Outbox)
-        .where(Outbox.id.in_(due.scalar_subquery()))
-        .values(
-            state=OutboxState.SENDING.value,
-            claimed_at=now,
-            claimed_by=worker_id,
-            attempts=Outbox.attempts + 1,
-        )
-        .returning(Outbox)
-        .execution_options(synchronize_session=False, populate_existing=True)
+    claimed = await locks.claim(
+        session, Outbox, due, sending=OutboxState.SENDING.value, worker_id=worker_id, now=now
     )
-    # RETURNING keeps no order.
-    return sorted(claimed.all(), key=lambda row: (row.due_at, row.id))
+    return sorted(claimed, key=lambda row: (row.due_at, row.id))
 
 
 async def hold_sender_lock(session: AsyncSession, worker_id: str) -> bool:

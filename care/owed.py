@@ -241,19 +241,10 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = await session.scalars(
-        update(OwedMessage)
-        .where(OwedMessage.id.in_(due.scalar_subquery()))
-        .values(
-            state=OwedState.SENDING.value,
-            claimed_by=worker_id,
-            claimed_at=now,
-            attempts=OwedMessage.attempts + 1,
-        )
-        .returning(OwedMessage)
-        .execution_options(synchronize_session=False, populate_existing=True)
+    claimed = await locks.claim(
+        session, OwedMessage, due, sending=OwedState.SENDING.value, worker_id=worker_id, now=now
     )
-    return sorted(claimed.all(), key=lambda row: row.id)
+    return sorted(claimed, key=lambda row: row.id)
 
 
 async def hold_sender_lock(session: AsyncSession, worker_id: str) -> bool:
