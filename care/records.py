@@ -145,6 +145,13 @@ async def _contacts(session: AsyncSession, customer: Customer) -> list[dict[str,
 # The keys that tie a row to what it is listed under.
 _OF_CUSTOMER = frozenset({"customer_id"})
 _OF_COMPLAINT = frozenset({"complaint_id"})
+# What is listed under each complaint, and the table it comes from.
+_UNDER_A_COMPLAINT: dict[str, type[Any]] = {
+    "events": ComplaintEvent,
+    "ratings": ComplaintRating,
+    "attachments": ComplaintAttachment,
+    "messages": ComplaintMessage,
+}
 
 
 async def _complaints(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
@@ -157,39 +164,15 @@ async def _complaints(session: AsyncSession, customer: Customer) -> list[dict[st
     ).all()
     ids = [complaint.id for complaint in complaints]
     listed: dict[int, dict[str, list[dict[str, Any]]]] = {
-        complaint_id: {"events": [], "ratings": [], "attachments": [], "messages": []}
-        for complaint_id in ids
+        complaint_id: {key: [] for key in _UNDER_A_COMPLAINT} for complaint_id in ids
     }
-    events = await session.scalars(
-        select(ComplaintEvent)
-        .where(ComplaintEvent.complaint_id.in_(ids))
-        .order_by(ComplaintEvent.id)
-    )
-    for event in events:
-        listed[event.complaint_id]["events"].append(_row(event, leave_out=_OF_COMPLAINT))
-    ratings = await session.scalars(
-        select(ComplaintRating)
-        .where(ComplaintRating.complaint_id.in_(ids))
-        .order_by(ComplaintRating.id)
-    )
-    for rating in ratings:
-        listed[rating.complaint_id]["ratings"].append(_row(rating, leave_out=_OF_COMPLAINT))
-    attachments = await session.scalars(
-        select(ComplaintAttachment)
-        .where(ComplaintAttachment.complaint_id.in_(ids))
-        .order_by(ComplaintAttachment.id)
-    )
-    for attachment in attachments:
-        listed[attachment.complaint_id]["attachments"].append(
-            _row(attachment, leave_out=_OF_COMPLAINT)
+    for key, model in _UNDER_A_COMPLAINT.items():
+        table: Any = model
+        rows = await session.scalars(
+            select(table).where(table.complaint_id.in_(ids)).order_by(table.id)
         )
-    messages = await session.scalars(
-        select(ComplaintMessage)
-        .where(ComplaintMessage.complaint_id.in_(ids))
-        .order_by(ComplaintMessage.id)
-    )
-    for message in messages:
-        listed[message.complaint_id]["messages"].append(_row(message, leave_out=_OF_COMPLAINT))
+        for row in rows:
+            listed[row.complaint_id][key].append(_row(row, leave_out=_OF_COMPLAINT))
     return [
         {**_row(complaint, leave_out=_OF_CUSTOMER), **listed[complaint.id]}
         for complaint in complaints
