@@ -10,8 +10,9 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -110,18 +111,32 @@ async def count(sessionmaker: async_sessionmaker[AsyncSession], *states: OutboxS
         return int(found or 0)
 
 
+def midday_zone(now: datetime) -> str:
+    """A fixed-offset zone (``Etc/GMT-8`` is UTC+8) in which it is 11:00-14:59 now."""
+    for offset in range(-12, 15):
+        zone = f"Etc/GMT{-offset:+d}"
+        if 11 <= now.astimezone(ZoneInfo(zone)).hour < 15:
+            return zone
+    raise AssertionError("every hour has a zone")
+
+
 async def plan_campaign(
     client: SandboxClient, sessionmaker: async_sessionmaker[AsyncSession], count: int
 ) -> None:
-    """``count`` customers in the sandbox and the database, one campaign row each, due now."""
+    """``count`` customers in the sandbox and the database, one campaign row each, due now.
+
+    The customers live where it is about midday now, so the send-time check (their day,
+    outside quiet hours) lets every row go whatever the hour the test runs at.
+    """
     now = datetime.now(UTC)
+    zone = midday_zone(now)
     users = [await client.create_user(f"Guest{n}") for n in range(count)]
     async with sessionmaker.begin() as session:
         campaign = Campaign(
             name="Mid-Autumn",
             texts={"zh_CN": "中秋快乐", "en": "Happy Mid-Autumn"},
             audience={"kind": "all"},
-            send_on=date.today(),
+            send_on=now.astimezone(ZoneInfo(zone)).date(),
             status=CampaignStatus.APPROVED.value,
             created_at=now,
         )
@@ -130,6 +145,7 @@ async def plan_campaign(
             who = customers.TelegramIdentity(user["id"], user["id"], first_name="Guest")
             customer, _ = await customers.get_or_create_customer(session, who, now)
             customers.set_consent(customer, True, now)
+            customer.timezone = zone
         await session.flush()
         session.add_all(
             Outbox(

@@ -81,6 +81,7 @@ async def test_a_card_that_fails_five_times_still_reaches_staff_once(
         return len(await cards(client, care_team)) == 1
 
     await keep_retrying(clock, carded)
+    await wait_until(lambda: card_recorded(sessionmaker))
     complaint = await only_complaint(sessionmaker)
     [card] = await cards(client, care_team)
     assert complaint.alert_message_id == card["message_id"]
@@ -157,6 +158,12 @@ async def test_a_429_with_a_long_retry_after_waits_and_then_posts_the_card(
         assert row.attempts == 1, "a 429 does not use up an attempt"
 
 
+async def card_recorded(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether the sender has committed the card's message id (Telegram shows the card a
+    moment before that commit)."""
+    return (await only_complaint(sessionmaker)).alert_message_id is not None
+
+
 async def _row_is(
     sessionmaker: async_sessionmaker[AsyncSession], row_id: int, state: str, retried: bool
 ) -> bool:
@@ -188,12 +195,7 @@ async def test_a_card_whose_answer_came_too_late_is_posted_again_and_replies_wor
     await keep_retrying(clock, two_cards)
     first, second = await cards(client, care_team)
 
-    async def card_recorded() -> bool:
-        # Telegram shows the card a moment before the sender commits its id.
-        complaint = await only_complaint(sessionmaker)
-        return complaint.alert_message_id is not None
-
-    await wait_until(card_recorded)
+    await wait_until(lambda: card_recorded(sessionmaker))
     complaint = await only_complaint(sessionmaker)
     assert complaint.alert_message_id == second["message_id"], "the card staff work with"
     # A staff reply to the live card reaches the customer.

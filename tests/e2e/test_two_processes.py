@@ -66,7 +66,7 @@ async def test_two_processes_send_one_campaign_together_and_nobody_gets_it_twice
             async def every_row_final() -> bool:
                 return await count(sessionmaker, OutboxState.PENDING, OutboxState.SENDING) == 0
 
-            await wait_for(every_row_final, 35, "every row to be final", log)
+            await wait_for(every_row_final, 120, "every row to be final", log)
         finally:
             for process in processes:
                 await stop(process, signal.SIGTERM)
