@@ -219,6 +219,21 @@ class Business:
             self.world.queue_update("deleted_business_messages", payload)
         return payload
 
+    def press(
+        self, connection: BusinessConnection, customer_id: int, message_id: int, data: str
+    ) -> str:
+        """The customer presses an inline button of a bot message in the business chat:
+        a ``callback_query`` update; returns its id."""
+        chat = self.chat(connection, customer_id)
+        message = self.world.find_message(chat, message_id, "message not found")
+        buttons = (message.reply_markup or {}).get("inline_keyboard", [])
+        if not any(b.get("callback_data") == data for row in buttons for b in row):
+            raise ValueError(f"message {message_id} has no button with that data")
+        callback = self.world.new_callback(
+            chat, customer_id, message, data, self.message_dict(message)
+        )
+        return callback.id
+
     def message_dict(self, message: StoredMessage) -> dict[str, Any]:
         """Telegram's ``Message`` for a message of a business chat."""
         result = self.world.message_dict(message)

@@ -41,6 +41,7 @@ class BusinessControl:
             ("PATCH", base + "/{connection_id}/chats/{customer_id}/messages/{message_id}",
              self.edit),  # fmt: skip
             ("DELETE", base + "/{connection_id}/chats/{customer_id}/messages", self.delete),
+            ("POST", base + "/{connection_id}/callbacks", self.press),
             ("GET", base + "/{connection_id}/chats/{customer_id}/transcript", self.transcript),
         ]
         for method, path, handler in routes:
@@ -143,6 +144,21 @@ class BusinessControl:
         except ValueError as error:
             raise ControlError(str(error)) from None
         return json_response(payload)
+
+    async def press(self, request: web.Request) -> web.Response:
+        """``POST .../callbacks``: ``{from_id, message_id, data}``: the customer presses
+        an inline button of a bot message; answered as ``POST /sandbox/callbacks`` is."""
+        connection = self._connection(request)
+        body = await _body(request)
+        from_id, message_id = _optional_int(body, "from_id"), _optional_int(body, "message_id")
+        data = body.get("data")
+        if from_id is None or message_id is None or not isinstance(data, str) or not data:
+            raise ControlError("give from_id, message_id and data")
+        try:
+            callback_id = self.business.press(connection, from_id, message_id, data)
+        except ValueError as error:
+            raise ControlError(str(error)) from None
+        return json_response({"callback_query_id": callback_id})
 
     async def transcript(self, request: web.Request) -> web.Response:
         """``GET``: the business chat with one customer, oldest first."""

@@ -427,6 +427,14 @@ class SandboxClient:
         path = f"/business/connections/{connection_id}/chats/{customer_id}/messages"
         return dict(await self._request("DELETE", path, {"message_ids": list(message_ids)}))
 
+    async def business_press(
+        self, connection_id: str, customer_id: int, message_id: int, data: str
+    ) -> str:
+        """The customer presses a button in the business chat; returns the query's id."""
+        body = {"from_id": customer_id, "message_id": message_id, "data": data}
+        path = f"/business/connections/{connection_id}/callbacks"
+        return str((await self._request("POST", path, body))["callback_query_id"])
+
     async def business_transcript(self, connection_id: str, customer_id: int) -> list[Message]:
         """The business account's chat with ``customer_id``, oldest first."""
         _, transcript = await self._version_and_transcript(customer_id, connection_id)

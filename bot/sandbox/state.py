@@ -609,9 +609,15 @@ class World:
     # -- callbacks --------------------------------------------------------------------
 
     def new_callback(
-        self, chat: Chat, from_id: int, message: StoredMessage, data: str
+        self,
+        chat: Chat,
+        from_id: int,
+        message: StoredMessage,
+        data: str,
+        message_payload: dict[str, Any] | None = None,
     ) -> CallbackQuery:
-        """Record a button press and queue its callback_query update."""
+        """Record a button press and queue its callback_query update (``message_payload``:
+        the pressed message as the update shows it, if not :meth:`message_dict`'s)."""
         number = next(self._callback_numbers)
         callback = CallbackQuery(
             id=f"{number}{secrets.randbelow(10**9):09d}",
@@ -626,7 +632,7 @@ class World:
             {
                 "id": callback.id,
                 "from": self.users[from_id].as_dict(),
-                "message": self.message_dict(message),
+                "message": message_payload or self.message_dict(message),
                 "chat_instance": str(abs(chat.id) * 7919 % 10**12),
                 "data": data,
             },

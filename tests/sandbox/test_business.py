@@ -277,3 +277,32 @@ async def test_ptb_reads_business_updates(client: SandboxClient, sandbox: Sandbo
             customer, "您好", business_connection_id=connection["id"]
         )
         assert sent.sender_business_bot is not None
+
+
+async def test_button_press_in_a_business_chat_is_a_callback_query_of_the_business_message(
+    client: SandboxClient, api: httpx.AsyncClient
+) -> None:
+    owner, customer = await _people(client)
+    connection = await client.connect_business(owner)
+    await client.business_write(connection["id"], customer, "投诉")
+    markup = {"inline_keyboard": [[{"text": "产品", "callback_data": "cat:product"}]]}
+    sent = (
+        await api.post(
+            "sendMessage",
+            json={
+                "business_connection_id": connection["id"],
+                "chat_id": customer,
+                "text": "哪一类？",
+                "reply_markup": markup,
+            },
+        )
+    ).json()["result"]
+    with pytest.raises(SandboxError, match="no button"):
+        await client.business_press(connection["id"], customer, sent["message_id"], "forged")
+    query_id = await client.business_press(
+        connection["id"], customer, sent["message_id"], "cat:product"
+    )
+    update = (await _updates(api))[-1]["callback_query"]
+    assert update["id"] == query_id
+    assert update["message"]["business_connection_id"] == connection["id"]
+    assert update["from"]["id"] == customer
