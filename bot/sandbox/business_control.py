@@ -33,14 +33,14 @@ class BusinessControl:
     def add_routes(self, app: web.Application, guarded: Any) -> None:
         """Register the routes on ``app``, each wrapped by ``guarded``."""
         base = "/sandbox/business/connections"
+        message = base + "/{connection_id}/chats/{customer_id}/messages"
         routes = [
             ("POST", base, self.connect),
             ("GET", base, self.list_connections),
             ("DELETE", base + "/{connection_id}", self.disconnect),
             ("POST", base + "/{connection_id}/messages", self.write),
-            ("PATCH", base + "/{connection_id}/chats/{customer_id}/messages/{message_id}",
-             self.edit),  # fmt: skip
-            ("DELETE", base + "/{connection_id}/chats/{customer_id}/messages", self.delete),
+            ("PATCH", message + "/{message_id}", self.edit),
+            ("DELETE", message, self.delete),
             ("POST", base + "/{connection_id}/callbacks", self.press),
             ("GET", base + "/{connection_id}/chats/{customer_id}/transcript", self.transcript),
         ]

@@ -125,9 +125,7 @@ class BotApi:
 
     def _chat_of(self, message: StoredMessage) -> Chat:
         if message.business_connection_id is not None:
-            return self.business.connections[message.business_connection_id].chats[
-                message.chat_id
-            ]
+            return self.business.connections[message.business_connection_id].chats[message.chat_id]
         return self.world.chats[message.chat_id]
 
     def _own_message(self, bot_id: int, params: dict[str, Any], missing: str) -> StoredMessage:

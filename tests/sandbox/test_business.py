@@ -273,9 +273,7 @@ async def test_ptb_reads_business_updates(client: SandboxClient, sandbox: Sandbo
         assert updates[1].business_message.business_connection_id == connection["id"]
         assert updates[2].deleted_business_messages is not None
         assert updates[2].deleted_business_messages.message_ids == (1,)
-        sent = await bot.send_message(
-            customer, "您好", business_connection_id=connection["id"]
-        )
+        sent = await bot.send_message(customer, "您好", business_connection_id=connection["id"])
         assert sent.sender_business_bot is not None
 
 
