@@ -195,9 +195,9 @@ class Customer(Base):
     # Where the customer last wrote from (Channel): replies owed to them go there. While
     # it is "business", last_seen_at is their last message to the Business account,
     # which opens Telegram's 24-hour window for answers (care.business).
-    channel: Mapped[str] = mapped_column(
-        String(16), default=Channel.BOT.value, server_default=Channel.BOT.value
-    )
+    # (A server default only, read back at flush: rows written with revisions before
+    # 0016's columns, as the migration tests do, stay valid.)
+    channel: Mapped[str] = mapped_column(String(16), server_default=Channel.BOT.value)
     business_connection_id: Mapped[str | None] = mapped_column(String(64))
 
     contacts: Mapped[list[Contact]] = relationship(
@@ -210,6 +210,7 @@ class Customer(Base):
         # The contact log finds the customer of each message the bot sends by its chat.
         Index("ix_customer_chat_id", "chat_id"),
     )
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy reads it
 
     @property
     def display_name(self) -> str:
