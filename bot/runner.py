@@ -67,7 +67,7 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
             watch) and receive no updates: an extra process beside the one that does,
             on the same PostgreSQL database (see :func:`check_jobs_only`).
     """
-    logs.configure(settings.log_level, settings.token_value)
+    logs.configure(settings.log_level, settings.token_value, settings.log_format)
     if jobs_only:
         check_jobs_only(settings)
     templates = load_templates(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
+    # "text": one readable line per record; "json": one JSON object per line, for log
+    # collectors (journald, Loki, Elasticsearch).
+    log_format: Literal["text", "json"] = "text"
 
     @classmethod
     def settings_customise_sources(
