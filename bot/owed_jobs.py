@@ -434,6 +434,18 @@ def _chat(row: OwedMessage) -> int | str:
     return "the customer" if row.purpose in owed.CUSTOMER_BOUND else row.chat_id
 
 
+async def release_claimed(services: Services, worker_id: str) -> int:
+    """Put the rows this sender claimed back to ``pending``: for a stop that could not
+    wait for its requests (they may have reached Telegram: sent again at the next start,
+    as after a crash).
+
+    Returns:
+        How many rows went back.
+    """
+    async with services.sessionmaker.begin() as session:
+        return await owed.recover_in_flight(session, worker_id, own=True)
+
+
 def install_owed_sender(application: Application, sender: OwedSender) -> None:
     """Make ``sender`` the application's: the doorbell starts it, and ``bot.jobs`` runs
     its tick, which catches the rest."""
