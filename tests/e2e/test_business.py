@@ -93,6 +93,10 @@ async def test_a_business_customer_files_a_complaint_and_gets_staff_replies_thro
 
     await wait_until(card_posted)
     card_id = await room.card(sessionmaker, complaint.id)
+    card = await room.message(card_id)
+    assert zh("💼 Writes to the company's Business account: replies possible until {time}.").split(
+        "{time}"
+    )[0] in text_of(card), "staff see the channel on the card"
     await agent.reply_to(card_id, "Sorry! A new tin is on its way.")
     reply = await lena.wait_reply(0, lambda m: "A new tin is on its way." in text_of(m))
     assert reply["sender_business_bot"] is True
