@@ -125,7 +125,10 @@ async def refusal(session: AsyncSession, customer: Customer, now: datetime) -> R
 
 
 def refusal_of_error(error: str) -> Refusal | None:
-    """The refusal a Bot API error stands for, if it is one of Telegram Business's."""
+    """The refusal a Bot API error stands for, if it is one of Telegram Business's
+    (python-telegram-bot rewrites "Bad Request: BUSINESS_PEER_USAGE_MISSING" as
+    "Business_peer_usage_missing": the case does not matter)."""
+    error = error.upper()
     if "BUSINESS_PEER_USAGE_MISSING" in error:
         return Refusal.WINDOW_CLOSED
     if "BUSINESS_CONNECTION_NOT_ALLOWED" in error or "BUSINESS_CONNECTION_INVALID" in error:

@@ -14,11 +14,11 @@ from aiohttp import web
 from bot.sandbox.business import Business, BusinessConnection, check_rights
 from bot.sandbox.control import (
     ControlError,
-    _body,
-    _optional_int,
-    _path_int,
     command_entities,
     json_response,
+    optional_int,
+    path_int,
+    read_body,
 )
 from bot.sandbox.spec import MAX_TEXT_LENGTH
 from bot.sandbox.state import World
@@ -57,8 +57,8 @@ class BusinessControl:
         """``POST``: ``{owner_id, rights}`` connects the bot to the owner's business
         account, or changes the rights of their live connection; the bot gets a
         ``business_connection`` update."""
-        body = await _body(request)
-        owner_id = _optional_int(body, "owner_id")
+        body = await read_body(request)
+        owner_id = optional_int(body, "owner_id")
         if owner_id is None:
             raise ControlError("owner_id is required")
         try:
@@ -87,8 +87,8 @@ class BusinessControl:
         (then ``chat_id`` names the customer's chat).
         """
         connection = self._connection(request)
-        body = await _body(request)
-        from_id = _optional_int(body, "from_id")
+        body = await read_body(request)
+        from_id = optional_int(body, "from_id")
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ControlError("text must be a non-empty string")
@@ -100,7 +100,7 @@ class BusinessControl:
             content["entities"] = entities
         try:
             if from_id == connection.owner_id:
-                customer_id = _optional_int(body, "chat_id")
+                customer_id = optional_int(body, "chat_id")
                 if customer_id is None:
                     raise ControlError("chat_id is required when the owner writes")
                 payload = self.business.owner_writes(connection, customer_id, content)
@@ -108,7 +108,7 @@ class BusinessControl:
                 raise ControlError("from_id is required")
             else:
                 payload = self.business.customer_writes(
-                    connection, from_id, content, _optional_int(body, "reply_to_message_id")
+                    connection, from_id, content, optional_int(body, "reply_to_message_id")
                 )
         except ValueError as error:
             raise ControlError(str(error)) from None
@@ -117,15 +117,15 @@ class BusinessControl:
     async def edit(self, request: web.Request) -> web.Response:
         """``PATCH``: ``{text}``: the customer edits one of their texts."""
         connection = self._connection(request)
-        body = await _body(request)
+        body = await read_body(request)
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():
             raise ControlError("text must be a non-empty string")
         try:
             payload = self.business.customer_edits(
                 connection,
-                _path_int(request, "customer_id"),
-                _path_int(request, "message_id"),
+                path_int(request, "customer_id"),
+                path_int(request, "message_id"),
                 text,
             )
         except ValueError as error:
@@ -135,12 +135,12 @@ class BusinessControl:
     async def delete(self, request: web.Request) -> web.Response:
         """``DELETE``: ``{message_ids}``: messages deleted from the chat."""
         connection = self._connection(request)
-        body = await _body(request)
+        body = await read_body(request)
         ids = body.get("message_ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
             raise ControlError("message_ids must be a non-empty list of message ids")
         try:
-            payload = self.business.delete(connection, _path_int(request, "customer_id"), ids)
+            payload = self.business.delete(connection, path_int(request, "customer_id"), ids)
         except ValueError as error:
             raise ControlError(str(error)) from None
         return json_response(payload)
@@ -149,8 +149,8 @@ class BusinessControl:
         """``POST .../callbacks``: ``{from_id, message_id, data}``: the customer presses
         an inline button of a bot message; answered as ``POST /sandbox/callbacks`` is."""
         connection = self._connection(request)
-        body = await _body(request)
-        from_id, message_id = _optional_int(body, "from_id"), _optional_int(body, "message_id")
+        body = await read_body(request)
+        from_id, message_id = optional_int(body, "from_id"), optional_int(body, "message_id")
         data = body.get("data")
         if from_id is None or message_id is None or not isinstance(data, str) or not data:
             raise ControlError("give from_id, message_id and data")
@@ -164,7 +164,7 @@ class BusinessControl:
         """``GET``: the business chat with one customer, oldest first."""
         connection = self._connection(request)
         try:
-            entries = self.business.transcript(connection, _path_int(request, "customer_id"))
+            entries = self.business.transcript(connection, path_int(request, "customer_id"))
         except ValueError as error:
             raise ControlError(str(error), 404) from None
         return json_response(

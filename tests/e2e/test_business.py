@@ -114,6 +114,17 @@ async def test_a_business_customer_files_a_complaint_and_gets_staff_replies_thro
     assert {row.business_connection_id for row in rows} == {connection["id"]}
     assert {row.purpose for row in rows} >= {"confirmation", "staff_reply"}
 
+    # Telegram refuses a reply carebot thought it could send (its clock and Telegram's
+    # disagree, say): staff are told why, under their reply.
+    await client.fault(
+        kind="error", method="sendMessage", chat_id=lena.id, status=400,
+        description="Bad Request: BUSINESS_PEER_USAGE_MISSING",
+    )  # fmt: skip
+    refused = await agent.reply_to(card_id, "Are you still there?")
+    told = await room.answer_to(refused)
+    assert text_of(told) == zh(WINDOW_CLOSED).format(number=number)
+    rows = await owed_to_lena()
+
     # A day and more later, Telegram no longer lets the bot answer there: staff are told
     # at once, and nothing is owed to her.
     clock.advance(timedelta(hours=24, minutes=1))
