@@ -36,6 +36,7 @@ from care.clock import Clock, SystemClock
 from care.locales import LOCALES
 from care.templates import TemplateBook
 from handlers import (
+    business,
     common,
     complaints,
     followups,
@@ -156,6 +157,9 @@ def build_application(
 
 def register_handlers(application: Application) -> None:
     """Register the handlers; the order is the order in which they get a chance."""
+    # -2: what the company itself wrote in its Business chats (the owner by hand, the
+    #     bot's own messages) stops here: nobody answers it.
+    application.add_handler(business.screen_handler(), group=-2)
     # -1: know the customer, log the inbound contact, set the locale. Runs for every
     #     private update and never stops the others.
     application.add_handler(TypeHandler(Update, common.identify_customer), group=-1)
@@ -163,6 +167,10 @@ def register_handlers(application: Application) -> None:
     #    customer's commands that work anywhere, the dialogues, buttons and messages
     #    outside any dialogue, and the answers of last resort.
     services: Services = application.bot_data[SERVICES_KEY]
+    # Business accounts connecting or disconnecting, deletions in their chats (business
+    # messages themselves go through the same handlers as messages to the bot).
+    for handler in business.business_handlers():
+        application.add_handler(handler)
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in [

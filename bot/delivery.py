@@ -27,6 +27,7 @@ from care.clock import Clock
 from care.contacts import ContactEntry
 from care.models import ContactKind, Direction
 from care.text import storable_text
+from handlers.business import business_chat
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,16 @@ SENDING_METHODS: dict[str, ContactKind] = {
     "forwardMessage": ContactKind.OTHER,
 }
 
+
+# Methods that take business_connection_id: in the Business chat of the update being
+# handled they go through its connection (see handlers.business).
+BUSINESS_METHODS = frozenset(
+    {
+        "sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice",
+        "sendContact", "sendChatAction", "editMessageText", "editMessageCaption",
+        "editMessageReplyMarkup",
+    }
+)  # fmt: skip
 
 # Bounded retries of a request Telegram refused for now: 429 (after retry_after, if that is
 # not absurdly long) and 5xx or connection errors (with backoff). A timeout is not retried:
@@ -190,6 +201,10 @@ class CareBot(ExtBot[None]):
             return self._care_raw_updates
         if endpoint == "answerCallbackQuery":
             return await self._answer_callback_query(data, **kwargs)
+        if endpoint in BUSINESS_METHODS and "business_connection_id" not in data:
+            through = business_chat.get()
+            if through is not None and _chat_id(data) == through.chat_id:
+                data = {**data, "business_connection_id": through.connection_id}
         kind = SENDING_METHODS.get(endpoint)
         chat_id = _chat_id(data) if kind is not None else None
         # Private chats have positive ids; groups and channels negative ones.

@@ -1,9 +1,16 @@
-"""Logging that never shows the bot token, not even inside a URL in an error."""
+"""Logging that never shows the bot token, not even inside a URL in an error.
+
+Records go to stderr as text lines, or as one JSON object per line
+(``CAREBOT_LOG_FORMAT=json``, python-json-logger) for log collectors.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Literal
+
+from pythonjsonlogger.json import JsonFormatter
 
 
 class RedactToken(logging.Filter):
@@ -64,10 +71,30 @@ def _redacted(value: object, token: str) -> object:
     return value.replace(token, "<token>") if isinstance(value, str) else value
 
 
-def configure(level: str, token: str | None) -> None:
-    """Log to stderr at ``level``; HTTP client chatter (which shows URLs) only on warnings."""
+def formatter(log_format: Literal["text", "json"]) -> logging.Formatter:
+    """The formatter of ``CAREBOT_LOG_FORMAT``.
+
+    JSON records carry ``timestamp`` (ISO 8601, UTC), ``level``, ``logger``, ``message``,
+    ``exc_info`` when there is an exception, and any ``extra`` fields.
+    """
+    if log_format == "json":
+        return JsonFormatter(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp=True,
+            json_ensure_ascii=False,
+        )
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure(level: str, token: str | None, log_format: Literal["text", "json"] = "text") -> None:
+    """Log to stderr at ``level``; HTTP client chatter (which shows URLs) only on warnings.
+
+    The token filter runs before the formatter: the token is out of the message and of
+    the exception text whichever format writes them.
+    """
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter(log_format))
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -250,6 +250,8 @@ class OwedSender:
         )
         markup = _markup(row.buttons)
         chat_id, text = row.chat_id, row.text
+        # A customer of the company's Business account is answered through it.
+        through = row.business_connection_id
         if row.kind in (Kind.CARD.value, Kind.CARD_EDIT.value):
             return await self._card_request(session, row, services, bot)
         if row.customer_id is not None and row.purpose in owed.CUSTOMER_BOUND:
@@ -266,11 +268,13 @@ class OwedSender:
             return lambda: bot.send_photo(
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
+                business_connection_id=through,
             )  # fmt: skip
         if row.kind == Kind.DOCUMENT.value:
             return lambda: bot.send_document(
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
+                business_connection_id=through,
             )  # fmt: skip
         if row.kind == Kind.COPY.value:
             assert row.source_chat_id is not None and row.source_message_id is not None
@@ -285,6 +289,7 @@ class OwedSender:
             reply_markup=markup,
             reply_parameters=parameters,
             read_timeout=self.read_timeout,
+            business_connection_id=through,
         )
 
     async def _card_request(
@@ -427,6 +432,18 @@ def _chat(row: OwedMessage) -> int | str:
     """Where a row goes, for the logs: never a customer's private chat, whose id is their
     Telegram id (logs cannot be erased)."""
     return "the customer" if row.purpose in owed.CUSTOMER_BOUND else row.chat_id
+
+
+async def release_claimed(services: Services, worker_id: str) -> int:
+    """Put the rows this sender claimed back to ``pending``: for a stop that could not
+    wait for its requests (they may have reached Telegram: sent again at the next start,
+    as after a crash).
+
+    Returns:
+        How many rows went back.
+    """
+    async with services.sessionmaker.begin() as session:
+        return await owed.recover_in_flight(session, worker_id, own=True)
 
 
 def install_owed_sender(application: Application, sender: OwedSender) -> None:

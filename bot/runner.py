@@ -8,17 +8,22 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy.engine import make_url
 from telegram.error import InvalidToken
+from telegram.ext import Application
 
-from bot import db, logs
+from bot import db, logs, owed_jobs
 from bot.app import build_application, finish, prepare
 from bot.settings import PLAYGROUND_DATABASE, PLAYGROUND_DATABASE_URL, Settings
 from care.templates import TemplateBook, TemplateError
+
+if TYPE_CHECKING:
+    from bot.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,7 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
             watch) and receive no updates: an extra process beside the one that does,
             on the same PostgreSQL database (see :func:`check_jobs_only`).
     """
-    logs.configure(settings.log_level, settings.token_value)
+    logs.configure(settings.log_level, settings.token_value, settings.log_format)
     if jobs_only:
         check_jobs_only(settings)
     templates = load_templates(settings)
@@ -89,6 +94,108 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
     except BaseException as error:
         logs.redact_exception(error, settings.token_value)
         raise
+
+
+# A stop at once gives each remaining step (cancelled tasks, the contact log's last
+# commit, PTB's shutdown) this long.
+FORCED_STEP_SECONDS = 5.0
+
+
+class Stopping:
+    """The signals that stop carebot: the first asks for a graceful stop, the next one
+    for a stop at once."""
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.urged = asyncio.Event()
+
+    def signal(self) -> None:
+        """SIGTERM or SIGINT arrived."""
+        if self.asked.is_set():
+            self.urged.set()
+        else:
+            self.asked.set()
+
+
+async def wind_down(application: Application, stopping: Stopping, grace: float) -> bool:
+    """Stop taking updates, finish what is in flight, and stop; at once if ``stopping``
+    is urged or after ``grace`` seconds.
+
+    Gently, in order: polling stops (an update not fetched yet stays with Telegram for
+    the next start); the updates already fetched are handled; the jobs finish their run
+    (the sender of owed messages its pass, the outbox sender the requests it made, giving
+    back the rows it had not requested yet); the contact log commits. At once: every
+    task is cancelled; the caller puts the owed messages in flight back to pending (the
+    outbox's rows on the wire become "unconfirmed" at the next start, as after a crash).
+
+    Returns:
+        Whether everything finished gently.
+    """
+    log.info(
+        "stopping: no more updates; finishing what is in flight (up to %.0f s, or a second "
+        "signal to stop at once)",
+        grace,
+    )
+    gently = asyncio.create_task(_stop_gently(application), name="graceful stop")
+    urged = asyncio.create_task(stopping.urged.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {gently, urged}, timeout=grace, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        urged.cancel()
+    if gently in done:
+        gently.result()  # its error, if any, is the run's
+        log.info("stopped")
+        return True
+    why = "a second signal" if stopping.urged.is_set() else f"still busy after {grace:.0f} s"
+    log.warning("stopping at once (%s)", why)
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in others:
+        task.cancel()
+    await asyncio.wait(others, timeout=FORCED_STEP_SECONDS)
+    return False
+
+
+async def _stop_gently(application: Application) -> None:
+    assert application.updater is not None
+    if application.updater.running:
+        await application.updater.stop()
+    log.info("stopping: no longer taking updates")
+    await application.stop()
+    await finish(application)
+
+
+def _say_running(
+    console: Console,
+    application: Application,
+    settings: Settings,
+    sandbox: Sandbox | None,
+    *,
+    jobs_only: bool,
+) -> None:
+    if jobs_only:
+        console.print(
+            f"[bold green]carebot is doing scheduled work for @{application.bot.username}"
+            "[/] (sending, planning, SLA alerts; another process receives the "
+            "updates). Ctrl-C stops."
+        )
+    elif sandbox is not None:
+        console.print(
+            f"[bold green]carebot playground:[/] open {sandbox.url}/ in a browser "
+            "(no CAREBOT_TOKEN set, so carebot talks to its local Telegram sandbox). "
+            "Ctrl-C stops."
+        )
+        if settings.database_url == PLAYGROUND_DATABASE_URL:
+            console.print(
+                f"Its database is {PLAYGROUND_DATABASE}, made anew at each start. "
+                "The other commands use it with --playground, e.g. "
+                "[bold]carebot --playground export customer 1[/]",
+                highlight=False,
+            )
+    else:
+        me = application.bot.username
+        console.print(f"[bold green]carebot is running on Telegram as @{me}.[/] Ctrl-C stops.")
 
 
 def _in_main_thread() -> bool:
@@ -132,49 +239,39 @@ async def _run(settings: Settings, templates: TemplateBook, *, jobs_only: bool =
     await db.upgrade(settings.database_url)
     built = build_application(settings, templates=templates)
     application = built.application
-    stop = asyncio.Event()
+    stopping = Stopping()
     loop = asyncio.get_running_loop()
     # Signals reach the main thread only (carebot run in a worker thread, as the CLI
     # tests do, is stopped by its caller); Windows has no add_signal_handler.
     for signum in (signal.SIGINT, signal.SIGTERM) if _in_main_thread() else ():
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, stopping.signal)
+    gently = True
     try:
-        async with application:
+        await application.initialize()
+        try:
             await prepare(application)
             await application.start()
             assert application.updater is not None
             if not jobs_only:
                 await application.updater.start_polling(drop_pending_updates=False)
-            if jobs_only:
-                console.print(
-                    f"[bold green]carebot is doing scheduled work for @{application.bot.username}"
-                    "[/] (sending, planning, SLA alerts; another process receives the "
-                    "updates). Ctrl-C stops."
-                )
-            elif sandbox is not None:
-                console.print(
-                    f"[bold green]carebot playground:[/] open {sandbox.url}/ in a browser "
-                    "(no CAREBOT_TOKEN set, so carebot talks to its local Telegram sandbox). "
-                    "Ctrl-C stops."
-                )
-                if settings.database_url == PLAYGROUND_DATABASE_URL:
-                    console.print(
-                        f"Its database is {PLAYGROUND_DATABASE}, made anew at each start. "
-                        "The other commands use it with --playground, e.g. "
-                        "[bold]carebot --playground export customer 1[/]",
-                        highlight=False,
-                    )
+            _say_running(console, application, settings, sandbox, jobs_only=jobs_only)
+            await stopping.asked.wait()
+            gently = await wind_down(application, stopping, settings.stop_grace_seconds)
+            if not gently:
+                sender = owed_jobs.owed_sender(application)
+                released = await owed_jobs.release_claimed(built.services, sender.worker_id)
+                if released:
+                    log.warning("%d owed message(s) in flight go out at the next start", released)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(finish(application), FORCED_STEP_SECONDS)
+        finally:
+            if gently:
+                await application.shutdown()
             else:
-                me = application.bot.username
-                console.print(
-                    f"[bold green]carebot is running on Telegram as @{me}.[/] Ctrl-C stops."
-                )
-            await stop.wait()
-            if application.updater.running:
-                await application.updater.stop()
-            await application.stop()
-            await finish(application)
+                # What was cancelled may have left the application half stopped.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(application.shutdown(), FORCED_STEP_SECONDS)
     finally:
         await built.engine.dispose()
         if sandbox is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     )
     business_hours: str | None = None  # e.g. "mon-fri 09:00-18:00": SLA counts only these
     sla_check_seconds: float = Field(default=60.0, gt=0)
+    # On SIGTERM (or Ctrl-C), how long carebot may finish what is in flight before it
+    # stops at once (a second signal stops it at once too).
+    stop_grace_seconds: float = Field(default=30.0, gt=0, le=600)
     duplicate_threshold: float = Field(default=75.0, ge=0, le=100)
     angry_words: list[str] | None = None  # None: the built-in Chinese and English lists
     survey_close_days: float = Field(default=7.0, gt=0)
@@ -93,6 +96,9 @@ class Settings(BaseSettings):
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
+    # "text": one readable line per record; "json": one JSON object per line, for log
+    # collectors (journald, Loki, Elasticsearch).
+    log_format: Literal["text", "json"] = "text"
 
     @classmethod
     def settings_customise_sources(

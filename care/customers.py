@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.birthdays import Birthday
-from care.models import BirthdayCalendar, Customer
+from care.models import BirthdayCalendar, Channel, Customer
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class TelegramIdentity:
     first_name: str | None = None
     last_name: str | None = None
     username: str | None = None
+    # Where they wrote from: the bot's own chat, or the company's Business account
+    # through this connection.
+    channel: Channel = Channel.BOT
+    business_connection_id: str | None = None
 
 
 async def find_customer(session: AsyncSession, telegram_user_id: int) -> Customer | None:
@@ -41,10 +45,11 @@ async def get_or_create_customer(
 ) -> tuple[Customer, bool]:
     """Find the customer for a Telegram user, creating the record on first contact.
 
-    Names and chat id follow what Telegram says now; a blocked customer who writes
-    again is reachable again. ``language`` is the language a new record starts with
-    (the one their Telegram speaks), so that everything we tell someone who never
-    registered still reaches them in it; registering lets them choose.
+    Names and chat id follow what Telegram says now, and so does the channel they wrote
+    from (replies go there); a blocked customer who writes again is reachable again.
+    ``language`` is the language a new record starts with (the one their Telegram
+    speaks), so that everything we tell someone who never registered still reaches them
+    in it; registering lets them choose.
 
     Returns:
         The customer and whether the record was created.
@@ -58,6 +63,9 @@ async def get_or_create_customer(
     customer.first_name = who.first_name or customer.first_name
     customer.last_name = who.last_name
     customer.username = who.username
+    customer.channel = who.channel.value
+    if who.business_connection_id is not None:
+        customer.business_connection_id = who.business_connection_id
     if not customer.reachable:
         customer.reachable = True
         customer.unreachable_since = None

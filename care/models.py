@@ -146,6 +146,13 @@ class ContactKind(enum.StrEnum):
     OTHER = "other"
 
 
+class Channel(enum.StrEnum):
+    """Where a customer talks to us."""
+
+    BOT = "bot"  # the bot's own private chat
+    BUSINESS = "business"  # the company's Telegram Business account, the bot answering
+
+
 class StaffRole(enum.StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
@@ -185,6 +192,13 @@ class Customer(Base):
     # "quiet for N days" counts from; None for a customer who never did.
     last_seen_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # Where the customer last wrote from (Channel): replies owed to them go there. While
+    # it is "business", last_seen_at is their last message to the Business account,
+    # which opens Telegram's 24-hour window for answers (care.business).
+    # (A server default only, read back at flush: rows written with revisions before
+    # 0016's columns, as the migration tests do, stay valid.)
+    channel: Mapped[str] = mapped_column(String(16), server_default=Channel.BOT.value)
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", order_by="Contact.id", lazy="raise"
@@ -196,6 +210,7 @@ class Customer(Base):
         # The contact log finds the customer of each message the bot sends by its chat.
         Index("ix_customer_chat_id", "chat_id"),
     )
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy reads it
 
     @property
     def display_name(self) -> str:
@@ -588,6 +603,9 @@ class OwedMessage(Base):
     # A staff member's message this answers or stands for: told there when it fails.
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # A message to a customer who writes to the company's Business account goes through
+    # this connection (Telegram's business_connection_id), not the bot's own chat.
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
     # A staff reply: who wrote it and what goes on the complaint's record once delivered.
     staff_member_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_member.id", ondelete="SET NULL")
@@ -608,3 +626,21 @@ class OwedMessage(Base):
         Index("ix_owed_message_chat_state", "chat_id", "state", "id"),
         Index("ix_owed_message_complaint", "complaint_id", "id"),
     )
+
+
+class BusinessConnection(Base):
+    """A Telegram Business account that connected the bot, with the rights it gave
+    (``business_connection`` updates; ``care.business``)."""
+
+    __tablename__ = "business_connection"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Telegram's
+    owner_user_id: Mapped[int] = mapped_column(BigInteger)
+    owner_chat_id: Mapped[int] = mapped_column(BigInteger)
+    owner_name: Mapped[str | None] = mapped_column(CleanString(128))
+    can_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Every BusinessBotRights field Telegram gave, as it gave them.
+    rights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    connected_at: Mapped[datetime]
+    changed_at: Mapped[datetime]

@@ -35,7 +35,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import locks, planning, timing
 from care.messages import NoText, Render, row_text
-from care.models import Campaign, CampaignStatus, Complaint, Customer, Outbox, OutboxState
+from care.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    Complaint,
+    Customer,
+    Outbox,
+    OutboxState,
+)
 
 __all__ = [
     "Message",
@@ -74,6 +82,9 @@ class SkipReason(enum.StrEnum):
     FORGOTTEN = "forgotten"  # the customer was erased (/forget): no chat any more
     OPTED_OUT = "opted_out"  # consent_care is off
     UNREACHABLE = "unreachable"  # the customer blocked the bot
+    # The customer now writes through the company's Business account, where Telegram
+    # lets no message start that the customer did not ask for (care.business).
+    BUSINESS_CHANNEL = "business_channel"
     CANCELLED = "cancelled"  # the campaign was cancelled after the row was claimed
     # A follow-up whose reason went away after it was planned: the complaint it asks
     # about was reopened (and maybe resolved again: that resolution has its own), or the
@@ -415,6 +426,8 @@ async def message_for(
         return Skip(SkipReason.OPTED_OUT)
     if not customer.reachable:
         return Skip(SkipReason.UNREACHABLE)
+    if customer.channel != Channel.BOT.value:
+        return Skip(SkipReason.BUSINESS_CHANNEL)
     if await planning.no_longer_applies(session, row, customer):
         return Skip(SkipReason.NO_LONGER_APPLIES)
     locale = customer.language or default_locale

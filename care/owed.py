@@ -119,6 +119,7 @@ def owe(
     fallback_chat_id: int | None = None,
     staff_message: tuple[int, int] | None = None,
     staff_reply: tuple[int, str] | None = None,
+    business_connection_id: str | None = None,
 ) -> OwedMessage:
     """Owe a message: it is sent once the caller's transaction has committed.
 
@@ -144,6 +145,8 @@ def owe(
         staff_reply: ``(staff member id, note)``: a staff reply, recorded on the
             complaint (``care.complaints.record_staff_reply``) once it is delivered, so
             that the record and the SLA count only replies the customer got.
+        business_connection_id: It goes to a customer's chat with the company's
+            Business account, through this connection (``care.business.route_of``).
 
     Returns:
         The new row (added to the session, not yet flushed).
@@ -167,6 +170,7 @@ def owe(
         staff_message_id=staff_message[1] if staff_message else None,
         staff_member_id=staff_reply[0] if staff_reply else None,
         note=staff_reply[1] if staff_reply else None,
+        business_connection_id=business_connection_id,
         created_at=now,
         due_at=now,
         state=OwedState.PENDING.value,

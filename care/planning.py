@@ -25,7 +25,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.engine import SendWindow, parse_hhmm
-from care.models import Campaign, Complaint, ComplaintStatus, Customer, Outbox, OutboxState
+from care.models import (
+    Campaign,
+    Channel,
+    Complaint,
+    ComplaintStatus,
+    Customer,
+    Outbox,
+    OutboxState,
+)
 
 _OUTBOX = cast(Table, Outbox.__table__)
 # The dedupe key of the follow-up to a complaint's resolution: ``…<id>`` for its first
@@ -41,9 +49,12 @@ NOT_PLANNED = "not_planned"
 
 def may_receive_care() -> list[ColumnElement[bool]]:
     """Who may get care messages at all: consenting, reachable, not forgotten, and with
-    a chat with the bot (an imported customer who never wrote to it has none)."""
+    a chat with the bot (an imported customer who never wrote to it has none), talking
+    to the bot itself: a customer who writes to the company's Business account could be
+    reached only through it, where Telegram allows no message we start (care.business)."""
     return [
         Customer.chat_id.is_not(None),
+        Customer.channel == Channel.BOT.value,
         Customer.consent_care.is_(True),
         Customer.reachable.is_(True),
         Customer.erased_at.is_(None),

@@ -14,7 +14,8 @@ from telegram.ext import BaseHandler, ConversationHandler
 from care import customers
 from care.contacts import ContactEntry
 from care.locales import locale_for_language_code
-from care.models import ContactKind, Direction
+from care.models import Channel, ContactKind, Direction
+from handlers.business import business_chat, business_chat_of
 from handlers.context import CareContext, CustomerView, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale, use_locale
@@ -40,11 +41,15 @@ def message_kind(message: Message) -> ContactKind:
 
 
 async def identify_customer(update: Update, context: CareContext) -> None:
-    """Find or create the customer behind a private-chat update, log it, set the locale."""
+    """Find or create the customer behind a private-chat update (to the bot, or to the
+    company's Business account), log it, set the locale."""
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None or user.is_bot or chat.type != chat.PRIVATE:
         return
     services = context.services
+    # A Business chat's answers go through its connection, whoever sends them.
+    through = business_chat_of(update)
+    business_chat.set(through)
     now = services.clock.now()
     guessed = locale_for_language_code(user.language_code, services.default_locale)
     who = customers.TelegramIdentity(
@@ -53,6 +58,8 @@ async def identify_customer(update: Update, context: CareContext) -> None:
         first_name=user.first_name,
         last_name=user.last_name,
         username=user.username,
+        channel=Channel.BOT if through is None else Channel.BUSINESS,
+        business_connection_id=None if through is None else through.connection_id,
     )
     known = services.customer_cache.get(user.id)
     if known is None or not known.is_current_for(who):

@@ -13,7 +13,7 @@ from care.clock import Clock
 from care.contacts import ContactEntry
 from care.customers import DEFAULT_PHONE_REGION, TelegramIdentity
 from care.engine import EngineConfig
-from care.models import Customer
+from care.models import Channel, Customer
 from care.sla import SlaPolicy
 from care.templates import TemplateBook
 from care.triage import Triage
@@ -48,6 +48,8 @@ class CustomerView:
     consent_care: bool
     open_complaints: bool | None = None  # whether any complaint is open; None: not known
     telegram_locale: str | None = None  # what this update's Telegram app speaks, if known
+    channel: Channel = Channel.BOT  # where they last wrote from
+    business_connection_id: str | None = None
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerView:
@@ -61,6 +63,8 @@ class CustomerView:
             language=customer.language,
             onboarded=customer.onboarded_at is not None,
             consent_care=customer.consent_care,
+            channel=Channel(customer.channel),
+            business_connection_id=customer.business_connection_id,
         )
 
     @property
@@ -77,9 +81,14 @@ class CustomerView:
     def is_current_for(self, who: TelegramIdentity) -> bool:
         """Whether ``care.customers.get_or_create_customer`` would change nothing for
         ``who``: the same chat and names (an empty first name keeps the old one), and
-        reachable."""
+        reachable, writing from the same channel."""
         return (
             self.reachable
+            and self.channel is who.channel
+            and (
+                who.business_connection_id is None
+                or self.business_connection_id == who.business_connection_id
+            )
             and self.chat_id == who.chat_id
             and self.first_name == (who.first_name or self.first_name)
             and self.last_name == who.last_name
@@ -135,6 +144,9 @@ class Services:
     # The greeting templates, loaded once at start-up (CAREBOT_TEMPLATES_FILE or the
     # shipped ones).
     templates: TemplateBook = field(default_factory=TemplateBook.load)
+    # Business connection id -> the Telegram user id of the account's owner, as learnt
+    # (handlers.business): their own messages in Business chats are not a customer's.
+    business_owners: dict[str, int] = field(default_factory=dict)
 
 
 class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):

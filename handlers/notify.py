@@ -13,7 +13,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import complaints, owed
+from care import business, complaints, owed
 from care.complaints import Change, ComplaintFacts
 from care.models import Complaint, ComplaintEventType, ComplaintStatus, Customer, OwedMessage
 from care.owed import Button, Kind, Purpose
@@ -118,6 +118,7 @@ def owe_customer(
         text=_shorten(text, CAPTION_LIMIT if photo is not None else TEXT_LIMIT),
         buttons=buttons, customer_id=customer.id, complaint_id=facts.complaint.id,
         remember_as="customer", staff_message=staff_message, staff_reply=staff_reply,
+        business_connection_id=business.route_of(customer),
     )  # fmt: skip
     return True
 
@@ -140,16 +141,33 @@ async def owe_announcement(
     await owe_refresh(session, loaded.complaint, services)
 
 
+def business_refusal_words(refused: business.Refusal, number: str | None) -> str:
+    """Why a message to a customer of the company's Business account cannot go, for staff."""
+    if refused is business.Refusal.WINDOW_CLOSED:
+        return _(
+            "⚠ Not delivered to the customer of {number}: they wrote through the company's "
+            "Business account more than 24 hours ago, and Telegram lets us answer there only "
+            "within 24 hours of their last message. It goes through once they write again."
+        ).format(number=number)
+    return _(
+        "⚠ Not delivered to the customer of {number}: the company's Business account "
+        "disconnected the bot or took away its right to reply."
+    ).format(number=number)
+
+
 async def not_delivered(session: AsyncSession, row: OwedMessage, services: Services) -> str:
     """Words for the staff member whose message to a customer could not be delivered."""
     complaint = await session.get(Complaint, row.complaint_id) if row.complaint_id else None
     customer = await session.get(Customer, row.customer_id) if row.customer_id else None
     number = complaint.number if complaint else "—"
+    refused = business.refusal_of_error(row.last_error or "")
     with use_locale(services.default_locale):
         if customer is not None and not customer.reachable:
             return _("⚠ Not delivered: the customer of {number} cannot be reached.").format(
                 number=number
             )
+        if refused is not None:
+            return business_refusal_words(refused, number)
         return _("⚠ Not delivered to the customer of {number}: {reason}").format(
             number=number, reason=(row.last_error or "")[:300]
         )

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Message, ReplyParameters, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import complaints, contacts
+from care import business, complaints, contacts
 from care import staff as staff_members
 from care.complaints import Change, Complaint, Refusal, Refused
 from care.deadlines import SlaStage
@@ -407,11 +407,18 @@ async def send_to_customer(
     """Owe a staff reply to the customer: recorded, and the card refreshed, once delivered."""
     services = context.services
     name = staff.name or fallback_name
+    refused = None
     with use_locale(services.default_locale):
         async with services.sessionmaker.begin() as session:
             loaded = await complaints.facts(session, complaint.id)
             assert loaded is not None
-            if not loaded.customer.reachable or loaded.customer.chat_id is None:
+            # Telegram Business: answers only within 24 h of the customer's last
+            # message, and only while the account lets the bot reply. Staff hear it now
+            # rather than from a message that fails.
+            refused = await business.refusal(session, loaded.customer, services.clock.now())
+            if refused is not None or (
+                not loaded.customer.reachable or loaded.customer.chat_id is None
+            ):
                 owed_reply = False
             else:
                 with use_locale(loaded.customer.language or services.default_locale):
@@ -428,7 +435,9 @@ async def send_to_customer(
                     photo=photo, staff_message=(message.chat_id, message.message_id),
                     staff_reply=(staff.id, ("📷 " + text if photo else text).strip()),
                 )  # fmt: skip
-    if not owed_reply:
+    if refused is not None:
+        await message.reply_text(notify.business_refusal_words(refused, complaint.number))
+    elif not owed_reply:
         await message.reply_text(
             _("⚠ Not delivered: the customer of {number} cannot be reached.").format(
                 number=complaint.number

@@ -11,7 +11,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
-from care import complaints, owed
+from care import business, complaints, owed
 from care.complaints import ComplaintFacts
 from care.models import Complaint, ComplaintStatus, OwedState
 from care.owed import CustomerDelivery, Kind, Purpose
@@ -125,6 +125,14 @@ def card_text(
         lines.append(_("⚠ The customer is upset: answer fast, calmly and with respect."))
     if not customer.reachable:
         lines.append(_("⚠ The customer blocked the bot: messages cannot reach them."))
+    closes = business.window_closes_at(customer)
+    if closes is not None:
+        # Telegram Business: replies go through the company's account, for 24 hours.
+        lines.append(
+            _("💼 Writes to the company's Business account: replies possible until {time}.").format(
+                time=words.local_time(closes, timezone)
+            )
+        )
     if complaint.resolution:
         lines.append(_("Resolution: {note}").format(note=complaint.resolution))
     if complaint.rating:

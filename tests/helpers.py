@@ -230,6 +230,64 @@ Person = Customer  # the name older tests use
 
 
 @dataclass
+class BusinessCustomer:
+    """Someone writing to the company's Telegram Business account (which the bot serves
+    through ``connection_id``), through the sandbox."""
+
+    client: SandboxClient
+    user: dict[str, Any]
+    connection_id: str
+    timeout: float = 10.0
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+    async def transcript(self) -> list[Message]:
+        return await self.client.business_transcript(self.connection_id, self.id)
+
+    async def bot_messages(self) -> list[Message]:
+        return [m for m in await self.transcript() if m["from"]["is_bot"]]
+
+    async def _last_id(self) -> int:
+        return max((m["message_id"] for m in await self.transcript()), default=0)
+
+    async def wait_reply(
+        self, after: int, predicate: Callable[[Message], bool] | None = None
+    ) -> Message:
+        return await self.client.wait_for_bot_message(
+            self.id,
+            predicate=predicate,
+            after_message_id=after,
+            timeout=self.timeout,
+            business=self.connection_id,
+        )
+
+    async def say(self, text: str) -> Message:
+        """Write to the business account and return the bot's first answer there."""
+        sent = await self.client.business_write(self.connection_id, self.id, text)
+        return await self.wait_reply(sent["message_id"])
+
+    async def press(
+        self, label: str, predicate: Callable[[Message], bool] | None = None
+    ) -> tuple[str, Message]:
+        """Press the button ``label`` on the newest bot message that has one; return the
+        callback answer and the first bot message after the press."""
+        for message in reversed(await self.bot_messages()):
+            data = _find_button(message, label)
+            if data is not None:
+                break
+        else:
+            raise AssertionError(f"no bot message has a button {label!r}")
+        before = await self._last_id()
+        query_id = await self.client.business_press(
+            self.connection_id, self.id, message["message_id"], data
+        )
+        answer = await self.client.wait_for_callback_answer(query_id, timeout=self.timeout)
+        return str(answer.get("text") or ""), await self.wait_reply(before, predicate)
+
+
+@dataclass
 class StaffRoom:
     """The staff group: its transcript, the complaint cards in it, the bot's answers.
 

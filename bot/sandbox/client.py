@@ -380,10 +380,75 @@ class SandboxClient:
         """Forget all users, chats, messages, updates, files and faults."""
         await self._request("POST", "/reset")
 
+    # -- Telegram Business ------------------------------------------------------------
+
+    async def connect_business(
+        self, owner_id: int, rights: dict[str, bool] | None = None
+    ) -> dict[str, Any]:
+        """``owner_id``'s business account connects the bot (default right: can_reply),
+        or changes the rights of its live connection; returns the BusinessConnection."""
+        body: dict[str, Any] = {"owner_id": owner_id}
+        if rights is not None:
+            body["rights"] = rights
+        return dict(await self._request("POST", "/business/connections", body))
+
+    async def disconnect_business(self, connection_id: str) -> dict[str, Any]:
+        """The business account disconnects the bot."""
+        return dict(await self._request("DELETE", f"/business/connections/{connection_id}"))
+
+    async def business_write(
+        self,
+        connection_id: str,
+        from_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        reply_to_message_id: int | None = None,
+    ) -> Message:
+        """A customer (``from_id``) writes to the business account; or its owner answers
+        by hand in the chat with customer ``chat_id``."""
+        body = {"from_id": from_id, "text": text}
+        body.update(_without_none(chat_id=chat_id, reply_to_message_id=reply_to_message_id))
+        return dict(
+            await self._request("POST", f"/business/connections/{connection_id}/messages", body)
+        )
+
+    async def business_edit(
+        self, connection_id: str, customer_id: int, message_id: int, text: str
+    ) -> Message:
+        """The customer edits one of their texts in the business chat."""
+        path = f"/business/connections/{connection_id}/chats/{customer_id}/messages/{message_id}"
+        return dict(await self._request("PATCH", path, {"text": text}))
+
+    async def business_delete(
+        self, connection_id: str, customer_id: int, message_ids: Sequence[int]
+    ) -> dict[str, Any]:
+        """Messages are deleted from the business chat with ``customer_id``."""
+        path = f"/business/connections/{connection_id}/chats/{customer_id}/messages"
+        return dict(await self._request("DELETE", path, {"message_ids": list(message_ids)}))
+
+    async def business_press(
+        self, connection_id: str, customer_id: int, message_id: int, data: str
+    ) -> str:
+        """The customer presses a button in the business chat; returns the query's id."""
+        body = {"from_id": customer_id, "message_id": message_id, "data": data}
+        path = f"/business/connections/{connection_id}/callbacks"
+        return str((await self._request("POST", path, body))["callback_query_id"])
+
+    async def business_transcript(self, connection_id: str, customer_id: int) -> list[Message]:
+        """The business account's chat with ``customer_id``, oldest first."""
+        _, transcript = await self._version_and_transcript(customer_id, connection_id)
+        return transcript
+
     # -- waiting ----------------------------------------------------------------------
 
-    async def _version_and_transcript(self, chat_id: int) -> tuple[int, list[Message]]:
-        response = await self._http.get(f"/sandbox/chats/{chat_id}/transcript")
+    async def _version_and_transcript(
+        self, chat_id: int, business: str | None = None
+    ) -> tuple[int, list[Message]]:
+        path = f"/sandbox/chats/{chat_id}/transcript"
+        if business is not None:
+            path = f"/sandbox/business/connections/{business}/chats/{chat_id}/transcript"
+        response = await self._http.get(path)
         if response.status_code >= 400:
             raise SandboxError(response.status_code, response.text)
         return int(response.headers["X-Sandbox-Version"]), response.json()
@@ -394,15 +459,19 @@ class SandboxClient:
         condition: TranscriptPredicate,
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the sandbox, not for I/O
         description: str = "the transcript to satisfy the condition",
+        *,
+        business: str | None = None,
     ) -> list[Message]:
         """Wait until ``condition(transcript)`` holds; return that transcript.
 
-        Raises :class:`SandboxTimeout` (an ``AssertionError``) showing the transcript.
+        ``business`` (a connection id): the business account's chat with ``chat_id``
+        instead of the bot's. Raises :class:`SandboxTimeout` (an ``AssertionError``)
+        showing the transcript.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            version, transcript = await self._version_and_transcript(chat_id)
+            version, transcript = await self._version_and_transcript(chat_id, business)
             if condition(transcript):
                 return transcript
             remaining = deadline - loop.time()
@@ -419,11 +488,14 @@ class SandboxClient:
         predicate: MessagePredicate | None = None,
         after_message_id: int | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the sandbox, not for I/O
+        *,
+        business: str | None = None,
     ) -> Message:
         """Return the first bot message after ``after_message_id`` that matches ``predicate``.
 
         ``after_message_id=None`` considers the whole chat. Messages are looked at as they
-        are now (edits applied), so this also waits for an edit to show up.
+        are now (edits applied), so this also waits for an edit to show up. ``business``:
+        in that business connection's chat with ``chat_id``.
         """
         found: list[Message] = []
 
@@ -443,7 +515,7 @@ class SandboxClient:
             what += f" after message {after_message_id}"
         if predicate is not None:
             what += " matching the predicate"
-        await self.wait_for_transcript(chat_id, condition, timeout, what)
+        await self.wait_for_transcript(chat_id, condition, timeout, what, business=business)
         return found[0]
 
     async def wait_for_bot_messages(

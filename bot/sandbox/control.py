@@ -58,8 +58,10 @@ def json_response(
     )
 
 
-def _guarded(handler: RouteHandler) -> RouteHandler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
+def guarded(handler: RouteHandler) -> RouteHandler:
+    """``handler`` answering control errors, API errors and bad values as JSON errors."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
         except ControlError as exc:
@@ -69,7 +71,7 @@ def _guarded(handler: RouteHandler) -> RouteHandler:
         except (ValueError, TypeError, KeyError) as exc:
             return json_response({"error": str(exc)}, status=400)
 
-    return guarded
+    return checked
 
 
 class ControlApi:
@@ -107,19 +109,19 @@ class ControlApi:
             ("POST", "/sandbox/reset", self.reset),
         ]
         for method, path, handler in routes:
-            app.router.add_route(method, path, _guarded(handler))
+            app.router.add_route(method, path, guarded(handler))
 
     # -- users and chats --------------------------------------------------------------
 
     async def create_user(self, request: web.Request) -> web.Response:
         """``POST /sandbox/users``: a user and their private chat."""
-        body = await _body(request)
+        body = await read_body(request)
         user = self.world.create_user(
             first_name=_required_str(body, "first_name"),
             last_name=body.get("last_name"),
             username=body.get("username"),
             language_code=body.get("language_code"),
-            user_id=_optional_int(body, "id"),
+            user_id=optional_int(body, "id"),
             phone_number=body.get("phone_number"),
         )
         return json_response(user.control_dict())
@@ -130,10 +132,10 @@ class ControlApi:
 
     async def update_user(self, request: web.Request) -> web.Response:
         """``PATCH /sandbox/users/{id}``: change a user's name, language or phone number."""
-        user = self.world.users.get(_path_int(request, "user_id"))
+        user = self.world.users.get(path_int(request, "user_id"))
         if user is None:
             raise ControlError("unknown user", 404)
-        body = await _body(request)
+        body = await read_body(request)
         for key in ("first_name", "last_name", "username", "language_code", "phone_number"):
             if key in body:
                 setattr(user, key, body[key])
@@ -142,7 +144,7 @@ class ControlApi:
 
     async def create_group(self, request: web.Request) -> web.Response:
         """``POST /sandbox/groups``: a supergroup with the given members."""
-        body = await _body(request)
+        body = await read_body(request)
         members = body.get("member_ids", [])
         if not isinstance(members, list) or not all(isinstance(m, int) for m in members):
             raise ControlError("member_ids must be a list of user ids")
@@ -155,8 +157,8 @@ class ControlApi:
     async def update_chat(self, request: web.Request) -> web.Response:
         """``PATCH /sandbox/chats/{id}``: switch a group between forum and plain, set the
         bot's administrator rights there."""
-        chat = self._chat(_path_int(request, "chat_id"))
-        body = await _body(request)
+        chat = self._chat(path_int(request, "chat_id"))
+        body = await read_body(request)
         unknown = sorted(set(body) - {"is_forum", "bot_rights"})
         if unknown:
             raise ControlError(f"unknown chat fields: {unknown}")
@@ -173,7 +175,7 @@ class ControlApi:
 
     async def list_topics(self, request: web.Request) -> web.Response:
         """``GET /sandbox/chats/{id}/topics``: General first, then topics, latest first."""
-        chat = self._chat(_path_int(request, "chat_id"))
+        chat = self._chat(path_int(request, "chat_id"))
         if not chat.is_forum:
             raise ControlError(f"chat {chat.id} is not a forum")
         return json_response(forum.topics_view(self.world, chat))
@@ -210,7 +212,7 @@ class ControlApi:
 
     async def send_message(self, request: web.Request) -> web.Response:
         """``POST /sandbox/messages``: a user writes; the bot gets a ``message`` update."""
-        body = await _body(request)
+        body = await read_body(request)
         chat = self._chat(body.get("chat_id"))
         from_id = self._member(chat, body.get("from_id"))
         kinds = [kind for kind in _MEDIA_KINDS if body.get(kind) not in (None, False, "")]
@@ -220,10 +222,10 @@ class ControlApi:
                 f" (got {kinds or 'none'})"
             )
         content = self._content(kinds[0], body, from_id)
-        reply_to = _optional_int(body, "reply_to_message_id")
+        reply_to = optional_int(body, "reply_to_message_id")
         if reply_to is not None and reply_to not in chat.messages:
             raise ControlError(f"message {reply_to} not found in chat {chat.id}")
-        thread = _optional_int(body, "message_thread_id")
+        thread = optional_int(body, "message_thread_id")
         if thread is not None and not chat.is_forum:
             raise ControlError(f"chat {chat.id} is not a forum")
         if thread is not None and thread not in chat.topics:
@@ -240,14 +242,14 @@ class ControlApi:
     async def edit_message(self, request: web.Request) -> web.Response:
         """``PATCH /sandbox/chats/{id}/messages/{message_id}``: its author edits a message;
         the bot gets an ``edited_message`` update."""
-        chat = self._chat(_path_int(request, "chat_id"))
-        message_id = _path_int(request, "message_id")
+        chat = self._chat(path_int(request, "chat_id"))
+        message_id = path_int(request, "message_id")
         message = chat.messages.get(message_id)
         if message is None:
             raise ControlError(f"message {message_id} not found in chat {chat.id}", 404)
         if message.from_id not in self.world.users:
             raise ControlError("only users' messages can be edited here (the bot edits its own)")
-        body = await _body(request)
+        body = await read_body(request)
         fields = [key for key in ("text", "caption") if key in body]
         if len(fields) != 1:
             raise ControlError("give exactly one of text, caption")
@@ -347,10 +349,10 @@ class ControlApi:
 
     async def press_button(self, request: web.Request) -> web.Response:
         """``POST /sandbox/callbacks``: a user presses an inline button."""
-        body = await _body(request)
+        body = await read_body(request)
         chat = self._chat(body.get("chat_id"))
         from_id = self._member(chat, body.get("from_id"))
-        message_id = _optional_int(body, "message_id")
+        message_id = optional_int(body, "message_id")
         message = chat.messages.get(message_id) if message_id is not None else None
         if message is None:
             raise ControlError(f"message {message_id} not found in chat {chat.id}")
@@ -378,7 +380,7 @@ class ControlApi:
     async def transcript(self, request: web.Request) -> web.Response:
         """``GET /sandbox/chats/{id}/transcript[?message_thread_id=N|general]``: the chat as
         its users see it, or one forum topic of it."""
-        chat = self._chat(_path_int(request, "chat_id"))
+        chat = self._chat(path_int(request, "chat_id"))
         thread: int | Literal["all", "general"] = "all"
         wanted = request.query.get("message_thread_id")
         if wanted is not None:
@@ -447,7 +449,7 @@ class ControlApi:
 
     async def add_fault(self, request: web.Request) -> web.Response:
         """``POST /sandbox/faults``: one fault object or a list of them."""
-        body = await _body(request, allow_list=True)
+        body = await read_body(request, allow_list=True)
         for spec in body if isinstance(body, list) else [body]:
             if not isinstance(spec, dict):
                 raise ControlError("a fault is a JSON object")
@@ -465,7 +467,7 @@ class ControlApi:
         A fault of its own kind: an update the bot's library may not be able to read
         (a field Telegram added or dropped), as Telegram may send one.
         """
-        body = await _body(request)
+        body = await read_body(request)
         kind, payload = body.get("kind"), body.get("payload")
         if not isinstance(kind, str) or not isinstance(payload, dict):
             raise ControlError("give kind (a string) and payload (an object)")
@@ -477,7 +479,7 @@ class ControlApi:
 
     async def set_limits(self, request: web.Request) -> web.Response:
         """``POST /sandbox/limits``: change some limits (``{"preset": "telegram"|"off"}`` too)."""
-        body = await _body(request)
+        body = await read_body(request)
         preset = body.pop("preset", None)
         base = self.world.limiter.limits
         if preset == "telegram":
@@ -540,7 +542,7 @@ def command_entities(text: str) -> list[dict[str, Any]]:
     return entities
 
 
-async def _body(request: web.Request, allow_list: bool = False) -> Any:
+async def read_body(request: web.Request, allow_list: bool = False) -> Any:
     if not request.body_exists:
         return {}
     try:
@@ -559,7 +561,7 @@ def _required_str(body: dict[str, Any], key: str) -> str:
     return value
 
 
-def _optional_int(body: dict[str, Any], key: str) -> int | None:
+def optional_int(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
         return None
@@ -577,7 +579,7 @@ def _optional_bool(body: dict[str, Any], key: str) -> bool | None:
     return value
 
 
-def _path_int(request: web.Request, name: str) -> int:
+def path_int(request: web.Request, name: str) -> int:
     try:
         return int(request.match_info[name])
     except ValueError:

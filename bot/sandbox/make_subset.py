@@ -48,7 +48,12 @@ METHODS = (
     "reopenForumTopic",
     "getChatMember",
     "setMessageReaction",
+    "getBusinessConnection",
 )
+
+# Types the sandbox sends in updates and results beyond the parameters' own, so tests
+# can check its payloads against the spec.
+RESULT_TYPES = ("BusinessConnection", "BusinessMessagesDeleted")
 
 
 def _base_type(name: str) -> str:
@@ -84,7 +89,9 @@ def _needed_types(methods: dict[str, Any], types: dict[str, Any]) -> set[str]:
 def make_subset(source: dict[str, Any]) -> dict[str, Any]:
     """Return the trimmed spec: the sandbox's methods and the types their parameters use."""
     methods = {name: source["methods"][name] for name in METHODS}
-    type_names = _needed_types(methods, source["types"])
+    type_names = _needed_types(
+        {**methods, "results": {"fields": [{"types": list(RESULT_TYPES)}]}}, source["types"]
+    )
     return {
         "version": source["version"],
         "release_date": source["release_date"],

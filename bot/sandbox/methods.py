@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.sandbox import forum
+from bot.sandbox.business import Business
 from bot.sandbox.media import image_size
 from bot.sandbox.spec import ApiError, BotApiSpec, UploadedFile, bad_request
 from bot.sandbox.state import DEFAULT_UPDATE_TYPES, Chat, FileKind, StoredFile, StoredMessage, World
@@ -44,6 +45,7 @@ class BotApi:
     def __init__(self, world: World, spec: BotApiSpec) -> None:
         self.world = world
         self.spec = spec
+        self.business = Business(world)
         self._handlers: dict[str, Handler] = {
             name: getattr(self, "_" + name) for name in spec.methods
         }
@@ -56,7 +58,10 @@ class BotApi:
     # -- shared checks ----------------------------------------------------------------
 
     def _target(self, params: dict[str, Any]) -> Chat:
-        """Resolve chat_id to a chat the bot may write to (403 if the user blocked it)."""
+        """Resolve chat_id to a chat the bot may write to (403 if the user blocked it);
+        with business_connection_id, the business account's chat (see bot.sandbox.business)."""
+        if "business_connection_id" in params:
+            return self.business.chat_for_reply(params["business_connection_id"], params["chat_id"])
         chat = self.world.resolve_chat(params["chat_id"])
         if chat.type == "private" and chat.id in self.world.faults.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -93,7 +98,7 @@ class BotApi:
         reply_to = self._reply_target(chat, params)
         thread = self._thread(chat, params, reply_to)
         self._throttle(chat)
-        return self.world.add_message(
+        message = self.world.add_message(
             chat,
             bot_id,
             content,
@@ -103,6 +108,13 @@ class BotApi:
             thread_id=thread,
             **extra,
         )
+        message.business_connection_id = params.get("business_connection_id")
+        return message
+
+    def _message_dict(self, message: StoredMessage) -> dict[str, Any]:
+        if message.business_connection_id is not None:
+            return self.business.message_dict(message)
+        return self.world.message_dict(message)
 
     def _thread(self, chat: Chat, params: dict[str, Any], reply_to: int | None) -> int | None:
         """The forum topic a send goes to (the bot writes in closed ones with the right)."""
@@ -111,6 +123,11 @@ class BotApi:
             chat, params.get("message_thread_id"), replied, forum.can_manage_topics(chat)
         )
 
+    def _chat_of(self, message: StoredMessage) -> Chat:
+        if message.business_connection_id is not None:
+            return self.business.connections[message.business_connection_id].chats[message.chat_id]
+        return self.world.chats[message.chat_id]
+
     def _own_message(self, bot_id: int, params: dict[str, Any], missing: str) -> StoredMessage:
         if "inline_message_id" in params:
             raise bad_request("inline messages are not supported by the sandbox")
@@ -118,7 +135,10 @@ class BotApi:
             raise bad_request("chat_id is empty")
         if "message_id" not in params:
             raise bad_request("message identifier is not specified")
-        chat = self._target(params)
+        if "business_connection_id" in params:
+            chat = self.business.chat_for_edit(params["business_connection_id"], params["chat_id"])
+        else:
+            chat = self._target(params)
         message = self.world.find_message(chat, params["message_id"], missing)
         if message.from_id != bot_id:
             raise bad_request("message can't be edited")
@@ -242,6 +262,10 @@ class BotApi:
     async def _getChat(self, bot_id: int, params: dict[str, Any]) -> Any:
         return self.world.chat_full_info(self.world.resolve_chat(params["chat_id"]))
 
+    async def _getBusinessConnection(self, bot_id: int, params: dict[str, Any]) -> Any:
+        connection = self.business.connection_for_bot(params["business_connection_id"])
+        return self.business.connection_dict(connection)
+
     async def _sendChatAction(self, bot_id: int, params: dict[str, Any]) -> Any:
         chat = self._target(params)
         if "message_thread_id" in params:
@@ -258,7 +282,7 @@ class BotApi:
         if "entities" in params:
             content["entities"] = params["entities"]
         message = self._send(bot_id, chat, content, params)
-        return self.world.message_dict(message)
+        return self._message_dict(message)
 
     async def _sendPhoto(self, bot_id: int, params: dict[str, Any]) -> Any:
         chat = self._target(params)
@@ -266,7 +290,7 @@ class BotApi:
         content: dict[str, Any] = {"photo": self.world.photo_sizes(stored)}
         _add_caption(content, params)
         message = self._send(bot_id, chat, content, params)
-        return self.world.message_dict(message)
+        return self._message_dict(message)
 
     async def _sendDocument(self, bot_id: int, params: dict[str, Any]) -> Any:
         chat = self._target(params)
@@ -274,7 +298,7 @@ class BotApi:
         content: dict[str, Any] = {"document": dict(stored.meta)}
         _add_caption(content, params)
         message = self._send(bot_id, chat, content, params)
-        return self.world.message_dict(message)
+        return self._message_dict(message)
 
     async def _copyMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
         source_chat = self.world.resolve_chat(params["from_chat_id"])
@@ -332,7 +356,7 @@ class BotApi:
         markup = _edited_markup(message, params.get("reply_markup"))
         if new_content == _text_content(message) and markup == message.reply_markup:
             raise bad_request(NOT_MODIFIED)
-        self._throttle(self.world.chats[message.chat_id])
+        self._throttle(self._chat_of(message))
         message.content = {
             **{k: v for k, v in message.content.items() if k != "entities"},
             **new_content,
@@ -346,14 +370,14 @@ class BotApi:
         markup = _edited_markup(message, params.get("reply_markup"))
         if markup == message.reply_markup:
             raise bad_request(NOT_MODIFIED)
-        self._throttle(self.world.chats[message.chat_id])
+        self._throttle(self._chat_of(message))
         message.reply_markup = markup
         return self._edited(message)
 
     def _edited(self, message: StoredMessage) -> dict[str, Any]:
         message.edit_date = self.world.now()
         self.world.touch(message.chat_id)
-        return self.world.message_dict(message)
+        return self._message_dict(message)
 
     async def _deleteMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
         chat = self.world.resolve_chat(params["chat_id"])

@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.control import ControlApi, json_response
+from bot.sandbox.business_control import BusinessControl
+from bot.sandbox.control import ControlApi, guarded, json_response
 from bot.sandbox.forum import admin_rights
 from bot.sandbox.limits import Clock, RateLimits
 from bot.sandbox.methods import BotApi
@@ -151,6 +152,7 @@ class Sandbox:
         app.router.add_route("*", "/bot{token}/{method}", self._bot_call)
         app.router.add_get("/file/bot{token}/{file_path:.+}", self._download)
         ControlApi(self.world).add_routes(app)
+        BusinessControl(self.world).add_routes(app, guarded)
         app.router.add_get("/", self._playground)
         app.router.add_static("/playground/", PLAYGROUND)
         # Anything else (a wrong base path, say) gets the Bot API's JSON 404, as from Telegram.

@@ -28,7 +28,14 @@ BOT_USERNAME = "carebot_sandbox_bot"
 BOT_FIRST_NAME = "Carebot Sandbox"
 FIRST_USER_ID = 100_000_001
 FIRST_GROUP_ID = -1_001_000_000_001
-DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "callback_query"})
+# Telegram's default when allowed_updates is not given: every kind but chat_member,
+# message_reaction and message_reaction_count (of the kinds the sandbox makes).
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message", "edited_message", "callback_query", "business_connection",
+        "business_message", "edited_business_message", "deleted_business_messages",
+    }
+)  # fmt: skip
 REQUEST_LOG_SIZE = 20_000
 
 ChatType = Literal["private", "supergroup"]
@@ -86,6 +93,7 @@ class StoredMessage:
     thread_id: int | None = None  # the forum topic (None: General, or not a forum)
     reply_root: int | None = None  # outside topics: the first message of its reply chain
     reactions: list[dict[str, Any]] | None = None  # the bot's (setMessageReaction)
+    business_connection_id: str | None = None  # a message of a business chat
 
 
 @dataclass(slots=True)
@@ -233,6 +241,8 @@ class World:
         self.updates: deque[tuple[int, dict[str, Any]]] = deque()
         self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self.webhook_url = ""
+        # Telegram Business: connection id -> bot.sandbox.business.BusinessConnection.
+        self.business_connections: dict[str, Any] = {}
         self.chat_versions: dict[int, int] = {}
         self.reset_version = self.changes.version
         self.poll_generation = 0
@@ -599,9 +609,15 @@ class World:
     # -- callbacks --------------------------------------------------------------------
 
     def new_callback(
-        self, chat: Chat, from_id: int, message: StoredMessage, data: str
+        self,
+        chat: Chat,
+        from_id: int,
+        message: StoredMessage,
+        data: str,
+        message_payload: dict[str, Any] | None = None,
     ) -> CallbackQuery:
-        """Record a button press and queue its callback_query update."""
+        """Record a button press and queue its callback_query update (``message_payload``:
+        the pressed message as the update shows it, if not :meth:`message_dict`'s)."""
         number = next(self._callback_numbers)
         callback = CallbackQuery(
             id=f"{number}{secrets.randbelow(10**9):09d}",
@@ -616,7 +632,7 @@ class World:
             {
                 "id": callback.id,
                 "from": self.users[from_id].as_dict(),
-                "message": self.message_dict(message),
+                "message": message_payload or self.message_dict(message),
                 "chat_instance": str(abs(chat.id) * 7919 % 10**12),
                 "data": data,
             },

@@ -39,6 +39,7 @@ STATE_LABELS = {
 SKIP_REASON_LABELS = {
     SkipReason.OPTED_OUT: N_("turned care messages off"),
     SkipReason.UNREACHABLE: N_("blocked the bot"),
+    SkipReason.BUSINESS_CHANNEL: N_("writes to the company's Business account, not to the bot"),
     SkipReason.FORGOTTEN: N_("asked us to forget them"),
     SkipReason.CANCELLED: N_("the campaign was cancelled"),
     SkipReason.NO_LONGER_APPLIES: N_(

@@ -1,0 +1,177 @@
+"""Telegram Business: the company's Business account connects the bot; customers who
+write to that account are served like those who write to the bot (``care.business``).
+
+A customer's business message runs through the very handlers a message to the bot does:
+PTB's filters and ``Message.reply_*`` know business messages, and every other request
+this update makes to the customer's chat goes through the connection too
+(:data:`business_chat`, read by ``bot.delivery.CareBot``). Messages the account's owner
+types by hand, and the bot's own, are the company speaking: nothing answers them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from dataclasses import dataclass
+
+from telegram import BusinessConnection, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    BusinessConnectionHandler,
+    BusinessMessagesDeletedHandler,
+    TypeHandler,
+)
+
+from care import business, owed
+from care.business import ConnectionChange, ConnectionFacts
+from care.owed import Purpose
+from handlers.context import CareContext, Services
+from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BusinessChat:
+    """The Business account's chat with a customer: where this update's answers go."""
+
+    chat_id: int
+    connection_id: str
+
+
+# The business chat of the update being handled (None: not a business update). Set per
+# update task by identify_customer, like the locale.
+business_chat: contextvars.ContextVar[BusinessChat | None] = contextvars.ContextVar(
+    "carebot_business_chat", default=None
+)
+
+
+def business_chat_of(update: Update) -> BusinessChat | None:
+    """The business chat an update comes from: a business message or its edit, or a
+    press of a button under a message the bot sent there."""
+    message = update.business_message or update.edited_business_message
+    if message is None and update.callback_query is not None:
+        pressed = update.callback_query.message
+        message = pressed if isinstance(pressed, Message) else None
+    if message is None or message.business_connection_id is None:
+        return None
+    return BusinessChat(message.chat.id, message.business_connection_id)
+
+
+async def screen(update: Update, context: CareContext) -> None:
+    """Let no handler answer what the company itself wrote in its Business chats: the
+    owner typing by hand, or the bot's own messages coming back."""
+    message = update.business_message or update.edited_business_message
+    if message is None or message.business_connection_id is None:
+        return
+    if message.sender_business_bot is not None:
+        raise ApplicationHandlerStop
+    owner = await _owner_of(context, message.business_connection_id)
+    if message.from_user is None or message.from_user.id == owner:
+        raise ApplicationHandlerStop
+
+
+async def _owner_of(context: CareContext, connection_id: str) -> int | None:
+    """The Telegram user id of the account behind a connection (asked of Telegram once
+    if carebot missed its ``business_connection`` update, e.g. connected before carebot
+    ran)."""
+    services = context.services
+    owners = services.business_owners
+    if connection_id in owners:
+        return owners[connection_id]
+    async with services.sessionmaker.begin() as session:
+        row = await business.find_connection(session, connection_id)
+        if row is not None:
+            owners[connection_id] = row.owner_user_id
+            return row.owner_user_id
+    try:
+        connection = await context.bot.get_business_connection(connection_id)
+    except TelegramError as error:
+        log.warning("business connection %s could not be read: %s", connection_id, error)
+        return None
+    await _record(services, _facts(connection))
+    return connection.user.id
+
+
+def _facts(connection: BusinessConnection) -> ConnectionFacts:
+    rights = connection.rights.to_dict() if connection.rights is not None else {}
+    return ConnectionFacts(
+        id=connection.id,
+        owner_user_id=connection.user.id,
+        owner_chat_id=connection.user_chat_id,
+        owner_name=connection.user.full_name,
+        rights=rights,
+        enabled=connection.is_enabled,
+    )
+
+
+async def _record(services: Services, facts: ConnectionFacts) -> ConnectionChange:
+    async with services.sessionmaker.begin() as session:
+        change = await business.record_connection(session, facts, services.clock.now())
+        if change is not ConnectionChange.UNCHANGED and services.staff_chat_id is not None:
+            # Staff learn that customers can (or no longer can) reach them there.
+            with use_locale(services.default_locale):
+                text = _connection_words(change, facts)
+            owed.owe(
+                session, now=services.clock.now(), purpose=Purpose.STAFF_NOTICE,
+                chat_id=services.staff_chat_id, text=text,
+            )  # fmt: skip
+    services.business_owners[facts.id] = facts.owner_user_id
+    return change
+
+
+def _connection_words(change: ConnectionChange, facts: ConnectionFacts) -> str:
+    name = facts.owner_name or str(facts.owner_user_id)
+    can_reply = bool(facts.rights.get("can_reply"))
+    if change is ConnectionChange.DISCONNECTED:
+        return _(
+            "🔌 The Business account {name} disconnected the bot: its customers are no "
+            "longer answered there."
+        ).format(name=name)
+    if can_reply:
+        return _(
+            "🔗 The Business account {name} connected the bot: customers who write to it "
+            "are served like those who write to the bot."
+        ).format(name=name)
+    return _(
+        "⚠ The Business account {name} connected the bot without the right to reply: "
+        "give it that right in Telegram's Business settings, or customers there get no answer."
+    ).format(name=name)
+
+
+async def connection_changed(update: Update, context: CareContext) -> None:
+    """Record a Business account's connection, rights or disconnection; tell staff."""
+    connection = update.business_connection
+    if connection is None:
+        return
+    change = await _record(context.services, _facts(connection))
+    log.info("business connection %s: %s", connection.id, change)
+
+
+async def messages_deleted(update: Update, context: CareContext) -> None:
+    """Note that a customer deleted messages in a Business chat (what they said stays
+    on the record, as it does when they delete a message to the bot)."""
+    deleted = update.deleted_business_messages
+    if deleted is None:
+        return
+    log.info(
+        "%d message(s) deleted in a business chat of connection %s",
+        len(deleted.message_ids),
+        deleted.business_connection_id,
+    )
+
+
+def screen_handler() -> BaseHandler:
+    """The first check of every update (see :func:`screen`)."""
+    return TypeHandler(Update, screen)
+
+
+def business_handlers() -> list[BaseHandler]:
+    """Connections and deletions (business messages go to the usual handlers)."""
+    return [
+        BusinessConnectionHandler(connection_changed),
+        BusinessMessagesDeletedHandler(messages_deleted),
+    ]

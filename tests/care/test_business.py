@@ -1,0 +1,89 @@
+"""Telegram Business without Telegram: connections, the channel, the 24-hour window."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import business, customers
+from care.business import ConnectionChange, ConnectionFacts, Refusal
+from care.clock import ManualClock
+from care.models import Channel
+
+SHOP = ConnectionFacts(
+    id="conn-1",
+    owner_user_id=42,
+    owner_chat_id=42,
+    owner_name="Tea Shop",
+    rights={"can_reply": True},
+    enabled=True,
+)
+LENA = customers.TelegramIdentity(
+    user_id=1001,
+    chat_id=1001,
+    first_name="Lena",
+    channel=Channel.BUSINESS,
+    business_connection_id="conn-1",
+)
+
+
+async def test_connection_changes_are_told_once_each(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    now = clock.now()
+    assert await business.record_connection(session, SHOP, now) is ConnectionChange.CONNECTED
+    assert await business.record_connection(session, SHOP, now) is ConnectionChange.UNCHANGED
+    read_too = ConnectionFacts(**{**SHOP.__dict__, "rights": {"can_reply": True, "x": True}})
+    assert (
+        await business.record_connection(session, read_too, now) is ConnectionChange.RIGHTS_CHANGED
+    )
+    gone = ConnectionFacts(**{**SHOP.__dict__, "enabled": False})
+    assert await business.record_connection(session, gone, now) is ConnectionChange.DISCONNECTED
+    assert await business.record_connection(session, SHOP, now) is ConnectionChange.CONNECTED
+    row = await business.find_connection(session, "conn-1")
+    assert row is not None and row.can_reply and row.enabled
+
+
+async def test_the_channel_follows_where_the_customer_last_wrote(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    lena, _ = await customers.get_or_create_customer(session, LENA, clock.now())
+    assert business.route_of(lena) == "conn-1"
+    direct = customers.TelegramIdentity(user_id=1001, chat_id=1001, first_name="Lena")
+    lena, _ = await customers.get_or_create_customer(session, direct, clock.now())
+    assert lena.channel == "bot" and business.route_of(lena) is None
+    assert lena.business_connection_id == "conn-1", "kept for when she writes there again"
+
+
+@pytest.mark.parametrize(
+    ("hours", "rights", "enabled", "refused"),
+    [
+        (23.9, {"can_reply": True}, True, None),
+        (24.1, {"can_reply": True}, True, Refusal.WINDOW_CLOSED),
+        (1, {"can_read_messages": True}, True, Refusal.NOT_ALLOWED),
+        (1, {"can_reply": True}, False, Refusal.NOT_ALLOWED),
+    ],
+)
+async def test_answers_only_within_24_hours_and_with_the_right(
+    session: AsyncSession,
+    clock: ManualClock,
+    hours: float,
+    rights: dict[str, bool],
+    enabled: bool,
+    refused: Refusal | None,
+) -> None:
+    facts = ConnectionFacts(**{**SHOP.__dict__, "rights": rights, "enabled": enabled})
+    await business.record_connection(session, facts, clock.now())
+    lena, _ = await customers.get_or_create_customer(session, LENA, clock.now())
+    lena.last_seen_at = clock.now()
+    assert await business.refusal(session, lena, clock.now() + timedelta(hours=hours)) is refused
+
+
+def test_telegram_errors_name_the_refusal() -> None:
+    assert business.refusal_of_error("Business_peer_usage_missing") is Refusal.WINDOW_CLOSED
+    assert (
+        business.refusal_of_error("Bad Request: BUSINESS_CONNECTION_INVALID") is Refusal.NOT_ALLOWED
+    )
+    assert business.refusal_of_error("Forbidden: bot was blocked by the user") is None
