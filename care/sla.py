@@ -105,3 +105,22 @@ class SlaPolicy:
     def warn_at(self, due: datetime, target: timedelta) -> datetime:
         """When to warn before ``due`` (in wall-clock time, a share of the target)."""
         return due - target * self.warn_when_left
+
+
+def business_time_between(hours: BusinessHours, start: datetime, end: datetime) -> timedelta:
+    """How much of the span from ``start`` to ``end`` falls within business hours."""
+    if end <= start:
+        return timedelta(0)
+    zone = ZoneInfo(hours.timezone)
+    total = timedelta(0)
+    day = start.astimezone(zone).date()
+    last = end.astimezone(zone).date()
+    while day <= last:
+        if day.weekday() in hours.weekdays:
+            opens = datetime.combine(day, hours.start, zone)
+            closes = datetime.combine(day, hours.end, zone)
+            overlap = min(closes, end) - max(opens, start)
+            if overlap > timedelta(0):
+                total += overlap
+        day += timedelta(days=1)
+    return total

@@ -1,0 +1,320 @@
+"""Customer figures: volumes, churn (客户流失率), retention (客户保持率), cohorts, and
+repeat contact.
+
+- **Customers served** in a period: the relationships alive in it, customers who wrote
+  to us (or pressed a button) within ``churn_days`` before its start or during it, and
+  who had not already blocked the bot or asked to be forgotten before it began. Erased
+  customers keep an anonymous row and their contacts' times (``care.privacy``), so they
+  still count, anonymously.
+- **Customers lost** in the period (active churn), each once, for the first of: asked
+  to be forgotten in it; blocked the bot in it; went quiet in it (their last message
+  before the period's end is ``churn_days`` old at a moment inside the period, and that
+  moment has passed). Passive churn (the company ending a relationship) is nothing
+  carebot records: always None.
+- **Churn rate** = lost ÷ served; **retention rate** = 1 − churn rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from care.models import Complaint, ComplaintRating, Contact, Customer, Direction
+from care.reports.complaints import GOOD_RATING, filed_in
+from care.reports.period import Period, month_starts
+from care.reports.sql import bucket, ratio
+
+__all__ = [
+    "Churn",
+    "Cohort",
+    "DayFigures",
+    "Volumes",
+    "churn",
+    "cohorts",
+    "days",
+    "repeat_contact_rate",
+    "volumes",
+]
+
+INBOUND = Direction.INBOUND.value
+
+
+def _in(column: Any, start: datetime, end: datetime) -> Any:
+    return and_(column >= start, column < end)
+
+
+def count_when(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True)
+class Volumes:
+    new_customers: int
+    customers_contacting: int  # distinct customers who wrote to us in the period
+    contacts_in: int
+    contacts_out: int
+
+
+async def volumes(session: AsyncSession, period: Period) -> Volumes:
+    """New customers, customers who wrote, and messages in and out in ``period``."""
+    new = await session.scalar(
+        select(func.count()).where(_in(Customer.created_at, period.start, period.end))
+    )
+    contacts = (
+        await session.execute(
+            select(
+                count_when(Contact.direction == INBOUND),
+                count_when(Contact.direction != INBOUND),
+                func.count(
+                    func.distinct(case((Contact.direction == INBOUND, Contact.customer_id)))
+                ),
+            ).where(_in(Contact.created_at, period.start, period.end))
+        )
+    ).one()
+    return Volumes(
+        new_customers=new or 0,
+        customers_contacting=contacts[2],
+        contacts_in=contacts[0],
+        contacts_out=contacts[1],
+    )
+
+
+@dataclass(frozen=True)
+class Churn:
+    served: int
+    lost: int
+    forgotten: int
+    blocked: int
+    quiet: int
+    passive: int | None = None  # nothing in carebot records it
+
+    @property
+    def churn_rate(self) -> float | None:
+        return ratio(self.lost, self.served)
+
+    @property
+    def retention_rate(self) -> float | None:
+        rate = self.churn_rate
+        return None if rate is None else 1 - rate
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "customers_served": self.served,
+            "customers_lost": self.lost,
+            "churned_forgotten": self.forgotten,
+            "churned_blocked": self.blocked,
+            "churned_quiet": self.quiet,
+            "churned_passive": self.passive,
+            "churn_rate": self.churn_rate,
+            "retention_rate": self.retention_rate,
+        }
+
+
+def last_seen_before(end: datetime) -> Any:
+    """Each customer's last message to us before ``end`` (a subquery: customer_id, at)."""
+    return (
+        select(Contact.customer_id.label("customer_id"), func.max(Contact.created_at).label("at"))
+        .where(Contact.direction == INBOUND, Contact.created_at < end)
+        .group_by(Contact.customer_id)
+        .subquery()
+    )
+
+
+async def churn(session: AsyncSession, period: Period, now: datetime, churn_days: int) -> Churn:
+    """Customers served and lost in ``period`` (see the module's definitions)."""
+    quiet_for = timedelta(days=churn_days)
+    start, end = period.start, period.end
+    last = last_seen_before(end)
+    # Every condition is false, never NULL, for a customer without the moment it tests
+    # (NOT NULL would drop them).
+    forgotten = and_(Customer.erased_at.is_not(None), _in(Customer.erased_at, start, end))
+    blocked = and_(
+        ~forgotten,
+        Customer.reachable.is_(False),
+        Customer.unreachable_since.is_not(None),
+        _in(Customer.unreachable_since, start, end),
+    )
+    quiet = and_(
+        ~forgotten,
+        ~blocked,
+        last.c.at >= start - quiet_for,
+        last.c.at < min(end, now) - quiet_for,
+    )
+    still_here = and_(
+        or_(Customer.erased_at.is_(None), Customer.erased_at >= start),
+        or_(
+            Customer.reachable.is_not(False),
+            Customer.unreachable_since.is_(None),
+            Customer.unreachable_since >= start,
+        ),
+    )
+    row = (
+        await session.execute(
+            select(func.count(), count_when(forgotten), count_when(blocked), count_when(quiet))
+            .select_from(Customer)
+            .join(last, last.c.customer_id == Customer.id)
+            .where(last.c.at >= start - quiet_for, Customer.created_at < end, still_here)
+        )
+    ).one()
+    served, lost_forgotten, lost_blocked, lost_quiet = (int(v or 0) for v in row)
+    return Churn(
+        served=served,
+        lost=lost_forgotten + lost_blocked + lost_quiet,
+        forgotten=lost_forgotten,
+        blocked=lost_blocked,
+        quiet=lost_quiet,
+    )
+
+
+async def repeat_contact_rate(session: AsyncSession, period: Period) -> float | None:
+    """Customers who wrote in ``period`` and had written before it ÷ customers who wrote."""
+    writers = (
+        select(Contact.customer_id.label("customer_id"))
+        .where(Contact.direction == INBOUND, _in(Contact.created_at, period.start, period.end))
+        .group_by(Contact.customer_id)
+        .subquery()
+    )
+    earlier = aliased(Contact)
+    returning = exists().where(
+        earlier.customer_id == writers.c.customer_id,
+        earlier.direction == INBOUND,
+        earlier.created_at < period.start,
+    )
+    total, repeat = (
+        await session.execute(select(func.count(), count_when(returning)).select_from(writers))
+    ).one()
+    return ratio(repeat, total)
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Customers who came in one month, and the share of them who wrote in each month
+    since (the first is their own month)."""
+
+    month: date
+    customers: int
+    retained: list[float | None] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cohort": self.month.strftime("%Y-%m"),
+            "customers": self.customers,
+            "retained": self.retained,
+        }
+
+
+async def cohorts(session: AsyncSession, period: Period, months: int = 6) -> list[Cohort]:
+    """The monthly cohort retention table of the ``months`` months up to the period's
+    last: for each month's new customers, the share who wrote to us in each month since."""
+    starts = month_starts(period.last, months)
+    bounds = [period.midnight(day) for day in starts]
+    cohort_of = bucket(Customer.created_at, bounds)
+    sizes = {
+        index: size
+        for index, size in await session.execute(
+            select(cohort_of, func.count())
+            .where(_in(Customer.created_at, bounds[0], bounds[-1]))
+            .group_by(cohort_of)
+        )
+    }
+    active_in = bucket(Contact.created_at, bounds)
+    active: dict[tuple[int, int], int] = {}
+    for cohort_index, month_index, customers in await session.execute(
+        select(cohort_of, active_in, func.count(func.distinct(Contact.customer_id)))
+        .join(Customer, Customer.id == Contact.customer_id)
+        .where(
+            Contact.direction == INBOUND,
+            _in(Contact.created_at, bounds[0], bounds[-1]),
+            _in(Customer.created_at, bounds[0], bounds[-1]),
+        )
+        .group_by(cohort_of, active_in)
+    ):
+        active[(cohort_index, month_index)] = customers
+    table = []
+    for index in range(months):
+        size = sizes.get(index, 0)
+        retained = [ratio(active.get((index, later), 0), size) for later in range(index, months)]
+        table.append(Cohort(starts[index], size, retained))
+    return table
+
+
+@dataclass
+class DayFigures:
+    """One local day of the period: what the charts draw."""
+
+    day: date
+    contacts_in: int = 0
+    contacts_out: int = 0
+    complaints: int = 0
+    ack_deadlines: int = 0
+    acknowledged_on_time: int = 0
+    ratings: int = 0
+    good_ratings: int = 0
+
+    @property
+    def ack_on_time_rate(self) -> float | None:
+        return ratio(self.acknowledged_on_time, self.ack_deadlines)
+
+    @property
+    def csat_score(self) -> float | None:
+        share = ratio(self.good_ratings, self.ratings)
+        return None if share is None else round(share * 100, 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "contacts_in": self.contacts_in,
+            "contacts_out": self.contacts_out,
+            "complaints": self.complaints,
+            "ack_on_time_rate": self.ack_on_time_rate,
+            "ratings": self.ratings,
+            "csat_score": self.csat_score,
+        }
+
+
+async def days(session: AsyncSession, period: Period, now: datetime) -> list[DayFigures]:
+    """The period day by day (local days): messages, complaints filed and how many were
+    acknowledged on time, ratings and CSAT."""
+    bounds = period.day_bounds()
+    series = [DayFigures(day) for day in period.days]
+    day_of = bucket(Contact.created_at, bounds)
+    for index, inbound, outbound in await session.execute(
+        select(
+            day_of,
+            count_when(Contact.direction == INBOUND),
+            count_when(Contact.direction != INBOUND),
+        )
+        .where(_in(Contact.created_at, period.start, period.end))
+        .group_by(day_of)
+    ):
+        series[index].contacts_in, series[index].contacts_out = inbound, outbound
+    filed_day = bucket(Complaint.filed_at, bounds)
+    ack_on_time = Complaint.acknowledged_on_time.is_(True)
+    ack_late = Complaint.acknowledged_on_time.is_(False) | and_(
+        Complaint.acknowledged_on_time.is_(None), Complaint.acknowledge_due_at < now
+    )
+    for index, filed, on_time, late in await session.execute(
+        select(
+            filed_day,
+            func.count(),
+            count_when(Complaint.acknowledge_due_at.is_not(None) & ack_on_time),
+            count_when(Complaint.acknowledge_due_at.is_not(None) & ack_late),
+        )
+        .where(filed_in(period))
+        .group_by(filed_day)
+    ):
+        series[index].complaints = filed
+        series[index].acknowledged_on_time, series[index].ack_deadlines = on_time, on_time + late
+    rated_day = bucket(ComplaintRating.rated_at, bounds)
+    for index, rated, good in await session.execute(
+        select(rated_day, func.count(), count_when(ComplaintRating.score >= GOOD_RATING))
+        .where(_in(ComplaintRating.rated_at, period.start, period.end))
+        .group_by(rated_day)
+    ):
+        series[index].ratings, series[index].good_ratings = rated, good
+    return series

@@ -1,0 +1,189 @@
+"""A whole report: every figure of a period, overall and by view, as plain values.
+
+:func:`build_report` runs the queries of ``care.reports.complaints``, ``.customers``
+and ``.care_messages``; :meth:`Report.as_dict` is the JSON object ``carebot report
+--format json`` prints (its keys are documented in docs/reports.md).
+
+Channels: each channel a customer reaches us by has one function in :data:`CHANNELS`
+that gives its figures for the period (``complaint`` today). A new channel (a
+conversation, the FAQ) adds its function there and appears in the "by channel" view,
+the JSON's ``channels`` and the workbook, with no other change.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.models import Complaint, StaffMember
+from care.reports import care_messages, customers
+from care.reports.care_messages import CareFigures
+from care.reports.complaints import ComplaintFigures, complaint_figures, rows_of
+from care.reports.customers import Churn, Cohort, DayFigures, Volumes
+from care.reports.period import Period
+from care.reports.sql import ratio
+from care.sla import BusinessHours
+
+__all__ = ["CHANNELS", "Dimension", "Report", "ReportSettings", "View", "build_report"]
+
+
+class Dimension(enum.StrEnum):
+    """What a view of the complaint figures is broken down by."""
+
+    CATEGORY = "category"
+    PRIORITY = "priority"
+    STAFF = "staff"
+    CHANNEL = "channel"
+
+
+_GROUP_COLUMNS = {
+    Dimension.CATEGORY: Complaint.category,
+    Dimension.PRIORITY: Complaint.priority,
+    Dimension.STAFF: Complaint.assignee_id,
+}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What a report needs to know besides the period."""
+
+    churn_days: int = 90
+    business_hours: BusinessHours | None = None
+    cohort_months: int = 6
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    """One line of a view: its key (a category, a staff member's name …) and figures."""
+
+    key: str
+    figures: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class View:
+    dimension: Dimension
+    rows: list[ViewRow]
+
+
+# A channel's figures for a period: (session, period, now, settings) → its row.
+ChannelFigures = Callable[[AsyncSession, Period, datetime, ReportSettings], Awaitable[ViewRow]]
+
+
+async def complaint_channel(
+    session: AsyncSession, period: Period, now: datetime, settings: ReportSettings
+) -> ViewRow:
+    """The complaint channel: the period's complaint figures as a whole."""
+    found = await complaint_figures(session, period, now, business_hours=settings.business_hours)
+    return ViewRow("complaint", found[None].as_dict())
+
+
+CHANNELS: tuple[ChannelFigures, ...] = (complaint_channel,)
+
+
+@dataclass
+class Report:
+    period: Period
+    made_at: datetime
+    volumes: Volumes
+    overall: ComplaintFigures
+    churn: Churn
+    care: CareFigures
+    repeat_contact_rate: float | None
+    days: list[DayFigures]
+    cohorts: list[Cohort]
+    views: list[View] = field(default_factory=list)
+
+    @property
+    def complaint_rate(self) -> float | None:
+        """Complaints ÷ customers served."""
+        return ratio(self.overall.complaints, self.churn.served)
+
+    def view(self, dimension: Dimension) -> View | None:
+        return next((v for v in self.views if v.dimension is dimension), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as one JSON-ready object (docs/reports.md lists every key)."""
+        return {
+            "period": self.period.as_dict(),
+            "made_at": self.made_at.isoformat(),
+            "new_customers": self.volumes.new_customers,
+            "customers_contacting": self.volumes.customers_contacting,
+            "contacts_in": self.volumes.contacts_in,
+            "contacts_out": self.volumes.contacts_out,
+            **self.churn.as_dict(),
+            "complaint_rate": self.complaint_rate,
+            **self.overall.as_dict(),
+            "repeat_contact_rate": self.repeat_contact_rate,
+            **self.care.as_dict(),
+            "by": {
+                view.dimension.value: [{"key": row.key, **row.figures} for row in view.rows]
+                for view in self.views
+            },
+            "days": [day.as_dict() for day in self.days],
+            "cohorts": [cohort.as_dict() for cohort in self.cohorts],
+        }
+
+
+async def build_report(
+    session: AsyncSession,
+    period: Period,
+    now: datetime,
+    settings: ReportSettings,
+    views: Sequence[Dimension] = tuple(Dimension),
+) -> Report:
+    """Every figure of ``period`` as known at ``now``, with the breakdowns ``views``."""
+    overall = await complaint_figures(session, period, now, business_hours=settings.business_hours)
+    report = Report(
+        period=period,
+        made_at=now,
+        volumes=await customers.volumes(session, period),
+        overall=overall[None],
+        churn=await customers.churn(session, period, now, settings.churn_days),
+        care=await care_messages.care_figures(session, period, now),
+        repeat_contact_rate=await customers.repeat_contact_rate(session, period),
+        days=await customers.days(session, period, now),
+        cohorts=await customers.cohorts(session, period, settings.cohort_months),
+    )
+    for dimension in views:
+        report.views.append(await _view(session, period, now, settings, dimension))
+    return report
+
+
+async def _view(
+    session: AsyncSession,
+    period: Period,
+    now: datetime,
+    settings: ReportSettings,
+    dimension: Dimension,
+) -> View:
+    if dimension is Dimension.CHANNEL:
+        return View(
+            dimension, [await channel(session, period, now, settings) for channel in CHANNELS]
+        )
+    found = await complaint_figures(
+        session, period, now, _GROUP_COLUMNS[dimension], settings.business_hours
+    )
+    names: dict[Any, str] = {}
+    if dimension is Dimension.STAFF:
+        ids = [k for k in found if k is not None]
+        names = {
+            member_id: name or str(member_id)
+            for member_id, name in await session.execute(
+                select(StaffMember.id, StaffMember.name).where(StaffMember.id.in_(ids))
+            )
+        }
+    rows = [ViewRow(_label(figures.key, names), figures.as_dict()) for figures in rows_of(found)]
+    return View(dimension, rows)
+
+
+def _label(key: Any, names: dict[Any, str]) -> str:
+    if key is None:
+        return "-"
+    return names.get(key, str(key))
