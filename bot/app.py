@@ -44,6 +44,7 @@ from handlers import (
     occasions,
     onboarding,
     profile,
+    reports,
     staff,
     stray,
     survey,
@@ -111,6 +112,8 @@ def build_application(
         survey_close_after=timedelta(days=settings.survey_close_days),
         care=settings.engine(),
         templates=templates or TemplateBook.load(settings.templates_file, settings.default_locale),
+        reports=settings.reports(),
+        weekly_report=settings.weekly_report(),
     )
     bot = CareBot(
         token,
@@ -177,6 +180,7 @@ def register_handlers(application: Application) -> None:
         *occasions.occasions_handlers(services.staff_chat_id),
         *campaign_handlers(services.staff_chat_id),
         *followups.followups_handlers(services.staff_chat_id),
+        *reports.report_handlers(services.staff_chat_id),
     ]:
         application.add_handler(handler)
     for handler in profile.commands_before_dialogues():

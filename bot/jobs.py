@@ -13,6 +13,9 @@ job            what it does                                 how often           
 ``planner``    :func:`plan_in_one_process`: automatic        ``CAREBOT_PLANNER_       after one
                campaign drafts and their cards, birthdays,   CHECK_SECONDS``          interval
                anniversaries, follow-ups, finished ones
+``weekly_``    ``handlers.reports.push_weekly_report``:     every minute             after one
+``report``     the past week's report to supervisors, once                           minute
+               (``CAREBOT_REPORT_WEEKDAY``/``_HOUR``)
 =============  ===========================================  =======================  =========
 
 **In which process.** Every job runs in every carebot process: the one that polls
@@ -41,7 +44,7 @@ from telegram.ext import Application
 from bot.outbox_jobs import OUTBOX_JOB, install_outbox_sender, worker_id
 from bot.owed_jobs import OWED_JOB, OwedSender, install_owed_sender
 from care import locks
-from handlers import deadlines
+from handlers import deadlines, reports
 from handlers.campaigns.planner import plan_care
 from handlers.context import CareContext
 
@@ -49,6 +52,9 @@ log = logging.getLogger(__name__)
 
 DEADLINES_JOB = "deadlines"
 PLANNER_JOB = "planner"
+WEEKLY_REPORT_JOB = "weekly_report"
+# The weekly report's job looks this often whether its day and hour have come.
+WEEKLY_REPORT_CHECK_SECONDS = 60.0
 # The first check runs this soon after start-up (or after one interval, if shorter).
 FIRST_CHECK_SECONDS = 1.0
 FIRST_OWED_SECONDS = 0.5
@@ -104,6 +110,13 @@ def schedule_jobs(
         # Planning is idempotent (every row has a dedupe key), so running it often costs
         # only its queries; the first run waits an interval so that start-up stays quick.
         Job(PLANNER_JOB, plan_in_one_process, planner_check_seconds, first=planner_check_seconds),
+        # Owed once a week (the owed rows remember it), by one process (an advisory lock).
+        Job(
+            WEEKLY_REPORT_JOB,
+            reports.push_weekly_report,
+            WEEKLY_REPORT_CHECK_SECONDS,
+            first=WEEKLY_REPORT_CHECK_SECONDS,
+        ),
     ):
         job_queue.run_repeating(
             job.callback,

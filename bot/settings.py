@@ -21,10 +21,13 @@ from pydantic_settings import (
 from care.engine import DeliveryLimits, EngineConfig, FollowUpRules, SendWindow, parse_hhmm
 from care.models import Priority
 from care.planning import in_quiet_hours
+from care.reports import ReportSettings
+from care.reports.weekly import WeeklyReport
 from care.sla import BusinessHours, SlaPolicy
 from care.triage import Triage
 
 LOCALES = ("zh_CN", "en")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # What `carebot run` uses without a token (made anew at each start); `carebot --playground`
 # points the other commands at it.
 PLAYGROUND_DATABASE = Path("var/playground.db")
@@ -93,6 +96,12 @@ class Settings(BaseSettings):
     paid_broadcast: bool = False
     outbox_check_seconds: float = Field(default=1.0, gt=0)
     planner_check_seconds: float = Field(default=300.0, gt=0)
+    # Reports (issue 13): no inbound message for this many days and a customer counts
+    # as lost (churn); the weekly report goes to supervisors on this day (mon … sun) at
+    # this hour (CAREBOT_TIMEZONE), or never when CAREBOT_REPORT_WEEKDAY is empty.
+    churn_days: int = Field(default=90, ge=1, le=3650)
+    report_weekday: str | None = "mon"
+    report_hour: int = Field(default=9, ge=0, le=23)
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -232,6 +241,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"business_hours: {error}") from None
         return self
 
+    @field_validator("report_weekday")
+    @classmethod
+    def _weekday(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        day = value.strip().lower()[:3]
+        if day not in WEEKDAYS:
+            raise ValueError("must be a day of the week (mon, tue … sun), or empty for none")
+        return day
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -290,6 +309,18 @@ class Settings(BaseSettings):
             auto_approve_occasions=tuple(self.auto_approve_occasions),
             templates_file=self.templates_file,
         )
+
+    def reports(self) -> ReportSettings:
+        """What the reports need besides the period."""
+        return ReportSettings(
+            churn_days=self.churn_days, business_hours=self.sla_policy().business_hours
+        )
+
+    def weekly_report(self) -> WeeklyReport | None:
+        """When the weekly report is pushed to supervisors (None: never)."""
+        if self.report_weekday is None:
+            return None
+        return WeeklyReport(WEEKDAYS.index(self.report_weekday), self.report_hour)
 
     def triage(self) -> Triage:
         if self.angry_words is None:

@@ -19,12 +19,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["OWED_SENDER", "PLANNER", "SENDER", "claim", "number_of", "try_hold"]
+__all__ = ["OWED_SENDER", "PLANNER", "REPORTS", "SENDER", "claim", "number_of", "try_hold"]
 
 # The kinds of lock (the first key); any 32-bit numbers no other application uses.
 PLANNER = 0x63617201  # the planner job: one run at a time, across processes
 SENDER = 0x63617202  # an outbox sender that may have rows in flight (number: its worker id)
 OWED_SENDER = 0x63617203  # a sender of owed messages (care.owed) with rows in flight
+REPORTS = 0x63617204  # the weekly report: owed by one process, once
 
 
 def number_of(name: str) -> int:

@@ -84,6 +84,7 @@ class Purpose(enum.StrEnum):
     STAFF_REPLY = "staff_reply"  # a staff member's answer, to the customer
     ALERT = "alert"  # upset customer, SLA warning or breach, low rating: for staff
     STAFF_NOTICE = "staff_notice"  # staff told what became of a message they sent
+    REPORT = "report"  # the weekly report's summary, to a supervisor (care.reports.weekly)
 
 
 # The purposes that reach the customer: what the card's delivery line is about.

@@ -14,6 +14,8 @@ from care.contacts import ContactEntry
 from care.customers import DEFAULT_PHONE_REGION, TelegramIdentity
 from care.engine import EngineConfig
 from care.models import Channel, Customer
+from care.reports import ReportSettings
+from care.reports.weekly import WeeklyReport
 from care.sla import SlaPolicy
 from care.templates import TemplateBook
 from care.triage import Triage
@@ -147,6 +149,9 @@ class Services:
     # Business connection id -> the Telegram user id of the account's owner, as learnt
     # (handlers.business): their own messages in Business chats are not a customer's.
     business_owners: dict[str, int] = field(default_factory=dict)
+    # Reports: churn days and business hours; when the weekly report is due (None: never).
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    weekly_report: WeeklyReport | None = None
 
 
 class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):
