@@ -232,7 +232,13 @@ class Contact(Base):
 
     customer: Mapped[Customer] = relationship(back_populates="contacts", lazy="raise")
 
-    __table_args__ = (Index("ix_contact_customer_created", "customer_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_contact_customer_created", "customer_id", "created_at"),
+        # The reports (care.reports): the period's messages by time, and each customer's
+        # last message to us, read from the index alone.
+        Index("ix_contact_created_direction", "created_at", "direction", "customer_id"),
+        Index("ix_contact_customer_direction_created", "customer_id", "direction", "created_at"),
+    )
 
 
 class StaffMember(Base):

@@ -19,6 +19,7 @@ from bot.cli import occasions  # noqa: F401  (occasions, birthday)
 from bot.cli import campaigns  # noqa: F401  (campaign new, edit, preview, ...)
 from bot.cli import purchases  # noqa: F401  (purchase add)
 from bot.cli import followups  # noqa: F401  (followups)
+from bot.cli import reports  # noqa: F401  (report)
 
 # isort: on
 from bot.cli.common import app

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -31,7 +31,7 @@ from care.models import (
     ComplaintStatus,
 )
 from care.reports.period import Period
-from care.reports.sql import Spread, dialect_of, ratio, seconds_between
+from care.reports.sql import Spread, ratio
 from care.sla import BusinessHours, business_time_between
 
 __all__ = ["FRT_BANDS", "ComplaintFigures", "complaint_figures"]
@@ -77,6 +77,28 @@ class ComplaintFigures:
     low_ratings: int = 0
     low_ratings_reopened: int = 0
     low_ratings_recovered: int = 0
+
+    def add(self, other: ComplaintFigures) -> None:
+        """Add the counts of ``other`` (a finer group) to these."""
+        for name in ADDITIVE:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def set_durations(self, rows: Sequence[_Timed], business_hours: bool) -> None:
+        """The spreads and the first-response distribution of ``rows``' durations."""
+        responses = [r.first_response for r in rows if r.first_response is not None]
+        self.first_response = Spread(responses)
+        self.resolution = Spread([r.resolution for r in rows if r.resolution is not None])
+        bands = _empty_bands()
+        for value in responses:
+            bands[_band(value)] += 1
+        self.frt_distribution = bands
+        if business_hours:
+            self.first_response_business = Spread(
+                [r.first_response_business for r in rows if r.first_response_business is not None]
+            )
+            self.resolution_business = Spread(
+                [r.resolution_business for r in rows if r.resolution_business is not None]
+            )
 
     @property
     def ack_on_time_rate(self) -> float | None:
@@ -143,6 +165,15 @@ class ComplaintFigures:
         return figures
 
 
+# The counts, which add up from finer groups to coarser ones.
+ADDITIVE = (
+    "complaints", "ack_deadlines", "acknowledged_on_time", "ack_breaches",
+    "resolve_deadlines", "resolved_on_time", "resolve_breaches", "resolved", "reopened",
+    "ratings", "good_ratings", "rating_sum", "surveys_sent", "surveys_answered",
+    "low_ratings", "low_ratings_reopened", "low_ratings_recovered",
+)  # fmt: skip
+
+
 def _empty_bands() -> dict[str, int]:
     return {label: 0 for label, _ in FRT_BANDS}
 
@@ -163,23 +194,69 @@ def filed_in(period: Period) -> Any:
     return and_(_in(Complaint.filed_at, period), Complaint.status != ComplaintStatus.DRAFT.value)
 
 
+# The finest grouping the reports need; every view (and the whole) is a roll-up of it.
+GROUPING = (Complaint.category, Complaint.priority, Complaint.assignee_id)
+GROUP_INDEX = {"category": 0, "priority": 1, "staff": 2}
+
+Cell = tuple[Any, Any, Any]  # (category, priority, assignee id)
+
+
+@dataclass
+class _Timed:
+    """One complaint's durations (seconds; None when not reached), for the spreads."""
+
+    cell: Cell
+    first_response: float | None
+    resolution: float | None
+    first_response_business: float | None = None
+    resolution_business: float | None = None
+
+
+@dataclass
+class ComplaintCube:
+    """The period's complaint figures by (category, priority, assignee), and each
+    complaint's durations: any view, and the whole, is rolled up from them."""
+
+    cells: dict[Cell, ComplaintFigures]
+    timed: list[_Timed]
+    business_hours: bool
+
+    def by(self, dimension: str | None) -> dict[Any, ComplaintFigures]:
+        """The figures by ``dimension`` (category, priority, staff), or of all
+        complaints (None: one entry, under the key None, even when empty)."""
+        index = GROUP_INDEX[dimension] if dimension is not None else None
+
+        def key_of(cell: Cell) -> Any:
+            return None if index is None else cell[index]
+
+        found: dict[Any, ComplaintFigures] = defaultdict(ComplaintFigures)
+        for cell, figures in self.cells.items():
+            found[key_of(cell)].add(figures)
+        spans: dict[Any, list[_Timed]] = defaultdict(list)
+        for timed in self.timed:
+            spans[key_of(timed.cell)].append(timed)
+        for key, rows in spans.items():
+            found[key].set_durations(rows, self.business_hours)
+        if index is None:
+            found[None].key = None  # present even when nothing was filed
+        for key, figures in found.items():
+            figures.key = key
+        return dict(found)
+
+
 async def complaint_figures(
     session: AsyncSession,
     period: Period,
     now: datetime,
-    group: Any = None,
     business_hours: BusinessHours | None = None,
-) -> dict[Any, ComplaintFigures]:
-    """The complaint figures of ``period``, by ``group`` (a ``Complaint`` column), or of
-    all complaints (``group`` None: one entry, under the key None).
+) -> ComplaintCube:
+    """The complaint figures of ``period``, by (category, priority, assignee).
 
     A deadline counts once it is met or missed: acknowledged (or resolved) by it is on
     time; late, or not done when it passed, is a breach; a deadline still ahead and not
     met yet is not counted. Once late, a complaint stays late after a reopening.
     """
-    key = group if group is not None else literal(None)
-    dialect = dialect_of(session)
-    found: dict[Any, ComplaintFigures] = defaultdict(ComplaintFigures)
+    cells: dict[Cell, ComplaintFigures] = defaultdict(ComplaintFigures)
 
     ack_on_time = Complaint.acknowledged_on_time.is_(True)
     ack_late = Complaint.acknowledged_on_time.is_(False) | and_(
@@ -195,50 +272,36 @@ async def complaint_figures(
         ComplaintEvent.to_status == ComplaintStatus.REOPENED.value,
     )
 
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
     rows = await session.execute(
         select(
-            key,
+            *GROUPING,
             func.count(),
-            count(Complaint.acknowledge_due_at.is_not(None) & ack_on_time),
-            count(Complaint.acknowledge_due_at.is_not(None) & ack_late),
-            count(Complaint.resolve_due_at.is_not(None) & resolve_on_time),
-            count(Complaint.resolve_due_at.is_not(None) & resolve_late),
-            count(Complaint.times_resolved > 0),
-            count(was_reopened),
+            _count(Complaint.acknowledge_due_at.is_not(None) & ack_on_time),
+            _count(Complaint.acknowledge_due_at.is_not(None) & ack_late),
+            _count(Complaint.resolve_due_at.is_not(None) & resolve_on_time),
+            _count(Complaint.resolve_due_at.is_not(None) & resolve_late),
+            _count(Complaint.times_resolved > 0),
+            _count(was_reopened),
         )
         .where(filed_in(period))
-        .group_by(key)
+        .group_by(*GROUPING)
     )
-    for k, total, ack_ok, ack_bad, res_ok, res_bad, resolved, reopened in rows:
-        figures = found[k]
-        figures.key = k
+    for category, priority, assignee, total, ack_ok, ack_bad, res_ok, res_bad, done, again in rows:
+        figures = cells[(category, priority, assignee)]
         figures.complaints = total
         figures.acknowledged_on_time, figures.ack_breaches = ack_ok, ack_bad
         figures.ack_deadlines = ack_ok + ack_bad
         figures.resolved_on_time, figures.resolve_breaches = res_ok, res_bad
         figures.resolve_deadlines = res_ok + res_bad
-        figures.resolved, figures.reopened = resolved, reopened
+        figures.resolved, figures.reopened = done, again
 
-    await _durations(session, period, key, dialect, found, business_hours)
-    await _ratings(session, period, key, found)
-    for k, figures in found.items():
-        figures.key = k
-    if group is None and None not in found:
-        found[None] = ComplaintFigures()
-    return dict(found)
+    await _ratings(session, period, cells)
+    timed = await _durations(session, period, business_hours)
+    return ComplaintCube(dict(cells), timed, business_hours is not None)
 
 
-def _first_event_at(condition: Any) -> Any:
-    """The moment of a complaint's first event that meets ``condition`` (a scalar
-    subquery, answered from the complaint's events by index)."""
-    return (
-        select(func.min(ComplaintEvent.at))
-        .where(ComplaintEvent.complaint_id == Complaint.id, condition)
-        .scalar_subquery()
-    )
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 # The first response: staff took the complaint out of "new" (accepting, replying or
@@ -257,46 +320,48 @@ RESOLVED = and_(
 
 
 async def _durations(
-    session: AsyncSession,
-    period: Period,
-    key: Any,
-    dialect: str,
-    found: dict[Any, ComplaintFigures],
-    business_hours: BusinessHours | None,
-) -> None:
-    for name, condition in (("first_response", FIRST_RESPONSE), ("resolution", RESOLVED)):
-        at = _first_event_at(condition).label("at")
-        timed = (
-            select(key.label("k"), Complaint.filed_at.label("filed"), at)
-            .where(filed_in(period))
-            .subquery()
+    session: AsyncSession, period: Period, business_hours: BusinessHours | None
+) -> list[_Timed]:
+    """Each of the period's complaints' first response and resolution, in seconds, with
+    the business-hours variants when there are hours. Only these columns come back: the
+    group, the filing and the two moments (each found by one seek in the complaint's
+    events)."""
+
+    def first(condition: Any) -> Any:
+        return (
+            select(func.min(ComplaintEvent.at))
+            .where(ComplaintEvent.complaint_id == Complaint.id, condition)
+            .scalar_subquery()
         )
-        seconds = seconds_between(dialect, timed.c.filed, timed.c.at)
-        # Only the one column, sorted by the database, per group.
-        values: dict[Any, list[float]] = defaultdict(list)
-        for k, value in await session.execute(
-            select(timed.c.k, seconds).where(timed.c.at.is_not(None)).order_by(timed.c.k, seconds)
-        ):
-            values[k].append(max(float(value), 0.0))
-        for k, durations in values.items():
-            setattr(found[k], name, Spread(durations))
-            if name == "first_response":
-                bands = _empty_bands()
-                for value in durations:
-                    bands[_band(value)] += 1
-                found[k].frt_distribution = bands
+
+    query = select(*GROUPING, Complaint.filed_at, first(FIRST_RESPONSE), first(RESOLVED)).where(
+        filed_in(period)
+    )
+    timed = []
+    for category, priority, assignee, filed, answered, done in await session.execute(query):
+        if answered is None and done is None:
+            continue
+        filed = _aware(filed)
+        row = _Timed(
+            (category, priority, assignee),
+            _seconds(filed, answered),
+            _seconds(filed, done),
+        )
         if business_hours is not None:
-            spans: dict[Any, list[float]] = defaultdict(list)
-            for k, filed, done in await session.execute(
-                select(timed.c.k, timed.c.filed, timed.c.at).where(timed.c.at.is_not(None))
-            ):
-                spans[k].append(
-                    business_time_between(
-                        business_hours, _aware(filed), _aware(done)
-                    ).total_seconds()
-                )
-            for k, durations in spans.items():
-                setattr(found[k], f"{name}_business", Spread(durations))
+            row.first_response_business = _business(business_hours, filed, answered)
+            row.resolution_business = _business(business_hours, filed, done)
+        timed.append(row)
+    return timed
+
+
+def _seconds(start: datetime, end: datetime | None) -> float | None:
+    return None if end is None else max((_aware(end) - start).total_seconds(), 0.0)
+
+
+def _business(hours: BusinessHours, start: datetime, end: datetime | None) -> float | None:
+    if end is None:
+        return None
+    return business_time_between(hours, _aware(start), _aware(end)).total_seconds()
 
 
 def _aware(moment: datetime) -> datetime:
@@ -307,7 +372,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 async def _ratings(
-    session: AsyncSession, period: Period, key: Any, found: dict[Any, ComplaintFigures]
+    session: AsyncSession, period: Period, cells: dict[Cell, ComplaintFigures]
 ) -> None:
     later = aliased(ComplaintRating)
     recovered = exists().where(
@@ -323,48 +388,45 @@ async def _ratings(
     )
     low = ComplaintRating.score <= LOW_RATING
 
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
     rated = await session.execute(
         select(
-            key,
+            *GROUPING,
             func.count(),
-            count(ComplaintRating.score >= GOOD_RATING),
+            _count(ComplaintRating.score >= GOOD_RATING),
             func.coalesce(func.sum(ComplaintRating.score), 0),
-            count(low),
-            count(low & reopened_after),
-            count(low & recovered),
+            _count(low),
+            _count(low & reopened_after),
+            _count(low & recovered),
         )
         .join(Complaint, Complaint.id == ComplaintRating.complaint_id)
         .where(_in(ComplaintRating.rated_at, period))
-        .group_by(key)
+        .group_by(*GROUPING)
     )
-    for k, total, good, score_sum, low_count, low_reopened, low_recovered in rated:
-        figures = found[k]
+    for category, priority, assignee, total, good, score_sum, low_count, reopens, wins in rated:
+        figures = cells[(category, priority, assignee)]
         figures.ratings, figures.good_ratings, figures.rating_sum = total, good, score_sum
         figures.low_ratings = low_count
-        figures.low_ratings_reopened, figures.low_ratings_recovered = low_reopened, low_recovered
+        figures.low_ratings_reopened, figures.low_ratings_recovered = reopens, wins
 
     # Surveys: every resolution made in the period asks for a rating.
     sent = await session.execute(
-        select(key, func.count())
+        select(*GROUPING, func.count())
         .select_from(ComplaintEvent)
         .join(Complaint, Complaint.id == ComplaintEvent.complaint_id)
         .where(RESOLVED, _in(ComplaintEvent.at, period))
-        .group_by(key)
+        .group_by(*GROUPING)
     )
-    for k, total in sent:
-        found[k].surveys_sent = total
+    for category, priority, assignee, total in sent:
+        cells[(category, priority, assignee)].surveys_sent = total
     answered = await session.execute(
-        select(key, func.count())
+        select(*GROUPING, func.count())
         .select_from(ComplaintRating)
         .join(Complaint, Complaint.id == ComplaintRating.complaint_id)
         .where(_in(ComplaintRating.resolved_at, period))
-        .group_by(key)
+        .group_by(*GROUPING)
     )
-    for k, total in answered:
-        found[k].surveys_answered = total
+    for category, priority, assignee, total in answered:
+        cells[(category, priority, assignee)].surveys_answered = total
 
 
 def rows_of(found: dict[Any, ComplaintFigures]) -> Sequence[ComplaintFigures]:

@@ -6,6 +6,8 @@ repeat contact.
   who had not already blocked the bot or asked to be forgotten before it began. Erased
   customers keep an anonymous row and their contacts' times (``care.privacy``), so they
   still count, anonymously.
+- **Last message**: a customer's ``last_seen_at`` (kept by the contact log) when it is
+  before the period's end, else their last inbound contact before it.
 - **Customers lost** in the period (active churn), each once, for the first of: asked
   to be forgotten in it; blocked the bot in it; went quiet in it (their last message
   before the period's end is ``churn_days`` old at a moment inside the period, and that
@@ -34,11 +36,12 @@ __all__ = [
     "Cohort",
     "DayFigures",
     "Volumes",
+    "Writers",
     "churn",
     "cohorts",
     "days",
-    "repeat_contact_rate",
     "volumes",
+    "writers",
 ]
 
 INBOUND = Direction.INBOUND.value
@@ -60,27 +63,19 @@ class Volumes:
     contacts_out: int
 
 
-async def volumes(session: AsyncSession, period: Period) -> Volumes:
-    """New customers, customers who wrote, and messages in and out in ``period``."""
+async def volumes(
+    session: AsyncSession, period: Period, days: list[DayFigures], writers: Writers
+) -> Volumes:
+    """New customers, customers who wrote, and messages in and out in ``period`` (the
+    messages are the days' sums, the writers :func:`writers`' count)."""
     new = await session.scalar(
         select(func.count()).where(_in(Customer.created_at, period.start, period.end))
     )
-    contacts = (
-        await session.execute(
-            select(
-                count_when(Contact.direction == INBOUND),
-                count_when(Contact.direction != INBOUND),
-                func.count(
-                    func.distinct(case((Contact.direction == INBOUND, Contact.customer_id)))
-                ),
-            ).where(_in(Contact.created_at, period.start, period.end))
-        )
-    ).one()
     return Volumes(
         new_customers=new or 0,
-        customers_contacting=contacts[2],
-        contacts_in=contacts[0],
-        contacts_out=contacts[1],
+        customers_contacting=writers.total,
+        contacts_in=sum(day.contacts_in for day in days),
+        contacts_out=sum(day.contacts_out for day in days),
     )
 
 
@@ -116,12 +111,31 @@ class Churn:
 
 
 def last_seen_before(end: datetime) -> Any:
-    """Each customer's last message to us before ``end`` (a subquery: customer_id, at)."""
+    """Each customer's last message to us before ``end`` (a subquery: customer_id, at):
+    one seek in the contact index (customer, direction, time) per customer, rather than
+    grouping every contact."""
+    earlier = aliased(Contact)
+    last_at = (
+        select(func.max(earlier.created_at))
+        .where(
+            earlier.customer_id == Customer.id,
+            earlier.direction == INBOUND,
+            earlier.created_at < end,
+        )
+        .scalar_subquery()
+    )
+    # The contact log keeps last_seen_at (the last message to us): when it is before
+    # ``end`` it is the answer, and only customers who wrote since need the seek.
+    # Materialized, so that each customer's seek is made once, not once per use.
+    known = and_(Customer.last_seen_at.is_not(None), Customer.last_seen_at < end)
     return (
-        select(Contact.customer_id.label("customer_id"), func.max(Contact.created_at).label("at"))
-        .where(Contact.direction == INBOUND, Contact.created_at < end)
-        .group_by(Contact.customer_id)
-        .subquery()
+        select(
+            Customer.id.label("customer_id"),
+            case((known, Customer.last_seen_at), else_=last_at).label("at"),
+        )
+        .where(Customer.created_at < end)
+        .cte("last_seen")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -171,9 +185,22 @@ async def churn(session: AsyncSession, period: Period, now: datetime, churn_days
     )
 
 
-async def repeat_contact_rate(session: AsyncSession, period: Period) -> float | None:
-    """Customers who wrote in ``period`` and had written before it ÷ customers who wrote."""
-    writers = (
+@dataclass(frozen=True)
+class Writers:
+    """Customers who wrote to us in a period, and how many of them had written before."""
+
+    total: int
+    returning: int
+
+    @property
+    def repeat_contact_rate(self) -> float | None:
+        return ratio(self.returning, self.total)
+
+
+async def writers(session: AsyncSession, period: Period) -> Writers:
+    """Customers who wrote in ``period``, and those of them who had written before it
+    (the repeat-contact rate: returning ÷ all)."""
+    wrote = (
         select(Contact.customer_id.label("customer_id"))
         .where(Contact.direction == INBOUND, _in(Contact.created_at, period.start, period.end))
         .group_by(Contact.customer_id)
@@ -181,14 +208,14 @@ async def repeat_contact_rate(session: AsyncSession, period: Period) -> float | 
     )
     earlier = aliased(Contact)
     returning = exists().where(
-        earlier.customer_id == writers.c.customer_id,
+        earlier.customer_id == wrote.c.customer_id,
         earlier.direction == INBOUND,
         earlier.created_at < period.start,
     )
     total, repeat = (
-        await session.execute(select(func.count(), count_when(returning)).select_from(writers))
+        await session.execute(select(func.count(), count_when(returning)).select_from(wrote))
     ).one()
-    return ratio(repeat, total)
+    return Writers(total=total, returning=repeat)
 
 
 @dataclass(frozen=True)
@@ -214,27 +241,30 @@ async def cohorts(session: AsyncSession, period: Period, months: int = 6) -> lis
     starts = month_starts(period.last, months)
     bounds = [period.midnight(day) for day in starts]
     cohort_of = bucket(Customer.created_at, bounds)
-    sizes = {
-        index: size
-        for index, size in await session.execute(
-            select(cohort_of, func.count())
-            .where(_in(Customer.created_at, bounds[0], bounds[-1]))
-            .group_by(cohort_of)
+
+    def wrote_in(month: int) -> Any:
+        # One index seek per customer and month (customer, direction, time), skipped
+        # for a month before the customer came or after the last message they sent.
+        return and_(
+            Customer.created_at < bounds[month + 1],
+            or_(Customer.last_seen_at.is_(None), Customer.last_seen_at >= bounds[month]),
+            exists().where(
+                Contact.customer_id == Customer.id,
+                Contact.direction == INBOUND,
+                _in(Contact.created_at, bounds[month], bounds[month + 1]),
+            ),
         )
-    }
-    active_in = bucket(Contact.created_at, bounds)
+
+    sizes: dict[int, int] = {}
     active: dict[tuple[int, int], int] = {}
-    for cohort_index, month_index, customers in await session.execute(
-        select(cohort_of, active_in, func.count(func.distinct(Contact.customer_id)))
-        .join(Customer, Customer.id == Contact.customer_id)
-        .where(
-            Contact.direction == INBOUND,
-            _in(Contact.created_at, bounds[0], bounds[-1]),
-            _in(Customer.created_at, bounds[0], bounds[-1]),
-        )
-        .group_by(cohort_of, active_in)
+    for index, size, *wrote in await session.execute(
+        select(cohort_of, func.count(), *(count_when(wrote_in(m)) for m in range(months)))
+        .where(_in(Customer.created_at, bounds[0], bounds[-1]))
+        .group_by(cohort_of)
     ):
-        active[(cohort_index, month_index)] = customers
+        sizes[index] = size
+        for month, customers in enumerate(wrote):
+            active[(index, month)] = customers
     table = []
     for index in range(months):
         size = sizes.get(index, 0)

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.models import Complaint, StaffMember
+from care.models import StaffMember
 from care.reports import care_messages, customers
 from care.reports.care_messages import CareFigures
-from care.reports.complaints import ComplaintFigures, complaint_figures, rows_of
+from care.reports.complaints import ComplaintCube, ComplaintFigures, complaint_figures, rows_of
 from care.reports.customers import Churn, Cohort, DayFigures, Volumes
 from care.reports.period import Period
 from care.reports.sql import ratio
@@ -40,13 +40,6 @@ class Dimension(enum.StrEnum):
     PRIORITY = "priority"
     STAFF = "staff"
     CHANNEL = "channel"
-
-
-_GROUP_COLUMNS = {
-    Dimension.CATEGORY: Complaint.category,
-    Dimension.PRIORITY: Complaint.priority,
-    Dimension.STAFF: Complaint.assignee_id,
-}
 
 
 @dataclass(frozen=True)
@@ -72,16 +65,26 @@ class View:
     rows: list[ViewRow]
 
 
-# A channel's figures for a period: (session, period, now, settings) → its row.
-ChannelFigures = Callable[[AsyncSession, Period, datetime, ReportSettings], Awaitable[ViewRow]]
+@dataclass(frozen=True)
+class Known:
+    """What a report has computed already, for the channels to reuse."""
+
+    complaints: ComplaintCube
+    overall: ComplaintFigures
+
+
+# A channel's figures for a period: (session, period, now, settings, known) → its row.
+ChannelFigures = Callable[
+    [AsyncSession, Period, datetime, ReportSettings, Known], Awaitable[ViewRow]
+]
 
 
 async def complaint_channel(
-    session: AsyncSession, period: Period, now: datetime, settings: ReportSettings
+    session: AsyncSession, period: Period, now: datetime, settings: ReportSettings, known: Known
 ) -> ViewRow:
-    """The complaint channel: the period's complaint figures as a whole."""
-    found = await complaint_figures(session, period, now, business_hours=settings.business_hours)
-    return ViewRow("complaint", found[None].as_dict())
+    """The complaint channel: the period's complaint figures as a whole (computed for
+    the report already)."""
+    return ViewRow("complaint", known.overall.as_dict())
 
 
 CHANNELS: tuple[ChannelFigures, ...] = (complaint_channel,)
@@ -139,20 +142,23 @@ async def build_report(
     views: Sequence[Dimension] = tuple(Dimension),
 ) -> Report:
     """Every figure of ``period`` as known at ``now``, with the breakdowns ``views``."""
-    overall = await complaint_figures(session, period, now, business_hours=settings.business_hours)
+    cube = await complaint_figures(session, period, now, settings.business_hours)
+    known = Known(cube, cube.by(None)[None])
+    days = await customers.days(session, period, now)
+    writers = await customers.writers(session, period)
     report = Report(
         period=period,
         made_at=now,
-        volumes=await customers.volumes(session, period),
-        overall=overall[None],
+        volumes=await customers.volumes(session, period, days, writers),
+        overall=known.overall,
         churn=await customers.churn(session, period, now, settings.churn_days),
         care=await care_messages.care_figures(session, period, now),
-        repeat_contact_rate=await customers.repeat_contact_rate(session, period),
-        days=await customers.days(session, period, now),
+        repeat_contact_rate=writers.repeat_contact_rate,
+        days=days,
         cohorts=await customers.cohorts(session, period, settings.cohort_months),
     )
     for dimension in views:
-        report.views.append(await _view(session, period, now, settings, dimension))
+        report.views.append(await _view(session, period, now, settings, dimension, known))
     return report
 
 
@@ -162,14 +168,12 @@ async def _view(
     now: datetime,
     settings: ReportSettings,
     dimension: Dimension,
+    known: Known,
 ) -> View:
     if dimension is Dimension.CHANNEL:
-        return View(
-            dimension, [await channel(session, period, now, settings) for channel in CHANNELS]
-        )
-    found = await complaint_figures(
-        session, period, now, _GROUP_COLUMNS[dimension], settings.business_hours
-    )
+        rows = [await channel(session, period, now, settings, known) for channel in CHANNELS]
+        return View(dimension, rows)
+    found = known.complaints.by(dimension.value)
     names: dict[Any, str] = {}
     if dimension is Dimension.STAFF:
         ids = [k for k in found if k is not None]

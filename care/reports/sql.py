@@ -1,7 +1,7 @@
 """SQL pieces the reports share, written once for SQLite and PostgreSQL.
 
-Durations and bucketing are done in the database so that only aggregates (or one
-sorted column, for percentiles) come back. Local days and months are bucketed by their
+Counting and bucketing are done in the database so that only aggregates (or the few
+columns percentiles need) come back. Local days and months are bucketed by their
 UTC bounds (a ``CASE`` over ranges), which is correct in any time zone on both
 databases and needs no time-zone support in SQL.
 """
@@ -14,22 +14,15 @@ from datetime import datetime
 from statistics import fmean, median
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, literal_column, null
+from sqlalchemy import case, func, literal, literal_column, null
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["Spread", "bucket", "dialect_of", "ratio", "seconds_between", "spread"]
+__all__ = ["Spread", "bucket", "dialect_of", "plus_days", "ratio", "spread"]
 
 
 def dialect_of(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-def seconds_between(dialect: str, start: Any, end: Any) -> ColumnElement[float]:
-    """``end - start`` in seconds, as a float."""
-    if dialect == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return cast(func.extract("epoch", end - start), Float)
 
 
 def plus_days(dialect: str, moment: Any, days: int) -> ColumnElement[Any]:
@@ -41,11 +34,26 @@ def plus_days(dialect: str, moment: Any, days: int) -> ColumnElement[Any]:
 
 
 def bucket(column: Any, bounds: Sequence[datetime]) -> ColumnElement[Any]:
-    """The index ``i`` of the span ``bounds[i] <= column < bounds[i + 1]`` (None outside)."""
-    whens = [
-        (column < bounds[i + 1], i) for i in range(len(bounds) - 1)
-    ]  # tested in order: the first upper bound above the value wins
-    return case((column < bounds[0], null()), *whens, else_=null())
+    """The index ``i`` of the span ``bounds[i] <= column < bounds[i + 1]`` (None outside).
+
+    A balanced tree of ``CASE``s: a month's 31 days cost each row five comparisons, not
+    up to 31.
+    """
+
+    def within(first: int, last: int) -> Any:
+        # The value is known to be in spans first..last (its lower bound checked).
+        if first == last:
+            return literal(first)
+        middle = (first + last + 1) // 2
+        return case(
+            (column < bounds[middle], within(first, middle - 1)), else_=within(middle, last)
+        )
+
+    return case(
+        (column < bounds[0], null()),
+        (column >= bounds[-1], null()),
+        else_=within(0, len(bounds) - 2),
+    )
 
 
 def ratio(part: int | None, whole: int | None) -> float | None:
