@@ -380,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--reuse", action="store_true", help="SQLite: measure the file in --dir as it is"
     )
+    parser.add_argument(
+        "--keep", action="store_true", help="PostgreSQL: keep the database (and print its URL)"
+    )
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     sizes = (args.customers, args.contacts, args.complaints)
@@ -401,8 +404,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             built = time.perf_counter() - started
             result = asyncio.run(measure(url, args.runs))
         finally:
-            if postgres is not None:
+            if postgres is not None and not args.keep:
                 postgres.drop()
+            elif postgres is not None:
+                print(f"kept {postgres.url()}", file=sys.stderr)
     result.update(
         database=args.database, customers=args.customers, contacts_total=args.contacts,
         complaints_total=args.complaints, build_s=built, runs=args.runs,

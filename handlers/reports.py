@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from telegram import Message
@@ -128,20 +129,20 @@ def summary_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-_warned_no_font = False
+@cache
+def _say_no_cjk_font() -> None:
+    # Once per process: the font does not come back by itself.
+    log.warning(
+        "no CJK font found (install fonts-noto-cjk, as make browser-deps does): "
+        "report charts are drawn in English"
+    )
 
 
 def chart_text() -> ChartText:
     """The charts' words in the current locale; in English when the locale is Chinese
     and the system has no CJK font (Chinese would be drawn as boxes)."""
-    global _warned_no_font
     if current_locale().startswith("zh") and cjk_font() is None:
-        if not _warned_no_font:
-            log.warning(
-                "no CJK font found (install fonts-noto-cjk, as make browser-deps does): "
-                "report charts are drawn in English"
-            )
-            _warned_no_font = True
+        _say_no_cjk_font()
         with use_locale("en"):
             return _chart_text()
     return _chart_text()

@@ -53,13 +53,6 @@ class Period:
     def custom(cls, first: date, last: date, timezone: str) -> Period:
         return cls(PeriodKind.CUSTOM, first, last, timezone)
 
-    def previous(self) -> Period:
-        """The period of the same kind just before this one (a custom one: as long)."""
-        before = self.first - timedelta(days=1)
-        if self.kind is PeriodKind.CUSTOM:
-            return Period.custom(before - (self.last - self.first), before, self.timezone)
-        return Period.of(self.kind, before, self.timezone)
-
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, literal, literal_column, null
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["Spread", "bucket", "dialect_of", "plus_days", "ratio", "spread"]
+__all__ = ["Spread", "bucket", "dialect_of", "plus_days", "ratio"]
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -85,10 +85,6 @@ class Spread:
             f"{prefix}_p90_s": _round(self.p90),
             f"{prefix}_mean_s": _round(self.mean),
         }
-
-
-def spread(values: Sequence[float]) -> Spread:
-    return Spread(values)
 
 
 def _round(value: float | None) -> float | None:

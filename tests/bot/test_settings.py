@@ -10,6 +10,7 @@ import pytest
 
 from bot.logs import RedactToken
 from bot.settings import SettingsError, load_settings
+from care.reports.weekly import WeeklyReport
 
 SECRET = "123456:AAE-very-secret-token"
 
@@ -149,3 +150,13 @@ def test_the_phone_region_is_a_country_phone_numbers_know(
     monkeypatch.setenv("CAREBOT_PHONE_REGION", "XX")
     with pytest.raises(SettingsError, match="CAREBOT_PHONE_REGION"):
         load_settings()
+
+
+def test_the_weekly_report_day_is_a_weekday_or_nothing() -> None:
+    assert load_settings(report_weekday="Friday").weekly_report() == WeeklyReport(4, 9)
+    assert load_settings(report_weekday="", report_hour=7).weekly_report() is None
+    with pytest.raises(SettingsError, match="CAREBOT_REPORT_WEEKDAY"):
+        load_settings(report_weekday="funday")
+    with pytest.raises(SettingsError, match="CAREBOT_REPORT_HOUR"):
+        load_settings(report_hour=24)
+    assert load_settings(churn_days=30).reports().churn_days == 30
