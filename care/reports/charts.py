@@ -17,13 +17,17 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-
-from matplotlib import font_manager
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from care.reports.complaints import FRT_BANDS
 from care.reports.report import Report
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import Locator
+
+# matplotlib is imported when a chart is first drawn, not with this module: the bot
+# imports it at start-up, and most processes never draw.
 
 __all__ = ["CJK_FAMILIES", "Chart", "ChartText", "cjk_font", "render_charts"]
 
@@ -48,6 +52,8 @@ DPI = 120  # 960 × 540 pixels: sharp in Telegram, well under its 10 MB photo li
 @cache
 def cjk_font() -> str | None:
     """The first of :data:`CJK_FAMILIES` installed on this system, or None."""
+    from matplotlib import font_manager
+
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((family for family in CJK_FAMILIES if family in installed), None)
 
@@ -101,6 +107,8 @@ def render_charts(report: Report, text: ChartText, cjk: bool = True) -> list[Cha
 
 def _figure() -> Figure:
     # A Figure of its own, never pyplot: no global state, safe in a worker thread.
+    from matplotlib.figure import Figure
+
     return Figure(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
 
 
@@ -130,7 +138,7 @@ def _volume(report: Report, text: ChartText) -> Figure:
         label=text.complaints, color="#DD8452",
     )  # fmt: skip
     axes.set_xticks(list(positions), labels, rotation=60 if len(labels) > 10 else 0, fontsize=8)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integers())
     rates = axes.twinx()
     measured = [(p, d.ack_on_time_rate) for p, d in zip(positions, report.days, strict=True)]
     points = [(p, r * 100) for p, r in measured if r is not None]
@@ -155,7 +163,7 @@ def _first_response(report: Report, text: ChartText) -> Figure:
     counts = [report.overall.frt_distribution[band] for band in bands]
     bars = axes.bar(bands, counts, color="#4C72B0")
     axes.bar_label(bars)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_locator(_integers())
     axes.set_ylabel(text.frt_axis)
     axes.set_title(text.frt_title)
     if not any(counts):
@@ -193,7 +201,7 @@ def _churn(report: Report, text: ChartText) -> Figure:
     kinds = [text.lost_forgotten, text.lost_blocked, text.lost_quiet]
     bars = left.bar(kinds, [churn.forgotten, churn.blocked, churn.quiet], color="#C44E52")
     left.bar_label(bars)
-    left.yaxis.set_major_locator(MaxNLocator(integer=True))
+    left.yaxis.set_major_locator(_integers())
     left.tick_params(axis="x", labelsize=8, rotation=15)
     if churn.churn_rate is None:
         left.set_title(text.churn_title)
@@ -228,6 +236,12 @@ def _churn(report: Report, text: ChartText) -> Figure:
         right.set_xlabel(text.months_since)
     right.set_title(text.cohort_title, fontsize=10)
     return figure
+
+
+def _integers() -> Locator:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
 
 
 def _nothing(axes: object, text: ChartText) -> None:
