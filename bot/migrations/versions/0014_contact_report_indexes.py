@@ -3,7 +3,7 @@ cohorts, repeat contact) and each customer's last message to us (churn), both re
 the index alone
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0016
 Create Date: 2026-12-03 12:40:00.000000
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
