@@ -39,6 +39,9 @@ from handlers import (
     business,
     common,
     complaints,
+    conversation_desk,
+    conversation_staff,
+    conversations,
     followups,
     i18n,
     occasions,
@@ -110,6 +113,7 @@ def build_application(
         triage=settings.triage(),
         complaint_categories=tuple(settings.complaint_categories),
         survey_close_after=timedelta(days=settings.survey_close_days),
+        conversation_close_after=timedelta(hours=settings.conversation_close_hours),
         care=settings.engine(),
         templates=templates or TemplateBook.load(settings.templates_file, settings.default_locale),
         reports=settings.reports(),
@@ -174,6 +178,11 @@ def register_handlers(application: Application) -> None:
     # messages themselves go through the same handlers as messages to the bot).
     for handler in business.business_handlers():
         application.add_handler(handler)
+    # Staff writing in a customer's topic, replying to a conversation's card or message,
+    # /reply and the conversation buttons; anything else in the staff chat is handed on
+    # to the complaints' staff handlers from there.
+    for handler in conversation_staff.conversation_staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in [
@@ -192,6 +201,10 @@ def register_handlers(application: Application) -> None:
         application.add_handler(handler)
     for handler in profile.handlers_after_dialogues():
         application.add_handler(handler)
+    # Edits of messages staff were shown, then messages for an open complaint (the
+    # others go into the customer's conversation).
+    for handler in conversations.conversation_handlers():
+        application.add_handler(handler)
     for handler in complaints.relay_handlers():
         application.add_handler(handler)
     # A plain message in the staff group reaches no customer: say how to reach one.
@@ -200,6 +213,9 @@ def register_handlers(application: Application) -> None:
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command)
     )
+    # Any other message reaches a person: into the customer's conversation.
+    for handler in conversations.last_resort_handlers():
+        application.add_handler(handler)
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE, common.acknowledge))
     application.add_handler(CallbackQueryHandler(common.refuse_unknown_button))
     # Last: the dialogue state this update left is written before the chat's next update
@@ -234,6 +250,7 @@ async def prepare(application: Application) -> None:
             session, application.bot_data["carebot.admins"], services.clock.now()
         )
     await register_commands(application, services.default_locale)
+    services.staff_forum = await conversation_desk.staff_chat_is_forum(application.bot, services)
 
 
 async def finish(application: Application) -> None:

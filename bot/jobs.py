@@ -10,6 +10,10 @@ job            what it does                                 how often           
                starts the care-message sender                SECONDS``                1 s
 ``owed``       ``bot.owed_jobs.OwedSender.tick``: owed       every second; a commit   within
                messages (cards, notices, relays, alerts)     that owes rings at once  0.5 s
+``conversa-    ``handlers.conversation_desk.watch_          ``CAREBOT_SLA_CHECK_     within
+tions``        conversations``: closes conversations quiet   SECONDS``                1 s
+               after the last staff answer, alerts late
+               first answers in General
 ``planner``    :func:`plan_in_one_process`: automatic        ``CAREBOT_PLANNER_       after one
                campaign drafts and their cards, birthdays,   CHECK_SECONDS``          interval
                anniversaries, follow-ups, finished ones
@@ -44,7 +48,7 @@ from telegram.ext import Application
 from bot.outbox_jobs import OUTBOX_JOB, install_outbox_sender, worker_id
 from bot.owed_jobs import OWED_JOB, OwedSender, install_owed_sender
 from care import locks
-from handlers import deadlines, reports
+from handlers import conversation_desk, deadlines, reports
 from handlers.campaigns.planner import plan_care
 from handlers.context import CareContext
 
@@ -55,6 +59,7 @@ PLANNER_JOB = "planner"
 WEEKLY_REPORT_JOB = "weekly_report"
 # The weekly report's job looks this often whether its day and hour have come.
 WEEKLY_REPORT_CHECK_SECONDS = 60.0
+CONVERSATIONS_JOB = "conversations"
 # The first check runs this soon after start-up (or after one interval, if shorter).
 FIRST_CHECK_SECONDS = 1.0
 FIRST_OWED_SECONDS = 0.5
@@ -106,6 +111,12 @@ def schedule_jobs(
             owed.tick,
             owed_check_seconds,
             first=min(FIRST_OWED_SECONDS, owed_check_seconds),
+        ),
+        Job(
+            CONVERSATIONS_JOB,
+            conversation_desk.watch_conversations,
+            sla_check_seconds,
+            first=min(FIRST_CHECK_SECONDS, sla_check_seconds),
         ),
         # Planning is idempotent (every row has a dedupe key), so running it often costs
         # only its queries; the first run waits an interval so that start-up stays quick.

@@ -45,7 +45,7 @@ from bot.delivery import single_attempt
 from care import complaints, owed
 from care.models import Complaint, OwedMessage, StaffMember
 from care.owed import Kind, Purpose
-from handlers import notify, staff_card
+from handlers import conversation_desk, notify, staff_card
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -254,6 +254,12 @@ class OwedSender:
         through = row.business_connection_id
         if row.kind in (Kind.CARD.value, Kind.CARD_EDIT.value):
             return await self._card_request(session, row, services, bot)
+        if row.kind == Kind.TOPIC.value:
+            return await conversation_desk.topic_request(
+                session, row, services, bot, self.read_timeout
+            )
+        # A conversation's message for its customer's forum topic (None: General).
+        thread = await conversation_desk.topic_thread(session, row)
         if row.customer_id is not None and row.purpose in owed.CUSTOMER_BOUND:
             customer = await session.get(complaints.Customer, row.customer_id)
             if customer is None or customer.chat_id is None:
@@ -269,12 +275,14 @@ class OwedSender:
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
                 business_connection_id=through,
+                message_thread_id=thread,
             )  # fmt: skip
         if row.kind == Kind.DOCUMENT.value:
             return lambda: bot.send_document(
                 chat_id, row.file_id or "", caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
                 business_connection_id=through,
+                message_thread_id=thread,
             )  # fmt: skip
         if row.kind == Kind.COPY.value:
             assert row.source_chat_id is not None and row.source_message_id is not None
@@ -282,6 +290,7 @@ class OwedSender:
             return lambda: bot.copy_message(
                 chat_id, source_chat, source_message, caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
+                message_thread_id=thread,
             )  # fmt: skip
         return lambda: bot.send_message(
             chat_id,
@@ -290,6 +299,7 @@ class OwedSender:
             reply_parameters=parameters,
             read_timeout=self.read_timeout,
             business_connection_id=through,
+            message_thread_id=thread,
         )
 
     async def _card_request(
@@ -397,6 +407,10 @@ class OwedSender:
         """The card shows what became of a message to the customer; staff whose reply
         failed are told under it."""
         if row.purpose not in owed.CUSTOMER_BOUND:
+            return
+        if row.conversation_id is not None and row.complaint_id is None:
+            # A staff answer in a conversation: its record, or why it did not arrive.
+            await conversation_desk.after_answer_settled(session, row, services)
             return
         if row.state == owed.OwedState.SENT.value and row.staff_member_id is not None:
             # A staff reply the customer now has: on the record, and its change announced

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     duplicate_threshold: float = Field(default=75.0, ge=0, le=100)
     angry_words: list[str] | None = None  # None: the built-in Chinese and English lists
     survey_close_days: float = Field(default=7.0, gt=0)
+    # Conversations (issue 11): closed this long after the last staff answer, if quiet.
+    conversation_close_hours: float = Field(default=24.0, gt=0)
     # The care engine (issue: greetings, follow-ups, campaigns, the outbox).
     holiday_countries: list[str] = Field(default_factory=lambda: ["CN"])
     templates_file: str | None = None

@@ -143,6 +143,8 @@ class ContactKind(enum.StrEnum):
     CONTACT = "contact"
     STICKER = "sticker"
     VOICE = "voice"
+    VIDEO = "video"
+    LOCATION = "location"
     OTHER = "other"
 
 
@@ -341,6 +343,10 @@ class Complaint(Base):
     rated_at: Mapped[datetime | None]
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     alert_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The conversation it was filed during (``care.conversations``), if any.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (
         Index("ix_complaint_customer_status", "customer_id", "status"),
@@ -596,6 +602,12 @@ class OwedMessage(Base):
     fallback_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
+    # The conversation it belongs to (``care.conversations``), and whether it goes into
+    # the customer's topic of ``chat_id`` (a forum staff chat) rather than its General.
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation.id", ondelete="CASCADE")
+    )
+    to_topic: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str | None] = mapped_column(CleanText)
     file_id: Mapped[str | None] = mapped_column(CleanString(256))
     # Inline buttons: [[[label, callback data], …], …] (rows of buttons).
@@ -650,3 +662,8 @@ class BusinessConnection(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     connected_at: Mapped[datetime]
     changed_at: Mapped[datetime]
+
+
+# The conversations' tables live in their own module; loading it here puts them on the
+# same metadata wherever the models are loaded (Alembic, the tests' create_all).
+from care import conversation_models  # noqa: E402,F401  (import for its tables)

@@ -35,7 +35,7 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from care import complaints, locks
+from care import complaints, conversations, locks
 from care.models import Complaint, OwedMessage, OwedState
 
 __all__ = [
@@ -71,6 +71,9 @@ class Kind(enum.StrEnum):
     COPY = "copy"  # copy a message from another chat (a customer's photo, voice, …)
     CARD = "card"  # post the complaint's card, rendered when it is sent
     CARD_EDIT = "card_edit"  # edit the card to show the complaint as it is when sent
+    # Make the customer's forum topic show their conversation as it is when sent:
+    # create it (once), rename it, close or reopen it.
+    TOPIC = "topic"
 
 
 class Purpose(enum.StrEnum):
@@ -85,6 +88,8 @@ class Purpose(enum.StrEnum):
     ALERT = "alert"  # upset customer, SLA warning or breach, low rating: for staff
     STAFF_NOTICE = "staff_notice"  # staff told what became of a message they sent
     REPORT = "report"  # the weekly report's summary, to a supervisor (care.reports.weekly)
+    TOPIC = "topic"  # the customer's forum topic in the staff chat
+    CONVERSATION = "conversation"  # a conversation's card or notice for staff
 
 
 # The purposes that reach the customer: what the card's delivery line is about.
@@ -121,6 +126,8 @@ def owe(
     staff_message: tuple[int, int] | None = None,
     staff_reply: tuple[int, str] | None = None,
     business_connection_id: str | None = None,
+    conversation_id: int | None = None,
+    to_topic: bool = False,
 ) -> OwedMessage:
     """Owe a message: it is sent once the caller's transaction has committed.
 
@@ -148,6 +155,10 @@ def owe(
             that the record and the SLA count only replies the customer got.
         business_connection_id: It goes to a customer's chat with the company's
             Business account, through this connection (``care.business.route_of``).
+            With ``conversation_id`` and no complaint: recorded on the conversation.
+        conversation_id: The conversation it belongs to (``care.conversations``).
+        to_topic: It goes into the customer's forum topic of ``chat_id`` (General if
+            that topic could not be made).
 
     Returns:
         The new row (added to the session, not yet flushed).
@@ -159,6 +170,8 @@ def owe(
         fallback_chat_id=fallback_chat_id,
         customer_id=customer_id,
         complaint_id=complaint_id,
+        conversation_id=conversation_id,
+        to_topic=to_topic,
         text=text,
         file_id=file_id,
         buttons=[[[b.label, b.data] for b in row] for row in buttons] if buttons else None,
@@ -330,6 +343,13 @@ async def mark_sent(
         return None
     row.state, row.sent_at, row.telegram_message_id = OwedState.SENT.value, now, message_id
     row.last_error = None
+    if row.conversation_id is not None and row.remember_as is not None and message_id:
+        # A reply to it finds the conversation; the customer's message it shows is
+        # noted, so that an edit of it is shown under it.
+        await conversations.remember_message(
+            session, row.conversation_id, row.chat_id, message_id, row.remember_as, now,
+            source_message_id=row.source_message_id,
+        )  # fmt: skip
     if row.complaint_id is None or message_id is None:
         return row
     if row.kind in (Kind.CARD.value, Kind.CARD_EDIT.value):

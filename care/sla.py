@@ -68,6 +68,14 @@ class BusinessHours:
             local = datetime.combine(day + timedelta(days=1), time(0), zone)
         raise ValueError("business hours never open")
 
+    def next_opening(self, moment: datetime) -> datetime:
+        """``moment`` itself when open then, else when the hours next open (UTC)."""
+        return self.add(moment, timedelta(0))
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether ``moment`` falls inside the opening hours."""
+        return self.next_opening(moment) == moment.astimezone(UTC)
+
 
 def _minutes(values: dict[Priority, int]) -> dict[Priority, timedelta]:
     return {priority: timedelta(minutes=minutes) for priority, minutes in values.items()}

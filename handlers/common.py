@@ -37,6 +37,10 @@ def message_kind(message: Message) -> ContactKind:
         return ContactKind.STICKER
     if message.voice or message.audio or message.video_note:
         return ContactKind.VOICE
+    if message.video or message.animation:
+        return ContactKind.VIDEO
+    if message.location or message.venue:
+        return ContactKind.LOCATION
     return ContactKind.OTHER
 
 

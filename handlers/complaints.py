@@ -23,11 +23,12 @@ from telegram.ext import (
 )
 
 from care import complaints, owed
+from care import conversations as conversation_records
 from care.complaints import Refusal, Refused
 from care.models import Complaint, Customer
 from care.owed import Kind, Purpose
 from care.planning import zone_of
-from handlers import common, notify, staff_card, texts
+from handlers import common, conversation_desk, conversations, notify, staff_card, texts
 from handlers import complaint_words as words
 from handlers.buttons import (
     CategoryChoice,
@@ -404,6 +405,9 @@ async def _file(update: Update, context: CareContext) -> int:
             session, services, loaded, text, purpose=Purpose.CONFIRMATION
         )  # fmt: skip
         staff_card.owe_card(session, loaded, services)
+        # Filed during a conversation: it belongs to it, and its topic shows it.
+        await conversation_records.attach_complaint(session, complaint, services.clock.now())
+        await conversation_desk.owe_complaint_in_topic(session, services, loaded)
         if complaint.agitated:
             await owe_supervisor_alert(session, services, loaded)
     return END
@@ -567,12 +571,13 @@ async def status(update: Update, context: CareContext) -> None:
             await message.reply_text("\n".join(lines)[:4096])
             return
         mine = await complaints.complaints_of(session, view.id)
+        talks = await conversations.status_lines(session, view.id, zone, services.timezone)
         if not mine:
-            await message.reply_text(
-                _("You have no complaints with us. Send /complain if something is wrong.")
-            )
+            none = _("You have no complaints with us. Send /complain if something is wrong.")
+            await message.reply_text("\n\n".join(["\n".join(talks), none]) if talks else none)
             return
-        lines = [_("Your complaints:")]
+        lines = [*talks, ""] if talks else []
+        lines.append(_("Your complaints:"))
         lines += [
             _("{number}: {status}, last update {when}").format(
                 number=c.number,
@@ -591,10 +596,10 @@ async def status(update: Update, context: CareContext) -> None:
 async def relay(update: Update, context: CareContext) -> None:
     """Add a customer's message to their open complaint and show it to staff.
 
-    Without an open complaint the message is acknowledged.
+    Without an open complaint it goes into the customer's conversation.
     """
     if not await relay_to_open_complaint(update, context):
-        await common.acknowledge(update, context)
+        await conversations.on_customer_message(update, context)
 
 
 async def relay_to_open_complaint(update: Update, context: CareContext) -> bool:

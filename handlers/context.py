@@ -141,6 +141,11 @@ class Services:
     triage: Triage = field(default_factory=Triage)
     complaint_categories: tuple[str, ...] = ("product", "delivery", "service", "billing", "other")
     survey_close_after: timedelta = timedelta(days=7)
+    # Conversations: closed this long after the last staff answer when the customer is
+    # quiet; whether the staff chat is a forum (a topic per customer) or a plain group
+    # (a card per conversation), as Telegram said at start-up (``bot.app.prepare``).
+    conversation_close_after: timedelta = timedelta(hours=24)
+    staff_forum: bool = False
     # The care engine's configuration: send window, follow-ups, campaigns, limits.
     care: EngineConfig = field(default_factory=EngineConfig)
     # The greeting templates, loaded once at start-up (CAREBOT_TEMPLATES_FILE or the

@@ -1,0 +1,476 @@
+"""Where staff see conversations: a forum topic per customer, or cards in a plain group.
+
+Forum mode (the staff chat is a supergroup with topics, ``Services.staff_forum``): each
+customer has one topic (``care.conversations.StaffTopic``), named "🟢 王小明 · #17" after
+their current conversation and renamed, closed and reopened with it. The topic is owed
+(``care.owed``, kind ``topic``) in the transaction of the message that needs it; the
+sender makes Telegram show the conversation as it is when it sends
+(:func:`topic_request`): it creates the topic once (recording its thread at once, in a
+transaction of its own, so a retry never makes a second one), renames, closes or reopens
+it. Every customer message is copied into the topic after it (owed in the same
+transaction, so it waits for the topic); a new conversation's card (its buttons) opens
+it, and the General topic carries new-conversation notices and SLA breaches.
+
+Plain-group mode: a new conversation gets a card with the buttons, and every customer
+message is relayed under a header; replies to either reach the customer
+(``handlers.conversation_staff``).
+
+Everything here owes, in the caller's transaction; nothing is sent directly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, Message
+from telegram.error import BadRequest, TelegramError
+
+from care import complaints, conversations, owed
+from care.complaints import ComplaintFacts
+from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
+from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
+from care.owed import Button, Kind, Purpose
+from handlers import complaint_words as words
+from handlers.context import CareContext, Services
+from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
+
+log = logging.getLogger(__name__)
+S = ConversationStatus
+
+PREFIX = "cv:"  # cv:<ack|take|close|cmp>:<id> · cv:cat:<id>:<code> · cv:pri:<id>:<code>:<p>
+# What a staff-chat message is for (``ConversationMessage.purpose``); a reply to any of
+# them reaches the customer.
+CARD, RELAY, NOTICE = "card", "relay", "notice"
+
+STATE_ICONS = {
+    S.OPEN: "🟢",
+    S.WAITING_STAFF: "🟠",
+    S.WAITING_CUSTOMER: "💬",
+    S.CLOSED: "✅",
+}
+BLOCKED_ICON = "⛔"
+TOPIC_NAME_LIMIT = 128
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+
+Request = Callable[[], Awaitable[Any]]
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def customer_name(customer: Customer) -> str:
+    """The customer as staff see them: their name, never a raw id."""
+    if customer.erased_at is not None:
+        return _("erased at their request")
+    return customer.display_name or (f"@{customer.username}" if customer.username else "—")
+
+
+def topic_name(conversation: Conversation, customer: Customer) -> str:
+    """ "🟢 王小明 · #17": who, which conversation, and its state at a glance."""
+    icon = BLOCKED_ICON if not customer.reachable else STATE_ICONS[S(conversation.status)]
+    return _shorten(f"{icon} {customer_name(customer)} · #{conversation.id}", TOPIC_NAME_LIMIT)
+
+
+def status_label(status: str) -> str:
+    """A conversation's status as staff read it."""
+    labels = {
+        S.OPEN.value: _("new, nobody has answered yet"),
+        S.WAITING_STAFF.value: _("waiting for us"),
+        S.WAITING_CUSTOMER.value: _("waiting for the customer"),
+        S.CLOSED.value: _("closed"),
+    }
+    return labels.get(status, status)
+
+
+def card_text(
+    conversation: Conversation, customer: Customer, assignee: StaffMember | None, timezone: str
+) -> str:
+    """A conversation's card, in the staff chat's words."""
+    lines = [
+        _("{icon} Conversation #{id} with {name}").format(
+            icon=STATE_ICONS[S(conversation.status)], id=conversation.id,
+            name=customer_name(customer),
+        ),
+        _("Status: {status}").format(status=status_label(conversation.status)),
+        _("Assignee: {name}").format(name=assignee.name if assignee else _("nobody yet")),
+        _("Answer by: {due}").format(
+            due=words.local_time(conversation.first_response_due_at, timezone)
+        ),
+        _("Reply to this card or to any of the customer's messages to answer them."),
+    ]  # fmt: skip
+    if not customer.reachable:
+        lines.append(_("⚠ The customer blocked the bot: messages cannot reach them."))
+    return "\n".join(lines)
+
+
+def card_buttons(conversation: Conversation) -> list[list[Button]]:
+    """Acknowledge, Take, Close, To complaint."""
+    cid = conversation.id
+    return [
+        [
+            Button(_("Acknowledge"), f"{PREFIX}ack:{cid}"),
+            Button(_("Take"), f"{PREFIX}take:{cid}"),
+        ],
+        [
+            Button(_("Close"), f"{PREFIX}close:{cid}"),
+            Button(_("To complaint"), f"{PREFIX}cmp:{cid}"),
+        ],
+    ]
+
+
+async def staff_chat_is_forum(bot: Bot, services: Services) -> bool:
+    """Ask Telegram whether the staff chat is a forum (topics); False if it cannot say."""
+    if services.staff_chat_id is None:
+        return False
+    try:
+        chat = await bot.get_chat(services.staff_chat_id)
+    except TelegramError as error:
+        log.warning("the staff chat could not be read (%s): conversations use cards", error)
+        return False
+    return bool(chat.is_forum)
+
+
+# --- owing ------------------------------------------------------------------------------
+
+
+async def owe_topic(
+    session: AsyncSession, services: Services, conversation: Conversation
+) -> StaffTopic | None:
+    """Owe the customer's topic its current look (made on first use). None: no forum."""
+    chat = services.staff_chat_id
+    if chat is None or not services.staff_forum:
+        return None
+    now = services.clock.now()
+    topic, _made = await conversations.topic_row(session, conversation.customer_id, chat, now)
+    owed.owe(
+        session, now=now, purpose=Purpose.TOPIC, kind=Kind.TOPIC, chat_id=chat,
+        customer_id=conversation.customer_id, conversation_id=conversation.id,
+    )  # fmt: skip
+    return topic
+
+
+def _owe_staff(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    text: str | None,
+    *,
+    kind: Kind = Kind.TEXT,
+    source: tuple[int, int] | None = None,
+    buttons: list[list[Button]] | None = None,
+    remember_as: str | None = RELAY,
+    general: bool = False,
+    reply_to_message_id: int | None = None,
+) -> None:
+    """Owe the staff chat a message about the conversation: in the customer's topic in
+    forum mode (``general``: in General), else in the group."""
+    assert services.staff_chat_id is not None
+    owed.owe(
+        session, now=services.clock.now(), purpose=Purpose.CONVERSATION, kind=kind,
+        chat_id=services.staff_chat_id, text=text, source=source, buttons=buttons,
+        customer_id=conversation.customer_id, conversation_id=conversation.id,
+        to_topic=services.staff_forum and not general, remember_as=remember_as,
+        reply_to_message_id=reply_to_message_id,
+    )  # fmt: skip
+
+
+async def owe_inbound(
+    session: AsyncSession,
+    services: Services,
+    customer: Customer,
+    inbound: Inbound,
+    message: Message,
+) -> None:
+    """Owe staff a customer's message (in the caller's transaction).
+
+    Forum: the topic's look (made, reopened, renamed), a new conversation's card and a
+    notice in General, then the message copied into the topic. Plain group: a new
+    conversation's card, then the message under a header (and copied, if not text).
+    """
+    if services.staff_chat_id is None:
+        log.warning("conversation %s: no CAREBOT_STAFF_CHAT_ID, nobody sees it",
+                    inbound.change.conversation.id)  # fmt: skip
+        return
+    conversation = inbound.change.conversation
+    text = message.text or message.caption or ""
+    source = (message.chat.id, message.message_id)
+    with use_locale(services.default_locale):
+        if services.staff_forum:
+            topic = await conversations.topic_of(session, customer.id, services.staff_chat_id)
+            if inbound.opened or inbound.change.status_changed or topic is None or topic.closed:
+                await owe_topic(session, services, conversation)
+        if inbound.opened:
+            await _owe_card(session, services, conversation, customer)
+            if services.staff_forum:
+                notice = _("🆕 Conversation #{id} with {name}: {text}").format(
+                    id=conversation.id, name=customer_name(customer),
+                    text=_shorten(text, 500) if text else _("(no text)"),
+                )  # fmt: skip
+                _owe_staff(session, services, conversation, notice, general=True,
+                           remember_as=NOTICE)  # fmt: skip
+        if services.staff_forum:
+            _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
+            return
+        header = _("💬 #{id} {name}:").format(id=conversation.id, name=customer_name(customer))
+    if message.text:
+        _owe_staff(session, services, conversation, _shorten(f"{header}\n{text}", TEXT_LIMIT))
+        return
+    _owe_staff(session, services, conversation, header)
+    _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
+
+
+async def _owe_card(
+    session: AsyncSession, services: Services, conversation: Conversation, customer: Customer
+) -> None:
+    assignee = (
+        await session.get(StaffMember, conversation.assignee_id)
+        if conversation.assignee_id
+        else None
+    )
+    _owe_staff(
+        session, services, conversation,
+        card_text(conversation, customer, assignee, services.timezone),
+        buttons=card_buttons(conversation), remember_as=CARD,
+    )  # fmt: skip
+
+
+async def owe_edit(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    shown_as: int,
+    text: str,
+) -> None:
+    """Owe staff the customer's edit of a message, under the message as shown to them."""
+    with use_locale(services.default_locale):
+        words_out = _("✏ The customer edited this message: {text}").format(text=text)
+    _owe_staff(
+        session, services, conversation, _shorten(words_out, TEXT_LIMIT),
+        reply_to_message_id=shown_as,
+    )  # fmt: skip
+
+
+async def owe_complaint_in_topic(
+    session: AsyncSession, services: Services, loaded: ComplaintFacts
+) -> None:
+    """Forum mode: the complaint's card text also in its customer's topic (the card
+    itself, with buttons, is in General)."""
+    from handlers.staff_card import card_text as complaint_card_text
+
+    chat = services.staff_chat_id
+    if chat is None or not services.staff_forum:
+        return
+    conversation = await conversations.current_of(session, loaded.customer.id)
+    if conversation is None:
+        return
+    with use_locale(services.default_locale):
+        text = "📋 " + complaint_card_text(loaded, services.timezone)
+    _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
+
+
+def owe_answer(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    customer: Customer,
+    staff: StaffMember,
+    signed: str,
+    *,
+    source: tuple[int, int] | None,
+    staff_message: tuple[int, int],
+    note: str,
+) -> None:
+    """Owe the customer a staff answer, ``signed`` with the staff member's name (a copy
+    of ``source`` with it as caption, for media); recorded once delivered."""
+    assert customer.chat_id is not None
+    owed.owe(
+        session, now=services.clock.now(), purpose=Purpose.STAFF_REPLY,
+        kind=Kind.COPY if source else Kind.TEXT, chat_id=customer.chat_id,
+        text=_shorten(signed, CAPTION_LIMIT if source else TEXT_LIMIT), source=source,
+        customer_id=customer.id, conversation_id=conversation.id,
+        staff_message=staff_message, staff_reply=(staff.id, note),
+    )  # fmt: skip
+
+
+# --- the sender's side (bot.owed_jobs) --------------------------------------------------
+
+
+async def topic_thread(session: AsyncSession, row: OwedMessage) -> int | None:
+    """The thread a ``to_topic`` row goes to: its customer's topic (None: General)."""
+    if not row.to_topic or row.customer_id is None:
+        return None
+    topic = await conversations.topic_of(session, row.customer_id, row.chat_id)
+    return topic.thread_id if topic is not None else None
+
+
+async def topic_request(
+    session: AsyncSession, row: OwedMessage, services: Services, bot: Bot, read_timeout: float
+) -> Request | None:
+    """What makes the customer's topic show their conversation as it is now: create it
+    (once), rename it, close or reopen it. None: it already does (or is gone)."""
+    assert row.customer_id is not None
+    topic = await conversations.topic_of(session, row.customer_id, row.chat_id)
+    customer = await session.get(Customer, row.customer_id)
+    conversation = (
+        await session.get(Conversation, row.conversation_id) if row.conversation_id else None
+    )
+    if topic is None or customer is None or conversation is None:
+        return None
+    # The customer's newest conversation is what the topic shows.
+    newest = await conversations.current_of(session, customer.id)
+    if newest is not None and newest.id > conversation.id:
+        conversation = newest
+    with use_locale(services.default_locale):
+        name = topic_name(conversation, customer)
+    closed = conversation.status == S.CLOSED.value
+    chat, topic_id, thread = row.chat_id, topic.id, topic.thread_id
+    shown_name, shown_closed = topic.name, topic.closed
+    if thread is not None and shown_name == name and shown_closed == closed:
+        return None
+
+    async def record(**fields: Any) -> None:
+        async with services.sessionmaker.begin() as recording:
+            await conversations.record_topic(recording, topic_id, **fields)
+
+    async def sync() -> None:
+        nonlocal thread, shown_closed
+        if thread is None:
+            created = await bot.create_forum_topic(chat, name, read_timeout=read_timeout)
+            thread = created.message_thread_id
+            # At once, before anything else can fail: a retry must find it.
+            await record(thread_id=thread, name=name, closed=False)
+            shown_closed = False
+        elif shown_name != name:
+            await _unless_unchanged(
+                bot.edit_forum_topic(chat, thread, name=name, read_timeout=read_timeout)
+            )
+            await record(name=name)
+        if closed != shown_closed:
+            if closed:
+                await _unless_unchanged(
+                    bot.close_forum_topic(chat, thread, read_timeout=read_timeout)
+                )
+            else:
+                await _unless_unchanged(
+                    bot.reopen_forum_topic(chat, thread, read_timeout=read_timeout)
+                )
+            await record(closed=closed)
+
+    return sync
+
+
+async def _unless_unchanged(request: Awaitable[Any]) -> None:
+    """Telegram says TOPIC_NOT_MODIFIED when the topic already is so: that is done."""
+    try:
+        await request
+    except BadRequest as error:
+        if "not_modified" not in str(error).lower().replace(" ", "_"):
+            raise
+
+
+async def after_answer_settled(session: AsyncSession, row: OwedMessage, services: Services) -> None:
+    """A staff answer settled: on the record (and the topic renamed) once the customer
+    has it; else the staff member told why under their message, and a blocked customer
+    shown on the topic."""
+    assert row.conversation_id is not None
+    conversation = await session.get(Conversation, row.conversation_id)
+    if conversation is None:
+        return
+    now = services.clock.now()
+    if row.state == OwedState.SENT.value and row.staff_member_id is not None:
+        member = await session.get(StaffMember, row.staff_member_id)
+        if member is None:
+            return
+        kind = ContactKind.TEXT if row.kind == Kind.TEXT.value else ContactKind.OTHER
+        change = await conversations.record_staff_answer(
+            session, conversation, member, kind.value, row.note or "", now
+        )
+        if change.status_changed:
+            await owe_topic(session, services, conversation)
+        return
+    if row.state != OwedState.FAILED.value:
+        return
+    customer = await session.get(Customer, row.customer_id) if row.customer_id else None
+    blocked = customer is not None and not customer.reachable
+    with use_locale(services.default_locale):
+        if blocked:
+            text = _("⚠ Not delivered: the customer blocked the bot, so no answer can reach them.")
+        else:
+            text = _("⚠ Not delivered to the customer: {reason}").format(
+                reason=(row.last_error or "")[:300]
+            )
+    if blocked:
+        await conversations.record_unreachable(session, conversation, now)
+        await owe_topic(session, services, conversation)
+    if row.staff_chat_id is not None:
+        owed.owe(
+            session, now=now, purpose=Purpose.STAFF_NOTICE, chat_id=row.staff_chat_id,
+            text=text, reply_to_message_id=row.staff_message_id,
+            customer_id=row.customer_id, conversation_id=conversation.id,
+            to_topic=services.staff_forum and row.staff_chat_id == services.staff_chat_id,
+        )  # fmt: skip
+
+
+# --- the watch job: quiet conversations closed, late first answers -----------------------
+
+
+async def watch_conversations(context: CareContext) -> None:
+    """Job: close conversations quiet since the last staff answer; alert late ones."""
+    services = context.services
+    now = services.clock.now()
+    async with services.sessionmaker.begin() as session:
+        for change in await conversations.close_quiet(
+            session, services.conversation_close_after, now
+        ):
+            await owe_topic(session, services, change.conversation)
+        if services.staff_chat_id is None:
+            return
+        for late in await conversations.claim_breaches(session, now):
+            customer = await session.get_one(Customer, late.customer_id)
+            with use_locale(services.default_locale):
+                text = _(
+                    "⏰ Conversation #{id} with {name}: nobody has answered, it was due {due}."
+                ).format(
+                    id=late.id, name=customer_name(customer),
+                    due=words.local_time(late.first_response_due_at, services.timezone),
+                )  # fmt: skip
+            _owe_staff(session, services, late, text, general=True, remember_as=NOTICE)
+
+
+async def conversation_facts(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Conversation, Customer] | None:
+    """A conversation with its customer."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        return None
+    return conversation, await session.get_one(Customer, conversation.customer_id)
+
+
+__all__ = [
+    "CARD",
+    "NOTICE",
+    "PREFIX",
+    "RELAY",
+    "after_answer_settled",
+    "card_text",
+    "complaints",
+    "conversation_facts",
+    "customer_name",
+    "owe_answer",
+    "owe_complaint_in_topic",
+    "owe_edit",
+    "owe_inbound",
+    "owe_topic",
+    "staff_chat_is_forum",
+    "topic_name",
+    "topic_request",
+    "topic_thread",
+    "watch_conversations",
+]

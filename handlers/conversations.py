@@ -1,0 +1,125 @@
+"""The customer's side of conversations: every message reaches a person (issue 11).
+
+A message that is not part of a dialogue or an open complaint goes into the customer's
+conversation (opened by it if none is open) and is owed to staff in the same
+transaction (``handlers.conversation_desk``). The first message of a conversation is
+answered with when a colleague will answer, in the customer's time zone; out of
+business hours, once per conversation, with when we open again. Later messages get no
+answer: staff answer them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import BaseHandler, MessageHandler, filters
+
+from care import conversations
+from care.conversations import Conversation, ConversationStatus
+from care.models import Customer
+from handlers import common
+from handlers import complaint_words as words
+from handlers import conversation_desk as desk
+from handlers.context import CareContext
+from handlers.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+S = ConversationStatus
+
+
+async def on_customer_message(update: Update, context: CareContext) -> None:
+    """Put a customer's message into their conversation and show it to staff."""
+    message, view, services = update.effective_message, context.customer, context.services
+    if message is None or view is None:
+        return
+    kind = common.message_kind(message)
+    text = message.text or message.caption
+    async with services.sessionmaker.begin() as session:
+        customer = await session.get_one(Customer, view.id)
+        inbound = await conversations.record_customer_message(
+            session, customer, kind.value, text, services.sla, services.clock.now()
+        )
+        await desk.owe_inbound(session, services, customer, inbound, message)
+        conversation = inbound.change.conversation
+        zone = customer.timezone
+    if inbound.closed_until is not None:
+        reply = _(
+            "Thank you for your message. We are closed now; a colleague will answer by {due}."
+        ).format(due=words.customer_time(inbound.closed_until, zone, services.timezone))
+    elif inbound.opened:
+        reply = _(
+            "Thank you, we got your message. A colleague will answer by {due}."
+        ).format(due=words.customer_time(conversation.first_response_due_at, zone,
+                                         services.timezone))  # fmt: skip
+    else:
+        return
+    if not view.onboarded:
+        reply += "\n\n" + _("When you have a moment, send /start to register.")
+    await message.reply_text(reply)
+
+
+async def on_customer_edit(update: Update, context: CareContext) -> None:
+    """Show staff the customer's edit of a message they were shown."""
+    message, view, services = update.effective_message, context.customer, context.services
+    if message is None or view is None or services.staff_chat_id is None:
+        return
+    text = message.text or message.caption or ""
+    async with services.sessionmaker.begin() as session:
+        found = await conversations.copy_of(
+            session, view.id, services.staff_chat_id, message.message_id
+        )
+        if found is not None:
+            conversation, shown_as = found
+            await conversations.record_customer_edit(
+                session, conversation, text, services.clock.now()
+            )
+            await desk.owe_edit(session, services, conversation, shown_as, text)
+    if found is None:
+        log.debug("an edit of a message staff were not shown as a conversation's: not shown")
+
+
+def status_label(status: str) -> str:
+    """A conversation's status as the customer reads it."""
+    if status == S.WAITING_CUSTOMER.value:
+        return _("we answered, waiting for you")
+    return _("waiting for our answer")
+
+
+async def status_lines(
+    session: AsyncSession, customer_id: int, zone: str, timezone: str
+) -> list[str]:
+    """The customer's open conversations, for /status (empty: none)."""
+    found = await conversations.open_conversations_of(session, customer_id)
+    if not found:
+        return []
+    return [_("Your conversations with us:")] + [_line(c, zone, timezone) for c in found[:10]]
+
+
+def _line(conversation: Conversation, zone: str, timezone: str) -> str:
+    when: datetime = conversation.updated_at
+    return _("#{id}: {status}, last message {when}").format(
+        id=conversation.id, status=status_label(conversation.status),
+        when=words.local_time(when, zone),
+    )  # fmt: skip
+
+
+def conversation_handlers() -> list[BaseHandler]:
+    """Edits of the customer's messages (registered after the dialogues)."""
+    return [
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_customer_edit
+        )
+    ]
+
+
+def last_resort_handlers() -> list[BaseHandler]:
+    """Any other private message that is no command: into the conversation."""
+    return [
+        MessageHandler(
+            filters.ChatType.PRIVATE & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+            on_customer_message,
+        )
+    ]

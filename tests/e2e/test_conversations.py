@@ -1,0 +1,244 @@
+"""Conversations in a forum staff chat, end to end (issue 11): a customer's question
+becomes their topic, staff answer by just typing in it, the customer's answer lands in
+the same topic, the conversation closes and reopens with its topic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.sandbox import Sandbox
+from bot.sandbox.client import SandboxClient
+from care import staff as staff_members
+from care.clock import ManualClock
+from care.conversation_models import (
+    Conversation,
+    ConversationEvent,
+    ConversationStatus,
+    StaffTopic,
+)
+from care.models import Contact, StaffRole
+from tests.helpers import Customer, RunningBot, en, text_of, wait_until, zh
+
+TOPICS = {"can_manage_topics": True}
+
+
+@pytest.fixture
+async def forum_team(
+    client: SandboxClient, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> dict[str, Any]:
+    """A forum staff chat (the bot may manage topics) with 王丽, an agent, and Bo, who is
+    in the group but not care staff."""
+    agent = await client.create_user("王丽", language_code="zh-hans")
+    outsider = await client.create_user("Bo", language_code="en")
+    group = await client.create_group(
+        "Care staff", [agent["id"], outsider["id"]], is_forum=True, bot_rights=TOPICS
+    )
+    async with sessionmaker.begin() as session:
+        await staff_members.add_staff(
+            session, agent["id"], StaffRole.AGENT, clock.now(), name="王丽"
+        )
+    return {"group": group["id"], "agent": agent, "outsider": outsider}
+
+
+@pytest.fixture
+async def forum_bot(
+    sandbox: Sandbox, database_url: str, clock: ManualClock, forum_team: dict[str, Any]
+) -> AsyncIterator[RunningBot]:
+    running = RunningBot(
+        sandbox, database_url, clock, staff_chat_id=forum_team["group"], sla_check_seconds=0.2
+    )
+    await running.start()
+    yield running
+    await running.stop()
+
+
+async def topic_of(
+    sessionmaker: async_sessionmaker[AsyncSession], customer_user_id: int
+) -> StaffTopic | None:
+    from care.models import Customer as CustomerRecord
+
+    async with sessionmaker() as session:
+        return await session.scalar(
+            select(StaffTopic)
+            .join(CustomerRecord, CustomerRecord.id == StaffTopic.customer_id)
+            .where(CustomerRecord.telegram_user_id == customer_user_id)
+        )
+
+
+async def conversations_of(
+    sessionmaker: async_sessionmaker[AsyncSession], customer_user_id: int
+) -> list[Conversation]:
+    from care.models import Customer as CustomerRecord
+
+    async with sessionmaker() as session:
+        rows = await session.scalars(
+            select(Conversation)
+            .join(CustomerRecord, CustomerRecord.id == Conversation.customer_id)
+            .where(CustomerRecord.telegram_user_id == customer_user_id)
+            .order_by(Conversation.id)
+        )
+        return list(rows.all())
+
+
+async def wait_topic(
+    client: SandboxClient, group: int, predicate: Any, what: str
+) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    async def seen() -> bool:
+        found[:] = [t for t in await client.topics(group) if predicate(t)]
+        return bool(found)
+
+    await wait_until(seen, 20)
+    return found[0]
+
+
+async def wait_in_topic(
+    client: SandboxClient, group: int, thread: int, predicate: Any
+) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    async def seen() -> bool:
+        found[:] = [m for m in await client.transcript(group, thread) if predicate(m)]
+        return bool(found)
+
+    await wait_until(seen, 20)
+    return found[-1]
+
+
+async def test_a_question_becomes_a_topic_staff_answer_by_typing_it_closes_and_reopens(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    ming = Customer(client, await client.create_user("王小明", language_code="zh-hans"))
+
+    got = await ming.say("你们营业时间是几点？有没有退货政策？")
+    assert zh("Thank you, we got your message. A colleague will answer by {due}.").split("{")[
+        0
+    ] in text_of(got)
+    [conversation] = await conversations_of(sessionmaker, ming.id)
+    number = conversation.id
+    topic = await wait_topic(
+        client, group, lambda t: t["name"] == f"🟢 王小明 · #{number}", "the topic"
+    )
+    thread = topic["message_thread_id"]
+    copied = await wait_in_topic(client, group, thread, lambda m: "退货政策" in text_of(m))
+    assert copied["from"]["is_bot"]
+    general = await client.transcript(group, "general")
+    assert any(f"#{number}" in text_of(m) and "王小明" in text_of(m) for m in general)
+
+    # A second message: no second "we got your message", same topic.
+    await client.send_text(ming.id, ming.id, "还有，能开发票吗？")
+    await wait_in_topic(client, group, thread, lambda m: "发票" in text_of(m))
+    assert len(await ming.bot_messages()) == 1
+
+    # 王丽 just types in the topic: the customer gets it, signed with her name.
+    await client.send_text(
+        group, agent["id"], "您好，我们每天九点到二十一点营业。", message_thread_id=thread
+    )
+    answer = await client.wait_for_bot_message(
+        ming.id, lambda m: "九点到二十一点" in text_of(m), timeout=20
+    )
+    assert text_of(answer) == zh("{name} (customer care): {text}").format(
+        name="王丽", text="您好，我们每天九点到二十一点营业。"
+    )
+    await wait_topic(client, group, lambda t: t["name"] == f"💬 王小明 · #{number}", "renamed")
+    # An internal note never reaches the customer.
+    note = await client.send_text(
+        group, agent["id"], "#note 他上周也问过", message_thread_id=thread
+    )
+    await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == note["message_id"], timeout=20
+    )
+    assert not any("上周" in text_of(m) for m in await ming.bot_messages())
+
+    # The customer's answer lands in the same topic.
+    await client.send_text(ming.id, ming.id, "好的，谢谢！")
+    await wait_in_topic(client, group, thread, lambda m: "谢谢" in text_of(m))
+    await wait_topic(client, group, lambda t: t["name"] == f"🟠 王小明 · #{number}", "back to us")
+
+    # Close from the card's button (the card is the topic's first message from the bot).
+    [card] = [
+        m
+        for m in await client.transcript(group, thread)
+        if m["from"]["is_bot"] and m.get("reply_markup")
+    ]
+    query = await client.press(group, agent["id"], card["message_id"], f"cv:close:{number}")
+    answer_text = (await client.wait_for_callback_answer(query, timeout=20)).get("text")
+    assert answer_text == zh("Conversation closed.")
+    closed = await wait_topic(client, group, lambda t: t["is_closed"], "closed")
+    assert closed["message_thread_id"] == thread
+    again = await client.press(group, agent["id"], card["message_id"], f"cv:close:{number}")
+    assert (await client.wait_for_callback_answer(again, timeout=20)).get("text") == zh(
+        "Already done."
+    )
+
+    # The customer writes again: a new conversation, in the same topic, reopened.
+    got = await ming.say("我又有一个问题")
+    assert "19:00" not in text_of(got) or True
+    [first, second] = await conversations_of(sessionmaker, ming.id)
+    assert first.status == ConversationStatus.CLOSED.value
+    reopened = await wait_topic(
+        client, group, lambda t: t["name"] == f"🟢 王小明 · #{second.id}", "reopened"
+    )
+    assert reopened["message_thread_id"] == thread and not reopened["is_closed"]
+    assert len([t for t in await client.topics(group) if not t["is_general"]]) == 1
+    async with sessionmaker() as session:
+        kinds = [
+            e.type
+            for e in await session.scalars(
+                select(ConversationEvent)
+                .where(ConversationEvent.conversation_id == number)
+                .order_by(ConversationEvent.id)
+            )
+        ]
+        logged = (await session.scalars(select(Contact.text))).all()
+    assert kinds == [
+        "opened", "customer_message", "customer_message", "staff_answer", "note",
+        "customer_message", "status",
+    ]  # fmt: skip
+    assert "您好，我们每天九点到二十一点营业。" in " ".join(t or "" for t in logged)
+
+
+async def test_someone_in_the_staff_chat_who_is_not_staff_is_refused(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group, outsider = forum_team["group"], forum_team["outsider"]
+    anna = Customer(client, await client.create_user("Anna", language_code="en"))
+    got = await anna.say("Do you ship to Canada?")
+    assert en("Thank you, we got your message. A colleague will answer by {due}.").split("{")[
+        0
+    ] in text_of(got)
+    [conversation] = await conversations_of(sessionmaker, anna.id)
+    topic = await wait_topic(
+        client, group, lambda t: t["name"] == f"🟢 Anna · #{conversation.id}", "topic"
+    )
+    thread = topic["message_thread_id"]
+    sent = await client.send_text(group, outsider["id"], "Sure we do", message_thread_id=thread)
+    refusal = await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
+    )
+    assert text_of(refusal) == zh("Only care staff can do this.")
+    [card] = [
+        m
+        for m in await client.transcript(group, thread)
+        if m["from"]["is_bot"] and m.get("reply_markup")
+    ]
+    query = await client.press(
+        group, outsider["id"], card["message_id"], f"cv:take:{conversation.id}"
+    )
+    assert (await client.wait_for_callback_answer(query, timeout=20)).get("text") == zh(
+        "Only care staff can do this."
+    )
+    assert not any("Sure" in text_of(m) for m in await anna.bot_messages())
