@@ -24,6 +24,13 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.complaints import is_open, status_of
+from care.conversation_models import (
+    Conversation,
+    ConversationEvent,
+    ConversationEventType,
+    ConversationStatus,
+    StaffTopic,
+)
 from care.customers import set_birthday
 from care.models import (
     Complaint,
@@ -53,6 +60,15 @@ _CODE_NOTES = frozenset(
         ComplaintEventType.SLA_WARNING.value,  # an SLA stage
         ComplaintEventType.SLA_BREACH.value,
         ComplaintEventType.RATING.value,  # 1-5
+    }
+)
+
+# Conversation events whose note is a code: a staff member's id, a complaint's id, a time.
+_CONVERSATION_CODE_NOTES = frozenset(
+    {
+        ConversationEventType.ASSIGNED.value,
+        ConversationEventType.COMPLAINT.value,
+        ConversationEventType.OUT_OF_HOURS.value,
     }
 )
 
@@ -180,6 +196,7 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
             )
         )
     await _strip_owed_messages(session, customer.id, ids, private_chats)
+    await _strip_conversations(session, customer.id, now)
     await session.execute(
         update(Purchase)
         .where(Purchase.customer_id == customer.id)
@@ -249,6 +266,34 @@ async def _strip_owed_messages(
                 OwedMessage.fallback_chat_id.in_(private_chats),
             ),
         )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _strip_conversations(session: AsyncSession, customer_id: int, now: datetime) -> None:
+    """Their conversations (``care.conversations``) keep their times and statuses (open
+    ones are closed) and their events' kinds and times; no words, and their topics no
+    name."""
+    ids = select(Conversation.id).where(Conversation.customer_id == customer_id)
+    await session.execute(
+        update(ConversationEvent)
+        .where(
+            ConversationEvent.conversation_id.in_(ids),
+            ConversationEvent.type.not_in(_CONVERSATION_CODE_NOTES),
+        )
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.customer_id == customer_id, Conversation.closed_at.is_(None))
+        .values(status=ConversationStatus.CLOSED.value, closed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(StaffTopic)
+        .where(StaffTopic.customer_id == customer_id)
+        .values(name=None)
         .execution_options(synchronize_session=False)
     )
 

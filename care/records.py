@@ -36,7 +36,9 @@ messages carebot owed because of the customer or their complaints (``care.owed``
 relays, notices, staff replies, alerts), with what became of each. A complaint's events,
 ratings, attachments and Telegram messages are listed under it. ``conversations`` are the dialogue
 states python-telegram-bot keeps for the person (``ptb_persistence`` rows whose key
-names their Telegram id).
+names their Telegram id). ``customer_conversations`` are their exchanges with staff
+(``care.conversations``: every message either way, events, the staff chat's messages,
+and their forum topics, listed last as ``{"topic": {...}}``).
 
 Each kind of thing hung on a customer is one top-level key, produced by one entry of
 ``SECTIONS``, which also names the tables it covers: ``tests/care/test_records.py`` finds
@@ -60,6 +62,12 @@ from sqlalchemy import inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.contacts import contact_history
+from care.conversation_models import (
+    Conversation,
+    ConversationEvent,
+    ConversationMessage,
+    StaffTopic,
+)
 from care.customers import birthday_of
 from care.models import (
     Complaint,
@@ -220,6 +228,44 @@ async def _owed_messages(session: AsyncSession, customer: Customer) -> list[dict
     return [_row(row) for row in rows]
 
 
+async def _customer_conversations(
+    session: AsyncSession, customer: Customer
+) -> list[dict[str, Any]]:
+    """Their conversations with the company (``care.conversations``), each with its
+    events and the staff chat's messages that belong to it, and their forum topics."""
+    conversations = (
+        await session.scalars(
+            select(Conversation)
+            .where(Conversation.customer_id == customer.id)
+            .order_by(Conversation.id)
+        )
+    ).all()
+    ids = [conversation.id for conversation in conversations]
+    listed: dict[int, dict[str, list[dict[str, Any]]]] = {
+        i: {"events": [], "messages": []} for i in ids
+    }
+    leave_out = frozenset({"conversation_id"})
+    for event in await session.scalars(
+        select(ConversationEvent)
+        .where(ConversationEvent.conversation_id.in_(ids))
+        .order_by(ConversationEvent.id)
+    ):
+        listed[event.conversation_id]["events"].append(_row(event, leave_out=leave_out))
+    for message in await session.scalars(
+        select(ConversationMessage)
+        .where(ConversationMessage.conversation_id.in_(ids))
+        .order_by(ConversationMessage.id)
+    ):
+        listed[message.conversation_id]["messages"].append(_row(message, leave_out=leave_out))
+    topics = await session.scalars(
+        select(StaffTopic).where(StaffTopic.customer_id == customer.id).order_by(StaffTopic.id)
+    )
+    return [
+        {**_row(conversation, leave_out=_OF_CUSTOMER), **listed[conversation.id]}
+        for conversation in conversations
+    ] + [{"topic": _row(topic, leave_out=_OF_CUSTOMER)} for topic in topics]
+
+
 async def _conversations(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
     """What python-telegram-bot keeps for the person: dialogue states, user and chat data."""
     ids = {i for i in (customer.telegram_user_id, customer.chat_id) if i is not None}
@@ -263,6 +309,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("care_messages", _care_messages, frozenset({"outbox"})),
     Section("owed_messages", _owed_messages, frozenset({"owed_message"})),
     Section("conversations", _conversations, frozenset({"ptb_persistence"})),
+    Section(
+        "customer_conversations",
+        _customer_conversations,
+        frozenset({"conversation", "conversation_event", "conversation_message", "staff_topic"}),
+    ),
 )
 """The export's keys beside "schema" and "customer", in the order they are written."""
 

@@ -57,7 +57,7 @@ async def on_customer_message(update: Update, context: CareContext) -> None:
     else:
         return
     if not view.onboarded:
-        reply += "\n\n" + _("When you have a moment, send /start to register.")
+        reply += "\n\n" + _("Welcome! When you have a moment, send /start to register.")
     await message.reply_text(reply)
 
 

@@ -49,7 +49,8 @@ class StrayHint:
         with use_locale(staff_locale(update, services)):
             text = _(
                 "This message reaches no customer. To write to a customer, reply to the card "
-                "of their complaint (Reply button) or to their message here."
+                "of their complaint (Reply button) or conversation, or to their message here, "
+                "or send /reply <customer id or #conversation> and your answer."
             )
         await message.reply_text(text)
 

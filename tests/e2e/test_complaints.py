@@ -174,9 +174,9 @@ async def test_a_message_about_an_open_complaint_reaches_staff(
     client: SandboxClient, sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:  # fmt: skip
     anna = await person("Anna", language_code="en")
-    # Without a complaint, her message is only acknowledged; the bot now knows she has no
+    # Without a complaint, her message opens a conversation; the bot now knows she has no
     # open complaint, and must learn of the one she files next.
-    assert "/help" in text_of(await anna.say("Hello there"))
+    assert "we got your message" in text_of(await anna.say("Hello there"))
     await file_in_english(anna, "My parcel has not arrived after three days")
     [complaint] = await complaints_in_db(sessionmaker)
     answer = await anna.say("Any news? I need it before Friday.")

@@ -4,7 +4,9 @@ the same topic, the conversation closes and reopens with its topic."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -242,3 +244,65 @@ async def test_someone_in_the_staff_chat_who_is_not_staff_is_refused(
         "Only care staff can do this."
     )
     assert not any("Sure" in text_of(m) for m in await anna.bot_messages())
+
+
+async def test_two_customers_writing_at_once_never_cross_topics(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = forum_team["group"]
+    people = [
+        await client.create_user(name, language_code="en") for name in ("Anna", "Bert", "Cleo")
+    ]
+
+    async def write(user: dict[str, Any]) -> None:
+        for n in range(4):
+            await client.send_text(user["id"], user["id"], f"{user['first_name']} message {n}")
+
+    await asyncio.gather(*(write(user) for user in people))
+    for user in people:
+        name = user["first_name"]
+        topic = await wait_topic(client, group, lambda t, n=name: f" {n} · #" in t["name"], name)
+        thread = topic["message_thread_id"]
+
+        async def all_copied(thread: int = thread, name: str = name) -> bool:
+            texts = [text_of(m) for m in await client.transcript(group, thread)]
+            return sum(f"{name} message" in t for t in texts) == 4
+
+        await wait_until(all_copied, 30)
+        texts = [text_of(m) for m in await client.transcript(group, thread)]
+        others = [t for t in texts if " message " in t and not t.startswith(name)]
+        assert others == [], f"{name}'s topic holds only {name}'s messages"
+    assert len([t for t in await client.topics(group) if not t["is_general"]]) == 3
+
+
+async def test_telegram_failing_to_create_the_topic_or_copy_is_retried(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    clock: ManualClock,
+) -> None:
+    group = forum_team["group"]
+    await client.fault({"kind": "error", "method": "createForumTopic", "status": 500, "count": 1})
+    await client.fault({"kind": "error", "method": "copyMessage", "status": 502, "count": 1})
+    dora = Customer(client, await client.create_user("Dora", language_code="en"), timeout=20)
+    await dora.say("Is the shop open on Sunday?")
+
+    async def copied() -> bool:
+        clock.advance(timedelta(seconds=1))  # the retries' backoff runs on the test clock
+        topics = [t for t in await client.topics(group) if " Dora · #" in t["name"]]
+        if not topics:
+            return False
+        thread = topics[0]["message_thread_id"]
+        return any("Sunday" in text_of(m) for m in await client.transcript(group, thread))
+
+    await wait_until(copied, 30, interval=0.2)
+    assert len([t for t in await client.topics(group) if not t["is_general"]]) == 1
+    failed = [
+        r
+        for r in await client.requests()
+        if r["method"] in ("createForumTopic", "copyMessage") and not r["ok"]
+    ]
+    assert len(failed) == 2, "each failed once and was tried again"

@@ -304,8 +304,11 @@ async def test_forged_and_stale_buttons_and_unknown_things(
     answer, _ = await anna.press_data(reply["message_id"], "lang:xx", expect_message=False)
     assert "no longer valid" in answer
     assert "do not know that command" in text_of(await anna.say("/weather"))
-    assert "kept on your customer record" in text_of(await anna.send_sticker())
-    assert "kept on your customer record" in text_of(await anna.say("Where is my parcel?"))
+    # Anything else reaches a person: it opens her conversation with the company.
+    assert "we got your message" in text_of(await anna.send_sticker())
+    # The next message goes into the same conversation (staff answer it, not the bot).
+    await anna.client.send_text(anna.id, anna.id, "Where is my parcel?")
+    assert "Your conversations with us" in text_of(await anna.say("/status"))
 
 
 async def test_stranger_is_invited_to_register(bot: RunningBot, person: PersonFactory) -> None:

@@ -575,7 +575,8 @@ async def _agent(session: AsyncSession, care_team: CareTeam) -> StaffRecord:
 
 HINT = (
     "This message reaches no customer. To write to a customer, reply to the card "
-    "of their complaint (Reply button) or to their message here."
+    "of their complaint (Reply button) or conversation, or to their message here, "
+    "or send /reply <customer id or #conversation> and your answer."
 )
 
 
