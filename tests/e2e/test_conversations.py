@@ -189,7 +189,10 @@ async def test_a_question_becomes_a_topic_staff_answer_by_typing_it_closes_and_r
     [first, second] = await conversations_of(sessionmaker, ming.id)
     assert first.status == ConversationStatus.CLOSED.value
     reopened = await wait_topic(
-        client, group, lambda t: t["name"] == f"🟢 王小明 · #{second.id}", "reopened"
+        client,
+        group,
+        lambda t: t["name"] == f"🟢 王小明 · #{second.id}" and not t["is_closed"],
+        "reopened",
     )
     assert reopened["message_thread_id"] == thread and not reopened["is_closed"]
     assert len([t for t in await client.topics(group) if not t["is_general"]]) == 1
@@ -227,6 +230,8 @@ async def test_someone_in_the_staff_chat_who_is_not_staff_is_refused(
         client, group, lambda t: t["name"] == f"🟢 Anna · #{conversation.id}", "topic"
     )
     thread = topic["message_thread_id"]
+    # The question copied into the topic: the topic's thread is on record by then.
+    await wait_in_topic(client, group, thread, lambda m: "Canada" in text_of(m))
     sent = await client.send_text(group, outsider["id"], "Sure we do", message_thread_id=thread)
     refusal = await client.wait_for_bot_message(
         group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
