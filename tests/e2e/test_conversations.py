@@ -311,3 +311,54 @@ async def test_telegram_failing_to_create_the_topic_or_copy_is_retried(
         if r["method"] in ("createForumTopic", "copyMessage") and not r["ok"]
     ]
     assert len(failed) == 2, "each failed once and was tried again"
+
+
+async def test_media_both_ways_edits_and_a_blocked_customer_in_the_topic(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    emma = Customer(client, await client.create_user("Emma", language_code="en"), timeout=20)
+    first = await client.send_text(emma.id, emma.id, "My order number is 1234")
+    await emma.wait_reply(first["message_id"])
+    [conversation] = await conversations_of(sessionmaker, emma.id)
+    topic = await wait_topic(client, group, lambda t: " Emma · #" in t["name"], "the topic")
+    thread = topic["message_thread_id"]
+    await wait_in_topic(client, group, thread, lambda m: "1234" in text_of(m))
+
+    # Her photo and voice message are copied into the topic, media included.
+    await client.send_photo(emma.id, emma.id, caption="the box")
+    await client.send_voice(emma.id, emma.id)
+    await wait_in_topic(client, group, thread, lambda m: m.get("photo") and "box" in text_of(m))
+    await wait_in_topic(client, group, thread, lambda m: m.get("voice") and m["from"]["is_bot"])
+
+    # An edit of her message is shown under its copy.
+    await client.edit_message(emma.id, first["message_id"], text="My order number is 4321")
+    edit = await wait_in_topic(client, group, thread, lambda m: "4321" in text_of(m))
+    assert text_of(edit) == zh("✏ The customer edited this message: {text}").format(
+        text="My order number is 4321"
+    )
+    copy = await wait_in_topic(client, group, thread, lambda m: "1234" in text_of(m))
+    assert edit.get("reply_to_message_id") == copy["message_id"]
+
+    # 王丽's photo reaches Emma, signed; her voice message too.
+    await client.send_photo(group, agent["id"], caption="Like this one?", message_thread_id=thread)
+    photo = await client.wait_for_bot_message(emma.id, lambda m: bool(m.get("photo")), timeout=20)
+    assert text_of(photo) == en("{name} (customer care): {text}").format(
+        name="王丽", text="Like this one?"
+    )
+    await client.send_message(group, agent["id"], voice={"duration": 2}, message_thread_id=thread)
+    await client.wait_for_bot_message(emma.id, lambda m: bool(m.get("voice")), timeout=20)
+
+    # Emma blocks the bot: the answer is refused with that reason, the topic says so.
+    await client.block(emma.id)
+    sent = await client.send_text(group, agent["id"], "Are you there?", message_thread_id=thread)
+    refused = await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
+    )
+    assert text_of(refused) == zh(
+        "⚠ Not delivered: the customer blocked the bot, so no answer can reach them."
+    )
+    await wait_topic(client, group, lambda t: t["name"] == f"⛔ Emma · #{conversation.id}", "⛔")
