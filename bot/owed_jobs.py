@@ -258,6 +258,10 @@ class OwedSender:
             return await conversation_desk.topic_request(
                 session, row, services, bot, self.read_timeout
             )
+        if row.kind == Kind.CONVERSATION_CARD.value:
+            return await conversation_desk.card_request(
+                session, row, services, bot, self.read_timeout
+            )
         # A conversation's message for its customer's forum topic (None: General).
         thread = await conversation_desk.topic_thread(session, row)
         if row.customer_id is not None and row.purpose in owed.CUSTOMER_BOUND:

@@ -56,6 +56,7 @@ __all__ = [
     "ensure_open",
     "events_of",
     "latest_of",
+    "message_of",
     "message_owner",
     "open_conversations_of",
     "record_customer_edit",
@@ -466,6 +467,22 @@ async def message_owner(
         select(Conversation)
         .join(ConversationMessage, ConversationMessage.conversation_id == Conversation.id)
         .where(ConversationMessage.chat_id == chat_id, ConversationMessage.message_id == message_id)
+    )
+
+
+async def message_of(
+    session: AsyncSession, conversation_id: int, chat_id: int, purpose: str
+) -> int | None:
+    """The id of the conversation's first message in ``chat_id`` filed as ``purpose``."""
+    return await session.scalar(
+        select(ConversationMessage.message_id)
+        .where(
+            ConversationMessage.conversation_id == conversation_id,
+            ConversationMessage.chat_id == chat_id,
+            ConversationMessage.purpose == purpose,
+        )
+        .order_by(ConversationMessage.id)
+        .limit(1)
     )
 
 

@@ -74,6 +74,8 @@ class Kind(enum.StrEnum):
     # Make the customer's forum topic show their conversation as it is when sent:
     # create it (once), rename it, close or reopen it.
     TOPIC = "topic"
+    # Edit a conversation's card to show it as it is when sent.
+    CONVERSATION_CARD = "conv_card"
 
 
 class Purpose(enum.StrEnum):

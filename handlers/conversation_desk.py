@@ -25,10 +25,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
-from care import complaints, conversations, owed
+from care import conversations, owed
 from care.complaints import ComplaintFacts
 from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
 from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
@@ -98,7 +98,9 @@ def card_text(
             name=customer_name(customer),
         ),
         _("Status: {status}").format(status=status_label(conversation.status)),
-        _("Assignee: {name}").format(name=assignee.name if assignee else _("nobody yet")),
+        _("Assignee: {name}").format(
+            name=(assignee.name or f"@{assignee.username}") if assignee else _("nobody yet")
+        ),
         _("Answer by: {due}").format(
             due=words.local_time(conversation.first_response_due_at, timezone)
         ),
@@ -137,6 +139,17 @@ async def staff_chat_is_forum(bot: Bot, services: Services) -> bool:
 
 
 # --- owing ------------------------------------------------------------------------------
+
+
+async def owe_state(session: AsyncSession, services: Services, conversation: Conversation) -> None:
+    """Owe what shows the conversation's state: its topic's look and its card's edit."""
+    await owe_topic(session, services, conversation)
+    if services.staff_chat_id is not None:
+        owed.owe(
+            session, now=services.clock.now(), purpose=Purpose.CONVERSATION,
+            kind=Kind.CONVERSATION_CARD, chat_id=services.staff_chat_id,
+            customer_id=conversation.customer_id, conversation_id=conversation.id,
+        )  # fmt: skip
 
 
 async def owe_topic(
@@ -205,6 +218,8 @@ async def owe_inbound(
             topic = await conversations.topic_of(session, customer.id, services.staff_chat_id)
             if inbound.opened or inbound.change.status_changed or topic is None or topic.closed:
                 await owe_topic(session, services, conversation)
+        if inbound.change.status_changed and not inbound.opened:
+            await owe_state(session, services, conversation)
         if inbound.opened:
             await _owe_card(session, services, conversation, customer)
             if services.staff_forum:
@@ -365,6 +380,36 @@ async def topic_request(
     return sync
 
 
+async def card_request(
+    session: AsyncSession, row: OwedMessage, services: Services, bot: Bot, read_timeout: float
+) -> Request | None:
+    """The edit that makes the conversation's card show it as it is now (None: it has
+    no card, e.g. opened by staff with /reply)."""
+    assert row.conversation_id is not None
+    found = await conversation_facts(session, row.conversation_id)
+    card_id = await conversations.message_of(session, row.conversation_id, row.chat_id, CARD)
+    if found is None or card_id is None:
+        return None
+    conversation, customer = found
+    assignee = (
+        await session.get(StaffMember, conversation.assignee_id)
+        if conversation.assignee_id
+        else None
+    )
+    with use_locale(services.default_locale):
+        text = card_text(conversation, customer, assignee, services.timezone)
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.data) for b in line]
+                for line in card_buttons(conversation)
+            ]
+        )
+    chat = row.chat_id
+    return lambda: bot.edit_message_text(
+        text, chat, card_id, reply_markup=markup, read_timeout=read_timeout
+    )
+
+
 async def _unless_unchanged(request: Awaitable[Any]) -> None:
     """Telegram says TOPIC_NOT_MODIFIED when the topic already is so: that is done."""
     try:
@@ -392,7 +437,7 @@ async def after_answer_settled(session: AsyncSession, row: OwedMessage, services
             session, conversation, member, kind.value, row.note or "", now
         )
         if change.status_changed:
-            await owe_topic(session, services, conversation)
+            await owe_state(session, services, conversation)
         return
     if row.state != OwedState.FAILED.value:
         return
@@ -407,7 +452,7 @@ async def after_answer_settled(session: AsyncSession, row: OwedMessage, services
             )
     if blocked:
         await conversations.record_unreachable(session, conversation, now)
-        await owe_topic(session, services, conversation)
+        await owe_state(session, services, conversation)
     if row.staff_chat_id is not None:
         owed.owe(
             session, now=now, purpose=Purpose.STAFF_NOTICE, chat_id=row.staff_chat_id,
@@ -428,7 +473,7 @@ async def watch_conversations(context: CareContext) -> None:
         for change in await conversations.close_quiet(
             session, services.conversation_close_after, now
         ):
-            await owe_topic(session, services, change.conversation)
+            await owe_state(session, services, change.conversation)
         if services.staff_chat_id is None:
             return
         for late in await conversations.claim_breaches(session, now):
@@ -459,14 +504,15 @@ __all__ = [
     "PREFIX",
     "RELAY",
     "after_answer_settled",
+    "card_request",
     "card_text",
-    "complaints",
     "conversation_facts",
     "customer_name",
     "owe_answer",
     "owe_complaint_in_topic",
     "owe_edit",
     "owe_inbound",
+    "owe_state",
     "owe_topic",
     "staff_chat_is_forum",
     "topic_name",

@@ -264,17 +264,17 @@ async def _act(
     if action == "ack":
         done = await conversations.acknowledge(session, conversation, member, now)
         if done:
-            await desk.owe_topic(session, services, conversation)
+            await desk.owe_state(session, services, conversation)
         return (_("Acknowledged.") if done else _("Already done.")), None
     if action == "take":
         done = await conversations.take(session, conversation, member, now)
         if done:
-            await desk.owe_topic(session, services, conversation)
+            await desk.owe_state(session, services, conversation)
         return (_("It is yours now.") if done else _("Already done.")), None
     if action == "close":
         done = await conversations.close(session, conversation, member, now)
         if done:
-            await desk.owe_topic(session, services, conversation)
+            await desk.owe_state(session, services, conversation)
         return (_("Conversation closed.") if done else _("Already done.")), None
     existing = await conversations.complaint_of(session, conversation.id)
     if existing is not None:

@@ -112,6 +112,14 @@ async def test_cards_replies_and_reply_command_reach_the_customer(
     assert await press(client, group, agent["id"], card["message_id"], f"cv:take:{number}") == zh(
         "Already done."
     )
+    # The card shows who has it and where it stands, by name.
+    await room.wait_card(
+        card["message_id"],
+        lambda m: (
+            zh("Assignee: {name}").format(name="王丽") in text_of(m)
+            and zh("waiting for the customer") in text_of(m)
+        ),
+    )
     before = await room.last_id()
     await press(client, group, agent["id"], card["message_id"], f"cv:cmp:{number}")
     categories = await bot_message_in(client, group, lambda m: m.get("reply_markup"), before)
