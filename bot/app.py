@@ -49,7 +49,6 @@ from handlers import (
     profile,
     reports,
     staff,
-    stray,
     survey,
     texts,
 )
@@ -206,9 +205,6 @@ def register_handlers(application: Application) -> None:
     for handler in conversations.conversation_handlers():
         application.add_handler(handler)
     for handler in complaints.relay_handlers():
-        application.add_handler(handler)
-    # A plain message in the staff group reaches no customer: say how to reach one.
-    for handler in stray.stray_handlers(services.staff_chat_id):
         application.add_handler(handler)
     application.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, common.unknown_command)

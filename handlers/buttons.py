@@ -229,3 +229,34 @@ def parse_any(data: str | None) -> Button | None:
         if button is not None:
             return button
     return None
+
+
+# --- conversations (handlers.conversation_staff) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationAction(Button):
+    """A button on a conversation's card: acknowledge, take, close, to complaint."""
+
+    PREFIX = "cv"
+    action: Literal["ack", "take", "close", "cmp"]
+    conversation_id: int
+
+
+@dataclass(frozen=True)
+class ConversationCategory(Button):
+    """To complaint: the category chosen."""
+
+    PREFIX = "cv:cat"
+    conversation_id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class ConversationPriority(Button):
+    """To complaint: the priority chosen (the category carried along)."""
+
+    PREFIX = "cv:pri"
+    conversation_id: int
+    code: str
+    priority: Literal["normal", "high", "urgent"]

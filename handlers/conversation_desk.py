@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -34,6 +34,7 @@ from care.conversations import Conversation, ConversationStatus, Inbound, StaffT
 from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
+from handlers.buttons import ConversationAction
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -41,7 +42,6 @@ from handlers.i18n import use_locale
 log = logging.getLogger(__name__)
 S = ConversationStatus
 
-PREFIX = "cv:"  # cv:<ack|take|close|cmp>:<id> · cv:cat:<id>:<code> · cv:pri:<id>:<code>:<p>
 # What a staff-chat message is for (``ConversationMessage.purpose``); a reply to any of
 # them reaches the customer.
 CARD, RELAY, NOTICE = "card", "relay", "notice"
@@ -114,15 +114,13 @@ def card_text(
 def card_buttons(conversation: Conversation) -> list[list[Button]]:
     """Acknowledge, Take, Close, To complaint."""
     cid = conversation.id
+
+    def button(label: str, action: Literal["ack", "take", "close", "cmp"]) -> Button:
+        return Button(label, ConversationAction(action, cid).pack())
+
     return [
-        [
-            Button(_("Acknowledge"), f"{PREFIX}ack:{cid}"),
-            Button(_("Take"), f"{PREFIX}take:{cid}"),
-        ],
-        [
-            Button(_("Close"), f"{PREFIX}close:{cid}"),
-            Button(_("To complaint"), f"{PREFIX}cmp:{cid}"),
-        ],
+        [button(_("Acknowledge"), "ack"), button(_("Take"), "take")],
+        [button(_("Close"), "close"), button(_("To complaint"), "cmp")],
     ]
 
 
@@ -501,7 +499,6 @@ async def conversation_facts(
 __all__ = [
     "CARD",
     "NOTICE",
-    "PREFIX",
     "RELAY",
     "after_answer_settled",
     "card_request",

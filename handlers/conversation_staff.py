@@ -19,7 +19,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, MessageHandler, filters
 
 from care import complaints, conversations
 from care import staff as staff_members
@@ -29,18 +29,24 @@ from care.owed import Purpose
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
 from handlers import notify, staff, staff_card
+from handlers.buttons import ConversationAction, ConversationCategory, ConversationPriority
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.staff_access import (
+    Answer,
+    Reply,
+    StaffRequest,
+    refuse,
+    staff_button,
+    staff_command,
+)
 from handlers.stray import StrayHint
 
 log = logging.getLogger(__name__)
 S = ConversationStatus
 
 NOTE_MARKERS = ("#note", "//")
-ACTION = re.compile(r"^cv:(ack|take|close|cmp):(\d{1,12})$")
-CATEGORY = re.compile(r"^cv:(cat):(\d{1,12}):(\w{1,32})$")
-PRIORITY = re.compile(r"^cv:(pri):(\d{1,12}):(\w{1,32}):(normal|high|urgent)$")
 CONVERSATION_NUMBER = re.compile(r"^#(\d{1,12})$")
 CUSTOMER_ID = re.compile(r"^\d{1,12}$")
 
@@ -86,26 +92,31 @@ async def _target(session: AsyncSession, message: Message, services: Services) -
     return Reach(None)
 
 
-async def on_staff_message(update: Update, context: CareContext) -> None:
-    """A staff member wrote in the staff chat: to a customer, a note, or nobody."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None or user.is_bot:
-        return
-    services = context.services
-    async with services.sessionmaker.begin() as session:
-        reach = await _target(session, message, services)
-    if reach.conversation is None:
-        if (
+class StaffChatMessages:
+    """What staff write in the staff chat: to a customer, a note, or nobody (then the
+    hint how to reach a customer, rate-limited per member by its own ``StrayHint``)."""
+
+    def __init__(self) -> None:
+        self.stray = StrayHint()
+
+    async def __call__(self, update: Update, context: CareContext) -> None:
+        """A staff member wrote in the staff chat: to a customer, a note, or nobody."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        services = context.services
+        async with services.sessionmaker.begin() as session:
+            reach = await _target(session, message, services)
+        if reach.conversation is not None:
+            text = message.text or message.caption or ""
+            await answer(update, context, reach.conversation.id, message, text)
+        elif (
             message.reply_to_message is not None
-            and message.reply_to_message.forum_topic_created is None
+            and not message.reply_to_message.forum_topic_created
         ):
             await staff.on_staff_reply(update, context)
         else:
-            await STRAY(update, context)
-        return
-    await answer(
-        update, context, reach.conversation.id, message, message.text or message.caption or ""
-    )
+            await self.stray(update, context)
 
 
 async def answer(
@@ -129,7 +140,7 @@ async def answer(
                     session, services, conversation, customer, member, message, text, media
                 )
         if member is None:
-            await staff.refuse(update, context, f"a message to conversation #{conversation_id}")
+            await refuse(update, context, f"a message to conversation #{conversation_id}")
             return
         if reply:
             await message.reply_text(reply)
@@ -168,148 +179,138 @@ async def _answer_in(
 # --- /reply -------------------------------------------------------------------------------
 
 
-async def reply_command(update: Update, context: CareContext) -> None:
+async def reply_action(request: StaffRequest) -> Reply:
     """/reply <customer id | #conversation | C-…> text: write to a customer from anywhere."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
-        return
-    services = context.services
-    arguments = staff.command_arguments(message)
-    target, _space, text = arguments.partition(" ")
+    message, services, session = request.message, request.services, request.session
+    assert message is not None
+    target, _space, text = request.arguments.partition(" ")
     text = text.strip()
-    with use_locale(services.default_locale):
-        usage = _("Usage: /reply <customer id, #conversation or C-2026-000123> your answer")
-        async with services.sessionmaker.begin() as session:
-            member = await _member(session, user)
-            conversation_id: int | None = None
-            complaint = None
-            problem = None
-            if member is not None:
-                if not target or not text:
-                    problem = usage
-                elif (number := staff.normalized_number(target)) is not None:
-                    complaint = await complaints.find_by_number(session, number)
-                    if complaint is None:
-                        problem = _("There is no complaint {number}.").format(number=number)
-                elif (match := CONVERSATION_NUMBER.match(target)) is not None:
-                    found = await session.get(Conversation, int(match.group(1)))
-                    conversation_id = found.id if found else None
-                    if found is None:
-                        problem = _("There is no conversation {id}.").format(id=target)
-                elif CUSTOMER_ID.match(target):
-                    customer = await session.get(Customer, int(target))
-                    if customer is None or customer.erased_at is not None:
-                        problem = _("There is no customer {id}.").format(id=target)
-                    else:
-                        opened = await conversations.ensure_open(
-                            session, customer, services.sla, services.clock.now()
-                        )
-                        conversation_id = opened.id
-                else:
-                    problem = usage
-        if member is None:
-            await staff.refuse(update, context, "/reply")
-            return
-        if problem is not None:
-            await message.reply_text(problem)
-            return
-        if complaint is not None:
-            await staff.send_to_customer(
-                context, message, complaint, member, user.first_name, text, None
-            )
-            return
-    assert conversation_id is not None
-    await answer(update, context, conversation_id, message, text)
+    usage = _("Usage: /reply <customer id, #conversation or C-2026-000123> your answer")
+    if not target or not text:
+        raise Answer(usage)
+    if (number := staff.normalized_number(target)) is not None:
+        complaint = await complaints.find_by_number(session, number)
+        if complaint is None:
+            raise Answer(_("There is no complaint {number}.").format(number=number))
+        member, name = request.member, message.from_user.first_name if message.from_user else ""
+
+        async def to_complaint_customer(context: CareContext, sent: Message | None) -> None:
+            await staff.send_to_customer(context, message, complaint, member, name, text, None)
+
+        return Reply(_("Sending it to the customer of {number}.").format(number=number),
+                     after=to_complaint_customer)  # fmt: skip
+    conversation: Conversation | None = None
+    if (match := CONVERSATION_NUMBER.match(target)) is not None:
+        conversation = await session.get(Conversation, int(match.group(1)))
+        if conversation is None:
+            raise Answer(_("There is no conversation {id}.").format(id=target))
+    elif CUSTOMER_ID.match(target):
+        customer = await session.get(Customer, int(target))
+        if customer is None or customer.erased_at is not None:
+            raise Answer(_("There is no customer {id}.").format(id=target))
+        conversation = await conversations.ensure_open(
+            session, customer, services.sla, services.clock.now()
+        )
+    else:
+        raise Answer(usage)
+    found = await desk.conversation_facts(session, conversation.id)
+    assert found is not None
+    _member_named(request.member, message.from_user)
+    problem = await _answer_in(
+        session, services, conversation, found[1], request.member, message, text, media=False
+    )
+    if problem is not None:
+        raise Answer(problem)
+    return Reply(_("Sending it to {name} (conversation #{id}).").format(
+        name=desk.customer_name(found[1]), id=conversation.id
+    ))  # fmt: skip
 
 
 # --- the card's buttons ---------------------------------------------------------------
 
 
-async def on_button(update: Update, context: CareContext) -> None:
+async def card_button(request: StaffRequest) -> Reply:
     """Acknowledge, Take, Close, To complaint (then its category and priority)."""
-    query = update.callback_query
-    assert query is not None
-    services = context.services
-    data = query.data or ""
-    keyboard: InlineKeyboardMarkup | None = None
-    with use_locale(services.default_locale):
-        async with services.sessionmaker.begin() as session:
-            member = await _member(session, query.from_user)
-            if member is None:
-                text = None
-            else:
-                text, keyboard = await _act(session, services, member, data)
-        if text is None:
-            await staff.refuse(update, context, f"button {data!r}")
-            return
-        await query.answer(text)
-        if keyboard is not None and query.message is not None:
-            in_topic = getattr(query.message, "is_topic_message", False)
-            thread = getattr(query.message, "message_thread_id", None) if in_topic else None
-            await context.bot.send_message(
-                query.message.chat.id, text, reply_markup=keyboard, message_thread_id=thread
-            )
-
-
-async def _act(
-    session: AsyncSession, services: Services, member: StaffMember, data: str
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """Do what a button asks; the answer to show and, to go on, a keyboard to post."""
+    session, services, member = request.session, request.services, request.member
+    _member_named(member, request.update.effective_user)
     now = services.clock.now()
-    match = ACTION.match(data) or CATEGORY.match(data) or PRIORITY.match(data)
-    conversation = await session.get(Conversation, int(match.group(2))) if match else None
-    if match is None or conversation is None:
-        return _("This button is no longer valid."), None
-    action = match.group(1)
-    if action == "ack":
-        done = await conversations.acknowledge(session, conversation, member, now)
-        if done:
-            await desk.owe_state(session, services, conversation)
-        return (_("Acknowledged.") if done else _("Already done.")), None
-    if action == "take":
-        done = await conversations.take(session, conversation, member, now)
-        if done:
-            await desk.owe_state(session, services, conversation)
-        return (_("It is yours now.") if done else _("Already done.")), None
-    if action == "close":
-        done = await conversations.close(session, conversation, member, now)
-        if done:
-            await desk.owe_state(session, services, conversation)
-        return (_("Conversation closed.") if done else _("Already done.")), None
+    data = request.arguments
+    pressed = (
+        ConversationAction.parse(data)
+        or ConversationCategory.parse(data)
+        or ConversationPriority.parse(data)
+    )
+    conversation = (
+        await session.get(Conversation, pressed.conversation_id) if pressed is not None else None
+    )
+    if pressed is None or conversation is None:
+        raise Answer(_("This button is no longer valid."))
+    if isinstance(pressed, ConversationAction) and pressed.action != "cmp":
+        moves = {
+            "ack": (conversations.acknowledge, _("Acknowledged.")),
+            "take": (conversations.take, _("It is yours now.")),
+            "close": (conversations.close, _("Conversation closed.")),
+        }
+        move, done_words = moves[pressed.action]
+        done = await move(session, conversation, member, now)
+        if done is None:
+            return Reply(_("Already done."))
+        await desk.owe_state(session, services, conversation)
+        return Reply(done_words)
     existing = await conversations.complaint_of(session, conversation.id)
     if existing is not None:
-        return _("Already complaint {number}.").format(number=existing.number), None
-    if action == "cmp":
-        rows = [
+        return Reply(_("Already complaint {number}.").format(number=existing.number))
+    if isinstance(pressed, ConversationAction):
+        keyboard = [
             [
                 InlineKeyboardButton(
-                    words.category_label(code), callback_data=f"cv:cat:{conversation.id}:{code}"
+                    words.category_label(code),
+                    callback_data=ConversationCategory(conversation.id, code).pack(),
                 )
             ]
             for code in services.complaint_categories
         ]
-        return _("Conversation #{id} to a complaint: what is it about?").format(
-            id=conversation.id
-        ), InlineKeyboardMarkup(rows)
-    category = match.group(3)
-    if category not in services.complaint_categories:
-        return _("This button is no longer valid."), None
-    if action == "cat":
-        rows = [
+        question = _("Conversation #{id} to a complaint: what is it about?")
+        return _ask(request, question.format(id=conversation.id), keyboard)
+    if pressed.code not in services.complaint_categories:
+        raise Answer(_("This button is no longer valid."))
+    if isinstance(pressed, ConversationCategory):
+        keyboard = [
             [
                 InlineKeyboardButton(
                     words.priority_label(p.value),
-                    callback_data=f"cv:pri:{conversation.id}:{category}:{p.value}",
+                    callback_data=ConversationPriority(
+                        conversation.id, pressed.code, p.value
+                    ).pack(),
                 )
                 for p in Priority
             ]
         ]
-        return _("Conversation #{id} to a complaint: which priority?").format(
-            id=conversation.id
-        ), InlineKeyboardMarkup(rows)
-    return await _file_complaint(
-        session, services, member, conversation, category, Priority(match.group(4))
-    ), None
+        question = _("Conversation #{id} to a complaint: which priority?")
+        return _ask(request, question.format(id=conversation.id), keyboard)
+    return Reply(
+        await _file_complaint(
+            session, services, member, conversation, pressed.code, Priority(pressed.priority)
+        )
+    )
+
+
+def _ask(request: StaffRequest, question: str, keyboard: list[list[InlineKeyboardButton]]) -> Reply:
+    """Answer the press with the question, and post it with the next buttons below the
+    pressed message (in its topic, in forum mode)."""
+    pressed = request.message
+
+    async def post(context: CareContext, sent: Message | None) -> None:
+        if pressed is not None:
+            await pressed.reply_text(question, reply_markup=InlineKeyboardMarkup(keyboard))
+
+    return Reply(question, after=post)
+
+
+def _member_named(member: StaffMember, user: User | None) -> None:
+    """Staff are shown by name: take it from Telegram when the record has none."""
+    if user is not None and not member.name:
+        member.name = user.full_name
 
 
 async def _file_complaint(
@@ -347,24 +348,21 @@ async def _file_complaint(
     )
 
 
-STRAY = StrayHint()
-
-
 def conversation_staff_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
     """The staff chat's messages, /reply and the conversation buttons.
 
     Registered before the complaints' staff handlers: a message that is not about a
     conversation is handed to them from here.
     """
-    handlers: list[BaseHandler] = [
-        CallbackQueryHandler(on_button, pattern=f"^{desk.PREFIX}"),
-    ]
+    handlers: list[BaseHandler] = [staff_button(ConversationAction, card_button)]
     if staff_chat_id is None:
         return handlers
     chat = filters.Chat(staff_chat_id)
-    new = filters.UpdateType.MESSAGE
     handlers += [
-        CommandHandler("reply", reply_command, filters=chat & new),
-        MessageHandler(chat & new & ~filters.COMMAND & ~filters.StatusUpdate.ALL, on_staff_message),
+        staff_command("reply", reply_action, where=chat),
+        MessageHandler(
+            chat & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+            StaffChatMessages(),
+        ),
     ]
     return handlers

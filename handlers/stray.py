@@ -1,7 +1,9 @@
 """A message in the staff group that reaches nobody: say how to reach a customer.
 
-Staff write to a customer by replying to the complaint's card or to the customer's
-relayed message; a plain message in the group goes to no customer. Staff also talk among
+Staff write to a customer by replying to a card or to the customer's relayed message,
+in the customer's topic, or with /reply; a plain message in the group goes to no
+customer. ``handlers.conversation_staff`` gives the hint for every staff-chat message
+that reaches nobody. Staff also talk among
 themselves there, so the hint is given at most once per staff member per ``every``
 (in memory: after a restart one more hint is harmless).
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from telegram import Update
-from telegram.ext import BaseHandler, MessageHandler, filters
 
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
@@ -53,21 +54,3 @@ class StrayHint:
                 "or send /reply <customer id or #conversation> and your answer."
             )
         await message.reply_text(text)
-
-
-def stray_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
-    """The handler of last resort for the staff group: new messages that are not a
-    command nor a reply (replies to cards and relayed messages are handled before)."""
-    if staff_chat_id is None:
-        return []
-    content = filters.TEXT | filters.PHOTO | filters.Document.ALL
-    return [
-        MessageHandler(
-            filters.Chat(staff_chat_id)
-            & filters.UpdateType.MESSAGE
-            & content
-            & ~filters.COMMAND
-            & ~filters.REPLY,
-            StrayHint(),
-        )
-    ]
