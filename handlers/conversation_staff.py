@@ -51,13 +51,6 @@ CONVERSATION_NUMBER = re.compile(r"^#(\d{1,12})$")
 CUSTOMER_ID = re.compile(r"^\d{1,12}$")
 
 
-class Reach:
-    """Where a staff message goes: a conversation, or nobody."""
-
-    def __init__(self, conversation: Conversation | None) -> None:
-        self.conversation = conversation
-
-
 def is_note(text: str) -> bool:
     """Whether staff meant this for each other only."""
     return text.lstrip().lower().startswith(NOTE_MARKERS)
@@ -78,18 +71,20 @@ async def _member(session: AsyncSession, user: User) -> StaffMember | None:
     return member
 
 
-async def _target(session: AsyncSession, message: Message, services: Services) -> Reach:
-    """The conversation a staff message in the staff chat belongs to, if any."""
+async def _target(
+    session: AsyncSession, message: Message, services: Services
+) -> Conversation | None:
+    """The conversation a staff message in the staff chat belongs to (None: nobody's)."""
     chat = message.chat_id
     if message.is_topic_message and message.message_thread_id is not None:
         topic = await conversations.topic_by_thread(session, chat, message.message_thread_id)
         if topic is not None:
             # The newest conversation: a closed one answered in its topic opens again.
-            return Reach(await conversations.latest_of(session, topic.customer_id))
+            return await conversations.latest_of(session, topic.customer_id)
     replied = message.reply_to_message
     if replied is not None and replied.forum_topic_created is None:
-        return Reach(await conversations.message_owner(session, chat, replied.message_id))
-    return Reach(None)
+        return await conversations.message_owner(session, chat, replied.message_id)
+    return None
 
 
 class StaffChatMessages:
@@ -106,10 +101,10 @@ class StaffChatMessages:
             return
         services = context.services
         async with services.sessionmaker.begin() as session:
-            reach = await _target(session, message, services)
-        if reach.conversation is not None:
+            conversation = await _target(session, message, services)
+        if conversation is not None:
             text = message.text or message.caption or ""
-            await answer(update, context, reach.conversation.id, message, text)
+            await answer(update, context, conversation.id, message, text)
         elif (
             message.reply_to_message is not None
             and not message.reply_to_message.forum_topic_created
