@@ -362,3 +362,41 @@ async def test_media_both_ways_edits_and_a_blocked_customer_in_the_topic(
         "⚠ Not delivered: the customer blocked the bot, so no answer can reach them."
     )
     await wait_topic(client, group, lambda t: t["name"] == f"⛔ Emma · #{conversation.id}", "⛔")
+
+
+async def test_a_late_first_answer_is_flagged_in_general_and_a_quiet_one_closes(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    fay = Customer(client, await client.create_user("Fay", language_code="en"), timeout=20)
+    await fay.say("Can I change my delivery address?")
+    [conversation] = await conversations_of(sessionmaker, fay.id)
+    topic = await wait_topic(client, group, lambda t: " Fay · #" in t["name"], "the topic")
+    thread = topic["message_thread_id"]
+    await wait_in_topic(client, group, thread, lambda m: "delivery address" in text_of(m))
+
+    clock.advance(timedelta(hours=2, minutes=1))  # the first answer was due in 2 hours
+    alert = zh("⏰ Conversation #{id} with {name}: nobody has answered, it was due {due}.")
+    late = await client.wait_for_bot_message(
+        group, lambda m: text_of(m).startswith(alert.split("{")[0]) and "Fay" in text_of(m),
+        timeout=20,
+    )  # fmt: skip
+    assert late.get("message_thread_id") is None, "in General"
+
+    await client.send_text(
+        group, agent["id"], "Yes, tell me the new one.", message_thread_id=thread
+    )
+    await client.wait_for_bot_message(fay.id, lambda m: "new one" in text_of(m), timeout=20)
+    await wait_topic(client, group, lambda t: t["name"].startswith("💬 Fay"), "answered")
+    clock.advance(timedelta(hours=24, minutes=1))  # CAREBOT_CONVERSATION_CLOSE_HOURS
+    closed = await wait_topic(
+        client, group, lambda t: t["name"].startswith("✅ Fay") and t["is_closed"], "closed"
+    )
+    assert closed["message_thread_id"] == thread
+    [after] = await conversations_of(sessionmaker, fay.id)
+    assert after.status == ConversationStatus.CLOSED.value and after.closed_by is None
+    assert conversation.id == after.id
