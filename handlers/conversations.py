@@ -32,9 +32,22 @@ S = ConversationStatus
 
 async def on_customer_message(update: Update, context: CareContext) -> None:
     """Put a customer's message into their conversation and show it to staff."""
-    message, view, services = update.effective_message, context.customer, context.services
+    message, view = update.effective_message, context.customer
     if message is None or view is None:
         return
+    reply = await take_message(update, context)
+    if reply is None:
+        return
+    if not view.onboarded:
+        reply += "\n\n" + _("Welcome! When you have a moment, send /start to register.")
+    await message.reply_text(reply)
+
+
+async def take_message(update: Update, context: CareContext) -> str | None:
+    """Put the customer's message into their conversation, owed to staff in the same
+    transaction; the words to answer it with (None: no answer is due, staff answer)."""
+    message, view, services = update.effective_message, context.customer, context.services
+    assert message is not None and view is not None
     kind = common.message_kind(message)
     text = message.text or message.caption
     async with services.sessionmaker.begin() as session:
@@ -46,19 +59,14 @@ async def on_customer_message(update: Update, context: CareContext) -> None:
         conversation = inbound.change.conversation
         zone = customer.timezone
     if inbound.closed_until is not None:
-        reply = _(
+        return _(
             "Thank you for your message. We are closed now; a colleague will answer by {due}."
         ).format(due=words.customer_time(inbound.closed_until, zone, services.timezone))
-    elif inbound.opened:
-        reply = _(
-            "Thank you, we got your message. A colleague will answer by {due}."
-        ).format(due=words.customer_time(conversation.first_response_due_at, zone,
-                                         services.timezone))  # fmt: skip
-    else:
-        return
-    if not view.onboarded:
-        reply += "\n\n" + _("Welcome! When you have a moment, send /start to register.")
-    await message.reply_text(reply)
+    if inbound.opened:
+        return _("Thank you, we got your message. A colleague will answer by {due}.").format(
+            due=words.customer_time(conversation.first_response_due_at, zone, services.timezone)
+        )
+    return None
 
 
 async def on_customer_edit(update: Update, context: CareContext) -> None:

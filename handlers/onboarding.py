@@ -34,7 +34,7 @@ from care import customers
 from care.birthdays import BirthdayError, BirthdayProblem, looks_like_a_date, parse_birthday
 from care.customers import RegistrationStep
 from care.locales import LOCALES
-from handlers import common, complaints, texts
+from handlers import common, complaints, conversations, texts
 from handlers.buttons import ConsentChoice, LanguageChoice, ProfileField
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
@@ -330,7 +330,7 @@ async def _keep_message(update: Update, context: CareContext, state: str) -> str
     """A message that answers no question: handled as any message is, then the question.
 
     It is already on the customer's record (every message is logged); with an open
-    complaint it is added to it and staff see it.
+    complaint it is added to it, else to their conversation: staff see it either way.
     """
     message = update.effective_message
     if message is None or not (
@@ -339,11 +339,9 @@ async def _keep_message(update: Update, context: CareContext, state: str) -> str
         return await _ask_again(update, context, state)  # a sticker, a voice message …
     if await complaints.relay_to_open_complaint(update, context):
         return await _ask_again(update, context, state)
-    note = _(
-        "Thank you, your message is kept on your customer record. "
-        "If something is wrong, send /complain."
-    )
-    return await _ask_again(update, context, state, note)
+    # Anything else reaches a person: it goes into the customer's conversation.
+    note = await conversations.take_message(update, context)
+    return await _ask_again(update, context, state, note or "")
 
 
 def _repeat(state: str) -> Step:

@@ -207,7 +207,7 @@ def profile_summary(customer: Customer, birthday: Birthday | None) -> str:
 def help_text() -> str:
     lines = [_("Here is what I can do:")]
     lines += [f"/{command} — {_(description)}" for command, description in COMMANDS]
-    lines.append(_("You can also just write to us: every message is kept on your customer record."))
+    lines.append(_("You can also just write to us: every message reaches our team."))
     return "\n".join(lines)
 
 
