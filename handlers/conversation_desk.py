@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
-from care import conversations, owed
+from care import business, conversations, owed
 from care.complaints import ComplaintFacts
 from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
 from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
@@ -308,6 +308,7 @@ def owe_answer(
         text=_shorten(signed, CAPTION_LIMIT if source else TEXT_LIMIT), source=source,
         customer_id=customer.id, conversation_id=conversation.id,
         staff_message=staff_message, staff_reply=(staff.id, note),
+        business_connection_id=business.route_of(customer),
     )  # fmt: skip
 
 
