@@ -5,7 +5,7 @@ belong to it, the customer's forum topic, and the links from complaints and owed
 messages to it.
 
 Revision ID: 0010
-Revises: 0016
+Revises: 0014
 Create Date: 2026-12-03 12:30:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import care.models
 
 revision = "0010"
-down_revision = "0016"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
