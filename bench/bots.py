@@ -29,6 +29,7 @@ from telegram.request import HTTPXRequest
 
 from bot import db, logs
 from bot.app import build_application, finish, prepare
+from bot.inbox import Inbox
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 
@@ -92,12 +93,13 @@ async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     engine: Any = None
+    inbox: Inbox | None = None
     if kind == "carebot":
         if database_url is None:
             raise SystemExit("carebot needs --database")
         await db.upgrade(database_url)
         built = build_application(carebot_settings(sandbox_url, database_url))
-        application, engine = built.application, built.engine
+        application, engine, inbox = built.application, built.engine, built.inbox
     else:
         application = echo_application(sandbox_url)
     try:
@@ -105,12 +107,16 @@ async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
         if kind == "carebot":
             await prepare(application)
         await application.start()
+        if inbox is not None:
+            await inbox.start(application)
         assert application.updater is not None
         # A short long-poll timeout only matters when idle: it makes stopping quick.
         await application.updater.start_polling(poll_interval=0.0, timeout=1)
         print("ready", flush=True)
         await stop.wait()
         await application.updater.stop()
+        if inbox is not None:
+            await inbox.stop()
         await application.stop()
         if kind == "carebot":
             await finish(application)

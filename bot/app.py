@@ -26,6 +26,7 @@ from bot.contact_log import ContactLog
 from bot.customer_cache import CustomerCache
 from bot.db import Doorbell, make_engine, make_sessionmaker
 from bot.delivery import CareBot
+from bot.inbox import AlreadyInInbox, Inbox
 from bot.outbox_jobs import worker_id
 from bot.owed_jobs import OwedSender
 from bot.persistence import SqlPersistence
@@ -71,6 +72,7 @@ class Built:
     application: Application
     engine: AsyncEngine
     services: Services
+    inbox: Inbox
 
 
 def build_application(
@@ -128,6 +130,18 @@ def build_application(
         request=HTTPXRequest(connection_pool_size=64, read_timeout=10, write_timeout=10),
         get_updates_request=HTTPXRequest(connection_pool_size=2, read_timeout=35),
     )
+    # Every update is kept in the inbox before it is acknowledged, and handed to the
+    # application from there (bot/inbox.py), not from PTB's update queue.
+    inbox = Inbox(
+        sessionmaker,
+        # Leases and backoff are the process's own time, not the domain's (which tests
+        # move to Mid-Autumn night and back).
+        SystemClock(),
+        worker_id(),
+        max_attempts=settings.inbox_max_attempts,
+        retention=timedelta(hours=settings.inbox_retention_hours),
+    )
+    bot.keep_updates_in(inbox)
     persistence = SqlPersistence(
         sessionmaker,
         update_interval=settings.persistence_interval,
@@ -143,6 +157,7 @@ def build_application(
         .context_types(ContextTypes(context=CareContext))
         .persistence(persistence)
         .concurrent_updates(PerChatUpdateProcessor(64))
+        .update_queue(AlreadyInInbox())
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
@@ -158,7 +173,7 @@ def build_application(
         settings.planner_check_seconds,
         owed_sender=owed_sender,
     )
-    return Built(application=application, engine=engine, services=services)
+    return Built(application=application, engine=engine, services=services, inbox=inbox)
 
 
 def register_handlers(application: Application) -> None:

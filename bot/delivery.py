@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from bot.contact_log import ContactLog
+from bot.inbox import Inbox, arrival_of
 from care import customers
 from care.clock import Clock
 from care.contacts import ContactEntry
@@ -141,6 +142,13 @@ def _storable(value: Any) -> Any:
     return value
 
 
+def storable_update(payload: dict[str, Any]) -> dict[str, Any]:
+    """An update's decoded JSON with every text made storable (for webhook deliveries;
+    ``getUpdates`` batches are made so in ``CareBot``)."""
+    storable: dict[str, Any] = _storable(payload)
+    return storable
+
+
 class CareBot(ExtBot[None]):
     """An ``ExtBot`` that keeps the contact log and the customers' reachability."""
 
@@ -158,9 +166,14 @@ class CareBot(ExtBot[None]):
         self._care_clock = clock
         self._care_contact_log = contact_log
         self._care_raw_updates: list[Any] = []
+        self._care_inbox: Inbox | None = None
         ptb_log = self._LOGGER  # PTB's logger of this class ("telegram.ext.ExtBot")
         if not any(isinstance(f, _NoRawUpdates) for f in ptb_log.filters):
             ptb_log.addFilter(_NoRawUpdates())
+
+    def keep_updates_in(self, inbox: Inbox) -> None:
+        """Write every batch ``get_updates`` fetches into ``inbox`` before returning it."""
+        self._care_inbox = inbox
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         """Fetch updates; one that cannot be read is skipped, never the whole batch.
@@ -169,13 +182,25 @@ class CareBot(ExtBot[None]):
         added, a missing one) would fail the batch for ever: the updater asks again
         from the same offset. Such an update is logged by its id only (its content is
         the customer's) and passed on empty, so the offset moves past it.
+
+        With an inbox (:meth:`keep_updates_in`), the batch is committed there before it
+        is returned: the next ``getUpdates``, which confirms it to Telegram, comes only
+        after. If the database fails, the batch is not returned and is fetched again.
         """
         try:
-            return await super().get_updates(*args, **kwargs)
+            updates = await super().get_updates(*args, **kwargs)
         except TelegramError:
             raise
         except Exception:
-            return tuple(self._read_update(raw) for raw in self._care_raw_updates)
+            updates = tuple(self._read_update(raw) for raw in self._care_raw_updates)
+        if self._care_inbox is not None and updates:
+            await self._care_inbox.accept(
+                [
+                    arrival_of(update, raw)
+                    for update, raw in zip(updates, self._care_raw_updates, strict=True)
+                ]
+            )
+        return updates
 
     def _read_update(self, raw: Any) -> Update:
         try:

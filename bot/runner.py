@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -18,8 +20,10 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot import db, logs, owed_jobs
-from bot.app import build_application, finish, prepare
+from bot.app import Built, build_application, finish, prepare
+from bot.inbox import Inbox
 from bot.settings import PLAYGROUND_DATABASE, PLAYGROUND_DATABASE_URL, Settings
+from bot.webhook import WebhookServer, ensure_webhook
 from care.templates import TemplateBook, TemplateError
 
 if TYPE_CHECKING:
@@ -60,6 +64,28 @@ def check_jobs_only(settings: Settings) -> None:
         )
 
 
+# Telegram's rule for a webhook's secret_token.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def check_webhook(settings: Settings) -> None:
+    """Webhook mode needs an https URL and a secret token Telegram accepts.
+
+    Raises:
+        RunError: Otherwise (code 2: a bad setting).
+    """
+    url = settings.webhook_url or ""
+    if urlsplit(url).scheme != "https" and not url.startswith("http://127.0.0.1"):
+        raise RunError(f"--webhook needs an https:// URL (Telegram calls no other): {url}", 2)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not _SECRET_TOKEN.fullmatch(secret):
+        raise RunError(
+            "webhook mode needs CAREBOT_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, "
+            "_ and -, so that only Telegram's requests are taken",
+            2,
+        )
+
+
 def run(settings: Settings, *, jobs_only: bool = False) -> None:
     """Run until interrupted (Ctrl-C or SIGTERM).
 
@@ -75,6 +101,8 @@ def run(settings: Settings, *, jobs_only: bool = False) -> None:
     logs.configure(settings.log_level, settings.token_value, settings.log_format)
     if jobs_only:
         check_jobs_only(settings)
+    elif settings.webhook_url:
+        check_webhook(settings)
     templates = load_templates(settings)
     if settings.token is None and "database_url" not in settings.model_fields_set:
         # The sandbox's world is new at every start, so the playground's database is
@@ -117,7 +145,28 @@ class Stopping:
             self.asked.set()
 
 
-async def wind_down(application: Application, stopping: Stopping, grace: float) -> bool:
+@dataclass(frozen=True)
+class Receivers:
+    """What takes updates in: the webhook server (webhook mode) and the inbox's workers."""
+
+    webhook: WebhookServer | None = None
+    inbox: Inbox | None = None
+
+    async def stop(self) -> None:
+        """Take no more updates (the webhook answers no more), let the inbox finish the
+        updates in hand and give back the claims of those that did not finish."""
+        if self.webhook is not None:
+            await self.webhook.stop()
+        if self.inbox is not None:
+            await self.inbox.stop()
+
+
+async def wind_down(
+    application: Application,
+    stopping: Stopping,
+    grace: float,
+    receivers: Receivers | None = None,
+) -> bool:
     """Stop taking updates, finish what is in flight, and stop; at once if ``stopping``
     is urged or after ``grace`` seconds.
 
@@ -136,7 +185,9 @@ async def wind_down(application: Application, stopping: Stopping, grace: float) 
         "signal to stop at once)",
         grace,
     )
-    gently = asyncio.create_task(_stop_gently(application), name="graceful stop")
+    gently = asyncio.create_task(
+        _stop_gently(application, receivers or Receivers()), name="graceful stop"
+    )
     urged = asyncio.create_task(stopping.urged.wait())
     try:
         done, _ = await asyncio.wait(
@@ -157,10 +208,11 @@ async def wind_down(application: Application, stopping: Stopping, grace: float) 
     return False
 
 
-async def _stop_gently(application: Application) -> None:
+async def _stop_gently(application: Application, receivers: Receivers) -> None:
     assert application.updater is not None
     if application.updater.running:
         await application.updater.stop()
+    await receivers.stop()
     log.info("stopping: no longer taking updates")
     await application.stop()
     await finish(application)
@@ -193,6 +245,12 @@ def _say_running(
                 "[bold]carebot --playground export customer 1[/]",
                 highlight=False,
             )
+    elif settings.webhook_url:
+        console.print(
+            f"[bold green]carebot is running on Telegram as @{application.bot.username}[/], "
+            f"by webhook at {settings.webhook_url}. Ctrl-C stops.",
+            highlight=False,
+        )
     else:
         me = application.bot.username
         console.print(f"[bold green]carebot is running on Telegram as @{me}.[/] Ctrl-C stops.")
@@ -213,6 +271,32 @@ def load_templates(settings: Settings) -> TemplateBook:
         return TemplateBook.load(settings.templates_file, settings.default_locale)
     except TemplateError as exc:
         raise RunError(str(exc), code=2) from None
+
+
+async def start_webhook(settings: Settings, built: Built) -> WebhookServer:
+    """Listen for Telegram's POSTs, then make sure Telegram sends them here."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    server = WebhookServer(
+        url=settings.webhook_url,
+        secret=secret,
+        inbox=built.inbox,
+        application=built.application,
+        sessionmaker=built.services.sessionmaker,
+        metrics=built.inbox.metrics,
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+    )
+    await server.start()
+    await ensure_webhook(
+        built.application.bot,
+        built.services.sessionmaker,
+        url=settings.webhook_url,
+        secret=secret,
+        max_connections=settings.webhook_max_connections,
+        allowed_updates=settings.allowed_updates,
+    )
+    return server
 
 
 async def _run(settings: Settings, templates: TemplateBook, *, jobs_only: bool = False) -> None:
@@ -253,11 +337,19 @@ async def _run(settings: Settings, templates: TemplateBook, *, jobs_only: bool =
             await prepare(application)
             await application.start()
             assert application.updater is not None
+            webhook: WebhookServer | None = None
             if not jobs_only:
-                await application.updater.start_polling(drop_pending_updates=False)
+                await built.inbox.start(application)
+            if not jobs_only and settings.webhook_url:
+                webhook = await start_webhook(settings, built)
+            elif not jobs_only:
+                await application.updater.start_polling(
+                    drop_pending_updates=False, allowed_updates=settings.allowed_updates
+                )
             _say_running(console, application, settings, sandbox, jobs_only=jobs_only)
             await stopping.asked.wait()
-            gently = await wind_down(application, stopping, settings.stop_grace_seconds)
+            receivers = Receivers(webhook, None if jobs_only else built.inbox)
+            gently = await wind_down(application, stopping, settings.stop_grace_seconds, receivers)
             if not gently:
                 sender = owed_jobs.owed_sender(application)
                 released = await owed_jobs.release_claimed(built.services, sender.worker_id)

@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     # "text": one readable line per record; "json": one JSON object per line, for log
     # collectors (journald, Loki, Elasticsearch).
     log_format: Literal["text", "json"] = "text"
+    # The durable inbox (bot.inbox).
+    inbox_max_attempts: int = Field(default=5, ge=1)  # then the update is parked
+    inbox_retention_hours: float = Field(default=72.0, gt=0)  # handled updates are kept
+    # Webhook mode (``carebot run --webhook URL``, or this setting); polling without it.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"  # behind a TLS reverse proxy on the same host
+    webhook_port: int = Field(default=8443, ge=0, le=65535)
+    webhook_secret: SecretStr | None = None  # Telegram's secret_token: 1-256 of A-Z a-z 0-9 _ -
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    allowed_updates: list[str] | None = None  # None: Telegram's default (all but a few)
 
     @classmethod
     def settings_customise_sources(

@@ -19,13 +19,26 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["OWED_SENDER", "PLANNER", "REPORTS", "SENDER", "claim", "number_of", "try_hold"]
+__all__ = [
+    "INBOX_WORKER",
+    "OWED_SENDER",
+    "PLANNER",
+    "REPORTS",
+    "SENDER",
+    "WEBHOOK",
+    "claim",
+    "hold",
+    "number_of",
+    "try_hold",
+]
 
 # The kinds of lock (the first key); any 32-bit numbers no other application uses.
 PLANNER = 0x63617201  # the planner job: one run at a time, across processes
 SENDER = 0x63617202  # an outbox sender that may have rows in flight (number: its worker id)
 OWED_SENDER = 0x63617203  # a sender of owed messages (care.owed) with rows in flight
 REPORTS = 0x63617204  # the weekly report: owed by one process, once
+INBOX_WORKER = 0x63617205  # a worker of the update inbox is alive (number: its worker id)
+WEBHOOK = 0x63617206  # setting the webhook: one instance at a time (bot.webhook)
 
 
 def number_of(name: str) -> int:
@@ -74,3 +87,11 @@ async def claim(
         .execution_options(synchronize_session=False, populate_existing=True)
     )
     return list(claimed.all())
+
+
+async def hold(session: AsyncSession, kind: int, number: int = 0) -> None:
+    """Take the lock ``(kind, number)`` until the session's transaction ends, waiting for
+    whoever holds it. Call inside a transaction. Takes nothing on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.execute(select(func.pg_advisory_xact_lock(kind, number)))

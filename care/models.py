@@ -664,6 +664,7 @@ class BusinessConnection(Base):
     changed_at: Mapped[datetime]
 
 
-# The conversations' tables live in their own module; loading it here puts them on the
-# same metadata wherever the models are loaded (Alembic, the tests' create_all).
-from care import conversation_models  # noqa: E402,F401  (import for its tables)
+# The conversations' and the durable inbox's tables live in modules of their own;
+# loading them here puts them on the same metadata wherever the models are loaded
+# (Alembic, the tests' create_all).
+from care import conversation_models, inbox_models  # noqa: E402,F401  (for their tables)

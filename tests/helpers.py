@@ -91,6 +91,7 @@ class RunningBot:
         await application.initialize()
         await prepare(application)
         await application.start()
+        await self.built.inbox.start(application)
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=1)
         return self.built
@@ -102,6 +103,7 @@ class RunningBot:
         assert application.updater is not None
         if application.updater.running:
             await application.updater.stop()
+        await self.built.inbox.stop()
         if application.running:
             await application.stop()
         await finish(application)

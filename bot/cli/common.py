@@ -149,6 +149,16 @@ app.add_typer(campaign_app, name="campaign")
 app.add_typer(purchase_app, name="purchase")
 
 
+inbox_app = CareTyper(
+    help="Updates from Telegram whose handling failed every attempt (parked), and what to do.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+app.add_typer(inbox_app, name="inbox")
+
+
 def out() -> Console:
     return Console(highlight=False)
 

@@ -28,6 +28,17 @@ def run(
             "the one that does, on the same PostgreSQL database.",
         ),
     ] = False,
+    webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook",
+            metavar="URL",
+            help="Receive updates by webhook at this https URL (Telegram POSTs there; a "
+            "reverse proxy hands them to CAREBOT_WEBHOOK_LISTEN:CAREBOT_WEBHOOK_PORT) "
+            "instead of polling. Needs CAREBOT_WEBHOOK_SECRET. Several instances may "
+            "share one PostgreSQL database behind a load balancer.",
+        ),
+    ] = None,
 ) -> None:
     """Run carebot: on Telegram when CAREBOT_TOKEN is set, otherwise the local playground on SQLite.
 
@@ -44,11 +55,15 @@ def run(
     # the other commands do not need.
     from bot import runner
 
-    if jobs_only:
-        try:
+    if webhook is not None:
+        settings = settings.model_copy(update={"webhook_url": webhook})
+    try:
+        if jobs_only:
             runner.check_jobs_only(settings)
-        except runner.RunError as exc:
-            fail(str(exc), code=2)
+        elif settings.webhook_url:
+            runner.check_webhook(settings)
+    except runner.RunError as exc:
+        fail(str(exc), code=2)
     try:
         runner.run(settings, jobs_only=jobs_only)
     except runner.RunError as exc:

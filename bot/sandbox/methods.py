@@ -11,12 +11,14 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.sandbox import forum
 from bot.sandbox.business import Business
 from bot.sandbox.media import image_size
 from bot.sandbox.spec import ApiError, BotApiSpec, UploadedFile, bad_request
 from bot.sandbox.state import DEFAULT_UPDATE_TYPES, Chat, FileKind, StoredFile, StoredMessage, World
+from bot.sandbox.webhook import WebhookDelivery, WebhookSettings
 
 MAX_POLL_TIMEOUT = 60.0
 CHAT_ACTIONS = frozenset(
@@ -46,6 +48,7 @@ class BotApi:
         self.world = world
         self.spec = spec
         self.business = Business(world)
+        self._webhook: WebhookDelivery | None = None
         self._handlers: dict[str, Handler] = {
             name: getattr(self, "_" + name) for name in spec.methods
         }
@@ -199,23 +202,62 @@ class BotApi:
                 raise ApiError(409, POLL_CONFLICT)
 
     async def _setWebhook(self, bot_id: int, params: dict[str, Any]) -> Any:
-        self.world.webhook_url = params["url"]
+        url = params["url"]
+        if not url:
+            return await self._deleteWebhook(bot_id, params)
+        if urlsplit(url).scheme not in ("http", "https"):
+            # Telegram wants https; the sandbox takes http too, for local servers.
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        max_connections = params.get("max_connections", 40)
+        if not 1 <= max_connections <= 100:
+            raise ApiError(400, "Bad Request: bad webhook: max_connections must be 1-100")
         if params.get("drop_pending_updates"):
             self.world.updates.clear()
+        await self.stop_webhook()
+        if "allowed_updates" in params:
+            allowed = frozenset(params["allowed_updates"])
+            self.world.allowed_updates = allowed or DEFAULT_UPDATE_TYPES
+        settings = WebhookSettings(
+            url=url,
+            secret_token=params.get("secret_token"),
+            max_connections=max_connections,
+            allowed_updates=params.get("allowed_updates"),
+        )
+        self.world.webhook_url = url
+        self._webhook = WebhookDelivery(self.world, settings)
+        self._webhook.start()
         return True
 
     async def _deleteWebhook(self, bot_id: int, params: dict[str, Any]) -> Any:
         self.world.webhook_url = ""
+        await self.stop_webhook()
         if params.get("drop_pending_updates"):
             self.world.updates.clear()
         return True
 
+    async def stop_webhook(self) -> None:
+        """Stop delivering by webhook (requests on the wire are abandoned)."""
+        if self._webhook is not None:
+            webhook, self._webhook = self._webhook, None
+            await webhook.stop()
+
     async def _getWebhookInfo(self, bot_id: int, params: dict[str, Any]) -> Any:
-        return {
+        info: dict[str, Any] = {
             "url": self.world.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self.world.updates),
         }
+        if self._webhook is not None:
+            settings = self._webhook.settings
+            info["max_connections"] = settings.max_connections
+            if settings.allowed_updates is not None:
+                info["allowed_updates"] = settings.allowed_updates
+            if settings.last_error_date is not None:
+                info["last_error_date"] = settings.last_error_date
+                info["last_error_message"] = settings.last_error_message
+        return info
 
     # -- the bot itself ---------------------------------------------------------------
 

@@ -81,6 +81,7 @@ class Sandbox:
         if self._runner is None:
             return
         self.world.close()
+        await self.api.stop_webhook()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 

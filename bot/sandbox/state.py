@@ -574,6 +574,13 @@ class World:
             while len(updates) > -offset:
                 updates.popleft()
 
+    def confirm_update(self, update_id: int) -> None:
+        """Drop the update ``update_id`` (delivered by webhook), wherever it is queued."""
+        for index, (queued_id, _update) in enumerate(self.updates):
+            if queued_id == update_id:
+                del self.updates[index]
+                return
+
     def pending_updates(self, limit: int) -> list[dict[str, Any]]:
         """Return up to ``limit`` queued updates, oldest first, without confirming them."""
         return [update for _, update in itertools.islice(self.updates, limit)]
