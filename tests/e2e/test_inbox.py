@@ -34,7 +34,7 @@ async def fragile_bot(
         if not running.mended:  # type: ignore[attr-defined]
             raise RuntimeError("the handler broke")
 
-    built.application.add_handler(MessageHandler(filters.Regex("^boom$"), explode), group=-2)
+    built.application.add_handler(MessageHandler(filters.Regex("^boom$"), explode), group=-3)
     yield running
     await running.stop()
 
