@@ -2,7 +2,7 @@
 it is handled (the durable inbox, bot.inbox)
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0010
 Create Date: 2026-12-03 12:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from care.models import CleanText, UTCDateTime
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
