@@ -22,6 +22,7 @@ from handlers.i18n import use_locale
 from handlers.notify import owe_announcement
 from handlers.staff_alerts import Alert, owe_alert
 from handlers.staff_card import owe_refresh
+from handlers.staff_names import staff_name
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,7 @@ def sla_text(alert: SlaAlert, facts: ComplaintFacts, timezone: str, now: datetim
     details = _("Customer: {name} · Priority: {priority} · Assignee: {assignee}").format(
         name=customer.display_name or _("unknown"),
         priority=words.priority_label(complaint.priority),
-        assignee=(facts.assignee.name or str(facts.assignee.telegram_user_id))
-        if facts.assignee
-        else _("nobody yet"),
+        assignee=staff_name(facts.assignee),
     )
     lines = [headline, details]
     if complaint.agitated:
