@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
 from care import canned, complaints
@@ -251,7 +252,10 @@ def chosen(picker: Message, text: str) -> After:
     second press does not send it again by mistake."""
 
     async def after(context: CareContext, _sent: Message | None) -> None:
-        await picker.edit_text(text)
+        try:
+            await picker.edit_text(text)
+        except TelegramError as error:  # sent all the same; the buttons merely stay
+            log.warning("the canned answer picker %s was not edited: %s", picker.id, error)
 
     return after
 
