@@ -256,8 +256,9 @@ class StaffMember(Base):
     # ``name`` (chosen by an admin) is shown instead when set.
     telegram_name: Mapped[str | None] = mapped_column(CleanString(256))
     # The locale they read carebot's staff-side texts in (/mylanguage); None: their
-    # Telegram app's language.
+    # Telegram app's language, which ``telegram_locale`` holds as last seen.
     language: Mapped[str | None] = mapped_column(String(16))
+    telegram_locale: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.AGENT.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]

@@ -79,9 +79,14 @@ async def active_staff_by_user(session: AsyncSession) -> dict[int, StaffMember]:
 
 
 async def note_identity(
-    session: AsyncSession, telegram_user_id: int, telegram_name: str | None, username: str | None
+    session: AsyncSession,
+    telegram_user_id: int,
+    telegram_name: str | None,
+    username: str | None,
+    telegram_locale: str | None,
 ) -> bool:
-    """Keep a staff member's name and username as Telegram shows them now.
+    """Keep a staff member's name, username and app language as Telegram shows them now
+    (a name or language Telegram leaves out keeps the one known).
 
     Returns:
         Whether anything changed (False also when they are not staff).
@@ -89,12 +94,22 @@ async def note_identity(
     member = await find_staff(session, telegram_user_id)
     if member is None:
         return False
-    if member.telegram_name == telegram_name and member.username == username:
+    now = (
+        telegram_name or member.telegram_name,
+        username,
+        telegram_locale or member.telegram_locale,
+    )
+    if (member.telegram_name, member.username, member.telegram_locale) == now:
         return False
-    member.telegram_name = telegram_name or member.telegram_name
-    member.username = username
+    member.telegram_name, member.username, member.telegram_locale = now
     await session.flush()
     return True
+
+
+def reading_locale(member: StaffMember, default: str) -> str:
+    """The locale a staff member reads in their private chat: the one they chose, else
+    their Telegram app's as last seen, else ``default``."""
+    return member.language or member.telegram_locale or default
 
 
 async def set_language(

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from care import staff as staff_members
+from care.models import StaffMember
 
 DIRECTORY_TTL = timedelta(seconds=30)
 
@@ -40,6 +41,7 @@ class KnownStaff:
     username: str | None
     language: str | None
     role: str
+    telegram_locale: str | None = None
 
 
 class StaffDirectory:
@@ -66,10 +68,7 @@ class StaffDirectory:
                 if self._stale(now):  # another update may have read it meanwhile
                     async with sessionmaker() as session:
                         members = await staff_members.active_staff_by_user(session)
-                    self._members = {
-                        user: KnownStaff(user, m.telegram_name, m.username, m.language, m.role)
-                        for user, m in members.items()
-                    }
+                    self._members = {user: known(m) for user, m in members.items()}
                     self._read_at = now
         return self._members.get(user_id)
 
@@ -81,6 +80,17 @@ class StaffDirectory:
     def remember(self, known: KnownStaff) -> None:
         """Hold what this process just wrote about a staff member."""
         self._members[known.telegram_user_id] = known
+
+
+def known(member: StaffMember) -> KnownStaff:
+    return KnownStaff(
+        member.telegram_user_id,
+        member.telegram_name,
+        member.username,
+        member.language,
+        member.role,
+        member.telegram_locale,
+    )
 
 
 def telegram_name(first_name: str | None, last_name: str | None) -> str | None:

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
@@ -31,7 +33,7 @@ from handlers.staff_access import (
     staff_locale,
     staff_places,
 )
-from handlers.staff_directory import KnownStaff, choose_language, telegram_name
+from handlers.staff_directory import choose_language, telegram_name
 
 AUTO = "auto"
 
@@ -56,14 +58,22 @@ async def know_staff(update: Update, context: CareContext) -> None:
             context.bot, user.id, known.role, services.default_locale, known.language
         ):
             directory.menus_set.add(user.id)
-    name = telegram_name(user.first_name, user.last_name)
-    if (name or known.telegram_name, user.username) == (known.telegram_name, known.username):
+    name = telegram_name(user.first_name, user.last_name) or known.telegram_name
+    app_locale = (
+        locale_for_language_code(user.language_code, "") or None
+        if user.language_code
+        else known.telegram_locale
+    )
+    if (name, user.username, app_locale) == (
+        known.telegram_name,
+        known.username,
+        known.telegram_locale,
+    ):
         return
     async with services.sessionmaker.begin() as session:
-        await staff_members.note_identity(session, user.id, name, user.username)
-    directory.remember(
-        KnownStaff(user.id, name or known.telegram_name, user.username, known.language, known.role)
-    )
+        await staff_members.note_identity(session, user.id, name, user.username, app_locale)
+    directory.remember(replace(known, telegram_name=name, username=user.username,
+                               telegram_locale=app_locale))  # fmt: skip
 
 
 def language_usage() -> str:

@@ -8,6 +8,7 @@ else their Telegram app's. Staff commands are in staff chats' menus only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,11 +16,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat
 
 from bot.sandbox.client import SandboxClient
+from care import complaints
+from care import staff as staff_members
+from care.clock import ManualClock
+from care.models import Complaint
 from care.models import StaffMember as StaffRecord
 from handlers import staff_menu
 from handlers.i18n import use_locale
 from tests.conftest import CareTeam
-from tests.helpers import Customer, RunningBot, StaffMember, en, wait_until, zh
+from tests.helpers import (
+    Customer,
+    RunningBot,
+    StaffMember,
+    en,
+    filed_complaint,
+    text_of,
+    wait_until,
+    zh,
+)
 
 STAFF_ONLY = {"queue", "complaint", "c", "canned", "staff", "mylanguage", "campaign"}
 
@@ -194,3 +208,48 @@ async def test_names_stay_as_telegram_shows_them(
     listing = await agent.command("/staff list")
     # The name an admin gave him stays first; the @username is Telegram's current one.
     assert "Sam @samlee" in listing and "@sam_sup" not in listing
+
+
+DETAILS = "Customer: {name} · Priority: {priority} · Assignee: {assignee}"
+
+
+def starts_in(locale_words: str) -> str:
+    """The words of an alert's details line before the customer's name, in a locale."""
+    return locale_words.split("{name}")[0]
+
+
+async def test_alerts_in_a_private_chat_speak_its_readers_language(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    agent: StaffMember,
+    supervisor: StaffMember,
+    care_team: CareTeam,
+    clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await agent.command_in_private("/mylanguage en")  # 王丽's app speaks Chinese
+    await supervisor.command_in_private("/help")  # Sam's app speaks English: noted
+    assert (await record_of(sessionmaker, supervisor.user)).telegram_locale == "en"
+    complaint_id, _customer = await filed_complaint(
+        complaint_bot, client, language="zh_CN", text="快递三天还没到"
+    )
+    async with sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, agent.id)
+        boss = await staff_members.find_staff(session, supervisor.id)
+        assert member is not None and boss is not None
+        complaint = await session.get_one(Complaint, complaint_id)
+        number = complaint.number or ""
+        await complaints.assign(session, complaint, member, boss, clock.now())
+
+    def alert_about(mark: str) -> Callable[[dict[str, Any]], bool]:
+        return lambda m: mark in text_of(m) and number in text_of(m)
+
+    clock.advance(timedelta(minutes=91))  # the warning: the assignee, in private
+    warning = await client.wait_for_bot_message(agent.id, alert_about("⏰"), timeout=10)
+    assert text_of(warning).splitlines()[1].startswith(starts_in(en(DETAILS)))
+
+    clock.advance(timedelta(minutes=30))  # the breach: the group and supervisors
+    in_group = await client.wait_for_bot_message(care_team.group_id, alert_about("🚨"), timeout=10)
+    assert text_of(in_group).splitlines()[1].startswith(starts_in(zh(DETAILS)))
+    to_sam = await client.wait_for_bot_message(supervisor.id, alert_about("🚨"), timeout=10)
+    assert text_of(to_sam).splitlines()[1].startswith(starts_in(en(DETAILS)))

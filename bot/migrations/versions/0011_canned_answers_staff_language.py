@@ -1,7 +1,8 @@
-"""canned_answer; staff_member.telegram_name and language
+"""canned_answer; staff_member.telegram_name, language and telegram_locale
 
 Canned answers staff send with ``/c <name>`` (one text per language); a staff member's
-name as Telegram shows it (kept current) and the language they read carebot in.
+name as Telegram shows it (kept current), the language they chose to read carebot in and
+their Telegram app's (as last seen), for what is sent to their private chat.
 
 Revision ID: 0011
 Revises: 0010
@@ -25,6 +26,7 @@ def upgrade() -> None:
     with op.batch_alter_table("staff_member", schema=None) as batch_op:
         batch_op.add_column(sa.Column("telegram_name", CleanString(length=256), nullable=True))
         batch_op.add_column(sa.Column("language", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("telegram_locale", sa.String(length=16), nullable=True))
     op.create_table(
         "canned_answer",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,5 +52,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_canned_answer_name_language")
     op.drop_table("canned_answer")
     with op.batch_alter_table("staff_member", schema=None) as batch_op:
+        batch_op.drop_column("telegram_locale")
         batch_op.drop_column("language")
         batch_op.drop_column("telegram_name")
