@@ -166,14 +166,15 @@ def build_application(
 
 def register_handlers(application: Application) -> None:
     """Register the handlers; the order is the order in which they get a chance."""
+    # -3: is the sender staff? Keep their names current, speak their language. Never
+    #     stops the others.
+    application.add_handler(TypeHandler(Update, staff_self.know_staff), group=-3)
     # -2: what the company itself wrote in its Business chats (the owner by hand, the
     #     bot's own messages) stops here: nobody answers it.
     application.add_handler(business.screen_handler(), group=-2)
     # -1: know the customer, log the inbound contact, set the locale. Runs for every
     #     private update and never stops the others.
     application.add_handler(TypeHandler(Update, common.identify_customer), group=-1)
-    # -2, before: is the sender staff? Keep their names current, speak their language.
-    application.add_handler(TypeHandler(Update, staff_self.know_staff), group=-2)
     # 0: staff first (their commands and replies are not customer messages); then the
     #    customer's commands that work anywhere, the dialogues, buttons and messages
     #    outside any dialogue, and the answers of last resort.
