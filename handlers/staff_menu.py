@@ -78,6 +78,11 @@ STAFF_COMMANDS: tuple[StaffCommand, ...] = (
         "followups", N_("Follow-ups and greetings due: /followups [days]"), StaffRole.SUPERVISOR
     ),
     StaffCommand(
+        "report",
+        N_("The period's measures and charts: /report [today|week|month]"),
+        StaffRole.SUPERVISOR,
+    ),
+    StaffCommand(
         "campaign",
         N_("Campaigns: /campaign new|edit|preview|approve|cancel|status"),
         StaffRole.ADMIN,
