@@ -38,6 +38,7 @@ from care.locales import LOCALES
 from care.templates import TemplateBook
 from handlers import (
     business,
+    canned,
     common,
     complaints,
     conversation_desk,
@@ -50,6 +51,8 @@ from handlers import (
     profile,
     reports,
     staff,
+    staff_menu,
+    staff_self,
     survey,
     texts,
 )
@@ -178,6 +181,9 @@ def build_application(
 
 def register_handlers(application: Application) -> None:
     """Register the handlers; the order is the order in which they get a chance."""
+    # -3: is the sender staff? Keep their names current, speak their language. Never
+    #     stops the others.
+    application.add_handler(TypeHandler(Update, staff_self.know_staff), group=-3)
     # -2: what the company itself wrote in its Business chats (the owner by hand, the
     #     bot's own messages) stops here: nobody answers it.
     application.add_handler(business.screen_handler(), group=-2)
@@ -192,12 +198,17 @@ def register_handlers(application: Application) -> None:
     # messages themselves go through the same handlers as messages to the bot).
     for handler in business.business_handlers():
         application.add_handler(handler)
+    # Staff /help and /mylanguage (a customer's /help is handed to the customer's).
+    for handler in staff_self.staff_self_handlers(services.staff_chat_id):
+        application.add_handler(handler)
     # Staff writing in a customer's topic, replying to a conversation's card or message,
     # /reply and the conversation buttons; anything else in the staff chat is handed on
     # to the complaints' staff handlers from there.
     for handler in conversation_staff.conversation_staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in staff.staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
+    for handler in canned.canned_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in [
         *occasions.occasions_handlers(services.staff_chat_id),
@@ -262,6 +273,7 @@ async def prepare(application: Application) -> None:
         )
     await register_commands(application, services.default_locale)
     services.staff_forum = await conversation_desk.staff_chat_is_forum(application.bot, services)
+    await staff_menu.set_staff_menus(application.bot, services)
 
 
 async def finish(application: Application) -> None:
@@ -271,7 +283,9 @@ async def finish(application: Application) -> None:
 
 
 async def register_commands(application: Application, default_locale: str) -> None:
-    """Tell Telegram our commands, in each language (and the default for the rest)."""
+    """Tell Telegram the customer's commands, in each language (and the default for the
+    rest), for private chats: staff chats get their own menus (``handlers.staff_menu``),
+    and groups none (the customer's commands work in private chats only)."""
     scope = BotCommandScopeAllPrivateChats()
     for locale in LOCALES:
         commands = [

@@ -252,6 +252,13 @@ class StaffMember(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str | None] = mapped_column(CleanString(128))
     username: Mapped[str | None] = mapped_column(CleanString(64))
+    # As Telegram last showed them (first and last name), kept current from their updates;
+    # ``name`` (chosen by an admin) is shown instead when set.
+    telegram_name: Mapped[str | None] = mapped_column(CleanString(256))
+    # The locale they read carebot's staff-side texts in (/mylanguage); None: their
+    # Telegram app's language, which ``telegram_locale`` holds as last seen.
+    language: Mapped[str | None] = mapped_column(String(16))
+    telegram_locale: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16), default=StaffRole.AGENT.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
@@ -662,6 +669,23 @@ class BusinessConnection(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     connected_at: Mapped[datetime]
     changed_at: Mapped[datetime]
+
+
+class CannedAnswer(Base):
+    """A short saved answer staff send with ``/c <name>``, one text per language."""
+
+    __tablename__ = "canned_answer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(CleanText)
+    staff_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_member.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_canned_answer_name_language", "name", "language", unique=True),)
 
 
 # The conversations' and the durable inbox's tables live in modules of their own;

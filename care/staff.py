@@ -71,3 +71,64 @@ async def ensure_admins(
         member = await find_staff(session, user_id)
         if member is None or member.role != StaffRole.ADMIN.value:
             await add_staff(session, user_id, StaffRole.ADMIN, now)
+
+
+async def active_staff_by_user(session: AsyncSession) -> dict[int, StaffMember]:
+    """Every active staff member, by Telegram user id."""
+    return {member.telegram_user_id: member for member in await list_staff(session)}
+
+
+async def note_identity(
+    session: AsyncSession,
+    telegram_user_id: int,
+    telegram_name: str | None,
+    username: str | None,
+    telegram_locale: str | None,
+) -> bool:
+    """Keep a staff member's name, username and app language as Telegram shows them now
+    (a name or language Telegram leaves out keeps the one known).
+
+    Returns:
+        Whether anything changed (False also when they are not staff).
+    """
+    member = await find_staff(session, telegram_user_id)
+    if member is None:
+        return False
+    now = (
+        telegram_name or member.telegram_name,
+        username,
+        telegram_locale or member.telegram_locale,
+    )
+    if (member.telegram_name, member.username, member.telegram_locale) == now:
+        return False
+    member.telegram_name, member.username, member.telegram_locale = now
+    await session.flush()
+    return True
+
+
+def reading_locale(member: StaffMember, default: str) -> str:
+    """The locale a staff member reads in their private chat: the one they chose, else
+    their Telegram app's as last seen, else ``default``."""
+    return member.language or member.telegram_locale or default
+
+
+async def set_language(
+    session: AsyncSession, telegram_user_id: int, locale: str | None
+) -> StaffMember | None:
+    """Set the locale a staff member reads carebot in (None: their Telegram app's)."""
+    member = await find_staff(session, telegram_user_id)
+    if member is not None:
+        member.language = locale
+        await session.flush()
+    return member
+
+
+def signature(member: StaffMember) -> str | None:
+    """How a staff member signs what customers read: the name an admin chose, else the
+    one Telegram shows."""
+    return member.name or member.telegram_name
+
+
+async def everyone(session: AsyncSession) -> list[StaffMember]:
+    """Every staff member there ever was, former ones too."""
+    return list((await session.scalars(select(StaffMember).order_by(StaffMember.id))).all())

@@ -217,6 +217,22 @@ class CampaignAction(Button):
     campaign_id: int
 
 
+# Whom a canned answer picked from several goes to: "k" the customer of a complaint.
+CannedTargetKind = Literal["k"]
+
+
+@dataclass(frozen=True)
+class CannedPick(Button):
+    """A canned answer chosen among several (``/c`` with the start of their names), for a
+    target: ``kind`` ``k`` a complaint (``handlers.canned.TARGETS``; a new kind of target
+    adds its letter here and its resolver there)."""
+
+    PREFIX = "cn"
+    kind: CannedTargetKind
+    target_id: int
+    name: str
+
+
 def key(label: str, data: Button) -> InlineKeyboardButton:
     """An inline keyboard button that carries ``data``."""
     return InlineKeyboardButton(label, callback_data=data.pack())

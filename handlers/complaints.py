@@ -416,9 +416,11 @@ async def _file(update: Update, context: CareContext) -> int:
 async def owe_supervisor_alert(
     session: complaints.AsyncSession, services: Services, loaded: complaints.ComplaintFacts
 ) -> None:
-    """Owe every supervisor, in private, an alert about an upset customer's complaint."""
-    with use_locale(services.default_locale):
-        text = _(
+    """Owe every supervisor, in private (in their language), an alert about an upset
+    customer's complaint."""
+
+    def text() -> str:
+        return _(
             "⚠ Upset customer: complaint {number} ({priority}) from {name}. "
             "Please make sure it is answered fast.\n\n{text}"
         ).format(
@@ -427,6 +429,7 @@ async def owe_supervisor_alert(
             name=loaded.customer.display_name,
             text=(loaded.complaint.description or "")[:1000],
         )
+
     await owe_alert(session, services, Alert.UPSET_CUSTOMER, text, loaded.complaint.id)
 
 

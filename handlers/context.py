@@ -19,6 +19,7 @@ from care.reports.weekly import WeeklyReport
 from care.sla import SlaPolicy
 from care.templates import TemplateBook
 from care.triage import Triage
+from handlers.staff_directory import StaffDirectory
 
 SERVICES_KEY = "carebot.services"
 
@@ -157,6 +158,8 @@ class Services:
     # Reports: churn days and business hours; when the weekly report is due (None: never).
     reports: ReportSettings = field(default_factory=ReportSettings)
     weekly_report: WeeklyReport | None = None
+    # Who the active staff are, read again at most every 30 s (handlers.staff_directory).
+    staff_directory: StaffDirectory = field(default_factory=StaffDirectory)
 
 
 class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):

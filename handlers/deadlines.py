@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from care import complaints, deadlines
 from care.complaints import ComplaintFacts
@@ -18,10 +19,10 @@ from care.deadlines import SlaAlert, SlaStage
 from handlers import complaint_words as words
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
-from handlers.i18n import use_locale
 from handlers.notify import owe_announcement
 from handlers.staff_alerts import Alert, owe_alert
 from handlers.staff_card import owe_refresh
+from handlers.staff_names import staff_name
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,14 @@ async def watch_deadlines(context: CareContext) -> None:
         for alert in alerts:
             loaded = await complaints.facts(session, alert.complaint.id)
             assert loaded is not None
-            with use_locale(services.default_locale):
-                text = sla_text(alert, loaded, services.timezone, now)
-            # Owed with the claim: an alert is given once, and never lost.
+            # Owed with the claim: an alert is given once, and never lost. Each reader's
+            # words: the group's in the default locale, a private chat's in its reader's.
             kind = Alert.SLA_BREACH if alert.stage in BREACHES else Alert.SLA_WARNING
             await owe_alert(
-                session, services, kind, text, loaded.complaint.id, assignee=loaded.assignee
-            )
+                session, services, kind,
+                partial(sla_text, alert, loaded, services.timezone, now),
+                loaded.complaint.id, assignee=loaded.assignee,
+            )  # fmt: skip
             if alert.stage in BREACHES:
                 await owe_refresh(session, loaded.complaint, services)  # the card shows it
         closed = await deadlines.claim_unanswered_resolved(
@@ -83,9 +85,7 @@ def sla_text(alert: SlaAlert, facts: ComplaintFacts, timezone: str, now: datetim
     details = _("Customer: {name} · Priority: {priority} · Assignee: {assignee}").format(
         name=customer.display_name or _("unknown"),
         priority=words.priority_label(complaint.priority),
-        assignee=(facts.assignee.name or str(facts.assignee.telegram_user_id))
-        if facts.assignee
-        else _("nobody yet"),
+        assignee=staff_name(facts.assignee),
     )
     lines = [headline, details]
     if complaint.agitated:

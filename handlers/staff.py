@@ -133,9 +133,7 @@ def queue_line(
         priority=words.priority_label(complaint.priority),
         status=staff_card.staff_status_label(complaint.status),
         deadline=deadline,
-        assignee=staff_name(assignee)
-        if assignee or not complaint.assignee_id
-        else f"#{complaint.assignee_id}",
+        assignee=staff_name(assignee),
     )
 
 
@@ -143,9 +141,7 @@ def event_line(event: ComplaintEvent, team: dict[int, StaffMember], timezone: st
     """One line of a complaint's full history as staff read it (internal events too)."""
     when = words.local_time(event.at, timezone)
     if event.staff_id is not None:
-        who = (
-            staff_name(team.get(event.staff_id)) if event.staff_id in team else f"#{event.staff_id}"
-        )
+        who = staff_name(team.get(event.staff_id))
     elif event.by_customer:
         who = _("the customer")
     else:
@@ -406,7 +402,7 @@ async def send_to_customer(
 ) -> None:
     """Owe a staff reply to the customer: recorded, and the card refreshed, once delivered."""
     services = context.services
-    name = staff.name or fallback_name
+    name = staff_members.signature(staff) or fallback_name
     refused = None
     with use_locale(services.default_locale):
         async with services.sessionmaker.begin() as session:

@@ -37,6 +37,7 @@ from handlers.buttons import Button
 from handlers.context import CareContext, Services
 from handlers.i18n import N_, use_locale
 from handlers.i18n import gettext as _
+from handlers.staff_directory import chosen_language
 from handlers.texts import chunks
 
 log = logging.getLogger(__name__)
@@ -141,10 +142,17 @@ def staff_places(staff_chat_id: int | None) -> filters.BaseFilter:
 
 
 def staff_locale(update: Update, services: Services) -> str:
-    """The group speaks the default locale; a private chat its user's Telegram language."""
+    """The language of carebot's words for staff in the chat of ``update``.
+
+    What is posted in the staff group is read by the whole team: the company's default
+    locale. A private chat speaks the staff member's language: the one they chose with
+    /mylanguage (``handlers.staff_directory``), else their Telegram app's.
+    """
     chat, user = update.effective_chat, update.effective_user
     if chat is not None and chat.type == chat.PRIVATE and user is not None:
-        return locale_for_language_code(user.language_code, services.default_locale)
+        return chosen_language() or locale_for_language_code(
+            user.language_code, services.default_locale
+        )
     return services.default_locale
 
 

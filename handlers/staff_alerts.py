@@ -9,14 +9,17 @@ fallback chat (the staff group).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import alerts, owed
+from care import staff as staff_members
 from care.alerts import Alert
 from care.models import StaffMember
 from care.owed import Purpose
 from handlers.context import Services
+from handlers.i18n import use_locale
 
 __all__ = ["Alert", "owe_alert"]
 
@@ -32,12 +35,16 @@ async def owe_alert(
     session: AsyncSession,
     services: Services,
     alert: Alert,
-    text: str,
+    text: str | Callable[[], str],
     complaint_id: int,
     *,
     assignee: StaffMember | None = None,
 ) -> int:
-    """Owe ``text`` (already in the staff group's words) to everyone who hears of ``alert``.
+    """Owe the alert's words to everyone who hears of ``alert``.
+
+    ``text`` is the words, or what makes them in the current locale: then the staff
+    group reads them in the company's default locale and a staff member's private chat
+    in theirs (``care.staff.reading_locale``).
 
     Returns:
         How many chats it was owed to (0: nobody to tell, which is logged).
@@ -47,10 +54,19 @@ async def owe_alert(
     )
     if not chats:
         log.warning("complaint %s: %s alert with nobody to tell it to", complaint_id, alert)
+    readers = await staff_members.active_staff_by_user(session) if callable(text) else {}
     for recipient in chats:
+        reader = readers.get(recipient.chat_id)  # a private chat's id is its user's
+        locale = (
+            staff_members.reading_locale(reader, services.default_locale)
+            if reader is not None
+            else services.default_locale
+        )
+        with use_locale(locale):
+            words = text() if callable(text) else text
         owed.owe(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
-            text=text, complaint_id=complaint_id, fallback_chat_id=recipient.fallback_chat_id,
+            text=words, complaint_id=complaint_id, fallback_chat_id=recipient.fallback_chat_id,
             remember_as=MENTION,
         )  # fmt: skip
     return len(chats)

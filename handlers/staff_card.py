@@ -20,6 +20,7 @@ from handlers.buttons import CardAction, key
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.staff_names import staff_name
 from handlers.texts import MESSAGE_LIMIT, chunks, numbered_parts
 
 log = logging.getLogger(__name__)
@@ -96,11 +97,7 @@ def card_text(
             priority=words.priority_label(complaint.priority),
         ),
         _("Status: {status}").format(status=staff_status_label(complaint.status)),
-        _("Assignee: {name}").format(
-            name=(facts.assignee.name or str(facts.assignee.telegram_user_id))
-            if facts.assignee
-            else _("nobody yet")
-        ),
+        _("Assignee: {name}").format(name=staff_name(facts.assignee)),
     ]
     if complaint.status in (S.NEW.value, S.REOPENED.value):
         lines.append(

@@ -154,11 +154,13 @@ async def _store_rating(
         # Alert once when a rating turns low, not again for a repeat or a lower low; owed
         # with the rating, like the card's edit.
         if event is not None and rating <= LOW_RATING and (before is None or before > LOW_RATING):
-            with use_locale(services.default_locale):
-                text = _(
+
+            def text() -> str:  # in each reader's language (the group's: the default)
+                return _(
                     "⚠ Low rating {rating}/5 for {number} (customer {name}): "
                     "please contact them soon and find out what went wrong."
                 ).format(rating=rating, number=complaint.number, name=_customer_name(loaded))
+
             alerted = await owe_alert(session, services, Alert.LOW_RATING, text, complaint_id)
         if event is not None:
             await owe_refresh(session, complaint, services)

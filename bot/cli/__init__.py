@@ -15,6 +15,7 @@ shares. They are imported here in the order their commands are listed in ``--hel
 from bot.cli import run  # noqa: F401  (run, db upgrade)
 from bot.cli import customers  # noqa: F401  (import customers, export customer)
 from bot.cli import staff  # noqa: F401  (staff add, remove, list)
+from bot.cli import canned  # noqa: F401  (canned add, list, remove)
 from bot.cli import occasions  # noqa: F401  (occasions, birthday)
 from bot.cli import campaigns  # noqa: F401  (campaign new, edit, preview, ...)
 from bot.cli import purchases  # noqa: F401  (purchase add)

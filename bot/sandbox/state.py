@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import secrets
 import time
 from collections import deque
@@ -37,6 +38,8 @@ DEFAULT_UPDATE_TYPES = frozenset(
     }
 )  # fmt: skip
 REQUEST_LOG_SIZE = 20_000
+# setMyCommands: a two-letter ISO 639-1 language code.
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 
 ChatType = Literal["private", "supergroup"]
 FileKind = Literal["photo", "document", "sticker", "voice"]
@@ -651,13 +654,23 @@ class World:
     def commands_key(
         self, scope: dict[str, Any] | None, language_code: str | None
     ) -> tuple[str, str]:
-        """Key setMyCommands storage by scope and language, like Telegram."""
+        """Key setMyCommands storage by scope and language, like Telegram.
+
+        A scope's chat must exist (by id or ``@username``: both name one menu), the user
+        of a ``chat_member`` scope must be in it, and ``language_code`` is empty or a
+        two-letter ISO 639-1 code; 400 otherwise, as Telegram answers.
+        """
         scope = scope or {"type": "default"}
+        if language_code and not LANGUAGE_CODE.fullmatch(language_code):
+            raise bad_request("invalid language code specified")
         parts = [str(scope.get("type"))]
         if "chat_id" in scope:
-            parts.append(str(scope["chat_id"]))
-        if "user_id" in scope:
-            parts.append(str(scope["user_id"]))
+            chat = self.resolve_chat(scope["chat_id"])
+            parts.append(str(chat.id))
+            if "user_id" in scope:
+                if scope["user_id"] not in chat.member_ids:
+                    raise bad_request("user not found")
+                parts.append(str(scope["user_id"]))
         return ":".join(parts), language_code or ""
 
     # -- request log ------------------------------------------------------------------

@@ -363,7 +363,7 @@ async def test_queue_complaint_note_assign_resolve_reopen(
     # Assign by @username: the customer is told who handles it.
     answer = await agent.command(f"/assign {calm.number} @sam_sup")
     assert answer == zh("{number} is now assigned to {name}.").format(
-        number=calm.number, name="Sam"
+        number=calm.number, name="Sam @sam_sup"
     )
     told = await client.wait_for_bot_message(calm_customer["id"], timeout=10.0)
     assert text_of(told) == en(
@@ -438,32 +438,31 @@ async def test_staff_add_list_remove_by_an_admin_only(
     answer = await agent.command(f"/staff add {newbie['id']} agent Lin")
     assert answer == zh("Only admins can add or remove staff members.")
     answer = await admin.command(f"/staff add {newbie['id']} agent Lin Na")
-    assert answer == zh("{name} (id {id}) is now care staff: {role}.").format(
-        name="Lin Na", id=newbie["id"], role=zh("agent")
-    )
+    assert answer == zh("{name} is now care staff: {role}.").format(name="Lin Na", role=zh("agent"))
     assert await lin.command("/queue") == en("Nothing in the queue.")
 
+    # Names as staff know them, with the @username Telegram showed when Lin wrote; no ids.
     listing = await agent.command("/staff list")
     assert listing.splitlines()[0] == zh("Care staff:")
-    for name in ("王丽", "Sam", "Ada", "Lin Na"):
+    for name in ("王丽 @wangli", "Sam @sam_sup", "Ada @ada_admin", "Lin Na @lin_new"):
         assert name in listing
-    assert "@sam_sup" in listing
+    assert str(newbie["id"]) not in listing
 
     assert await admin.command("/staff add 12x agent") == zh(
         "Usage: /staff list · /staff add <Telegram user id> <agent|supervisor|admin> [name] · "
-        "/staff remove <Telegram user id>"
+        "/staff remove <@username or Telegram user id>"
     )
     answer = await admin.command(f"/staff add {newbie['id']} boss")
     assert answer == zh(
         "Usage: /staff list · /staff add <Telegram user id> <agent|supervisor|admin> [name] · "
-        "/staff remove <Telegram user id>"
+        "/staff remove <@username or Telegram user id>"
     )
     answer = await supervisor.command(f"/staff remove {newbie['id']}")
     assert answer == zh("Only admins can add or remove staff members.")
     answer = await admin.command(f"/staff remove {care_team.admin['id']}")
     assert answer == zh("You cannot remove yourself; ask another admin.")
-    answer = await admin.command(f"/staff remove {newbie['id']}")
-    assert answer == zh("{id} is no longer care staff.").format(id=newbie["id"])
+    answer = await admin.command("/staff remove @Lin_New")
+    assert answer == zh("{name} is no longer care staff.").format(name="Lin Na @lin_new")
     assert await lin.command("/queue") == en("Only care staff can do this.")
 
     async with sessionmaker() as session:

@@ -185,7 +185,8 @@ async def test_staff_add_with_a_300_character_name_fits_the_column(
     answer = await client.wait_for_bot_message(
         care_team.group_id, after_message_id=sent["message_id"], timeout=10
     )
-    assert "424242" in text_of(answer) and "出了点问题" not in text_of(answer)
+    # Named as staff see colleagues (the name as stored, cut to the column), not by id.
+    assert "Lin NNN" in text_of(answer) and "出了点问题" not in text_of(answer)
     async with sessionmaker() as session:
         member = await session.scalar(
             select(StaffMember).where(StaffMember.telegram_user_id == 424242)
