@@ -1,0 +1,266 @@
+"""Computed segments over a small known history, each worked out by hand (docs/segments.md).
+
+Now is 2026-09-24 10:00 UTC; the rules are the defaults (window 365 days; regular at 4
+purchases or 12 contact days, occasional at 2 or 4; high value at 1000 or 3 purchases;
+strong at 2 points; quiet beyond twice the usual gap, at least 30 days, 60 without a
+rhythm; a rating of 2 or less in 30 days; dormant at 180 days).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care import segments
+from care.clock import ManualClock
+from care.models import (
+    Complaint,
+    ComplaintRating,
+    ComplaintStatus,
+    Contact,
+    ContactKind,
+    Customer,
+    CustomerTag,
+    Direction,
+    Outbox,
+    OutboxState,
+    Purchase,
+)
+from care.segments import ChurnReason, Importance, SegmentRules
+from tests.care.test_campaigns import customer
+
+RULES = SegmentRules()
+
+
+def days_ago(clock: ManualClock, days: float) -> datetime:
+    return clock.now() - timedelta(days=days)
+
+
+async def wrote(session: AsyncSession, person: Customer, *moments: datetime) -> None:
+    """The customer wrote to us at these moments (the last one is when we last saw them)."""
+    for moment in moments:
+        session.add(
+            Contact(
+                customer_id=person.id, direction=Direction.INBOUND.value,
+                kind=ContactKind.TEXT.value, text="hi", created_at=moment,
+            )
+        )  # fmt: skip
+    person.last_seen_at = max(moments)
+    await session.flush()
+
+
+async def bought(
+    session: AsyncSession, person: Customer, at: datetime, amount: str | None = None
+) -> None:
+    session.add(
+        Purchase(
+            customer_id=person.id, purchased_at=at, created_at=at,
+            amount=Decimal(amount) if amount else None,
+        )
+    )  # fmt: skip
+    await session.flush()
+
+
+async def complained(
+    session: AsyncSession,
+    person: Customer,
+    at: datetime,
+    status: ComplaintStatus,
+    rating: tuple[int, datetime] | None = None,
+) -> None:
+    complaint = Complaint(
+        customer_id=person.id, status=status.value, created_at=at, filed_at=at, updated_at=at
+    )
+    session.add(complaint)
+    await session.flush()
+    if rating is not None:
+        score, rated_at = rating
+        session.add(
+            ComplaintRating(
+                complaint_id=complaint.id, resolution=1, resolved_at=rated_at,
+                score=score, rated_at=rated_at,
+            )
+        )  # fmt: skip
+        await session.flush()
+
+
+async def stored(session: AsyncSession, person: Customer) -> tuple[str | None, ...]:
+    row = (
+        await session.execute(
+            select(
+                Customer.customer_type, Customer.value_segment, Customer.lifecycle_stage,
+                Customer.churn_risk, Customer.churn_reasons,
+            ).where(Customer.id == person.id)
+        )
+    ).one()  # fmt: skip
+    return tuple(row)
+
+
+async def test_each_classification_over_a_known_history(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # Pia: ten days with us, wrote on 3 days, never bought nor complained.
+    # potential · 0 points (3 contact days < 4, tenure 10 < 180) → dog · breakthrough;
+    # usual gap (8 − 2) / 2 = 3 days → limit max(6, 30) = 30; quiet 2 days → low.
+    pia = await customer(session, clock, "Pia", created_at=days_ago(clock, 10))
+    await wrote(session, pia, days_ago(clock, 8), days_ago(clock, 5), days_ago(clock, 2))
+
+    # Olga: bought once 100 days ago (worth 50) and has not written since.
+    # one-time · 1 point (tenure) → dog · quiet 100 > 60 (no rhythm) → high (quiet)
+    # · defence (risk high, not dormant: 100 < 180).
+    olga = await customer(session, clock, "Olga")
+    await bought(session, olga, days_ago(clock, 100), "50")
+    await wrote(session, olga, days_ago(clock, 100))
+
+    # Oscar: exactly 2 purchases worth exactly 1000 (boundaries), wrote on exactly 4 days.
+    # occasional · high value · 2 points (4 contact days, tenure) → star · growth;
+    # gap (35 − 5) / 3 = 10 days → limit max(20, 30) = 30; quiet 5 → low.
+    oscar = await customer(session, clock, "Oscar")
+    await bought(session, oscar, days_ago(clock, 30), "600")
+    await bought(session, oscar, days_ago(clock, 20), "400")
+    await wrote(
+        session, oscar,
+        days_ago(clock, 35), days_ago(clock, 25), days_ago(clock, 15), days_ago(clock, 5),
+    )  # fmt: skip
+
+    # Rita: 4 purchases without amounts, rated a resolution 2 ten days ago.
+    # regular · high value (4 ≥ 3) · tenure 1 − poor average 1 = 0 points → question;
+    # gap 30 days → limit 60; quiet 45 → not quiet; low rating → high · defence.
+    rita = await customer(session, clock, "Rita")
+    for days in (200, 150, 100, 50):
+        await bought(session, rita, days_ago(clock, days))
+    await wrote(session, rita, days_ago(clock, 75), days_ago(clock, 45))
+    await complained(
+        session, rita, days_ago(clock, 20), ComplaintStatus.RESOLVED, (2, days_ago(clock, 10))
+    )
+
+    # Quinn: an open complaint, last wrote exactly 60 days ago (no rhythm: limit 60).
+    # one-time (complained) · dog · not quiet (60 is not more than 60) · medium
+    # (open complaint only) · consolidation.
+    quinn = await customer(session, clock, "Quinn")
+    await complained(session, quinn, days_ago(clock, 60), ComplaintStatus.IN_PROGRESS)
+    await wrote(session, quinn, days_ago(clock, 60))
+    # Quentin: the same, a minute longer quiet: quiet → high · defence.
+    quentin = await customer(session, clock, "Quentin")
+    await complained(session, quentin, days_ago(clock, 60), ComplaintStatus.IN_PROGRESS)
+    await wrote(session, quentin, days_ago(clock, 60) - timedelta(minutes=1))
+
+    # Paula blocked the bot: paused, whatever else.
+    paula = await customer(session, clock, "Paula", reachable=False)
+    await wrote(session, paula, days_ago(clock, 3))
+
+    # Dora last wrote exactly 180 days ago: dormant.
+    dora = await customer(session, clock, "Dora")
+    await bought(session, dora, days_ago(clock, 300))
+    await wrote(session, dora, days_ago(clock, 180))
+
+    # Carl bought 500 days ago (outside the window) and answered a care message the
+    # next day: one-time · low value · tenure + response to care = 2 points → cash cow.
+    carl = await customer(session, clock, "Carl", created_at=days_ago(clock, 600))
+    await bought(session, carl, days_ago(clock, 500))
+    session.add(
+        Outbox(
+            customer_id=carl.id, dedupe_key="campaign:1", due_at=days_ago(clock, 20),
+            state=OutboxState.SENT.value, sent_at=days_ago(clock, 20),
+        )
+    )  # fmt: skip
+    await wrote(session, carl, days_ago(clock, 19))
+    # Cleo answered hers 4 days later: no response to care (3 days) → 1 point → dog.
+    cleo = await customer(session, clock, "Cleo", created_at=days_ago(clock, 600))
+    await bought(session, cleo, days_ago(clock, 500))
+    session.add(
+        Outbox(
+            customer_id=cleo.id, dedupe_key="campaign:1", due_at=days_ago(clock, 20),
+            state=OutboxState.SENT.value, sent_at=days_ago(clock, 20),
+        )
+    )  # fmt: skip
+    await wrote(session, cleo, days_ago(clock, 16))
+
+    result = await segments.refresh(session, RULES, clock.now(), batch_size=3)
+    assert result.customers == 10
+
+    assert await stored(session, pia) == ("potential", "dog", "breakthrough", "low", None)
+    assert await stored(session, olga) == ("one_time", "dog", "defence", "high", "quiet")
+    assert await stored(session, oscar) == ("occasional", "star", "growth", "low", None)
+    assert await stored(session, rita) == ("regular", "question", "defence", "high", "low_rating")
+    assert await stored(session, quinn) == (
+        "one_time", "dog", "consolidation", "medium", "open_complaint",
+    )  # fmt: skip
+    assert await stored(session, quentin) == (
+        "one_time", "dog", "defence", "high", "quiet,open_complaint",
+    )  # fmt: skip
+    assert (await stored(session, paula))[2] == "paused"
+    assert (await stored(session, dora))[2] == "dormant"
+    assert (await stored(session, carl))[:2] == ("one_time", "cash_cow")
+    assert (await stored(session, cleo))[:2] == ("one_time", "dog")
+
+    # Nothing happened since: a second run changes no row.
+    again = await segments.refresh(session, RULES, clock.now())
+    assert (again.customers, again.changed) == (10, 0)
+
+
+async def test_thresholds_are_the_rules_and_a_declared_type_stays(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # One purchase worth 999.99: low value by default, high at a threshold of 500; a
+    # relationship of 1 point (tenure) weak by default, strong at a threshold of 1.
+    person = await customer(session, clock, "Vera", customer_type="signed")
+    await wrote(session, person, days_ago(clock, 1))
+    stricter = SegmentRules(high_value_amount=Decimal(500), strong_points=1)
+    await segments.refresh(session, RULES, clock.now(), [person.id])
+    # Never bought nor complained: computes as potential; the declared "signed" stays.
+    assert (await stored(session, person))[0] == "signed"
+    await bought(session, person, days_ago(clock, 1), "999.99")
+    await segments.refresh(session, RULES, clock.now(), [person.id])
+    assert (await stored(session, person))[:2] == ("one_time", "dog")  # tenure: 1 point of 2
+    await segments.refresh(session, stricter, clock.now(), [person.id])
+    assert (await stored(session, person))[1] == "star"
+
+
+async def test_churn_risks_are_handled_once_by_importance(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    star = await customer(session, clock, "Stella")
+    for days in (300, 200, 100):
+        await bought(session, star, days_ago(clock, days))
+    await wrote(session, star, *(days_ago(clock, d) for d in (310, 260, 210, 160, 110)))
+    tagged = await customer(session, clock, "Tom")
+    session.add(CustomerTag(customer_id=tagged.id, tag="vip"))
+    await bought(session, tagged, days_ago(clock, 200))
+    await wrote(session, tagged, days_ago(clock, 100))
+    normal = await customer(session, clock, "Nina")
+    await bought(session, normal, days_ago(clock, 200))
+    await wrote(session, normal, *(days_ago(clock, d) for d in (175, 150, 125, 100)))
+    small = await customer(session, clock, "Sam")
+    await bought(session, small, days_ago(clock, 200))
+    await wrote(session, small, days_ago(clock, 100))
+
+    await segments.refresh(session, RULES, clock.now())
+    cases = {case.customer_id: case for case in await segments.unhandled_risks(session, RULES)}
+    assert {cid: case.importance for cid, case in cases.items()} == {
+        star.id: Importance.KEY,  # a star (3 purchases, 5 contact days + tenure)
+        tagged.id: Importance.KEY,  # a dog, but tagged vip
+        normal.id: Importance.NORMAL,  # a cash cow (4 contact days + tenure)
+        small.id: Importance.SMALL,  # a dog
+    }
+    assert cases[star.id].reasons == (ChurnReason.QUIET,)
+    assert cases[tagged.id].tags == ("vip",)
+
+    await segments.mark_handled(session, list(cases), clock.now())
+    assert await segments.unhandled_risks(session, RULES) == []
+    await segments.refresh(session, RULES, clock.now())
+    assert await segments.unhandled_risks(session, RULES) == []
+
+    # Stella writes again: her risk falls and is no longer handled; quiet again, it is.
+    await wrote(session, star, clock.now())
+    await segments.refresh(session, RULES, clock.now(), [star.id])
+    handled = await session.scalar(select(Customer.churn_handled_at).where(Customer.id == star.id))
+    assert handled is None
+    clock.advance(timedelta(days=200))
+    await segments.refresh(session, RULES, clock.now(), [star.id])
+    assert [case.customer_id for case in await segments.unhandled_risks(session, RULES)] == [
+        star.id
+    ]
