@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import segments
+from care import audiences, directory, segments
 from care.clock import ManualClock
+from care.directory import DirectoryError, DirectoryProblem
 from care.models import (
     Complaint,
     ComplaintRating,
@@ -29,6 +31,7 @@ from care.models import (
     OutboxState,
     Purchase,
 )
+from care.problems import CampaignError
 from care.segments import ChurnReason, Importance, SegmentRules
 from tests.care.test_campaigns import customer
 
@@ -264,3 +267,78 @@ async def test_churn_risks_are_handled_once_by_importance(
     assert [case.customer_id for case in await segments.unhandled_risks(session, RULES)] == [
         star.id
     ]
+
+
+async def test_audiences_by_segment_risk_and_tags_together(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    # Two stars (3 purchases, 4 contact days, tenure), one tagged vip; a dog tagged vip.
+    stars = []
+    for name in ("Ada", "Bo"):
+        person = await customer(session, clock, name)
+        for days in (90, 60, 30):
+            await bought(session, person, days_ago(clock, days))
+        await wrote(session, person, *(days_ago(clock, d) for d in (40, 30, 20, 10)))
+        stars.append(person)
+    dog = await customer(session, clock, "Cy")
+    await wrote(session, dog, days_ago(clock, 100))
+    await directory.add_tag(session, stars[0].id, "VIP")
+    await directory.add_tag(session, dog.id, "vip")
+    await segments.refresh(session, RULES, clock.now())
+
+    async def who(text: str) -> set[int]:
+        audience = audiences.parse_audience(text)
+        assert audiences.audience_text(audience) == text
+        found = await session.scalars(audiences.audience_query(audience, clock.now()))
+        assert await audiences.audience_size(session, audience, clock.now()) == len(
+            set(found.all())
+        )
+        return set((await session.scalars(audiences.audience_query(audience, clock.now()))).all())
+
+    assert await who("segment:star") == {stars[0].id, stars[1].id}
+    assert await who("segment:star tag:vip") == {stars[0].id}
+    assert await who("risk:high") == {dog.id}
+    assert await who("risk:high tag:vip") == {dog.id}
+    assert await who("type:potential stage:breakthrough") == {dog.id}
+    assert await who("type:regular segment:dog") == set()
+    for bad in ("segment:gold", "risk:", "segment:star all", "segment:star tag:vip risk:low a:b c"):
+        with pytest.raises(CampaignError):
+            audiences.parse_audience(bad)
+
+
+async def test_tags_and_finding_customers(session: AsyncSession, clock: ManualClock) -> None:
+    anna = await customer(session, clock, "Anna", username="anna_w", phone="+8613800138000")
+    await customer(session, clock, "Annabel")
+    gone = await customer(session, clock, "Annika", erased=True)
+    assert await directory.add_tag(session, anna.id, "#VIP") is True
+    assert await directory.add_tag(session, anna.id, "vip") is False
+    assert await directory.tags_of(session, anna.id) == ["vip"]
+    assert await directory.remove_tag(session, anna.id, "vip") is True
+    assert await directory.remove_tag(session, anna.id, "vip") is False
+    for bad in ("", "two words", "x" * 33):
+        with pytest.raises(DirectoryError) as refused:
+            await directory.add_tag(session, anna.id, bad)
+        assert refused.value.problem is DirectoryProblem.BAD_TAG
+    with pytest.raises(DirectoryError):
+        await directory.add_tag(session, gone.id, "vip")
+
+    async def names(query: str) -> list[str]:
+        return [match.name for match in await directory.find_customers(session, query)]
+
+    assert await names("ann") == ["Anna", "Annabel"]  # never the forgotten Annika
+    assert await names("@ANNA_W") == ["Anna"]
+    assert await names("138 0013 8000") == ["Anna"]
+    assert await names(str(anna.id)) == ["Anna"]
+    assert await names(f"tg:{anna.telegram_user_id}") == ["Anna"]
+    assert await names("100%") == []
+    with pytest.raises(DirectoryError):
+        await directory.find_customers(session, "a")
+    complaint = Complaint(
+        customer_id=anna.id, number="C-2026-000042", status="new",
+        created_at=clock.now(), filed_at=clock.now(), updated_at=clock.now(),
+    )  # fmt: skip
+    session.add(complaint)
+    await session.flush()
+    assert await names("c-2026-42") == ["Anna"]
+    card = await directory.customer_card(session, anna.id)
+    assert [line.number for line in card.open_complaints] == ["C-2026-000042"]
