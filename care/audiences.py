@@ -67,6 +67,9 @@ def parse_audience(text: str) -> dict[str, Any]:
     """
     parts = text.split()
     if len(parts) > 1:
+        if any(":" not in part for part in parts[1:]):
+            # "tag:two words": a value with a space, not a second part.
+            raise CampaignError(CampaignProblem.BAD_AUDIENCE_VALUE)
         return validate_audience({"kind": "all_of", "parts": [_parse_one(p) for p in parts]})
     return _parse_one(text)
 
