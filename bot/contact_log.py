@@ -6,17 +6,24 @@ so a reply is never sent for a message that is not on the record yet, and a mess
 customer got is on the record before its handler goes on. What they wait for is a group
 commit (``bot.group_commit``): under load, the rows of many updates share one
 transaction instead of costing one each.
+
+The customers who wrote are classified again in the same transaction
+(``care.segments.refresh``, a few grouped queries for the whole batch), so their
+segments and churn risk follow each contact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.group_commit import CommitFailed, GroupCommit
-from care import contacts
+from care import contacts, segments
 from care.contacts import ContactEntry
+from care.models import Direction
+from care.segments import SegmentRules
 
 __all__ = ["CommitFailed", "ContactLog"]
 
@@ -33,10 +40,14 @@ class ContactLog:
     and stops (``bot.app.prepare`` and ``finish``).
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        segment_rules: SegmentRules | None = None,
+    ) -> None:
         self._writer: GroupCommit[ContactEntry] = GroupCommit(
             sessionmaker,
-            _write,
+            partial(_write, segment_rules=segment_rules),
             name="contact log",
             max_batch=MAX_BATCH,
             own_connection=True,
@@ -68,5 +79,20 @@ class ContactLog:
         await self._writer.close()
 
 
-async def _write(session: AsyncSession, entries: Sequence[ContactEntry]) -> None:
-    await contacts.record_contacts(session, entries)
+async def _write(
+    session: AsyncSession,
+    entries: Sequence[ContactEntry],
+    *,
+    segment_rules: SegmentRules | None = None,
+) -> None:
+    logged = await contacts.record_contacts(session, entries)
+    if segment_rules is None:
+        return
+    wrote = {
+        customer_id
+        for customer_id, entry in zip(logged, entries, strict=True)
+        if customer_id is not None and entry.direction is Direction.INBOUND
+    }
+    if wrote:
+        now = max(entry.at for entry in entries)
+        await segments.refresh(session, segment_rules, now, wrote)

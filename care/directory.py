@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.complaints import OPEN_STATUSES
+from care.contacts import contact_history
 from care.customers import DEFAULT_PHONE_REGION, normalize_phone
 from care.models import (
     Complaint,
@@ -43,6 +44,7 @@ __all__ = [
     "find_customers",
     "normalize_tag",
     "remove_tag",
+    "set_tag",
     "tags_of",
 ]
 
@@ -113,6 +115,19 @@ async def remove_tag(session: AsyncSession, customer_id: int, tag: str) -> bool:
         delete(CustomerTag).where(CustomerTag.customer_id == customer_id, CustomerTag.tag == tag)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def set_tag(session: AsyncSession, customer_id: int, tag: str, *, on: bool) -> bool:
+    """Put a tag on a customer (``on``) or take it off: the one call every way of tagging
+    makes (``/tag`` with a customer named, and in a conversation's topic once those
+    exist). Returns whether anything changed.
+
+    Raises:
+        DirectoryError: BAD_TAG, or NO_SUCH_CUSTOMER (also a forgotten one).
+    """
+    if on:
+        return await add_tag(session, customer_id, tag)
+    return await remove_tag(session, customer_id, tag)
 
 
 async def tags_of(session: AsyncSession, customer_id: int) -> list[str]:
@@ -192,14 +207,6 @@ class ComplaintLine:
 
 
 @dataclass(frozen=True)
-class ContactLine:
-    direction: str
-    kind: str
-    text: str | None
-    at: datetime
-
-
-@dataclass(frozen=True)
 class RatingLine:
     number: str | None
     score: int
@@ -227,7 +234,7 @@ class Card:
     churn_reasons: tuple[str, ...]
     tags: list[str] = field(default_factory=list)
     open_complaints: list[ComplaintLine] = field(default_factory=list)
-    contacts: list[ContactLine] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)  # the last few, oldest first
     ratings: list[RatingLine] = field(default_factory=list)
     purchases: int = 0
     purchase_value: Decimal | None = None
@@ -245,12 +252,6 @@ async def customer_card(session: AsyncSession, customer_id: int) -> Card:
         select(Complaint.number, Complaint.status, Complaint.filed_at)
         .where(Complaint.customer_id == customer_id, Complaint.status.in_(open_values))
         .order_by(Complaint.id)
-    )
-    contacts = await session.execute(
-        select(Contact.direction, Contact.kind, Contact.text, Contact.created_at)
-        .where(Contact.customer_id == customer_id)
-        .order_by(Contact.created_at.desc(), Contact.id.desc())
-        .limit(CONTACTS_SHOWN)
     )
     ratings = await session.execute(
         select(Complaint.number, ComplaintRating.score, ComplaintRating.rated_at)
@@ -284,7 +285,7 @@ async def customer_card(session: AsyncSession, customer_id: int) -> Card:
         churn_reasons=tuple(part for part in (customer.churn_reasons or "").split(",") if part),
         tags=await tags_of(session, customer_id),
         open_complaints=[ComplaintLine(n or "", s, f) for n, s, f in complaints],
-        contacts=[ContactLine(d, k, t, at) for d, k, t, at in contacts],
+        contacts=await contact_history(session, customer_id, limit=CONTACTS_SHOWN),
         ratings=[RatingLine(n, score, at) for n, score, at in ratings],
         purchases=int(bought[0] or 0),
         purchase_value=Decimal(str(bought[1])) if bought[1] is not None else None,

@@ -33,11 +33,15 @@ async def owe_alert(
     services: Services,
     alert: Alert,
     text: str,
-    complaint_id: int,
+    complaint_id: int | None,
     *,
     assignee: StaffMember | None = None,
+    customer_id: int | None = None,
 ) -> int:
     """Owe ``text`` (already in the staff group's words) to everyone who hears of ``alert``.
+
+    An alert about a complaint is filed under it once sent; one about a customer
+    (``customer_id``, no complaint) is tied to them, so that /forget finds it.
 
     Returns:
         How many chats it was owed to (0: nobody to tell, which is logged).
@@ -46,11 +50,12 @@ async def owe_alert(
         session, alert, staff_chat_id=services.staff_chat_id, assignee=assignee
     )
     if not chats:
-        log.warning("complaint %s: %s alert with nobody to tell it to", complaint_id, alert)
+        about = f"complaint {complaint_id}" if complaint_id else f"customer {customer_id}"
+        log.warning("%s: %s alert with nobody to tell it to", about, alert)
     for recipient in chats:
         owed.owe(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
             text=text, complaint_id=complaint_id, fallback_chat_id=recipient.fallback_chat_id,
-            remember_as=MENTION,
+            remember_as=MENTION if complaint_id is not None else None, customer_id=customer_id,
         )  # fmt: skip
     return len(chats)
