@@ -159,7 +159,8 @@ async def find_customers(
     number); anything else is part of a first or last name (case-insensitive).
 
     Raises:
-        DirectoryError: TOO_SHORT, a name search shorter than ``MIN_NAME`` characters.
+        DirectoryError: TOO_SHORT, a name search shorter than ``MIN_NAME`` characters
+            (one Chinese character is enough).
     """
     text = query.strip()
     condition: ColumnElement[bool]
@@ -176,7 +177,8 @@ async def find_customers(
         try:
             condition = Customer.phone == normalize_phone(text, phone_region)
         except ValueError:
-            if len(text) < MIN_NAME:
+            # One Chinese character (a surname) is a name; one Latin letter is not.
+            if len(text) < MIN_NAME and text.isascii():
                 raise DirectoryError(DirectoryProblem.TOO_SHORT) from None
             pattern = f"%{_escape_like(text.lower())}%"
             condition = or_(
