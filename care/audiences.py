@@ -191,3 +191,24 @@ async def in_audience(
     """Whether the campaign would reach this customer if it were planned now."""
     query = audience_query(campaign.audience, now).where(Customer.id == customer_id)
     return await session.scalar(query) is not None
+
+
+# How many of an audience its preview names.
+PREVIEW_NAMES = 10
+
+
+async def audience_sample(
+    session: AsyncSession, audience: Mapping[str, Any], now: datetime, limit: int = PREVIEW_NAMES
+) -> list[tuple[int, str]]:
+    """Some of the customers the audience reaches now (id and name, by id), so that staff
+    see who, not only how many."""
+    query = (
+        select(Customer.id, Customer.first_name, Customer.last_name)
+        .where(*audience_conditions(audience, now))
+        .order_by(Customer.id)
+        .limit(limit)
+    )
+    return [
+        (customer_id, " ".join(part for part in (first, last) if part))
+        for customer_id, first, last in await session.execute(query)
+    ]

@@ -241,3 +241,44 @@ async def test_a_key_customer_at_risk_is_told_to_supervisors_once(
         rows = (await session.execute(select(Outbox.customer_id, Outbox.rule))).all()
     assert rows == [(normal, "win_back")]  # once, and nothing for the small one
     assert small not in {customer_id for customer_id, _rule in rows}
+
+
+async def test_a_campaign_to_key_stars_shows_how_many_and_who(
+    complaint_bot: RunningBot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+    care_team: CareTeam,
+    client: SandboxClient,
+) -> None:
+    # Segments as the job left them: two stars, one tagged vip; a vip dog.
+    ids = {}
+    for name, segment, tag in (("Ada", "star", "vip"), ("Bo", "star", None), ("Cy", "dog", "vip")):
+        ids[name] = await a_customer(
+            sessionmaker, clock, name, chat_id=len(ids) + 7001, consent_care=True,
+            value_segment=segment,
+        )  # fmt: skip
+        if tag:
+            async with sessionmaker.begin() as session:
+                session.add(CustomerTag(customer_id=ids[name], tag=tag))
+    admin = Customer(client, care_team.admin)  # Ada the admin, in her English private chat
+
+    card = text_of(await admin.say("/campaign new text segment:star tag:vip 2026-10-01 Hello!"))
+
+    assert (
+        en("Audience: {audience} ({audience_text}), {count} now").format(
+            audience=en("customers in the {segment} quadrant").format(
+                segment=en("star (high value, strong relationship)")
+            )
+            + en(" and ")
+            + en("customers tagged {tag}").format(tag="vip"),
+            audience_text="segment:star tag:vip",
+            count=1,
+        )
+        in card
+    )
+    assert (
+        en("Among them: {names}").format(
+            names=en("{name} (id {id})").format(name="Ada", id=ids["Ada"])
+        )
+        in card
+    )
