@@ -46,6 +46,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm.attributes import set_committed_value
 
 from care.complaints import OPEN_STATUSES
 from care.models import (
@@ -569,7 +571,33 @@ async def _write(session: AsyncSession, updates: list[dict[str, Any]], now: date
         )
     )
     await session.execute(statement, updates)
+    for values in updates:
+        _keep_loaded_current(
+            session,
+            values["key"],
+            {**{name: values[name] for name in _SEGMENT_COLUMNS}, "segmented_at": now},
+            clear_handled=values["churn_risk"] != ChurnRisk.HIGH.value,
+        )
     return len(updates)
+
+
+_SEGMENT_COLUMNS = (
+    "customer_type", "lifecycle_stage", "value_segment", "churn_risk", "churn_reasons"
+)  # fmt: skip
+
+
+def _keep_loaded_current(
+    session: AsyncSession, customer_id: int, values: dict[str, Any], clear_handled: bool = False
+) -> None:
+    """Give a customer this session already holds the values just written around the ORM,
+    as if loaded, so that the caller does not read stale segments (or write them back)."""
+    loaded = session.sync_session.identity_map.get(identity_key(Customer, customer_id))
+    if loaded is None:
+        return
+    for name, value in values.items():
+        set_committed_value(loaded, name, value)
+    if clear_handled:
+        set_committed_value(loaded, "churn_handled_at", None)
 
 
 # ----------------------------------------------------------------------------- churn
@@ -651,6 +679,8 @@ async def mark_handled(session: AsyncSession, customer_ids: Sequence[int], now: 
             .where(_CUSTOMER.c.id.in_(list(customer_ids)))
             .values(churn_handled_at=now)
         )
+        for customer_id in customer_ids:
+            _keep_loaded_current(session, customer_id, {"churn_handled_at": now})
 
 
 def reasons_of(text: str | None) -> tuple[ChurnReason, ...]:

@@ -8,6 +8,7 @@ rhythm; a rating of 2 or less in 30 days; dormant at 180 days).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -32,6 +33,7 @@ from care.models import (
     Purchase,
 )
 from care.problems import CampaignError
+from care.records import export_customer
 from care.segments import ChurnReason, Importance, SegmentRules
 from tests.care.test_campaigns import customer
 
@@ -342,3 +344,17 @@ async def test_tags_and_finding_customers(session: AsyncSession, clock: ManualCl
     assert await names("c-2026-42") == ["Anna"]
     card = await directory.customer_card(session, anna.id)
     assert [line.number for line in card.open_complaints] == ["C-2026-000042"]
+
+
+async def test_the_export_carries_tags_segments_and_amounts(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    person = await customer(session, clock, "Eve")
+    await bought(session, person, days_ago(clock, 3), "1299.50")
+    await directory.add_tag(session, person.id, "vip")
+    await segments.refresh(session, RULES, clock.now())
+    exported = json.loads(json.dumps(await export_customer(session, person.id)))
+    assert exported["tags"] == ["vip"]
+    assert exported["purchases"][0]["amount"] == "1299.50"
+    assert exported["customer"]["value_segment"] == "question"  # 1299.50 ≥ 1000, 1 point
+    assert exported["customer"]["customer_type"] == "one_time"
