@@ -217,6 +217,14 @@ class CampaignAction(Button):
     campaign_id: int
 
 
+@dataclass(frozen=True)
+class CustomerPick(Button):
+    """A customer picked from /customer's list of matches."""
+
+    PREFIX = "cu"
+    customer_id: int
+
+
 def key(label: str, data: Button) -> InlineKeyboardButton:
     """An inline keyboard button that carries ``data``."""
     return InlineKeyboardButton(label, callback_data=data.pack())

@@ -2,36 +2,36 @@
 
 ``/customer <name | phone | id | @username | C-…>``: one match shows the card (profile,
 segments, tags, open complaints, last contacts, ratings); several show a short list to
-pick from (buttons ``cu:<id>``). ``/tag <customer> add|remove <tag>`` and ``/tag
-<customer>`` (their tags), the customer named the same ways. Staff only; the staff
+pick from (``handlers.buttons.CustomerPick``). ``/tag <customer> add|remove <tag>``
+and ``/tag <customer>`` (their tags), the customer named the same ways. Staff only; the staff
 group speaks the default locale, a private chat the staff member's Telegram language.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram import InlineKeyboardMarkup, Message
+from telegram.ext import BaseHandler
 
 from care import directory
-from care import staff as staff_members
 from care.directory import Card, DirectoryError, DirectoryProblem, Match
-from care.models import StaffMember
 from handlers import complaint_words as words
 from handlers import segment_words as seg
-from handlers.context import CareContext, Services
+from handlers.buttons import CustomerPick, key
+from handlers.context import CareContext
 from handlers.i18n import gettext as _
-from handlers.i18n import ngettext, use_locale
-from handlers.staff import Answer, command_arguments, contact_line, refuse, staff_locale
+from handlers.i18n import ngettext
+from handlers.staff import contact_line
+from handlers.staff_access import (
+    Answer,
+    ErrorWords,
+    Reply,
+    StaffRequest,
+    staff_button,
+    staff_command,
+    staff_places,
+)
 from handlers.texts import chunks
 
-log = logging.getLogger(__name__)
-
-PICK_PREFIX = "cu:"
-PICK = re.compile(rf"^{PICK_PREFIX}({words.ROW_ID})$")
 TAG_VERBS = {"add": True, "remove": False, "+": True, "-": False}
 
 
@@ -125,21 +125,25 @@ def problem_words(problem: DirectoryProblem) -> str:
 
 def pick_keyboard(found: list[Match]) -> InlineKeyboardMarkup:
     """One button a customer, to pick one from several matches."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(match_line(m), callback_data=f"{PICK_PREFIX}{m.id}")] for m in found]
+    return InlineKeyboardMarkup([[key(match_line(m), CustomerPick(m.id))] for m in found])
+
+
+# --- finding ---------------------------------------------------------------------------
+
+
+async def _find(request: StaffRequest, query: str) -> list[Match]:
+    return await directory.find_customers(
+        request.session, query, phone_region=request.services.phone_region
     )
 
 
-# --- finding ----------------------------------------------------------------------------
-
-
-async def one_customer(session: AsyncSession, services: Services, query: str) -> int:
+async def one_customer(request: StaffRequest, query: str) -> int:
     """The one customer ``query`` names.
 
     Raises:
         Answer: nobody, or several (listed, with how to name one).
     """
-    found = await _find(session, services, query)
+    found = await _find(request, query)
     if not found:
         raise Answer(_("No customer matches “{query}”.").format(query=query))
     if len(found) > 1:
@@ -151,152 +155,77 @@ async def one_customer(session: AsyncSession, services: Services, query: str) ->
     return found[0].id
 
 
-async def _find(session: AsyncSession, services: Services, query: str) -> list[Match]:
-    try:
-        return await directory.find_customers(session, query, phone_region=services.phone_region)
-    except DirectoryError as error:
-        raise Answer(problem_words(error.problem)) from None
+# --- commands and the pick button ---------------------------------------------------------
 
 
-# --- commands ---------------------------------------------------------------------------
-
-
-async def _staff(session: AsyncSession, update: Update) -> StaffMember | None:
-    user = update.effective_user
-    return None if user is None else await staff_members.find_staff(session, user.id)
-
-
-async def on_customer(update: Update, context: CareContext) -> None:
+async def show_customer(request: StaffRequest) -> Reply:
     """/customer <name|phone|id|@username|C-…>: find a customer and show their card."""
-    message = update.effective_message
-    if message is None:
-        return
-    services = context.services
-    query = command_arguments(message)
-    keyboard = None
-    with use_locale(staff_locale(update, services)):
-        async with services.sessionmaker.begin() as session:
-            if await _staff(session, update) is None:
-                text = None
-            elif not query:
-                text = _("Usage: /customer <name, phone, id, @username or complaint number>")
-            else:
-                try:
-                    found = await _find(session, services, query)
-                except Answer as answer:
-                    found, text = [], answer.text
-                else:
-                    text = _("No customer matches “{query}”.").format(query=query)
-                if len(found) == 1:
-                    card = await directory.customer_card(session, found[0].id)
-                    text = card_text(card, services.timezone)
-                elif found:
-                    text = _("Several customers match “{query}”; pick one:").format(query=query)
-                    keyboard = InlineKeyboardMarkup(
-                        [
-                            [
-                                InlineKeyboardButton(
-                                    match_line(m), callback_data=f"{PICK_PREFIX}{m.id}"
-                                )
-                            ]
-                            for m in found
-                        ]
-                    )
-        if text is None:
-            await refuse(update, context, "/customer")
-            return
-        parts = chunks(text)
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            await message.reply_text(part, reply_markup=keyboard if last else None)
+    query = request.arguments
+    if not query:
+        raise Answer(_("Usage: /customer <name, phone, id, @username or complaint number>"))
+    found = await _find(request, query)
+    if not found:
+        raise Answer(_("No customer matches “{query}”.").format(query=query))
+    if len(found) > 1:
+        return Reply(
+            _("Several customers match “{query}”; pick one:").format(query=query),
+            keyboard=pick_keyboard(found),
+        )
+    card = await directory.customer_card(request.session, found[0].id)
+    return Reply(card_text(card, request.services.timezone))
 
 
-async def on_pick(update: Update, context: CareContext) -> None:
-    """A customer picked from /customer's list: show their card."""
-    query = update.callback_query
-    if query is None or query.data is None or query.message is None:
-        return
-    match = PICK.match(query.data)
-    services = context.services
-    with use_locale(staff_locale(update, services)):
-        async with services.sessionmaker.begin() as session:
-            if await _staff(session, update) is None:
-                text = None
-            elif match is None:
-                text = problem_words(DirectoryProblem.NO_SUCH_CUSTOMER)
-            else:
-                try:
-                    card = await directory.customer_card(session, int(match.group(1)))
-                except DirectoryError as error:
-                    text = problem_words(error.problem)
-                else:
-                    text = card_text(card, services.timezone)
-        if text is None:
-            await refuse(update, context, "a customer button")
-            return
-        await query.answer()
+async def pick_customer(request: StaffRequest) -> Reply:
+    """A customer picked from /customer's list: their card, in the chat of the list."""
+    pick = CustomerPick.parse(request.arguments)
+    if pick is None or request.chat_id is None:
+        raise Answer(problem_words(DirectoryProblem.NO_SUCH_CUSTOMER))
+    card = await directory.customer_card(request.session, pick.customer_id)
+    text, chat_id = card_text(card, request.services.timezone), request.chat_id
+
+    async def show(context: CareContext, _sent: Message | None) -> None:
         for part in chunks(text):
-            await context.bot.send_message(query.message.chat.id, part)
+            await context.bot.send_message(chat_id, part)
+
+    return Reply("", after=show)
 
 
-async def on_tag(update: Update, context: CareContext) -> None:
+async def tag_customer(request: StaffRequest) -> Reply:
     """/tag <customer> add|remove <tag>, or /tag <customer>: a customer's tags."""
-    message = update.effective_message
-    if message is None:
-        return
-    services = context.services
-    with use_locale(staff_locale(update, services)):
-        try:
-            async with services.sessionmaker.begin() as session:
-                member = await _staff(session, update)
-                text = None if member is None else await _tag(session, services, message.text)
-        except Answer as answer:
-            text = answer.text
-        if text is None:
-            await refuse(update, context, "/tag")
-            return
-        await message.reply_text(text)
-
-
-async def _tag(session: AsyncSession, services: Services, command: str | None) -> str:
     usage = _(
         "Usage: /tag <customer> add <tag> · /tag <customer> remove <tag> · /tag <customer>\n"
         "The customer: a complaint number, our id, @username or phone number. "
         "E.g. /tag C-2026-000123 add vip"
     )
-    arguments = (command or "").split(maxsplit=1)[1:] or [""]
-    words_given = arguments[0].split()
-    if not words_given:
+    given = request.arguments.split()
+    if not given:
         raise Answer(usage)
     # The customer may be a phone number written with spaces: the verb and tag come last.
-    if len(words_given) >= 3 and words_given[-2].lower() in TAG_VERBS:
-        who, verb, tag = " ".join(words_given[:-2]), words_given[-2].lower(), words_given[-1]
-    elif words_given[-1].lower() in TAG_VERBS or (
-        len(words_given) >= 2 and words_given[-2].lower() in TAG_VERBS
-    ):
+    if len(given) >= 3 and given[-2].lower() in TAG_VERBS:
+        who, verb, tag = " ".join(given[:-2]), given[-2].lower(), given[-1]
+    elif given[-1].lower() in TAG_VERBS or (len(given) >= 2 and given[-2].lower() in TAG_VERBS):
         raise Answer(usage)
     else:
-        who, verb, tag = " ".join(words_given), "", ""
-    customer_id = await one_customer(session, services, who)
+        who, verb, tag = " ".join(given), "", ""
+    session = request.session
+    customer_id = await one_customer(request, who)
     card = await directory.customer_card(session, customer_id)
     name = card.name or _("customer {id}").format(id=customer_id)
     if not verb:
-        return _("{name}'s tags: {tags}").format(name=name, tags=", ".join(card.tags) or "–")
-    try:
-        changed = await directory.set_tag(session, customer_id, tag, on=TAG_VERBS[verb])
-    except DirectoryError as error:
-        raise Answer(problem_words(error.problem)) from None
+        return Reply(_("{name}'s tags: {tags}").format(name=name, tags=", ".join(card.tags) or "–"))
+    add = TAG_VERBS[verb]
+    changed = await directory.set_tag(session, customer_id, tag, on=add)
     tag = directory.normalize_tag(tag)
     tags = ", ".join(await directory.tags_of(session, customer_id)) or "–"
-    if TAG_VERBS[verb]:
-        head = (
-            _("Tagged {name} {tag}.") if changed else _("{name} was already tagged {tag}.")
-        ).format(name=name, tag=tag)
+    if add:
+        head = _("Tagged {name} {tag}.") if changed else _("{name} was already tagged {tag}.")
     else:
-        head = (
-            _("Took the tag {tag} off {name}.") if changed else _("{name} had no tag {tag}.")
-        ).format(name=name, tag=tag)
-    return head + "\n" + _("Tags now: {tags}").format(tags=tags)
+        head = _("Took the tag {tag} off {name}.") if changed else _("{name} had no tag {tag}.")
+    return Reply(head.format(name=name, tag=tag) + "\n" + _("Tags now: {tags}").format(tags=tags))
+
+
+# Nothing was changed: the words for what was wrong.
+ERRORS: ErrorWords = {DirectoryError: lambda error: problem_words(error.problem)}
 
 
 def customer_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
@@ -304,12 +233,9 @@ def customer_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
 
     Registered with the staff handlers, before the customer's: a customer who types
     them is refused, and the command goes no further."""
-    new = filters.UpdateType.MESSAGE
-    where: filters.BaseFilter = filters.ChatType.PRIVATE
-    if staff_chat_id is not None:
-        where = where | filters.Chat(staff_chat_id)
+    where = staff_places(staff_chat_id)
     return [
-        CommandHandler("customer", on_customer, filters=where & new),
-        CommandHandler("tag", on_tag, filters=where & new),
-        CallbackQueryHandler(on_pick, pattern=f"^{PICK_PREFIX}"),
+        staff_command("customer", show_customer, where=where, errors=ERRORS),
+        staff_command("tag", tag_customer, where=where, errors=ERRORS),
+        staff_button(CustomerPick, pick_customer, errors=ERRORS),
     ]
