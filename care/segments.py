@@ -46,8 +46,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from care.complaints import OPEN_STATUSES
 from care.models import (
@@ -77,6 +77,7 @@ __all__ = [
     "classify",
     "mark_handled",
     "refresh",
+    "refresh_after",
     "unhandled_risks",
 ]
 
@@ -303,6 +304,12 @@ def classify(signals: Signals, rules: SegmentRules, now: datetime) -> Segments:
 
 
 def _in_batch(column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """The batch's rows: by the range of its ids when they are (nearly) contiguous, as in
+    the job's pass over everyone (the index serves a range, and thousands of bound
+    parameters cost more to send than to match); else by the ids themselves."""
+    first, last = ids[0], ids[-1]
+    if last - first + 1 <= 2 * len(ids):
+        return cast(ColumnElement[bool], column.between(first, last))
     return cast(ColumnElement[bool], column.in_(ids))
 
 
@@ -350,8 +357,10 @@ async def gather_signals(
             .where(_in_batch(Purchase.customer_id, ids))
             .group_by(Purchase.customer_id)
         ),
-        "purchases_ever", "purchases", "purchase_value",
-    )  # fmt: skip
+        "purchases_ever",
+        "purchases",
+        "purchase_value",
+    )
     open_values = [status.value for status in OPEN_STATUSES]
     keep(
         await session.execute(
@@ -366,8 +375,9 @@ async def gather_signals(
             )
             .group_by(Complaint.customer_id)
         ),
-        "complaints_ever", "open_complaints",
-    )  # fmt: skip
+        "complaints_ever",
+        "open_complaints",
+    )
     keep(
         await session.execute(
             select(
@@ -383,8 +393,10 @@ async def gather_signals(
             )
             .group_by(Contact.customer_id)
         ),
-        "contact_days", "first_contact_at", "last_contact_at",
-    )  # fmt: skip
+        "contact_days",
+        "first_contact_at",
+        "last_contact_at",
+    )
     recent = ComplaintRating.rated_at >= now - timedelta(days=rules.low_rating_days)
     keep(
         await session.execute(
@@ -400,8 +412,9 @@ async def gather_signals(
             )
             .group_by(Complaint.customer_id)
         ),
-        "rating_average", "lowest_recent_rating",
-    )  # fmt: skip
+        "rating_average",
+        "lowest_recent_rating",
+    )
     answered = exists().where(
         Contact.customer_id == Outbox.customer_id,
         Contact.direction == Direction.INBOUND.value,
@@ -475,15 +488,66 @@ async def refresh(
     """
     classified = changed = 0
     async for rows in _batches(session, customer_ids, batch_size):
-        signals = await gather_signals(session, rules, now, [tuple(row[:4]) for row in rows])
-        updates = []
-        for row, signal in zip(rows, signals, strict=True):
-            values = _stored(classify(signal, rules, now), declared=row[4])
-            if dict(zip(values, row[4:], strict=True)) != values:
-                updates.append({"key": row[0], **values})
         classified += len(rows)
-        changed += await _write(session, updates, now)
+        changed += await _classify_rows(session, rules, now, rows)
     return RefreshResult(classified, changed)
+
+
+async def refresh_after(
+    session: AsyncSession,
+    rules: SegmentRules,
+    now: datetime,
+    after: int,
+    *,
+    batch_size: int = BATCH_SIZE,
+) -> tuple[RefreshResult, int]:
+    """One batch of a pass over everyone: the customers whose id follows ``after``.
+
+    The segments job commits each batch on its own, so that a pass over many customers
+    never holds their rows locked for long (the contact log moves the same rows).
+
+    Returns:
+        What was done, and the id to continue after (``after`` itself once the pass is
+        over: nothing was classified).
+    """
+    query = _CUSTOMER_ROWS.where(Customer.id > after).limit(batch_size)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return RefreshResult(0, 0), after
+    changed = await _classify_rows(session, rules, now, rows)
+    return RefreshResult(len(rows), changed), rows[-1][0]
+
+
+async def _classify_rows(
+    session: AsyncSession, rules: SegmentRules, now: datetime, rows: Sequence[Any]
+) -> int:
+    """Classify a batch (rows of ``_CUSTOMER_ROWS``) and write what changed; how many."""
+    signals = await gather_signals(session, rules, now, [tuple(row[:4]) for row in rows])
+    updates = []
+    for row, signal in zip(rows, signals, strict=True):
+        values = _stored(classify(signal, rules, now), declared=row[4])
+        if dict(zip(values, row[4:], strict=True)) != values:
+            updates.append({"key": row[0], **values})
+    return await _write(session, updates, now)
+
+
+# What a batch reads of each customer: who, since when, last seen, reachable, and the
+# segments as stored (to write only what changed).
+_CUSTOMER_ROWS = (
+    select(
+        Customer.id,
+        Customer.created_at,
+        Customer.last_seen_at,
+        Customer.reachable,
+        Customer.customer_type,
+        Customer.lifecycle_stage,
+        Customer.value_segment,
+        Customer.churn_risk,
+        Customer.churn_reasons,
+    )
+    .where(Customer.erased_at.is_(None))
+    .order_by(Customer.id)
+)
 
 
 async def _batches(
@@ -491,21 +555,7 @@ async def _batches(
 ) -> AsyncIterator[Sequence[Any]]:
     """The customers to classify, ``batch_size`` at a time, in the order of their ids:
     the ones named, or everyone not forgotten (by keyset, so no batch is read twice)."""
-    query = (
-        select(
-            Customer.id,
-            Customer.created_at,
-            Customer.last_seen_at,
-            Customer.reachable,
-            Customer.customer_type,
-            Customer.lifecycle_stage,
-            Customer.value_segment,
-            Customer.churn_risk,
-            Customer.churn_reasons,
-        )
-        .where(Customer.erased_at.is_(None))
-        .order_by(Customer.id)
-    )
+    query = _CUSTOMER_ROWS
     if customer_ids is not None:
         wanted = sorted(set(customer_ids))
         for start in range(0, len(wanted), batch_size):
@@ -524,8 +574,7 @@ def _stored(segments: Segments, declared: str) -> dict[str, Any]:
     """The columns as stored. A type declared by hand or import that we cannot compute
     (intending, signed) stays while the customer computes as merely potential."""
     kind = segments.customer_type.value
-    computable = {member.value for member in _COMPUTED_TYPES}
-    if segments.customer_type is CustomerType.POTENTIAL and declared not in computable:
+    if segments.customer_type is CustomerType.POTENTIAL and declared not in _COMPUTABLE:
         kind = declared
     return {
         "customer_type": kind,
@@ -536,11 +585,14 @@ def _stored(segments: Segments, declared: str) -> dict[str, Any]:
     }
 
 
-_COMPUTED_TYPES = (
-    CustomerType.POTENTIAL,
-    CustomerType.ONE_TIME,
-    CustomerType.OCCASIONAL,
-    CustomerType.REGULAR,
+_COMPUTABLE = frozenset(
+    kind.value
+    for kind in (
+        CustomerType.POTENTIAL,
+        CustomerType.ONE_TIME,
+        CustomerType.OCCASIONAL,
+        CustomerType.REGULAR,
+    )
 )
 
 

@@ -31,18 +31,32 @@ log = logging.getLogger(__name__)
 async def refresh_segments(context: CareContext) -> None:
     """Job: classify every customer again, then handle the churn risks that turned high.
 
-    One process at a time (an advisory lock on PostgreSQL), so two never alert twice.
+    A batch of customers per transaction, so that no customer's row stays locked for
+    the length of a whole pass. One process at a time (an advisory lock on PostgreSQL,
+    taken by every transaction): a run that finds it taken leaves the work to the
+    holder, and churn risks are handled in a transaction that holds it, so no customer
+    is handled twice.
     """
     services = context.services
+    rules, now = services.care.segments, services.clock.now()
+    classified = changed = 0
+    after = 0
+    while True:
+        async with services.sessionmaker.begin() as session:
+            if not await locks.try_hold(session, locks.SEGMENTS):
+                log.debug("segments: another process is computing them; this run leaves it")
+                return
+            done, after = await segments.refresh_after(session, rules, now, after)
+        if not done.customers:
+            break
+        classified, changed = classified + done.customers, changed + done.changed
     async with services.sessionmaker.begin() as session:
         if not await locks.try_hold(session, locks.SEGMENTS):
-            log.debug("segments: another process is computing them; this run leaves it")
             return
-        result = await segments.refresh(session, services.care.segments, services.clock.now())
         handled = await handle_churn_risks(session, services)
     log.info(
         "segments: %s customers classified, %s changed, %s churn risks handled",
-        result.customers, result.changed, handled,
+        classified, changed, handled,
     )  # fmt: skip
 
 

@@ -205,6 +205,15 @@ async def test_each_classification_over_a_known_history(
     # Nothing happened since: a second run changes no row.
     again = await segments.refresh(session, RULES, clock.now())
     assert (again.customers, again.changed) == (10, 0)
+    # The job's pass, a batch at a time, reads everyone once and finds the same.
+    after, seen, batches = 0, 0, 0
+    while True:
+        done, after = await segments.refresh_after(session, RULES, clock.now(), after, batch_size=4)
+        if not done.customers:
+            break
+        seen, batches = seen + done.customers, batches + 1
+        assert done.changed == 0
+    assert (seen, batches) == (10, 3)
 
 
 async def test_thresholds_are_the_rules_and_a_declared_type_stays(
