@@ -4,7 +4,7 @@ The computed segments (care.segments) live on the customer row beside the custom
 and lifecycle stage they also set; a purchase may carry what it was worth.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-03 12:30:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import care.models
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
