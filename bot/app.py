@@ -44,6 +44,7 @@ from handlers import (
     conversation_desk,
     conversation_staff,
     conversations,
+    customers,
     followups,
     i18n,
     occasions,
@@ -101,7 +102,7 @@ def build_application(
     # Every commit that owes a message wakes the sender of owed messages.
     doorbell = Doorbell()
     sessionmaker = make_sessionmaker(engine, watcher=customer_cache, doorbell=doorbell)
-    contact_log = ContactLog(sessionmaker)
+    contact_log = ContactLog(sessionmaker, settings.segment_rules())
     i18n.load_all()
     services = Services(
         sessionmaker=sessionmaker,
@@ -175,6 +176,7 @@ def build_application(
         settings.outbox_check_seconds,
         settings.planner_check_seconds,
         owed_sender=owed_sender,
+        segment_check_seconds=settings.segment_check_seconds,
     )
     return Built(application=application, engine=engine, services=services, inbox=inbox)
 
@@ -215,6 +217,8 @@ def register_handlers(application: Application) -> None:
         *campaign_handlers(services.staff_chat_id),
         *followups.followups_handlers(services.staff_chat_id),
         *reports.report_handlers(services.staff_chat_id),
+        # /customer and /tag: staff find, see and tag customers.
+        *customers.customer_handlers(services.staff_chat_id),
     ]:
         application.add_handler(handler)
     for handler in profile.commands_before_dialogues():

@@ -20,14 +20,17 @@ tions``        conversations``: closes conversations quiet   SECONDS``          
 ``weekly_``    ``handlers.reports.push_weekly_report``:     every minute             after one
 ``report``     the past week's report to supervisors, once                           minute
                (``CAREBOT_REPORT_WEEKDAY``/``_HOUR``)
+``segments``   ``handlers.segments.refresh_segments``:       ``CAREBOT_SEGMENT_       after one
+               every customer's segments again, then        CHECK_SECONDS``          minute
+               churn risks handled by importance
 =============  ===========================================  =======================  =========
 
 **In which process.** Every job runs in every carebot process: the one that polls
 Telegram and each one started with ``carebot run --jobs-only`` (PostgreSQL only; it
 does the same work and receives no updates). They share the work through the
 database: the SLA watch claims each alert once, the senders claim rows with ``FOR
-UPDATE SKIP LOCKED``, the planner runs in one process at a time (an advisory lock,
-:func:`plan_in_one_process`).
+UPDATE SKIP LOCKED``, the planner and the segments job run in one process at a time (advisory locks,
+:func:`plan_in_one_process`, ``handlers.segments.refresh_segments``).
 
 **Never two at once.** Each job repeats with ``max_instances=1`` and ``coalesce``: a run
 still going when the next is due is skipped, never run beside it.
@@ -48,7 +51,7 @@ from telegram.ext import Application
 from bot.outbox_jobs import OUTBOX_JOB, install_outbox_sender, worker_id
 from bot.owed_jobs import OWED_JOB, OwedSender, install_owed_sender
 from care import locks
-from handlers import conversation_desk, deadlines, reports
+from handlers import conversation_desk, deadlines, reports, segments
 from handlers.campaigns.planner import plan_care
 from handlers.context import CareContext
 
@@ -60,6 +63,10 @@ WEEKLY_REPORT_JOB = "weekly_report"
 # The weekly report's job looks this often whether its day and hour have come.
 WEEKLY_REPORT_CHECK_SECONDS = 60.0
 CONVERSATIONS_JOB = "conversations"
+SEGMENTS_JOB = "segments"
+# The segments job's first run waits this long (or one interval, if shorter): start-up
+# stays quick, and a restart loop does not recompute everyone each time.
+FIRST_SEGMENTS_SECONDS = 60.0
 # The first check runs this soon after start-up (or after one interval, if shorter).
 FIRST_CHECK_SECONDS = 1.0
 FIRST_OWED_SECONDS = 0.5
@@ -85,6 +92,7 @@ def schedule_jobs(
     *,
     owed_sender: OwedSender | None = None,
     owed_check_seconds: float = 1.0,
+    segment_check_seconds: float = 3600.0,
 ) -> None:
     """Register every repeating job (the table above) on PTB's JobQueue."""
     job_queue = application.job_queue
@@ -127,6 +135,12 @@ def schedule_jobs(
             reports.push_weekly_report,
             WEEKLY_REPORT_CHECK_SECONDS,
             first=WEEKLY_REPORT_CHECK_SECONDS,
+        ),
+        Job(
+            SEGMENTS_JOB,
+            segments.refresh_segments,
+            segment_check_seconds,
+            first=min(FIRST_SEGMENTS_SECONDS, segment_check_seconds),
         ),
     ):
         job_queue.run_repeating(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,7 @@ from care.models import Priority
 from care.planning import in_quiet_hours
 from care.reports import ReportSettings
 from care.reports.weekly import WeeklyReport
+from care.segments import SegmentRules
 from care.sla import BusinessHours, SlaPolicy
 from care.triage import Triage
 
@@ -104,6 +106,29 @@ class Settings(BaseSettings):
     churn_days: int = Field(default=90, ge=1, le=3650)
     report_weekday: str | None = "mon"
     report_hour: int = Field(default=9, ge=0, le=23)
+    # Computed segments (docs/segments.md): the thresholds of each rule.
+    segment_check_seconds: float = Field(default=3600.0, gt=0)
+    segment_window_days: int = Field(default=365, ge=1, le=3650)
+    segment_regular_purchases: int = Field(default=4, ge=1)
+    segment_regular_contact_days: int = Field(default=12, ge=1)
+    segment_occasional_purchases: int = Field(default=2, ge=1)
+    segment_occasional_contact_days: int = Field(default=4, ge=1)
+    segment_high_value_amount: Decimal = Field(default=Decimal(1000), ge=0)
+    segment_high_value_purchases: int = Field(default=3, ge=1)
+    segment_strong_points: int = Field(default=2, ge=1, le=4)
+    segment_strong_contact_days: int = Field(default=4, ge=1)
+    segment_long_tenure_days: int = Field(default=180, ge=1)
+    segment_good_rating: float = Field(default=4.0, ge=1, le=5)
+    segment_poor_rating: float = Field(default=2.0, ge=1, le=5)
+    segment_care_reply_days: int = Field(default=3, ge=1, le=30)
+    segment_dormant_days: int = Field(default=180, ge=1)
+    segment_quiet_factor: float = Field(default=2.0, ge=1)
+    segment_quiet_min_days: int = Field(default=30, ge=1)
+    segment_quiet_days: int = Field(default=60, ge=1)
+    segment_low_rating: int = Field(default=2, ge=1, le=5)
+    segment_low_rating_days: int = Field(default=30, ge=1)
+    # Tags that make a customer key for churn handling, besides the star quadrant.
+    segment_key_tags: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["key", "vip"])
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -146,6 +171,13 @@ class Settings(BaseSettings):
         if not bot_id.isdigit() or not secret:
             raise ValueError("does not look like a bot token (expected 123456:ABC...)")
         return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("segment_key_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part for part in value.replace(";", ",").replace(" ", ",").split(",") if part]
+        return value
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -320,6 +352,32 @@ class Settings(BaseSettings):
             ),
             auto_approve_occasions=tuple(self.auto_approve_occasions),
             templates_file=self.templates_file,
+            segments=self.segment_rules(),
+        )
+
+    def segment_rules(self) -> SegmentRules:
+        """The thresholds of the segment rules as the domain takes them."""
+        return SegmentRules(
+            window_days=self.segment_window_days,
+            regular_purchases=self.segment_regular_purchases,
+            regular_contact_days=self.segment_regular_contact_days,
+            occasional_purchases=self.segment_occasional_purchases,
+            occasional_contact_days=self.segment_occasional_contact_days,
+            high_value_amount=self.segment_high_value_amount,
+            high_value_purchases=self.segment_high_value_purchases,
+            strong_points=self.segment_strong_points,
+            strong_contact_days=self.segment_strong_contact_days,
+            long_tenure_days=self.segment_long_tenure_days,
+            good_rating=self.segment_good_rating,
+            poor_rating=self.segment_poor_rating,
+            care_reply_days=self.segment_care_reply_days,
+            dormant_days=self.segment_dormant_days,
+            quiet_factor=self.segment_quiet_factor,
+            quiet_min_days=self.segment_quiet_min_days,
+            quiet_days=self.segment_quiet_days,
+            low_rating=self.segment_low_rating,
+            low_rating_days=self.segment_low_rating_days,
+            key_tags=tuple(tag.strip().lower() for tag in self.segment_key_tags if tag.strip()),
         )
 
     def reports(self) -> ReportSettings:

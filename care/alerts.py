@@ -2,7 +2,8 @@
 
 Every alert about a complaint (an upset customer, an SLA warning or breach, a low
 rating, a comment on a rating, a complaint the customer reopened, a complaint closed
-because its customer asked to be forgotten) gets its recipients
+because its customer asked to be forgotten), and every alert about a key customer whose
+churn risk turned high (``care.segments``), gets its recipients
 here, and ``handlers.staff_alerts.owe_alert`` owes each of them the words. A private
 chat that refuses an alert (a staff member who never opened one with the bot) passes it
 to its fallback chat.
@@ -11,6 +12,8 @@ to its fallback chat.
 alert                  who
 =====================  =================================================================
 upset customer         every supervisor, in private
+key customer at risk   every supervisor in private (the staff group if one cannot get
+                       it); the staff group when there is no supervisor
 SLA warning            the assignee in private (the staff group if they cannot get it);
                        the staff group when nobody has the complaint
 SLA breach, low        the staff group and every supervisor in private
@@ -42,6 +45,7 @@ class Alert(enum.StrEnum):
     RATING_COMMENT = "rating_comment"
     REOPENED_BY_CUSTOMER = "reopened_by_customer"
     CLOSED_AT_ERASURE = "closed_at_erasure"  # /forget closed an open complaint
+    KEY_CUSTOMER_AT_RISK = "key_customer_at_risk"  # care.segments: churn risk turned high
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,11 @@ async def recipients(
     group = [staff_chat_id] if staff_chat_id is not None else []
     if alert is Alert.UPSET_CUSTOMER:
         chats = await _supervisors(session)
+    elif alert is Alert.KEY_CUSTOMER_AT_RISK:
+        supervisors = await _supervisors(session)
+        if not supervisors:
+            return [Recipient(chat) for chat in group]
+        return [Recipient(chat, staff_chat_id) for chat in dict.fromkeys(supervisors)]
     elif alert is Alert.SLA_WARNING:
         if assignee is not None and assignee.active:
             return [Recipient(assignee.telegram_user_id, staff_chat_id)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 
+from care.segments import SegmentRules
+
 
 def parse_hhmm(text: str) -> time:
     """``"09:00"`` → ``time(9, 0)``; raises ValueError on anything else."""
@@ -68,3 +70,5 @@ class EngineConfig:
     auto_approve_occasions: tuple[str, ...] = ()
     templates_file: str | None = None  # None: the shipped care/templates/greetings.toml
     outbox_max_attempts: int = 5
+    # Computed segments and churn handling by importance (care.segments).
+    segments: SegmentRules = field(default_factory=SegmentRules)

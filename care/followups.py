@@ -410,3 +410,45 @@ async def _insert_new(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
         chunk = rows[start : start + INSERT_CHUNK]
         new += await insert_outbox_rows(session, chunk, count=True) or 0
     return new
+
+
+async def plan_win_backs(
+    session: AsyncSession,
+    customer_ids: Sequence[int],
+    config: EngineConfig,
+    now: datetime,
+    default_timezone: str,
+) -> int:
+    """Win these customers back now: normal customers whose churn risk turned high
+    because they went quiet (``care.segments``), before the quiet-spell rule's day.
+
+    Each gets the win-back follow-up of their current quiet spell, due at the next send
+    time in their zone, under the quiet-spell rule's own key, so that a spell is won
+    back once whichever comes first. Only customers who may receive care; nothing when
+    the win-back rule is off.
+
+    Returns:
+        How many rows were planned now (0 for customers planned before).
+    """
+    if config.followups.win_back_quiet_days is None or not customer_ids:
+        return 0
+    times = DueTimes(config.window, default_timezone, now)
+    found = await session.execute(
+        select(Customer.id, Customer.timezone, QUIET_SINCE).where(
+            Customer.id.in_(list(customer_ids)), *may_receive_care()
+        )
+    )
+    rows = []
+    for customer_id, timezone, since in found:
+        zone = times.zone(timezone)
+        rows.append(
+            outbox_row(
+                customer_id,
+                QUIET_SPELLS.key_for(customer_id, since.astimezone(zone).date()),
+                times.due(now.astimezone(zone).date(), timezone),
+                rule=WIN_BACK.name,
+                template=WIN_BACK.template,
+                event_at=since,
+            )
+        )
+    return await _insert_new(session, rows)

@@ -12,6 +12,9 @@ header row naming its columns; only ``telegram_user_id`` is required:
 ``customer_type``  a :class:`care.models.CustomerType` value (``regular``, ``one_time`` …)
 ``consent``  consent to care messages: yes/no, true/false, 1/0, 是/否; empty is no
 ``timezone``  an IANA time zone such as ``Asia/Shanghai``
+``tags``  tags to put on the customer (``vip; wholesale``: separated by ``;``, ``,``,
+    ``|`` or spaces), each as ``care.directory.normalize_tag`` keeps them; tags are only
+    added, never taken off
 
 The whole file is checked before anything is written; any problem, in the header or in
 any row, means nothing is imported and every problem is returned as a :class:`RowError`.
@@ -41,8 +44,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care.birthdays import Birthday, BirthdayError, BirthdayProblem, parse_birthday
 from care.clock import Clock
 from care.customers import DEFAULT_PHONE_REGION, normalize_phone
+from care.directory import DirectoryError, normalize_tag
 from care.locales import locale_for_language_code
-from care.models import Customer, CustomerType
+from care.models import Customer, CustomerTag, CustomerType
 
 USER_ID = "telegram_user_id"
 FIRST_NAME = "first_name"
@@ -53,6 +57,7 @@ BIRTHDAY = "birthday"
 CUSTOMER_TYPE = "customer_type"
 CONSENT = "consent"
 TIMEZONE = "timezone"
+TAGS = "tags"
 
 COLUMNS: tuple[str, ...] = (
     USER_ID,
@@ -64,6 +69,7 @@ COLUMNS: tuple[str, ...] = (
     CUSTOMER_TYPE,
     CONSENT,
     TIMEZONE,
+    TAGS,
 )
 """The columns a customer file may have, in the order we write them in examples."""
 
@@ -75,6 +81,7 @@ _MAX_NAME = 128  # Customer.first_name / last_name
 _YES = frozenset({"yes", "y", "true", "1", "是", "是的", "同意"})
 _NO = frozenset({"", "no", "n", "false", "0", "否", "不", "不同意"})
 _DIGITS = re.compile(r"\d+")
+_TAG_SEPARATORS = re.compile(r"[;,|\s]+")
 
 
 class ImportProblem(enum.StrEnum):
@@ -100,6 +107,7 @@ class ImportProblem(enum.StrEnum):
     UNKNOWN_CUSTOMER_TYPE = "unknown_customer_type"
     NOT_YES_OR_NO = "not_yes_or_no"
     UNKNOWN_TIMEZONE = "unknown_timezone"
+    BAD_TAG = "bad_tag"
 
 
 _BIRTHDAY_PROBLEMS = {
@@ -154,6 +162,7 @@ class _CustomerRow:
     telegram_user_id: int
     values: dict[str, Any]
     consent: bool | None  # None: the file has no consent column
+    tags: tuple[str, ...] = ()
 
 
 async def import_customers(
@@ -399,9 +408,19 @@ def _check_row(
         else:
             problem(CONSENT, ImportProblem.NOT_YES_OR_NO)
 
+    tags: list[str] = []
+    for part in _TAG_SEPARATORS.split(cell(TAGS) or ""):
+        if not part:
+            continue
+        try:
+            tags.append(normalize_tag(part))
+        except DirectoryError:
+            problem(TAGS, ImportProblem.BAD_TAG)
+            break
+
     if user_id is None or len(errors) > found:
         return None
-    return _CustomerRow(row, user_id, values, consent)
+    return _CustomerRow(row, user_id, values, consent, tuple(dict.fromkeys(tags)))
 
 
 @lru_cache(maxsize=1024)
@@ -472,8 +491,36 @@ async def _write_batch(
         await session.execute(insert(cast(Table, Customer.__table__)), inserts)
     if updates:
         await session.execute(update(Customer), updates)
+    await _add_tags(session, [row for row in batch if row.tags])
     await session.flush()
     return len(inserts), len(batch) - len(inserts)
+
+
+async def _add_tags(session: AsyncSession, rows: list[_CustomerRow]) -> None:
+    """Put the rows' tags on their customers (those they have already stay as they are):
+    one lookup of ids, one of tags held, one INSERT."""
+    if not rows:
+        return
+    found = await session.execute(
+        select(Customer.telegram_user_id, Customer.id).where(
+            Customer.telegram_user_id.in_([row.telegram_user_id for row in rows])
+        )
+    )
+    ids = {user_id: customer_id for user_id, customer_id in found}
+    tagged = await session.execute(
+        select(CustomerTag.customer_id, CustomerTag.tag).where(
+            CustomerTag.customer_id.in_(list(ids.values()))
+        )
+    )
+    held = {(customer_id, tag) for customer_id, tag in tagged}
+    new = [
+        {"customer_id": ids[row.telegram_user_id], "tag": tag}
+        for row in rows
+        for tag in row.tags
+        if (ids[row.telegram_user_id], tag) not in held
+    ]
+    if new:
+        await session.execute(insert(cast(Table, CustomerTag.__table__)), new)
 
 
 _NEW_CUSTOMER_DEFAULTS: dict[str, Any] = {

@@ -24,6 +24,7 @@ __all__ = [
     "OWED_SENDER",
     "PLANNER",
     "REPORTS",
+    "SEGMENTS",
     "SENDER",
     "WEBHOOK",
     "claim",
@@ -39,6 +40,7 @@ OWED_SENDER = 0x63617203  # a sender of owed messages (care.owed) with rows in f
 REPORTS = 0x63617204  # the weekly report: owed by one process, once
 INBOX_WORKER = 0x63617205  # a worker of the update inbox is alive (number: its worker id)
 WEBHOOK = 0x63617206  # setting the webhook: one instance at a time (bot.webhook)
+SEGMENTS = 0x63617207  # the segments job (care.segments): one run at a time
 
 
 def number_of(name: str) -> int:

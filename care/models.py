@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
@@ -201,6 +203,15 @@ class Customer(Base):
     # 0016's columns, as the migration tests do, stay valid.)
     channel: Mapped[str] = mapped_column(String(16), server_default=Channel.BOT.value)
     business_connection_id: Mapped[str | None] = mapped_column(String(64))
+    # Computed segments (care.segments, docs/segments.md): the value × relationship
+    # quadrant, the churn risk and its reasons, when they were last computed, and when
+    # the churn risk last turning high was handled (a key customer's alert, a normal
+    # one's win-back; cleared when the risk falls), so it is handled once.
+    value_segment: Mapped[str | None] = mapped_column(String(16))
+    churn_risk: Mapped[str | None] = mapped_column(String(8))
+    churn_reasons: Mapped[str | None] = mapped_column(String(64))
+    segmented_at: Mapped[datetime | None]
+    churn_handled_at: Mapped[datetime | None]
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", order_by="Contact.id", lazy="raise"
@@ -211,6 +222,8 @@ class Customer(Base):
         Index("ix_customer_last_seen_at", "last_seen_at"),
         # The contact log finds the customer of each message the bot sends by its chat.
         Index("ix_customer_chat_id", "chat_id"),
+        Index("ix_customer_value_segment", "value_segment"),
+        Index("ix_customer_churn_risk", "churn_risk"),
     )
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy reads it
 
@@ -470,9 +483,15 @@ class Purchase(Base):
     purchased_at: Mapped[datetime]
     product: Mapped[str | None] = mapped_column(CleanString(128))
     reference: Mapped[str | None] = mapped_column(CleanString(64))
+    # What it was worth, in the company's currency; None: not recorded (the value ×
+    # relationship quadrant then counts purchases, care.segments).
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     created_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_purchase_purchased_at", "purchased_at"),)
+    __table_args__ = (
+        Index("ix_purchase_purchased_at", "purchased_at"),
+        Index("ix_purchase_customer_purchased", "customer_id", "purchased_at"),
+    )
 
 
 class CampaignStatus(enum.StrEnum):

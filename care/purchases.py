@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from care import segments
 from care.models import Customer, Purchase
+from care.segments import SegmentRules
 
 MAX_PRODUCT = 128
 MAX_REFERENCE = 64
+MAX_AMOUNT = Decimal("1e12")  # Purchase.amount is NUMERIC(14, 2)
 
 
 class PurchaseProblem(enum.StrEnum):
@@ -20,6 +24,7 @@ class PurchaseProblem(enum.StrEnum):
     FORGOTTEN = "forgotten"  # the customer asked to be forgotten
     IN_THE_FUTURE = "in_the_future"
     TOO_LONG = "too_long"
+    BAD_AMOUNT = "bad_amount"  # negative, or too large for the column
 
 
 class PurchaseError(ValueError):
@@ -35,6 +40,8 @@ async def record_purchase(
     product: str | None,
     reference: str | None,
     now: datetime,
+    amount: Decimal | None = None,
+    segment_rules: SegmentRules | None = None,
 ) -> Purchase:
     """Record a customer's purchase; the planner follows it up some days later.
 
@@ -44,6 +51,9 @@ async def record_purchase(
         product: what was bought, if known.
         reference: an order number or similar, if any.
         now: when it is recorded.
+        amount: what it was worth, if known (the value × relationship quadrant).
+        segment_rules: the thresholds the customer is classified again by
+            (``care.segments``); None: the defaults.
 
     Raises:
         PurchaseError: no such customer, a forgotten one, a purchase in the future, or
@@ -58,6 +68,8 @@ async def record_purchase(
         raise PurchaseError(PurchaseProblem.IN_THE_FUTURE)
     product = (product or "").strip() or None
     reference = (reference or "").strip() or None
+    if amount is not None and (amount < 0 or amount >= MAX_AMOUNT):
+        raise PurchaseError(PurchaseProblem.BAD_AMOUNT)
     if (product and len(product) > MAX_PRODUCT) or (reference and len(reference) > MAX_REFERENCE):
         raise PurchaseError(PurchaseProblem.TOO_LONG)
     purchase = Purchase(
@@ -65,8 +77,10 @@ async def record_purchase(
         purchased_at=purchased_at,
         product=product,
         reference=reference,
+        amount=amount,
         created_at=now,
     )
     session.add(purchase)
     await session.flush()
+    await segments.refresh(session, segment_rules or SegmentRules(), now, [customer_id])
     return purchase

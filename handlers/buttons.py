@@ -233,6 +233,14 @@ class CannedPick(Button):
     name: str
 
 
+@dataclass(frozen=True)
+class CustomerPick(Button):
+    """A customer picked from /customer's list of matches."""
+
+    PREFIX = "cu"
+    customer_id: int
+
+
 def key(label: str, data: Button) -> InlineKeyboardButton:
     """An inline keyboard button that carries ``data``."""
     return InlineKeyboardButton(label, callback_data=data.pack())

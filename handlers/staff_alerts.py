@@ -36,15 +36,19 @@ async def owe_alert(
     services: Services,
     alert: Alert,
     text: str | Callable[[], str],
-    complaint_id: int,
+    complaint_id: int | None,
     *,
     assignee: StaffMember | None = None,
+    customer_id: int | None = None,
 ) -> int:
     """Owe the alert's words to everyone who hears of ``alert``.
 
     ``text`` is the words, or what makes them in the current locale: then the staff
     group reads them in the company's default locale and a staff member's private chat
     in theirs (``care.staff.reading_locale``).
+
+    An alert about a complaint is filed under it once sent; one about a customer
+    (``customer_id``, no complaint) is tied to them, so that /forget finds it.
 
     Returns:
         How many chats it was owed to (0: nobody to tell, which is logged).
@@ -53,7 +57,8 @@ async def owe_alert(
         session, alert, staff_chat_id=services.staff_chat_id, assignee=assignee
     )
     if not chats:
-        log.warning("complaint %s: %s alert with nobody to tell it to", complaint_id, alert)
+        about = f"complaint {complaint_id}" if complaint_id else f"customer {customer_id}"
+        log.warning("%s: %s alert with nobody to tell it to", about, alert)
     readers = await staff_members.active_staff_by_user(session) if callable(text) else {}
     for recipient in chats:
         reader = readers.get(recipient.chat_id)  # a private chat's id is its user's
@@ -67,6 +72,6 @@ async def owe_alert(
         owed.owe(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
             text=words, complaint_id=complaint_id, fallback_chat_id=recipient.fallback_chat_id,
-            remember_as=MENTION,
+            remember_as=MENTION if complaint_id is not None else None, customer_id=customer_id,
         )  # fmt: skip
     return len(chats)

@@ -305,3 +305,15 @@ def clock() -> Clock:
     import bot.cli
 
     return bot.cli.SystemClock()
+
+
+customer_app = CareTyper(
+    help=(
+        "Find a customer, see their card, tag them; compute everyone's segments (docs/segments.md)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+
+app.add_typer(customer_app, name="customer")

@@ -59,6 +59,10 @@ _PROBLEM_WORDS: dict[ImportProblem, str] = {
     ),
     ImportProblem.NOT_YES_OR_NO: "not yes or no (yes/no, true/false, 1/0, 是/否)",
     ImportProblem.UNKNOWN_TIMEZONE: "not an IANA time zone (e.g. Asia/Shanghai)",
+    ImportProblem.BAD_TAG: (
+        "not tags: words of letters, digits, '.', '-' or '_' (at most 32 characters each), "
+        "separated by ';' or spaces"
+    ),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,7 @@ _PURCHASE_PROBLEMS: dict[PurchaseProblem, str] = {
     PurchaseProblem.NO_SUCH_CUSTOMER: "no such customer",
     PurchaseProblem.FORGOTTEN: "the customer asked to be forgotten",
     PurchaseProblem.IN_THE_FUTURE: "the purchase is in the future",
+    PurchaseProblem.BAD_AMOUNT: "the amount must be at least 0 and less than 10^12",
     PurchaseProblem.TOO_LONG: (
         f"the product (at most {MAX_PRODUCT} characters) or the reference "
         f"(at most {MAX_REFERENCE}) is too long"
@@ -58,6 +60,16 @@ def _purchase_moment(text: str, timezone: str) -> datetime:
     )
 
 
+def _amount(text: str) -> Decimal:
+    try:
+        worth = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation:
+        worth = Decimal("NaN")
+    if not worth.is_finite():
+        raise typer.BadParameter(f"{text!r} is not an amount (1299.00)", param_hint="--amount")
+    return worth
+
+
 @purchase_app.command("add")
 def purchase_add(
     customer: Annotated[
@@ -79,19 +91,27 @@ def purchase_add(
     reference: Annotated[
         str | None, typer.Option("--reference", "-r", help="An order number or similar.")
     ] = None,
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            "--amount", "-a", metavar="AMOUNT", help="What it was worth (1299.00), for segments."
+        ),
+    ] = None,
 ) -> None:
     """Record a customer's purchase; the bot asks after it some days later."""
     settings = cli_settings()
     purchased_at = _purchase_moment(at, settings.timezone)
     now = clock().now()
+    worth = _amount(amount) if amount is not None else None
 
     async def work(session: AsyncSession) -> int | None:
         customer_id = await find_customer_id(session, customer)
         if customer_id is None:
             return None
         purchase = await record_purchase(
-            session, customer_id, purchased_at, product, reference, now
-        )
+            session, customer_id, purchased_at, product, reference, now,
+            amount=worth, segment_rules=settings.segment_rules(),
+        )  # fmt: skip
         return purchase.id
 
     try:

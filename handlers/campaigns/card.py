@@ -5,7 +5,7 @@ up to date after each change commits."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,7 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def card_text(
-    campaign: Campaign, size: int, samples: Mapping[str, str], services: Services, locale: str
+    campaign: Campaign,
+    size: int,
+    samples: Mapping[str, str],
+    services: Services,
+    locale: str,
+    who: Sequence[tuple[int, str]] = (),
 ) -> str:
     """A campaign's card: what, to whom, when, where it stands, and its words."""
     heading = (
@@ -51,6 +56,16 @@ def card_text(
             count=size,
         ),
     ]
+    if who:
+        names = ", ".join(
+            _("{name} (id {id})").format(name=name or _("(no name)"), id=customer_id)
+            for customer_id, name in who
+        )
+        more = size - len(who)
+        lines.append(
+            _("Among them: {names}").format(names=names)
+            + (_(" and {count} more").format(count=more) if more > 0 else "")
+        )
     if campaign.occasion is None:
         lines.append(_("Message of your own (no template)."))
     for sample_locale, text in samples.items():
@@ -88,7 +103,9 @@ async def card(
         default_locale=services.default_locale,
         countries=services.care.holiday_countries,
     )
-    return card_text(campaign, size, samples, services, locale), card_keyboard(campaign)
+    who = await audiences.audience_sample(session, campaign.audience, services.clock.now())
+    text = card_text(campaign, size, samples, services, locale, who)
+    return text, card_keyboard(campaign)
 
 
 def remembered_as_card(campaign_id: int) -> After:

@@ -95,7 +95,7 @@ def read_options(
     Raises:
         Answer: a word not understood, a day or time that does not exist, a bad audience.
     """
-    audience: dict[str, Any] | None = None
+    audience_parts: list[str] = []  # several must all hold: segment:star tag:vip
     day: date | None = None
     at: time | None = None
     occasion: str | None = None
@@ -106,8 +106,8 @@ def read_options(
             day = _day(token)
         elif at is None and TIME.match(token):
             at = _time(token)
-        elif audience is None and _looks_like_audience(token):
-            audience = audiences.parse_audience(token)
+        elif _looks_like_audience(token):
+            audience_parts.append(token)
         elif is_text:
             text = arguments[word.start() :].strip()
             break
@@ -117,6 +117,7 @@ def read_options(
             occasion = token
         else:
             raise Answer(_("I do not understand “{word}”.").format(word=token) + "\n\n" + help)
+    audience = audiences.parse_audience(" ".join(audience_parts)) if audience_parts else None
     return Asked(occasion, text, audience, day, at), is_text
 
 

@@ -11,6 +11,7 @@ from care import audiences, campaigns, messages
 from care.campaigns import CampaignProblem
 from care.models import Campaign, CampaignStatus, OutboxState
 from care.outbox import SkipReason
+from handlers import segment_words as seg
 from handlers.context import Services
 from handlers.i18n import N_, ngettext
 from handlers.i18n import gettext as _
@@ -95,8 +96,10 @@ def problem_words(problem: CampaignProblem, facts: Mapping[str, str] | None = No
     if problem is CampaignProblem.UNKNOWN_AUDIENCE or problem is CampaignProblem.BAD_AUDIENCE_VALUE:
         return _(
             "That is not an audience. Use all, tag:<tag>, type:<customer type>, "
-            "stage:<lifecycle stage> or quiet:<days>, e.g. tag:vip, type:regular, "
-            "stage:dormant, quiet:90."
+            "stage:<lifecycle stage>, segment:<star|question|cash_cow|dog>, "
+            "risk:<low|medium|high> or quiet:<days>, e.g. tag:vip, type:regular, "
+            "stage:dormant, risk:high, quiet:90; several together must all hold: "
+            "segment:star tag:vip."
         )
     if problem is CampaignProblem.TEXT_TOO_LONG:
         return _("The message is too long: Telegram takes at most 4096 characters.")
@@ -148,12 +151,26 @@ def edit_help(campaign_id: int) -> str:
 
 def audience_words(audience: Mapping[str, Any]) -> str:
     kind = audience.get("kind")
+    if kind == "all_of":
+        return _(" and ").join(audience_words(part) for part in audience["parts"])
     if kind == "tag":
         return _("customers tagged {tag}").format(tag=audience["tag"])
     if kind == "customer_type":
-        return _("customers of type {type}").format(type=audience["value"])
+        return _("customers of type {type}").format(
+            type=seg.label(seg.TYPE_LABELS, audience["value"])
+        )
     if kind == "lifecycle":
-        return _("customers in the {stage} stage").format(stage=audience["value"])
+        return _("customers in the {stage} stage").format(
+            stage=seg.label(seg.STAGE_LABELS, audience["value"])
+        )
+    if kind == "segment":
+        return _("customers in the {segment} quadrant").format(
+            segment=seg.label(seg.SEGMENT_LABELS, audience["value"])
+        )
+    if kind == "risk":
+        return _("customers at {risk} risk of leaving").format(
+            risk=seg.label(seg.RISK_LABELS, audience["value"])
+        )
     if kind == "quiet":
         return _("customers without contact for {days} days").format(days=audience["days"])
     return _("all customers")

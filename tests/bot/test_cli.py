@@ -374,7 +374,7 @@ async def test_import_reports_a_duplicate_id_with_both_rows(
 async def test_import_refuses_an_unknown_column(
     carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    path = write_csv(tmp_path / "tags.csv", "telegram_user_id,tags", "42,vip")
+    path = write_csv(tmp_path / "labels.csv", "telegram_user_id,labels", "42,vip")
 
     result = await carebot("import", "customers", str(path))
 

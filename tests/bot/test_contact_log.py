@@ -18,6 +18,7 @@ from care import contacts, customers
 from care.clock import ManualClock
 from care.contacts import ContactEntry
 from care.models import Contact, ContactKind, Customer, Direction
+from care.segments import SegmentRules
 
 
 async def new_customers(
@@ -237,3 +238,40 @@ async def test_callers_holding_every_pooled_connection_do_not_starve_the_writer(
         for connection in held:
             await connection.close()
         await small.dispose()
+
+
+async def test_a_customers_first_message_of_a_day_classifies_them_again(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    [kim] = await new_customers(sessionmaker, clock, 1)
+    async with sessionmaker.begin() as session:
+        customer = await session.get_one(Customer, kim)
+        customer.last_seen_at = clock.now() - timedelta(days=100)
+        customer.churn_risk = "high"  # as the segments job left them: quiet 100 days
+        customer.lifecycle_stage = "defence"
+    contact_log = ContactLog(sessionmaker, SegmentRules())
+    await contact_log.open()
+    try:
+        await contact_log.record(inbound(kim, "hello again", clock))
+
+        async with sessionmaker() as session:
+            customer = await session.get_one(Customer, kim)
+            assert (customer.churn_risk, customer.lifecycle_stage) == ("low", "breakthrough")
+            first = customer.segmented_at
+        assert first == clock.now()
+
+        # The next message of the same day changes no signal: not classified again (a
+        # value planted meanwhile stays), until the first message of the next day.
+        async with sessionmaker.begin() as session:
+            (await session.get_one(Customer, kim)).value_segment = "planted"
+        clock.advance(timedelta(minutes=5))
+        await contact_log.record(inbound(kim, "and again", clock))
+        async with sessionmaker() as session:
+            customer = await session.get_one(Customer, kim)
+            assert (customer.value_segment, customer.segmented_at) == ("planted", first)
+        clock.advance(timedelta(days=1))
+        await contact_log.record(inbound(kim, "a new day", clock))
+        async with sessionmaker() as session:
+            assert (await session.get_one(Customer, kim)).value_segment == "dog"
+    finally:
+        await contact_log.close()

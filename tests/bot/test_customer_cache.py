@@ -303,6 +303,18 @@ CORE_ALLOWED = {
         "the contact log moves only the last-contact and last-seen times, which the "
         "cache does not hold",
     ),
+    "care/segments.py": (
+        {
+            "customer_type",
+            "lifecycle_stage",
+            "value_segment",
+            "churn_risk",
+            "churn_reasons",
+            "segmented_at",
+            "churn_handled_at",
+        },
+        "the segments job writes computed segments in batches; the cache holds none of them",
+    ),
 }
 _SQL_ON_CUSTOMERS = re.compile(r"\b(UPDATE|DELETE\s+FROM)\s+[\"`]?customer\b", re.IGNORECASE)
 

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.clock import ManualClock
-from care.importing import COLUMNS, ImportProblem, RowError, import_customers
-from care.models import Customer
+from care.importing import COLUMNS, TAGS, ImportProblem, RowError, import_customers
+from care.models import Customer, CustomerTag
 
-HEADER = ",".join(COLUMNS)
+# The columns the examples below fill (tags have their own test).
+HEADER = ",".join(column for column in COLUMNS if column != TAGS)
 
 
 def csv_file(*lines: str, bom: bool = False, encoding: str = "utf-8") -> io.BytesIO:
@@ -150,11 +151,11 @@ async def test_a_duplicate_telegram_user_id_names_both_rows(
 
 
 async def test_an_unknown_column_is_an_error(session: AsyncSession, clock: ManualClock) -> None:
-    source = csv_file("telegram_user_id,first_name,tags", "42,一,vip")
+    source = csv_file("telegram_user_id,first_name,labels", "42,一,vip")
 
     result = await import_customers(session, source, clock)
 
-    assert result.errors == [RowError(1, "tags", ImportProblem.UNKNOWN_COLUMN, "tags")]
+    assert result.errors == [RowError(1, "labels", ImportProblem.UNKNOWN_COLUMN, "labels")]
     assert await count(session) == 0
 
 
@@ -354,3 +355,26 @@ async def test_phone_numbers_without_a_country_code_are_of_the_configured_region
     assert result.errors == [RowError(3, "phone", ImportProblem.NOT_A_PHONE, "1380013800")]
     result = await import_customers(session, csv_file(*hong_kong[:2]), clock, phone_region="HK")
     assert result.ok and (await customers(session))[3003].phone == "+85291234567"
+
+
+async def test_tags_are_added_and_never_taken_off(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    first = csv_file("telegram_user_id,tags", "5001,VIP; wholesale", '5002,"key, vip vip"', "5003,")
+    assert (await import_customers(session, first, clock)).ok
+    again = csv_file("telegram_user_id,tags", "5001,gold", "5003,#new")
+    assert (await import_customers(session, again, clock)).ok
+    found = await customers(session)
+    held = (await session.execute(select(CustomerTag.customer_id, CustomerTag.tag))).all()
+    by_user: dict[int | None, set[str]] = {}
+    ids = {c.id: user_id for user_id, c in found.items()}
+    for customer_id, tag in held:
+        by_user.setdefault(ids[customer_id], set()).add(tag)
+    assert by_user == {5001: {"vip", "wholesale", "gold"}, 5002: {"key", "vip"}, 5003: {"new"}}
+
+    bad = csv_file("telegram_user_id,tags", "5004,ok no/slash", "5005," + "x" * 33)
+    result = await import_customers(session, bad, clock)
+    assert [(e.row, e.column, e.problem) for e in result.errors] == [
+        (2, "tags", ImportProblem.BAD_TAG),
+        (3, "tags", ImportProblem.BAD_TAG),
+    ]
