@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from care import staff as staff_members
 from care.clock import Clock, SystemClock
+from care.faq import FaqShelf
 from care.locales import LOCALES
 from care.templates import TemplateBook
 from handlers import (
@@ -43,6 +44,7 @@ from handlers import (
     conversation_desk,
     conversation_staff,
     conversations,
+    faq,
     followups,
     i18n,
     occasions,
@@ -119,6 +121,8 @@ def build_application(
         templates=templates or TemplateBook.load(settings.templates_file, settings.default_locale),
         reports=settings.reports(),
         weekly_report=settings.weekly_report(),
+        faq=FaqShelf(settings.faq_thresholds()),
+        faq_quiet_after_answer=timedelta(minutes=settings.faq_quiet_minutes),
     )
     bot = CareBot(
         token,
@@ -199,6 +203,8 @@ def register_handlers(application: Application) -> None:
         application.add_handler(handler)
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)
+    for handler in faq.faq_staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
     for handler in [
         *occasions.occasions_handlers(services.staff_chat_id),
         *campaign_handlers(services.staff_chat_id),
@@ -218,6 +224,10 @@ def register_handlers(application: Application) -> None:
     # Edits of messages staff were shown, then messages for an open complaint (the
     # others go into the customer's conversation).
     for handler in conversations.conversation_handlers():
+        application.add_handler(handler)
+    # A question outside any dialogue and outside an open complaint: the FAQ answers it,
+    # or hands it on to the customer's conversation (handlers.faq.hand_off).
+    for handler in faq.faq_handlers():
         application.add_handler(handler)
     for handler in complaints.relay_handlers():
         application.add_handler(handler)

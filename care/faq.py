@@ -9,6 +9,7 @@ keeps a :class:`FaqBook` (the entries and their index) and builds it again when
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.faq_files import EntryData, FaqProblem, FileError, LocaleText, ParsedFile
-from care.faq_match import Candidate, FaqIndex, Match, Phrasing, Thresholds, Weights, decide
+from care.faq_match import (
+    Candidate,
+    Decision,
+    FaqIndex,
+    Match,
+    Phrasing,
+    Thresholds,
+    Weights,
+    decide,
+)
 from care.faq_models import FaqEntry, FaqEvent, FaqEventKind, FaqSwitch
 from care.models import Contact, ContactKind, Direction
 
@@ -176,6 +186,19 @@ async def record_event(
     """Note what happened, for the measures."""
     session.add(FaqEvent(entry_id=entry_id, customer_id=customer_id, kind=kind.value, at=now))
     await session.flush()
+
+
+async def record_match(
+    session: AsyncSession, match: Match, customer_id: int, now: datetime
+) -> None:
+    """Note what the bot did with a customer's message: answered, suggested (each entry
+    offered) or handed off."""
+    if match.decision is Decision.HANDOFF:
+        await record_event(session, FaqEventKind.HANDED_OFF, now, customer_id=customer_id)
+        return
+    kind = FaqEventKind.ANSWERED if match.decision is Decision.ANSWER else FaqEventKind.SUGGESTED
+    for candidate in match.candidates:
+        await record_event(session, kind, now, entry_id=candidate.entry_id, customer_id=customer_id)
 
 
 async def last_answer(session: AsyncSession, customer_id: int) -> str | None:
@@ -396,6 +419,36 @@ async def load_book(
         enabled=version[2],
         version=version,
     )
+
+
+class FaqShelf:
+    """The bot's current :class:`FaqBook`, built again when the base changes.
+
+    One per application. Building indexes every phrasing (seconds at thousands of
+    entries), so it runs in a worker thread, once for concurrent callers.
+    """
+
+    def __init__(self, thresholds: Thresholds | None = None, weights: Weights | None = None):
+        self.thresholds = thresholds or Thresholds()
+        self.weights = weights
+        self._book: FaqBook | None = None
+        self._lock = asyncio.Lock()
+
+    async def book(self, session: AsyncSession) -> FaqBook:
+        """The book for the base as ``session`` sees it."""
+        version = await knowledge_version(session)
+        if self._book is not None and self._book.version == version:
+            return self._book
+        async with self._lock:
+            if self._book is None or self._book.version != version:
+                rows = await all_entries(session)
+                entries = [entry_data(row) for row in rows if row.enabled]
+                book = await asyncio.to_thread(
+                    FaqBook.of, entries, self.thresholds, self.weights, version=version
+                )
+                book.enabled = version[2]
+                self._book = book
+        return self._book
 
 
 __all__ = ["Candidate", "FaqBook", "Match", "Thresholds"]

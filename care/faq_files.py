@@ -130,18 +130,21 @@ def _check_table(table: dict[str, Any], position: str, parsed: ParsedFile) -> No
     elif not isinstance(entry_id, str) or not _valid_id(entry_id):
         errors.append(FileError(where, FaqProblem.BAD_ID, repr(entry_id)))
     texts: dict[str, LocaleText] = {}
+    languages = 0  # tables that look like a language's, known or not
     for key, value in table.items():
         if key in _ENTRY_KEYS:
             continue
         if not isinstance(value, dict):
             errors.append(FileError(where, FaqProblem.UNKNOWN_FIELD, key))
-        elif key not in LOCALES:
+            continue
+        languages += 1
+        if key not in LOCALES:
             errors.append(FileError(where, FaqProblem.UNKNOWN_LANGUAGE, key))
         else:
             text = _locale_text(value, where, key, errors)
             if text is not None:
                 texts[key] = text
-    if not texts and not any(e.problem is FaqProblem.UNKNOWN_LANGUAGE for e in errors[before:]):
+    if not languages:
         errors.append(FileError(where, FaqProblem.NO_LANGUAGE, ", ".join(LOCALES)))
     tags = _strings(table.get("tags", []), where, "tags", errors)
     related = _strings(table.get("related", []), where, "related", errors)

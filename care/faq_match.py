@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
+import numpy as np
 import opencc
 import rjieba
 import snowballstemmer
@@ -119,6 +120,12 @@ def _stemmer() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    """The word's English stem (the pure-Python stemmer is slow; words repeat)."""
+    return str(_stemmer().stemWord(word))
+
+
 def normalize(text: str) -> str:
     """Fold width and case, convert Traditional to Simplified Chinese, drop punctuation.
 
@@ -137,25 +144,22 @@ def terms(normalized: str) -> list[str]:
     or the character itself when the run has one.
     """
     found: list[str] = []
-    stemmer = _stemmer()
     for word in normalized.split(" "):
         if not word:
             continue
         position = 0
         for han in _HAN_RUN.finditer(word):
-            found.extend(stemmer.stemWords(_latin_words(word[position : han.start()])))
+            if han.start() > position:
+                found.append(_stem(word[position : han.start()]))
             run = han.group()
             found.extend(rjieba.cut(run))
             if len(run) == 1:
                 found.append("~" + run)
             found.extend("~" + run[i : i + 2] for i in range(len(run) - 1))
             position = han.end()
-        found.extend(stemmer.stemWords(_latin_words(word[position:])))
+        if position < len(word):
+            found.append(_stem(word[position:]))
     return found
-
-
-def _latin_words(text: str) -> list[str]:
-    return [text] if text else []
 
 
 def _segmented(normalized: str) -> str:
@@ -172,25 +176,22 @@ class Phrasing:
 
 
 @dataclass
-class _Indexed:
-    entry: int  # position in FaqIndex.entry_ids
-    terms: frozenset[str]
-    weight: float  # the sum of its terms' idf
-    segmented: str
-
-
-@dataclass
 class FaqIndex:
-    """Everything precomputed for matching against one knowledge base."""
+    """Everything precomputed for matching against one knowledge base.
+
+    Phrasings are numbered entry by entry (an entry's phrasings are contiguous, from
+    ``starts[entry]``), so the best phrasing of every entry is one ``maximum.reduceat``.
+    """
 
     entry_ids: list[str]
-    phrasings: list[_Indexed]
-    by_entry: list[list[int]]  # entry -> its phrasings
-    postings: dict[str, list[int]]  # term -> phrasings using it
+    starts: np.ndarray  # entry -> its first phrasing
+    phrasing_weight: np.ndarray  # phrasing -> the sum of its terms' idf
+    segmented: list[str]  # phrasing -> its words, for rapidfuzz
+    postings: dict[str, np.ndarray]  # term -> phrasings using it
     idf: dict[str, float]
     unknown_idf: float  # a term no entry uses
     vocabulary: list[str]  # English terms, for typo mapping
-    answer_postings: dict[str, list[int]]  # term -> entries whose answers use it
+    answer_postings: dict[str, np.ndarray]  # term -> entries whose answers use it
     answer_idf: dict[str, float]
     weights: Weights = field(default_factory=Weights)
 
@@ -208,33 +209,26 @@ class FaqIndex:
             answers: The answers of those entries (any language), as phrasings.
             weights: How scores are combined; the measured defaults if None.
         """
-        entry_ids: list[str] = []
-        position: dict[str, int] = {}
-        prepared: list[tuple[int, frozenset[str], str]] = []
-        entries_using: dict[str, set[int]] = defaultdict(set)
+        grouped: dict[str, list[str]] = defaultdict(list)
         for phrasing in phrasings:
-            entry = position.setdefault(phrasing.entry_id, len(entry_ids))
-            if entry == len(entry_ids):
-                entry_ids.append(phrasing.entry_id)
-            normalized = normalize(phrasing.text)
-            its_terms = frozenset(terms(normalized))
-            for term in its_terms:
-                entries_using[term].add(entry)
-            prepared.append((entry, its_terms, _segmented(normalized)))
+            grouped[phrasing.entry_id].append(phrasing.text)
+        entry_ids = list(grouped)
+        position = {entry_id: n for n, entry_id in enumerate(entry_ids)}
+        prepared: list[tuple[frozenset[str], str]] = []
+        starts: list[int] = []
+        entries_using: dict[str, set[int]] = defaultdict(set)
+        for entry, entry_id in enumerate(entry_ids):
+            starts.append(len(prepared))
+            for text in grouped[entry_id]:
+                normalized = normalize(text)
+                its_terms = frozenset(terms(normalized))
+                for term in its_terms:
+                    entries_using[term].add(entry)
+                prepared.append((its_terms, _segmented(normalized)))
         count = len(entry_ids)
-        idf = {
-            term: math.log((count + 1) / (len(users) + 0.5))
-            for term, users in entries_using.items()
-        }
-        unknown_idf = math.log((count + 1) / 0.5)
-        indexed: list[_Indexed] = []
+        idf = {t: math.log((count + 1) / (len(users) + 0.5)) for t, users in entries_using.items()}
         postings: dict[str, list[int]] = defaultdict(list)
-        by_entry: list[list[int]] = [[] for _ in entry_ids]
-        for number, (entry, its_terms, segmented) in enumerate(prepared):
-            by_entry[entry].append(number)
-            indexed.append(
-                _Indexed(entry, its_terms, sum(idf[t] for t in its_terms) or 1.0, segmented)
-            )
+        for number, (its_terms, _segmented_text) in enumerate(prepared):
             for term in its_terms:
                 postings[term].append(number)
         answer_users: dict[str, set[int]] = defaultdict(set)
@@ -243,20 +237,25 @@ class FaqIndex:
                 for term in terms(normalize(answer.text)):
                     answer_users[term].add(position[answer.entry_id])
         answer_idf = {
-            term: math.log((count + 1) / (len(users) + 0.5)) for term, users in answer_users.items()
+            t: math.log((count + 1) / (len(users) + 0.5)) for t, users in answer_users.items()
         }
         vocabulary = sorted(
             t for t in idf.keys() | answer_idf.keys() if t.isascii() and len(t) >= _MIN_TYPO_LENGTH
         )
         return cls(
             entry_ids=entry_ids,
-            phrasings=indexed,
-            by_entry=by_entry,
-            postings=dict(postings),
+            starts=np.array(starts, dtype=np.intp),
+            phrasing_weight=np.array(
+                [sum(idf[t] for t in its_terms) or 1.0 for its_terms, _ in prepared]
+            ),
+            segmented=[segmented for _, segmented in prepared],
+            postings={t: np.array(p, dtype=np.intp) for t, p in postings.items()},
             idf=idf,
-            unknown_idf=unknown_idf,
+            unknown_idf=math.log((count + 1) / 0.5),
             vocabulary=vocabulary,
-            answer_postings={t: sorted(users) for t, users in answer_users.items()},
+            answer_postings={
+                t: np.array(sorted(users), dtype=np.intp) for t, users in answer_users.items()
+            },
             answer_idf=answer_idf,
             weights=weights or Weights(),
         )
@@ -276,57 +275,56 @@ class FaqIndex:
         return found[0] if found else term
 
     def scores(self, text: str) -> list[Candidate]:
-        """Every plausible entry with its score, best first."""
-        normalized = normalize(text)
-        query = {self._known(t) for t in terms(normalized)}
-        if not query:
+        """The plausible entries with their scores, best first (at most ``shortlist``)."""
+        if not self.entry_ids:
+            return []
+        query = {self._known(t) for t in terms(normalize(text))}
+        known = [t for t in query if t in self.postings]
+        if not known:
             return []
         query_weight = sum(self.idf.get(t, self.unknown_idf) for t in query)
-        shared: dict[int, float] = defaultdict(float)
-        for term in query:
-            for number in self.postings.get(term, ()):
-                shared[number] += self.idf[term]
-        overlap_by_entry: dict[int, float] = defaultdict(float)
-        for number, weight in shared.items():
-            phrasing = self.phrasings[number]
-            # The geometric mean of how much of each side the shared terms cover.
-            overlap = weight / math.sqrt(query_weight * phrasing.weight)
-            if overlap > overlap_by_entry[phrasing.entry]:
-                overlap_by_entry[phrasing.entry] = overlap
-        share, answer_share = self.weights.fuzzy, self.weights.answer
-        in_answers: dict[int, float] = defaultdict(float)
-        if answer_share > 0:
-            answer_weight = sum(self.answer_idf.get(t, self.unknown_idf) for t in query)
-            for term in query:
-                for entry in self.answer_postings.get(term, ()):
-                    in_answers[entry] += self.answer_idf[term] / answer_weight
-        lexical = {
-            entry: (1 - share - answer_share) * overlap_by_entry[entry]
-            + answer_share * in_answers[entry]
-            for entry in overlap_by_entry.keys() | in_answers.keys()
-        }
-        by_entry = dict(
-            sorted(lexical.items(), key=lambda kv: kv[1], reverse=True)[: self.weights.shortlist]
+        shared = np.bincount(
+            np.concatenate([self.postings[t] for t in known]),
+            weights=np.concatenate([np.full(len(self.postings[t]), self.idf[t]) for t in known]),
+            minlength=len(self.segmented),
         )
-        segmented = " ".join(sorted(t for t in query if not t.startswith("~")))
-        fuzzy_by_entry: dict[int, float] = defaultdict(float)
-        if self.weights.fuzzy > 0:
-            for entry in by_entry:
-                fuzzy_by_entry[entry] = (
-                    max(
-                        fuzz.token_set_ratio(segmented, self.phrasings[number].segmented)
-                        for number in self.by_entry[entry]
-                    )
-                    / 100
-                )
-        combined = [
-            Candidate(
-                self.entry_ids[entry], round(100 * (score + share * fuzzy_by_entry[entry]), 1)
+        # Per phrasing, the geometric mean of how much of each side the shared terms
+        # cover; per entry, its best phrasing's.
+        overlap = np.maximum.reduceat(
+            shared / np.sqrt(query_weight * self.phrasing_weight), self.starts
+        )
+        share, answer_share = self.weights.fuzzy, self.weights.answer
+        lexical = (1 - share - answer_share) * overlap
+        in_answers = [t for t in query if t in self.answer_postings]
+        if answer_share > 0 and in_answers:
+            answer_weight = sum(self.answer_idf.get(t, self.unknown_idf) for t in query)
+            lexical += (answer_share / answer_weight) * np.bincount(
+                np.concatenate([self.answer_postings[t] for t in in_answers]),
+                weights=np.concatenate(
+                    [np.full(len(self.answer_postings[t]), self.answer_idf[t]) for t in in_answers]
+                ),
+                minlength=len(self.entry_ids),
             )
-            for entry, score in by_entry.items()
-        ]
-        combined.sort(key=lambda c: c.score, reverse=True)
-        return combined
+        size = min(self.weights.shortlist, len(lexical))
+        shortlist = np.argpartition(-lexical, size - 1)[:size]
+        words = " ".join(sorted(t for t in query if not t.startswith("~")))
+        found = []
+        for entry in shortlist.tolist():
+            if lexical[entry] <= 0:
+                continue
+            score = float(lexical[entry])
+            if share > 0:
+                end = (
+                    self.starts[entry + 1] if entry + 1 < len(self.starts) else len(self.segmented)
+                )
+                best = max(
+                    fuzz.token_set_ratio(words, self.segmented[n])
+                    for n in range(int(self.starts[entry]), int(end))
+                )
+                score += share * best / 100
+            found.append(Candidate(self.entry_ids[entry], round(100 * score, 1)))
+        found.sort(key=lambda c: c.score, reverse=True)
+        return found
 
     def match(self, text: str, thresholds: Thresholds) -> Match:
         """What the bot does with ``text``: answer, suggest or hand off."""

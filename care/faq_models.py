@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from care.models import Base
 
-MAX_ENTRY_ID = 64
+MAX_ENTRY_ID = 48  # "faq:pick:" and the id fit in 64 bytes of button data
 
 
 class FaqEventKind(enum.StrEnum):

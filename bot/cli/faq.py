@@ -34,7 +34,7 @@ _PROBLEMS: dict[FaqProblem, str] = {
     FaqProblem.BROKEN_FILE: "the file cannot be read",
     FaqProblem.NO_ENTRIES: "no entries",
     FaqProblem.MISSING_ID: "no id",
-    FaqProblem.BAD_ID: "the id must be lowercase letters, digits and '-' (at most 64)",
+    FaqProblem.BAD_ID: "the id must be lowercase letters, digits and '-' (at most 48)",
     FaqProblem.DUPLICATE_ID: "the id is used more than once",
     FaqProblem.UNKNOWN_LANGUAGE: f"unknown language (known: {', '.join(LOCALES)})",
     FaqProblem.UNKNOWN_FIELD: "unknown field",

@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "faq_entry",
-        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("id", sa.String(length=48), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("texts", sa.JSON(), nullable=False),
         sa.Column("photo", sa.String(length=512), nullable=True),
@@ -36,7 +36,7 @@ def upgrade() -> None:
     op.create_table(
         "faq_event",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("entry_id", sa.String(length=64), nullable=True),
+        sa.Column("entry_id", sa.String(length=48), nullable=True),
         sa.Column("customer_id", sa.Integer(), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("at", care.models.UTCDateTime(timezone=True), nullable=False),
