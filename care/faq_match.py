@@ -62,9 +62,9 @@ class Thresholds:
         suggestions: At most this many entries are suggested.
     """
 
-    answer: float = 62.0
-    margin: float = 8.0
-    suggest: float = 30.0
+    answer: float = 45.0
+    margin: float = 0.0
+    suggest: float = 18.0
     suggestions: int = 3
 
 
@@ -81,7 +81,7 @@ class Weights:
     """
 
     fuzzy: float = 0.3
-    answer: float = 0.0
+    answer: float = 0.2
     shortlist: int = 12
 
 
@@ -184,13 +184,15 @@ class FaqIndex:
     """
 
     entry_ids: list[str]
-    starts: np.ndarray  # entry -> its first phrasing
+    starts: list[int]  # entry -> its first phrasing
+    ends: list[int]  # entry -> one past its last phrasing
+    phrasing_entry: np.ndarray  # phrasing -> its entry
     phrasing_weight: np.ndarray  # phrasing -> the sum of its terms' idf
     segmented: list[str]  # phrasing -> its words, for rapidfuzz
     postings: dict[str, np.ndarray]  # term -> phrasings using it
     idf: dict[str, float]
     unknown_idf: float  # a term no entry uses
-    vocabulary: list[str]  # English terms, for typo mapping
+    vocabulary: dict[str, list[str]]  # English terms by their first letter, for typos
     answer_postings: dict[str, np.ndarray]  # term -> entries whose answers use it
     answer_idf: dict[str, float]
     weights: Weights = field(default_factory=Weights)
@@ -239,12 +241,15 @@ class FaqIndex:
         answer_idf = {
             t: math.log((count + 1) / (len(users) + 0.5)) for t, users in answer_users.items()
         }
-        vocabulary = sorted(
-            t for t in idf.keys() | answer_idf.keys() if t.isascii() and len(t) >= _MIN_TYPO_LENGTH
-        )
+        vocabulary: dict[str, list[str]] = defaultdict(list)
+        for term in sorted(idf.keys() | answer_idf.keys()):
+            if term.isascii() and len(term) >= _MIN_TYPO_LENGTH:
+                vocabulary[term[0]].append(term)
         return cls(
             entry_ids=entry_ids,
-            starts=np.array(starts, dtype=np.intp),
+            starts=starts,
+            ends=[*starts[1:], len(prepared)],
+            phrasing_entry=np.repeat(np.arange(count), np.diff([*starts, len(prepared)])),
             phrasing_weight=np.array(
                 [sum(idf[t] for t in its_terms) or 1.0 for its_terms, _ in prepared]
             ),
@@ -252,7 +257,7 @@ class FaqIndex:
             postings={t: np.array(p, dtype=np.intp) for t, p in postings.items()},
             idf=idf,
             unknown_idf=math.log((count + 1) / 0.5),
-            vocabulary=vocabulary,
+            vocabulary=dict(vocabulary),
             answer_postings={
                 t: np.array(sorted(users), dtype=np.intp) for t, users in answer_users.items()
             },
@@ -261,7 +266,8 @@ class FaqIndex:
         )
 
     def _known(self, term: str) -> str:
-        """The term itself if known, else the known English term it is a typo of."""
+        """The term itself if known, else the known English term it is a typo of (typos
+        seldom change the first letter: only words with the same one are tried)."""
         if (
             term in self.idf
             or term in self.answer_idf
@@ -270,7 +276,7 @@ class FaqIndex:
         ):
             return term
         found = process.extractOne(
-            term, self.vocabulary, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF
+            term, self.vocabulary.get(term[0], []), scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF
         )
         return found[0] if found else term
 
@@ -283,52 +289,61 @@ class FaqIndex:
         if not known:
             return []
         query_weight = sum(self.idf.get(t, self.unknown_idf) for t in query)
-        shared = np.bincount(
-            np.concatenate([self.postings[t] for t in known]),
-            weights=np.concatenate([np.full(len(self.postings[t]), self.idf[t]) for t in known]),
-            minlength=len(self.segmented),
+        shared = _weighted_counts(
+            [self.postings[t] for t in known], [self.idf[t] for t in known], len(self.segmented)
         )
         # Per phrasing, the geometric mean of how much of each side the shared terms
-        # cover; per entry, its best phrasing's.
-        overlap = np.maximum.reduceat(
-            shared / np.sqrt(query_weight * self.phrasing_weight), self.starts
-        )
+        # cover; per entry, its best phrasing's. Only the phrasings sharing a term count:
+        # they are few, and numbered entry by entry.
+        touched = np.flatnonzero(shared)
+        overlap = shared[touched] / np.sqrt(query_weight * self.phrasing_weight[touched])
+        entries = self.phrasing_entry[touched]
+        firsts = np.flatnonzero(np.diff(entries, prepend=-1))
         share, answer_share = self.weights.fuzzy, self.weights.answer
-        lexical = (1 - share - answer_share) * overlap
+        lexical = np.zeros(len(self.entry_ids))
+        lexical[entries[firsts]] = (1 - share - answer_share) * np.maximum.reduceat(overlap, firsts)
         in_answers = [t for t in query if t in self.answer_postings]
         if answer_share > 0 and in_answers:
             answer_weight = sum(self.answer_idf.get(t, self.unknown_idf) for t in query)
-            lexical += (answer_share / answer_weight) * np.bincount(
-                np.concatenate([self.answer_postings[t] for t in in_answers]),
-                weights=np.concatenate(
-                    [np.full(len(self.answer_postings[t]), self.answer_idf[t]) for t in in_answers]
-                ),
-                minlength=len(self.entry_ids),
+            lexical += (answer_share / answer_weight) * _weighted_counts(
+                [self.answer_postings[t] for t in in_answers],
+                [self.answer_idf[t] for t in in_answers],
+                len(self.entry_ids),
             )
         size = min(self.weights.shortlist, len(lexical))
-        shortlist = np.argpartition(-lexical, size - 1)[:size]
-        words = " ".join(sorted(t for t in query if not t.startswith("~")))
-        found = []
-        for entry in shortlist.tolist():
-            if lexical[entry] <= 0:
-                continue
-            score = float(lexical[entry])
-            if share > 0:
-                end = (
-                    self.starts[entry + 1] if entry + 1 < len(self.starts) else len(self.segmented)
-                )
-                best = max(
-                    fuzz.token_set_ratio(words, self.segmented[n])
-                    for n in range(int(self.starts[entry]), int(end))
-                )
-                score += share * best / 100
-            found.append(Candidate(self.entry_ids[entry], round(100 * score, 1)))
+        shortlist = [
+            e for e in np.argpartition(-lexical, size - 1)[:size].tolist() if lexical[e] > 0
+        ]
+        if not shortlist:
+            return []
+        scores = lexical[shortlist]
+        if share > 0:
+            # rapidfuzz over the shortlisted entries' phrasings in one call.
+            spans = [range(self.starts[e], self.ends[e]) for e in shortlist]
+            phrasings = [self.segmented[n] for span in spans for n in span]
+            words = " ".join(sorted(t for t in query if not t.startswith("~")))
+            ratios = process.cdist([words], phrasings, scorer=fuzz.token_set_ratio)[0]
+            firsts = np.cumsum([0] + [len(span) for span in spans[:-1]])
+            scores = scores + share * np.maximum.reduceat(ratios, firsts) / 100
+        found = [
+            Candidate(self.entry_ids[entry], round(100 * float(score), 1))
+            for entry, score in zip(shortlist, scores, strict=True)
+        ]
         found.sort(key=lambda c: c.score, reverse=True)
         return found
 
     def match(self, text: str, thresholds: Thresholds) -> Match:
         """What the bot does with ``text``: answer, suggest or hand off."""
         return decide(self.scores(text), thresholds)
+
+
+def _weighted_counts(postings: list[np.ndarray], weights: list[float], size: int) -> np.ndarray:
+    """For each of ``size`` items, the sum of the weights of the postings naming it."""
+    return np.bincount(
+        np.concatenate(postings),
+        weights=np.repeat(weights, [len(p) for p in postings]),
+        minlength=size,
+    )
 
 
 def decide(candidates: Sequence[Candidate], thresholds: Thresholds) -> Match:
