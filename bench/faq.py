@@ -145,12 +145,14 @@ def quality(scored: Sequence[tuple[Question, list[Candidate]]], thresholds: Thre
 def tune(
     scored_by_weights: dict[Weights, list[tuple[Question, list[Candidate]]]],
     chosen: set[int],
+    grid: Iterable[tuple[int, int, int]] = (),
 ) -> tuple[Weights, Thresholds, Quality]:
     """The best settings on the questions numbered ``chosen``."""
     best: tuple[float, Weights, Thresholds, Quality] | None = None
+    grid = list(grid) or list(itertools.product(ANSWER, MARGIN, SUGGEST))
     for weights, scored in scored_by_weights.items():
         subset = [item for number, item in enumerate(scored) if number in chosen]
-        for answer, margin, suggest in itertools.product(ANSWER, MARGIN, SUGGEST):
+        for answer, margin, suggest in grid:
             if suggest > answer:
                 continue
             thresholds = Thresholds(answer=answer, margin=margin, suggest=suggest)
@@ -296,9 +298,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--entries", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--quick", action="store_true", help="the shipped weights and a coarse grid (smoke test)"
+    )
     args = parser.parse_args(argv)
     entries, questions = load(args.kb, args.questions)
-    scored_by_weights = {w: score_all(entries, questions, w) for w in WEIGHTS}
+    weights_tried = [Weights()] if args.quick else WEIGHTS
+    grid = list(itertools.product((40, 50, 60), (0, 6), (18, 30))) if args.quick else []
+    scored_by_weights = {w: score_all(entries, questions, w) for w in weights_tried}
     folds = [
         {n for n, q in enumerate(questions) if zlib.crc32(q.q.encode()) % 2 == fold}
         for fold in (0, 1)
@@ -307,7 +314,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cross: list[dict[str, Any]] = []
     for fold, test in enumerate(folds):
         train = set(range(len(questions))) - test
-        weights, thresholds, trained = tune(scored_by_weights, train)
+        weights, thresholds, trained = tune(scored_by_weights, train, grid)
         tested = [s for n, s in enumerate(scored_by_weights[weights]) if n in test]
         for locale in {q.locale for q, _ in tested}:
             part = quality([s for s in tested if s[0].locale == locale], thresholds)
@@ -320,7 +327,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "train_objective": trained.objective(),
             }
         )
-    weights, thresholds, _ = tune(scored_by_weights, set(range(len(questions))))
+    weights, thresholds, _ = tune(scored_by_weights, set(range(len(questions))), grid)
     phrasings = [
         (entry.id, question)
         for entry in entries

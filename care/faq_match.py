@@ -62,9 +62,9 @@ class Thresholds:
         suggestions: At most this many entries are suggested.
     """
 
-    answer: float = 45.0
-    margin: float = 0.0
-    suggest: float = 18.0
+    answer: float = 39.0
+    margin: float = 6.0
+    suggest: float = 14.0
     suggestions: int = 3
 
 
@@ -80,8 +80,8 @@ class Weights:
         shortlist: How many entries, best by term overlap, are scored with rapidfuzz.
     """
 
-    fuzzy: float = 0.3
-    answer: float = 0.2
+    fuzzy: float = 0.2
+    answer: float = 0.3
     shortlist: int = 12
 
 
