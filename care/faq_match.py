@@ -179,17 +179,16 @@ class Phrasing:
 class FaqIndex:
     """Everything precomputed for matching against one knowledge base.
 
-    Phrasings are numbered entry by entry (an entry's phrasings are contiguous, from
-    ``starts[entry]``), so the best phrasing of every entry is one ``maximum.reduceat``.
+    Phrasings sit in slots, ``width`` per entry, so that the scores of all phrasings
+    reshape to one row per entry.
     """
 
     entry_ids: list[str]
-    starts: list[int]  # entry -> its first phrasing
-    ends: list[int]  # entry -> one past its last phrasing
-    phrasing_entry: np.ndarray  # phrasing -> its entry
-    phrasing_weight: np.ndarray  # phrasing -> the sum of its terms' idf
-    segmented: list[str]  # phrasing -> its words, for rapidfuzz
-    postings: dict[str, np.ndarray]  # term -> phrasings using it
+    width: int  # phrasing slots per entry: entry e's are e * width onwards
+    sizes: list[int]  # entry -> how many phrasings it has
+    inverse_root_weight: np.ndarray  # slot -> 1 / sqrt(the sum of its terms' idf); 0: empty
+    segmented: list[str]  # slot -> its words, for rapidfuzz
+    postings: dict[str, np.ndarray]  # term -> slots of the phrasings using it
     idf: dict[str, float]
     unknown_idf: float  # a term no entry uses
     vocabulary: dict[str, list[str]]  # English terms by their first letter, for typos
@@ -216,23 +215,28 @@ class FaqIndex:
             grouped[phrasing.entry_id].append(phrasing.text)
         entry_ids = list(grouped)
         position = {entry_id: n for n, entry_id in enumerate(entry_ids)}
-        prepared: list[tuple[frozenset[str], str]] = []
-        starts: list[int] = []
+        # Entry e's phrasings are slots e * width onwards (the rest of its row empty), so
+        # the best phrasing of every entry is one max over a row.
+        width = max((len(texts) for texts in grouped.values()), default=1)
+        prepared: dict[int, tuple[frozenset[str], str]] = {}
         entries_using: dict[str, set[int]] = defaultdict(set)
         for entry, entry_id in enumerate(entry_ids):
-            starts.append(len(prepared))
-            for text in grouped[entry_id]:
+            for number, text in enumerate(grouped[entry_id]):
                 normalized = normalize(text)
                 its_terms = frozenset(terms(normalized))
                 for term in its_terms:
                     entries_using[term].add(entry)
-                prepared.append((its_terms, _segmented(normalized)))
+                prepared[entry * width + number] = (its_terms, _segmented(normalized))
         count = len(entry_ids)
         idf = {t: math.log((count + 1) / (len(users) + 0.5)) for t, users in entries_using.items()}
         postings: dict[str, list[int]] = defaultdict(list)
-        for number, (its_terms, _segmented_text) in enumerate(prepared):
+        inverse_root_weight = np.zeros(count * width)
+        segmented = [""] * (count * width)
+        for slot, (its_terms, segmented_text) in prepared.items():
             for term in its_terms:
-                postings[term].append(number)
+                postings[term].append(slot)
+            inverse_root_weight[slot] = 1 / math.sqrt(sum(idf[t] for t in its_terms) or 1.0)
+            segmented[slot] = segmented_text
         answer_users: dict[str, set[int]] = defaultdict(set)
         for answer in answers:
             if answer.entry_id in position:
@@ -247,14 +251,11 @@ class FaqIndex:
                 vocabulary[term[0]].append(term)
         return cls(
             entry_ids=entry_ids,
-            starts=starts,
-            ends=[*starts[1:], len(prepared)],
-            phrasing_entry=np.repeat(np.arange(count), np.diff([*starts, len(prepared)])),
-            phrasing_weight=np.array(
-                [sum(idf[t] for t in its_terms) or 1.0 for its_terms, _ in prepared]
-            ),
-            segmented=[segmented for _, segmented in prepared],
-            postings={t: np.array(p, dtype=np.intp) for t, p in postings.items()},
+            width=width,
+            sizes=[len(grouped[entry_id]) for entry_id in entry_ids],
+            inverse_root_weight=inverse_root_weight,
+            segmented=segmented,
+            postings={t: np.array(sorted(p), dtype=np.intp) for t, p in postings.items()},
             idf=idf,
             unknown_idf=math.log((count + 1) / 0.5),
             vocabulary=dict(vocabulary),
@@ -293,15 +294,10 @@ class FaqIndex:
             [self.postings[t] for t in known], [self.idf[t] for t in known], len(self.segmented)
         )
         # Per phrasing, the geometric mean of how much of each side the shared terms
-        # cover; per entry, its best phrasing's. Only the phrasings sharing a term count:
-        # they are few, and numbered entry by entry.
-        touched = np.flatnonzero(shared)
-        overlap = shared[touched] / np.sqrt(query_weight * self.phrasing_weight[touched])
-        entries = self.phrasing_entry[touched]
-        firsts = np.flatnonzero(np.diff(entries, prepend=-1))
+        # cover; per entry, its best phrasing's.
+        overlap = (shared * self.inverse_root_weight).reshape(-1, self.width).max(axis=1)
         share, answer_share = self.weights.fuzzy, self.weights.answer
-        lexical = np.zeros(len(self.entry_ids))
-        lexical[entries[firsts]] = (1 - share - answer_share) * np.maximum.reduceat(overlap, firsts)
+        lexical = ((1 - share - answer_share) / math.sqrt(query_weight)) * overlap
         in_answers = [t for t in query if t in self.answer_postings]
         if answer_share > 0 and in_answers:
             answer_weight = sum(self.answer_idf.get(t, self.unknown_idf) for t in query)
@@ -319,7 +315,7 @@ class FaqIndex:
         scores = lexical[shortlist]
         if share > 0:
             # rapidfuzz over the shortlisted entries' phrasings in one call.
-            spans = [range(self.starts[e], self.ends[e]) for e in shortlist]
+            spans = [range(e * self.width, e * self.width + self.sizes[e]) for e in shortlist]
             phrasings = [self.segmented[n] for span in spans for n in span]
             words = " ".join(sorted(t for t in query if not t.startswith("~")))
             ratios = process.cdist([words], phrasings, scorer=fuzz.token_set_ratio)[0]
