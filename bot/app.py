@@ -262,7 +262,7 @@ async def write_dialogue_state(update: Update, context: CareContext) -> None:
 
 async def prepare(application: Application) -> None:
     """Start-up work once the bot is initialised: the contact log's connection, admins as
-    staff, commands per language."""
+    staff, the FAQ index, commands per language."""
     services: Services = application.bot_data[SERVICES_KEY]
     contact_log: ContactLog = application.bot_data[CONTACT_LOG_KEY]
     await contact_log.open()
@@ -270,6 +270,8 @@ async def prepare(application: Application) -> None:
         await staff_members.ensure_admins(
             session, application.bot_data["carebot.admins"], services.clock.now()
         )
+        # The FAQ's index, built now rather than on the first customer's question.
+        await services.faq.book(session)
     await register_commands(application, services.default_locale)
     services.staff_forum = await conversation_desk.staff_chat_is_forum(application.bot, services)
 
