@@ -17,15 +17,16 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from care import faq
 from care.faq_match import Decision, Match
 from care.faq_models import FaqEventKind
-from handlers import common, complaints, staff
+from handlers import common, complaints
 from handlers.context import CareContext
 from handlers.faq_words import faq_command
 from handlers.i18n import gettext as _
+from handlers.staff_access import staff_command, staff_places
 
 PREFIX = "faq:"
 HELPED = PREFIX + "ok:"
@@ -50,14 +51,7 @@ def faq_handlers() -> list[BaseHandler]:
 
 def faq_staff_handlers(staff_chat_id: int | None) -> list[BaseHandler]:
     """``/faq`` for staff, in the staff group or their private chat."""
-    where: filters.BaseFilter = filters.ChatType.PRIVATE
-    if staff_chat_id is not None:
-        where = where | filters.Chat(staff_chat_id)
-    return [
-        CommandHandler(
-            "faq", staff.command("faq", faq_command), filters=where & filters.UpdateType.MESSAGE
-        )
-    ]
+    return [staff_command("faq", faq_command, where=staff_places(staff_chat_id))]
 
 
 async def answer_question(update: Update, context: CareContext) -> None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message
 
 from care import faq
-from care.models import StaffMember
 from handlers.context import Services
 from handlers.i18n import gettext as _
-from handlers.staff import Answer, Outcome, command_arguments
+from handlers.staff_access import Answer, Reply, StaffRequest
 
 USAGE_TEXT = (
     "/faq list · /faq show <id> · /faq stats · /faq off · /faq on · /faq off <id> · /faq on <id>"
@@ -18,20 +16,19 @@ USAGE_TEXT = (
 STATS_SHOWN = 15
 
 
-async def faq_command(
-    session: AsyncSession, staff: StaffMember, message: Message, services: Services
-) -> Outcome:
+async def faq_command(request: StaffRequest) -> Reply:
     """/faq: the FAQ knowledge base, its measures, and its switches."""
-    verb, _space, rest = command_arguments(message).partition(" ")
+    session, services = request.session, request.services
+    verb, _space, rest = request.arguments.partition(" ")
     verb, rest = verb.lower() or "list", rest.strip()
     if verb == "list":
-        return Outcome(await _list(session))
+        return Reply(await _list(session))
     if verb == "show" and rest:
-        return Outcome(await _show(session, rest))
+        return Reply(await _show(session, rest))
     if verb == "stats":
-        return Outcome(await _stats(session, services))
+        return Reply(await _stats(session, services))
     if verb in ("on", "off"):
-        return Outcome(await _switch(session, services, verb == "on", rest or None))
+        return Reply(await _switch(session, services, verb == "on", rest or None))
     raise Answer(_("Usage: {usage}").format(usage=USAGE_TEXT))
 
 
