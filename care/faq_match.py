@@ -38,6 +38,8 @@ from rapidfuzz import fuzz, process
 # A run of Han characters (CJK unified ideographs and extension A), or of letters/digits.
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _WORD = re.compile(r"[^\W_]+")
+# A Han run, or a run of anything else but spaces (a normalized text has no punctuation).
+_PIECE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff]+")
 # English words this short are not mapped to a known word when unknown: too ambiguous.
 _MIN_TYPO_LENGTH = 4
 _TYPO_CUTOFF = 80.0  # rapidfuzz ratio at which an unknown word counts as a known one
@@ -144,21 +146,14 @@ def terms(normalized: str) -> list[str]:
     or the character itself when the run has one.
     """
     found: list[str] = []
-    for word in normalized.split(" "):
-        if not word:
+    for piece in _PIECE.findall(normalized):
+        if not _HAN_RUN.match(piece):
+            found.append(_stem(piece))
             continue
-        position = 0
-        for han in _HAN_RUN.finditer(word):
-            if han.start() > position:
-                found.append(_stem(word[position : han.start()]))
-            run = han.group()
-            found.extend(rjieba.cut(run))
-            if len(run) == 1:
-                found.append("~" + run)
-            found.extend("~" + run[i : i + 2] for i in range(len(run) - 1))
-            position = han.end()
-        if position < len(word):
-            found.append(_stem(word[position:]))
+        found.extend(rjieba.cut(piece))
+        if len(piece) == 1:
+            found.append("~" + piece)
+        found.extend("~" + piece[i : i + 2] for i in range(len(piece) - 1))
     return found
 
 
