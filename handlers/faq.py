@@ -10,6 +10,8 @@ replace its body.
 
 from __future__ import annotations
 
+import logging
+
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -17,6 +19,7 @@ from telegram import (
     Message,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from care import faq
@@ -27,6 +30,8 @@ from handlers.context import CareContext
 from handlers.faq_words import faq_command
 from handlers.i18n import gettext as _
 from handlers.staff_access import staff_command, staff_places
+
+log = logging.getLogger(__name__)
 
 PREFIX = "faq:"
 HELPED = PREFIX + "ok:"
@@ -110,11 +115,16 @@ async def send_answer(
     to the question (so "Ask a person" knows what was asked)."""
     entry, text = book.entries[entry_id], book.answer(entry_id, locale)
     assert text is not None
-    chat = message.get_bot()
-    if entry.photo:
-        await chat.send_photo(message.chat_id, entry.photo)
-    if entry.document:
-        await chat.send_document(message.chat_id, entry.document)
+    bot = message.get_bot()
+    try:
+        if entry.photo:
+            await bot.send_photo(message.chat_id, entry.photo)
+        if entry.document:
+            await bot.send_document(message.chat_id, entry.document)
+    except BadRequest as error:
+        # A photo or document Telegram does not know (a wrong URL or file id in the
+        # knowledge base) must not cost the customer the answer itself.
+        log.warning("FAQ entry %s: its photo or document was refused: %s", entry_id, error)
     rows = [
         [
             InlineKeyboardButton(_("✅ That helped"), callback_data=HELPED + entry_id),
@@ -126,7 +136,7 @@ async def send_answer(
         for related in entry.related
         if related in book.entries
     ]
-    await chat.send_message(
+    await bot.send_message(
         message.chat_id,
         text.answer,
         reply_markup=InlineKeyboardMarkup(rows),

@@ -192,3 +192,34 @@ async def test_staff_switch_faq_answers_off_and_on(
     assert "refund-timing" in await admin.command("/faq show refund-timing")
     assert zh("{count} FAQ entries:").format(count=60) in await admin.command("/faq list")
     assert "1" in await admin.command("/faq stats")
+
+
+async def test_a_broken_photo_costs_no_answer_and_related_entries_are_buttons(
+    complaint_bot: RunningBot, person: PersonFactory, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    text = """
+[[entry]]
+id = "warranty"
+photo = "no-such-file-id"
+related = ["repairs"]
+[entry.en]
+questions = ["How long is the warranty?"]
+answer = "One year from delivery."
+
+[[entry]]
+id = "repairs"
+[entry.en]
+questions = ["Where do I send a repair?"]
+answer = "To our service centre in Shenzhen."
+"""
+    async with sessionmaker.begin() as session:
+        assert (await faq.import_entries(session, read_toml(text.encode()), clock.now())).ok
+    anna = await person("Anna", language_code="en")
+
+    answer = await anna.say("How long is the warranty?")
+
+    assert text_of(answer) == "One year from delivery."
+    assert "Where do I send a repair?" in buttons(answer)
+    _, related = await anna.press("Where do I send a repair?")
+    assert related is not None and text_of(related) == "To our service centre in Shenzhen."
