@@ -25,7 +25,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from care import faq
 from care.faq_match import Decision, Match
 from care.faq_models import FaqEventKind
-from handlers import common, complaints
+from handlers import common, complaints, conversations
 from handlers.context import CareContext
 from handlers.faq_words import faq_command
 from handlers.i18n import gettext as _

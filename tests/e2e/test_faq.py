@@ -31,6 +31,15 @@ async def knowledge(sessionmaker: async_sessionmaker[AsyncSession], clock: Manua
     assert outcome.ok
 
 
+OPENED = "Thank you, we got your message. A colleague will answer by {due}."
+
+
+def to_a_person(reply: dict, words: str = "en") -> bool:
+    """Whether the reply says the message went into a conversation with staff."""
+    said = (zh if words == "zh" else en)(OPENED).split("{due}")[0]
+    return said in text_of(reply)
+
+
 async def events(sessionmaker: async_sessionmaker[AsyncSession]) -> list[tuple[str, str | None]]:
     async with sessionmaker() as session:
         rows = await session.scalars(select(FaqEvent).order_by(FaqEvent.id))
@@ -141,7 +150,7 @@ async def test_no_match_goes_to_a_person(
 
     reply = await mei.say("今天天气真好啊哈哈")
 
-    assert "/help" in text_of(reply)
+    assert to_a_person(reply, "zh")
     assert await events(sessionmaker) == [("handed_off", None)]
 
 
@@ -154,7 +163,7 @@ async def test_the_same_answer_is_not_sent_twice_in_a_row(
     second = await anna.say("How long does a refund take?")
 
     assert "original payment method" in text_of(first)
-    assert "/help" in text_of(second) and "original payment method" not in text_of(second)
+    assert to_a_person(second) and "original payment method" not in text_of(second)
 
 
 async def test_no_faq_answer_inside_a_dialogue_or_for_an_open_complaint(
@@ -184,7 +193,7 @@ async def test_staff_switch_faq_answers_off_and_on(
     assert await admin.command("/faq off") == zh(
         "FAQ answers are off: customers' questions go to staff."
     )
-    assert "/help" in text_of(await anna.say("How long does a refund take?"))
+    assert to_a_person(await anna.say("How long does a refund take?"))
     await admin.command("/faq on")
     await admin.command("/faq off refund-timing")
     reply = await anna.say("How long does a refund take?")
