@@ -2,7 +2,7 @@
 the switch that turns FAQ answers off (faq_switch)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-03 12:45:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import care.models
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
