@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from care import staff as staff_members
 from care.clock import Clock, SystemClock
+from care.faq import FaqShelf
 from care.locales import LOCALES
 from care.templates import TemplateBook
 from handlers import (
@@ -45,6 +46,7 @@ from handlers import (
     conversation_staff,
     conversations,
     customers,
+    faq,
     followups,
     i18n,
     occasions,
@@ -123,6 +125,8 @@ def build_application(
         templates=templates or TemplateBook.load(settings.templates_file, settings.default_locale),
         reports=settings.reports(),
         weekly_report=settings.weekly_report(),
+        faq=FaqShelf(settings.faq_thresholds()),
+        faq_quiet_after_answer=timedelta(minutes=settings.faq_quiet_minutes),
     )
     bot = CareBot(
         token,
@@ -212,6 +216,8 @@ def register_handlers(application: Application) -> None:
         application.add_handler(handler)
     for handler in canned.canned_handlers(services.staff_chat_id):
         application.add_handler(handler)
+    for handler in faq.faq_staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
     for handler in [
         *occasions.occasions_handlers(services.staff_chat_id),
         *campaign_handlers(services.staff_chat_id),
@@ -233,6 +239,10 @@ def register_handlers(application: Application) -> None:
     # Edits of messages staff were shown, then messages for an open complaint (the
     # others go into the customer's conversation).
     for handler in conversations.conversation_handlers():
+        application.add_handler(handler)
+    # A question outside any dialogue and outside an open complaint: the FAQ answers it,
+    # or hands it on to the customer's conversation (handlers.faq.hand_off).
+    for handler in faq.faq_handlers():
         application.add_handler(handler)
     for handler in complaints.relay_handlers():
         application.add_handler(handler)
@@ -267,7 +277,7 @@ async def write_dialogue_state(update: Update, context: CareContext) -> None:
 
 async def prepare(application: Application) -> None:
     """Start-up work once the bot is initialised: the contact log's connection, admins as
-    staff, commands per language."""
+    staff, the FAQ index, commands per language."""
     services: Services = application.bot_data[SERVICES_KEY]
     contact_log: ContactLog = application.bot_data[CONTACT_LOG_KEY]
     await contact_log.open()
@@ -275,6 +285,8 @@ async def prepare(application: Application) -> None:
         await staff_members.ensure_admins(
             session, application.bot_data["carebot.admins"], services.clock.now()
         )
+        # The FAQ's index, built now rather than on the first customer's question.
+        await services.faq.book(session)
     await register_commands(application, services.default_locale)
     services.staff_forum = await conversation_desk.staff_chat_is_forum(application.bot, services)
     await staff_menu.set_staff_menus(application.bot, services)

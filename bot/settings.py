@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from care.engine import DeliveryLimits, EngineConfig, FollowUpRules, SendWindow, parse_hhmm
+from care.faq_match import Thresholds
 from care.models import Priority
 from care.planning import in_quiet_hours
 from care.reports import ReportSettings
@@ -30,6 +31,7 @@ from care.triage import Triage
 
 LOCALES = ("zh_CN", "en")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FAQ_DEFAULTS = Thresholds()
 # What `carebot run` uses without a token (made anew at each start); `carebot --playground`
 # points the other commands at it.
 PLAYGROUND_DATABASE = Path("var/playground.db")
@@ -129,6 +131,13 @@ class Settings(BaseSettings):
     segment_low_rating_days: int = Field(default=30, ge=1)
     # Tags that make a customer key for churn handling, besides the star quadrant.
     segment_key_tags: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["key", "vip"])
+    # FAQ answers (issue: FAQ auto-answers): scores are 0-100; bench/faq.py measures them.
+    faq_answer_score: float = Field(default=FAQ_DEFAULTS.answer, ge=0, le=100)
+    faq_answer_margin: float = Field(default=FAQ_DEFAULTS.margin, ge=0, le=100)
+    faq_suggest_score: float = Field(default=FAQ_DEFAULTS.suggest, ge=0, le=100)
+    faq_suggestions: int = Field(default=FAQ_DEFAULTS.suggestions, ge=1, le=5)
+    # An answer not followed by "ask a person" or another message this long deflected.
+    faq_quiet_minutes: int = Field(default=10, ge=1, le=24 * 60)
     playground_host: str = "127.0.0.1"
     playground_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
@@ -295,6 +304,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a day of the week (mon, tue … sun), or empty for none")
         return day
 
+    @model_validator(mode="after")
+    def _faq_suggest_below_answer(self) -> Settings:
+        if self.faq_suggest_score > self.faq_answer_score:
+            raise ValueError(
+                f"faq_suggest_score: {self.faq_suggest_score} is above "
+                f"CAREBOT_FAQ_ANSWER_SCORE ({self.faq_answer_score})"
+            )
+        return self
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -391,6 +409,15 @@ class Settings(BaseSettings):
         if self.report_weekday is None:
             return None
         return WeeklyReport(WEEKDAYS.index(self.report_weekday), self.report_hour)
+
+    def faq_thresholds(self) -> Thresholds:
+        """Where FAQ matching answers, suggests or hands off."""
+        return Thresholds(
+            answer=self.faq_answer_score,
+            margin=self.faq_answer_margin,
+            suggest=self.faq_suggest_score,
+            suggestions=self.faq_suggestions,
+        )
 
     def triage(self) -> Triage:
         if self.angry_words is None:

@@ -70,6 +70,7 @@ from care.conversation_models import (
     StaffTopic,
 )
 from care.customers import birthday_of
+from care.faq_models import FaqEvent
 from care.models import (
     Complaint,
     ComplaintAttachment,
@@ -267,6 +268,14 @@ async def _customer_conversations(
     ] + [{"topic": _row(topic, leave_out=_OF_CUSTOMER)} for topic in topics]
 
 
+async def _faq_events(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """The FAQ answers they got, the suggestions offered, and what they pressed."""
+    rows = await session.scalars(
+        select(FaqEvent).where(FaqEvent.customer_id == customer.id).order_by(FaqEvent.id)
+    )
+    return [_row(row, leave_out=_OF_CUSTOMER) for row in rows]
+
+
 async def _conversations(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
     """What python-telegram-bot keeps for the person: dialogue states, user and chat data."""
     ids = {i for i in (customer.telegram_user_id, customer.chat_id) if i is not None}
@@ -309,6 +318,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("tags", _tags, frozenset({"customer_tag"})),
     Section("care_messages", _care_messages, frozenset({"outbox"})),
     Section("owed_messages", _owed_messages, frozenset({"owed_message"})),
+    Section("faq", _faq_events, frozenset({"faq_event"})),
     Section("conversations", _conversations, frozenset({"ptb_persistence"})),
     Section(
         "customer_conversations",

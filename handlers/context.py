@@ -13,6 +13,7 @@ from care.clock import Clock
 from care.contacts import ContactEntry
 from care.customers import DEFAULT_PHONE_REGION, TelegramIdentity
 from care.engine import EngineConfig
+from care.faq import FaqShelf
 from care.models import Channel, Customer
 from care.reports import ReportSettings
 from care.reports.weekly import WeeklyReport
@@ -160,6 +161,10 @@ class Services:
     weekly_report: WeeklyReport | None = None
     # Who the active staff are, read again at most every 30 s (handlers.staff_directory).
     staff_directory: StaffDirectory = field(default_factory=StaffDirectory)
+    # The FAQ's knowledge base as matched (built again when it changes), and how long
+    # after an answer a new message means it did not help (for the measures).
+    faq: FaqShelf = field(default_factory=FaqShelf)
+    faq_quiet_after_answer: timedelta = timedelta(minutes=10)
 
 
 class CareContext(CallbackContext[ExtBot[None], dict, dict, dict]):

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import care.faq_models  # noqa: F401  (its tables are in Base.metadata)
 from bot.db import make_engine, make_sessionmaker, upgrade_sync
 from bot.sandbox import RateLimits, Sandbox
 from bot.sandbox.client import SandboxClient

@@ -23,6 +23,7 @@ from bot.cli import followups  # noqa: F401  (followups)
 from bot.cli import reports  # noqa: F401  (report)
 from bot.cli import inbox  # noqa: F401  (inbox list, retry, drop)
 from bot.cli import directory  # noqa: F401  (customer find, show, tag, segments)
+from bot.cli import faq  # noqa: F401  (faq import, export, list, stats, match)
 
 # isort: on
 from bot.cli.common import app

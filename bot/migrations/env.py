@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+import care.faq_models  # noqa: F401  (its tables are in Base.metadata)
 from care.models import Base
 
 target_metadata = Base.metadata

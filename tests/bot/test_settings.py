@@ -160,3 +160,15 @@ def test_the_weekly_report_day_is_a_weekday_or_nothing() -> None:
     with pytest.raises(SettingsError, match="CAREBOT_REPORT_HOUR"):
         load_settings(report_hour=24)
     assert load_settings(churn_days=30).reports().churn_days == 30
+
+
+def test_faq_thresholds_reach_the_matcher_and_must_be_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAREBOT_FAQ_ANSWER_SCORE", "70")
+    monkeypatch.setenv("CAREBOT_FAQ_SUGGESTIONS", "2")
+    thresholds = load_settings().faq_thresholds()
+    assert (thresholds.answer, thresholds.suggestions) == (70, 2)
+    monkeypatch.setenv("CAREBOT_FAQ_SUGGEST_SCORE", "80")
+    with pytest.raises(SettingsError, match=r"^CAREBOT_FAQ_SUGGEST_SCORE: 80\.0 is above"):
+        load_settings()
