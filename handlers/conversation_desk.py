@@ -196,21 +196,23 @@ async def owe_inbound(
     services: Services,
     customer: Customer,
     inbound: Inbound,
-    message: Message,
+    message: Message | None,
+    words: str | None = None,
 ) -> None:
     """Owe staff a customer's message (in the caller's transaction).
 
     Forum: the topic's look (made, reopened, renamed), a new conversation's card and a
     notice in General, then the message copied into the topic. Plain group: a new
     conversation's card, then the message under a header (and copied, if not text).
+    Without a message (a button asking for a person), ``words`` are shown instead.
     """
     if services.staff_chat_id is None:
         log.warning("conversation %s: no CAREBOT_STAFF_CHAT_ID, nobody sees it",
                     inbound.change.conversation.id)  # fmt: skip
         return
     conversation = inbound.change.conversation
-    text = message.text or message.caption or ""
-    source = (message.chat.id, message.message_id)
+    text = (message.text or message.caption or "") if message is not None else words or ""
+    source = (message.chat.id, message.message_id) if message is not None else None
     with use_locale(services.default_locale):
         if services.staff_forum:
             topic = await conversations.topic_of(session, customer.id, services.staff_chat_id)
@@ -228,10 +230,13 @@ async def owe_inbound(
                 _owe_staff(session, services, conversation, notice, general=True,
                            remember_as=NOTICE)  # fmt: skip
         if services.staff_forum:
-            _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
+            if source is None:
+                _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
+            else:
+                _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
             return
         header = _("💬 #{id} {name}:").format(id=conversation.id, name=customer_name(customer))
-    if message.text:
+    if message is None or message.text:
         _owe_staff(session, services, conversation, _shorten(f"{header}\n{text}", TEXT_LIMIT))
         return
     _owe_staff(session, services, conversation, header)

@@ -19,7 +19,7 @@ from telegram.ext import BaseHandler, MessageHandler, filters
 
 from care import conversations
 from care.conversations import Conversation, ConversationStatus
-from care.models import Customer
+from care.models import ContactKind, Customer
 from handlers import common
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
@@ -43,19 +43,26 @@ async def on_customer_message(update: Update, context: CareContext) -> None:
     await message.reply_text(reply)
 
 
-async def take_message(update: Update, context: CareContext) -> str | None:
+async def take_message(
+    update: Update, context: CareContext, shown: str | None = None
+) -> str | None:
     """Put the customer's message into their conversation, owed to staff in the same
-    transaction; the words to answer it with (None: no answer is due, staff answer)."""
-    message, view, services = update.effective_message, context.customer, context.services
-    assert message is not None and view is not None
-    kind = common.message_kind(message)
-    text = message.text or message.caption
+    transaction; the words to answer it with (None: no answer is due, staff answer).
+
+    With ``shown`` (a button press that asks for a person, such as the FAQ's "Ask a
+    person"), those words are what staff are shown, not the pressed message.
+    """
+    view, services = context.customer, context.services
+    message = update.effective_message if shown is None else None
+    assert view is not None and (message is not None or shown is not None)
+    kind = common.message_kind(message) if message is not None else ContactKind.BUTTON
+    text = (message.text or message.caption) if message is not None else shown
     async with services.sessionmaker.begin() as session:
         customer = await session.get_one(Customer, view.id)
         inbound = await conversations.record_customer_message(
             session, customer, kind.value, text, services.sla, services.clock.now()
         )
-        await desk.owe_inbound(session, services, customer, inbound, message)
+        await desk.owe_inbound(session, services, customer, inbound, message, shown)
         conversation = inbound.change.conversation
         zone = customer.timezone
     if inbound.closed_until is not None:

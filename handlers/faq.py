@@ -29,6 +29,7 @@ from handlers import common, complaints, conversations
 from handlers.context import CareContext
 from handlers.faq_words import faq_command
 from handlers.i18n import gettext as _
+from handlers.i18n import use_locale
 from handlers.staff_access import staff_command, staff_places
 
 log = logging.getLogger(__name__)
@@ -226,10 +227,27 @@ async def hand_off(
 
     A message goes into the customer's conversation with staff, as any message outside
     a complaint does (``handlers.conversations``). A press of "Ask a person" or "None of
-    these" is acknowledged only, for now: the conversation does not yet take a question
-    and a given answer without a customer's message.
+    these" puts the question, and the answer the customer got, into the conversation in
+    one step, so that nobody has to ask again; the customer is told a colleague will
+    answer (when the conversation is new, by when).
     """
     if update.callback_query is None:
         await conversations.on_customer_message(update, context)
-    else:
-        await common.acknowledge(update, context)
+        return
+    services = context.services
+    with use_locale(services.default_locale):  # staff read the group's language
+        if given_answer:
+            words = _(
+                "🙋 Asked for a person after the FAQ's answer.\nQuestion: {question}\n"
+                "Answer given: {answer}"
+            ).format(question=question or "—", answer=given_answer)
+        else:
+            words = _(
+                "🙋 Asked for a person: none of the FAQ's suggestions fitted.\nQuestion: {question}"
+            ).format(question=question or "—")
+    reply = await conversations.take_message(update, context, words)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(
+            chat.id, reply or _("A colleague has your question and will answer here.")
+        )

@@ -66,7 +66,7 @@ async def test_chinese_question_in_traditional_characters_is_answered_and_helped
 
 async def test_english_answer_then_ask_a_person_hands_off(
     complaint_bot: RunningBot, knowledge: None, person: PersonFactory,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], care_team: CareTeam,
 ) -> None:  # fmt: skip
     anna = await person("Anna", language_code="en")
 
@@ -74,7 +74,18 @@ async def test_english_answer_then_ask_a_person_hands_off(
 
     assert "original payment method" in text_of(answer)
     _, handed = await anna.press(en("🙋 Ask a person"))
-    assert handed is not None and "/help" in text_of(handed)  # today's path: kept, told
+    # One step: the customer is told a colleague will answer; staff see the question and
+    # the answer she got, in her conversation, without her asking again.
+    assert handed is not None and "A colleague will answer by" in text_of(handed)
+    shown = await anna.client.wait_for_bot_message(
+        care_team.group_id, lambda m: "How long does a refund take?" in text_of(m), timeout=10
+    )
+    heading = zh(
+        "🙋 Asked for a person after the FAQ's answer.\nQuestion: {question}\n"
+        "Answer given: {answer}"
+    ).split("\n")[0]
+    assert heading in text_of(shown)
+    assert "original payment method" in text_of(shown)
     assert await events(sessionmaker) == [
         ("answered", "refund-timing"),
         ("asked_person", "refund-timing"),
@@ -122,7 +133,7 @@ async def suggesting_bot(
 
 async def test_suggestions_pressed_and_none_of_these(
     suggesting_bot: RunningBot, knowledge: None, person: PersonFactory,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], care_team: CareTeam,
 ) -> None:  # fmt: skip
     anna = await person("Anna", language_code="en")
 
@@ -137,7 +148,14 @@ async def test_suggestions_pressed_and_none_of_these(
 
     offer = await anna.say("something about the refund money")
     _, handed = await anna.press(en("None of these — ask a person"), message=offer)
-    assert handed is not None and "/help" in text_of(handed)
+    assert handed is not None and "A colleague will answer by" in text_of(handed)
+    shown = await anna.client.wait_for_bot_message(
+        care_team.group_id, lambda m: "something about the refund money" in text_of(m), timeout=10
+    )
+    none_fitted = zh(
+        "🙋 Asked for a person: none of the FAQ's suggestions fitted.\nQuestion: {question}"
+    ).split("\n")[0]
+    assert none_fitted in text_of(shown)
     kinds = [kind for kind, _ in await events(sessionmaker)]
     assert "picked" in kinds and kinds[-1] == "asked_person"
 
