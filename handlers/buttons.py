@@ -217,8 +217,9 @@ class CampaignAction(Button):
     campaign_id: int
 
 
-# Whom a canned answer picked from several goes to: "k" the customer of a complaint.
-CannedTargetKind = Literal["k"]
+# Whom a canned answer picked from several goes to: "k" the customer of a complaint,
+# "u" the customer of a conversation.
+CannedTargetKind = Literal["k", "u"]
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,12 @@ from care import canned, complaints
 from care import staff as staff_members
 from care.canned import CannedError, CannedProblem
 from care.complaints import ComplaintFacts
+from care.conversations import Conversation
 from care.locales import LOCALES, locale_for_language_code
 from care.models import Customer, StaffMember, StaffRole
 from care.owed import Purpose
-from handlers import notify, staff
+from handlers import conversation_desk as desk
+from handlers import conversation_staff, notify, staff
 from handlers.buttons import CannedPick, CannedTargetKind, key
 from handlers.context import CareContext, Services
 from handlers.i18n import N_, use_locale
@@ -190,8 +192,50 @@ async def complaint_by_id(
     return complaint_target(session, services, loaded, staff_member, staff_message)
 
 
+def conversation_target(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    customer: Customer,
+    staff_member: StaffMember,
+    staff_message: tuple[int, int],
+) -> CannedTarget:
+    """The customer of a conversation (a forum topic, a conversation's card or relayed
+    message), owed the answer as a staff answer in it, as if typed there."""
+
+    def owe(words: str, note: str) -> bool:
+        if not customer.reachable or customer.chat_id is None:
+            return False
+        desk.owe_answer(
+            session, services, conversation, customer, staff_member, words,
+            source=None, staff_message=staff_message, note=note,
+        )  # fmt: skip
+        return True
+
+    return CannedTarget(customer, ("u", conversation.id), owe)
+
+
+async def conversation_by_id(
+    session: AsyncSession,
+    services: Services,
+    conversation_id: int,
+    staff_member: StaffMember,
+    staff_message: tuple[int, int],
+) -> CannedTarget | None:
+    found = await desk.conversation_facts(session, conversation_id)
+    if found is None:
+        return None
+    conversation, customer = found
+    return conversation_target(
+        session, services, conversation, customer, staff_member, staff_message
+    )
+
+
 # A picker button's target kind → how to find the target again.
-TARGETS: dict[CannedTargetKind, TargetResolver] = {"k": complaint_by_id}
+TARGETS: dict[CannedTargetKind, TargetResolver] = {
+    "k": complaint_by_id,
+    "u": conversation_by_id,
+}
 
 
 # --- /c ------------------------------------------------------------------------------------
@@ -199,8 +243,8 @@ TARGETS: dict[CannedTargetKind, TargetResolver] = {"k": complaint_by_id}
 
 def c_usage() -> str:
     return _(
-        "Usage: reply to a complaint's card or to the customer's message with /c <name>, "
-        "or /c <name> C-2026-000123. /canned list shows the names."
+        "Usage: /c <name> in a customer's topic, or as a reply to a card or to the "
+        "customer's message, or /c <name> C-2026-000123. /canned list shows the names."
     )
 
 
@@ -211,6 +255,21 @@ async def send_to_complaint(request: StaffRequest) -> Reply:
     message = request.message
     if not name or message is None:
         raise Answer(c_usage())
+    staff_message = (message.chat_id, message.message_id)
+    if not rest:  # in a customer's topic, or replying to a conversation's message
+        conversation = await conversation_staff.conversation_of_message(
+            request.session, message, request.services
+        )
+        if conversation is not None:
+            target = await conversation_by_id(
+                request.session, request.services, conversation.id, request.member,
+                staff_message,
+            )  # fmt: skip
+            assert target is not None
+            result = await send_canned(
+                request.session, request.services, target, request.member, name
+            )
+            return Reply(result.text, keyboard=result.keyboard(target))
     complaint, _rest = await staff.target_complaint(
         replace(request, arguments=rest[0] if rest else ""), c_usage()
     )

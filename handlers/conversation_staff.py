@@ -71,7 +71,7 @@ async def _member(session: AsyncSession, user: User) -> StaffMember | None:
     return member
 
 
-async def _target(
+async def conversation_of_message(
     session: AsyncSession, message: Message, services: Services
 ) -> Conversation | None:
     """The conversation a staff message in the staff chat belongs to (None: nobody's)."""
@@ -101,7 +101,7 @@ class StaffChatMessages:
             return
         services = context.services
         async with services.sessionmaker.begin() as session:
-            conversation = await _target(session, message, services)
+            conversation = await conversation_of_message(session, message, services)
         if conversation is not None:
             text = message.text or message.caption or ""
             await answer(update, context, conversation.id, message, text)

@@ -36,8 +36,8 @@ CANNED_USAGE = (
     "the next line; {name} becomes the customer's name) · /canned remove <name> [language]"
 )
 C_USAGE = (
-    "Usage: reply to a complaint's card or to the customer's message with /c <name>, "
-    "or /c <name> C-2026-000123. /canned list shows the names."
+    "Usage: /c <name> in a customer's topic, or as a reply to a card or to the "
+    "customer's message, or /c <name> C-2026-000123. /canned list shows the names."
 )
 SIGNED = "💬 {name} (customer care): {text}"
 

@@ -400,3 +400,40 @@ async def test_a_late_first_answer_is_flagged_in_general_and_a_quiet_one_closes(
     [after] = await conversations_of(sessionmaker, fay.id)
     assert after.status == ConversationStatus.CLOSED.value and after.closed_by is None
     assert conversation.id == after.id
+
+
+async def test_a_canned_answer_sent_with_c_in_the_topic_reaches_the_customer(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    from care import canned
+
+    group, agent = forum_team["group"], forum_team["agent"]
+    async with sessionmaker.begin() as session:
+        await canned.save(
+            session, "hours", "zh_CN", "{name}您好，我们每天九点到二十一点营业。", None, clock.now()
+        )
+    ming = Customer(client, await client.create_user("王小明", language_code="zh-hans"))
+    await ming.say("你们几点开门？")
+    [conversation] = await conversations_of(sessionmaker, ming.id)
+    topic = await wait_topic(
+        client, group, lambda t: t["name"].endswith(f"#{conversation.id}"), "the topic"
+    )
+
+    sent = await client.send_text(
+        group, agent["id"], "/c hours", message_thread_id=topic["message_thread_id"]
+    )
+
+    answer = await client.wait_for_bot_message(
+        ming.id, lambda m: "九点到二十一点" in text_of(m), timeout=20
+    )
+    assert text_of(answer) == zh("💬 {name} (customer care): {text}").format(
+        name="王丽", text="王小明您好，我们每天九点到二十一点营业。"
+    )
+    told = await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
+    )
+    assert "hours" in text_of(told)
