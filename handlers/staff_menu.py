@@ -57,7 +57,13 @@ class StaffCommand:
 STAFF_COMMANDS: tuple[StaffCommand, ...] = (
     StaffCommand("queue", N_("Open complaints, the nearest deadline first")),
     StaffCommand("complaint", N_("A complaint's card and history: /complaint C-…")),
-    StaffCommand("c", N_("Send a canned answer: reply to a card or message with /c name")),
+    StaffCommand(
+        "reply", N_("Write to a customer: /reply <customer id | #conversation | C-…> text")
+    ),
+    StaffCommand("c", N_("Send a canned answer: /c name in a topic, or replying to a card")),
+    StaffCommand("customer", N_("A customer's card: /customer <name | phone | id | @username>")),
+    StaffCommand("tag", N_("Tag a customer: /tag <customer> add|remove <tag>")),
+    StaffCommand("faq", N_("The FAQ: /faq list · show <id> · stats · off|on [id]")),
     StaffCommand("assign", N_("Give a complaint to a colleague: /assign C-… @username")),
     StaffCommand("resolve", N_("Resolve a complaint: /resolve C-… what was done")),
     StaffCommand("reopen", N_("Open a resolved complaint again: /reopen C-…")),
