@@ -15,6 +15,7 @@ from telegram.ext import BaseHandler
 from care import directory
 from care.directory import Card, DirectoryError, DirectoryProblem, Match
 from handlers import complaint_words as words
+from handlers import conversation_staff
 from handlers import segment_words as seg
 from handlers.buttons import CustomerPick, key
 from handlers.context import CareContext
@@ -200,6 +201,13 @@ async def tag_customer(request: StaffRequest) -> Reply:
     given = request.arguments.split()
     if not given:
         raise Answer(usage)
+    in_topic = await topic_customer(request)
+    # In a customer's topic the customer goes without saying: /tag vip, /tag remove vip.
+    if in_topic is not None and len(given) <= 2:
+        verb = given[0].lower() if len(given) == 2 else "add"
+        if verb not in TAG_VERBS:
+            raise Answer(usage)
+        return await tagged(request, in_topic, TAG_VERBS[verb], given[-1])
     # The customer may be a phone number written with spaces: the verb and tag come last.
     if len(given) >= 3 and given[-2].lower() in TAG_VERBS:
         who, verb, tag = " ".join(given[:-2]), given[-2].lower(), given[-1]
@@ -213,7 +221,25 @@ async def tag_customer(request: StaffRequest) -> Reply:
     name = card.name or _("customer {id}").format(id=customer_id)
     if not verb:
         return Reply(_("{name}'s tags: {tags}").format(name=name, tags=", ".join(card.tags) or "–"))
-    add = TAG_VERBS[verb]
+    return await tagged(request, customer_id, TAG_VERBS[verb], tag)
+
+
+async def topic_customer(request: StaffRequest) -> int | None:
+    """The customer whose forum topic (or conversation message) the command is in."""
+    message = request.message
+    if message is None or not message.is_topic_message:
+        return None
+    conversation = await conversation_staff.conversation_of_message(
+        request.session, message, request.services
+    )
+    return conversation.customer_id if conversation is not None else None
+
+
+async def tagged(request: StaffRequest, customer_id: int, add: bool, tag: str) -> Reply:
+    """Put the tag on the customer or take it off; say so, with their tags now."""
+    session = request.session
+    card = await directory.customer_card(session, customer_id)
+    name = card.name or _("customer {id}").format(id=customer_id)
     changed = await directory.set_tag(session, customer_id, tag, on=add)
     tag = directory.normalize_tag(tag)
     tags = ", ".join(await directory.tags_of(session, customer_id)) or "–"

@@ -437,3 +437,39 @@ async def test_a_canned_answer_sent_with_c_in_the_topic_reaches_the_customer(
         group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
     )
     assert "hours" in text_of(told)
+
+
+async def test_tag_in_the_topic_tags_its_customer(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from care import directory
+    from care.models import Customer as CustomerRecord
+
+    group, agent = forum_team["group"], forum_team["agent"]
+    ming = Customer(client, await client.create_user("王小明", language_code="zh-hans"))
+    await ming.say("我想问一下会员积分。")
+    [conversation] = await conversations_of(sessionmaker, ming.id)
+    topic = await wait_topic(
+        client, group, lambda t: t["name"].endswith(f"#{conversation.id}"), "the topic"
+    )
+    thread = topic["message_thread_id"]
+
+    sent = await client.send_text(group, agent["id"], "/tag vip", message_thread_id=thread)
+    await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
+    )
+    sent = await client.send_text(group, agent["id"], "/tag add key", message_thread_id=thread)
+    await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == sent["message_id"], timeout=20
+    )
+
+    async with sessionmaker() as session:
+        customer_id = await session.scalar(
+            select(CustomerRecord.id).where(CustomerRecord.telegram_user_id == ming.id)
+        )
+        assert customer_id is not None
+        assert await directory.tags_of(session, customer_id) == ["key", "vip"]
+    assert not any("vip" in text_of(m) for m in await ming.bot_messages()), "staff only"
