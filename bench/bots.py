@@ -74,9 +74,13 @@ def echo_application(sandbox_url: str) -> Application:
     return application
 
 
-def carebot_settings(sandbox_url: str, database_url: str) -> Settings:
-    """carebot's defaults, pointed at the sandbox and the benchmark's database."""
+def carebot_settings(
+    sandbox_url: str, database_url: str, staff_chat_id: int | None = None
+) -> Settings:
+    """carebot's defaults, pointed at the sandbox, the benchmark's database and, when
+    given, the staff chat that conversations reach."""
     return Settings(
+        staff_chat_id=staff_chat_id,
         token=SecretStr(TOKENS["carebot"]),
         database_url=database_url,
         api_base_url=f"{sandbox_url}/bot",
@@ -85,7 +89,9 @@ def carebot_settings(sandbox_url: str, database_url: str) -> Settings:
     )
 
 
-async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
+async def serve(
+    kind: str, sandbox_url: str, database_url: str | None, staff_chat_id: int | None
+) -> None:
     """Run one bot until SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -98,7 +104,7 @@ async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
         if database_url is None:
             raise SystemExit("carebot needs --database")
         await db.upgrade(database_url)
-        built = build_application(carebot_settings(sandbox_url, database_url))
+        built = build_application(carebot_settings(sandbox_url, database_url, staff_chat_id))
         application, engine, inbox = built.application, built.engine, built.inbox
     else:
         application = echo_application(sandbox_url)
@@ -132,11 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("kind", choices=sorted(TOKENS))
     parser.add_argument("--sandbox", required=True, help="the sandbox's http://host:port")
     parser.add_argument("--database", help="carebot's database URL")
+    parser.add_argument("--staff-chat", type=int, help="carebot's staff chat (a sandbox group)")
     args = parser.parse_args(argv)
     # Bot errors are what we want to see; per-request chatter would cost CPU we measure.
     logs.configure("WARNING", TOKENS[args.kind])
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    asyncio.run(serve(args.kind, args.sandbox.rstrip("/"), args.database))
+    asyncio.run(serve(args.kind, args.sandbox.rstrip("/"), args.database, args.staff_chat))
 
 
 if __name__ == "__main__":

@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from bench.inbound import FLOOD_OTHER_TEXTS, SCRIPT_STEPS, main
 
 
-@pytest.mark.skip(
-    reason="bench/inbound.py waits for a bot reply to every free text; since conversations "
-    "(issue 11) only a conversation's first message gets one (staff answer the rest). The "
-    "conversation mix (customer→staff latency) replaces that loop: another slice of issue 11."
-)
 def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> None:
     out = tmp_path / "inbound.json"
 
