@@ -1,4 +1,5 @@
-"""bench/inbound.py still runs end to end: tiny scale, correctness only, never speed."""
+"""bench/inbound.py still runs end to end, the conversation mix included: tiny scale,
+correctness only, never speed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> Non
     out = tmp_path / "inbound.json"
 
     report = main(
-        ["--users", "3", "--rate", "10", "--seconds", "2", "--flood", "20", "--json", str(out)]
+        [
+            *("--users", "3", "--rate", "10", "--seconds", "2", "--flood", "20"),
+            *("--conversations", "--json", str(out)),
+        ]
     )
 
     assert json.loads(out.read_text())["bots"].keys() == {"echo", "carebot"}
@@ -37,3 +41,13 @@ def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> Non
         )
         assert flood["updates"] == 2 * FLOOD_OTHER_TEXTS and flood["p50_ms"] > 0
     assert report["ratio"] > 0
+    mix = report["conversations"]
+    assert mix["questions"] + mix["answers"] == 20
+    assert mix["questions"] >= mix["answers"] > 0
+    assert mix["to_staff_missing"] == mix["to_customer_missing"] == 0
+    assert mix["to_staff_p50_ms"] > 0 and mix["to_customer_p50_ms"] > 0
+    # One topic per customer who asked; the only refused calls are edits of a card to
+    # what it already says.
+    assert 0 < mix["topics"] <= mix["customers"]
+    assert all(kind.startswith("editMessageText") for kind in mix["api_error_kinds"])
+    assert mix["errors_logged"] == 0
