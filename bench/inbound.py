@@ -26,10 +26,11 @@ sandbox's control API and measures. Each bot in turn goes through:
    says whether one chat's backlog holds up everybody else.
 6. conversations (``--conversations``, carebot only, a fresh carebot and database):
    registered customers ask questions and ``CONVERSATION_AGENTS`` agents answer them by
-   typing in the customers' topics of a forum staff group, ``--rate`` updates/s in all
-   for ``--seconds``. Measured: customer → staff (the question accepted → its copy made
-   in the topic) and staff → customer (the agent's message accepted → the bot's message
-   in the customer's chat), beside the echo bot's paced reply latency as the floor.
+   typing in the customers' topics of a forum staff group, ``--conversation-rate``
+   (default ``--rate``) updates/s in all for ``--seconds``. Measured: customer → staff
+   (the question accepted → its copy made in the topic) and staff → customer (the agent's
+   message accepted → the bot's message in the customer's chat), beside the echo bot's
+   paced reply latency as the floor.
 
 **What a free text's "reply" is.** The echo bot answers every text in the customer's
 chat. carebot, since conversations (issue 11), answers only a conversation's first
@@ -1023,8 +1024,8 @@ async def conversation_mix(
     options: Options,
     progress: Callable[[str], None],
 ) -> ConversationMix:
-    """Registered customers ask and agents answer in their topics, ``--rate`` updates/s in
-    all (questions and answers alike) for ``--seconds``.
+    """Registered customers ask and agents answer in their topics, ``--conversation-rate``
+    updates/s in all (questions and answers alike) for ``--seconds``.
 
     A customer asks, waits for the copy of the question in their topic (and, for a
     conversation's first message, for the bot's "we got your message"); then an agent's
@@ -1037,7 +1038,8 @@ async def conversation_mix(
     changes = ChatChanges(control)
     bot: Child | None = None
     desk: StaffDesk | None = None
-    total = max(round(options.rate * options.seconds), 2)
+    rate = options.conversation_rate
+    total = max(round(rate * options.seconds), 2)
     try:
         await control.reset()
         agents = [
@@ -1054,7 +1056,7 @@ async def conversation_mix(
         customers = await new_customers(control, changes, count, "Asking")
         await asyncio.gather(*(_register(c) for c in customers))
         progress(
-            f"conversations: {options.rate:g} updates/s for {options.seconds:g} s,"
+            f"conversations: {rate:g} updates/s for {options.seconds:g} s,"
             f" {count} customers, {len(agents)} agents, a forum staff group"
         )
         asked: list[Action] = []
@@ -1113,7 +1115,7 @@ async def conversation_mix(
         loop = asyncio.get_running_loop()
         start = loop.time()
         for tick in range(total):
-            delay = start + tick / options.rate - loop.time()
+            delay = start + tick / rate - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             while not due:
@@ -1185,6 +1187,7 @@ class Options:
     seed: int = 1
     flood: int = FLOOD
     conversations: bool = False
+    conversation_rate: float = 50.0
 
     @property
     def paced_customers(self) -> int:
@@ -1492,7 +1495,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--conversations",
         action="store_true",
         help="also run the conversation mix: questions and agents' answers through a forum"
-        " staff group at --rate for --seconds (carebot only)",
+        " staff group for --seconds (carebot only)",
+    )
+    parser.add_argument(
+        "--conversation-rate",
+        type=float,
+        help="updates/s of the conversation mix, questions and answers (default: --rate)",
     )
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument(
@@ -1514,6 +1522,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         seed=args.seed,
         flood=args.flood,
         conversations=args.conversations,
+        conversation_rate=args.conversation_rate or args.rate,
     )
     if args.quick:
         options.users, options.seconds = 30, 5.0
