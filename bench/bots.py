@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -28,10 +29,12 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from telegram.request import HTTPXRequest
 
 from bot import db, logs
-from bot.app import build_application, finish, prepare
+from bot.app import Built, build_application, finish, prepare
 from bot.inbox import Inbox
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
+from care.models import StaffRole
+from care.staff import add_staff
 
 # Any token of Telegram's shape works against the sandbox; the number is the bot's id.
 TOKENS = {
@@ -74,9 +77,13 @@ def echo_application(sandbox_url: str) -> Application:
     return application
 
 
-def carebot_settings(sandbox_url: str, database_url: str) -> Settings:
-    """carebot's defaults, pointed at the sandbox and the benchmark's database."""
+def carebot_settings(
+    sandbox_url: str, database_url: str, staff_chat_id: int | None = None
+) -> Settings:
+    """carebot's defaults, pointed at the sandbox, the benchmark's database and, when
+    given, the staff chat that conversations reach."""
     return Settings(
+        staff_chat_id=staff_chat_id,
         token=SecretStr(TOKENS["carebot"]),
         database_url=database_url,
         api_base_url=f"{sandbox_url}/bot",
@@ -85,7 +92,20 @@ def carebot_settings(sandbox_url: str, database_url: str) -> Settings:
     )
 
 
-async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
+async def add_agents(built: Built, user_ids: list[int]) -> None:
+    """Make these sandbox users care staff (agents), as ``carebot staff add`` does."""
+    async with built.services.sessionmaker.begin() as session:
+        for user_id in user_ids:
+            await add_staff(session, user_id, StaffRole.AGENT, datetime.now(UTC))
+
+
+async def serve(
+    kind: str,
+    sandbox_url: str,
+    database_url: str | None,
+    staff_chat_id: int | None,
+    agents: list[int],
+) -> None:
     """Run one bot until SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -98,8 +118,9 @@ async def serve(kind: str, sandbox_url: str, database_url: str | None) -> None:
         if database_url is None:
             raise SystemExit("carebot needs --database")
         await db.upgrade(database_url)
-        built = build_application(carebot_settings(sandbox_url, database_url))
+        built = build_application(carebot_settings(sandbox_url, database_url, staff_chat_id))
         application, engine, inbox = built.application, built.engine, built.inbox
+        await add_agents(built, agents)
     else:
         application = echo_application(sandbox_url)
     try:
@@ -132,11 +153,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("kind", choices=sorted(TOKENS))
     parser.add_argument("--sandbox", required=True, help="the sandbox's http://host:port")
     parser.add_argument("--database", help="carebot's database URL")
+    parser.add_argument("--staff-chat", type=int, help="carebot's staff chat (a sandbox group)")
+    parser.add_argument(
+        "--agent", type=int, action="append", default=[], help="a staff member's user id"
+    )
     args = parser.parse_args(argv)
     # Bot errors are what we want to see; per-request chatter would cost CPU we measure.
     logs.configure("WARNING", TOKENS[args.kind])
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    asyncio.run(serve(args.kind, args.sandbox.rstrip("/"), args.database))
+    asyncio.run(
+        serve(args.kind, args.sandbox.rstrip("/"), args.database, args.staff_chat, args.agent)
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ in the same run, so the ratio between the two says what carebot's own work costs
     python bench/inbound.py                       # 200 customers, 50 updates/s for 20 s
     python bench/inbound.py --quick               # a smoke run, well under a minute
     python bench/inbound.py --users 300 --rate 80 --seconds 30 --json out.json
+    python bench/inbound.py --conversations       # and the conversation mix (step 6)
 
 Three processes share the machine: the sandbox (``python -m bot.sandbox``), the bot under
 test (``python bench/bots.py``) and this one, which plays the customers through the
@@ -23,12 +24,33 @@ sandbox's control API and measures. Each bot in turn goes through:
    history), and meanwhile ``FLOOD_OTHERS`` other registered customers each write
    ``FLOOD_OTHER_TEXTS`` texts, one after the reply to the one before. Their latency
    says whether one chat's backlog holds up everybody else.
+6. conversations (``--conversations``, carebot only, a fresh carebot and database):
+   registered customers ask questions and ``CONVERSATION_AGENTS`` agents answer them by
+   typing in the customers' topics of a forum staff group, ``--conversation-rate``
+   (default ``--rate``) updates/s in all for ``--seconds``. Measured: customer → staff
+   (the question accepted → its copy made in the topic) and staff → customer (the agent's
+   message accepted → the bot's message in the customer's chat), beside the echo bot's
+   paced reply latency as the floor.
+
+**What a free text's "reply" is.** The echo bot answers every text in the customer's
+chat. carebot, since conversations (issue 11), answers only a conversation's first
+message in the customer's chat ("we got your message…"); every text goes to staff. So in
+steps 1-5 carebot runs with a plain staff group and a free text's reply is its relay into
+that group (``StaffDesk``): the work carebot does for a text and what a customer waits
+for, a person seeing it. The echo bot's reply goes to the customer's own chat, which makes
+the comparison a floor, not a like-for-like pair: carebot's relay is owed (written in the
+update's transaction, sent by the owed-message sender after the commit, one message at a
+time per staff chat), the echo is sent at once.
 
 Latency is the sandbox's own timestamp of the bot's first reply in the chat (the moment
 its sendMessage or editMessageText call reached the sandbox, from ``GET /sandbox/requests``)
 minus the moment this process's ``POST /sandbox/messages`` (or ``/callbacks``) returned.
 Because every customer waits for the reply before acting again, each reply belongs to
-the last action before it in its chat. docs/benchmarks.md has the figures.
+the last action before it in its chat. A relay to staff is found by its text in the staff
+chat's transcript and timed by the ``sendMessage`` (plain group) or ``copyMessage``
+(forum) call that made it: the sender posts into one chat one message at a time, so the
+calls and the messages they made come in the same order (``StaffDesk.relay_times``).
+docs/benchmarks.md has the figures.
 """
 
 from __future__ import annotations
@@ -44,12 +66,11 @@ import platform
 import random
 import re
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +97,9 @@ TARGET_P99_MS = 100.0
 FLOOD = 300
 FLOOD_OTHERS = 20
 FLOOD_OTHER_TEXTS = 5
+CONVERSATION_AGENTS = 4
+CONVERSATION_ROUNDS = 3  # questions (each with its answer) per customer, on average
+TARGET_TO_STAFF_MS = 2000.0
 
 # Bot API calls that show the customer something new in their chat.
 REPLY_METHODS = frozenset(
@@ -184,11 +208,22 @@ async def start_sandbox(workdir: Path) -> tuple[Child, str]:
     return child, match.group(1)
 
 
-async def start_bot(kind: str, sandbox_url: str, workdir: Path) -> Child:
-    """Run one of bench/bots.py's bots against the sandbox; carebot gets a fresh database."""
+async def start_bot(
+    kind: str,
+    sandbox_url: str,
+    workdir: Path,
+    staff_chat_id: int | None = None,
+    agents: Sequence[int] = (),
+) -> Child:
+    """Run one of bench/bots.py's bots against the sandbox; carebot gets a fresh database
+    and the staff chat its conversations reach."""
     args = [sys.executable, str(BOTS_SCRIPT), kind, "--sandbox", sandbox_url]
     if kind == "carebot":
         args += ["--database", f"sqlite+aiosqlite:///{carebot_database(workdir)}"]
+    if staff_chat_id is not None:
+        args += ["--staff-chat", str(staff_chat_id)]
+    for agent in agents:
+        args += ["--agent", str(agent)]
     child, _match = await spawn(kind, args, workdir, re.compile(r"^ready$"))
     return child
 
@@ -238,6 +273,16 @@ class Control:
                 "POST", "/sandbox/users", {"first_name": first_name, "language_code": language_code}
             )
         )
+
+    async def create_group(self, title: str, member_ids: list[int], forum: bool = False) -> int:
+        body: dict[str, Any] = {"title": title, "member_ids": member_ids}
+        if forum:  # carebot manages the topics: an administrator with that right
+            body |= {"is_forum": True, "bot_rights": {"can_manage_topics": True}}
+        return int((await self._call("POST", "/sandbox/groups", body))["id"])
+
+    async def send_in_topic(self, chat_id: int, from_id: int, thread: int, text: str) -> Message:
+        body = {"chat_id": chat_id, "from_id": from_id, "text": text, "message_thread_id": thread}
+        return dict(await self._call("POST", "/sandbox/messages", body))
 
     async def send_text(self, chat_id: int, text: str) -> Message:
         body = {"chat_id": chat_id, "from_id": chat_id, "text": text}
@@ -303,6 +348,102 @@ class ChatChanges:
                 await self._task
 
 
+class StaffDesk:
+    """carebot's staff chat, watched for the relays of the customers' texts.
+
+    Since conversations (issue 11) a free text's answer is the text's relay into the staff
+    chat, not a message to the customer: every text a customer writes is registered here
+    first (``expect``), and each time the staff chat changes one task reads its new bot
+    messages and marks the registered texts they carry as relayed (a text is unique: it
+    names its chat). ``relay_times`` then gives each text the sandbox's time of the
+    ``sendMessage`` that relayed it.
+    """
+
+    def __init__(
+        self, control: Control, changes: ChatChanges, chat_id: int, forum: bool = False
+    ) -> None:
+        self._control = control
+        self._changes = changes
+        self.chat_id = chat_id
+        # A plain group gets each text under a header by sendMessage; a forum gets the
+        # text itself, copied into the customer's topic.
+        self.forum = forum
+        self._expected: dict[str, int] = {}  # text -> the customer's chat
+        self.relayed: dict[str, int] = {}  # text -> the staff chat's message id of its relay
+        self.topic: dict[str, int] = {}  # text -> the forum topic it was copied into
+        self._seen = 0  # the newest staff chat message already read
+        self._task: asyncio.Task[None] | None = None
+
+    def expect(self, chat_id: int, text: str) -> None:
+        self._expected[text] = chat_id
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        changed = self._changes.event(self.chat_id)
+        while True:
+            await changed.wait()
+            changed.clear()
+            transcript = await self._control.transcript(self.chat_id)
+            for message in transcript:
+                if message["message_id"] <= self._seen or not message["from"]["is_bot"]:
+                    continue
+                text = str(message.get("text", ""))
+                for line in [text] if self.forum else text.splitlines():
+                    customer = self._expected.get(line)
+                    if customer is not None and line not in self.relayed:
+                        self.relayed[line] = int(message["message_id"])
+                        if "message_thread_id" in message:
+                            self.topic[line] = int(message["message_thread_id"])
+                        self._changes.event(customer).set()
+            self._seen = max((int(m["message_id"]) for m in transcript), default=self._seen)
+
+    async def wait_for_relays(self, chat_id: int, texts: Sequence[str]) -> None:
+        """Wait until every one of ``texts`` has reached the staff chat."""
+        changed = self._changes.event(chat_id)
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while not all(text in self.relayed for text in texts):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ReplyMissing(f"chat {chat_id}: a text never reached the staff chat")
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+
+    async def relay_times(self, log: list[dict[str, Any]]) -> dict[str, float]:
+        """The sandbox's time of each relayed text's call into the staff chat.
+
+        The owed-message sender posts into one chat one message after another, so in a
+        plain group the n-th successful ``sendMessage`` of the log into the staff chat made
+        the n-th newest of the bot's messages there (cards and relays alike), counted from
+        the end; in a forum the n-th ``copyMessage`` made the n-th copy of a text.
+        """
+        method = "copyMessage" if self.forum else "sendMessage"
+        calls = sorted(
+            float(entry["time"])
+            for entry in log
+            if entry["ok"] and entry["chat_id"] == self.chat_id and entry["method"] == method
+        )
+        if self.forum:
+            posted = sorted(self.relayed.values())
+        else:
+            transcript = await self._control.transcript(self.chat_id)
+            posted = sorted(int(m["message_id"]) for m in transcript if m["from"]["is_bot"])
+        made_at = dict(zip(posted[len(posted) - len(calls) :], calls, strict=True))
+        return {
+            text: made_at[message_id]
+            for text, message_id in self.relayed.items()
+            if message_id in made_at
+        }
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
 # -- customers ----------------------------------------------------------------------------
 
 
@@ -318,14 +459,22 @@ class Action:
     what: str  # start, language, consent, skip, text
     sent: float  # just before the control API request
     accepted: float  # the control API request returned: the update is queued
+    text: str | None = None  # a free text's words, which its relay to staff carries
 
 
 class Customer:
     """A simulated customer in a private chat, following the registration script."""
 
-    def __init__(self, control: Control, changes: ChatChanges, user: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        control: Control,
+        changes: ChatChanges,
+        user: dict[str, Any],
+        desk: StaffDesk | None = None,
+    ) -> None:
         self.control = control
         self.changes = changes
+        self.desk = desk  # carebot's staff chat, where free texts are answered
         self.chat_id = int(user["id"])
         self.locale = "en" if user.get("language_code") == "en" else "zh_CN"
         self.step = 0
@@ -348,6 +497,10 @@ class Customer:
         else:
             what = "skip" if step < REGISTRATION_STEPS else "text"
             text = self._skip_label() if what == "skip" else self._free_text(step)
+            if what == "text":
+                await self.write(text, actions)
+                self.step += 1
+                return
             after = (await self.control.send_text(self.chat_id, text))["message_id"]
         actions.append(Action(self.chat_id, what, sent, time.time()))
         if what == "language":
@@ -358,16 +511,33 @@ class Customer:
             await self.wait_for_bot_messages(after, 1)
         self.step += 1
 
+    async def write(self, text: str, actions: list[Action]) -> None:
+        """Write a free text and wait for its answer: the echo, or carebot's relay to staff."""
+        if self.desk is not None:
+            self.desk.expect(self.chat_id, text)
+        sent = time.time()
+        after = (await self.control.send_text(self.chat_id, text))["message_id"]
+        actions.append(Action(self.chat_id, "text", sent, time.time(), text))
+        if self.desk is not None:
+            await self.desk.wait_for_relays(self.chat_id, [text])
+        else:
+            await self.wait_for_bot_messages(after, 1)
+
     def burst_texts(self, count: int) -> list[str]:
         return [f"Order check {self.chat_id} #{n}" for n in range(1, count + 1)]
 
     async def burst(self, texts: list[str]) -> None:
-        """Write the texts one after another without waiting, then wait for as many replies."""
+        """Write the texts one after another without waiting, then wait for their answers."""
         first = 0
         for text in texts:
+            if self.desk is not None:
+                self.desk.expect(self.chat_id, text)
             sent = await self.control.send_text(self.chat_id, text)
             first = first or int(sent["message_id"])
-        await self.wait_for_bot_messages(first, len(texts))
+        if self.desk is not None:
+            await self.desk.wait_for_relays(self.chat_id, texts)
+        else:
+            await self.wait_for_bot_messages(first, len(texts))
 
     async def wait_for_bot_messages(
         self, after: int, count: int, edited: Message | None = None
@@ -428,13 +598,17 @@ class Customer:
 
 
 async def new_customers(
-    control: Control, changes: ChatChanges, count: int, prefix: str
+    control: Control,
+    changes: ChatChanges,
+    count: int,
+    prefix: str,
+    desk: StaffDesk | None = None,
 ) -> list[Customer]:
     """Create ``count`` sandbox users, half of them writing in Chinese, half in English."""
     users = await asyncio.gather(
         *(control.create_user(f"{prefix} {n}", "en" if n % 2 else "zh-hans") for n in range(count))
     )
-    return [Customer(control, changes, user) for user in users]
+    return [Customer(control, changes, user, desk) for user in users]
 
 
 # -- measurements -------------------------------------------------------------------------
@@ -451,10 +625,13 @@ class Replies:
     early: int  # replies that reached the sandbox before we saw our POST return
 
 
-def pair_replies(actions: list[Action], log: list[dict[str, Any]]) -> Replies:
+def pair_replies(
+    actions: list[Action], log: list[dict[str, Any]], relays: dict[str, float] | None = None
+) -> Replies:
     """Match each action with the bot's calls into its chat before the chat's next action.
 
-    Valid because a customer never acts before the reply to their previous action.
+    Valid because a customer never acts before the reply to their previous action. With
+    ``relays`` (carebot with a staff chat) a free text's reply is its relay to staff.
     """
     reply_times: dict[int, list[float]] = defaultdict(list)
     api_errors = 0
@@ -473,6 +650,15 @@ def pair_replies(actions: list[Action], log: list[dict[str, Any]]) -> Replies:
         times = sorted(reply_times.get(chat_id, []))
         chat_actions.sort(key=lambda a: a.sent)
         for n, action in enumerate(chat_actions):
+            if relays is not None and action.text is not None:
+                relayed = relays.get(action.text)
+                if relayed is None:
+                    missing += 1
+                    continue
+                early += relayed < action.accepted
+                first.append(max(relayed - action.accepted, 0.0))
+                finished = max(finished, relayed)
+                continue
             end = chat_actions[n + 1].sent if n + 1 < len(chat_actions) else math.inf
             lo = bisect.bisect_left(times, action.sent)
             hi = bisect.bisect_left(times, end)
@@ -581,6 +767,13 @@ class BotRun:
 # -- phases -------------------------------------------------------------------------------
 
 
+async def replies_to(control: Control, actions: list[Action], desk: StaffDesk | None) -> Replies:
+    """Pair the actions with their replies in the sandbox's request log."""
+    log = await control.requests()
+    relays = await desk.relay_times(log) if desk is not None else None
+    return pair_replies(actions, log, relays)
+
+
 async def closed_loop(
     control: Control, customers: list[Customer], steps: int, bot: Child, sandbox: Child
 ) -> Throughput:
@@ -597,7 +790,7 @@ async def closed_loop(
     before = Cpu.snapshot(bot, sandbox)
     await asyncio.gather(*(follow_script(c) for c in customers))
     cpu = Cpu.snapshot(bot, sandbox).since(before)
-    replies = pair_replies(actions, await control.requests())
+    replies = await replies_to(control, actions, customers[0].desk)
     seconds = replies.finished - min(a.sent for a in actions)
     return Throughput(
         customers=len(customers),
@@ -659,7 +852,7 @@ async def paced(
         task.add_done_callback(running.discard)
     await asyncio.gather(*running)
     cpu = Cpu.snapshot(bot, sandbox).since(before)
-    replies = pair_replies(actions, await control.requests())
+    replies = await replies_to(control, actions, customers[0].desk)
     first_ms = [1000 * value for value in replies.first]
     span = max(a.sent for a in actions) - min(a.sent for a in actions)
     return Latency(
@@ -694,11 +887,15 @@ async def flood(control: Control, flooder: Customer, others: list[Customer], cou
     actions: list[Action] = []
     started = asyncio.Event()
     flood_started = time.time()
+    desk = flooder.desk
+    texts = [f"Forwarded message {n + 1} from chat {flooder.chat_id}" for n in range(count)]
 
     async def send_flood() -> int:
         first = 0
-        for n in range(count):
-            sent = await control.send_text(flooder.chat_id, f"Forwarded message {n + 1}")
+        for n, text in enumerate(texts):
+            if desk is not None:
+                desk.expect(flooder.chat_id, text)
+            sent = await control.send_text(flooder.chat_id, text)
             first = first or int(sent["message_id"])
             if n == min(count, 10) - 1:
                 started.set()  # the others start once the flood is under way
@@ -708,28 +905,37 @@ async def flood(control: Control, flooder: Customer, others: list[Customer], cou
         await started.wait()
         with contextlib.suppress(ReplyMissing):  # pair_replies counts the missing reply
             for n in range(FLOOD_OTHER_TEXTS):
-                sent = time.time()
-                text = f"Meanwhile {n + 1} from chat {customer.chat_id}"
-                after = (await control.send_text(customer.chat_id, text))["message_id"]
-                actions.append(Action(customer.chat_id, "text", sent, time.time()))
-                await customer.wait_for_bot_messages(after, 1)
+                await customer.write(f"Meanwhile {n + 1} from chat {customer.chat_id}", actions)
 
     await control.clear_requests()
     first, *_ = await asyncio.gather(send_flood(), *(write(c) for c in others))
+    assert first is not None
     flood_missing = 0
     try:
-        await flooder.wait_for_bot_messages(first - 1, count)
+        if desk is not None:
+            await desk.wait_for_relays(flooder.chat_id, texts)
+        else:
+            await flooder.wait_for_bot_messages(first - 1, count)
     except ReplyMissing:
-        transcript = await control.transcript(flooder.chat_id)
-        answered = [m for m in transcript if m["from"]["is_bot"] and m["message_id"] >= first]
-        flood_missing = count - len(answered)
+        if desk is not None:
+            flood_missing = sum(text not in desk.relayed for text in texts)
+        else:
+            transcript = await control.transcript(flooder.chat_id)
+            answered = [m for m in transcript if m["from"]["is_bot"] and m["message_id"] >= first]
+            flood_missing = count - len(answered)
     log = await control.requests()
-    replies = pair_replies(actions, log)
-    flood_replies = [
-        float(entry["time"])
-        for entry in log
-        if entry["ok"] and entry["chat_id"] == flooder.chat_id and entry["method"] in REPLY_METHODS
-    ]
+    relays = await desk.relay_times(log) if desk is not None else None
+    replies = pair_replies(actions, log, relays)
+    if relays is not None:
+        flood_replies = [relays[text] for text in texts if text in relays]
+    else:
+        flood_replies = [
+            float(entry["time"])
+            for entry in log
+            if entry["ok"]
+            and entry["chat_id"] == flooder.chat_id
+            and entry["method"] in REPLY_METHODS
+        ]
     first_ms = [1000 * value for value in replies.first]
     return Flood(
         flood=count,
@@ -745,43 +951,37 @@ async def flood(control: Control, flooder: Customer, others: list[Customer], cou
 
 
 def check_order(
-    written: dict[int, tuple[list[str], list[Message]]], database: Path | None
+    written: dict[int, tuple[list[str], list[Message]]], desk: StaffDesk | None
 ) -> Order:
-    """Did each chat's replies come in the order of the customer's texts?
+    """Did each chat's answers come in the order of the customer's texts?
 
     The echo bot's replies repeat the texts, so the transcript shows their order.
-    carebot's replies to free text are all alike, so its contact log is read instead:
-    each burst text must be logged inbound, then its reply outbound (carrying the
-    Telegram message id that the transcript shows in the same position), before the
-    next text is logged. That is the order of handling and of replies both.
+    carebot's answer to a text is its relay into the staff chat: the relays of one
+    chat's burst must follow one another there in the order of the texts.
     """
     problems: list[str] = []
-    connection = sqlite3.connect(database) if database is not None else None
-    try:
-        for chat_id, (texts, transcript) in written.items():
-            sent_ids = [
-                m["message_id"]
-                for m in transcript
-                if not m["from"]["is_bot"] and m.get("text") in texts
-            ]
-            if len(sent_ids) != len(texts):
-                problems.append(f"chat {chat_id}: the burst is not in the transcript")
-                continue
-            replies = [
-                m for m in transcript if m["from"]["is_bot"] and m["message_id"] > min(sent_ids)
-            ]
-            if len(replies) != len(texts):
-                problems.append(f"chat {chat_id}: {len(replies)} replies to {len(texts)} texts")
-            elif connection is None:
-                if [m.get("text") for m in replies] != texts:
-                    problems.append(f"chat {chat_id}: replies out of order")
-            else:
-                problem = _contact_log_problem(connection, chat_id, texts, replies)
-                if problem:
-                    problems.append(f"chat {chat_id}: {problem}")
-    finally:
-        if connection is not None:
-            connection.close()
+    for chat_id, (texts, transcript) in written.items():
+        if desk is not None:
+            relayed = [desk.relayed.get(text) for text in texts]
+            if None in relayed:
+                missing = relayed.count(None)
+                problems.append(f"chat {chat_id}: {missing} of {len(texts)} texts not relayed")
+            elif relayed != sorted(relayed):  # type: ignore[type-var]
+                problems.append(f"chat {chat_id}: relayed out of order")
+            continue
+        sent_ids = [
+            m["message_id"]
+            for m in transcript
+            if not m["from"]["is_bot"] and m.get("text") in texts
+        ]
+        if len(sent_ids) != len(texts):
+            problems.append(f"chat {chat_id}: the burst is not in the transcript")
+            continue
+        replies = [m for m in transcript if m["from"]["is_bot"] and m["message_id"] > min(sent_ids)]
+        if len(replies) != len(texts):
+            problems.append(f"chat {chat_id}: {len(replies)} replies to {len(texts)} texts")
+        elif [m.get("text") for m in replies] != texts:
+            problems.append(f"chat {chat_id}: replies out of order")
     return Order(
         chats=len(written),
         messages=sum(len(texts) for texts, _transcript in written.values()),
@@ -790,24 +990,189 @@ def check_order(
     )
 
 
-def _contact_log_problem(
-    connection: sqlite3.Connection, chat_id: int, texts: list[str], replies: list[Message]
-) -> str | None:
-    rows = connection.execute(
-        "SELECT contact.direction, contact.text, contact.telegram_message_id"
-        " FROM contact JOIN customer ON customer.id = contact.customer_id"
-        " WHERE customer.telegram_user_id = ? ORDER BY contact.id",
-        (chat_id,),
-    ).fetchall()
-    starts = [n for n, row in enumerate(rows) if row[0] == "in" and row[1] == texts[0]]
-    if not starts:
-        return "the burst is not in the contact log"
-    logged = rows[starts[0] : starts[0] + 2 * len(texts)]
-    expected = []
-    for text, reply in zip(texts, replies, strict=True):
-        expected += [("in", text), ("out", reply["message_id"])]
-    seen = [(row[0], row[1] if row[0] == "in" else row[2]) for row in logged]
-    return None if seen == expected else f"contact log {seen} != {expected}"
+# -- the conversation mix ------------------------------------------------------------------
+
+
+@dataclass
+class ConversationMix:
+    """Customers' questions and staff answers through a forum staff group, paced."""
+
+    customers: int
+    agents: int
+    questions: int
+    answers: int
+    offered_per_second: float
+    to_staff_p50_ms: float  # customer's message accepted → its copy made in the topic
+    to_staff_p99_ms: float
+    to_staff_max_ms: float
+    to_staff_missing: int
+    to_customer_p50_ms: float  # staff message in the topic accepted → the bot's message
+    to_customer_p99_ms: float  # in the customer's chat
+    to_customer_max_ms: float
+    to_customer_missing: int
+    topics: int
+    api_errors: int
+    api_error_kinds: dict[str, int]  # "method: description" -> how many
+    errors_logged: int
+    cpu: Cpu
+
+
+async def conversation_mix(
+    sandbox: Child,
+    sandbox_url: str,
+    workdir: Path,
+    options: Options,
+    progress: Callable[[str], None],
+) -> ConversationMix:
+    """Registered customers ask and agents answer in their topics, ``--conversation-rate``
+    updates/s in all (questions and answers alike) for ``--seconds``.
+
+    A customer asks, waits for the copy of the question in their topic (and, for a
+    conversation's first message, for the bot's "we got your message"); then an agent's
+    answer to it is due; once the customer has the answer they may ask again. Each tick
+    of the pace takes one due action, drawn at random: a question or an answer.
+    """
+    workdir = workdir / "conversations"
+    workdir.mkdir(exist_ok=True)
+    control = Control(sandbox_url)
+    changes = ChatChanges(control)
+    bot: Child | None = None
+    desk: StaffDesk | None = None
+    rate = options.conversation_rate
+    total = max(round(rate * options.seconds), 2)
+    try:
+        await control.reset()
+        agents = [
+            int((await control.create_user(f"Agent {n}", "zh-hans"))["id"])
+            for n in range(CONVERSATION_AGENTS)
+        ]
+        staff_chat = await control.create_group("Care staff", agents, forum=True)
+        desk = StaffDesk(control, changes, staff_chat, forum=True)
+        bot = await start_bot("carebot", sandbox_url, workdir, staff_chat, agents)
+        await changes.start()
+        desk.start()
+        count = max(math.ceil(total / (2 * CONVERSATION_ROUNDS)), 1)
+        progress(f"conversations: registering {count} customers")
+        customers = await new_customers(control, changes, count, "Asking")
+        await asyncio.gather(*(_register(c) for c in customers))
+        progress(
+            f"conversations: {rate:g} updates/s for {options.seconds:g} s,"
+            f" {count} customers, {len(agents)} agents, a forum staff group"
+        )
+        asked: list[Action] = []
+        answered: list[Action] = []
+        rng = random.Random(options.seed)
+        due: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        someone_due = asyncio.Event()
+        running: set[asyncio.Task[None]] = set()
+        rounds: dict[int, int] = defaultdict(int)
+
+        def make_due(action: Callable[[], Coroutine[Any, Any, None]]) -> None:
+            due.append(action)
+            someone_due.set()
+
+        def question_of(customer: Customer) -> Callable[[], Coroutine[Any, Any, None]]:
+            async def ask() -> None:
+                rounds[customer.chat_id] += 1
+                text = (
+                    f"Question {rounds[customer.chat_id]} from chat {customer.chat_id}: 几点营业?"
+                )
+                desk.expect(customer.chat_id, text)
+                sent = time.time()
+                message = await control.send_text(customer.chat_id, text)
+                asked.append(Action(customer.chat_id, "text", sent, time.time(), text))
+                after = int(message["message_id"])
+                with contextlib.suppress(ReplyMissing):  # counted missing from the log
+                    if rounds[customer.chat_id] == 1:  # "we got your message"
+                        after = int(
+                            (await customer.wait_for_bot_messages(after, 1))[-1]["message_id"]
+                        )
+                    await desk.wait_for_relays(customer.chat_id, [text])
+                    make_due(answer_of(customer, text, after))
+
+            return ask
+
+        def answer_of(
+            customer: Customer, text: str, after: int
+        ) -> Callable[[], Coroutine[Any, Any, None]]:
+            async def answer() -> None:
+                agent = agents[customer.chat_id % len(agents)]
+                sent = time.time()
+                await control.send_in_topic(
+                    staff_chat, agent, desk.topic[text], f"Answer to chat {customer.chat_id}"
+                )
+                answered.append(Action(customer.chat_id, "answer", sent, time.time()))
+                with contextlib.suppress(ReplyMissing):  # counted missing from the log
+                    await customer.wait_for_bot_messages(after, 1)
+                    make_due(question_of(customer))
+
+            return answer
+
+        for customer in customers:
+            make_due(question_of(customer))
+        await control.clear_requests()
+        before = Cpu.snapshot(bot, sandbox)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for tick in range(total):
+            delay = start + tick / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            while not due:
+                someone_due.clear()
+                try:
+                    await asyncio.wait_for(someone_due.wait(), REPLY_TIMEOUT)
+                except TimeoutError:
+                    raise ReplyMissing("nothing is due: the bot stopped answering") from None
+            task = asyncio.create_task(due.pop(rng.randrange(len(due)))())
+            running.add(task)
+            task.add_done_callback(running.discard)
+        await asyncio.gather(*running)
+        cpu = Cpu.snapshot(bot, sandbox).since(before)
+        log = await control.requests()
+        relays = await desk.relay_times(log)
+        topics = sum(1 for entry in log if entry["ok"] and entry["method"] == "createForumTopic")
+    finally:
+        if desk is not None:
+            await desk.stop()
+        await changes.stop()
+        await control.close()
+        if bot is not None:
+            await bot.stop()
+    to_staff = [1000 * max(relays[a.text] - a.accepted, 0.0) for a in asked if a.text in relays]
+    to_customer = pair_replies(answered, log).first
+    to_customer_ms = [1000 * value for value in to_customer]
+    actions = asked + answered
+    span = max(a.sent for a in actions) - min(a.sent for a in actions)
+    return ConversationMix(
+        customers=len(customers),
+        agents=len(agents),
+        questions=len(asked),
+        answers=len(answered),
+        offered_per_second=(len(actions) - 1) / span if span > 0 else math.nan,
+        to_staff_p50_ms=percentile(to_staff, 0.50),
+        to_staff_p99_ms=percentile(to_staff, 0.99),
+        to_staff_max_ms=max(to_staff, default=math.nan),
+        to_staff_missing=len(asked) - len(to_staff),
+        to_customer_p50_ms=percentile(to_customer_ms, 0.50),
+        to_customer_p99_ms=percentile(to_customer_ms, 0.99),
+        to_customer_max_ms=max(to_customer_ms, default=math.nan),
+        to_customer_missing=len(answered) - len(to_customer_ms),
+        topics=topics,
+        api_errors=sum(1 for entry in log if not entry["ok"]),
+        api_error_kinds=dict(
+            Counter(
+                f"{entry['method']}: {entry.get('description')}" for entry in log if not entry["ok"]
+            )
+        ),
+        errors_logged=len(bot.error_lines()),
+        cpu=cpu,
+    )
+
+
+async def _register(customer: Customer) -> None:
+    for _step in range(REGISTRATION_STEPS):
+        await customer.act([])
 
 
 # -- one bot, the whole run ---------------------------------------------------------------
@@ -821,6 +1186,8 @@ class Options:
     warm_up: int = WARM_UP_CUSTOMERS
     seed: int = 1
     flood: int = FLOOD
+    conversations: bool = False
+    conversation_rate: float = 50.0
 
     @property
     def paced_customers(self) -> int:
@@ -841,22 +1208,30 @@ async def measure_bot(
     control = Control(sandbox_url)
     changes = ChatChanges(control)
     bot: Child | None = None
+    desk: StaffDesk | None = None
     try:
         await control.reset()
-        bot = await start_bot(kind, sandbox_url, workdir)
+        if kind == "carebot":
+            # A plain staff group: each free text's answer is its relay there.
+            desk = StaffDesk(control, changes, await control.create_group("Care staff", []))
+        bot = await start_bot(kind, sandbox_url, workdir, desk.chat_id if desk else None)
         await changes.start()
+        if desk is not None:
+            desk.start()
         rng = random.Random(options.seed)
         if options.warm_up:
             progress(f"{kind}: warm-up")
-            warm = await new_customers(control, changes, options.warm_up, "Warm")
+            warm = await new_customers(control, changes, options.warm_up, "Warm", desk)
             await asyncio.gather(*(_run_script(c) for c in warm))
         progress(f"{kind}: throughput, {options.users} customers")
-        customers = await new_customers(control, changes, options.users, "Customer")
+        customers = await new_customers(control, changes, options.users, "Customer", desk)
         throughput = await closed_loop(control, customers, SCRIPT_STEPS, bot, sandbox)
         progress(f"{kind}: order, {len(customers)} bursts of {BURST}")
         written = await bursts(customers)
         progress(f"{kind}: latency, {options.rate:g} updates/s for {options.seconds:g} s")
-        paced_customers = await new_customers(control, changes, options.paced_customers, "Paced")
+        paced_customers = await new_customers(
+            control, changes, options.paced_customers, "Paced", desk
+        )
         latency = await paced(
             control, paced_customers, options.rate, options.seconds, bot, sandbox, rng
         )
@@ -864,13 +1239,13 @@ async def measure_bot(
         progress(f"{kind}: flood, {options.flood} texts at once, {len(others)} others writing")
         flooded = await flood(control, customers[0], others, options.flood)
     finally:
+        if desk is not None:
+            await desk.stop()
         await changes.stop()
         await control.close()
         if bot is not None:
             await bot.stop()
-    # After the bot stopped: its database is complete and quiet.
-    database = carebot_database(workdir) if kind == "carebot" else None
-    order = check_order(written, database)
+    order = check_order(written, desk)
     return BotRun(kind, throughput, latency, order, flooded, len(bot.error_lines()))
 
 
@@ -901,13 +1276,19 @@ async def run(
         try:
             for kind in BOTS:
                 runs.append(await measure_bot(kind, sandbox, url, workdir, options, progress))
+            mix = None
+            if options.conversations:
+                mix = await conversation_mix(sandbox, url, workdir, options, progress)
         finally:
             await sandbox.stop()
-    return report(options, runs, load_before)
+    return report(options, runs, load_before, mix)
 
 
 def report(
-    options: Options, runs: list[BotRun], load_before: tuple[float, float, float] | None
+    options: Options,
+    runs: list[BotRun],
+    load_before: tuple[float, float, float] | None,
+    mix: ConversationMix | None = None,
 ) -> dict[str, Any]:
     """The figures as plain JSON-ready values, with the machine and the targets."""
     by_bot = {run.bot: run for run in runs}
@@ -942,7 +1323,10 @@ def report(
             "p99_ms_under": TARGET_P99_MS,
             "p99_met": care.latency.p99_ms < TARGET_P99_MS,
             "order_kept": care.order.kept and echo.order.kept,
+            "to_staff_p99_ms_under": TARGET_TO_STAFF_MS,
+            "to_staff_met": None if mix is None else mix.to_staff_p99_ms < TARGET_TO_STAFF_MS,
         },
+        "conversations": None if mix is None else asdict(mix),
     }
 
 
@@ -1031,6 +1415,54 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     for bot in BOTS:
         for problem in bots[bot]["order"]["problems"]:
             console.print(f"[red]{bot}: {problem}[/]")
+    if result["conversations"] is not None:
+        print_conversations(result, console)
+
+
+def print_conversations(result: dict[str, Any], console: Console) -> None:
+    """The conversation mix, next to the echo bot's paced reply latency as the floor."""
+    mix, echo = result["conversations"], result["bots"]["echo"]["latency"]
+    mark = {True: "[green]met[/]", False: "[red]missed[/]"}
+    table = Table(
+        title=(
+            f"Conversations in a forum staff group: {mix['customers']} customers,"
+            f" {mix['agents']} agents, {mix['offered_per_second']:.1f} updates/s offered"
+        )
+    )
+    for column in ("", "p50 ms", "p99 ms", "max ms", "missing", "target"):
+        table.add_column(column, justify="right" if column else "left")
+    met = mark[result["targets"]["to_staff_met"]]
+    table.add_row(
+        f"customer → topic ({mix['questions']} questions)",
+        f"{mix['to_staff_p50_ms']:.1f}",
+        f"{mix['to_staff_p99_ms']:.1f}",
+        f"{mix['to_staff_max_ms']:.1f}",
+        str(mix["to_staff_missing"]),
+        f"p99 < {TARGET_TO_STAFF_MS:g} {met}",
+    )
+    table.add_row(
+        f"topic → customer ({mix['answers']} answers)",
+        f"{mix['to_customer_p50_ms']:.1f}",
+        f"{mix['to_customer_p99_ms']:.1f}",
+        f"{mix['to_customer_max_ms']:.1f}",
+        str(mix["to_customer_missing"]),
+        "",
+    )
+    table.add_row(
+        "echo bot's reply (paced phase)",
+        f"{echo['p50_ms']:.1f}",
+        f"{echo['p99_ms']:.1f}",
+        f"{echo['max_ms']:.1f}",
+        str(echo["missing"]),
+        "floor",
+    )
+    console.print(table)
+    console.print(
+        f"topics made: {mix['topics']}, API errors: {mix['api_errors']},"
+        f" bot errors: {mix['errors_logged']}, CPU s bot/sandbox/load: {_cpu(mix['cpu'])}"
+    )
+    for kind, count in mix["api_error_kinds"].items():
+        console.print(f"  {count} × {kind}")
 
 
 def _cpu(cpu: dict[str, float]) -> str:
@@ -1059,6 +1491,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=FLOOD,
         help=f"texts one customer sends at once in the flood phase (default {FLOOD})",
     )
+    parser.add_argument(
+        "--conversations",
+        action="store_true",
+        help="also run the conversation mix: questions and agents' answers through a forum"
+        " staff group for --seconds (carebot only)",
+    )
+    parser.add_argument(
+        "--conversation-rate",
+        type=float,
+        help="updates/s of the conversation mix, questions and answers (default: --rate)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the logs and carebot's database in DIR"
@@ -1073,7 +1516,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark, print the table, return the report."""
     args = parse_args(argv)
     options = Options(
-        users=args.users, rate=args.rate, seconds=args.seconds, seed=args.seed, flood=args.flood
+        users=args.users,
+        rate=args.rate,
+        seconds=args.seconds,
+        seed=args.seed,
+        flood=args.flood,
+        conversations=args.conversations,
+        conversation_rate=args.conversation_rate or args.rate,
     )
     if args.quick:
         options.users, options.seconds = 30, 5.0

@@ -1,25 +1,22 @@
-"""bench/inbound.py still runs end to end: tiny scale, correctness only, never speed."""
+"""bench/inbound.py still runs end to end, the conversation mix included: tiny scale,
+correctness only, never speed."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pytest
-
 from bench.inbound import FLOOD_OTHER_TEXTS, SCRIPT_STEPS, main
 
 
-@pytest.mark.skip(
-    reason="bench/inbound.py waits for a bot reply to every free text; since conversations "
-    "(issue 11) only a conversation's first message gets one (staff answer the rest). The "
-    "conversation mix (customer→staff latency) replaces that loop: another slice of issue 11."
-)
 def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> None:
     out = tmp_path / "inbound.json"
 
     report = main(
-        ["--users", "3", "--rate", "10", "--seconds", "2", "--flood", "20", "--json", str(out)]
+        [
+            *("--users", "3", "--rate", "10", "--seconds", "2", "--flood", "20"),
+            *("--conversations", "--json", str(out)),
+        ]
     )
 
     assert json.loads(out.read_text())["bots"].keys() == {"echo", "carebot"}
@@ -44,3 +41,13 @@ def test_inbound_benchmark_runs_both_bots_and_keeps_order(tmp_path: Path) -> Non
         )
         assert flood["updates"] == 2 * FLOOD_OTHER_TEXTS and flood["p50_ms"] > 0
     assert report["ratio"] > 0
+    mix = report["conversations"]
+    assert mix["questions"] + mix["answers"] == 20
+    assert mix["questions"] >= mix["answers"] > 0
+    assert mix["to_staff_missing"] == mix["to_customer_missing"] == 0
+    assert mix["to_staff_p50_ms"] > 0 and mix["to_customer_p50_ms"] > 0
+    # One topic per customer who asked; the only refused calls are edits of a card to
+    # what it already says.
+    assert 0 < mix["topics"] <= mix["customers"]
+    assert all(kind.startswith("editMessageText") for kind in mix["api_error_kinds"])
+    assert mix["errors_logged"] == 0
