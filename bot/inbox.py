@@ -378,6 +378,9 @@ class Inbox:
                 done_at=self._clock.now(),
                 claimed_by=None,
                 claimed_at=None,
+                # A handled update is kept only so that a repeat is known (its id): what
+                # it said (names, words, a staff reply quoting a card) goes at once.
+                payload={},
             )
         )
         settled = int(getattr(result, "rowcount", 0) or 0)

@@ -32,6 +32,7 @@ from care.conversation_models import (
     StaffTopic,
 )
 from care.customers import set_birthday
+from care.inbox_models import InboxState, InboxUpdate
 from care.models import (
     Complaint,
     ComplaintAttachment,
@@ -148,6 +149,7 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
         caller edits them once the transaction is committed).
     """
     private_chats = {c for c in (customer.chat_id, customer.telegram_user_id) if c is not None}
+    await _forget_received_updates(session, private_chats)
     await session.execute(
         delete(Complaint).where(
             Complaint.customer_id == customer.id, Complaint.status == ComplaintStatus.DRAFT.value
@@ -264,6 +266,25 @@ async def _strip_owed_messages(
             or_(
                 OwedMessage.chat_id.in_(private_chats),
                 OwedMessage.fallback_chat_id.in_(private_chats),
+            ),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _forget_received_updates(session: AsyncSession, private_chats: set[int]) -> None:
+    """The durable inbox (``bot.inbox``) keeps each update as Telegram sent it, names and
+    words included: the customer's handled ones go, and so does the one being handled
+    (the /forget itself). Updates not yet taken are new messages, handled as such."""
+    if not private_chats:
+        return
+    await session.execute(
+        delete(InboxUpdate)
+        .where(
+            InboxUpdate.chat_key.in_(private_chats),
+            or_(
+                InboxUpdate.state != InboxState.PENDING.value,
+                InboxUpdate.claimed_by.is_not(None),
             ),
         )
         .execution_options(synchronize_session=False)

@@ -34,7 +34,8 @@ async def fragile_bot(
         if not running.mended:  # type: ignore[attr-defined]
             raise RuntimeError("the handler broke")
 
-    built.application.add_handler(MessageHandler(filters.Regex("^boom$"), explode), group=-3)
+    # A group of its own, before all of carebot's (only one handler of a group runs).
+    built.application.add_handler(MessageHandler(filters.Regex("^boom$"), explode), group=-10)
     yield running
     await running.stop()
 
