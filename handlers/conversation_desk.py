@@ -9,7 +9,8 @@ sender makes Telegram show the conversation as it is when it sends
 transaction of its own, so a retry never makes a second one), renames, closes or reopens
 it. Every customer message is copied into the topic after it (owed in the same
 transaction, so it waits for the topic); a new conversation's card (its buttons) opens
-it, and the General topic carries new-conversation notices and SLA breaches.
+it, and the General topic carries new-conversation notices and SLA alerts
+(``handlers.conversation_deadlines``).
 
 Plain-group mode: a new conversation gets a card with the buttons, and every customer
 message is relayed under a header; replies to either reach the customer
@@ -35,7 +36,7 @@ from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMemb
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
 from handlers.buttons import ConversationAction
-from handlers.context import CareContext, Services
+from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
 
@@ -461,32 +462,6 @@ async def after_answer_settled(session: AsyncSession, row: OwedMessage, services
         )  # fmt: skip
 
 
-# --- the watch job: quiet conversations closed, late first answers -----------------------
-
-
-async def watch_conversations(context: CareContext) -> None:
-    """Job: close conversations quiet since the last staff answer; alert late ones."""
-    services = context.services
-    now = services.clock.now()
-    async with services.sessionmaker.begin() as session:
-        for change in await conversations.close_quiet(
-            session, services.conversation_close_after, now
-        ):
-            await owe_state(session, services, change.conversation)
-        if services.staff_chat_id is None:
-            return
-        for late in await conversations.claim_breaches(session, now):
-            customer = await session.get_one(Customer, late.customer_id)
-            with use_locale(services.default_locale):
-                text = _(
-                    "⏰ Conversation #{id} with {name}: nobody has answered, it was due {due}."
-                ).format(
-                    id=late.id, name=customer_name(customer),
-                    due=words.local_time(late.first_response_due_at, services.timezone),
-                )  # fmt: skip
-            _owe_staff(session, services, late, text, general=True, remember_as=NOTICE)
-
-
 async def conversation_facts(
     session: AsyncSession, conversation_id: int
 ) -> tuple[Conversation, Customer] | None:
@@ -516,5 +491,4 @@ __all__ = [
     "topic_name",
     "topic_request",
     "topic_thread",
-    "watch_conversations",
 ]
