@@ -5,6 +5,7 @@ conversation is settled when it is closed), each given once.
 The deadlines are the complaints' at normal priority (``care.conversations``); the
 warning comes when the same share of the target is left as for complaints
 (``SlaPolicy.warn_when_left``). Who hears of an alert is ``care.alerts``'s business.
+Staff's /queue lists open conversations by the same next deadline (:func:`queue`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,16 @@ from care.conversation_models import (
     ConversationEventType,
     ConversationStatus,
 )
-from care.models import Priority
+from care.models import Customer, Priority
 from care.sla import SlaPolicy
 
-__all__ = ["ConversationSlaAlert", "ConversationSlaStage", "claim_sla_alerts"]
+__all__ = [
+    "ConversationSlaAlert",
+    "ConversationSlaStage",
+    "claim_sla_alerts",
+    "next_deadline",
+    "queue",
+]
 
 OPEN = (
     ConversationStatus.OPEN.value,
@@ -126,3 +133,23 @@ def _due(
             ConversationSlaAlert(conversation, ConversationSlaStage(f"{deadline}_warning"), due)
         ]
     return []
+
+
+def next_deadline(conversation: Conversation) -> datetime:
+    """The open conversation's next deadline: the first response until staff have
+    answered, then its resolution."""
+    if conversation.first_response_at is None:
+        return conversation.first_response_due_at
+    return conversation.resolve_due_at
+
+
+async def queue(session: AsyncSession) -> list[tuple[Conversation, Customer]]:
+    """Open conversations with their customers, the nearest deadline first."""
+    rows = (
+        await session.execute(
+            select(Conversation, Customer)
+            .join(Customer, Customer.id == Conversation.customer_id)
+            .where(Conversation.status.in_(OPEN))
+        )
+    ).all()
+    return sorted(((row[0], row[1]) for row in rows), key=lambda row: next_deadline(row[0]))

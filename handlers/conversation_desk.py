@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
-from care import business, conversations, owed
+from care import business, conversation_deadlines, conversations, owed
 from care.complaints import ComplaintFacts
 from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
 from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
@@ -39,6 +40,7 @@ from handlers.buttons import ConversationAction
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.staff_names import staff_name
 
 log = logging.getLogger(__name__)
 S = ConversationStatus
@@ -110,6 +112,29 @@ def card_text(
     if not customer.reachable:
         lines.append(_("⚠ The customer blocked the bot: messages cannot reach them."))
     return "\n".join(lines)
+
+
+def queue_line(
+    conversation: Conversation,
+    customer: Customer,
+    assignee: StaffMember | None,
+    timezone: str,
+    now: datetime,
+) -> str:
+    """One open conversation in /queue: who, its state, its next deadline, its assignee."""
+    due = conversation_deadlines.next_deadline(conversation)
+    when = words.local_time(due, timezone)
+    if conversation.first_response_at is None:
+        deadline = _("answer by {due}").format(due=when)
+    else:
+        deadline = _("settle by {due}").format(due=when)
+    if due <= now:
+        deadline = "⏰ " + deadline
+    return _("{icon} #{id} {name} · {status} · {deadline} · {assignee}").format(
+        icon=STATE_ICONS[S(conversation.status)], id=conversation.id,
+        name=customer_name(customer), status=status_label(conversation.status),
+        deadline=deadline, assignee=staff_name(assignee),
+    )  # fmt: skip
 
 
 def card_buttons(conversation: Conversation) -> list[list[Button]]:
@@ -487,6 +512,7 @@ __all__ = [
     "owe_inbound",
     "owe_state",
     "owe_topic",
+    "queue_line",
     "staff_chat_is_forum",
     "topic_name",
     "topic_request",

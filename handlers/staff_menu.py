@@ -55,7 +55,7 @@ class StaffCommand:
 
 # In the order /help and the menus list them.
 STAFF_COMMANDS: tuple[StaffCommand, ...] = (
-    StaffCommand("queue", N_("Open complaints, the nearest deadline first")),
+    StaffCommand("queue", N_("Open complaints and conversations, the nearest deadline first")),
     StaffCommand("complaint", N_("A complaint's card and history: /complaint C-…")),
     StaffCommand("c", N_("Send a canned answer: reply to a card or message with /c name")),
     StaffCommand("assign", N_("Give a complaint to a colleague: /assign C-… @username")),

@@ -25,7 +25,9 @@ from care.conversation_models import (
     ConversationStatus,
     StaffTopic,
 )
-from care.models import Contact, StaffRole
+from care.models import Contact, Priority, StaffRole
+from care.sla import SlaPolicy
+from care.triage import Triage
 from tests.helpers import Customer, RunningBot, en, text_of, wait_until, zh
 
 TOPICS = {"can_manage_topics": True}
@@ -496,3 +498,59 @@ async def test_a_conversation_s_deadlines_are_warned_of_and_breached_once_by_the
         for m in await client.transcript(group, thread)
         if said_as(text_of(m), FIRST_BREACH, conversation.id)
     ], "no alert in the customer's topic"
+
+
+async def test_queue_lists_open_conversations_beside_complaints_nearest_deadline_first(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    hal = Customer(client, await client.create_user("Hal", language_code="en"), timeout=20)
+    ivy = Customer(client, await client.create_user("Ivy", language_code="en"), timeout=20)
+    await hal.say("Are you open on Sunday?")
+    clock.advance(timedelta(minutes=5))
+    await ivy.say("My kettle leaks")
+    [hal_talk], [ivy_talk] = (
+        await conversations_of(sessionmaker, hal.id),
+        await conversations_of(sessionmaker, ivy.id),
+    )
+    hal_topic = await wait_topic(client, group, lambda t: " Hal · #" in t["name"], "Hal's topic")
+    await wait_topic(client, group, lambda t: " Ivy · #" in t["name"], "Ivy's topic")
+
+    # Hal is answered: his next deadline is the resolution, two days away. 王丽 takes Ivy's
+    # and files a complaint from it.
+    await client.send_text(
+        group, agent["id"], "Yes, 10:00 to 16:00.", message_thread_id=hal_topic["message_thread_id"]
+    )
+    await client.wait_for_bot_message(hal.id, lambda m: "16:00" in text_of(m), timeout=20)
+    await wait_topic(client, group, lambda t: t["name"].startswith("💬 Hal"), "answered")
+    async with sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, agent["id"])
+        talk = await session.get_one(Conversation, ivy_talk.id)
+        assert member is not None
+        await conversation_records.take(session, talk, member, clock.now())
+        complaint = await conversation_records.to_complaint(
+            session, talk, member, "product", Priority.HIGH, SlaPolicy(), Triage(), clock.now(),
+            "Asia/Shanghai",
+        )  # fmt: skip
+        number = complaint.number
+    assert number is not None
+
+    sent = await client.send_text(group, agent["id"], "/queue")
+    reply = await client.wait_for_bot_message(
+        group, lambda m: number in text_of(m) and f"#{hal_talk.id} Hal" in text_of(m), timeout=20
+    )
+    assert reply["message_id"] > sent["message_id"]
+    lines = text_of(reply).splitlines()
+    [complaint_at] = [i for i, line in enumerate(lines) if number in line]
+    [ivy_at] = [i for i, line in enumerate(lines) if f"#{ivy_talk.id} Ivy" in line]
+    [hal_at] = [i for i, line in enumerate(lines) if f"#{hal_talk.id} Hal" in line]
+    assert complaint_at < ivy_at < hal_at, "complaints, then conversations by next deadline"
+    assert lines[ivy_at].startswith("🟠") and zh("waiting for us") in lines[ivy_at]
+    assert "王丽" in lines[ivy_at], "the assignee by name"
+    assert lines[hal_at].startswith("💬") and zh("waiting for the customer") in lines[hal_at]
+    assert zh("nobody yet") in lines[hal_at]
+    assert str(agent["id"]) not in text_of(reply), "never a raw id"
