@@ -11,6 +11,7 @@ from care import conversations as cv
 from care.clock import ManualClock
 from care.conversation_deadlines import ConversationSlaStage, claim_sla_alerts
 from care.models import ContactKind
+from care.privacy import forget_customer
 from care.sla import SlaPolicy
 from tests.care.test_complaints import make_agent, make_customer
 
@@ -87,3 +88,20 @@ async def test_a_deadline_passed_unwatched_gives_only_its_breach(
     ]
     assert conversation.first_response_warned_at == conversation.first_response_breached_at
     assert await claimed(session, clock) == []
+
+
+async def test_forgetting_the_customer_keeps_the_alerts_stages_and_drops_their_words(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    customer = await make_customer(session, clock)
+    conversation = (
+        await cv.record_customer_message(
+            session, customer, TEXT, "我的地址是…", POLICY, clock.now()
+        )
+    ).change.conversation
+    clock.advance(timedelta(hours=3))
+    assert len(await claimed(session, clock)) == 1
+    await forget_customer(session, customer, clock.now())
+    notes = [(e.type, e.note) for e in await cv.events_of(session, conversation.id)]
+    assert ("sla_breach", "first_response_breach") in notes, "a code, kept for the figures"
+    assert ("customer_message", None) in notes, "their words are gone"
