@@ -75,8 +75,10 @@ def customer_name(customer: Customer) -> str:
 
 
 def topic_name(conversation: Conversation, customer: Customer) -> str:
-    """ "🟢 王小明 · #17": who, which conversation, and its state at a glance."""
-    icon = BLOCKED_ICON if not customer.reachable else STATE_ICONS[S(conversation.status)]
+    """ "🟢 王小明 · #17": who, which conversation, and its state at a glance; "⛔ erased
+    at their request · #17" once the customer asked us to forget them."""
+    unreachable = not customer.reachable or customer.erased_at is not None
+    icon = BLOCKED_ICON if unreachable else STATE_ICONS[S(conversation.status)]
     return _shorten(f"{icon} {customer_name(customer)} · #{conversation.id}", TOPIC_NAME_LIMIT)
 
 

@@ -554,3 +554,28 @@ async def test_queue_lists_open_conversations_beside_complaints_nearest_deadline
     assert lines[hal_at].startswith("💬") and zh("waiting for the customer") in lines[hal_at]
     assert zh("nobody yet") in lines[hal_at]
     assert str(agent["id"]) not in text_of(reply), "never a raw id"
+
+
+async def test_forget_renames_the_customer_s_topic_with_no_name_left_in_it(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = forum_team["group"]
+    jo = Customer(client, await client.create_user("Jo Quokka", language_code="en"), timeout=20)
+    await jo.say("Please call me back")
+    [conversation] = await conversations_of(sessionmaker, jo.id)
+    topic = await wait_topic(client, group, lambda t: " Jo Quokka · #" in t["name"], "the topic")
+    await wait_in_topic(
+        client, group, topic["message_thread_id"], lambda m: "call me" in text_of(m)
+    )
+
+    question = await jo.say("/forget")
+    _, goodbye = await jo.press("Yes, erase", message=question)
+    assert goodbye is not None and "erased" in text_of(goodbye)
+    erased = f"⛔ {zh('erased at their request')} · #{conversation.id}"
+    renamed = await wait_topic(client, group, lambda t: t["name"] == erased, "renamed")
+    assert renamed["message_thread_id"] == topic["message_thread_id"], "the same topic"
+    assert renamed["is_closed"], "the erasure closed the conversation"
+    assert not [t for t in await client.topics(group) if "Quokka" in t["name"]]
