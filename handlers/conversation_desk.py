@@ -31,9 +31,17 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
 from care import business, conversation_deadlines, conversations, owed
+from care.complaints import Change as ComplaintChange
 from care.complaints import ComplaintFacts
 from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
-from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
+from care.models import (
+    ComplaintEventType,
+    ContactKind,
+    Customer,
+    OwedMessage,
+    OwedState,
+    StaffMember,
+)
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
 from handlers.buttons import ConversationAction
@@ -315,6 +323,43 @@ async def owe_complaint_in_topic(
     _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
 
 
+async def owe_complaint_change_in_topic(
+    session: AsyncSession, services: Services, loaded: ComplaintFacts, change: ComplaintChange
+) -> None:
+    """Forum mode: a short line in the customer's topic when their complaint changes
+    status or hands ("📋 C-…: in progress · 王丽"), pointing to the live card in General.
+
+    A line rather than an edit of the card copy posted when it was filed: the topic is
+    read from the bottom, and Telegram shows an edit far up a topic to nobody, so a
+    changed copy would go unseen; the line lands where staff are reading, in order with
+    the messages that caused it, and the card in General stays the one live card.
+    """
+    from handlers.staff_card import staff_status_label
+
+    chat = services.staff_chat_id
+    if chat is None or not services.staff_forum:
+        return
+    if not change.status_changed and change.event.type != ComplaintEventType.ASSIGNED.value:
+        return
+    complaint = loaded.complaint
+    conversation = (
+        await session.get(Conversation, complaint.conversation_id)
+        if complaint.conversation_id is not None
+        else await conversations.latest_of(session, loaded.customer.id)
+    )
+    if (
+        conversation is None
+        or await conversations.topic_of(session, loaded.customer.id, chat) is None
+    ):
+        return  # no topic to point from
+    with use_locale(services.default_locale):
+        text = _("📋 {number}: {status} · {assignee} (its card in General is up to date)").format(
+            number=complaint.number, status=staff_status_label(complaint.status),
+            assignee=staff_name(loaded.assignee),
+        )  # fmt: skip
+    _owe_staff(session, services, conversation, text, remember_as=NOTICE)
+
+
 def owe_answer(
     session: AsyncSession,
     services: Services,
@@ -509,6 +554,7 @@ __all__ = [
     "conversation_facts",
     "customer_name",
     "owe_answer",
+    "owe_complaint_change_in_topic",
     "owe_complaint_in_topic",
     "owe_edit",
     "owe_inbound",

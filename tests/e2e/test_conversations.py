@@ -579,3 +579,40 @@ async def test_forget_renames_the_customer_s_topic_with_no_name_left_in_it(
     assert renamed["message_thread_id"] == topic["message_thread_id"], "the same topic"
     assert renamed["is_closed"], "the erasure closed the conversation"
     assert not [t for t in await client.topics(group) if "Quokka" in t["name"]]
+
+
+async def test_a_complaint_s_changes_get_a_line_in_its_customer_s_topic(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    kim = Customer(client, await client.create_user("Kim", language_code="en"), timeout=20)
+    await kim.say("The blender is broken")
+    [conversation] = await conversations_of(sessionmaker, kim.id)
+    topic = await wait_topic(client, group, lambda t: " Kim · #" in t["name"], "the topic")
+    thread = topic["message_thread_id"]
+    await wait_in_topic(client, group, thread, lambda m: "blender" in text_of(m))
+    async with sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, agent["id"])
+        talk = await session.get_one(Conversation, conversation.id)
+        assert member is not None
+        complaint = await conversation_records.to_complaint(
+            session, talk, member, "product", Priority.NORMAL, SlaPolicy(), Triage(), clock.now(),
+            "Asia/Shanghai",
+        )  # fmt: skip
+        number = complaint.number
+    assert number is not None
+
+    await client.send_text(group, agent["id"], f"/assign {number} {agent['id']}")
+    shape = zh("📋 {number}: {status} · {assignee} (its card in General is up to date)")
+    line = await wait_in_topic(
+        client,
+        group,
+        thread,
+        lambda m: text_of(m).startswith(shape.split("{status}")[0].format(number=number)),
+    )
+    assert "王丽" in text_of(line), "who has it now, by name"
+    assert text_of(line).endswith(shape.split("{assignee}")[1])
