@@ -10,10 +10,10 @@ job            what it does                                 how often           
                starts the care-message sender                SECONDS``                1 s
 ``owed``       ``bot.owed_jobs.OwedSender.tick``: owed       every second; a commit   within
                messages (cards, notices, relays, alerts)     that owes rings at once  0.5 s
-``conversa-    ``handlers.conversation_desk.watch_          ``CAREBOT_SLA_CHECK_     within
+``conversa-    ``handlers.conversation_deadlines.watch_     ``CAREBOT_SLA_CHECK_     within
 tions``        conversations``: closes conversations quiet   SECONDS``                1 s
-               after the last staff answer, alerts late
-               first answers in General
+               after the last staff answer; SLA warnings
+               and breaches (first response, resolve)
 ``planner``    :func:`plan_in_one_process`: automatic        ``CAREBOT_PLANNER_       after one
                campaign drafts and their cards, birthdays,   CHECK_SECONDS``          interval
                anniversaries, follow-ups, finished ones
@@ -51,7 +51,7 @@ from telegram.ext import Application
 from bot.outbox_jobs import OUTBOX_JOB, install_outbox_sender, worker_id
 from bot.owed_jobs import OWED_JOB, OwedSender, install_owed_sender
 from care import locks
-from handlers import conversation_desk, deadlines, reports, segments
+from handlers import conversation_deadlines, deadlines, reports, segments
 from handlers.campaigns.planner import plan_care
 from handlers.context import CareContext
 
@@ -122,7 +122,7 @@ def schedule_jobs(
         ),
         Job(
             CONVERSATIONS_JOB,
-            conversation_desk.watch_conversations,
+            conversation_deadlines.watch_conversations,
             sla_check_seconds,
             first=min(FIRST_CHECK_SECONDS, sla_check_seconds),
         ),

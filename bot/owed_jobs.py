@@ -395,7 +395,7 @@ class OwedSender:
                 owed.owe(
                     session, now=now, purpose=Purpose(row.purpose), chat_id=row.fallback_chat_id,
                     text=row.text, complaint_id=row.complaint_id, customer_id=row.customer_id,
-                    remember_as=row.remember_as,
+                    conversation_id=row.conversation_id, remember_as=row.remember_as,
                 )  # fmt: skip
             if row.purpose in owed.CUSTOMER_BOUND and row.complaint_id is not None:
                 complaint = await session.get(Complaint, row.complaint_id)

@@ -2,11 +2,12 @@
 
 Every alert about a complaint (an upset customer, an SLA warning or breach, a low
 rating, a comment on a rating, a complaint the customer reopened, a complaint closed
-because its customer asked to be forgotten), and every alert about a key customer whose
-churn risk turned high (``care.segments``), gets its recipients
-here, and ``handlers.staff_alerts.owe_alert`` owes each of them the words. A private
-chat that refuses an alert (a staff member who never opened one with the bot) passes it
-to its fallback chat.
+because its customer asked to be forgotten), every alert about a conversation (an SLA
+warning or breach of its first response or its resolution), and every alert about a key
+customer whose churn risk turned high (``care.segments``), gets its recipients here, and
+``handlers.staff_alerts.owe_alert`` owes each of them the words. A private chat that
+refuses an alert (a staff member who never opened one with the bot) passes it to its
+fallback chat.
 
 =====================  =================================================================
 alert                  who
@@ -15,7 +16,7 @@ upset customer         every supervisor, in private
 key customer at risk   every supervisor in private (the staff group if one cannot get
                        it); the staff group when there is no supervisor
 SLA warning            the assignee in private (the staff group if they cannot get it);
-                       the staff group when nobody has the complaint
+                       the staff group when nobody has the complaint or conversation
 SLA breach, low        the staff group and every supervisor in private
 rating
 rating comment,        the staff group
@@ -78,7 +79,7 @@ async def recipients(
         session: The caller's transaction.
         alert: What happened.
         staff_chat_id: The staff group, if there is one.
-        assignee: The staff member who has the complaint, if anyone.
+        assignee: The staff member who has the complaint or conversation, if anyone.
     """
     group = [staff_chat_id] if staff_chat_id is not None else []
     if alert is Alert.UPSET_CUSTOMER:

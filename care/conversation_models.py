@@ -35,6 +35,7 @@ class ConversationEventType(enum.StrEnum):
     COMPLAINT = "complaint"  # a complaint was filed from it (note: the complaint's id)
     OUT_OF_HOURS = "out_of_hours"  # the customer was told we are closed
     UNREACHABLE = "unreachable"  # an answer could not reach the customer (blocked)
+    SLA_WARNING = "sla_warning"  # note: the stage (``care.conversation_deadlines``)
     SLA_BREACH = "sla_breach"
 
 
@@ -60,6 +61,11 @@ class Conversation(Base):
     # When the customer was told we are closed now (once per conversation).
     out_of_hours_told_at: Mapped[datetime | None]
     first_response_breached_at: Mapped[datetime | None]
+    # When staff were warned of a deadline, or told it passed (each alert once:
+    # ``care.conversation_deadlines``).
+    first_response_warned_at: Mapped[datetime | None]
+    resolve_warned_at: Mapped[datetime | None]
+    resolve_breached_at: Mapped[datetime | None]
 
     __table_args__ = (
         Index("ix_conversation_customer_status", "customer_id", "status"),

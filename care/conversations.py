@@ -47,7 +47,6 @@ __all__ = [
     "acknowledge",
     "add_note",
     "attach_complaint",
-    "claim_breaches",
     "close",
     "close_quiet",
     "complaint_of",
@@ -381,7 +380,7 @@ async def events_of(session: AsyncSession, conversation_id: int) -> list[Convers
     )
 
 
-# --- the quiet-time close and the first-response SLA -----------------------------------
+# --- the quiet-time close (the deadlines: care.conversation_deadlines) ---------------
 
 
 async def close_quiet(session: AsyncSession, quiet: timedelta, now: datetime) -> list[Change]:
@@ -405,29 +404,6 @@ async def close_quiet(session: AsyncSession, quiet: timedelta, now: datetime) ->
         if change is not None:
             closed.append(change)
     return closed
-
-
-async def claim_breaches(session: AsyncSession, now: datetime) -> list[Conversation]:
-    """Conversations whose first response is late, each claimed once (the caller alerts)."""
-    late = (
-        await session.scalars(
-            select(Conversation)
-            .where(
-                Conversation.status.in_(OPEN),
-                Conversation.first_response_at.is_(None),
-                Conversation.first_response_breached_at.is_(None),
-                Conversation.first_response_due_at <= now,
-            )
-            .order_by(Conversation.id)
-            .limit(200)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    for conversation in late:
-        conversation.first_response_breached_at = now
-        _event(session, conversation, E.SLA_BREACH, now)
-    await session.flush()
-    return list(late)
 
 
 # --- the staff chat's messages and topics ---------------------------------------------

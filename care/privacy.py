@@ -64,12 +64,15 @@ _CODE_NOTES = frozenset(
     }
 )
 
-# Conversation events whose note is a code: a staff member's id, a complaint's id, a time.
+# Conversation events whose note is a code: a staff member's id, a complaint's id, a
+# time, an SLA stage.
 _CONVERSATION_CODE_NOTES = frozenset(
     {
         ConversationEventType.ASSIGNED.value,
         ConversationEventType.COMPLAINT.value,
         ConversationEventType.OUT_OF_HOURS.value,
+        ConversationEventType.SLA_WARNING.value,  # an SLA stage
+        ConversationEventType.SLA_BREACH.value,
     }
 )
 

@@ -9,7 +9,8 @@ sender makes Telegram show the conversation as it is when it sends
 transaction of its own, so a retry never makes a second one), renames, closes or reopens
 it. Every customer message is copied into the topic after it (owed in the same
 transaction, so it waits for the topic); a new conversation's card (its buttons) opens
-it, and the General topic carries new-conversation notices and SLA breaches.
+it, and the General topic carries new-conversation notices and SLA alerts
+(``handlers.conversation_deadlines``).
 
 Plain-group mode: a new conversation gets a card with the buttons, and every customer
 message is relayed under a header; replies to either reach the customer
@@ -22,22 +23,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, TelegramError
 
-from care import business, conversations, owed
+from care import business, conversation_deadlines, conversations, owed
+from care.complaints import Change as ComplaintChange
 from care.complaints import ComplaintFacts
 from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
-from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
+from care.models import (
+    ComplaintEventType,
+    ContactKind,
+    Customer,
+    OwedMessage,
+    OwedState,
+    StaffMember,
+)
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
 from handlers.buttons import ConversationAction
-from handlers.context import CareContext, Services
+from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.staff_names import staff_name
 
 log = logging.getLogger(__name__)
 S = ConversationStatus
@@ -72,8 +83,10 @@ def customer_name(customer: Customer) -> str:
 
 
 def topic_name(conversation: Conversation, customer: Customer) -> str:
-    """ "🟢 王小明 · #17": who, which conversation, and its state at a glance."""
-    icon = BLOCKED_ICON if not customer.reachable else STATE_ICONS[S(conversation.status)]
+    """ "🟢 王小明 · #17": who, which conversation, and its state at a glance; "⛔ erased
+    at their request · #17" once the customer asked us to forget them."""
+    unreachable = not customer.reachable or customer.erased_at is not None
+    icon = BLOCKED_ICON if unreachable else STATE_ICONS[S(conversation.status)]
     return _shorten(f"{icon} {customer_name(customer)} · #{conversation.id}", TOPIC_NAME_LIMIT)
 
 
@@ -109,6 +122,29 @@ def card_text(
     if not customer.reachable:
         lines.append(_("⚠ The customer blocked the bot: messages cannot reach them."))
     return "\n".join(lines)
+
+
+def queue_line(
+    conversation: Conversation,
+    customer: Customer,
+    assignee: StaffMember | None,
+    timezone: str,
+    now: datetime,
+) -> str:
+    """One open conversation in /queue: who, its state, its next deadline, its assignee."""
+    due = conversation_deadlines.next_deadline(conversation)
+    when = words.local_time(due, timezone)
+    if conversation.first_response_at is None:
+        deadline = _("answer by {due}").format(due=when)
+    else:
+        deadline = _("settle by {due}").format(due=when)
+    if due <= now:
+        deadline = "⏰ " + deadline
+    return _("{icon} #{id} {name} · {status} · {deadline} · {assignee}").format(
+        icon=STATE_ICONS[S(conversation.status)], id=conversation.id,
+        name=customer_name(customer), status=status_label(conversation.status),
+        deadline=deadline, assignee=staff_name(assignee),
+    )  # fmt: skip
 
 
 def card_buttons(conversation: Conversation) -> list[list[Button]]:
@@ -292,6 +328,43 @@ async def owe_complaint_in_topic(
     _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
 
 
+async def owe_complaint_change_in_topic(
+    session: AsyncSession, services: Services, loaded: ComplaintFacts, change: ComplaintChange
+) -> None:
+    """Forum mode: a short line in the customer's topic when their complaint changes
+    status or hands ("📋 C-…: in progress · 王丽"), pointing to the live card in General.
+
+    A line rather than an edit of the card copy posted when it was filed: the topic is
+    read from the bottom, and Telegram shows an edit far up a topic to nobody, so a
+    changed copy would go unseen; the line lands where staff are reading, in order with
+    the messages that caused it, and the card in General stays the one live card.
+    """
+    from handlers.staff_card import staff_status_label
+
+    chat = services.staff_chat_id
+    if chat is None or not services.staff_forum:
+        return
+    if not change.status_changed and change.event.type != ComplaintEventType.ASSIGNED.value:
+        return
+    complaint = loaded.complaint
+    conversation = (
+        await session.get(Conversation, complaint.conversation_id)
+        if complaint.conversation_id is not None
+        else await conversations.latest_of(session, loaded.customer.id)
+    )
+    if (
+        conversation is None
+        or await conversations.topic_of(session, loaded.customer.id, chat) is None
+    ):
+        return  # no topic to point from
+    with use_locale(services.default_locale):
+        text = _("📋 {number}: {status} · {assignee} (its card in General is up to date)").format(
+            number=complaint.number, status=staff_status_label(complaint.status),
+            assignee=staff_name(loaded.assignee),
+        )  # fmt: skip
+    _owe_staff(session, services, conversation, text, remember_as=NOTICE)
+
+
 def owe_answer(
     session: AsyncSession,
     services: Services,
@@ -466,32 +539,6 @@ async def after_answer_settled(session: AsyncSession, row: OwedMessage, services
         )  # fmt: skip
 
 
-# --- the watch job: quiet conversations closed, late first answers -----------------------
-
-
-async def watch_conversations(context: CareContext) -> None:
-    """Job: close conversations quiet since the last staff answer; alert late ones."""
-    services = context.services
-    now = services.clock.now()
-    async with services.sessionmaker.begin() as session:
-        for change in await conversations.close_quiet(
-            session, services.conversation_close_after, now
-        ):
-            await owe_state(session, services, change.conversation)
-        if services.staff_chat_id is None:
-            return
-        for late in await conversations.claim_breaches(session, now):
-            customer = await session.get_one(Customer, late.customer_id)
-            with use_locale(services.default_locale):
-                text = _(
-                    "⏰ Conversation #{id} with {name}: nobody has answered, it was due {due}."
-                ).format(
-                    id=late.id, name=customer_name(customer),
-                    due=words.local_time(late.first_response_due_at, services.timezone),
-                )  # fmt: skip
-            _owe_staff(session, services, late, text, general=True, remember_as=NOTICE)
-
-
 async def conversation_facts(
     session: AsyncSession, conversation_id: int
 ) -> tuple[Conversation, Customer] | None:
@@ -512,14 +559,15 @@ __all__ = [
     "conversation_facts",
     "customer_name",
     "owe_answer",
+    "owe_complaint_change_in_topic",
     "owe_complaint_in_topic",
     "owe_edit",
     "owe_inbound",
     "owe_state",
     "owe_topic",
+    "queue_line",
     "staff_chat_is_forum",
     "topic_name",
     "topic_request",
     "topic_thread",
-    "watch_conversations",
 ]

@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
+from care import conversations
 from care.models import Complaint
 from care.privacy import Erasure, StaffMessage, StaffMessageKind
 from handlers.context import Services
+from handlers.conversation_desk import owe_state
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
 from handlers.staff_alerts import Alert, owe_alert
@@ -28,8 +30,12 @@ log = logging.getLogger(__name__)
 
 
 async def owe_staff_news(session: AsyncSession, services: Services, erasure: Erasure) -> None:
-    """Owe the card edits and the staff's notices of closed complaints, in the erasure's
-    transaction."""
+    """Owe the card edits and the staff's notices of closed complaints, and the look of
+    the customer's conversation (its topic renamed, no name left in it; its card edited),
+    in the erasure's transaction."""
+    conversation = await conversations.latest_of(session, erasure.customer_id)
+    if conversation is not None:
+        await owe_state(session, services, conversation)
     for complaint_id in erasure.complaint_ids:
         await owe_refresh(session, await session.get_one(Complaint, complaint_id), services)
     for closed in erasure.closed:

@@ -18,6 +18,7 @@ from care.complaints import Change, ComplaintFacts
 from care.models import Complaint, ComplaintEventType, ComplaintStatus, Customer, OwedMessage
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
+from handlers import conversation_desk
 from handlers.buttons import STARS, Rating
 from handlers.context import Services
 from handlers.i18n import gettext as _
@@ -139,6 +140,7 @@ async def owe_announcement(
     if text is not None:
         owe_customer(session, services, loaded, text, buttons=buttons)
     await owe_refresh(session, loaded.complaint, services)
+    await conversation_desk.owe_complaint_change_in_topic(session, services, loaded, change)
 
 
 def business_refusal_words(refused: business.Refusal, number: str | None) -> str:

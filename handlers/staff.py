@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Message, ReplyParameters, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import business, complaints, contacts
+from care import business, complaints, contacts, conversation_deadlines
 from care import staff as staff_members
 from care.complaints import Change, Complaint, Refusal, Refused
 from care.deadlines import SlaStage
@@ -35,7 +35,7 @@ from care.models import (
 )
 from care.owed import Purpose
 from handlers import complaint_words as words
-from handlers import notify, staff_card
+from handlers import conversation_desk, notify, staff_card
 from handlers.button_words import button_words
 from handlers.buttons import CardAction
 from handlers.context import CareContext, Services
@@ -445,23 +445,45 @@ async def send_to_customer(
 
 
 async def show_queue(request: StaffRequest) -> Reply:
-    """/queue: open complaints, the nearest deadline first."""
+    """/queue: open complaints, then open conversations, each the nearest deadline first."""
     session, services = request.session, request.services
     rows = await complaints.queue(session)
-    if not rows:
+    talks = await conversation_deadlines.queue(session)
+    if not rows and not talks:
         return Reply(_("Nothing in the queue."))
     team = await team_of(session)
     now = services.clock.now()
-    lines = [
-        ngettext(
-            "{count} open complaint, the nearest deadline first:",
-            "{count} open complaints, the nearest deadline first:",
-            len(rows),
-        ).format(count=len(rows))
-    ]
-    lines += [queue_line(c, team, services.timezone, now) for c in rows[:QUEUE_SHOWN]]
-    if len(rows) > QUEUE_SHOWN:
-        lines.append(_("…and {count} more.").format(count=len(rows) - QUEUE_SHOWN))
+    lines: list[str] = []
+    if rows:
+        lines.append(
+            ngettext(
+                "{count} open complaint, the nearest deadline first:",
+                "{count} open complaints, the nearest deadline first:",
+                len(rows),
+            ).format(count=len(rows))
+        )
+        lines += [queue_line(c, team, services.timezone, now) for c in rows[:QUEUE_SHOWN]]
+        if len(rows) > QUEUE_SHOWN:
+            lines.append(_("…and {count} more.").format(count=len(rows) - QUEUE_SHOWN))
+    if talks:
+        if lines:
+            lines.append("")
+        lines.append(
+            ngettext(
+                "{count} open conversation, the nearest deadline first:",
+                "{count} open conversations, the nearest deadline first:",
+                len(talks),
+            ).format(count=len(talks))
+        )
+        for conversation, customer in talks[:QUEUE_SHOWN]:
+            assignee = team.get(conversation.assignee_id) if conversation.assignee_id else None
+            lines.append(
+                conversation_desk.queue_line(
+                    conversation, customer, assignee, services.timezone, now
+                )
+            )
+        if len(talks) > QUEUE_SHOWN:
+            lines.append(_("…and {count} more.").format(count=len(talks) - QUEUE_SHOWN))
     return Reply("\n".join(lines))
 
 

@@ -25,9 +25,9 @@ __all__ = ["Alert", "owe_alert"]
 
 log = logging.getLogger(__name__)
 
-# What every alert is filed under on its complaint once sent: it may name or quote the
-# customer, so /forget (care.privacy) finds it and takes their words out. A reply to it
-# reaches nobody.
+# What every alert is filed under on its complaint or conversation once sent: it may
+# name or quote the customer, so /forget (care.privacy) finds it and takes their words
+# out. A reply to it reaches nobody.
 MENTION = "mention"
 
 
@@ -36,12 +36,15 @@ async def owe_alert(
     services: Services,
     alert: Alert,
     text: str | Callable[[], str],
-    complaint_id: int | None,
+    complaint_id: int | None = None,
     *,
-    assignee: StaffMember | None = None,
+    conversation_id: int | None = None,
     customer_id: int | None = None,
+    assignee: StaffMember | None = None,
 ) -> int:
-    """Owe the alert's words to everyone who hears of ``alert``.
+    """Owe the alert's words to everyone who hears of ``alert``, about a complaint, a
+    conversation or a customer (``customer_id``). In a forum staff chat it goes to General, never
+    into a customer's topic.
 
     ``text`` is the words, or what makes them in the current locale: then the staff
     group reads them in the company's default locale and a staff member's private chat
@@ -57,7 +60,12 @@ async def owe_alert(
         session, alert, staff_chat_id=services.staff_chat_id, assignee=assignee
     )
     if not chats:
-        about = f"complaint {complaint_id}" if complaint_id else f"customer {customer_id}"
+        if complaint_id:
+            about = f"complaint {complaint_id}"
+        elif conversation_id:
+            about = f"conversation {conversation_id}"
+        else:
+            about = f"customer {customer_id}"
         log.warning("%s: %s alert with nobody to tell it to", about, alert)
     readers = await staff_members.active_staff_by_user(session) if callable(text) else {}
     for recipient in chats:
@@ -71,7 +79,8 @@ async def owe_alert(
             words = text() if callable(text) else text
         owed.owe(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
-            text=words, complaint_id=complaint_id, fallback_chat_id=recipient.fallback_chat_id,
-            remember_as=MENTION if complaint_id is not None else None, customer_id=customer_id,
+            text=words, complaint_id=complaint_id, conversation_id=conversation_id,
+            customer_id=customer_id, fallback_chat_id=recipient.fallback_chat_id,
+            remember_as=MENTION if complaint_id or conversation_id else None,
         )  # fmt: skip
     return len(chats)

@@ -55,7 +55,7 @@ class StaffCommand:
 
 # In the order /help and the menus list them.
 STAFF_COMMANDS: tuple[StaffCommand, ...] = (
-    StaffCommand("queue", N_("Open complaints, the nearest deadline first")),
+    StaffCommand("queue", N_("Open complaints and conversations, the nearest deadline first")),
     StaffCommand("complaint", N_("A complaint's card and history: /complaint C-…")),
     StaffCommand(
         "reply", N_("Write to a customer: /reply <customer id | #conversation | C-…> text")

@@ -5,6 +5,7 @@ the same topic, the conversation closes and reopens with its topic."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
+from care import conversations as conversation_records
 from care import staff as staff_members
 from care.clock import ManualClock
 from care.conversation_models import (
@@ -23,7 +25,9 @@ from care.conversation_models import (
     ConversationStatus,
     StaffTopic,
 )
-from care.models import Contact, StaffRole
+from care.models import Contact, Priority, StaffRole
+from care.sla import SlaPolicy
+from care.triage import Triage
 from tests.helpers import Customer, RunningBot, en, text_of, wait_until, zh
 
 TOPICS = {"can_manage_topics": True}
@@ -400,6 +404,218 @@ async def test_a_late_first_answer_is_flagged_in_general_and_a_quiet_one_closes(
     [after] = await conversations_of(sessionmaker, fay.id)
     assert after.status == ConversationStatus.CLOSED.value and after.closed_by is None
     assert conversation.id == after.id
+
+
+def said_as(text: str, msgid: str, conversation_id: int) -> bool:
+    """Whether ``text`` is the staff group's (zh_CN) ``msgid`` about the conversation,
+    whatever its times."""
+    parts = [part for part in re.split(r"\{\w+\}", zh(msgid)) if part]
+    return f"#{conversation_id}" in text and all(part in text for part in parts)
+
+
+FIRST_WARNING = (
+    "⏳ Conversation #{id} with {name}: nobody has answered yet; "
+    "the first answer is due {due} ({left} left)."
+)
+FIRST_BREACH = "⏰ Conversation #{id} with {name}: nobody has answered, it was due {due}."
+RESOLVE_WARNING = (
+    "⏳ Conversation #{id} with {name} is still open; it should be settled by {due} ({left} left)."
+)
+RESOLVE_BREACH = (
+    "⏰ Conversation #{id} with {name} is still open; it was due to be settled by {due}."
+)
+
+
+async def test_a_conversation_s_deadlines_are_warned_of_and_breached_once_by_the_alert_policy(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    boss = await client.create_user("Sam", language_code="en")
+    async with sessionmaker.begin() as session:
+        await staff_members.add_staff(
+            session, boss["id"], StaffRole.SUPERVISOR, clock.now(), name="Sam"
+        )
+    gus = Customer(client, await client.create_user("Gus", language_code="en"), timeout=20)
+    await gus.say("Where is my parcel?")
+    [conversation] = await conversations_of(sessionmaker, gus.id)
+    topic = await wait_topic(client, group, lambda t: " Gus · #" in t["name"], "the topic")
+    thread = topic["message_thread_id"]
+    await wait_in_topic(client, group, thread, lambda m: "parcel" in text_of(m))
+
+    async def alerts_in(chat: int, msgid: str) -> list[dict[str, Any]]:
+        return [
+            m for m in await client.bot_messages(chat)
+            if said_as(text_of(m), msgid, conversation.id)
+        ]  # fmt: skip
+
+    async def wait_alert(chat: int, msgid: str) -> dict[str, Any]:
+        return await client.wait_for_bot_message(
+            chat, lambda m: said_as(text_of(m), msgid, conversation.id), timeout=20
+        )
+
+    # A quarter of the 2 h left and nobody has it: the group hears, in General.
+    clock.advance(timedelta(minutes=91))
+    warning = await wait_alert(group, FIRST_WARNING)
+    assert warning.get("message_thread_id") is None, "in General"
+
+    # 王丽 takes it; the first answer is late: the group and the supervisor hear.
+    async with sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, agent["id"])
+        taken = await session.get_one(Conversation, conversation.id)
+        assert member is not None
+        await conversation_records.take(session, taken, member, clock.now())
+    clock.advance(timedelta(minutes=30))
+    breach = await wait_alert(group, FIRST_BREACH)
+    assert breach.get("message_thread_id") is None, "in General"
+    await wait_alert(boss["id"], FIRST_BREACH)
+    assert len(await alerts_in(group, FIRST_WARNING)) == 1, "the warning was given once"
+
+    # She answers; Gus writes back, so the conversation waits for us and stays open.
+    await client.send_text(group, agent["id"], "It left today.", message_thread_id=thread)
+    await client.wait_for_bot_message(gus.id, lambda m: "left today" in text_of(m), timeout=20)
+    await wait_topic(client, group, lambda t: t["name"].startswith("💬 Gus"), "answered")
+    await client.send_text(gus.id, gus.id, "It has not arrived")
+    await wait_topic(client, group, lambda t: t["name"].startswith("🟠 Gus"), "waiting for us")
+
+    # 36 h in, a quarter of the 48 h left: the warning goes to 王丽, who has it.
+    clock.advance(timedelta(hours=34))
+    await wait_alert(agent["id"], RESOLVE_WARNING)
+    clock.advance(timedelta(hours=12))
+    await wait_alert(group, RESOLVE_BREACH)
+    await wait_alert(boss["id"], RESOLVE_BREACH)
+
+    assert await alerts_in(group, RESOLVE_WARNING) == [], "the assignee's, not the group's"
+    assert len(await alerts_in(agent["id"], RESOLVE_WARNING)) == 1
+    assert len(await alerts_in(group, FIRST_BREACH)) == 1
+    assert len(await alerts_in(boss["id"], FIRST_BREACH)) == 1
+    assert await alerts_in(agent["id"], FIRST_BREACH) == [], "breaches: group and supervisors"
+    assert not [
+        m
+        for m in await client.transcript(group, thread)
+        if said_as(text_of(m), FIRST_BREACH, conversation.id)
+    ], "no alert in the customer's topic"
+
+
+async def test_queue_lists_open_conversations_beside_complaints_nearest_deadline_first(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    hal = Customer(client, await client.create_user("Hal", language_code="en"), timeout=20)
+    ivy = Customer(client, await client.create_user("Ivy", language_code="en"), timeout=20)
+    await hal.say("Are you open on Sunday?")
+    clock.advance(timedelta(minutes=5))
+    await ivy.say("My kettle leaks")
+    [hal_talk], [ivy_talk] = (
+        await conversations_of(sessionmaker, hal.id),
+        await conversations_of(sessionmaker, ivy.id),
+    )
+    hal_topic = await wait_topic(client, group, lambda t: " Hal · #" in t["name"], "Hal's topic")
+    await wait_topic(client, group, lambda t: " Ivy · #" in t["name"], "Ivy's topic")
+
+    # Hal is answered: his next deadline is the resolution, two days away. 王丽 takes Ivy's
+    # and files a complaint from it.
+    await client.send_text(
+        group, agent["id"], "Yes, 10:00 to 16:00.", message_thread_id=hal_topic["message_thread_id"]
+    )
+    await client.wait_for_bot_message(hal.id, lambda m: "16:00" in text_of(m), timeout=20)
+    await wait_topic(client, group, lambda t: t["name"].startswith("💬 Hal"), "answered")
+    async with sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, agent["id"])
+        talk = await session.get_one(Conversation, ivy_talk.id)
+        assert member is not None
+        await conversation_records.take(session, talk, member, clock.now())
+        complaint = await conversation_records.to_complaint(
+            session, talk, member, "product", Priority.HIGH, SlaPolicy(), Triage(), clock.now(),
+            "Asia/Shanghai",
+        )  # fmt: skip
+        number = complaint.number
+    assert number is not None
+
+    sent = await client.send_text(group, agent["id"], "/queue")
+    reply = await client.wait_for_bot_message(
+        group, lambda m: number in text_of(m) and f"#{hal_talk.id} Hal" in text_of(m), timeout=20
+    )
+    assert reply["message_id"] > sent["message_id"]
+    lines = text_of(reply).splitlines()
+    [complaint_at] = [i for i, line in enumerate(lines) if number in line]
+    [ivy_at] = [i for i, line in enumerate(lines) if f"#{ivy_talk.id} Ivy" in line]
+    [hal_at] = [i for i, line in enumerate(lines) if f"#{hal_talk.id} Hal" in line]
+    assert complaint_at < ivy_at < hal_at, "complaints, then conversations by next deadline"
+    assert lines[ivy_at].startswith("🟠") and zh("waiting for us") in lines[ivy_at]
+    assert "王丽" in lines[ivy_at], "the assignee by name"
+    assert lines[hal_at].startswith("💬") and zh("waiting for the customer") in lines[hal_at]
+    assert zh("nobody yet") in lines[hal_at]
+    assert str(agent["id"]) not in text_of(reply), "never a raw id"
+
+
+async def test_forget_renames_the_customer_s_topic_with_no_name_left_in_it(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group = forum_team["group"]
+    jo = Customer(client, await client.create_user("Jo Quokka", language_code="en"), timeout=20)
+    await jo.say("Please call me back")
+    [conversation] = await conversations_of(sessionmaker, jo.id)
+    topic = await wait_topic(client, group, lambda t: " Jo Quokka · #" in t["name"], "the topic")
+    await wait_in_topic(
+        client, group, topic["message_thread_id"], lambda m: "call me" in text_of(m)
+    )
+
+    question = await jo.say("/forget")
+    _, goodbye = await jo.press("Yes, erase", message=question)
+    assert goodbye is not None and "erased" in text_of(goodbye)
+    erased = f"⛔ {zh('erased at their request')} · #{conversation.id}"
+    renamed = await wait_topic(client, group, lambda t: t["name"] == erased, "renamed")
+    assert renamed["message_thread_id"] == topic["message_thread_id"], "the same topic"
+    assert renamed["is_closed"], "the erasure closed the conversation"
+    assert not [t for t in await client.topics(group) if "Quokka" in t["name"]]
+
+
+async def test_a_complaint_s_changes_get_a_line_in_its_customer_s_topic(
+    forum_bot: RunningBot,
+    client: SandboxClient,
+    forum_team: dict[str, Any],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: ManualClock,
+) -> None:
+    group, agent = forum_team["group"], forum_team["agent"]
+    kim = Customer(client, await client.create_user("Kim", language_code="en"), timeout=20)
+    await kim.say("The blender is broken")
+    [conversation] = await conversations_of(sessionmaker, kim.id)
+    topic = await wait_topic(client, group, lambda t: " Kim · #" in t["name"], "the topic")
+    thread = topic["message_thread_id"]
+    await wait_in_topic(client, group, thread, lambda m: "blender" in text_of(m))
+    async with sessionmaker.begin() as session:
+        member = await staff_members.find_staff(session, agent["id"])
+        talk = await session.get_one(Conversation, conversation.id)
+        assert member is not None
+        complaint = await conversation_records.to_complaint(
+            session, talk, member, "product", Priority.NORMAL, SlaPolicy(), Triage(), clock.now(),
+            "Asia/Shanghai",
+        )  # fmt: skip
+        number = complaint.number
+    assert number is not None
+
+    await client.send_text(group, agent["id"], f"/assign {number} {agent['id']}")
+    shape = zh("📋 {number}: {status} · {assignee} (its card in General is up to date)")
+    line = await wait_in_topic(
+        client,
+        group,
+        thread,
+        lambda m: text_of(m).startswith(shape.split("{status}")[0].format(number=number)),
+    )
+    assert "王丽" in text_of(line), "who has it now, by name"
+    assert text_of(line).endswith(shape.split("{assignee}")[1])
 
 
 async def test_a_canned_answer_sent_with_c_in_the_topic_reaches_the_customer(

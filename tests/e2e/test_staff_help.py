@@ -94,7 +94,10 @@ async def test_help_lists_the_commands_the_reader_may_use_in_their_language(
     in_group = await agent.command("/help")
     assert in_group == help_in("zh_CN", "agent")
     assert in_group.splitlines()[0] == zh("Staff commands you can use:")
-    assert "/queue — " + zh("Open complaints, the nearest deadline first") in in_group
+    assert (
+        "/queue — " + zh("Open complaints and conversations, the nearest deadline first")
+        in in_group
+    )
     assert "/campaign" not in in_group and "/followups" not in in_group
     # The group speaks the company's language, also to Ada, who reads English.
     assert await admin.command("/help") == help_in("zh_CN", "admin")
@@ -166,10 +169,16 @@ async def test_staff_commands_are_in_staff_menus_only(
     group_zh = await menu(complaint_bot, care_team.group_id, "zh")
     group_default = await menu(complaint_bot, care_team.group_id)
     assert group_default == group_zh
-    assert ("queue", zh("Open complaints, the nearest deadline first")) in group_zh
+    assert (
+        "queue",
+        zh("Open complaints and conversations, the nearest deadline first"),
+    ) in group_zh
     assert "campaign" not in {name for name, _ in group_zh}, "the group's: every agent's"
     group_en = await menu(complaint_bot, care_team.group_id, "en")
-    assert ("queue", en("Open complaints, the nearest deadline first")) in group_en
+    assert (
+        "queue",
+        en("Open complaints and conversations, the nearest deadline first"),
+    ) in group_en
 
     admin_menu = {name for name, _ in await menu(complaint_bot, admin.id, "en")}
     agent_menu = {name for name, _ in await menu(complaint_bot, care_team.agent["id"], "en")}
