@@ -148,7 +148,7 @@ class OwedSender:
                         rows = await owed.claim_due(
                             session, services.clock.now(), BATCH, self.worker_id
                         )
-                        claimed = [(row.id, (row.chat_id, row.customer_id)) for row in rows]
+                        claimed = [(row.id, row.chat_id) for row in rows]
                     log.debug("owed messages: %d claimed", len(claimed))
                     if not claimed:
                         if self._again:
@@ -171,13 +171,10 @@ class OwedSender:
         if pruned:
             log.info("owed messages: %d settled rows older than %s deleted", pruned, KEEP_SETTLED)
 
-    async def _send_all(
-        self, bot: Bot, services: Services, claimed: list[tuple[int, tuple[int, int | None]]]
-    ) -> None:
-        # One queue per chat and customer (care.owed.claim_due): queues go out side by side.
-        by_chat: dict[tuple[int, int | None], list[int]] = defaultdict(list)
-        for row_id, queue in claimed:
-            by_chat[queue].append(row_id)
+    async def _send_all(self, bot: Bot, services: Services, claimed: list[tuple[int, int]]) -> None:
+        by_chat: dict[int, list[int]] = defaultdict(list)
+        for row_id, chat_id in claimed:
+            by_chat[chat_id].append(row_id)
         gate = asyncio.Semaphore(CHATS_AT_ONCE)
 
         async def chat_in_order(row_ids: list[int]) -> None:

@@ -237,13 +237,11 @@ async def owe_card_edit(session: AsyncSession, complaint: Complaint, now: dateti
 async def claim_due(
     session: AsyncSession, now: datetime, limit: int, worker_id: str
 ) -> list[OwedMessage]:
-    """Claim up to ``limit`` due rows for this sender, each the oldest unsettled of its
-    queue: a chat's messages about one customer (or the whole chat's, for a row about no
-    customer in particular).
+    """Claim up to ``limit`` due rows for this sender, each the oldest unsettled of its chat.
 
-    A row whose queue has an older row still pending (waiting for a retry) or being sent
-    waits: one customer's messages go out in the order they were owed, while the staff
-    chat serves many customers at once. The caller commits before sending anything.
+    A row whose chat has an older row still pending (waiting for a retry) or being sent
+    waits: one chat's messages go out in the order they were owed. The caller commits
+    before sending anything.
 
     Returns:
         The claimed rows, oldest first.
@@ -255,14 +253,6 @@ async def claim_due(
         older.chat_id == OwedMessage.chat_id,
         older.id < OwedMessage.id,
         older.state.in_(UNSETTLED),
-        # In one chat, what is about one customer keeps its order; different customers'
-        # messages (the staff chat's topics, cards, relays) do not wait for each other.
-        # A row about no customer in particular waits for, and holds up, the whole chat.
-        or_(
-            older.customer_id.is_(None),
-            OwedMessage.customer_id.is_(None),
-            older.customer_id == OwedMessage.customer_id,
-        ),
     )
     due = (
         select(OwedMessage.id)
