@@ -147,7 +147,9 @@ async def settle(query: CallbackQuery, text: str | None = None) -> None:
     """Close the pressed message: replace its text, or just remove its buttons.
 
     A stale or forged press can ask for the state the message already has; Telegram
-    calls that "message is not modified", which for us means done.
+    calls that "message is not modified", which for us means done. A message Telegram
+    will not let us edit ("message can't be edited": too old, or erased) keeps its
+    buttons; they answer as stale ones do.
     """
     try:
         if text is None:
@@ -155,7 +157,8 @@ async def settle(query: CallbackQuery, text: str | None = None) -> None:
         else:
             await query.edit_message_text(text)
     except BadRequest as error:
-        if "not modified" not in str(error).lower():
+        words = str(error).lower()
+        if "not modified" not in words and "can't be edited" not in words:
             raise
 
 
