@@ -11,19 +11,27 @@ and the same concurrency, carebot's ``PerChatUpdateProcessor(64)``, so the echo 
 floor of what PTB and the sandbox cost with carebot's own work taken away.
 
 Either prints ``ready`` on stdout once it polls, and stops cleanly on SIGTERM.
+
+``--census FILE`` (carebot only) counts what the bot did while it ran: SQL statements by
+kind, transactions (commits) and Bot API calls by method, written to FILE as JSON when it
+stops. Divided by the updates handled, that says where the cost per update comes from.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
+import json
 import os
 import signal
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import event
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 from telegram.request import HTTPXRequest
@@ -105,6 +113,7 @@ async def serve(
     database_url: str | None,
     staff_chat_id: int | None,
     agents: list[int],
+    census_path: str | None = None,
 ) -> None:
     """Run one bot until SIGTERM."""
     stop = asyncio.Event()
@@ -114,6 +123,7 @@ async def serve(
             loop.add_signal_handler(signum, stop.set)
     engine: Any = None
     inbox: Inbox | None = None
+    census: Census | None = None
     if kind == "carebot":
         if database_url is None:
             raise SystemExit("carebot needs --database")
@@ -121,6 +131,9 @@ async def serve(
         built = build_application(carebot_settings(sandbox_url, database_url, staff_chat_id))
         application, engine, inbox = built.application, built.engine, built.inbox
         await add_agents(built, agents)
+        if census_path:
+            census = Census()
+            census.watch(engine, application)
     else:
         application = echo_application(sandbox_url)
     try:
@@ -141,10 +154,69 @@ async def serve(
         await application.stop()
         if kind == "carebot":
             await finish(application)
+            if census is not None and census_path:
+                census.write(census_path)
     finally:
         await application.shutdown()
         if engine is not None:
             await engine.dispose()
+
+
+class Census:
+    """Statements, commits and Bot API calls counted while the bot runs (``--census``)."""
+
+    def __init__(self) -> None:
+        self.statements: collections.Counter[str] = collections.Counter()
+        self.commits = 0
+        self.api_calls: collections.Counter[str] = collections.Counter()
+
+    def watch(self, engine: Any, application: Application) -> None:
+        sync_engine = engine.sync_engine
+
+        @event.listens_for(sync_engine, "before_cursor_execute")
+        def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+            self.statements[_statement_kind(sql)] += 1
+
+        @event.listens_for(sync_engine, "commit")
+        def commit(_conn: Any) -> None:
+            self.commits += 1
+
+        bot = application.bot
+        post = bot._post
+
+        async def counted(endpoint: str, *args: Any, **kwargs: Any) -> Any:
+            self.api_calls[endpoint] += 1
+            return await post(endpoint, *args, **kwargs)
+
+        object.__setattr__(bot, "_post", counted)  # PTB's Bot is frozen after init
+
+    def write(self, path: str) -> None:
+        Path(path).write_text(
+            json.dumps(
+                {
+                    "statements": dict(self.statements.most_common()),
+                    "statements_total": sum(self.statements.values()),
+                    "commits": self.commits,
+                    "api_calls": dict(self.api_calls.most_common()),
+                },
+                indent=2,
+            )
+        )
+
+
+def _statement_kind(sql: str) -> str:
+    """``SELECT … FROM owed_message``, ``UPDATE inbox_update`` and so on: verb and table."""
+    words = sql.split()
+    verb = words[0].upper() if words else "?"
+    table = "?"
+    for marker in ("FROM", "INTO", "UPDATE"):
+        upper = [w.upper() for w in words]
+        if marker in upper[: 1 if marker == "UPDATE" else len(upper)]:
+            at = upper.index(marker)
+            if at + 1 < len(words):
+                table = words[at + 1].strip('"(')
+                break
+    return f"{verb} {table}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -157,12 +229,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--agent", type=int, action="append", default=[], help="a staff member's user id"
     )
+    parser.add_argument("--census", help="count statements and API calls into this JSON file")
     args = parser.parse_args(argv)
     # Bot errors are what we want to see; per-request chatter would cost CPU we measure.
     logs.configure("WARNING", TOKENS[args.kind])
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     asyncio.run(
-        serve(args.kind, args.sandbox.rstrip("/"), args.database, args.staff_chat, args.agent)
+        serve(
+            args.kind,
+            args.sandbox.rstrip("/"),
+            args.database,
+            args.staff_chat,
+            args.agent,
+            args.census,
+        )
     )
 
 

@@ -66,6 +66,7 @@ import platform
 import random
 import re
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -214,6 +215,7 @@ async def start_bot(
     workdir: Path,
     staff_chat_id: int | None = None,
     agents: Sequence[int] = (),
+    census: Path | None = None,
 ) -> Child:
     """Run one of bench/bots.py's bots against the sandbox; carebot gets a fresh database
     and the staff chat its conversations reach."""
@@ -224,6 +226,8 @@ async def start_bot(
         args += ["--staff-chat", str(staff_chat_id)]
     for agent in agents:
         args += ["--agent", str(agent)]
+    if census is not None:
+        args += ["--census", str(census)]
     child, _match = await spawn(kind, args, workdir, re.compile(r"^ready$"))
     return child
 
@@ -762,6 +766,7 @@ class BotRun:
     order: Order
     flood: Flood
     errors_logged: int
+    census: dict[str, Any] | None = None
 
 
 # -- phases -------------------------------------------------------------------------------
@@ -1015,6 +1020,7 @@ class ConversationMix:
     api_error_kinds: dict[str, int]  # "method: description" -> how many
     errors_logged: int
     cpu: Cpu
+    census: dict[str, Any] | None = None
 
 
 async def conversation_mix(
@@ -1040,6 +1046,7 @@ async def conversation_mix(
     desk: StaffDesk | None = None
     rate = options.conversation_rate
     total = max(round(rate * options.seconds), 2)
+    census_file = workdir / "census-conversations.json" if options.census else None
     try:
         await control.reset()
         agents = [
@@ -1048,7 +1055,7 @@ async def conversation_mix(
         ]
         staff_chat = await control.create_group("Care staff", agents, forum=True)
         desk = StaffDesk(control, changes, staff_chat, forum=True)
-        bot = await start_bot("carebot", sandbox_url, workdir, staff_chat, agents)
+        bot = await start_bot("carebot", sandbox_url, workdir, staff_chat, agents, census_file)
         await changes.start()
         desk.start()
         count = max(math.ceil(total / (2 * CONVERSATION_ROUNDS)), 1)
@@ -1167,7 +1174,37 @@ async def conversation_mix(
         ),
         errors_logged=len(bot.error_lines()),
         cpu=cpu,
+        census=read_census(census_file, workdir, progress),
     )
+
+
+def read_census(
+    path: Path | None, workdir: Path, progress: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """``--census``: what carebot did, per update it took in (its inbox rows)."""
+    if path is None or not path.exists():
+        return None
+    counted = json.loads(path.read_text())
+    with contextlib.closing(sqlite3.connect(carebot_database(workdir))) as database:
+        [updates] = database.execute("SELECT count(*) FROM inbox_update").fetchone()
+    per = max(updates, 1)
+    summary = {
+        "updates": updates,
+        "statements_per_update": counted["statements_total"] / per,
+        "commits_per_update": counted["commits"] / per,
+        "api_calls_per_update": sum(counted["api_calls"].values()) / per,
+        "statements": {k: v / per for k, v in counted["statements"].items()},
+        "api_calls": {k: v / per for k, v in counted["api_calls"].items()},
+    }
+    top = ", ".join(f"{k} {v:.2f}" for k, v in list(summary["statements"].items())[:12])
+    calls = ", ".join(f"{k} {v:.2f}" for k, v in summary["api_calls"].items())
+    progress(
+        f"census over {updates} updates, per update: {summary['statements_per_update']:.1f}"
+        f" statements, {summary['commits_per_update']:.1f} commits,"
+        f" {summary['api_calls_per_update']:.2f} Bot API calls\n  statements: {top}\n"
+        f"  calls: {calls}"
+    )
+    return summary
 
 
 async def _register(customer: Customer) -> None:
@@ -1188,6 +1225,7 @@ class Options:
     flood: int = FLOOD
     conversations: bool = False
     conversation_rate: float = 50.0
+    census: bool = False
 
     @property
     def paced_customers(self) -> int:
@@ -1209,12 +1247,15 @@ async def measure_bot(
     changes = ChatChanges(control)
     bot: Child | None = None
     desk: StaffDesk | None = None
+    census_file = workdir / "census.json" if options.census and kind == "carebot" else None
     try:
         await control.reset()
         if kind == "carebot":
             # A plain staff group: each free text's answer is its relay there.
             desk = StaffDesk(control, changes, await control.create_group("Care staff", []))
-        bot = await start_bot(kind, sandbox_url, workdir, desk.chat_id if desk else None)
+        bot = await start_bot(
+            kind, sandbox_url, workdir, desk.chat_id if desk else None, census=census_file
+        )
         await changes.start()
         if desk is not None:
             desk.start()
@@ -1246,7 +1287,8 @@ async def measure_bot(
         if bot is not None:
             await bot.stop()
     order = check_order(written, desk)
-    return BotRun(kind, throughput, latency, order, flooded, len(bot.error_lines()))
+    counted = read_census(census_file, workdir, progress)
+    return BotRun(kind, throughput, latency, order, flooded, len(bot.error_lines()), counted)
 
 
 async def _run_script(customer: Customer) -> None:
@@ -1502,6 +1544,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         help="updates/s of the conversation mix, questions and answers (default: --rate)",
     )
+    parser.add_argument(
+        "--census",
+        action="store_true",
+        help="count carebot's SQL statements, commits and Bot API calls per update (costs a"
+        " little CPU: not for the timed figures)",
+    )
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the logs and carebot's database in DIR"
@@ -1523,6 +1571,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         flood=args.flood,
         conversations=args.conversations,
         conversation_rate=args.conversation_rate or args.rate,
+        census=args.census,
     )
     if args.quick:
         options.users, options.seconds = 30, 5.0

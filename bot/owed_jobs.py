@@ -97,6 +97,9 @@ class OwedSender:
         self.sent = 0
         self.read_timeout = READ_TIMEOUT
         self._pruned_at: datetime | None = None
+        # Rows left "sending" are looked for at the first pass, after a pass that failed,
+        # and on the periodic tick (a sender elsewhere may have died), not on every ring.
+        self._recover = True
 
     # ------------------------------------------------------------------------ starting
 
@@ -118,7 +121,9 @@ class OwedSender:
         )
 
     async def tick(self, context: CareContext) -> None:
-        """Job: look for rows due after a backoff, or owed by another process."""
+        """Job: look for rows due after a backoff, or owed by another process, and for
+        rows a sender that is gone left in flight."""
+        self._recover = True
         self.ring()
 
     async def wait_idle(self) -> None:
@@ -135,12 +140,14 @@ class OwedSender:
             async with services.sessionmaker() as alive, alive.begin():
                 if not await owed.hold_sender_lock(alive, self.worker_id):
                     return
-                async with services.sessionmaker.begin() as session:
-                    # A pass starts only when none of this sender's is running: rows it
-                    # still has "sending" were left by a pass that failed midway.
-                    back = await owed.recover_in_flight(session, self.worker_id, own=True)
-                if back:
-                    log.warning("owed messages: %d left in flight are sent again", back)
+                if self._recover:
+                    self._recover = False
+                    async with services.sessionmaker.begin() as session:
+                        # A pass starts only when none of this sender's is running: rows
+                        # it still has "sending" were left by a pass that failed midway.
+                        back = await owed.recover_in_flight(session, self.worker_id, own=True)
+                    if back:
+                        log.warning("owed messages: %d left in flight are sent again", back)
                 await self._prune(services)
                 while keep_going():
                     self._again = False
@@ -156,6 +163,7 @@ class OwedSender:
                         return
                     await self._send_all(bot, services, claimed)
         except Exception:
+            self._recover = True
             log.exception(
                 "owed messages: a pass failed; the next starts in %.0f s", FAILED_PASS_PAUSE
             )

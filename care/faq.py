@@ -169,10 +169,14 @@ async def set_faq_enabled(session: AsyncSession, enabled: bool, now: datetime) -
 async def knowledge_version(session: AsyncSession) -> tuple[int, datetime | None, bool]:
     """Something that changes whenever the entries or the switch change: the count of
     entries, the latest change to one, and the global switch."""
-    count, latest = (
-        await session.execute(select(func.count(FaqEntry.id), func.max(FaqEntry.updated_at)))
+    # One statement (it runs for every customer message): the switch as a subquery.
+    switch = select(FaqSwitch.enabled).where(FaqSwitch.id == 1).scalar_subquery()
+    count, latest, enabled = (
+        await session.execute(
+            select(func.count(FaqEntry.id), func.max(FaqEntry.updated_at), switch)
+        )
     ).one()
-    return int(count), latest, await faq_enabled(session)
+    return int(count), latest, enabled is None or bool(enabled)
 
 
 async def record_event(

@@ -231,6 +231,32 @@ async def owe_card_edit(session: AsyncSession, complaint: Complaint, now: dateti
     return True
 
 
+# Built once: an alias made per call costs its column proxies again on every claim.
+_OLDER = aliased(OwedMessage, name="older")
+
+
+async def still_pending(session: AsyncSession, chat_id: int, kind: Kind, **where: Any) -> bool:
+    """Whether a row of ``kind`` for ``chat_id`` (and the column values ``where``) is still
+    waiting to be sent. Rows that are rendered when sent (a topic's look, a card's edit)
+    need no second one: the waiting one will show the newest state.
+
+    The row is locked (PostgreSQL), so a sender claiming it meanwhile is waited for and
+    the row, then ``sending`` and perhaps rendered already, no longer counts.
+    """
+    found = await session.scalar(
+        select(OwedMessage.id)
+        .where(
+            OwedMessage.chat_id == chat_id,
+            OwedMessage.state == OwedState.PENDING.value,
+            OwedMessage.kind == kind.value,
+            *(getattr(OwedMessage, column) == value for column, value in where.items()),
+        )
+        .limit(1)
+        .with_for_update()
+    )
+    return found is not None
+
+
 # ----------------------------------------------------------------------------- claiming
 
 
@@ -248,7 +274,7 @@ async def claim_due(
     """
     if limit <= 0:
         return []
-    older = aliased(OwedMessage)
+    older = _OLDER
     blocked = exists().where(
         older.chat_id == OwedMessage.chat_id,
         older.id < OwedMessage.id,
@@ -321,11 +347,18 @@ async def recover_in_flight(session: AsyncSession, worker_id: str, *, own: bool 
 # ----------------------------------------------------------------------------- outcomes
 
 
-async def _claimed(session: AsyncSession, row_id: int) -> OwedMessage | None:
-    row = await session.get(OwedMessage, row_id, populate_existing=True)
-    if row is None or row.state != OwedState.SENDING.value:
-        return None  # recovered meanwhile: the outcome comes too late to count
-    return row
+async def _settle(session: AsyncSession, row_id: int, **values: Any) -> OwedMessage | None:
+    """Write the outcome on the row if it is still being sent, in one statement
+    (UPDATE … RETURNING), and return the row as it is now; None when it was recovered
+    meanwhile: the outcome comes too late to count."""
+    settled = await session.scalars(
+        update(OwedMessage)
+        .where(OwedMessage.id == row_id, OwedMessage.state == OwedState.SENDING.value)
+        .values(**values)
+        .returning(OwedMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return settled.one_or_none()
 
 
 async def mark_sent(
@@ -340,11 +373,16 @@ async def mark_sent(
     Returns:
         The row, or None if it was no longer this sender's to settle.
     """
-    row = await _claimed(session, row_id)
+    row = await _settle(
+        session,
+        row_id,
+        state=OwedState.SENT.value,
+        sent_at=now,
+        telegram_message_id=message_id,
+        last_error=None,
+    )
     if row is None:
         return None
-    row.state, row.sent_at, row.telegram_message_id = OwedState.SENT.value, now, message_id
-    row.last_error = None
     if row.conversation_id is not None and row.remember_as is not None and message_id:
         # A reply to it finds the conversation; the customer's message it shows is
         # noted, so that an edit of it is shown under it.
@@ -375,31 +413,24 @@ async def retry_later(
     Returns:
         The row, or None if it was no longer this sender's to settle.
     """
-    row = await _claimed(session, row_id)
-    if row is None:
-        return None
-    row.state, row.due_at, row.last_error = OwedState.PENDING.value, due_at, error[:500]
-    if not count:
-        row.attempts -= 1
-    return row
+    return await _settle(
+        session,
+        row_id,
+        state=OwedState.PENDING.value,
+        due_at=due_at,
+        last_error=error[:500],
+        attempts=OwedMessage.attempts if count else OwedMessage.attempts - 1,
+    )
 
 
 async def mark_failed(session: AsyncSession, row_id: int, error: str) -> OwedMessage | None:
     """Give up on the row (the chat refuses it, or retries ran out)."""
-    row = await _claimed(session, row_id)
-    if row is None:
-        return None
-    row.state, row.last_error = OwedState.FAILED.value, error[:500]
-    return row
+    return await _settle(session, row_id, state=OwedState.FAILED.value, last_error=error[:500])
 
 
 async def drop(session: AsyncSession, row_id: int, reason: str) -> OwedMessage | None:
     """The row is no longer owed (a card edit with no card to edit, a forgotten chat)."""
-    row = await _claimed(session, row_id)
-    if row is None:
-        return None
-    row.state, row.last_error = OwedState.DROPPED.value, reason[:500]
-    return row
+    return await _settle(session, row_id, state=OwedState.DROPPED.value, last_error=reason[:500])
 
 
 async def prune(session: AsyncSession, settled_before: datetime) -> int:

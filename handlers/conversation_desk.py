@@ -178,10 +178,13 @@ async def staff_chat_is_forum(bot: Bot, services: Services) -> bool:
 async def owe_state(session: AsyncSession, services: Services, conversation: Conversation) -> None:
     """Owe what shows the conversation's state: its topic's look and its card's edit."""
     await owe_topic(session, services, conversation)
-    if services.staff_chat_id is not None:
+    chat = services.staff_chat_id
+    if chat is not None and not await owed.still_pending(
+        session, chat, Kind.CONVERSATION_CARD, conversation_id=conversation.id
+    ):
         owed.owe(
             session, now=services.clock.now(), purpose=Purpose.CONVERSATION,
-            kind=Kind.CONVERSATION_CARD, chat_id=services.staff_chat_id,
+            kind=Kind.CONVERSATION_CARD, chat_id=chat,
             customer_id=conversation.customer_id, conversation_id=conversation.id,
         )  # fmt: skip
 
@@ -195,6 +198,8 @@ async def owe_topic(
         return None
     now = services.clock.now()
     topic, _made = await conversations.topic_row(session, conversation.customer_id, chat, now)
+    if await owed.still_pending(session, chat, Kind.TOPIC, customer_id=conversation.customer_id):
+        return topic
     owed.owe(
         session, now=now, purpose=Purpose.TOPIC, kind=Kind.TOPIC, chat_id=chat,
         customer_id=conversation.customer_id, conversation_id=conversation.id,

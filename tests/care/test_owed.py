@@ -79,3 +79,25 @@ async def test_a_pass_that_failed_midway_gives_its_rows_back(session: AsyncSessi
     assert await owed.recover_in_flight(session, "me", own=True) == 1
     await session.refresh(row)
     assert row.state == OwedState.PENDING.value
+
+
+async def test_a_look_still_waiting_to_be_shown_needs_no_second_row(
+    session: AsyncSession,
+) -> None:
+    """Topic looks and card edits are rendered when sent: while one waits, another of the
+    same conversation adds nothing (it would be Telegram's "message is not modified")."""
+    card = owed.owe(session, now=NOW, purpose=Purpose.CONVERSATION, chat_id=-5,
+                    kind=Kind.CONVERSATION_CARD, customer_id=None)  # fmt: skip
+    await session.flush()
+    card.conversation_id = None  # no conversation row here: compare by chat and kind only
+    await session.flush()
+    assert await owed.still_pending(session, -5, Kind.CONVERSATION_CARD)
+    assert not await owed.still_pending(session, -5, Kind.TOPIC), "another kind"
+    assert not await owed.still_pending(session, -6, Kind.CONVERSATION_CARD), "another chat"
+    assert not await owed.still_pending(
+        session, -5, Kind.CONVERSATION_CARD, telegram_message_id=7
+    ), "another row's columns"
+    # Once a sender has claimed it, it may have been rendered already: it no longer counts.
+    [claimed] = await owed.claim_due(session, NOW, 10, "me")
+    assert claimed.id == card.id
+    assert not await owed.still_pending(session, -5, Kind.CONVERSATION_CARD)
