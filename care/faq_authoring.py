@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -39,6 +39,9 @@ DRAFT_KIND = "faq_draft"
 # An entry's id: the first question's latin words, else "faq", then a number if taken.
 ID_WORDS = 32
 MAX_QUESTIONS = 20
+# A draft nobody touched for this long is dropped (an admin who forgot it must not find
+# their next answer in a customer's topic taken for a FAQ question).
+DRAFT_TTL = timedelta(hours=1)
 
 
 class DraftRefused(Exception):
@@ -57,10 +60,15 @@ def _key(chat_id: int, user_id: int) -> str:
     return json.dumps([chat_id, user_id])
 
 
-async def get_draft(session: AsyncSession, chat_id: int, user_id: int) -> dict[str, Any] | None:
-    """The draft this staff member is writing in this chat, if any."""
+async def get_draft(
+    session: AsyncSession, chat_id: int, user_id: int, now: datetime
+) -> dict[str, Any] | None:
+    """The draft this staff member is writing in this chat, if any. A draft left alone
+    for :data:`DRAFT_TTL` is forgotten: the member's messages there are theirs again."""
     row = await session.get(PersistenceEntry, (DRAFT_KIND, _key(chat_id, user_id)))
-    return dict(row.data) if row is not None and isinstance(row.data, dict) else None
+    if row is None or not isinstance(row.data, dict) or row.updated_at + DRAFT_TTL <= now:
+        return None
+    return dict(row.data)
 
 
 async def put_draft(

@@ -216,7 +216,9 @@ class FaqDialogue:
             ) is not None
         ):  # fmt: skip
             async with services.sessionmaker() as session:
-                draft = await faq_authoring.get_draft(session, chat.id, user.id)
+                draft = await faq_authoring.get_draft(
+                    session, chat.id, user.id, services.clock.now()
+                )
         if (
             draft is None
             or message is None
@@ -252,7 +254,7 @@ async def _step(request: StaffRequest) -> Reply:
     """The staff member's message for their draft's current step."""
     session, now = request.session, request.services.clock.now()
     chat, user = _who(request)
-    draft = await faq_authoring.get_draft(session, chat, user)
+    draft = await faq_authoring.get_draft(session, chat, user, request.services.clock.now())
     if draft is None:
         raise Answer(_("There is no FAQ draft to continue."))
     text = request.arguments
@@ -289,7 +291,7 @@ async def draft_button(request: StaffRequest) -> Reply:
     session, services = request.session, request.services
     pressed = FaqDraftChoice.parse(request.arguments)
     chat, user = _who(request)
-    draft = await faq_authoring.get_draft(session, chat, user)
+    draft = await faq_authoring.get_draft(session, chat, user, request.services.clock.now())
     if pressed is None or draft is None or draft.get("number") != pressed.draft:
         return Reply(_("This FAQ draft is no longer open (saved or cancelled, or a colleague's)."))
     query = request.update.callback_query

@@ -3,6 +3,8 @@ file, ids made from the question, and an answer offered to staff sent once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,14 +22,18 @@ async def test_drafts_are_per_member_and_chat(session: AsyncSession) -> None:
     await faq_authoring.put_draft(session, -100, 1, {"step": "language"}, NOW)
     await faq_authoring.put_draft(session, -100, 2, {"step": "answer"}, NOW)
     await faq_authoring.put_draft(session, 1, 1, {"step": "questions"}, NOW)
-    assert await faq_authoring.get_draft(session, -100, 1) == {"step": "language"}
-    assert await faq_authoring.get_draft(session, -100, 2) == {"step": "answer"}
+    assert await faq_authoring.get_draft(session, -100, 1, NOW) == {"step": "language"}
+    assert await faq_authoring.get_draft(session, -100, 2, NOW) == {"step": "answer"}
     await faq_authoring.put_draft(session, -100, 1, {"step": "preview"}, NOW)
-    assert await faq_authoring.get_draft(session, -100, 1) == {"step": "preview"}
+    assert await faq_authoring.get_draft(session, -100, 1, NOW) == {"step": "preview"}
     assert await faq_authoring.drop_draft(session, -100, 1)
     assert not await faq_authoring.drop_draft(session, -100, 1)
-    assert await faq_authoring.get_draft(session, -100, 1) is None
-    assert await faq_authoring.get_draft(session, 1, 1) == {"step": "questions"}
+    assert await faq_authoring.get_draft(session, -100, 1, NOW) is None
+    assert await faq_authoring.get_draft(session, 1, 1, NOW) == {"step": "questions"}
+    # Left alone for an hour: forgotten.
+    later = NOW + faq_authoring.DRAFT_TTL
+    assert await faq_authoring.get_draft(session, 1, 1, later - timedelta(seconds=1))
+    assert await faq_authoring.get_draft(session, 1, 1, later) is None
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ from tests.helpers import Customer, Message, RunningBot, buttons, en, text_of, w
 
 KB = Path(__file__).resolve().parents[3] / "shared" / "faq" / "kb.toml"
 TOPICS = {"can_manage_topics": True}
+SAVE_PROMPT = (
+    "Save this answer as a FAQ entry ({language}). Send the question as customers ask "
+    "it (several phrasings: one per line)."
+)
 QUESTION_PROMPT = (
     "{language}: send the question as customers ask it (several phrasings: one per line)."
 )
@@ -272,7 +277,7 @@ async def test_faq_add_in_an_admins_private_chat_in_english(
 
 async def test_faq_save_on_a_staff_answer_in_a_topic_in_chinese_and_english(
     forum_bot: RunningBot, client: SandboxClient, forum: dict[str, Any],
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
 ) -> None:  # fmt: skip
     group = forum["group"]
     ming = Customer(client, await client.create_user("王小明", language_code="zh-hans"), timeout=20)
@@ -307,6 +312,12 @@ async def test_faq_save_on_a_staff_answer_in_a_topic_in_chinese_and_english(
         "zh_CN": {"questions": ["你们的门店周日开门吗？"], "answer": "周日照常营业，10:00-20:00。"}
     }
 
+    # A draft left alone for an hour is forgotten: Ada's next words go to the customer.
+    await ada.ask("/faq save", reply_to=answer)
+    clock.advance(timedelta(hours=1))
+    await ada.say("王小明您好，还有别的问题吗？")
+    await client.wait_for_bot_message(ming.id, lambda m: "还有别的问题吗" in text_of(m), timeout=20)
+
     # English: the admin types the phrasing in the customer's topic: it is the draft's,
     # never sent to the customer.
     anna = Customer(client, await client.create_user("Anna", language_code="en"), timeout=20)
@@ -318,7 +329,7 @@ async def test_faq_save_on_a_staff_answer_in_a_topic_in_chinese_and_english(
     answer = await wang.say("Yes, Alipay and WeChat Pay both work.")
     await client.wait_for_bot_message(anna.id, lambda m: "WeChat Pay" in text_of(m), timeout=20)
     asked = await ada.ask("/faq save", reply_to=answer)
-    assert "(English)" in text_of(asked)
+    assert text_of(asked).startswith(zh(SAVE_PROMPT).format(language="English"))
     preview = await ada.ask("Do you take Alipay?\nCan I pay by WeChat?")
     assert "? Do you take Alipay?\n? Can I pay by WeChat?" in text_of(preview)
     await ada.press(preview, zh("💾 Save"))
@@ -349,7 +360,7 @@ async def test_faq_save_in_a_plain_group(
     await client.wait_for_bot_message(anna.id, lambda m: "from Monday" in text_of(m), timeout=20)
 
     asked = await ada.ask("/faq save", reply_to=answer)
-    assert "(English)" in text_of(asked)
+    assert text_of(asked).startswith(zh(SAVE_PROMPT).format(language="English"))
     await ada.press(asked, zh("Use the customer's question"))
     preview = await ada.bot_after(asked, lambda m: zh("💾 Save") in buttons(m))
     await ada.press(preview, zh("💾 Save"))
@@ -371,7 +382,7 @@ async def test_faq_save_in_a_plain_group(
     answer = await wang.say("整机保修一年。", reply_to=relayed)
     await client.wait_for_bot_message(ming.id, lambda m: "整机保修一年" in text_of(m), timeout=20)
     asked = await ada.ask("/faq save", reply_to=answer)
-    assert "(中文)" in text_of(asked)
+    assert text_of(asked).startswith(zh(SAVE_PROMPT).format(language="中文"))
     preview = await ada.ask("保修多久？")
     await ada.press(preview, zh("💾 Save"))
     saved = await entries(sessionmaker)
@@ -459,3 +470,17 @@ async def test_an_answer_offered_to_staff_in_a_plain_group_in_chinese(
         ming.id, lambda m: "运费由晨光数码承担" in text_of(m), timeout=20
     )
     assert text_of(got).startswith("王丽")
+
+    # A customer who blocked the bot meanwhile: staff are told under the offer.
+    await client.send_text(ming.id, ming.id, "退款多久到账？")
+    offer = await client.wait_for_bot_message(
+        group, lambda m: "refund-timing" in text_of(m), timeout=20
+    )
+    await client.block(ming.id)
+    await wang.press(offer, zh("📤 Send it"))
+    told = await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == offer["message_id"], timeout=20
+    )
+    assert text_of(told) == zh(
+        "⚠ Not delivered: the customer blocked the bot, so no answer can reach them."
+    )
