@@ -109,18 +109,25 @@ async def forum(
     admin = await client.create_user("Ada", language_code="en")
     agent = await client.create_user("王丽", language_code="zh-hans")
     outsider = await client.create_user("Bo", language_code="en")
+    admin2 = await client.create_user("Kai", language_code="en")
     group = await client.create_group(
-        "Care staff", [admin["id"], agent["id"], outsider["id"]], is_forum=True,
+        "Care staff", [admin["id"], agent["id"], outsider["id"], admin2["id"]], is_forum=True,
         bot_rights=TOPICS,
     )  # fmt: skip
     async with sessionmaker.begin() as session:
+        await staff_members.add_staff(
+            session, admin2["id"], StaffRole.ADMIN, clock.now(), name="Kai"
+        )
         await staff_members.add_staff(
             session, admin["id"], StaffRole.ADMIN, clock.now(), name="Ada"
         )
         await staff_members.add_staff(
             session, agent["id"], StaffRole.AGENT, clock.now(), name="王丽"
         )
-    return {"group": group["id"], "admin": admin, "agent": agent, "outsider": outsider}
+    return {
+        "group": group["id"], "admin": admin, "agent": agent, "outsider": outsider,
+        "admin2": admin2,
+    }  # fmt: skip
 
 
 @pytest.fixture
@@ -238,6 +245,25 @@ async def test_faq_add_in_the_staff_chat_in_chinese_with_bad_input_and_cancel(
     cancelled = await ada.ask("/cancel")
     assert text_of(cancelled) == zh("Cancelled; nothing was saved.")
     assert len(await entries(sessionmaker)) == 1
+
+    # Two admins, two drafts in the same chat: each message goes to its writer's draft.
+    kai = Seat(client, forum["group"], forum["admin2"])
+    ada_asked, kai_asked = await ada.ask("/faq add"), await kai.ask("/faq add")
+    assert await kai.press(ada_asked, "中文") == zh(
+        "This FAQ draft is no longer open (saved or cancelled, or a colleague's)."
+    )
+    await ada.press(ada_asked, "中文")
+    await kai.press(kai_asked, "English")
+    assert text_of(await kai.ask("How long does delivery take?")) == zh("Now send the answer.")
+    assert text_of(await ada.ask("多久发货？")) == zh("Now send the answer.")
+    preview = await kai.ask("2-3 days.")
+    assert "? How long does delivery take?\n\n2-3 days." in text_of(preview)
+    await kai.press(preview, zh("💾 Save"))
+    saved = await entries(sessionmaker)
+    assert saved["how-long-does-delivery-take"] == {
+        "en": {"questions": ["How long does delivery take?"], "answer": "2-3 days."}
+    }
+    assert text_of(await ada.ask("/cancel")) == zh("Cancelled; nothing was saved.")
 
 
 async def test_faq_add_in_an_admins_private_chat_in_english(
