@@ -47,6 +47,7 @@ from handlers import (
     conversations,
     customers,
     faq,
+    faq_staff,
     followups,
     i18n,
     occasions,
@@ -200,6 +201,9 @@ def register_handlers(application: Application) -> None:
     #    customer's commands that work anywhere, the dialogues, buttons and messages
     #    outside any dialogue, and the answers of last resort.
     services: Services = application.bot_data[SERVICES_KEY]
+    # A staff member's next message in a FAQ draft (/faq add, /faq save) is the draft's,
+    # never a customer's answer; any other message is handed on from there.
+    application.add_handler(faq_staff.FaqDialogue().handler())
     # Business accounts connecting or disconnecting, deletions in their chats (business
     # messages themselves go through the same handlers as messages to the bot).
     for handler in business.business_handlers():
@@ -217,6 +221,8 @@ def register_handlers(application: Application) -> None:
     for handler in canned.canned_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in faq.faq_staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
+    for handler in faq_staff.faq_staff_buttons():
         application.add_handler(handler)
     for handler in [
         *occasions.occasions_handlers(services.staff_chat_id),

@@ -290,6 +290,8 @@ async def faq_stats(
     asked_after: dict[tuple[int | None, str | None], list[datetime]] = defaultdict(list)
     suggestion_messages: set[tuple[int | None, datetime]] = set()
     for event in events:
+        if event.kind in (FaqEventKind.STAFF_SUGGESTED, FaqEventKind.STAFF_SENT):
+            continue  # offered to staff, not to the customer (care.faq_authoring)
         if event.kind == FaqEventKind.HANDED_OFF:
             overall.handed_off += 1
             continue

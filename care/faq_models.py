@@ -23,6 +23,10 @@ class FaqEventKind(enum.StrEnum):
     HELPFUL = "helpful"  # "✅ That helped" under the entry's answer
     ASKED_PERSON = "asked_person"  # "🙋 Ask a person" (entry_id: the answer given, if any)
     HANDED_OFF = "handed_off"  # no entry fitted: the message went to a person
+    # In a conversation staff already handle: the answer was offered to staff instead
+    # (``care.faq_authoring``); once a staff member sends it, the row becomes STAFF_SENT.
+    STAFF_SUGGESTED = "staff_suggested"
+    STAFF_SENT = "staff_sent"
 
 
 class FaqEntry(Base):

@@ -285,3 +285,26 @@ class ConversationPriority(Button):
     conversation_id: int
     code: str
     priority: Literal["normal", "high", "urgent"]
+
+
+# --- staff writing the FAQ (handlers.faq_staff) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class FaqDraftChoice(Button):
+    """A choice in a staff member's FAQ draft (``draft``: the draft's number, so a press
+    on an older draft's message, or a colleague's, does not act on this one): its
+    language, the customer's question as the phrasing, save, or cancel."""
+
+    PREFIX = "fqd"
+    draft: int
+    choice: Literal["zh_CN", "en", "asked", "save", "cancel"]
+
+
+@dataclass(frozen=True)
+class FaqSuggestionSend(Button):
+    """ "Send it": the FAQ answer offered to staff in a conversation they handle (the
+    suggestion's ``faq_event`` row)."""
+
+    PREFIX = "fqs"
+    suggestion_id: int

@@ -11,6 +11,7 @@ answer: staff answer them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,14 +44,20 @@ async def on_customer_message(update: Update, context: CareContext) -> None:
     await message.reply_text(reply)
 
 
+# What else to owe staff in the transaction that puts a message into a conversation.
+Then = Callable[[AsyncSession, Customer, Conversation], Awaitable[None]]
+
+
 async def take_message(
-    update: Update, context: CareContext, shown: str | None = None
+    update: Update, context: CareContext, shown: str | None = None, then: Then | None = None
 ) -> str | None:
     """Put the customer's message into their conversation, owed to staff in the same
     transaction; the words to answer it with (None: no answer is due, staff answer).
 
     With ``shown`` (a button press that asks for a person, such as the FAQ's "Ask a
-    person"), those words are what staff are shown, not the pressed message.
+    person"), those words are what staff are shown, not the pressed message. ``then``
+    owes what staff see after the message (such as the FAQ's answer offered to them), in
+    the same transaction.
     """
     view, services = context.customer, context.services
     message = update.effective_message if shown is None else None
@@ -64,6 +71,8 @@ async def take_message(
         )
         await desk.owe_inbound(session, services, customer, inbound, message, shown)
         conversation = inbound.change.conversation
+        if then is not None:
+            await then(session, customer, conversation)
         zone = customer.timezone
     if inbound.closed_until is not None:
         return _(

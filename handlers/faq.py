@@ -25,7 +25,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from care import faq
 from care.faq_match import Decision, Match
 from care.faq_models import FaqEventKind
-from handlers import common, complaints, conversations
+from handlers import common, complaints, conversations, faq_staff
 from handlers.context import CareContext
 from handlers.faq_words import faq_command
 from handlers.i18n import gettext as _
@@ -69,6 +69,7 @@ async def answer_question(update: Update, context: CareContext) -> None:
     if await complaints.relay_to_open_complaint(update, context):
         return
     now = services.clock.now()
+    handled = False
     async with services.sessionmaker.begin() as session:
         book = await services.faq.book(session)
         if not book.enabled or not book.entries:
@@ -80,7 +81,15 @@ async def answer_question(update: Update, context: CareContext) -> None:
             ):
                 # The same answer again did not help the first time: a person answers.
                 match = Match(Decision.HANDOFF, match.candidates)
-            await faq.record_match(session, match, view.id, now)
+            # A person already handles the customer's conversation: offered to them.
+            handled = match.decision is not Decision.HANDOFF and await faq_staff.handled_by_staff(
+                session, view.id
+            )
+            if not handled:
+                await faq.record_match(session, match, view.id, now)
+    if handled and match is not None:
+        await _offer_to_staff(update, context, book, match)
+        return
     if match is None or match.decision is Decision.HANDOFF:
         await hand_off(update, context, message.text, None)
     elif match.decision is Decision.ANSWER:
@@ -92,6 +101,21 @@ async def answer_question(update: Update, context: CareContext) -> None:
             reply_markup=_suggestions(book, match, view.locale),
             do_quote=True,
         )
+
+
+async def _offer_to_staff(
+    update: Update, context: CareContext, book: faq.FaqBook, match: Match
+) -> None:
+    """The message goes into the conversation staff handle; an answer the FAQ would send
+    is offered to them with "Send it" (``handlers.faq_staff``), not sent."""
+    then = (
+        faq_staff.offer_to_staff(context, book, match.entry_id)
+        if match.decision is Decision.ANSWER and match.entry_id is not None
+        else None
+    )
+    reply = await conversations.take_message(update, context, then=then)
+    if reply is not None and update.effective_message is not None:
+        await update.effective_message.reply_text(reply)
 
 
 def _suggestions(book: faq.FaqBook, match: Match, locale: str) -> InlineKeyboardMarkup:

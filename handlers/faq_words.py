@@ -5,12 +5,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import faq
+from handlers import faq_staff
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.staff_access import Answer, Reply, StaffRequest
 
 USAGE_TEXT = (
     "/faq list · /faq show <id> · /faq stats · /faq off · /faq on · /faq off <id> · /faq on <id>"
+    " · /faq add · /faq save"
 )
 # /faq stats lists this many entries, the most answered first.
 STATS_SHOWN = 15
@@ -27,6 +29,10 @@ async def faq_command(request: StaffRequest) -> Reply:
         return Reply(await _show(session, rest))
     if verb == "stats":
         return Reply(await _stats(session, services))
+    if verb == "add":
+        return await faq_staff.start_add(request)
+    if verb == "save":
+        return await faq_staff.start_save(request)
     if verb in ("on", "off"):
         return Reply(await _switch(session, services, verb == "on", rest or None))
     raise Answer(_("Usage: {usage}").format(usage=USAGE_TEXT))

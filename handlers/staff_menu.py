@@ -63,7 +63,14 @@ STAFF_COMMANDS: tuple[StaffCommand, ...] = (
     StaffCommand("c", N_("Send a canned answer: /c name in a topic, or replying to a card")),
     StaffCommand("customer", N_("A customer's card: /customer <name | phone | id | @username>")),
     StaffCommand("tag", N_("Tag a customer: /tag <customer> add|remove <tag>")),
-    StaffCommand("faq", N_("The FAQ: /faq list · show <id> · stats · off|on [id]")),
+    StaffCommand(
+        "faq",
+        N_("The FAQ: /faq list · show <id> · stats · off|on [id]"),
+        admin_description=N_(
+            "The FAQ: /faq list · show <id> · stats · off|on [id] · add · save (a reply to "
+            "a staff answer)"
+        ),
+    ),
     StaffCommand("assign", N_("Give a complaint to a colleague: /assign C-… @username")),
     StaffCommand("resolve", N_("Resolve a complaint: /resolve C-… what was done")),
     StaffCommand("reopen", N_("Open a resolved complaint again: /reopen C-…")),
