@@ -2,9 +2,11 @@
 command menus Telegram shows staff (and only staff).
 
 Telegram picks a chat's menu from the narrowest scope that has one: a chat's own
-(``BotCommandScopeChat``) before all private chats. So the staff group and each staff
-member's private chat get a menu of their own, with the staff commands the reader may
-use, while every other private chat keeps the customer's menu (``bot.app``). A menu per
+(``BotCommandScopeChat``) before all private chats, and one member's menu in a chat
+(``BotCommandScopeChatMember``) before the chat's. So the staff group gets the menu every
+agent may use, each staff member gets their own in the staff group and in their private
+chat, with the staff commands their role may use, and every other private chat keeps
+the customer's menu (``bot.app``). A menu per
 language (``language_code``) and one without, in the default locale; a staff member who
 chose a language (``/mylanguage``) gets only the one without, in theirs.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeChatMember
 from telegram.error import TelegramError
 
 from care import staff as staff_members
@@ -142,15 +144,27 @@ def language_code(locale: str) -> str:
     return locale.split("_")[0]
 
 
+def _scope(chat_id: int, user_id: int | None) -> BotCommandScopeChat | BotCommandScopeChatMember:
+    if user_id is None:
+        return BotCommandScopeChat(chat_id)
+    return BotCommandScopeChatMember(chat_id, user_id)
+
+
 async def set_menu(
-    bot: Bot, chat_id: int, role: str, default_locale: str, chosen: str | None
+    bot: Bot,
+    chat_id: int,
+    role: str,
+    default_locale: str,
+    chosen: str | None,
+    user_id: int | None = None,
 ) -> bool:
-    """Give the chat ``chat_id`` the staff menu of ``role``.
+    """Give the chat ``chat_id`` the staff menu of ``role`` (``user_id``: only that member
+    of the chat sees it).
 
     Returns:
         Whether Telegram took it (False: refused, logged).
     """
-    scope = BotCommandScopeChat(chat_id)
+    scope = _scope(chat_id, user_id)
     try:
         if chosen is not None:
             # Their choice, whatever their app's language: no per-language menus.
@@ -164,28 +178,32 @@ async def set_menu(
             )
         await bot.set_my_commands(menu(role, default_locale), scope=scope)
     except TelegramError as error:
-        log.warning("the staff menu of chat %s was not set: %s", chat_id, error)
+        log.warning("the staff menu of chat %s (member %s) was not set: %s",
+                    chat_id, user_id, error)  # fmt: skip
         return False
     return True
 
 
-async def clear_menu(bot: Bot, chat_id: int) -> bool:
+async def clear_menu(bot: Bot, chat_id: int, user_id: int | None = None) -> bool:
     """Take the staff menu away from a private chat (they are no longer staff): the
-    customer's menu shows again."""
-    scope = BotCommandScopeChat(chat_id)
+    customer's menu shows again; ``user_id``: that member's own in the chat ``chat_id``
+    (the chat's menu shows again)."""
+    scope = _scope(chat_id, user_id)
     try:
         for locale in LOCALES:
             await bot.delete_my_commands(scope=scope, language_code=language_code(locale))
         await bot.delete_my_commands(scope=scope)
     except TelegramError as error:
-        log.warning("the staff menu of chat %s was not taken away: %s", chat_id, error)
+        log.warning("the staff menu of chat %s (member %s) was not taken away: %s",
+                    chat_id, user_id, error)  # fmt: skip
         return False
     return True
 
 
 async def set_staff_menus(bot: Bot, services: Services) -> None:
-    """At start-up: the staff group's menu (what every staff member may use) and each
-    staff member's private chat's (what their role may use)."""
+    """At start-up: the staff group's menu (what every staff member may use), and each
+    staff member's own, in the staff group and in their private chat (what their role
+    may use, in their language)."""
     if services.staff_chat_id is not None:
         await set_menu(
             bot, services.staff_chat_id, StaffRole.AGENT.value, services.default_locale, None
@@ -197,15 +215,29 @@ async def set_staff_menus(bot: Bot, services: Services) -> None:
             bot, member.telegram_user_id, member.role, services.default_locale, member.language
         ):
             services.staff_directory.menus_set.add(member.telegram_user_id)
+        if services.staff_chat_id is not None:
+            await set_menu(
+                bot, services.staff_chat_id, member.role, services.default_locale,
+                member.language, user_id=member.telegram_user_id,
+            )  # fmt: skip
 
 
 async def refresh_member_menu(bot: Bot, services: Services, telegram_user_id: int) -> None:
-    """After someone's role, language or membership changed: their private chat's menu."""
+    """After someone's role, language or membership changed: their private chat's menu
+    and their own in the staff group."""
     services.staff_directory.forget()
     async with services.sessionmaker() as session:
         member = await staff_members.find_staff(session, telegram_user_id)
         role, language = (member.role, member.language) if member is not None else (None, None)
     menus_set = services.staff_directory.menus_set
+    group = services.staff_chat_id
+    if group is not None:
+        if role is None:
+            await clear_menu(bot, group, telegram_user_id)
+        else:
+            await set_menu(
+                bot, group, role, services.default_locale, language, user_id=telegram_user_id
+            )
     if role is None:
         await clear_menu(bot, telegram_user_id)
         menus_set.discard(telegram_user_id)

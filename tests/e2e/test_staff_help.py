@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram import BotCommandScopeAllPrivateChats, BotCommandScopeChat, BotCommandScopeChatMember
 
 from bot.sandbox.client import SandboxClient
 from care import complaints
@@ -44,11 +44,21 @@ def help_in(locale: str, role: str) -> str:
 
 
 async def menu(
-    bot: RunningBot, chat_id: int | None = None, language_code: str | None = None
+    bot: RunningBot,
+    chat_id: int | None = None,
+    language_code: str | None = None,
+    user_id: int | None = None,
 ) -> list[tuple[str, str]]:
-    """What Telegram shows as the menu of a chat (getMyCommands), as (command, text)."""
+    """What Telegram shows as the menu of a chat (getMyCommands), as (command, text);
+    ``user_id``: that member's own menu in the chat."""
     assert bot.built is not None
-    scope = BotCommandScopeChat(chat_id) if chat_id else BotCommandScopeAllPrivateChats()
+    scope: BotCommandScopeChat | BotCommandScopeChatMember | BotCommandScopeAllPrivateChats
+    if chat_id and user_id:
+        scope = BotCommandScopeChatMember(chat_id, user_id)
+    elif chat_id:
+        scope = BotCommandScopeChat(chat_id)
+    else:
+        scope = BotCommandScopeAllPrivateChats()
     commands = await bot.built.application.bot.get_my_commands(
         scope=scope, language_code=language_code
     )
@@ -64,11 +74,12 @@ async def menu_becomes(
     chat_id: int,
     language_code: str | None,
     condition: Callable[[list[tuple[str, str]]], bool],
+    user_id: int | None = None,
 ) -> None:
     """Wait until the chat's menu satisfies ``condition`` (set after the bot's answer)."""
 
     async def shown() -> bool:
-        return condition(await menu(bot, chat_id, language_code))
+        return condition(await menu(bot, chat_id, language_code, user_id))
 
     await wait_until(shown)
 
@@ -184,6 +195,18 @@ async def test_staff_commands_are_in_staff_menus_only(
     agent_menu = {name for name, _ in await menu(complaint_bot, care_team.agent["id"], "en")}
     assert {"campaign", "followups", "canned", "help"} <= admin_menu
     assert "canned" in agent_menu and "campaign" not in agent_menu
+
+    # In the staff group each member has a menu of their own: their role's commands.
+    group = care_team.group_id
+    admin_in_group = await menu(complaint_bot, group, None, admin.id)
+    assert {"campaign", "followups", "canned"} <= names(admin_in_group)
+    # Ada reads English: her menu there speaks it, while the group's speaks Chinese.
+    assert (
+        "queue",
+        en("Open complaints and conversations, the nearest deadline first"),
+    ) in await menu(complaint_bot, group, "en", admin.id)
+    agent_in_group = names(await menu(complaint_bot, group, "zh", care_team.agent["id"]))
+    assert "queue" in agent_in_group and "campaign" not in agent_in_group
 
     for language in ("zh", "en", None):
         customers = {name for name, _ in await menu(complaint_bot, None, language)}
