@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -231,3 +232,22 @@ def _locale_of(update: Update, context: CareContext) -> str:
     return locale_for_language_code(
         user.language_code if user else None, context.services.default_locale
     )
+
+
+async def hand_on(update: Update, context: CareContext, mine: Callable[[Any], bool]) -> None:
+    """Let the handlers of group 0 after the one ``mine`` picks handle the update, as if it
+    had not been there.
+
+    PTB gives an update to one handler per group; a handler that declines an update after
+    looking into the database (a dialogue, a draft) can only hand it on itself.
+    """
+    handlers: list[BaseHandler[Any, Any, Any]] = list(context.application.handlers.get(0, []))
+    at = next((i for i, handler in enumerate(handlers) if mine(handler)), None)
+    if at is None:
+        return
+    for handler in handlers[at + 1 :]:
+        check = handler.check_update(update)
+        if check is None or check is False:
+            continue
+        await handler.handle_update(update, context.application, check, context)
+        return

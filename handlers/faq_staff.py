@@ -236,18 +236,9 @@ class FaqDialogue:
                 await send_reply(context, message, reply)
 
     async def _pass_on(self, update: Update, context: CareContext) -> None:
-        handlers: list[BaseHandler[Any, Any, Any]] = list(context.application.handlers.get(0, []))
-        mine = next(
-            (i for i, h in enumerate(handlers) if getattr(h, "callback", None) is self), None
+        await common.hand_on(
+            update, context, lambda handler: getattr(handler, "callback", None) is self
         )
-        if mine is None:
-            return
-        for handler in handlers[mine + 1 :]:
-            check = handler.check_update(update)
-            if check is None or check is False:
-                continue
-            await handler.handle_update(update, context.application, check, context)
-            return
 
 
 async def _step(request: StaffRequest) -> Reply:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -255,23 +254,11 @@ async def pass_on(update: Update, context: CareContext) -> None:
     PTB gives an update to one handler per group; a dialogue that declines an update
     after looking into the database can only hand it on itself.
     """
-    handlers: list[BaseHandler[Any, Any, Any]] = list(context.application.handlers.get(0, []))
-    mine = next(
-        (
-            i
-            for i, handler in enumerate(handlers)
-            if isinstance(handler, ConversationHandler) and handler.name == NAME
-        ),
-        None,
+    await common.hand_on(
+        update,
+        context,
+        lambda handler: isinstance(handler, ConversationHandler) and handler.name == NAME,
     )
-    if mine is None:
-        return
-    for handler in handlers[mine + 1 :]:
-        check = handler.check_update(update)
-        if check is None or check is False:
-            continue
-        await handler.handle_update(update, context.application, check, context)
-        return
 
 
 async def reopen(update: Update, context: CareContext) -> int | None:
