@@ -28,6 +28,7 @@ class ConversationEventType(enum.StrEnum):
     OPENED = "opened"
     CUSTOMER_MESSAGE = "customer_message"
     CUSTOMER_EDIT = "customer_edit"
+    CUSTOMER_DELETE = "customer_delete"  # a Business chat's message deleted by the customer
     STAFF_ANSWER = "staff_answer"
     NOTE = "note"  # internal, never shown to the customer
     STATUS = "status"

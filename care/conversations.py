@@ -243,6 +243,16 @@ async def record_customer_edit(
     return event
 
 
+async def record_customer_delete(
+    session: AsyncSession, conversation: Conversation, now: datetime
+) -> ConversationEvent:
+    """Note that the customer deleted one of their messages in the conversation (their
+    words stay on the record, as what they said)."""
+    event = _event(session, conversation, E.CUSTOMER_DELETE, now, by_customer=True)
+    await session.flush()
+    return event
+
+
 async def record_staff_answer(
     session: AsyncSession,
     conversation: Conversation,

@@ -20,7 +20,6 @@ from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
     BusinessConnectionHandler,
-    BusinessMessagesDeletedHandler,
     TypeHandler,
 )
 
@@ -151,27 +150,12 @@ async def connection_changed(update: Update, context: CareContext) -> None:
     log.info("business connection %s: %s", connection.id, change)
 
 
-async def messages_deleted(update: Update, context: CareContext) -> None:
-    """Note that a customer deleted messages in a Business chat (what they said stays
-    on the record, as it does when they delete a message to the bot)."""
-    deleted = update.deleted_business_messages
-    if deleted is None:
-        return
-    log.info(
-        "%d message(s) deleted in a business chat of connection %s",
-        len(deleted.message_ids),
-        deleted.business_connection_id,
-    )
-
-
 def screen_handler() -> BaseHandler:
     """The first check of every update (see :func:`screen`)."""
     return TypeHandler(Update, screen)
 
 
 def business_handlers() -> list[BaseHandler]:
-    """Connections and deletions (business messages go to the usual handlers)."""
-    return [
-        BusinessConnectionHandler(connection_changed),
-        BusinessMessagesDeletedHandler(messages_deleted),
-    ]
+    """Connections (business messages, and their deletions, go to the conversations'
+    handlers)."""
+    return [BusinessConnectionHandler(connection_changed)]

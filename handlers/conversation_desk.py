@@ -278,7 +278,12 @@ async def owe_inbound(
             return
         header = _("💬 #{id} {name}:").format(id=conversation.id, name=customer_name(customer))
     if message is None or message.text:
-        _owe_staff(session, services, conversation, _shorten(f"{header}\n{text}", TEXT_LIMIT))
+        # The relay stands for the customer's message (``source``): an edit or deletion
+        # of it is shown under the relay.
+        _owe_staff(
+            session, services, conversation, _shorten(f"{header}\n{text}", TEXT_LIMIT),
+            source=source,
+        )  # fmt: skip
         return
     _owe_staff(session, services, conversation, header)
     _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
@@ -313,6 +318,16 @@ async def owe_edit(
         session, services, conversation, _shorten(words_out, TEXT_LIMIT),
         reply_to_message_id=shown_as,
     )  # fmt: skip
+
+
+def owe_deleted(
+    session: AsyncSession, services: Services, conversation: Conversation, shown_as: int
+) -> None:
+    """Owe staff a line under a customer's message they were shown: the customer deleted
+    it (in a Business chat; Telegram tells bots of no other deletions)."""
+    with use_locale(services.default_locale):
+        words_out = _("🗑 The customer deleted this message.")
+    _owe_staff(session, services, conversation, words_out, reply_to_message_id=shown_as)
 
 
 async def owe_complaint_in_topic(

@@ -16,9 +16,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import BaseHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, BusinessMessagesDeletedHandler, MessageHandler, filters
 
-from care import conversations
+from care import conversations, customers
 from care.conversations import Conversation, ConversationStatus
 from care.models import ContactKind, Customer
 from handlers import common
@@ -105,6 +105,31 @@ async def on_customer_edit(update: Update, context: CareContext) -> None:
         log.debug("an edit of a message staff were not shown as a conversation's: not shown")
 
 
+async def on_customer_delete(update: Update, context: CareContext) -> None:
+    """Show staff, under each message of theirs they were shown, that the customer deleted
+    it in the company's Business chat."""
+    deleted, services = update.deleted_business_messages, context.services
+    if deleted is None or services.staff_chat_id is None:
+        return
+    shown = 0
+    async with services.sessionmaker.begin() as session:
+        customer = await customers.find_customer(session, deleted.chat.id)
+        if customer is not None:
+            now = services.clock.now()
+            for message_id in deleted.message_ids:
+                found = await conversations.copy_of(
+                    session, customer.id, services.staff_chat_id, message_id
+                )
+                if found is None:
+                    continue
+                conversation, shown_as = found
+                await conversations.record_customer_delete(session, conversation, now)
+                desk.owe_deleted(session, services, conversation, shown_as)
+                shown += 1
+    log.info("%d message(s) deleted in a business chat, %d of them shown to staff",
+             len(deleted.message_ids), shown)  # fmt: skip
+
+
 def status_label(status: str) -> str:
     """A conversation's status as the customer reads it."""
     if status == S.WAITING_CUSTOMER.value:
@@ -131,11 +156,13 @@ def _line(conversation: Conversation, zone: str, timezone: str) -> str:
 
 
 def conversation_handlers() -> list[BaseHandler]:
-    """Edits of the customer's messages (registered after the dialogues)."""
+    """Edits of the customer's messages (registered after the dialogues), and their
+    deletions in a Business chat."""
     return [
         MessageHandler(
             filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_customer_edit
-        )
+        ),
+        BusinessMessagesDeletedHandler(on_customer_delete),
     ]
 
 

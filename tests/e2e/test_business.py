@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
+from care.conversation_models import ConversationEvent
 from care.models import BusinessConnection, Complaint, Customer, OwedMessage
 from care.planning import may_receive_care
 from tests.conftest import CareTeam
@@ -195,3 +196,43 @@ async def test_care_messages_go_only_to_customers_of_the_bot(
     async with sessionmaker() as session:
         eligible = (await session.scalars(select(Customer.id).where(*may_receive_care()))).all()
     assert len(eligible) == (1 if channel == "bot" else 0)
+
+
+async def test_a_message_the_customer_deletes_is_marked_so_for_staff(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Telegram tells a business bot when the customer deletes messages in the chat: staff
+    see it under the message as they were shown it; the conversation's history notes it."""
+    _shop, connection = await _connect(client, care_team)
+    user = await client.create_user("Mira", language_code="en")
+    mira = BusinessCustomer(client, user, connection["id"])
+    await mira.say("Hello")  # registration's welcome: she is a customer now
+    asked = await client.business_write(connection["id"], mira.id, "Where is order 77?")
+    group = care_team.group_id
+    relayed = await client.wait_for_bot_message(
+        group, lambda m: "Where is order 77?" in text_of(m), timeout=20
+    )
+    ignored = await client.business_write(connection["id"], mira.id, "and one more thing")
+    await client.wait_for_bot_message(group, lambda m: "one more thing" in text_of(m), timeout=20)
+
+    await client.business_delete(connection["id"], mira.id, [asked["message_id"]])
+    marked = await client.wait_for_bot_message(
+        group, lambda m: m.get("reply_to_message_id") == relayed["message_id"], timeout=20
+    )
+    assert text_of(marked) == zh("🗑 The customer deleted this message.")
+    async with sessionmaker() as session:
+        kinds = list(
+            await session.scalars(select(ConversationEvent.type).order_by(ConversationEvent.id))
+        )
+    assert kinds.count("customer_delete") == 1
+    # Only the deleted one is marked.
+    assert not [
+        m
+        for m in await client.transcript(group)
+        if zh("🗑 The customer deleted this message.") in text_of(m)
+        and m.get("reply_to_message_id") != relayed["message_id"]
+    ]
+    assert ignored["message_id"] != asked["message_id"]

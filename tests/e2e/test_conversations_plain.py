@@ -73,6 +73,20 @@ async def test_cards_replies_and_reply_command_reach_the_customer(
     assert zh("Acknowledge") in str(card["reply_markup"])
     relayed = await bot_message_in(client, group, lambda m: "kettle in blue" in text_of(m))
 
+    # She corrects her question: staff see the edit under the message as relayed.
+    [asked] = [
+        m
+        for m in await client.transcript(anna.id)
+        if m["text"] == "Do you have the kettle in blue?"
+    ]
+    await client.edit_message(anna.id, asked["message_id"], text="Or in green?")
+    edited = await bot_message_in(
+        client, group, lambda m: m.get("reply_to_message_id") == relayed["message_id"]
+    )
+    assert text_of(edited) == zh("✏ The customer edited this message: {text}").format(
+        text="Or in green?"
+    )
+
     # A reply to the card reaches the customer, signed, in her language.
     await room.member(agent).reply_to(card, "Yes, in blue and in red.")
     answer = await bot_message_in(client, anna.id, lambda m: "blue and in red" in text_of(m))
