@@ -99,7 +99,7 @@ async def test_a_conversation_in_forum_mode(
     assert (await client.update_chat(group))["is_forum"] is True
 
     bot = relay.bot
-    other = await bot.create_forum_topic(group, "Li · refund", icon_color=16766590)
+    other = await bot.create_forum_topic(group, "💬 Li · refund", icon_color=16766590)
     await bot.send_message(group, "Refund approved", message_thread_id=other.message_thread_id)
     await bot.send_message(group, "Good morning, team")  # General
 
@@ -111,7 +111,12 @@ async def test_a_conversation_in_forum_mode(
 
     # The list: General first, then the topics, the latest activity first.
     names = page.locator("#staff-topics [data-testid=topic-name]")
-    await expect(names).to_have_text(["General", "Anna · kettle", "Li · refund"], timeout=WAIT_MS)
+    await expect(names).to_have_text(
+        ["General", "Anna · kettle", "💬 Li · refund"], timeout=WAIT_MS
+    )
+    # A topic's icon is the first character of its name, an emoji whole (not half of it).
+    icons = page.locator("#staff-topics .topic-icon")
+    await expect(icons).to_have_text(["#", "A", "💬"], timeout=WAIT_MS)
     # General is shown first: its messages only.
     await expect(staff_message(page, "Good morning, team")).to_be_visible(timeout=WAIT_MS)
     await expect(staff_message(page, "My kettle leaks")).to_have_count(0)

@@ -64,7 +64,10 @@ function renderTopics() {
     item.dataset.threadId = topic.is_general ? "general" : String(topic.message_thread_id);
     const icon = document.createElement("span");
     icon.className = "topic-icon" + (topic.is_general ? " general" : "");
-    icon.textContent = topic.is_general ? "#" : topic.name.trim().charAt(0).toUpperCase();
+    // The first character, not the first UTF-16 unit: "💬 Anna" starts with a surrogate
+    // pair, and half of one is drawn as a box.
+    const [first = "?"] = Array.from(topic.name.trim());
+    icon.textContent = topic.is_general ? "#" : first.toUpperCase();
     if (!topic.is_general) icon.style.background = `#${topic.icon_color.toString(16).padStart(6, "0")}`;
     const text = document.createElement("span");
     text.className = "topic-text";
