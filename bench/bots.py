@@ -154,6 +154,8 @@ async def serve(
         await application.stop()
         if kind == "carebot":
             await finish(application)
+            if inbox is not None:
+                await inbox.close()
             if census is not None and census_path:
                 census.write(census_path)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from bot.delivery import CareBot
 from bot.inbox import AlreadyInInbox, Inbox
 from bot.outbox_jobs import worker_id
 from bot.owed_jobs import OwedSender
-from bot.persistence import SqlPersistence
+from bot.persistence import SqlPersistence, refresh_conversations
 from bot.settings import Settings
 from bot.updates import PerChatUpdateProcessor
 from care import staff as staff_members
@@ -170,6 +171,8 @@ def build_application(
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
+    # A chat this process takes over from another: its dialogue state from the database.
+    inbox.refresh_chats = functools.partial(refresh_conversations, application)
     application.bot_data["carebot.admins"] = tuple(settings.admins)
     application.bot_data[CONTACT_LOG_KEY] = contact_log
     register_handlers(application)

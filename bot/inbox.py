@@ -28,6 +28,15 @@ and the other workers then give its claims back (within ``RECOVER_EVERY_SECONDS`
 lease runs out under a worker that is merely slow (a busy machine, a handler waiting
 out a 429): that would let a second worker handle the same update. On SQLite carebot
 is one process: rows a previous run left claimed are given back at start.
+
+A chat also stays with one worker between its updates (``inbox_chat_owner``, PostgreSQL):
+the first worker to claim one of its updates owns it for as long as it runs, and the
+others leave its updates alone. python-telegram-bot keeps a chat's dialogue step (a
+complaint being filed, registration) in the memory of the process that handled the last
+update, and writes it to the database a second later; a registration whose steps went to
+three processes in turn would fall apart. A worker that stops (``close``) or dies gives
+its chats up, and the worker that takes one over reads its dialogue state from the
+database before handling it (``refresh_chats``, ``bot.persistence.refresh_conversations``).
 """
 
 from __future__ import annotations
@@ -37,7 +46,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,7 +63,7 @@ from bot.group_commit import GroupCommit
 from bot.metrics import Metrics
 from care import locks
 from care.clock import Clock
-from care.inbox_models import InboxState, InboxUpdate
+from care.inbox_models import InboxChatOwner, InboxState, InboxUpdate
 
 # Built once: an alias made per call costs its column proxies again on every claim.
 _EARLIER = aliased(InboxUpdate, name="earlier")
@@ -173,6 +182,10 @@ class Inbox:
         self._application: Application | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._stopping = False
+        # PostgreSQL, several processes: a chat stays with one worker (see the module).
+        self._owners = False
+        # Reads the dialogue state of chats this worker takes over (set by ``bot.app``).
+        self.refresh_chats: Callable[[Sequence[int]], Awaitable[None]] | None = None
         self.counts = InboxCounts()
         self.metrics = metrics or Metrics()
 
@@ -221,7 +234,8 @@ class Inbox:
         await self._done.open()
         await self._say_alive()
         async with self._sessionmaker.begin() as session:
-            if session.get_bind().dialect.name != "postgresql":
+            self._owners = session.get_bind().dialect.name == "postgresql"
+            if not self._owners:
                 # One process per SQLite database: every claim is a previous run's.
                 await session.execute(
                     update(InboxUpdate)
@@ -268,6 +282,15 @@ class Inbox:
                 )
                 .values(claimed_by=None, claimed_at=None)
             )
+
+    async def close(self) -> None:
+        """After :meth:`stop` and once the application has written its dialogue state
+        (``Application.stop``): give up this worker's chats, and say it is gone."""
+        if self._owners:
+            async with self._sessionmaker.begin() as session:
+                await session.execute(
+                    delete(InboxChatOwner).where(InboxChatOwner.worker_id == self.worker_id)
+                )
         if self._alive is not None:
             await self._alive.close()  # lets go of the lock
             self._alive = None
@@ -279,6 +302,7 @@ class Inbox:
             self._wake.clear()
             free = self._concurrency - len(self._in_flight)
             claimed: list[InboxUpdate] = []
+            taken_over: list[int] = []
             if free > 0:
                 try:
                     if time.monotonic() >= next_recovery:
@@ -287,6 +311,7 @@ class Inbox:
                         next_recovery = time.monotonic() + RECOVER_EVERY_SECONDS
                     async with self._sessionmaker.begin() as session:
                         claimed = await self._claim(session, free)
+                        taken_over = await self._own(session, claimed)
                         if time.monotonic() >= next_prune:
                             await self._prune(session)
                             next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
@@ -294,6 +319,12 @@ class Inbox:
                     log.exception("inbox: could not claim updates; trying again")
                     await asyncio.sleep(1.0)
                     continue
+            if taken_over and self.refresh_chats is not None:
+                try:
+                    await self.refresh_chats(taken_over)
+                except Exception:
+                    log.exception("inbox: the dialogue state of %d chat(s) taken over could "
+                                  "not be read; their updates go on", len(taken_over))  # fmt: skip
             for row in claimed:
                 task = asyncio.create_task(self._handle(row.update_id, row.payload, row.attempts))
                 self._in_flight[row.update_id] = task
@@ -310,14 +341,22 @@ class Inbox:
             earlier.update_id < InboxUpdate.update_id,
             earlier.state == InboxState.PENDING.value,
         )
+        conditions = [
+            InboxUpdate.state == InboxState.PENDING.value,
+            InboxUpdate.available_at <= now,
+            InboxUpdate.claimed_by.is_(None),
+            ~waits_for_earlier,
+        ]
+        if self._owners:
+            conditions.append(
+                ~exists().where(
+                    InboxChatOwner.chat_key == InboxUpdate.chat_key,
+                    InboxChatOwner.worker_id != self.worker_id,
+                )
+            )
         heads = (
             select(InboxUpdate.update_id)
-            .where(
-                InboxUpdate.state == InboxState.PENDING.value,
-                InboxUpdate.available_at <= now,
-                InboxUpdate.claimed_by.is_(None),
-                ~waits_for_earlier,
-            )
+            .where(*conditions)
             .order_by(InboxUpdate.update_id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -339,6 +378,23 @@ class Inbox:
             .execution_options(synchronize_session=False)
         )
         return sorted(claimed.all(), key=lambda row: row.update_id)
+
+    async def _own(self, session: AsyncSession, claimed: Sequence[InboxUpdate]) -> list[int]:
+        """Make this worker the owner of the claimed updates' chats that had none; return
+        those (their dialogue state must be read before their updates are handled)."""
+        chats = sorted({row.chat_key for row in claimed if row.chat_key is not None})
+        if not self._owners or not chats:
+            return []
+        now = self._clock.now()
+        taken = await session.scalars(
+            postgresql.insert(InboxChatOwner)
+            .values(
+                [{"chat_key": chat, "worker_id": self.worker_id, "since": now} for chat in chats]
+            )
+            .on_conflict_do_nothing(index_elements=["chat_key"])
+            .returning(InboxChatOwner.chat_key)
+        )
+        return list(taken.all())
 
     async def _handle(self, update_id: int, payload: dict[str, Any], attempts: int) -> None:
         assert self._application is not None
@@ -416,7 +472,8 @@ class Inbox:
             )
 
     async def _recover(self, session: AsyncSession) -> None:
-        """Give back the claims of workers that are gone (their lock is free)."""
+        """Give back the claims and the chats of workers that are gone (their lock is
+        free)."""
         if session.get_bind().dialect.name != "postgresql":
             return
         claimers = (
@@ -427,7 +484,11 @@ class Inbox:
                     InboxUpdate.claimed_by.is_not(None),
                     InboxUpdate.claimed_by != self.worker_id,
                 )
-                .distinct()
+                .union(
+                    select(InboxChatOwner.worker_id).where(
+                        InboxChatOwner.worker_id != self.worker_id
+                    )
+                )
             )
         ).all()
         gone = [
@@ -446,7 +507,9 @@ class Inbox:
                 .values(claimed_by=None, claimed_at=None)
             )
             count = int(getattr(result, "rowcount", 0) or 0)
-            log.warning("inbox: %d update(s) of a stopped worker are taken again", count)
+            if count:
+                log.warning("inbox: %d update(s) of a stopped worker are taken again", count)
+            await session.execute(delete(InboxChatOwner).where(InboxChatOwner.worker_id.in_(gone)))
 
     async def _prune(self, session: AsyncSession) -> None:
         cutoff = self._clock.now() - self._retention
@@ -455,6 +518,15 @@ class Inbox:
                 InboxUpdate.state == InboxState.DONE.value, InboxUpdate.done_at < cutoff
             )
         )
+        if self._owners:
+            # A chat quiet for the retention period is nobody's any more (its dialogue
+            # state was written long ago): whoever gets its next update takes it.
+            await session.execute(
+                delete(InboxChatOwner).where(
+                    InboxChatOwner.since < cutoff,
+                    ~exists().where(InboxUpdate.chat_key == InboxChatOwner.chat_key),
+                )
+            )
 
     async def drain(self, within: float) -> bool:
         """Wait until nothing is waiting or in hand (for tests and benchmarks)."""

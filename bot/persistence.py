@@ -53,7 +53,8 @@ from typing import Any, Final, TypeAlias
 from sqlalchemy import Delete, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext import Application, BasePersistence, ConversationHandler, PersistenceInput
+from telegram.ext._utils.trackingdict import TrackingDict
 
 from bot.group_commit import GroupCommit
 from care.clock import Clock, SystemClock
@@ -168,6 +169,33 @@ class SqlPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
         if self._conversations is None:
             self._conversations = await self._load_conversations()
         return dict(self._conversations.get(name, {}))
+
+    async def reload_conversations(self, chat_keys: Collection[int]) -> dict[str, ConversationDict]:
+        """The stored states of the conversations of these chats (those whose key starts
+        with the chat's id), read now: another process may have moved them since this one
+        started (``bot.inbox``: a chat taken over from a worker that stopped). What was
+        remembered of their rows is forgotten, so that their next change is written
+        whatever it is."""
+        wanted = set(chat_keys)
+
+        def of_wanted(row_key: str) -> bool:
+            decoded = _parse_conversation_row_key(row_key)
+            return decoded is not None and bool(decoded[1]) and decoded[1][0] in wanted
+
+        for row in [row for row in self._stored if row[0] == CONVERSATION and of_wanted(row[1])]:
+            del self._stored[row]
+        found: dict[str, ConversationDict] = {}
+        for row_key, state in await self._load(CONVERSATION):
+            if of_wanted(row_key):
+                decoded = _parse_conversation_row_key(row_key)
+                assert decoded is not None
+                found.setdefault(decoded[0], {})[decoded[1]] = state
+        if self._conversations is not None:
+            for name, states in self._conversations.items():
+                for key in [key for key in states if key and key[0] in wanted]:
+                    del states[key]
+                states.update(found.get(name, {}))
+        return found
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -457,3 +485,34 @@ def _json_problem(value: object, path: str, _enclosing: frozenset[int] = frozens
         if (problem := _json_problem(item, item_path, enclosing)) is not None:
             return problem
     return None
+
+
+async def refresh_conversations(application: Application, chat_keys: Sequence[int]) -> None:
+    """Give the application's persistent conversation handlers the stored dialogue state
+    of these chats (``Inbox.refresh_chats``: chats this process takes over from another).
+
+    python-telegram-bot reads conversation states once, at start; it offers no way to
+    read one chat's again, so the handler's state dict is changed in place, untracked
+    (nothing changed that needs writing back).
+    """
+    persistence = application.persistence
+    if not isinstance(persistence, SqlPersistence) or not chat_keys:
+        return
+    stored = await persistence.reload_conversations(chat_keys)
+    wanted = set(chat_keys)
+    for handlers in application.handlers.values():
+        for handler in handlers:
+            if not (isinstance(handler, ConversationHandler) and handler.persistent):
+                continue
+            states = handler._conversations
+            mine = stored.get(handler.name or "", {})
+            for key in [key for key in states if key and key[0] in wanted and key not in mine]:
+                if isinstance(states, TrackingDict):
+                    del states.data[key]  # untracked: the row is absent already
+                else:
+                    del states[key]
+            fresh = {key: state for key, state in mine.items() if state != handler.END}
+            if isinstance(states, TrackingDict):
+                states.update_no_track(fresh)
+            else:
+                states.update(fresh)

@@ -160,6 +160,12 @@ class Receivers:
         if self.inbox is not None:
             await self.inbox.stop()
 
+    async def close(self) -> None:
+        """Once the application has stopped (its dialogue state written): the inbox gives
+        up this process's chats to the other instances."""
+        if self.inbox is not None:
+            await self.inbox.close()
+
 
 async def wind_down(
     application: Application,
@@ -216,6 +222,7 @@ async def _stop_gently(application: Application, receivers: Receivers) -> None:
     log.info("stopping: no longer taking updates")
     await application.stop()
     await finish(application)
+    await receivers.close()
 
 
 def _say_running(

@@ -51,3 +51,22 @@ class InboxUpdate(Base):
         Index("ix_inbox_update_state_chat", "state", "chat_key", "update_id"),
         Index("ix_inbox_update_done_at", "done_at"),
     )
+
+
+class InboxChatOwner(Base):
+    """Which worker handles a chat's updates (PostgreSQL, several processes): the one that
+    first claimed one of them, for as long as it runs (``bot.inbox``).
+
+    A chat's dialogue state (python-telegram-bot's conversation handlers) lives in the
+    memory of the process that moved it last and reaches the database a second later; so
+    a chat stays with one worker, and a worker that takes a chat over (its owner stopped
+    or died) reads the chat's dialogue state from the database first.
+    """
+
+    __tablename__ = "inbox_chat_owner"
+
+    chat_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    worker_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime]
+
+    __table_args__ = (Index("ix_inbox_chat_owner_worker", "worker_id"),)

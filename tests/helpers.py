@@ -107,6 +107,7 @@ class RunningBot:
         if application.running:
             await application.stop()
         await finish(application)
+        await self.built.inbox.close()
         await application.shutdown()
         await self.built.engine.dispose()
         self.built = None
