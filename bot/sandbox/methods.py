@@ -431,10 +431,9 @@ class BotApi:
         message = self._own_message(bot_id, params, "message to edit not found")
         if not CAPTIONED & message.content.keys():
             raise bad_request("there is no caption in the message to edit")
-        caption = {k: params[k] for k in ("caption", "caption_entities") if k in params}
-        current = {
-            k: message.content[k] for k in ("caption", "caption_entities") if k in message.content
-        }
+        fields: tuple[str, ...] = ("caption", "caption_entities")
+        caption: dict[str, Any] = {k: params[k] for k in fields if k in params}
+        current: dict[str, Any] = {k: message.content[k] for k in fields if k in message.content}
         markup = _edited_markup(message, params.get("reply_markup"))
         if caption == current and markup == message.reply_markup:
             raise bad_request(NOT_MODIFIED)
