@@ -368,6 +368,8 @@ class StaffCopies:
     message_ids: tuple[int, ...]
     """Messages with their words or name: copies, relays, cards of their conversations,
     alerts naming them (not their complaints' cards, which show the erased complaint)."""
+    old_ids: tuple[int, ...] = ()
+    """Those of them sent before ``sent_before``: too old to delete, most likely."""
 
 
 def _their_conversations(customer_id: int) -> ColumnElement[bool]:
@@ -385,8 +387,11 @@ def _their_complaint_copies(customer_id: int) -> tuple[ColumnElement[bool], ...]
     )
 
 
-async def staff_copies(session: AsyncSession, customer_id: int, chat_id: int) -> StaffCopies:
-    """What ``chat_id`` still shows of the customer, as recorded (oldest first)."""
+async def staff_copies(
+    session: AsyncSession, customer_id: int, chat_id: int, sent_before: datetime | None = None
+) -> StaffCopies:
+    """What ``chat_id`` still shows of the customer, as recorded (oldest first); those
+    recorded before ``sent_before`` are also in ``old_ids``."""
     topics = (
         await session.execute(
             select(StaffTopic.id, StaffTopic.thread_id)
@@ -394,18 +399,21 @@ async def staff_copies(session: AsyncSession, customer_id: int, chat_id: int) ->
             .order_by(StaffTopic.id)
         )
     ).all()
-    conversation = await session.scalars(
-        select(ConversationMessage.message_id).where(
+    conversation = await session.execute(
+        select(ConversationMessage.message_id, ConversationMessage.created_at).where(
             _their_conversations(customer_id), ConversationMessage.chat_id == chat_id
         )
     )
-    complaint = await session.scalars(
-        select(ComplaintMessage.message_id).where(
+    complaint = await session.execute(
+        select(ComplaintMessage.message_id, ComplaintMessage.created_at).where(
             *_their_complaint_copies(customer_id), ComplaintMessage.chat_id == chat_id
         )
     )
-    ids = sorted({int(i) for i in conversation.all()} | {int(i) for i in complaint.all()})
-    return StaffCopies(tuple((t.id, t.thread_id) for t in topics), tuple(ids))
+    sent = {int(i): at for i, at in [*conversation.all(), *complaint.all()]}
+    old = [i for i, at in sent.items() if sent_before is not None and at < sent_before]
+    return StaffCopies(
+        tuple((t.id, t.thread_id) for t in topics), tuple(sorted(sent)), tuple(sorted(old))
+    )
 
 
 async def forget_copies(session: AsyncSession, chat_id: int, message_ids: Sequence[int]) -> None:

@@ -18,7 +18,9 @@ words. The sender turns an erase into requests with :func:`erase_request`:
   complaint relays and alerts that name them, also in supervisors' private chats) goes
   with deleteMessages, 100 at a time. A message Telegram no longer lets the bot delete
   (sent 48 hours ago or more) says "(erased at the customer's request)" instead, text or
-  caption; one that can be neither deleted nor edited (a sticker) is left, logged by ids.
+  caption (those recorded that long ago are tried one by one at once: the Bot API does
+  not say whether deleteMessages refuses them or skips them silently); one that can be
+  neither deleted nor edited (a sticker) is left, logged by ids.
   Progress is recorded after each call, so a retry after a 5xx, a 429, a timeout or a
   crash deletes only what is left (and what is already gone is skipped).
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
@@ -67,6 +70,8 @@ async def owe_staff_news(session: AsyncSession, services: Services, erasure: Era
 
 # deleteMessages takes 1-100 message ids.
 BATCH = 100
+# "A message can only be deleted if it was sent less than 48 hours ago."
+DELETE_WINDOW = timedelta(hours=48)
 
 
 def _gone(error: BadRequest) -> bool:
@@ -81,7 +86,10 @@ async def erase_request(
     """What takes a forgotten customer's topics and copies out of ``row.chat_id`` (see the
     module docstring). None: nothing is left there."""
     assert row.customer_id is not None
-    copies = await privacy.staff_copies(session, row.customer_id, row.chat_id)
+    # Telegram's clock and ours may differ a little: an hour before its limit, a message
+    # is taken as too old to delete in a batch (deleteMessages might skip it silently).
+    old = services.clock.now() - DELETE_WINDOW + timedelta(hours=1)
+    copies = await privacy.staff_copies(session, row.customer_id, row.chat_id, old)
     if not copies.topics and not copies.message_ids:
         return None
     with use_locale(services.default_locale):
@@ -100,7 +108,11 @@ async def erase_request(
                                     thread, chat, error)  # fmt: skip
             async with services.sessionmaker.begin() as recording:
                 await privacy.forget_topic(recording, topic_id)
-        ids = copies.message_ids
+        for message_id in copies.old_ids:
+            await _delete_or_blank(bot, chat, message_id, erased, read_timeout)
+            async with services.sessionmaker.begin() as recording:
+                await privacy.forget_copies(recording, chat, [message_id])
+        ids = [i for i in copies.message_ids if i not in copies.old_ids]
         for batch in [ids[i : i + BATCH] for i in range(0, len(ids), BATCH)]:
             try:
                 await bot.delete_messages(chat, batch, read_timeout=read_timeout)

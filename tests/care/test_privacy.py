@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -110,6 +112,9 @@ async def test_forgetting_strips_complaints_closes_open_ones_and_says_what_to_ed
     assert erasure.staff_chats == (STAFF_GROUP,)
     copies = await privacy.staff_copies(session, lin.id, STAFF_GROUP)
     assert copies == privacy.StaffCopies(topics=(), message_ids=(open_one.id * 10 + 1,))
+    later = clock.now() + timedelta(seconds=1)
+    old = await privacy.staff_copies(session, lin.id, STAFF_GROUP, sent_before=later)
+    assert old.old_ids == old.message_ids == copies.message_ids, "recorded before: too old"
     privacy.owe_staff_erasure(session, erasure, clock.now())
     [erase] = await owed.unsettled(session, kind=owed.Kind.ERASE.value)
     assert (erase.chat_id, erase.customer_id, erase.text) == (STAFF_GROUP, lin.id, None)
