@@ -36,6 +36,7 @@ from telegram import Bot
 from telegram.error import BadRequest
 
 from care import conversations, privacy
+from care import staff as staff_members
 from care.models import Complaint, OwedMessage
 from care.privacy import Erasure
 from handlers.context import Services
@@ -92,9 +93,14 @@ async def erase_request(
     copies = await privacy.staff_copies(session, row.customer_id, row.chat_id, old)
     if not copies.topics and not copies.message_ids:
         return None
-    with use_locale(services.default_locale):
-        erased = _("(erased at the customer's request)")
     chat = row.chat_id
+    # In the chat's language: the staff chat's, or a staff member's own (an alert).
+    reader = (await staff_members.active_staff_by_user(session)).get(chat)
+    locale = services.default_locale
+    if reader is not None:
+        locale = staff_members.reading_locale(reader, locale)
+    with use_locale(locale):
+        erased = _("(erased at the customer's request)")
 
     async def clear() -> None:
         for topic_id, thread in copies.topics:
