@@ -45,7 +45,7 @@ from bot.delivery import single_attempt
 from care import complaints, owed
 from care.models import Complaint, OwedMessage, StaffMember
 from care.owed import Kind, Purpose
-from handlers import conversation_desk, notify, staff_card
+from handlers import conversation_desk, erasure, notify, staff_card
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,8 @@ class OwedSender:
             return await conversation_desk.card_request(
                 session, row, services, bot, self.read_timeout
             )
+        if row.kind == Kind.ERASE.value:
+            return await erasure.erase_request(session, row, services, bot, self.read_timeout)
         # A conversation's message for its customer's forum topic (None: General).
         thread = await conversation_desk.topic_thread(session, row)
         if row.customer_id is not None and row.purpose in owed.CUSTOMER_BOUND:

@@ -611,7 +611,8 @@ class OwedMessage(Base):
 
     ``kind`` says what to do: ``text``, ``photo``, ``document`` (send), ``copy``
     (copyMessage from ``source_chat_id``/``source_message_id``), ``card`` (post the
-    complaint's card, rendered when sent), ``card_edit`` (edit it to the current truth).
+    complaint's card, rendered when sent), ``card_edit`` (edit it to the current truth),
+    ``erase`` (after /forget: delete the customer's topics and copies in ``chat_id``).
     ``purpose`` says why (``care.owed.Purpose``), ``remember_as`` the
     ``complaint_message`` purpose its message id is filed under once sent, so that a
     reply to it finds the complaint.

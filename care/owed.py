@@ -76,6 +76,9 @@ class Kind(enum.StrEnum):
     TOPIC = "topic"
     # Edit a conversation's card to show it as it is when sent.
     CONVERSATION_CARD = "conv_card"
+    # After /forget: delete what the chat still shows of the customer (their forum
+    # topics, copies of their words), found when it is sent (``care.privacy``).
+    ERASE = "erase"
 
 
 class Purpose(enum.StrEnum):
@@ -92,6 +95,7 @@ class Purpose(enum.StrEnum):
     REPORT = "report"  # the weekly report's summary, to a supervisor (care.reports.weekly)
     TOPIC = "topic"  # the customer's forum topic in the staff chat
     CONVERSATION = "conversation"  # a conversation's card or notice for staff
+    ERASURE = "erasure"  # a forgotten customer's words taken out of a staff chat
 
 
 # The purposes that reach the customer: what the card's delivery line is about.

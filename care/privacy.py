@@ -9,18 +9,23 @@ stage, which rating), without a word of text; purchases reduced to their time; c
 messages (outbox rows) with their state and times. docs/architecture.md, "Data
 protection", lists it column by column.
 
-Telegram's side (the staff group still shows the customer's words) is the caller's:
-:func:`forget_customer` says which complaints' cards to show again and which messages to
-staff carried the customer's words.
+Telegram's side (the staff chats still show the customer's words) is owed in the same
+transaction: :func:`forget_customer` says which complaints' cards to show again and which
+chats showed the customer's words, and :func:`owe_staff_erasure` owes each of those chats
+an ``erase`` (``care.owed``). What it deletes is found when it is sent
+(:func:`staff_copies`: the customer's forum topics and every recorded copy of their
+words; the complaint cards stay, rendered from the erased complaint), so that a copy
+still on the wire at the erasure, recorded after it, goes too: the sender sends a chat's
+rows in order, and the erase is the newest.
 """
 
 from __future__ import annotations
 
-import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.complaints import is_open, status_of
@@ -28,6 +33,7 @@ from care.conversation_models import (
     Conversation,
     ConversationEvent,
     ConversationEventType,
+    ConversationMessage,
     ConversationStatus,
     StaffTopic,
 )
@@ -51,7 +57,7 @@ from care.models import (
     Purchase,
 )
 from care.outbox import SkipReason
-from care.owed import Kind
+from care.owed import Kind, Purpose, owe
 
 # History events whose note is a code, not anybody's words: kept after erasure.
 _CODE_NOTES = frozenset(
@@ -76,29 +82,12 @@ _CONVERSATION_CODE_NOTES = frozenset(
     }
 )
 
-# complaint_message purposes of messages in the staff group that show the customer's words.
-_CARD = "alert"
+# complaint_message purposes of messages in staff chats that show the customer's words
+# and are deleted; the card ("alert") stays, edited to show the erased complaint.
 _RELAY = "relay"  # quotes the customer
 _MENTION = "mention"  # an alert about the complaint, which may name the customer
 # A message to the customer in their private chat: its row names their chat.
 _TO_CUSTOMER = "customer"
-
-
-class StaffMessageKind(enum.StrEnum):
-    """What a staff-group message that showed the customer's words is."""
-
-    CARD = "card"  # the complaint's card: render it again from the erased complaint
-    RELAY = "relay"  # quoted or named the customer: a text, or media with a caption
-
-
-@dataclass(frozen=True)
-class StaffMessage:
-    """A message in a staff chat that showed the customer's words."""
-
-    complaint_id: int
-    chat_id: int
-    message_id: int
-    kind: StaffMessageKind
 
 
 @dataclass(frozen=True)
@@ -119,8 +108,8 @@ class Erasure:
     """The filed complaints it stripped of text (their cards must be shown again)."""
     closed: tuple[ClosedComplaint, ...]
     """Open complaints it closed (staff must be told)."""
-    staff_messages: tuple[StaffMessage, ...]
-    """Messages to staff that showed the customer's words, cards first."""
+    staff_chats: tuple[int, ...]
+    """Chats (never the customer's) that show, or will show, copies of their words."""
     care_messages_skipped: int
     """Care messages still waiting to be sent that will not be."""
 
@@ -148,8 +137,8 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
         now: the erasure time.
 
     Returns:
-        What was done, with the staff-group messages that showed the customer's words (the
-        caller edits them once the transaction is committed).
+        What was done, with the chats that showed the customer's words: the caller owes
+        their clearing (:func:`owe_staff_erasure`), after whatever else it owes them.
     """
     private_chats = {c for c in (customer.chat_id, customer.telegram_user_id) if c is not None}
     await _forget_received_updates(session, private_chats)
@@ -170,7 +159,7 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
     for complaint in filed:
         complaint.description = complaint.reference = None
         complaint.resolution = complaint.rating_comment = None
-    staff_messages = await _staff_messages(session, ids, private_chats)
+    staff_chats = await _staff_chats(session, customer.id, private_chats)
     if ids:
         await session.execute(
             update(ComplaintEvent)
@@ -233,7 +222,7 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
         customer_id=customer.id,
         complaint_ids=tuple(ids),
         closed=tuple(closed),
-        staff_messages=staff_messages,
+        staff_chats=staff_chats,
         care_messages_skipped=int(getattr(skipped, "rowcount", 0) or 0),
     )
 
@@ -341,37 +330,111 @@ def _close(session: AsyncSession, complaint: Complaint, now: datetime) -> Closed
     return ClosedComplaint(complaint.id, complaint.number, was)
 
 
-async def _staff_messages(
-    session: AsyncSession, complaint_ids: list[int], private_chats: set[int]
-) -> tuple[StaffMessage, ...]:
-    if not complaint_ids:
-        return ()
-    rows = (
+async def _staff_chats(
+    session: AsyncSession, customer_id: int, private_chats: set[int]
+) -> tuple[int, ...]:
+    """Where copies of the customer's words are, or may land: every chat with a recorded
+    copy or a topic of theirs, and those of messages about them on the wire right now."""
+    queries = (
+        select(ConversationMessage.chat_id).where(_their_conversations(customer_id)),
+        select(ComplaintMessage.chat_id).where(*_their_complaint_copies(customer_id)),
+        select(StaffTopic.chat_id).where(StaffTopic.customer_id == customer_id),
+        select(OwedMessage.chat_id).where(
+            OwedMessage.customer_id == customer_id, OwedMessage.state == OwedState.SENDING.value
+        ),
+    )
+    chats: set[int] = set()
+    for query in queries:
+        chats.update((await session.scalars(query.distinct())).all())
+    return tuple(sorted(chats - private_chats))
+
+
+def owe_staff_erasure(session: AsyncSession, erasure: Erasure, now: datetime) -> None:
+    """Owe each chat that showed the customer's words their clearing (kind ``erase``):
+    in the erasure's transaction, after whatever else is owed to those chats."""
+    for chat_id in erasure.staff_chats:
+        owe(
+            session, now=now, purpose=Purpose.ERASURE, kind=Kind.ERASE, chat_id=chat_id,
+            customer_id=erasure.customer_id,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StaffCopies:
+    """What a chat still shows of a forgotten customer."""
+
+    topics: tuple[tuple[int, int | None], ...]
+    """Their forum topics: (``StaffTopic`` id, thread id or None if never made)."""
+    message_ids: tuple[int, ...]
+    """Messages with their words or name: copies, relays, cards of their conversations,
+    alerts naming them (not their complaints' cards, which show the erased complaint)."""
+    old_ids: tuple[int, ...] = ()
+    """Those of them sent before ``sent_before``: too old to delete, most likely."""
+
+
+def _their_conversations(customer_id: int) -> ColumnElement[bool]:
+    return ConversationMessage.conversation_id.in_(
+        select(Conversation.id).where(Conversation.customer_id == customer_id)
+    )
+
+
+def _their_complaint_copies(customer_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        ComplaintMessage.complaint_id.in_(
+            select(Complaint.id).where(Complaint.customer_id == customer_id)
+        ),
+        ComplaintMessage.purpose.in_([_RELAY, _MENTION]),
+    )
+
+
+async def staff_copies(
+    session: AsyncSession, customer_id: int, chat_id: int, sent_before: datetime | None = None
+) -> StaffCopies:
+    """What ``chat_id`` still shows of the customer, as recorded (oldest first); those
+    recorded before ``sent_before`` are also in ``old_ids``."""
+    topics = (
         await session.execute(
-            select(
-                ComplaintMessage.complaint_id,
-                ComplaintMessage.chat_id,
-                ComplaintMessage.message_id,
-                ComplaintMessage.purpose,
-            )
-            .where(
-                ComplaintMessage.complaint_id.in_(complaint_ids),
-                ComplaintMessage.purpose.in_([_CARD, _RELAY, _MENTION]),
-            )
-            .order_by(ComplaintMessage.id)
+            select(StaffTopic.id, StaffTopic.thread_id)
+            .where(StaffTopic.customer_id == customer_id, StaffTopic.chat_id == chat_id)
+            .order_by(StaffTopic.id)
         )
     ).all()
-    found = [
-        StaffMessage(
-            complaint_id,
-            chat_id,
-            message_id,
-            StaffMessageKind.CARD if purpose == _CARD else StaffMessageKind.RELAY,
+    conversation = await session.execute(
+        select(ConversationMessage.message_id, ConversationMessage.created_at).where(
+            _their_conversations(customer_id), ConversationMessage.chat_id == chat_id
         )
-        for complaint_id, chat_id, message_id, purpose in rows
-        if chat_id not in private_chats
-    ]
-    return tuple(sorted(found, key=lambda m: m.kind is not StaffMessageKind.CARD))
+    )
+    complaint = await session.execute(
+        select(ComplaintMessage.message_id, ComplaintMessage.created_at).where(
+            *_their_complaint_copies(customer_id), ComplaintMessage.chat_id == chat_id
+        )
+    )
+    sent = {int(i): at for i, at in [*conversation.all(), *complaint.all()]}
+    old = [i for i, at in sent.items() if sent_before is not None and at < sent_before]
+    return StaffCopies(
+        tuple((t.id, t.thread_id) for t in topics), tuple(sorted(sent)), tuple(sorted(old))
+    )
+
+
+async def forget_copies(session: AsyncSession, chat_id: int, message_ids: Sequence[int]) -> None:
+    """The messages ``message_ids`` of ``chat_id`` are gone (or say nothing any more)."""
+    if not message_ids:
+        return
+    for model in (ConversationMessage, ComplaintMessage):
+        await session.execute(
+            delete(model)
+            .where(model.chat_id == chat_id, model.message_id.in_(list(message_ids)))
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def forget_topic(session: AsyncSession, topic_id: int) -> None:
+    """The customer's topic is gone (or was never made)."""
+    await session.execute(
+        delete(StaffTopic)
+        .where(StaffTopic.id == topic_id)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _anonymize(customer: Customer, now: datetime) -> None:

@@ -12,7 +12,7 @@ from care.locales import LOCALES
 from handlers import common, texts
 from handlers.buttons import ConsentChoice, ForgetAnswer, LanguageChoice, ProfileField
 from handlers.context import CareContext
-from handlers.erasure import clear_relays, owe_staff_news
+from handlers.erasure import owe_staff_news
 from handlers.i18n import gettext as _
 from handlers.i18n import set_locale
 
@@ -177,7 +177,6 @@ async def answer_forget(update: Update, context: CareContext) -> None:
             "we will start afresh. Goodbye, and take care!"
         ),
     )
-    await clear_relays(context.bot, services, erasure)
 
 
 def commands_before_dialogues() -> list[BaseHandler]:

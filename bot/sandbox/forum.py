@@ -36,6 +36,7 @@ TOPIC_CLOSED = "TOPIC_CLOSED"
 TOPIC_NOT_MODIFIED = "TOPIC_NOT_MODIFIED"
 NO_RIGHTS_TO_CREATE = "not enough rights to create a topic"
 NO_RIGHTS_TO_MANAGE = "not enough rights to manage topics"
+NO_RIGHTS_TO_DELETE = "not enough rights to delete a topic"
 
 
 def admin_rights(value: Any) -> dict[str, bool] | None:
@@ -59,6 +60,12 @@ def admin_rights(value: Any) -> dict[str, bool] | None:
 def can_manage_topics(chat: Chat) -> bool:
     """Say whether the bot is an administrator of ``chat`` with ``can_manage_topics``."""
     return bool(chat.bot_rights and chat.bot_rights.get("can_manage_topics"))
+
+
+def can_delete_messages(chat: Chat) -> bool:
+    """Say whether the bot may delete anybody's messages in ``chat`` (a supergroup): an
+    administrator with ``can_delete_messages``."""
+    return bool(chat.bot_rights and chat.bot_rights.get("can_delete_messages"))
 
 
 def forum_of(chat: Chat) -> Chat:
@@ -159,6 +166,15 @@ def set_topic_closed(
     topic.closed = closed
     key = "forum_topic_closed" if closed else "forum_topic_reopened"
     return world.add_message(chat, actor_id, {key: {}}, thread_id=topic.thread_id)
+
+
+def delete_topic(world: World, chat: Chat, topic: Topic) -> None:
+    """Delete a topic along with all its messages (its ``forum_topic_created`` too)."""
+    inside = [m.message_id for m in chat.messages.values() if m.thread_id == topic.thread_id]
+    for message_id in inside:
+        del chat.messages[message_id]
+    del chat.topics[topic.thread_id]
+    world.touch(chat.id)
 
 
 def thread_for_send(

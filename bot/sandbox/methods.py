@@ -33,6 +33,12 @@ NOT_MODIFIED = (
     "the same as a current content and reply markup of the message"
 )
 QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+CANT_DELETE = "message can't be deleted"
+# deleteMessage: "A message can only be deleted if it was sent less than 48 hours ago."
+DELETE_WINDOW = 48 * 3600
+MAX_DELETE = 100  # deleteMessages: "1-100 identifiers"
+# Messages whose caption editMessageCaption edits.
+CAPTIONED = frozenset({"photo", "document", "video", "audio", "voice", "animation"})
 POLL_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -421,12 +427,57 @@ class BotApi:
         self.world.touch(message.chat_id)
         return self._message_dict(message)
 
+    async def _editMessageCaption(self, bot_id: int, params: dict[str, Any]) -> Any:
+        message = self._own_message(bot_id, params, "message to edit not found")
+        if not CAPTIONED & message.content.keys():
+            raise bad_request("there is no caption in the message to edit")
+        fields: tuple[str, ...] = ("caption", "caption_entities")
+        caption: dict[str, Any] = {k: params[k] for k in fields if k in params}
+        current: dict[str, Any] = {k: message.content[k] for k in fields if k in message.content}
+        markup = _edited_markup(message, params.get("reply_markup"))
+        if caption == current and markup == message.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        self._throttle(self._chat_of(message))
+        kept = {k: v for k, v in message.content.items() if k not in current}
+        message.content = {**kept, **caption}
+        message.reply_markup = markup
+        return self._edited(message)
+
+    # -- deleting ---------------------------------------------------------------------
+
+    def _may_delete(self, bot_id: int, chat: Chat, message: StoredMessage) -> bool:
+        """deleteMessage's limitations, as the Bot API lists them (no channels here)."""
+        if "forum_topic_created" in message.content:
+            return False  # service messages about a topic's creation
+        if self.world.now() - message.date >= DELETE_WINDOW:
+            return False  # sent 48 hours ago or more
+        if chat.type == "private" or message.from_id == bot_id:
+            return True  # incoming in private chats; outgoing anywhere
+        return forum.can_delete_messages(chat)
+
     async def _deleteMessage(self, bot_id: int, params: dict[str, Any]) -> Any:
         chat = self.world.resolve_chat(params["chat_id"])
         message = chat.messages.get(params["message_id"])
-        if message is not None and "forum_topic_created" in message.content:
-            raise bad_request("message can't be deleted")
+        if message is not None and not self._may_delete(bot_id, chat, message):
+            raise bad_request(CANT_DELETE)
         self.world.delete_message(chat, params["message_id"])
+        return True
+
+    async def _deleteMessages(self, bot_id: int, params: dict[str, Any]) -> Any:
+        """Messages that cannot be found are skipped (the Bot API says so); one that may
+        not be deleted refuses the whole call and nothing is deleted (the spec does not
+        say: the stricter reading, so callers must handle it)."""
+        chat = self.world.resolve_chat(params["chat_id"])
+        ids = params["message_ids"]
+        if not ids:
+            raise bad_request("message identifiers are not specified")
+        if len(ids) > MAX_DELETE:
+            raise bad_request("too many message identifiers specified")
+        found = [chat.messages[i] for i in dict.fromkeys(ids) if i in chat.messages]
+        if not all(self._may_delete(bot_id, chat, message) for message in found):
+            raise bad_request(CANT_DELETE)
+        for message in found:
+            self.world.delete_message(chat, message.message_id)
         return True
 
     async def _setMessageReaction(self, bot_id: int, params: dict[str, Any]) -> Any:
@@ -483,6 +534,14 @@ class BotApi:
         chat = self._target(params)
         topic = forum.managed_topic(chat, params["message_thread_id"], bot_id)
         forum.set_topic_closed(self.world, chat, topic, bot_id, closed=False)
+        return True
+
+    async def _deleteForumTopic(self, bot_id: int, params: dict[str, Any]) -> Any:
+        chat = forum.forum_of(self._target(params))
+        topic = forum.topic_of(chat, params["message_thread_id"])
+        if not forum.can_delete_messages(chat):
+            raise bad_request(forum.NO_RIGHTS_TO_DELETE)
+        forum.delete_topic(self.world, chat, topic)
         return True
 
     async def _getChatMember(self, bot_id: int, params: dict[str, Any]) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,14 +107,17 @@ async def test_forgetting_strips_complaints_closes_open_ones_and_says_what_to_ed
     assert [(c.complaint_id, c.number, c.was.value) for c in erasure.closed] == [
         (open_one.id, open_one.number, "new")
     ]
-    kinds = {
-        (m.complaint_id, m.chat_id, m.message_id, m.kind.value) for m in erasure.staff_messages
-    }
-    assert kinds == {
-        (open_one.id, STAFF_GROUP, open_one.id * 10, "card"),
-        (open_one.id, STAFF_GROUP, open_one.id * 10 + 1, "relay"),
-    }
-    assert erasure.staff_messages[0].kind is privacy.StaffMessageKind.CARD
+    # The staff group showed Lin's words: the card stays (edited to the erased
+    # complaint), the relay is deleted when the erase owed for the group is sent.
+    assert erasure.staff_chats == (STAFF_GROUP,)
+    copies = await privacy.staff_copies(session, lin.id, STAFF_GROUP)
+    assert copies == privacy.StaffCopies(topics=(), message_ids=(open_one.id * 10 + 1,))
+    later = clock.now() + timedelta(seconds=1)
+    old = await privacy.staff_copies(session, lin.id, STAFF_GROUP, sent_before=later)
+    assert old.old_ids == old.message_ids == copies.message_ids, "recorded before: too old"
+    privacy.owe_staff_erasure(session, erasure, clock.now())
+    [erase] = await owed.unsettled(session, kind=owed.Kind.ERASE.value)
+    assert (erase.chat_id, erase.customer_id, erase.text) == (STAFF_GROUP, lin.id, None)
     assert erasure.care_messages_skipped == 1
 
     rows = (
@@ -170,8 +175,12 @@ async def test_forgetting_strips_complaints_closes_open_ones_and_says_what_to_ed
     assert [tuple(row) for row in owed_rows] == [
         ("copy", "dropped", None, None),
         ("card", "pending", None, None),
+        ("erase", "pending", None, None),
     ], "the relay is not sent, the card is (from the erased complaint), nothing to their chat"
     assert erasure.complaint_ids == (open_one.id, resolved.id)
+    # Once Telegram has deleted them, they are no longer on record.
+    await privacy.forget_copies(session, STAFF_GROUP, copies.message_ids)
+    assert await privacy.staff_copies(session, lin.id, STAFF_GROUP) == privacy.StaffCopies((), ())
 
     # The other customer's complaint is untouched.
     await session.refresh(others)

@@ -35,6 +35,7 @@ from care.models import (
     CustomerTag,
     Outbox,
     OutboxState,
+    OwedMessage,
 )
 from handlers.buttons import CardAction
 from handlers.i18n import gettext_in
@@ -292,6 +293,18 @@ async def test_forget_leaves_nothing_that_names_the_customer(
 
     await wait_until(nothing_owed)
 
+    def showing(messages: list[dict[str, Any]]) -> set[int]:
+        return {
+            m["message_id"]
+            for m in messages
+            if any(secret in json.dumps(m, ensure_ascii=False) for secret in secrets().values())
+            or "photo" in m
+            or "document" in m
+        }
+
+    shown_before = showing(await client.bot_messages(group))
+    assert len(shown_before) > 5, "cards, relays, photos, the rating comment, the SLA warning"
+
     # Forget me.
     question = await quillon.say("/forget")
     _, goodbye = await quillon.press("Yes, erase", message=question)
@@ -316,18 +329,19 @@ async def test_forget_leaves_nothing_that_names_the_customer(
 
     async def supervisor_clean() -> bool:
         shown = " ".join(text_of(m) for m in await client.bot_messages(supervisor))
-        return zh("(erased at the customer's request)") in shown and not any(
-            secret in shown for secret in secrets().values()
-        )
+        return not any(secret in shown for secret in secrets().values())
 
     await wait_until(supervisor_clean)
     bot_messages = await client.bot_messages(group)
     assert not [m for m in bot_messages if "photo" in m or "document" in m], (
         "the customer's photos and documents are deleted from the staff group"
     )
+    async with sessionmaker() as session:
+        card_ids = set((await session.scalars(select(Complaint.alert_message_id))).all())
+    left = {m["message_id"] for m in bot_messages} & shown_before
+    assert left == card_ids, "every copy of their words is deleted; the cards stay, erased"
     cards = [m for m in bot_messages if m["message_id"] == card]
     assert cards and zh("erased at their request") in text_of(cards[0])
-    assert any(zh("(erased at the customer's request)") in text_of(m) for m in bot_messages)
 
     # The reports keep an anonymous customer and complaints with numbers, no text.
     async with sessionmaker() as session:
@@ -375,14 +389,19 @@ async def test_telegram_refusing_the_edits_does_not_undo_the_erasure(
             # The complaint's (the customer's confirmation owes a card edit once sent).
             return not await owed.unsettled(session, complaint_id=complaint_id)
 
-    # Everything owed so far is delivered; then Telegram refuses the next two edits: the
-    # relay's (edited directly after the erasure) and the card's (owed, and posted again
-    # when the edit is refused), in whichever order they come.
+    # Everything owed so far is delivered; then Telegram refuses to edit the card (which
+    # is then posted again, erased) and the relay cannot be deleted (sent 48 hours ago,
+    # say): it is edited instead, and that is refused too.
     await wait_until(nothing_owed)
     await client.fault(
-        kind="error", method="editMessageText", status=400, count=2, chat_id=group,
+        kind="error", method="editMessageText", status=400, count=3, chat_id=group,
         description="Bad Request: message can't be edited",
     )  # fmt: skip
+    for method in ("deleteMessages", "deleteMessage"):
+        await client.fault(
+            kind="error", method=method, status=400, count=1, chat_id=group,
+            description="Bad Request: message can't be deleted",
+        )  # fmt: skip
 
     question = await emma.say("/forget")
     _, goodbye = await emma.press("Yes, erase", message=question)
@@ -395,8 +414,18 @@ async def test_telegram_refusing_the_edits_does_not_undo_the_erasure(
     assert complaint.number is not None and complaint.number in text_of(notice)
     assert (complaint.status, complaint.description) == ("closed", None)
     assert (customer.telegram_user_id, customer.first_name) == (None, None)
+
+    async def settled() -> bool:
+        async with sessionmaker() as session:
+            return not await owed.unsettled(session, chat_id=group)
+
+    await wait_until(settled)
     shown = " ".join(text_of(m) for m in await client.bot_messages(group))
     assert "quokka" in shown, "Telegram refused the edits: the words are still there"
+    assert "wobbles" in shown, "nor could the relay be deleted"
+    async with sessionmaker() as session:
+        erase = await session.scalar(select(OwedMessage).where(OwedMessage.kind == "erase"))
+    assert erase is not None and erase.state == "sent", "settled, not retried forever"
 
     # Nobody is left to answer: staff cannot reopen it.
     sent = await client.send_text(group, care_team.agent["id"], f"/reopen {complaint.number}")
