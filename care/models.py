@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -636,6 +637,9 @@ class OwedMessage(Base):
     to_topic: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str | None] = mapped_column(CleanText)
     file_id: Mapped[str | None] = mapped_column(CleanString(256))
+    # A photo or document's bytes when it is not a Telegram file yet (a report's chart,
+    # drawn when the report was owed): sent as an upload.
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Inline buttons: [[[label, callback data], …], …] (rows of buttons).
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)

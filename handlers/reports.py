@@ -15,15 +15,14 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from telegram import Message
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
 from care import locks
 from care.models import StaffRole
 from care.reports import Period, PeriodKind, Report, build_report
 from care.reports.charts import Chart, ChartText, cjk_font, render_charts
-from care.reports.weekly import already_owed, due_week, owe_weekly_summary, recipients
-from handlers.context import CareContext, Services
+from care.reports.weekly import already_owed, due_week, owe_weekly_report, recipients
+from handlers.context import CareContext
 from handlers.i18n import N_, current_locale, use_locale
 from handlers.i18n import gettext as _
 from handlers.staff_access import Answer, Reply, StaffRequest, staff_command, staff_places
@@ -208,8 +207,9 @@ async def show_report(request: StaffRequest) -> Reply:
 
 
 async def push_weekly_report(context: CareContext) -> None:
-    """Job: once the weekly report is due, owe its summary to every supervisor (once a
-    week, whatever restarts), then send them its charts."""
+    """Job: once the weekly report is due, owe its summary and charts to every
+    supervisor (once a week, whatever restarts), in one transaction: the owed sender
+    delivers them with retries (``bot.owed_jobs``)."""
     services = context.services
     if services.weekly_report is None:
         return
@@ -227,23 +227,9 @@ async def push_weekly_report(context: CareContext) -> None:
             if not chats and services.staff_chat_id is not None:
                 chats = [services.staff_chat_id]  # nobody is a supervisor: the staff group
             report = await build_report(session, week, now, services.reports)
-            owe_weekly_summary(session, week, chats, summary_text(report), now)
+            charts = [chart.png for chart in await charts_of(report)]
+            owe_weekly_report(session, week, chats, summary_text(report), charts, now)
         log.info("weekly report of %s owed to %d chat(s)", week.first.isoformat(), len(chats))
-        await _send_charts(context, services, chats, report)
-
-
-async def _send_charts(
-    context: CareContext, services: Services, chats: list[int], report: Report
-) -> None:
-    # The summary is owed (delivered with retries); the charts are extra, sent once.
-    charts = await charts_of(report)
-    for chat_id in chats:
-        for chart in charts:
-            try:
-                await context.bot.send_photo(chat_id, chart.png, filename=f"{chart.name}.png")
-            except TelegramError as error:
-                log.warning("weekly report: a chart to chat %s failed: %s", chat_id, error)
-                break
 
 
 def report_handlers(staff_chat_id: int | None) -> list[BaseHandler]:

@@ -145,10 +145,14 @@ async def test_the_weekly_report_is_owed_once_even_after_a_restart(
 
     async def owed_once() -> bool:
         async with sessionmaker() as session:
-            count = await session.scalar(
-                select(func.count()).where(OwedMessage.purpose == Purpose.REPORT.value)
-            )
-        return count == 1
+            kinds = (
+                await session.execute(
+                    select(OwedMessage.kind, func.count())
+                    .where(OwedMessage.purpose == Purpose.REPORT.value)
+                    .group_by(OwedMessage.kind)
+                )
+            ).all()
+        return dict(kinds) == {"text": 1, "photo": CHARTS}  # the summary, then the charts
 
     await wait_until(owed_once, within=5)
     # The next week, the next report.
