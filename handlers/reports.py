@@ -63,7 +63,7 @@ def duration(seconds: float | None) -> str:
 def summary_text(report: Report) -> str:
     """The report as a short text for Telegram, in the current locale."""
     figures = report.overall
-    churn, care = report.churn, report.care
+    churn, care, talks = report.churn, report.care, report.conversations
     lines = [
         _("📊 Report {first} – {last} ({timezone})").format(
             first=report.period.first.isoformat(),
@@ -92,6 +92,15 @@ def summary_text(report: Report) -> str:
             p90=duration(figures.first_response.p90),
             r_median=duration(figures.resolution.median),
             r_p90=duration(figures.resolution.p90),
+        ),
+        _("Conversations: {count} · answered on time {first} ({first_ok}/{first_all}) · "
+          "closed on time {closed} ({closed_ok}/{closed_all}) · first answer: median "
+          "{median} · closed: median {r_median} · staff answers: {answers}").format(
+            count=talks.conversations, first=percent(talks.first_response_on_time_rate),
+            first_ok=talks.first_responses_on_time, first_all=talks.first_response_deadlines,
+            closed=percent(talks.resolve_on_time_rate), closed_ok=talks.resolved_on_time,
+            closed_all=talks.resolve_deadlines, median=duration(talks.first_response.median),
+            r_median=duration(talks.resolution.median), answers=talks.staff_answers,
         ),
         _("Satisfaction: CSAT {csat} ({ratings} ratings) · average {average} · response "
           "rate {response}").format(
@@ -149,12 +158,13 @@ def chart_text() -> ChartText:
 
 def _chart_text() -> ChartText:
     return ChartText(
-        volume_title=_("Messages and complaints per day"),
+        volume_title=_("Messages, conversations and complaints per day"),
         messages_in=_("messages in"),
         complaints=_("complaints"),
+        conversations=_("conversations"),
         ack_on_time=_("acknowledged on time (%)"),
         frt_title=_("First response time"),
-        frt_axis=_("complaints"),
+        frt_axis=_("count"),
         csat_title=_("Satisfaction (CSAT) per day"),
         csat_axis=_("CSAT (0-100)"),
         ratings=_("ratings"),

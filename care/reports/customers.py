@@ -285,6 +285,7 @@ class DayFigures:
     acknowledged_on_time: int = 0
     ratings: int = 0
     good_ratings: int = 0
+    conversations: int = 0  # opened that day (care.reports.conversations)
 
     @property
     def ack_on_time_rate(self) -> float | None:
@@ -301,6 +302,7 @@ class DayFigures:
             "contacts_in": self.contacts_in,
             "contacts_out": self.contacts_out,
             "complaints": self.complaints,
+            "conversations": self.conversations,
             "ack_on_time_rate": self.ack_on_time_rate,
             "ratings": self.ratings,
             "csat_score": self.csat_score,

@@ -255,7 +255,7 @@ async def test_breakdowns_by_category_staff_and_channel(session: AsyncSession) -
     assert staff["Wu"]["low_ratings"] == 1
     priorities = {row["key"]: row["complaints"] for row in by["priority"]}
     assert priorities == {"high": 1, "normal": 2}
-    assert [row["key"] for row in by["channel"]] == ["complaint"]
+    assert [row["key"] for row in by["channel"]] == ["complaint", "conversation"]
     assert by["channel"][0]["complaints"] == 3
     assert report.view(Dimension.STAFF) is not None
     assert ids["agent_one"]
