@@ -197,6 +197,10 @@ class Customer(Base):
     # "quiet for N days" counts from; None for a customer who never did.
     last_seen_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # When the company ended the relationship (passive churn, 被动流失: e.g. a service
+    # contract ended for unpaid debts), and why; ``care.directory.end_relationship``.
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(CleanString(200))
     # Where the customer last wrote from (Channel): replies owed to them go there. While
     # it is "business", last_seen_at is their last message to the Business account,
     # which opens Telegram's 24-hour window for answers (care.business).

@@ -120,10 +120,12 @@ def summary_text(report: Report) -> str:
             )
         )
     lines += [
-        _("Churn (客户流失率): {churn} · lost {lost} (asked to be forgotten {forgotten}, "
-          "blocked {blocked}, quiet {quiet}) · retention (客户保持率): {retention}").format(
-            churn=percent(churn.churn_rate), lost=churn.lost, forgotten=churn.forgotten,
-            blocked=churn.blocked, quiet=churn.quiet, retention=percent(churn.retention_rate),
+        _("Churn (客户流失率): {churn} · lost {lost}: left {active} (asked to be forgotten "
+          "{forgotten}, blocked {blocked}, quiet {quiet}), ended by us {passive} · retention "
+          "(客户保持率): {retention}").format(
+            churn=percent(churn.churn_rate), lost=churn.lost, active=churn.active,
+            forgotten=churn.forgotten, blocked=churn.blocked, quiet=churn.quiet,
+            passive=churn.passive, retention=percent(churn.retention_rate),
         ),
         _("Care: {sent} of {planned} sent · skipped {skipped} · failed {failed} · "
           "unconfirmed {unconfirmed} · answered within 3 days: {replied}").format(
@@ -134,6 +136,15 @@ def summary_text(report: Report) -> str:
             reopen=percent(figures.reopen_rate), repeat=percent(report.repeat_contact_rate)
         ),
     ]  # fmt: skip
+    faq = report.faq
+    if faq.answers or faq.handed_off:
+        lines.append(
+            _("FAQ: {answers} answers · deflection {deflection} · helpful {helpful} · "
+              "hand-offs {handoff}").format(
+                answers=faq.answers, deflection=percent(faq.deflection_rate),
+                helpful=percent(faq.helpful_rate), handoff=percent(faq.handoff_rate),
+            )
+        )  # fmt: skip
     return "\n".join(lines)
 
 
@@ -174,6 +185,7 @@ def _chart_text() -> ChartText:
         lost_forgotten=_("asked to be forgotten"),
         lost_blocked=_("blocked the bot"),
         lost_quiet=_("went quiet"),
+        lost_ended=_("ended by us"),
         cohort_title=_("Monthly cohorts: share still writing"),
         months_since=_("months since joining"),
         no_data=_("nothing measured in this period"),

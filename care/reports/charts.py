@@ -79,6 +79,7 @@ class ChartText:
     lost_forgotten: str = "asked to be forgotten"
     lost_blocked: str = "blocked the bot"
     lost_quiet: str = "went quiet"
+    lost_ended: str = "ended by us"
     cohort_title: str = "Monthly cohorts: share still writing"
     months_since: str = "months since joining"
     no_data: str = "nothing measured in this period"
@@ -212,8 +213,12 @@ def _churn(report: Report, text: ChartText) -> Figure:
     figure = _figure()
     left, right = figure.subplots(1, 2, width_ratios=[1, 1.4])
     churn = report.churn
-    kinds = [text.lost_forgotten, text.lost_blocked, text.lost_quiet]
-    bars = left.bar(kinds, [churn.forgotten, churn.blocked, churn.quiet], color="#C44E52")
+    kinds = [text.lost_forgotten, text.lost_blocked, text.lost_quiet, text.lost_ended]
+    bars = left.bar(
+        kinds,
+        [churn.forgotten, churn.blocked, churn.quiet, churn.passive],
+        color=["#C44E52"] * 3 + ["#8C8C8C"],  # the company's act apart from the customers'
+    )
     left.bar_label(bars)
     left.yaxis.set_major_locator(_integers())
     left.tick_params(axis="x", labelsize=8, rotation=15)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -28,6 +28,7 @@ from care.reports import conversations as conversation_figures
 from care.reports.care_messages import CareFigures
 from care.reports.complaints import ComplaintCube, ComplaintFigures, complaint_figures, rows_of
 from care.reports.customers import Churn, Cohort, DayFigures, Volumes
+from care.reports.faq import FaqFigures, faq_figures
 from care.reports.period import Period
 from care.reports.sql import dialect_of, ratio
 from care.sla import BusinessHours
@@ -51,6 +52,8 @@ class ReportSettings:
     churn_days: int = 90
     business_hours: BusinessHours | None = None
     cohort_months: int = 6
+    # An FAQ answer not followed by "ask a person" or a message this long deflected.
+    faq_quiet_after: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class Report:
     days: list[DayFigures]
     cohorts: list[Cohort]
     conversations: conversation_figures.ConversationFigures
+    faq: FaqFigures
     # The conversation figures by staff member (key: their name; "-": nobody).
     conversation_staff: list[ViewRow] = field(default_factory=list)
     views: list[View] = field(default_factory=list)
@@ -138,6 +142,7 @@ class Report:
             **self.overall.as_dict(),
             "repeat_contact_rate": self.repeat_contact_rate,
             **self.care.as_dict(),
+            **self.faq.as_dict(),
             "conversations": {
                 **self.conversations.as_dict(),
                 "by_staff": [{"key": row.key, **row.figures} for row in self.conversation_staff],
@@ -186,6 +191,7 @@ async def build_report(
         days=days,
         cohorts=await customers.cohorts(session, period, settings.cohort_months),
         conversations=talks.overall,
+        faq=await faq_figures(session, period, settings.faq_quiet_after),
     )
     names = await _names(session, [key for key in talks.by_staff if key is not None])
     report.conversation_staff = [

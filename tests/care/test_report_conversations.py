@@ -36,8 +36,8 @@ async def _history(session: AsyncSession) -> None:
     Each has a first response due an hour after it opened and a resolve deadline a day
     after."""
     anna = Customer(first_name="Anna", created_at=local(2026, 8, 1))
-    li = StaffMember(telegram_user_id=1, name="Li", created_at=NOW)
-    wu = StaffMember(telegram_user_id=2, name="Wu", created_at=NOW)
+    li = StaffMember(telegram_user_id=11, name="Li", created_at=NOW)
+    wu = StaffMember(telegram_user_id=12, name="Wu", created_at=NOW)
     session.add_all([anna, li, wu])
     await session.flush()
 
