@@ -697,6 +697,7 @@ async def unhandled_risks(
                 Customer.churn_risk == ChurnRisk.HIGH.value,
                 Customer.churn_handled_at.is_(None),
                 Customer.erased_at.is_(None),
+                Customer.ended_at.is_(None),  # let go by the company: no win-back
             )
             .order_by(Customer.id)
             .limit(limit)

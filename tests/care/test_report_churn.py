@@ -1,13 +1,13 @@
 """Passive churn (被动流失: the company ended the relationship) next to active churn (the
 customer left), over the hand-counted history of tests/care/test_reports.py, on SQLite
-and PostgreSQL."""
+and PostgreSQL; and a customer the company let go is sent no more care."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import privacy
+from care import audiences, privacy
 from care.models import Contact, Customer
 from care.reports import ReportSettings, build_report
 from tests.care.test_reports import NOW, SEPTEMBER, _history, local
@@ -57,3 +57,21 @@ async def test_the_company_ending_a_relationship_is_passive_churn(session: Async
     assert gus.ended_reason is None
     again = (await build_report(session, SEPTEMBER, NOW, ReportSettings(), views=())).as_dict()
     assert (again["customers_served"], again["churned_passive"]) == (8, 1)
+
+
+async def test_a_customer_the_company_let_go_gets_no_care(session: AsyncSession) -> None:
+    def customer(name: str, **more: object) -> Customer:
+        row = Customer(
+            first_name=name, created_at=local(2026, 7, 1), chat_id=len(name) * 1000,
+            consent_care=True, **more,
+        )  # fmt: skip
+        session.add(row)
+        return row
+
+    kept, ended = customer("Kim"), customer("Lou", ended_at=local(2026, 9, 15))
+    await session.flush()
+
+    reached = await session.scalars(audiences.audience_query({"kind": "all"}, NOW))
+    assert list(reached) == [kept.id], "the one let go is in no audience"
+    assert await audiences.audience_size(session, {"kind": "all"}, NOW) == 1
+    assert ended.ended_at is not None
