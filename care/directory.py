@@ -33,6 +33,7 @@ from care.models import (
     CustomerTag,
     Purchase,
 )
+from care.segment_history import SegmentChangeLine, last_changes
 
 __all__ = [
     "Card",
@@ -276,6 +277,8 @@ class Card:
     ratings: list[RatingLine] = field(default_factory=list)
     purchases: int = 0
     purchase_value: Decimal | None = None
+    # The last changes of the computed segments, newest first (care.segment_history).
+    segment_changes: list[SegmentChangeLine] = field(default_factory=list)
 
 
 async def customer_card(session: AsyncSession, customer_id: int) -> Card:
@@ -329,4 +332,5 @@ async def customer_card(session: AsyncSession, customer_id: int) -> Card:
         ratings=[RatingLine(n, score, at) for n, score, at in ratings],
         purchases=int(bought[0] or 0),
         purchase_value=Decimal(str(bought[1])) if bought[1] is not None else None,
+        segment_changes=await last_changes(session, customer_id),
     )

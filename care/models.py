@@ -715,7 +715,8 @@ class CannedAnswer(Base):
     __table_args__ = (Index("ix_canned_answer_name_language", "name", "language", unique=True),)
 
 
-# The conversations' and the durable inbox's tables live in modules of their own;
+# The conversations', the durable inbox's and the segment history's tables live in
+# modules of their own;
 # loading them here puts them on the same metadata wherever the models are loaded
 # (Alembic, the tests' create_all).
-from care import conversation_models, inbox_models  # noqa: E402,F401  (for their tables)
+from care import conversation_models, inbox_models, segment_history  # noqa: E402,F401

@@ -123,6 +123,15 @@ def customer_show(query: QueryArgument) -> None:
         arrow = "->" if contact.direction == "out" else "<-"
         text = contact.text or f"({contact.kind})"
         out().print(f"  {moment(contact.created_at)} {arrow} {text}", markup=False)
+    if card.segment_changes:
+        out().print("Segment changes (newest first):")
+    for change in card.segment_changes:
+        field = change.field.replace("_", " ")
+        out().print(
+            f"  {moment(change.at)} {field}: {change.old_value or '-'} -> "
+            f"{change.new_value or '-'}",
+            markup=False,
+        )
 
 
 def _relationship(card: Card, moment: Callable[[datetime | None], str]) -> str:

@@ -10,6 +10,8 @@ Passive churn (被动流失), as the seeds define it, is the company ending the
 relationship; ``customer.ended_at``/``ended_reason`` record it
 (``carebot customer end``).
 
+``segment_change``: when a customer's computed segments changed (care.segment_history).
+
 Revision ID: 0020
 Revises: 0017
 Create Date: 2026-12-03 15:20:00.000000
@@ -36,9 +38,28 @@ def upgrade() -> None:
             sa.Column("ended_at", care.models.UTCDateTime(timezone=True), nullable=True)
         )
         batch.add_column(sa.Column("ended_reason", care.models.CleanString(200), nullable=True))
+    op.create_table(
+        "segment_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("at", care.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("field", sa.String(length=16), nullable=False),
+        sa.Column("old_value", sa.String(length=16), nullable=True),
+        sa.Column("new_value", sa.String(length=16), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customer.id"],
+            name=op.f("fk_segment_change_customer_id_customer"), ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_change")),
+    )  # fmt: skip
+    op.create_index(
+        "ix_segment_change_customer", "segment_change", ["customer_id", "id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_segment_change_customer", table_name="segment_change")
+    op.drop_table("segment_change")
     with op.batch_alter_table("customer") as batch:
         batch.drop_column("ended_reason")
         batch.drop_column("ended_at")
