@@ -11,6 +11,7 @@ relationship; ``customer.ended_at``/``ended_reason`` record it
 (``carebot customer end``).
 
 ``segment_change``: when a customer's computed segments changed (care.segment_history).
+Indexes for the reports: conversations by ``opened_at``, FAQ events by ``at``.
 
 Revision ID: 0020
 Revises: 0017
@@ -55,9 +56,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_segment_change_customer", "segment_change", ["customer_id", "id"], unique=False
     )
+    # The reports take a period's conversations and FAQ events.
+    op.create_index("ix_conversation_opened_at", "conversation", ["opened_at"], unique=False)
+    op.create_index("ix_faq_event_at", "faq_event", ["at"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_faq_event_at", table_name="faq_event")
+    op.drop_index("ix_conversation_opened_at", table_name="conversation")
     op.drop_index("ix_segment_change_customer", table_name="segment_change")
     op.drop_table("segment_change")
     with op.batch_alter_table("customer") as batch:
