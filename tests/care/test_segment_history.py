@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import directory, segments
 from care.clock import ManualClock
+from care.records import export_customer
 from care.segment_history import SegmentChange
 from handlers.customers import card_text
 from handlers.i18n import use_locale
@@ -61,3 +62,8 @@ async def test_changes_are_recorded_with_their_time_and_shown_on_the_card(
         text = card_text(card, "Asia/Shanghai")
     assert "Segment changes:" in text
     assert "churn risk: high → low" in text
+
+    # The customer's export holds them too (their right of access).
+    record = await export_customer(session, olga.id)
+    assert record["segment_changes"][0]["field"] == "customer_type"
+    assert {"at", "field", "old_value", "new_value"} <= set(record["segment_changes"][0])
