@@ -17,7 +17,9 @@ a complaint is filed so that replies to it find it). 429 → back to ``pending``
 owed message is at least once (a long read timeout keeps that rare). 403 and "chat not
 found" → ``failed``: a customer who blocked the bot is marked unreachable (by
 ``CareBot``) and the complaint records it; a private chat of a staff member that refuses
-an alert → the alert goes to its fallback chat (the staff group). A card that cannot be
+an alert → the alert goes to its fallback chat (the staff group); a supervisor who
+refuses the weekly report → the rest of that week's report to them is dropped. A photo
+is a Telegram file id, or bytes kept on the row (the weekly report's charts), uploaded. A card that cannot be
 edited (its message is gone, or its post's outcome was unknown) is posted again.
 
 Whenever a message owed to a complaint's customer settles, the card is edited to say so
