@@ -63,6 +63,8 @@ async def test_find_show_and_tag_a_customer(
     assert rows["tags"] == "vip"
     assert rows["type"] == "one_time"  # the purchase made them more than potential
     assert rows["purchases"] == "1 worth 1299.50"
+    assert "Segment changes (newest first):" in shown.stdout
+    assert "customer type: potential -> one_time" in shown.stdout
 
     computed = await carebot("customer", "segments")
     assert computed.exit_code == 0, computed.output
