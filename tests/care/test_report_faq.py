@@ -12,6 +12,8 @@ from care.faq import faq_stats
 from care.faq_models import FaqEvent, FaqEventKind
 from care.models import Contact, Customer
 from care.reports import Period, PeriodKind, ReportSettings, build_report
+from handlers.i18n import use_locale
+from handlers.reports import summary_text
 from tests.care.test_reports import NOW, SEPTEMBER, ZONE, local
 
 K = FaqEventKind
@@ -96,3 +98,18 @@ async def test_no_faq_answers_measures_nothing(session: AsyncSession) -> None:
     assert figures["faq_answers"] == 0
     for rate in ("faq_deflection_rate", "faq_helpful_rate", "faq_handoff_rate"):
         assert figures[rate] is None, rate
+
+
+async def test_the_summary_has_an_faq_line_only_when_the_faq_worked(
+    session: AsyncSession,
+) -> None:
+    await _history(session)
+    empty = Period.of(PeriodKind.WEEK, date(2025, 1, 8), ZONE)
+
+    with use_locale("en"):
+        september = summary_text(await build_report(session, SEPTEMBER, NOW, ReportSettings()))
+        quiet = summary_text(await build_report(session, empty, NOW, ReportSettings()))
+
+    line = "FAQ: 6 answers · deflection 50.0% · helpful 16.7% · hand-offs 37.5%"
+    assert line in september.splitlines()
+    assert "FAQ:" not in quiet
