@@ -19,8 +19,9 @@ found" → ``failed``: a customer who blocked the bot is marked unreachable (by
 ``CareBot``) and the complaint records it; a private chat of a staff member that refuses
 an alert → the alert goes to its fallback chat (the staff group); a supervisor who
 refuses the weekly report → the rest of that week's report to them is dropped. A photo
-is a Telegram file id, or bytes kept on the row (the weekly report's charts), uploaded. A card that cannot be
-edited (its message is gone, or its post's outcome was unknown) is posted again.
+is a Telegram file id, or bytes kept on the row (the weekly report's charts), uploaded.
+A card that cannot be edited (its message is gone, or its post's outcome was unknown)
+is posted again.
 
 Whenever a message owed to a complaint's customer settles, the card is edited to say so
 (sent, or why not), and a staff member whose reply could not be delivered is told under
