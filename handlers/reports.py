@@ -248,6 +248,8 @@ async def push_weekly_report(context: CareContext) -> None:
             chats = [member.telegram_user_id for member in await recipients(session)]
             if not chats and services.staff_chat_id is not None:
                 chats = [services.staff_chat_id]  # nobody is a supervisor: the staff group
+            if not chats:
+                return  # nobody to tell: not worth a report (and its charts) every minute
             report = await build_report(session, week, now, services.reports)
             charts = [chart.png for chart in await charts_of(report)]
             owe_weekly_report(session, week, chats, summary_text(report), charts, now)
