@@ -19,13 +19,17 @@ the server at ``--pg-url``, dropped at the end) holding a year of history:
   its events (acknowledged, 80 % resolved, 5 % of those reopened), deadlines and
   outcomes, and a rating for half of the resolutions;
 - care messages (outbox rows) of twelve monthly campaigns and follow-ups in every state.
+- conversations, twice as many as complaints, with their events (opened, the first staff
+  answer, closed), a third of them taken by an agent; FAQ answers, as many as
+  complaints, a quarter followed by "ask a person" and a quarter found helpful.
 
 Then, ``--runs`` times each, alternating:
 
 - **report**: ``care.reports.build_report`` of the last full month with every view (by
   category, priority, staff and channel), through the async engine carebot uses;
 - **baseline**: one plain aggregate query over the same tables for the same month
-  (contacts in and out, complaints filed, ratings and care messages counted), through
+  (contacts in and out, complaints filed, ratings, care messages, conversations opened
+  and FAQ events counted), through
   the same engine: what merely touching the month's rows costs.
 
 Time is wall-clock for the whole report or query. docs/benchmarks.md has the figures.
@@ -81,6 +85,13 @@ TABLES: dict[str, tuple[str, ...]] = {
         "complaint_id", "at", "type", "staff_id", "by_customer", "from_status", "to_status",
     ),
     "complaint_rating": ("complaint_id", "resolution", "resolved_at", "score", "rated_at"),
+    "conversation": (
+        "id", "customer_id", "status", "assignee_id", "opened_at", "updated_at",
+        "first_response_due_at", "first_response_at", "resolve_due_at", "closed_at",
+    ),
+    "conversation_event": ("conversation_id", "at", "type", "staff_id", "by_customer",
+                           "to_status"),
+    "faq_event": ("entry_id", "customer_id", "kind", "at"),
     "campaign": (
         "id", "name", "audience", "send_on", "send_at_local", "quiet_start", "quiet_end",
         "status", "automatic", "created_at", "planned_count",
@@ -166,6 +177,47 @@ def rows(customers: int, contacts: int, complaints: int, seed: int = 13) -> dict
                     events.append((n, min(again, NOW), "status", None, True, "resolved",
                                    "reopened"))  # fmt: skip
 
+    talk_events: list[tuple[Any, ...]] = []
+
+    def conversation() -> Iterator[tuple[Any, ...]]:
+        # Two conversations a complaint: answered within an hour or so (first response
+        # due in 2 hours), 90 % closed within a day or two (due in 48), a third taken by
+        # an agent.
+        for n in range(1, 2 * complaints + 1):
+            who = draw.randrange(customers)
+            opened = max(created[who], _moment(draw))
+            agent = draw.randrange(1, STAFF + 1)
+            answered: datetime | None = opened + timedelta(hours=draw.expovariate(1.0))
+            if answered is not None and answered > NOW:
+                answered = None
+            closed = None
+            if answered is not None and draw.random() < 0.9:
+                closed = answered + timedelta(hours=draw.expovariate(1 / 24))
+                closed = closed if closed <= NOW else None
+            talk_events.append((n, opened, "opened", None, True, "open"))
+            if answered is not None:
+                talk_events.append((n, answered, "staff_answer", agent, False, "waiting_customer"))
+            if closed is not None:
+                talk_events.append((n, closed, "status", agent, False, "closed"))
+            yield (
+                n, who + 1, "closed" if closed else "waiting_customer" if answered else "open",
+                agent if draw.random() < 0.33 else None, opened, closed or answered or opened,
+                opened + timedelta(hours=2), answered, opened + timedelta(hours=48), closed,
+            )  # fmt: skip
+
+    def faq_event() -> Iterator[tuple[Any, ...]]:
+        # As many FAQ answers as complaints; a quarter followed by "ask a person".
+        for _ in range(complaints):
+            who = draw.randrange(customers)
+            at = max(created[who], _moment(draw))
+            entry = f"entry-{draw.randrange(40)}"
+            yield (entry, who + 1, "answered", at)
+            luck = draw.random()
+            if luck < 0.25:
+                yield (entry, who + 1, "asked_person", at + timedelta(minutes=2))
+            elif luck < 0.5:
+                yield (entry, who + 1, "helpful", at + timedelta(minutes=1))
+
     def campaign() -> Iterator[tuple[Any, ...]]:
         for n in range(1, 13):
             day = (NOW - timedelta(days=30 * n)).date()
@@ -194,6 +246,9 @@ def rows(customers: int, contacts: int, complaints: int, seed: int = 13) -> dict
         "complaint": complaint(),
         "complaint_event": iter(events),
         "complaint_rating": iter(ratings),
+        "conversation": conversation(),
+        "conversation_event": iter(talk_events),
+        "faq_event": faq_event(),
         "campaign": campaign(),
         "outbox": outbox(),
     }
@@ -281,7 +336,7 @@ class Postgres:
                         table, records=produced, columns=TABLES[table]
                     )
                 await connection.execute(LAST_SEEN)
-                for table in ("staff_member", "customer", "complaint", "campaign"):
+                for table in ("staff_member", "customer", "complaint", "campaign", "conversation"):
                     await connection.execute(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                         f"(SELECT max(id) FROM {table}))"
@@ -302,7 +357,9 @@ BASELINE = text(
     " (SELECT count(*) FROM contact WHERE created_at >= :start AND created_at < :end),"
     " (SELECT count(*) FROM complaint WHERE filed_at >= :start AND filed_at < :end),"
     " (SELECT count(*) FROM complaint_rating WHERE rated_at >= :start AND rated_at < :end),"
-    " (SELECT count(*) FROM outbox WHERE due_at >= :start AND due_at < :end)"
+    " (SELECT count(*) FROM outbox WHERE due_at >= :start AND due_at < :end),"
+    " (SELECT count(*) FROM conversation WHERE opened_at >= :start AND opened_at < :end),"
+    " (SELECT count(*) FROM faq_event WHERE at >= :start AND at < :end)"
 )
 
 
@@ -359,7 +416,12 @@ async def measure(url: str, runs: int) -> dict[str, Any]:
                 "csat_score",
                 "churn_rate",
                 "care_planned",
+                "faq_deflection_rate",
             )
+        },
+        "conversations": {
+            key: (figures.get("conversations") or {}).get(key)
+            for key in ("conversations", "ack_on_time_rate", "resolve_on_time_rate")
         },
     }
 
@@ -418,13 +480,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if not args.quiet:
         print(
             f"{args.database}: {args.customers:,} customers, {args.contacts:,} contacts, "
-            f"{args.complaints:,} complaints (built in {built:.0f} s)\n"
+            f"{args.complaints:,} complaints, {2 * args.complaints:,} conversations "
+            f"(built in {built:.0f} s)\n"
             f"  monthly report  median {result['report_median_s']:.2f} s  "
             f"runs {', '.join(f'{t:.2f}' for t in result['report_s'])}\n"
             f"  baseline query  median {result['baseline_median_s']:.2f} s  "
             f"runs {', '.join(f'{t:.2f}' for t in result['baseline_s'])}\n"
             f"  September: {result['complaints']} complaints, {result['contacts']} contacts; "
-            f"{result['figures']}"
+            f"{result['figures']}; conversations {result['conversations']}"
         )
     return result
 

@@ -17,8 +17,11 @@ a complaint is filed so that replies to it find it). 429 → back to ``pending``
 owed message is at least once (a long read timeout keeps that rare). 403 and "chat not
 found" → ``failed``: a customer who blocked the bot is marked unreachable (by
 ``CareBot``) and the complaint records it; a private chat of a staff member that refuses
-an alert → the alert goes to its fallback chat (the staff group). A card that cannot be
-edited (its message is gone, or its post's outcome was unknown) is posted again.
+an alert → the alert goes to its fallback chat (the staff group); a supervisor who
+refuses the weekly report → the rest of that week's report to them is dropped. A photo
+is a Telegram file id, or bytes kept on the row (the weekly report's charts), uploaded.
+A card that cannot be edited (its message is gone, or its post's outcome was unknown)
+is posted again.
 
 Whenever a message owed to a complaint's customer settles, the card is edited to say so
 (sent, or why not), and a staff member whose reply could not be delivered is told under
@@ -36,7 +39,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    MessageId,
+    ReplyParameters,
+)
 from telegram import Message as TelegramMessage
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
@@ -278,22 +288,24 @@ class OwedSender:
             customer = await session.get(complaints.Customer, row.customer_id)
             if customer is None or customer.chat_id is None:
                 return None  # forgotten
-        if row.kind in (Kind.PHOTO.value, Kind.DOCUMENT.value) and not row.file_id:
+        if row.kind in (Kind.PHOTO.value, Kind.DOCUMENT.value) and not (row.file_id or row.data):
             return None  # its file was erased (/forget)
+        # A Telegram file by its id, or bytes not uploaded yet (a report's chart).
+        media = row.file_id or InputFile(row.data or b"", filename=f"{row.purpose}-{row.id}.png")
         if row.kind == Kind.COPY.value and (
             row.source_chat_id is None or row.source_message_id is None
         ):
             return None  # its source was erased (/forget)
         if row.kind == Kind.PHOTO.value:
             return lambda: bot.send_photo(
-                chat_id, row.file_id or "", caption=text, reply_markup=markup,
+                chat_id, media, caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
                 business_connection_id=through,
                 message_thread_id=thread,
             )  # fmt: skip
         if row.kind == Kind.DOCUMENT.value:
             return lambda: bot.send_document(
-                chat_id, row.file_id or "", caption=text, reply_markup=markup,
+                chat_id, media, caption=text, reply_markup=markup,
                 reply_parameters=parameters, read_timeout=self.read_timeout,
                 business_connection_id=through,
                 message_thread_id=thread,
@@ -398,6 +410,10 @@ class OwedSender:
                 return
             log.warning("owed message %s (%s to %s) refused: %s",
                         row_id, row.purpose, _chat(row), error)  # fmt: skip
+            if row.purpose == Purpose.REPORT.value and row.note is not None:
+                # A supervisor who blocked the bot: the rest of the week's report to them
+                # would be refused too.
+                await owed.drop_the_rest(session, row, f"refused before: {error}")
             if row.fallback_chat_id is not None:
                 owed.owe(
                     session, now=now, purpose=Purpose(row.purpose), chat_id=row.fallback_chat_id,

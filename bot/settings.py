@@ -401,7 +401,9 @@ class Settings(BaseSettings):
     def reports(self) -> ReportSettings:
         """What the reports need besides the period."""
         return ReportSettings(
-            churn_days=self.churn_days, business_hours=self.sla_policy().business_hours
+            churn_days=self.churn_days,
+            business_hours=self.sla_policy().business_hours,
+            faq_quiet_after=timedelta(minutes=self.faq_quiet_minutes),
         )
 
     def weekly_report(self) -> WeeklyReport | None:

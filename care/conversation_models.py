@@ -71,6 +71,8 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversation_customer_status", "customer_id", "status"),
         Index("ix_conversation_status_updated", "status", "updated_at"),
+        # The reports take a period's conversations by when they opened.
+        Index("ix_conversation_opened_at", "opened_at"),
     )
 
 

@@ -33,6 +33,7 @@ from care.models import (
     CustomerTag,
     Purchase,
 )
+from care.segment_history import SegmentChangeLine, last_changes
 
 __all__ = [
     "Card",
@@ -128,6 +129,40 @@ async def set_tag(session: AsyncSession, customer_id: int, tag: str, *, on: bool
     if on:
         return await add_tag(session, customer_id, tag)
     return await remove_tag(session, customer_id, tag)
+
+
+async def end_relationship(
+    session: AsyncSession, customer_id: int, now: datetime, reason: str | None
+) -> bool:
+    """Record that the company ended the relationship with the customer (passive churn,
+    被动流失, as the seeds define it: e.g. a service contract ended for unpaid debts).
+    Returns whether anything changed (False: it was ended already).
+
+    Raises:
+        DirectoryError: NO_SUCH_CUSTOMER (also a forgotten one).
+    """
+    customer = await _live_customer(session, customer_id)
+    if customer.ended_at is not None:
+        return False
+    customer.ended_at = now
+    customer.ended_reason = reason.strip()[:200] if reason and reason.strip() else None
+    await session.flush()
+    return True
+
+
+async def resume_relationship(session: AsyncSession, customer_id: int) -> bool:
+    """Undo :func:`end_relationship` (a mistake, or the company took them back).
+    Returns whether it had been ended.
+
+    Raises:
+        DirectoryError: NO_SUCH_CUSTOMER (also a forgotten one).
+    """
+    customer = await _live_customer(session, customer_id)
+    if customer.ended_at is None:
+        return False
+    customer.ended_at = customer.ended_reason = None
+    await session.flush()
+    return True
 
 
 async def tags_of(session: AsyncSession, customer_id: int) -> list[str]:
@@ -228,6 +263,8 @@ class Card:
     created_at: datetime
     last_seen_at: datetime | None
     reachable: bool
+    ended_at: datetime | None  # the company ended the relationship
+    ended_reason: str | None
     consent_care: bool
     customer_type: str
     value_segment: str | None
@@ -240,6 +277,8 @@ class Card:
     ratings: list[RatingLine] = field(default_factory=list)
     purchases: int = 0
     purchase_value: Decimal | None = None
+    # The last changes of the computed segments, newest first (care.segment_history).
+    segment_changes: list[SegmentChangeLine] = field(default_factory=list)
 
 
 async def customer_card(session: AsyncSession, customer_id: int) -> Card:
@@ -279,6 +318,8 @@ async def customer_card(session: AsyncSession, customer_id: int) -> Card:
         created_at=customer.created_at,
         last_seen_at=customer.last_seen_at,
         reachable=customer.reachable,
+        ended_at=customer.ended_at,
+        ended_reason=customer.ended_reason,
         consent_care=customer.consent_care,
         customer_type=customer.customer_type,
         value_segment=customer.value_segment,
@@ -291,4 +332,5 @@ async def customer_card(session: AsyncSession, customer_id: int) -> Card:
         ratings=[RatingLine(n, score, at) for n, score, at in ratings],
         purchases=int(bought[0] or 0),
         purchase_value=Decimal(str(bought[1])) if bought[1] is not None else None,
+        segment_changes=await last_changes(session, customer_id),
     )

@@ -64,6 +64,7 @@ class FaqEvent(Base):
     __table_args__ = (
         Index("ix_faq_event_entry_at", "entry_id", "at"),
         Index("ix_faq_event_customer_at", "customer_id", "at"),
+        Index("ix_faq_event_at", "at"),  # the reports take a period's events
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -196,6 +197,10 @@ class Customer(Base):
     # "quiet for N days" counts from; None for a customer who never did.
     last_seen_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # When the company ended the relationship (passive churn, 被动流失: e.g. a service
+    # contract ended for unpaid debts), and why; ``care.directory.end_relationship``.
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(CleanString(200))
     # Where the customer last wrote from (Channel): replies owed to them go there. While
     # it is "business", last_seen_at is their last message to the Business account,
     # which opens Telegram's 24-hour window for answers (care.business).
@@ -637,6 +642,9 @@ class OwedMessage(Base):
     to_topic: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str | None] = mapped_column(CleanText)
     file_id: Mapped[str | None] = mapped_column(CleanString(256))
+    # A photo or document's bytes when it is not a Telegram file yet (a report's chart,
+    # drawn when the report was owed): sent as an upload.
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Inline buttons: [[[label, callback data], …], …] (rows of buttons).
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -708,7 +716,8 @@ class CannedAnswer(Base):
     __table_args__ = (Index("ix_canned_answer_name_language", "name", "language", unique=True),)
 
 
-# The conversations' and the durable inbox's tables live in modules of their own;
+# The conversations', the durable inbox's and the segment history's tables live in
+# modules of their own;
 # loading them here puts them on the same metadata wherever the models are loaded
 # (Alembic, the tests' create_all).
-from care import conversation_models, inbox_models  # noqa: E402,F401  (for their tables)
+from care import conversation_models, inbox_models, segment_history  # noqa: E402,F401

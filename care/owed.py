@@ -46,6 +46,7 @@ __all__ = [
     "Purpose",
     "claim_due",
     "drop",
+    "drop_the_rest",
     "hold_sender_lock",
     "last_customer_delivery",
     "mark_failed",
@@ -121,6 +122,7 @@ def owe(
     text: str | None = None,
     kind: Kind = Kind.TEXT,
     file_id: str | None = None,
+    data: bytes | None = None,
     buttons: Sequence[Sequence[Button]] | None = None,
     customer_id: int | None = None,
     complaint_id: int | None = None,
@@ -146,6 +148,7 @@ def owe(
             reader's language.
         kind: What to send (:class:`Kind`).
         file_id: The Telegram file of a photo or document.
+        data: Or its bytes, uploaded when it is sent (a report's chart).
         buttons: Inline buttons, rows of :class:`Button`.
         customer_id: The customer it is about (or for).
         complaint_id: The complaint it belongs to.
@@ -180,6 +183,7 @@ def owe(
         to_topic=to_topic,
         text=text,
         file_id=file_id,
+        data=data,
         buttons=[[[b.label, b.data] for b in row] for row in buttons] if buttons else None,
         reply_to_message_id=reply_to_message_id,
         reply_to_card=reply_to_card,
@@ -435,6 +439,28 @@ async def mark_failed(session: AsyncSession, row_id: int, error: str) -> OwedMes
 async def drop(session: AsyncSession, row_id: int, reason: str) -> OwedMessage | None:
     """The row is no longer owed (a card edit with no card to edit, a forgotten chat)."""
     return await _settle(session, row_id, state=OwedState.DROPPED.value, last_error=reason[:500])
+
+
+async def drop_the_rest(session: AsyncSession, row: OwedMessage, reason: str) -> int:
+    """Drop the rows still pending to ``row``'s chat with its purpose and note (the rest
+    of a weekly report to a supervisor who refused its first part).
+
+    Returns:
+        How many rows were dropped.
+    """
+    result = await session.execute(
+        update(OwedMessage)
+        .where(
+            OwedMessage.state == OwedState.PENDING.value,
+            OwedMessage.chat_id == row.chat_id,
+            OwedMessage.purpose == row.purpose,
+            OwedMessage.note == row.note,
+            OwedMessage.id != row.id,
+        )
+        .values(state=OwedState.DROPPED.value, last_error=reason[:500])
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def prune(session: AsyncSession, settled_before: datetime) -> int:

@@ -48,16 +48,18 @@ NOT_PLANNED = "not_planned"
 
 
 def may_receive_care() -> list[ColumnElement[bool]]:
-    """Who may get care messages at all: consenting, reachable, not forgotten, and with
-    a chat with the bot (an imported customer who never wrote to it has none), talking
-    to the bot itself: a customer who writes to the company's Business account could be
-    reached only through it, where Telegram allows no message we start (care.business)."""
+    """Who may get care messages at all: consenting, reachable, not forgotten, still a
+    customer (the company has not ended the relationship), and with a chat with the bot
+    (an imported customer who never wrote to it has none), talking to the bot itself: a
+    customer who writes to the company's Business account could be reached only through
+    it, where Telegram allows no message we start (care.business)."""
     return [
         Customer.chat_id.is_not(None),
         Customer.channel == Channel.BOT.value,
         Customer.consent_care.is_(True),
         Customer.reachable.is_(True),
         Customer.erased_at.is_(None),
+        Customer.ended_at.is_(None),
     ]
 
 

@@ -442,6 +442,7 @@ def _anonymize(customer: Customer, now: datetime) -> None:
     customer.chat_id = None
     customer.first_name = customer.last_name = customer.username = customer.phone = None
     customer.timezone = None
+    customer.ended_reason = None  # why the company ended it may say who they are
     set_birthday(customer, None)
     customer.consent_care = False
     customer.consent_changed_at = now

@@ -21,6 +21,8 @@ Shape of ``carebot.customer.v1``::
                       "messages": [{"chat_id": -100, "message_id": 7, "purpose": "alert"}]}],
       "purchases": [{"id": 3, "purchased_at": "...", "product": "...", "reference": "...", ...}],
       "tags": ["vip"],
+      "segment_changes": [{"id": 6, "at": "...", "field": "churn_risk",
+                           "old_value": "low", "new_value": "high"}],
       "care_messages": [{"id": 8, "campaign_id": 2, "dedupe_key": "campaign:2",
                          "state": "sent", "sent_at": "...", "last_error": null, ...}],
       "owed_messages": [{"id": 4, "kind": "text", "purpose": "relay", "chat_id": -100,
@@ -84,6 +86,7 @@ from care.models import (
     PersistenceEntry,
     Purchase,
 )
+from care.segment_history import SegmentChange
 
 SCHEMA = "carebot.customer.v1"
 
@@ -227,7 +230,18 @@ async def _owed_messages(session: AsyncSession, customer: Customer) -> list[dict
         )
         .order_by(OwedMessage.id)
     )
-    return [_row(row) for row in rows]
+    # ``data``: an image's bytes (only the weekly report's charts, never a customer's).
+    return [_row(row, leave_out=frozenset({"data"})) for row in rows]
+
+
+async def _segment_changes(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """When their computed segments changed (``care.segment_history``)."""
+    rows = await session.scalars(
+        select(SegmentChange)
+        .where(SegmentChange.customer_id == customer.id)
+        .order_by(SegmentChange.id)
+    )
+    return [_row(row, leave_out=_OF_CUSTOMER) for row in rows]
 
 
 async def _customer_conversations(
@@ -316,6 +330,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("purchases", _purchases, frozenset({"purchase"})),
     Section("tags", _tags, frozenset({"customer_tag"})),
+    Section("segment_changes", _segment_changes, frozenset({"segment_change"})),
     Section("care_messages", _care_messages, frozenset({"outbox"})),
     Section("owed_messages", _owed_messages, frozenset({"owed_message"})),
     Section("faq", _faq_events, frozenset({"faq_event"})),

@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from care import segment_history
 from care.complaints import OPEN_STATUSES
 from care.models import (
     Complaint,
@@ -524,10 +525,14 @@ async def _classify_rows(
     """Classify a batch (rows of ``_CUSTOMER_ROWS``) and write what changed; how many."""
     signals = await gather_signals(session, rules, now, [tuple(row[:4]) for row in rows])
     updates = []
+    changes = []
     for row, signal in zip(rows, signals, strict=True):
         values = _stored(classify(signal, rules, now), declared=row[4])
-        if dict(zip(values, row[4:], strict=True)) != values:
+        before = dict(zip(values, row[4:], strict=True))
+        if before != values:
             updates.append({"key": row[0], **values})
+            changes.append((row[0], before, values))
+    await segment_history.record_changes(session, changes, now)
     return await _write(session, updates, now)
 
 
@@ -697,6 +702,7 @@ async def unhandled_risks(
                 Customer.churn_risk == ChurnRisk.HIGH.value,
                 Customer.churn_handled_at.is_(None),
                 Customer.erased_at.is_(None),
+                Customer.ended_at.is_(None),  # let go by the company: no win-back
             )
             .order_by(Customer.id)
             .limit(limit)

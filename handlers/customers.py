@@ -110,6 +110,13 @@ def card_text(card: Card, timezone: str) -> str:
     ] or [_("none")]
     lines.append(_("Last contacts:"))
     lines += [contact_line(contact, timezone) for contact in card.contacts] or [_("none")]
+    if card.segment_changes:
+        lines.append(_("Segment changes:"))
+        lines += [
+            f"· {local(change.at, timezone)} "
+            + seg.change_words(change.field, change.old_value, change.new_value)
+            for change in card.segment_changes
+        ]
     return "\n".join(lines)
 
 

@@ -15,15 +15,14 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from telegram import Message
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler
 
 from care import locks
 from care.models import StaffRole
 from care.reports import Period, PeriodKind, Report, build_report
 from care.reports.charts import Chart, ChartText, cjk_font, render_charts
-from care.reports.weekly import already_owed, due_week, owe_weekly_summary, recipients
-from handlers.context import CareContext, Services
+from care.reports.weekly import already_owed, due_week, owe_weekly_report, recipients
+from handlers.context import CareContext
 from handlers.i18n import N_, current_locale, use_locale
 from handlers.i18n import gettext as _
 from handlers.staff_access import Answer, Reply, StaffRequest, staff_command, staff_places
@@ -64,7 +63,7 @@ def duration(seconds: float | None) -> str:
 def summary_text(report: Report) -> str:
     """The report as a short text for Telegram, in the current locale."""
     figures = report.overall
-    churn, care = report.churn, report.care
+    churn, care, talks = report.churn, report.care, report.conversations
     lines = [
         _("📊 Report {first} – {last} ({timezone})").format(
             first=report.period.first.isoformat(),
@@ -94,6 +93,15 @@ def summary_text(report: Report) -> str:
             r_median=duration(figures.resolution.median),
             r_p90=duration(figures.resolution.p90),
         ),
+        _("Conversations: {count} · answered on time {first} ({first_ok}/{first_all}) · "
+          "closed on time {closed} ({closed_ok}/{closed_all}) · first answer: median "
+          "{median} · closed: median {r_median} · staff answers: {answers}").format(
+            count=talks.conversations, first=percent(talks.first_response_on_time_rate),
+            first_ok=talks.first_responses_on_time, first_all=talks.first_response_deadlines,
+            closed=percent(talks.resolve_on_time_rate), closed_ok=talks.resolved_on_time,
+            closed_all=talks.resolve_deadlines, median=duration(talks.first_response.median),
+            r_median=duration(talks.resolution.median), answers=talks.staff_answers,
+        ),
         _("Satisfaction: CSAT {csat} ({ratings} ratings) · average {average} · response "
           "rate {response}").format(
             csat=NOT_MEASURED if figures.csat_score is None else f"{figures.csat_score:.1f}",
@@ -112,10 +120,12 @@ def summary_text(report: Report) -> str:
             )
         )
     lines += [
-        _("Churn (客户流失率): {churn} · lost {lost} (asked to be forgotten {forgotten}, "
-          "blocked {blocked}, quiet {quiet}) · retention (客户保持率): {retention}").format(
-            churn=percent(churn.churn_rate), lost=churn.lost, forgotten=churn.forgotten,
-            blocked=churn.blocked, quiet=churn.quiet, retention=percent(churn.retention_rate),
+        _("Churn (客户流失率): {churn} · lost {lost}: left {active} (asked to be forgotten "
+          "{forgotten}, blocked {blocked}, quiet {quiet}), ended by us {passive} · retention "
+          "(客户保持率): {retention}").format(
+            churn=percent(churn.churn_rate), lost=churn.lost, active=churn.active,
+            forgotten=churn.forgotten, blocked=churn.blocked, quiet=churn.quiet,
+            passive=churn.passive, retention=percent(churn.retention_rate),
         ),
         _("Care: {sent} of {planned} sent · skipped {skipped} · failed {failed} · "
           "unconfirmed {unconfirmed} · answered within 3 days: {replied}").format(
@@ -126,6 +136,15 @@ def summary_text(report: Report) -> str:
             reopen=percent(figures.reopen_rate), repeat=percent(report.repeat_contact_rate)
         ),
     ]  # fmt: skip
+    faq = report.faq
+    if faq.answers or faq.handed_off:
+        lines.append(
+            _("FAQ: {answers} answers · deflection {deflection} · helpful {helpful} · "
+              "hand-offs {handoff}").format(
+                answers=faq.answers, deflection=percent(faq.deflection_rate),
+                helpful=percent(faq.helpful_rate), handoff=percent(faq.handoff_rate),
+            )
+        )  # fmt: skip
     return "\n".join(lines)
 
 
@@ -150,12 +169,13 @@ def chart_text() -> ChartText:
 
 def _chart_text() -> ChartText:
     return ChartText(
-        volume_title=_("Messages and complaints per day"),
+        volume_title=_("Messages, conversations and complaints per day"),
         messages_in=_("messages in"),
         complaints=_("complaints"),
+        conversations=_("conversations"),
         ack_on_time=_("acknowledged on time (%)"),
         frt_title=_("First response time"),
-        frt_axis=_("complaints"),
+        frt_axis=_("count"),
         csat_title=_("Satisfaction (CSAT) per day"),
         csat_axis=_("CSAT (0-100)"),
         ratings=_("ratings"),
@@ -165,6 +185,7 @@ def _chart_text() -> ChartText:
         lost_forgotten=_("asked to be forgotten"),
         lost_blocked=_("blocked the bot"),
         lost_quiet=_("went quiet"),
+        lost_ended=_("ended by us"),
         cohort_title=_("Monthly cohorts: share still writing"),
         months_since=_("months since joining"),
         no_data=_("nothing measured in this period"),
@@ -208,8 +229,9 @@ async def show_report(request: StaffRequest) -> Reply:
 
 
 async def push_weekly_report(context: CareContext) -> None:
-    """Job: once the weekly report is due, owe its summary to every supervisor (once a
-    week, whatever restarts), then send them its charts."""
+    """Job: once the weekly report is due, owe its summary and charts to every
+    supervisor (once a week, whatever restarts), in one transaction: the owed sender
+    delivers them with retries (``bot.owed_jobs``)."""
     services = context.services
     if services.weekly_report is None:
         return
@@ -226,24 +248,12 @@ async def push_weekly_report(context: CareContext) -> None:
             chats = [member.telegram_user_id for member in await recipients(session)]
             if not chats and services.staff_chat_id is not None:
                 chats = [services.staff_chat_id]  # nobody is a supervisor: the staff group
+            if not chats:
+                return  # nobody to tell: not worth a report (and its charts) every minute
             report = await build_report(session, week, now, services.reports)
-            owe_weekly_summary(session, week, chats, summary_text(report), now)
+            charts = [chart.png for chart in await charts_of(report)]
+            owe_weekly_report(session, week, chats, summary_text(report), charts, now)
         log.info("weekly report of %s owed to %d chat(s)", week.first.isoformat(), len(chats))
-        await _send_charts(context, services, chats, report)
-
-
-async def _send_charts(
-    context: CareContext, services: Services, chats: list[int], report: Report
-) -> None:
-    # The summary is owed (delivered with retries); the charts are extra, sent once.
-    charts = await charts_of(report)
-    for chat_id in chats:
-        for chart in charts:
-            try:
-                await context.bot.send_photo(chat_id, chart.png, filename=f"{chart.name}.png")
-            except TelegramError as error:
-                log.warning("weekly report: a chart to chat %s failed: %s", chat_id, error)
-                break
 
 
 def report_handlers(staff_chat_id: int | None) -> list[BaseHandler]:

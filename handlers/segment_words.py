@@ -56,3 +56,18 @@ def label(labels: dict[str, str], value: str | None) -> str:
 
 def reasons_words(reasons: tuple[str, ...]) -> str:
     return ", ".join(label(REASON_LABELS, reason) for reason in reasons) or "–"
+
+
+# A segment column's name, and the labels of its values.
+FIELD_WORDS = {
+    "customer_type": (N_("type"), TYPE_LABELS),
+    "lifecycle_stage": (N_("lifecycle stage"), STAGE_LABELS),
+    "value_segment": (N_("value × relationship"), SEGMENT_LABELS),
+    "churn_risk": (N_("churn risk"), RISK_LABELS),
+}
+
+
+def change_words(field: str, old: str | None, new: str | None) -> str:
+    """One segment change in words: "churn risk: low → high"."""
+    name, labels = FIELD_WORDS.get(field, (field, {}))
+    return f"{_(name)}: {label(labels, old)} → {label(labels, new)}"

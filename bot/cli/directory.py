@@ -1,7 +1,8 @@
-"""``carebot customer find|show|tag|segments``."""
+"""``carebot customer find|show|tag|end|segments``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -103,6 +104,7 @@ def customer_show(query: QueryArgument) -> None:
         ("customer since", moment(card.created_at)),
         ("last wrote", moment(card.last_seen_at)),
         ("reachable", "yes" if card.reachable else "no (blocked the bot)"),
+        ("relationship", _relationship(card, moment)),
         ("care messages", "yes" if card.consent_care else "no"),
         ("type", card.customer_type),
         ("value × relationship", card.value_segment or "-"),
@@ -121,6 +123,22 @@ def customer_show(query: QueryArgument) -> None:
         arrow = "->" if contact.direction == "out" else "<-"
         text = contact.text or f"({contact.kind})"
         out().print(f"  {moment(contact.created_at)} {arrow} {text}", markup=False)
+    if card.segment_changes:
+        out().print("Segment changes (newest first):")
+    for change in card.segment_changes:
+        field = change.field.replace("_", " ")
+        out().print(
+            f"  {moment(change.at)} {field}: {change.old_value or '-'} -> "
+            f"{change.new_value or '-'}",
+            markup=False,
+        )
+
+
+def _relationship(card: Card, moment: Callable[[datetime | None], str]) -> str:
+    if card.ended_at is None:
+        return "going on"
+    reason = f": {card.ended_reason}" if card.ended_reason else ""
+    return f"ended by us {moment(card.ended_at)}{reason}"
 
 
 @customer_app.command("tag")
@@ -145,6 +163,38 @@ def customer_tag(
         fail(f"Not tagged: {_PROBLEMS[error.problem]}.")
     what = ("tagged" if verb == "add" else "untagged") if changed else "unchanged"
     out().print(f"Customer {customer_id} {what}; tags now: {', '.join(tags) or '-'}.")
+
+
+@customer_app.command("end")
+def customer_end(
+    query: QueryArgument,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (kept for staff; erased with them).")
+    ] = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="The relationship goes on (a mistake, or taken back).")
+    ] = False,
+) -> None:
+    """Record that the company ended the relationship with a customer: passive churn
+    (被动流失) in the reports, e.g. a service contract ended for unpaid debts."""
+    customer_id = _one(query)
+    settings = cli_settings()
+    now = clock().now()
+
+    async def work(session: AsyncSession) -> bool:
+        if undo:
+            return await directory.resume_relationship(session, customer_id)
+        return await directory.end_relationship(session, customer_id, now, reason)
+
+    try:
+        changed = in_transaction(settings, work)
+    except DirectoryError as error:
+        fail(f"Not changed: {_PROBLEMS[error.problem]}.")
+    if undo:
+        what = "goes on" if changed else "had not been ended"
+    else:
+        what = "ended" if changed else "had been ended already"
+    out().print(f"Customer {customer_id}: relationship {what}.")
 
 
 @customer_app.command("segments")

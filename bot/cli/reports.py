@@ -62,10 +62,18 @@ SUMMARY = (
 )  # fmt: skip
 # The columns of a breakdown (by category, staff, priority, channel).
 VIEW_COLUMNS = (
-    "complaints", "ack_on_time_rate", "ack_breaches", "resolve_on_time_rate",
+    "complaints", "conversations", "ack_on_time_rate", "ack_breaches", "resolve_on_time_rate",
     "resolve_breaches", "first_response_median_s", "first_response_p90_s",
     "resolution_median_s", "resolution_p90_s", "ratings", "csat_score", "rating_average",
     "rating_response_rate", "low_ratings", "reopen_rate",
+)  # fmt: skip
+# The columns of the conversation figures (overall and by staff member).
+CONVERSATION_COLUMNS = (
+    "conversations", "ack_on_time_rate", "acknowledged_on_time", "ack_deadlines",
+    "ack_breaches", "resolve_on_time_rate", "resolved_on_time", "resolve_deadlines",
+    "resolve_breaches", "first_response_median_s", "first_response_p90_s",
+    "first_response_mean_s", "resolution_median_s", "resolution_p90_s", "resolution_mean_s",
+    "closed", "staff_answers",
 )  # fmt: skip
 
 
@@ -176,8 +184,23 @@ def _tables(report: Report, by: By | None) -> None:
     for key in SUMMARY:
         table.add_row(key, _cell(figures[key]))
     out().print(table)
+    out().print(_conversation_table(report))
     if by is not None:
         out().print(_view_table(report, Dimension(by.value)))
+
+
+def _conversation_table(report: Report) -> Table:
+    """The conversation channel: a column for all conversations, then one per staff
+    member (the first response deadline is the "ack" rows')."""
+    groups = [("all", report.conversations.as_dict())]
+    groups += [(row.key, row.figures) for row in report.conversation_staff]
+    table = Table(title="Conversations")
+    table.add_column("Figure")
+    for key, _ in groups:
+        table.add_column(key, justify="right")
+    for column in CONVERSATION_COLUMNS:
+        table.add_row(column, *(_cell(figures.get(column)) for _, figures in groups))
+    return table
 
 
 def _view_table(report: Report, dimension: Dimension) -> Table:
@@ -187,7 +210,7 @@ def _view_table(report: Report, dimension: Dimension) -> Table:
     for column in VIEW_COLUMNS:
         table.add_column(column, justify="right")
     for row in view.rows if view else []:
-        table.add_row(row.key, *(_cell(row.figures[c]) for c in VIEW_COLUMNS))
+        table.add_row(row.key, *(_cell(row.figures.get(c)) for c in VIEW_COLUMNS))
     return table
 
 
@@ -205,24 +228,33 @@ def _flat(figures: dict[str, Any]) -> dict[str, Any]:
 
 
 def _csv(report: Report, by: By | None) -> str:
-    """One row for the whole period, then one per group of the --by view."""
+    """One row for the whole period's complaints, one for its conversations, then one per
+    group of the --by view (with --by staff, the conversations by staff member too:
+    view ``conversation_staff``)."""
     overall = _flat(report.overall.as_dict())
-    columns = list(overall)
+    talks = _flat(report.conversations.as_dict())
+    columns = list(overall) + [c for c in talks if c not in overall]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["view", "key", *columns])
-    writer.writerow(["all", "", *(overall[c] for c in columns)])
+    writer.writerow(["all", "", *(overall.get(c) for c in columns)])
+    writer.writerow(["conversations", "", *(talks.get(c) for c in columns)])
     view = report.view(Dimension(by.value)) if by else None
     for row in view.rows if view else []:
         flat = _flat(row.figures)
         writer.writerow(
             [view.dimension.value if view else "", row.key, *(flat.get(c) for c in columns)]
         )
+    if by is By.STAFF:
+        for row in report.conversation_staff:
+            flat = _flat(row.figures)
+            writer.writerow(["conversation_staff", row.key, *(flat.get(c) for c in columns)])
     return buffer.getvalue()
 
 
 def _workbook(report: Report) -> Workbook:
-    """One sheet per view: the summary, each breakdown, the days, cohorts, campaigns."""
+    """One sheet per view: the summary, each breakdown, the conversations by staff
+    member, the days, cohorts, campaigns."""
     figures = report.as_dict()
     book = Workbook()
     summary = book.active
@@ -240,6 +272,15 @@ def _workbook(report: Report) -> Workbook:
         for row in view.rows:
             flat = _flat(row.figures)
             sheet.append([row.key, *(flat.get(c) for c in columns)])
+    talks = book.create_sheet("Conversations")
+    conversation_columns = list(_flat(report.conversations.as_dict()))
+    talks.append(["staff", *conversation_columns])
+    for key, row_figures in [
+        ("all", report.conversations.as_dict()),
+        *((row.key, row.figures) for row in report.conversation_staff),
+    ]:
+        flat = _flat(row_figures)
+        talks.append([key, *(flat.get(c) for c in conversation_columns)])
     days = book.create_sheet("Days")
     day_columns = list(figures["days"][0]) if figures["days"] else ["date"]
     days.append(day_columns)

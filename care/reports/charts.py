@@ -1,7 +1,8 @@
 """A report's charts as PNG images (matplotlib, no display needed).
 
-Four charts: messages and complaints per day with the share acknowledged on time; the
-first-response distribution; CSAT day by day; churn and retention with the monthly
+Four charts: messages, conversations and complaints per day with the share of
+complaints acknowledged on time; the first-response distribution of complaints and
+conversations; CSAT day by day; churn and retention with the monthly
 cohort table. Their words come in a :class:`ChartText` (the caller translates it), so
 this module stays free of any locale.
 
@@ -62,12 +63,13 @@ def cjk_font() -> str | None:
 class ChartText:
     """Every word a chart shows (English unless the caller translates)."""
 
-    volume_title: str = "Messages and complaints per day"
+    volume_title: str = "Messages, conversations and complaints per day"
     messages_in: str = "messages in"
     complaints: str = "complaints"
+    conversations: str = "conversations"
     ack_on_time: str = "acknowledged on time (%)"
     frt_title: str = "First response time"
-    frt_axis: str = "complaints"
+    frt_axis: str = "count"
     csat_title: str = "Satisfaction (CSAT) per day"
     csat_axis: str = "CSAT (0-100)"
     ratings: str = "ratings"
@@ -77,6 +79,7 @@ class ChartText:
     lost_forgotten: str = "asked to be forgotten"
     lost_blocked: str = "blocked the bot"
     lost_quiet: str = "went quiet"
+    lost_ended: str = "ended by us"
     cohort_title: str = "Monthly cohorts: share still writing"
     months_since: str = "months since joining"
     no_data: str = "nothing measured in this period"
@@ -130,11 +133,15 @@ def _volume(report: Report, text: ChartText) -> Figure:
     labels = _day_labels(report)
     positions = range(len(labels))
     axes.bar(
-        [p - 0.2 for p in positions], [d.contacts_in for d in report.days], 0.4,
+        [p - 0.27 for p in positions], [d.contacts_in for d in report.days], 0.27,
         label=text.messages_in, color="#4C72B0",
     )  # fmt: skip
     axes.bar(
-        [p + 0.2 for p in positions], [d.complaints for d in report.days], 0.4,
+        list(positions), [d.conversations for d in report.days], 0.27,
+        label=text.conversations, color="#8172B3",
+    )  # fmt: skip
+    axes.bar(
+        [p + 0.27 for p in positions], [d.complaints for d in report.days], 0.27,
         label=text.complaints, color="#DD8452",
     )  # fmt: skip
     axes.set_xticks(list(positions), labels, rotation=60 if len(labels) > 10 else 0, fontsize=8)
@@ -161,12 +168,20 @@ def _first_response(report: Report, text: ChartText) -> Figure:
     axes = figure.add_subplot()
     bands = [label for label, _ in FRT_BANDS]
     counts = [report.overall.frt_distribution[band] for band in bands]
-    bars = axes.bar(bands, counts, color="#4C72B0")
+    talks = [report.conversations.frt_distribution[band] for band in bands]
+    positions = range(len(bands))
+    bars = axes.bar([p - 0.2 for p in positions], counts, 0.4, color="#4C72B0",
+                    label=text.complaints)  # fmt: skip
     axes.bar_label(bars)
+    more = axes.bar([p + 0.2 for p in positions], talks, 0.4, color="#8172B3",
+                    label=text.conversations)  # fmt: skip
+    axes.bar_label(more)
+    axes.set_xticks(list(positions), bands)
     axes.yaxis.set_major_locator(_integers())
     axes.set_ylabel(text.frt_axis)
     axes.set_title(text.frt_title)
-    if not any(counts):
+    axes.legend(loc="upper right", fontsize=8)
+    if not any(counts) and not any(talks):
         _nothing(axes, text)
     return figure
 
@@ -198,8 +213,12 @@ def _churn(report: Report, text: ChartText) -> Figure:
     figure = _figure()
     left, right = figure.subplots(1, 2, width_ratios=[1, 1.4])
     churn = report.churn
-    kinds = [text.lost_forgotten, text.lost_blocked, text.lost_quiet]
-    bars = left.bar(kinds, [churn.forgotten, churn.blocked, churn.quiet], color="#C44E52")
+    kinds = [text.lost_forgotten, text.lost_blocked, text.lost_quiet, text.lost_ended]
+    bars = left.bar(
+        kinds,
+        [churn.forgotten, churn.blocked, churn.quiet, churn.passive],
+        color=["#C44E52"] * 3 + ["#8C8C8C"],  # the company's act apart from the customers'
+    )
     left.bar_label(bars)
     left.yaxis.set_major_locator(_integers())
     left.tick_params(axis="x", labelsize=8, rotation=15)

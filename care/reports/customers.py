@@ -8,11 +8,12 @@ repeat contact.
   still count, anonymously.
 - **Last message**: a customer's ``last_seen_at`` (kept by the contact log) when it is
   before the period's end, else their last inbound contact before it.
-- **Customers lost** in the period (active churn), each once, for the first of: asked
-  to be forgotten in it; blocked the bot in it; went quiet in it (their last message
-  before the period's end is ``churn_days`` old at a moment inside the period, and that
-  moment has passed). Passive churn (the company ending a relationship) is nothing
-  carebot records: always None.
+- **Customers lost** in the period, each once, for the first of: asked to be
+  forgotten in it; blocked the bot in it; the company ended the relationship in it;
+  went quiet in it (their last message before the period's end is ``churn_days`` old at
+  a moment inside the period, and that moment has passed). The seeds' two kinds: the
+  customer left (主动流失, active churn: forgotten, blocked, quiet) or the company ended
+  it (被动流失, passive churn: ``Customer.ended_at``, ``carebot customer end``).
 - **Churn rate** = lost ÷ served; **retention rate** = 1 − churn rate.
 """
 
@@ -86,7 +87,12 @@ class Churn:
     forgotten: int
     blocked: int
     quiet: int
-    passive: int | None = None  # nothing in carebot records it
+    passive: int = 0  # the company ended the relationship
+
+    @property
+    def active(self) -> int:
+        """The customers who left (forgotten, blocked, quiet)."""
+        return self.forgotten + self.blocked + self.quiet
 
     @property
     def churn_rate(self) -> float | None:
@@ -104,6 +110,7 @@ class Churn:
             "churned_forgotten": self.forgotten,
             "churned_blocked": self.blocked,
             "churned_quiet": self.quiet,
+            "churned_active": self.active,
             "churned_passive": self.passive,
             "churn_rate": self.churn_rate,
             "retention_rate": self.retention_rate,
@@ -153,9 +160,13 @@ async def churn(session: AsyncSession, period: Period, now: datetime, churn_days
         Customer.unreachable_since.is_not(None),
         _in(Customer.unreachable_since, start, end),
     )
+    ended = and_(
+        ~forgotten, ~blocked, Customer.ended_at.is_not(None), _in(Customer.ended_at, start, end)
+    )
     quiet = and_(
         ~forgotten,
         ~blocked,
+        ~ended,
         last.c.at >= start - quiet_for,
         last.c.at < min(end, now) - quiet_for,
     )
@@ -166,22 +177,30 @@ async def churn(session: AsyncSession, period: Period, now: datetime, churn_days
             Customer.unreachable_since.is_(None),
             Customer.unreachable_since >= start,
         ),
+        or_(Customer.ended_at.is_(None), Customer.ended_at >= start),
     )
     row = (
         await session.execute(
-            select(func.count(), count_when(forgotten), count_when(blocked), count_when(quiet))
+            select(
+                func.count(),
+                count_when(forgotten),
+                count_when(blocked),
+                count_when(quiet),
+                count_when(ended),
+            )
             .select_from(Customer)
             .join(last, last.c.customer_id == Customer.id)
             .where(last.c.at >= start - quiet_for, Customer.created_at < end, still_here)
         )
     ).one()
-    served, lost_forgotten, lost_blocked, lost_quiet = (int(v or 0) for v in row)
+    served, lost_forgotten, lost_blocked, lost_quiet, lost_ended = (int(v or 0) for v in row)
     return Churn(
         served=served,
-        lost=lost_forgotten + lost_blocked + lost_quiet,
+        lost=lost_forgotten + lost_blocked + lost_quiet + lost_ended,
         forgotten=lost_forgotten,
         blocked=lost_blocked,
         quiet=lost_quiet,
+        passive=lost_ended,
     )
 
 
@@ -285,6 +304,7 @@ class DayFigures:
     acknowledged_on_time: int = 0
     ratings: int = 0
     good_ratings: int = 0
+    conversations: int = 0  # opened that day (care.reports.conversations)
 
     @property
     def ack_on_time_rate(self) -> float | None:
@@ -301,6 +321,7 @@ class DayFigures:
             "contacts_in": self.contacts_in,
             "contacts_out": self.contacts_out,
             "complaints": self.complaints,
+            "conversations": self.conversations,
             "ack_on_time_rate": self.ack_on_time_rate,
             "ratings": self.ratings,
             "csat_score": self.csat_score,

@@ -5,9 +5,10 @@ and ``.care_messages``; :meth:`Report.as_dict` is the JSON object ``carebot repo
 --format json`` prints (its keys are documented in docs/reports.md).
 
 Channels: each channel a customer reaches us by has one function in :data:`CHANNELS`
-that gives its figures for the period (``complaint`` today). A new channel (a
-conversation, the FAQ) adds its function there and appears in the "by channel" view,
-the JSON's ``channels`` and the workbook, with no other change.
+that gives its figures for the period (``complaint`` and ``conversation``). A new
+channel adds its function there and appears in the "by channel" view (the JSON's
+``by.channel``) and the workbook, with no other change. The conversation channel has
+its own figures by staff member too (the JSON's ``conversations.by_staff``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
@@ -23,9 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.models import StaffMember
 from care.reports import care_messages, customers
+from care.reports import conversations as conversation_figures
 from care.reports.care_messages import CareFigures
 from care.reports.complaints import ComplaintCube, ComplaintFigures, complaint_figures, rows_of
 from care.reports.customers import Churn, Cohort, DayFigures, Volumes
+from care.reports.faq import FaqFigures, faq_figures
 from care.reports.period import Period
 from care.reports.sql import dialect_of, ratio
 from care.sla import BusinessHours
@@ -49,6 +52,8 @@ class ReportSettings:
     churn_days: int = 90
     business_hours: BusinessHours | None = None
     cohort_months: int = 6
+    # An FAQ answer not followed by "ask a person" or a message this long deflected.
+    faq_quiet_after: timedelta = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Known:
 
     complaints: ComplaintCube
     overall: ComplaintFigures
+    conversations: conversation_figures.ConversationReport
 
 
 # A channel's figures for a period: (session, period, now, settings, known) → its row.
@@ -87,7 +93,14 @@ async def complaint_channel(
     return ViewRow("complaint", known.overall.as_dict())
 
 
-CHANNELS: tuple[ChannelFigures, ...] = (complaint_channel,)
+async def conversation_channel(
+    session: AsyncSession, period: Period, now: datetime, settings: ReportSettings, known: Known
+) -> ViewRow:
+    """The conversation channel: the period's conversations as a whole."""
+    return ViewRow("conversation", known.conversations.overall.as_dict())
+
+
+CHANNELS: tuple[ChannelFigures, ...] = (complaint_channel, conversation_channel)
 
 
 @dataclass
@@ -101,6 +114,10 @@ class Report:
     repeat_contact_rate: float | None
     days: list[DayFigures]
     cohorts: list[Cohort]
+    conversations: conversation_figures.ConversationFigures
+    faq: FaqFigures
+    # The conversation figures by staff member (key: their name; "-": nobody).
+    conversation_staff: list[ViewRow] = field(default_factory=list)
     views: list[View] = field(default_factory=list)
 
     @property
@@ -125,6 +142,11 @@ class Report:
             **self.overall.as_dict(),
             "repeat_contact_rate": self.repeat_contact_rate,
             **self.care.as_dict(),
+            **self.faq.as_dict(),
+            "conversations": {
+                **self.conversations.as_dict(),
+                "by_staff": [{"key": row.key, **row.figures} for row in self.conversation_staff],
+            },
             "by": {
                 view.dimension.value: [{"key": row.key, **row.figures} for row in view.rows]
                 for view in self.views
@@ -150,8 +172,13 @@ async def build_report(
     if dialect_of(session) == "postgresql":
         await session.execute(text("SET LOCAL jit = off"))
     cube = await complaint_figures(session, period, now, settings.business_hours)
-    known = Known(cube, cube.by(None)[None])
+    talks = await conversation_figures.conversation_figures(session, period, now)
+    known = Known(cube, cube.by(None)[None], talks)
     days = await customers.days(session, period, now)
+    for day, opened in zip(
+        days, await conversation_figures.opened_per_day(session, period), strict=True
+    ):
+        day.conversations = opened
     writers = await customers.writers(session, period)
     report = Report(
         period=period,
@@ -163,7 +190,16 @@ async def build_report(
         repeat_contact_rate=writers.repeat_contact_rate,
         days=days,
         cohorts=await customers.cohorts(session, period, settings.cohort_months),
+        conversations=talks.overall,
+        faq=await faq_figures(session, period, settings.faq_quiet_after),
     )
+    names = await _names(session, [key for key in talks.by_staff if key is not None])
+    report.conversation_staff = [
+        ViewRow(_label(figures.key, names), figures.as_dict())
+        for figures in sorted(
+            talks.by_staff.values(), key=lambda f: (f.key is None, _label(f.key, names))
+        )
+    ]
     for dimension in views:
         report.views.append(await _view(session, period, now, settings, dimension, known))
     return report
@@ -183,15 +219,21 @@ async def _view(
     found = known.complaints.by(dimension.value)
     names: dict[Any, str] = {}
     if dimension is Dimension.STAFF:
-        ids = [k for k in found if k is not None]
-        names = {
-            member_id: name or str(member_id)
-            for member_id, name in await session.execute(
-                select(StaffMember.id, StaffMember.name).where(StaffMember.id.in_(ids))
-            )
-        }
+        names = await _names(session, [k for k in found if k is not None])
     rows = [ViewRow(_label(figures.key, names), figures.as_dict()) for figures in rows_of(found)]
     return View(dimension, rows)
+
+
+async def _names(session: AsyncSession, ids: list[Any]) -> dict[Any, str]:
+    """Staff members' names by id (their id when they have none)."""
+    if not ids:
+        return {}
+    return {
+        member_id: name or str(member_id)
+        for member_id, name in await session.execute(
+            select(StaffMember.id, StaffMember.name).where(StaffMember.id.in_(ids))
+        )
+    }
 
 
 def _label(key: Any, names: dict[Any, str]) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, literal, literal_column, null
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["Spread", "bucket", "dialect_of", "plus_days", "ratio"]
+__all__ = ["Spread", "bucket", "dialect_of", "plus_days", "plus_seconds", "ratio"]
 
 
 def dialect_of(session: AsyncSession) -> str:
@@ -27,10 +27,15 @@ def dialect_of(session: AsyncSession) -> str:
 
 def plus_days(dialect: str, moment: Any, days: int) -> ColumnElement[Any]:
     """``moment`` and ``days`` days (in the column's own storage format)."""
+    return plus_seconds(dialect, moment, int(days) * 86400)
+
+
+def plus_seconds(dialect: str, moment: Any, seconds: int) -> ColumnElement[Any]:
+    """``moment`` and ``seconds`` seconds (in the column's own storage format)."""
     if dialect == "sqlite":
         # The stored format (SQLAlchemy's): "YYYY-MM-DD HH:MM:SS.ffffff", UTC wall time.
-        return func.strftime("%Y-%m-%d %H:%M:%f000", moment, f"+{int(days)} days")
-    return moment + literal_column(f"interval '{int(days)} days'")
+        return func.strftime("%Y-%m-%d %H:%M:%f000", moment, f"+{int(seconds)} seconds")
+    return moment + literal_column(f"interval '{int(seconds)} seconds'")
 
 
 def bucket(column: Any, bounds: Sequence[datetime]) -> ColumnElement[Any]:

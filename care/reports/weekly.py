@@ -2,10 +2,13 @@
 
 On the configured day and hour (``CAREBOT_REPORT_WEEKDAY``/``_HOUR`` in
 ``CAREBOT_TIMEZONE``) the past week's report (Monday to Sunday) falls due. Its summary
-is owed (``care.owed``, purpose ``report``) to every active supervisor, with the week's
-key as the row's note; a row with that key is how every later run, in this process or
-after a restart, knows the week was reported. A bot that was down at that hour reports
-when it is back, still within the week.
+and its charts (PNG images kept on the rows until sent) are owed (``care.owed``,
+purpose ``report``) to every active supervisor in one transaction, with the week's key
+as the rows' note, and delivered by the owed sender with retries (a 429 waits its
+``retry_after``; a supervisor who blocked the bot refuses the summary, which is settled
+as failed, and the week's charts to them are dropped). A row with that key is how
+every later run, in this process or after a restart, knows the week was reported. A
+bot that was down at that hour reports when it is back, still within the week.
 
 Owed rows are pruned a week after they were made (``care.owed.prune``), by when the key
 asked about is the next week's.
@@ -21,10 +24,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.models import OwedMessage, StaffMember, StaffRole
-from care.owed import Purpose, owe
+from care.owed import Kind, Purpose, owe
 from care.reports.period import Period, PeriodKind
 
-__all__ = ["WeeklyReport", "due_week", "owe_weekly_summary", "recipients", "week_key"]
+__all__ = ["WeeklyReport", "due_week", "owe_weekly_report", "recipients", "week_key"]
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,22 @@ async def recipients(session: AsyncSession) -> list[StaffMember]:
     )
 
 
-def owe_weekly_summary(
-    session: AsyncSession, week: Period, chat_ids: list[int], text: str, now: datetime
+def owe_weekly_report(
+    session: AsyncSession,
+    week: Period,
+    chat_ids: list[int],
+    text: str,
+    charts: list[bytes],
+    now: datetime,
 ) -> None:
-    """Owe ``text`` (the week's summary) to each of ``chat_ids``, marked with the week's
-    key, in the caller's transaction."""
+    """Owe ``text`` (the week's summary) and then its ``charts`` (PNG images) to each of
+    ``chat_ids``, each row marked with the week's key, in the caller's transaction. One
+    chat's rows are sent in the order they were owed: the summary first."""
     for chat_id in chat_ids:
         row = owe(session, now=now, purpose=Purpose.REPORT, chat_id=chat_id, text=text)
         row.note = week_key(week)
+    for png in charts:
+        for chat_id in chat_ids:
+            row = owe(session, now=now, purpose=Purpose.REPORT, kind=Kind.PHOTO, chat_id=chat_id,
+                      data=png)  # fmt: skip
+            row.note = week_key(week)

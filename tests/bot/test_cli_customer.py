@@ -63,6 +63,8 @@ async def test_find_show_and_tag_a_customer(
     assert rows["tags"] == "vip"
     assert rows["type"] == "one_time"  # the purchase made them more than potential
     assert rows["purchases"] == "1 worth 1299.50"
+    assert "Segment changes (newest first):" in shown.stdout
+    assert "customer type: potential -> one_time" in shown.stdout
 
     computed = await carebot("customer", "segments")
     assert computed.exit_code == 0, computed.output
@@ -70,3 +72,28 @@ async def test_find_show_and_tag_a_customer(
 
     nobody = await carebot("customer", "show", "nobody")
     assert nobody.exit_code == 1 and "No customer matches" in nobody.stderr
+
+
+async def test_the_company_ends_a_relationship_and_takes_it_back(
+    carebot: Carebot, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    gus = await add(sessionmaker, first_name="Gus", username="gus")
+
+    ended = await carebot("customer", "end", "@gus", "--reason", "unpaid invoices")
+    assert ended.exit_code == 0, ended.output
+    assert f"Customer {gus}: relationship ended." in ended.stdout
+    again = await carebot("customer", "end", "@gus")
+    assert "had been ended already" in again.stdout
+    shown = await carebot("customer", "show", "@gus")
+    rows = dict((row[0], row[1]) for row in table_rows(shown.stdout) if len(row) == 2)
+    assert rows["relationship"].startswith("ended by us ")
+    assert rows["relationship"].endswith(": unpaid invoices")
+    async with sessionmaker() as session:
+        customer = await session.get_one(Customer, gus)
+        assert customer.ended_at is not None and customer.ended_reason == "unpaid invoices"
+
+    undone = await carebot("customer", "end", "@gus", "--undo")
+    assert f"Customer {gus}: relationship goes on." in undone.stdout
+    async with sessionmaker() as session:
+        customer = await session.get_one(Customer, gus)
+        assert customer.ended_at is None and customer.ended_reason is None

@@ -181,7 +181,7 @@ async def test_every_figure_of_a_month_matches_the_hand_count(session: AsyncSess
     assert figures["churned_blocked"] == 1
     assert figures["churned_quiet"] == 1
     assert figures["customers_lost"] == 3
-    assert figures["churned_passive"] is None
+    assert (figures["churned_active"], figures["churned_passive"]) == (3, 0)
     assert figures["churn_rate"] == pytest.approx(3 / 5)
     assert figures["retention_rate"] == pytest.approx(1 - 3 / 5)
     # Complaints: K1, K2 and K3 (23:59 on the 30th); not October's, not the draft.
@@ -255,7 +255,7 @@ async def test_breakdowns_by_category_staff_and_channel(session: AsyncSession) -
     assert staff["Wu"]["low_ratings"] == 1
     priorities = {row["key"]: row["complaints"] for row in by["priority"]}
     assert priorities == {"high": 1, "normal": 2}
-    assert [row["key"] for row in by["channel"]] == ["complaint"]
+    assert [row["key"] for row in by["channel"]] == ["complaint", "conversation"]
     assert by["channel"][0]["complaints"] == 3
     assert report.view(Dimension.STAFF) is not None
     assert ids["agent_one"]
