@@ -26,7 +26,7 @@ from alembic import op
 import care.models
 
 revision = "0020"
-down_revision = "0017"  # the lead re-chains it after 0019
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

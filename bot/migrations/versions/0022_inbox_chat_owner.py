@@ -5,7 +5,7 @@ first claimed one of them while it runs, because the chat's dialogue state lives
 process's memory (``bot.inbox``).
 
 Revision ID: 0022
-Revises: 0017
+Revises: 0020
 Create Date: 2026-12-03 16:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import care.models
 
 revision = "0022"
-down_revision = "0017"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
