@@ -14,6 +14,7 @@ English instead (``handlers.reports.chart_text`` does, and logs why once).
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ CJK_FAMILIES = (
     "PingFang SC",
     "SimHei",
 )
+# Parts of the file names of the fonts above, to find one matplotlib's cache predates.
+CJK_FILE_HINTS = ("cjk", "wqy", "droidsansfallback", "msyh", "pingfang", "simhei")
 LATIN_FAMILY = "DejaVu Sans"  # matplotlib's own
 SIZE_INCHES = (8.0, 4.5)
 DPI = 120  # 960 × 540 pixels: sharp in Telegram, well under its 10 MB photo limit
@@ -56,7 +59,17 @@ def cjk_font() -> str | None:
     from matplotlib import font_manager
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
-    return next((family for family in CJK_FAMILIES if family in installed), None)
+    found = next((family for family in CJK_FAMILIES if family in installed), None)
+    if found is None:
+        # matplotlib keeps its list of fonts in a cache made the first time it ran: a
+        # font installed afterwards (fonts-noto-cjk) is not in it. Look on disk once.
+        for path in font_manager.findSystemFonts():
+            if any(hint in path.lower() for hint in CJK_FILE_HINTS):
+                with contextlib.suppress(Exception):  # a file matplotlib cannot read
+                    font_manager.fontManager.addfont(path)
+        installed = {font.name for font in font_manager.fontManager.ttflist}
+        found = next((family for family in CJK_FAMILIES if family in installed), None)
+    return found
 
 
 @dataclass(frozen=True)
