@@ -11,6 +11,9 @@ from handlers import texts
 from handlers.buttons import (
     CategoryChoice,
     ConsentChoice,
+    FaqFeedback,
+    FaqNone,
+    FaqPick,
     FilingStep,
     ForgetAnswer,
     LanguageChoice,
@@ -70,4 +73,12 @@ def _chosen(data: str) -> str:
             return _("rating {rating}/5").format(rating=stars)
         case ReopenRequest():
             return _("reopen my complaint")
+        case FaqFeedback("ok", entry_id):
+            return _("the FAQ's answer {entry} helped").format(entry=entry_id)
+        case FaqFeedback("ask", entry_id):
+            return _("ask a person after the FAQ's answer {entry}").format(entry=entry_id)
+        case FaqPick(entry_id):
+            return _("the FAQ entry {entry}").format(entry=entry_id)
+        case FaqNone():
+            return _("none of the FAQ's suggestions, ask a person")
     return _("an unknown button ({data})").format(data=data[:64])

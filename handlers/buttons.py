@@ -9,7 +9,8 @@ prefix (so a handler can answer "no longer valid" to the rest).
 
 Fields are ``int`` (a row id: at most 9 digits, so it fits PostgreSQL's INTEGER; forged
 data with a longer id is no button at all, never an overflow in the database), ``str``
-(letters, digits and ``_``, at most 32), or a ``Literal`` of the allowed words. The wire
+(letters, digits and ``_``, at most 32), ``Slug`` (an FAQ entry's id: lower-case letters,
+digits and ``-``, at most ``MAX_ENTRY_ID``), or a ``Literal`` of the allowed words. The wire
 format is ``prefix:field:field``, as before the classes: a card posted by an older
 version still works.
 """
@@ -18,13 +19,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Literal, Self, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, NewType, Self, get_args, get_origin, get_type_hints
 
 from telegram import InlineKeyboardButton
+
+from care.faq_models import MAX_ENTRY_ID
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
 ROW_ID = r"\d{1,9}"
 WORD = r"[A-Za-z0-9_]{1,32}"
+# An FAQ entry's id, as the knowledge base allows it (care.faq_files).
+Slug = NewType("Slug", str)
+SLUG = rf"[a-z0-9][a-z0-9-]{{0,{MAX_ENTRY_ID - 1}}}"
 
 
 class Button:
@@ -93,9 +99,11 @@ def _field_pattern(kind: Any) -> str:
         return ROW_ID
     if kind is str:
         return WORD
+    if kind is Slug:
+        return SLUG
     if get_origin(kind) is Literal:
         return "|".join(re.escape(str(word)) for word in get_args(kind))
-    raise TypeError(f"a button field must be int, str or a Literal, not {kind!r}")
+    raise TypeError(f"a button field must be int, str, Slug or a Literal, not {kind!r}")
 
 
 def all_buttons() -> list[type[Button]]:
@@ -194,6 +202,30 @@ class ReopenRequest(Button):
 
     PREFIX = "cx:reopen"
     complaint_id: int
+
+
+@dataclass(frozen=True)
+class FaqFeedback(Button):
+    """Under an FAQ answer: "That helped" (``ok``) or "Ask a person" (``ask``)."""
+
+    PREFIX = "faq"
+    choice: Literal["ok", "ask"]
+    entry_id: Slug
+
+
+@dataclass(frozen=True)
+class FaqPick(Button):
+    """An FAQ entry pressed: one of the suggestions, or an answer's related entry."""
+
+    PREFIX = "faq:pick"
+    entry_id: Slug
+
+
+@dataclass(frozen=True)
+class FaqNone(Button):
+    """Under the FAQ's suggestions: "None of these — ask a person"."""
+
+    PREFIX = "faq:none"
 
 
 # --- the staff's buttons ----------------------------------------------------------------

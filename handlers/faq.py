@@ -14,7 +14,6 @@ import logging
 
 from telegram import (
     CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
@@ -26,6 +25,7 @@ from care import faq
 from care.faq_match import Decision, Match
 from care.faq_models import FaqEventKind
 from handlers import common, complaints, conversations, faq_staff
+from handlers.buttons import FaqFeedback, FaqNone, FaqPick, Slug, key
 from handlers.context import CareContext
 from handlers.faq_words import faq_command
 from handlers.i18n import gettext as _
@@ -34,11 +34,6 @@ from handlers.staff_access import staff_command, staff_places
 
 log = logging.getLogger(__name__)
 
-PREFIX = "faq:"
-HELPED = PREFIX + "ok:"
-ASK = PREFIX + "ask:"
-PICK = PREFIX + "pick:"
-NONE = PREFIX + "none"
 # A suggestion button shows the entry's first phrasing, cut to this many characters.
 BUTTON_TITLE = 60
 
@@ -51,7 +46,8 @@ def faq_handlers() -> list[BaseHandler]:
     )
     return [
         MessageHandler(new_text, answer_question),
-        CallbackQueryHandler(on_faq_button, pattern=f"^{PREFIX}"),
+        # Every data of the family: a stale or forged one is told it is no longer valid.
+        CallbackQueryHandler(on_faq_button, pattern=FaqFeedback.family()),
     ]
 
 
@@ -120,10 +116,9 @@ async def _offer_to_staff(
 
 def _suggestions(book: faq.FaqBook, match: Match, locale: str) -> InlineKeyboardMarkup:
     rows = [
-        [InlineKeyboardButton(_title(book, c.entry_id, locale), callback_data=PICK + c.entry_id)]
-        for c in match.candidates
+        [key(_title(book, c.entry_id, locale), FaqPick(Slug(c.entry_id)))] for c in match.candidates
     ]
-    rows.append([InlineKeyboardButton(_("None of these — ask a person"), callback_data=NONE)])
+    rows.append([key(_("None of these — ask a person"), FaqNone())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -152,12 +147,12 @@ async def send_answer(
         log.warning("FAQ entry %s: its photo or document was refused: %s", entry_id, error)
     rows = [
         [
-            InlineKeyboardButton(_("✅ That helped"), callback_data=HELPED + entry_id),
-            InlineKeyboardButton(_("🙋 Ask a person"), callback_data=ASK + entry_id),
+            key(_("✅ That helped"), FaqFeedback("ok", Slug(entry_id))),
+            key(_("🙋 Ask a person"), FaqFeedback("ask", Slug(entry_id))),
         ]
     ]
     rows += [
-        [InlineKeyboardButton(_title(book, related, locale), callback_data=PICK + related)]
+        [key(_title(book, related, locale), FaqPick(Slug(related)))]
         for related in entry.related
         if related in book.entries
     ]
@@ -175,36 +170,46 @@ async def on_faq_button(update: Update, context: CareContext) -> None:
     query, view, services = update.callback_query, context.customer, context.services
     if query is None or query.data is None or view is None or query.message is None:
         return
-    data, now = query.data, services.clock.now()
-    message = query.message
+    now, message = services.clock.now(), query.message
     assert isinstance(message, Message)
     question = message.reply_to_message
     question_text = question.text if question is not None else None
-    if data.startswith(HELPED):
-        async with services.sessionmaker.begin() as session:
-            await faq.record_event(
-                session,
-                FaqEventKind.HELPFUL,
-                now,
-                entry_id=data.removeprefix(HELPED),
-                customer_id=view.id,
-            )
-        await query.answer(_("Glad it helped!"))
-        await common.settle(query)
-    elif data.startswith(ASK) or data == NONE:
-        entry_id = data.removeprefix(ASK) if data.startswith(ASK) else None
-        async with services.sessionmaker.begin() as session:
-            await faq.record_event(
-                session, FaqEventKind.ASKED_PERSON, now, entry_id=entry_id, customer_id=view.id
-            )
-        await query.answer()
-        await common.settle(query)
-        given = message.text if entry_id is not None else None
-        await hand_off(update, context, question_text or "", given)
-    elif data.startswith(PICK):
-        await _picked(query, context, data.removeprefix(PICK), question)
-    else:
-        await common.refuse_unknown_button(update, context)
+    match FaqFeedback.parse(query.data) or FaqPick.parse(query.data) or FaqNone.parse(query.data):
+        case FaqFeedback("ok", entry_id):
+            async with services.sessionmaker.begin() as session:
+                await faq.record_event(
+                    session, FaqEventKind.HELPFUL, now, entry_id=entry_id, customer_id=view.id
+                )
+            await query.answer(_("Glad it helped!"))
+            await common.settle(query)
+        case FaqFeedback("ask", entry_id):
+            await _asked_person(update, context, entry_id, question_text)
+        case FaqNone():
+            await _asked_person(update, context, None, question_text)
+        case FaqPick(entry_id):
+            await _picked(query, context, entry_id, question)
+        case _:
+            await common.refuse_unknown_button(update, context)
+
+
+async def _asked_person(
+    update: Update, context: CareContext, entry_id: str | None, question: str | None
+) -> None:
+    """ "Ask a person" under the answer of ``entry_id``, or "None of these" (None)."""
+    query, services, view = update.callback_query, context.services, context.customer
+    assert query is not None and view is not None and isinstance(query.message, Message)
+    async with services.sessionmaker.begin() as session:
+        await faq.record_event(
+            session,
+            FaqEventKind.ASKED_PERSON,
+            services.clock.now(),
+            entry_id=entry_id,
+            customer_id=view.id,
+        )
+    await query.answer()
+    await common.settle(query)
+    given = query.message.text if entry_id is not None else None
+    await hand_off(update, context, question or "", given)
 
 
 async def _picked(

@@ -22,6 +22,19 @@ from handlers.i18n import load_all, use_locale
         ("cx:dup:new", "a new problem, not the open complaint", "是新问题，不是未结的投诉"),
         ("cx:rate:12:4", "rating 4/5", "评分 4/5"),
         ("cx:reopen:12", "reopen my complaint", "重新打开我的投诉"),
+        (
+            "faq:ok:refund-timing",
+            "the FAQ's answer refund-timing helped",
+            "常见问题回答 refund-timing 有帮助",
+        ),
+        (
+            "faq:ask:refund-timing",
+            "ask a person after the FAQ's answer refund-timing",
+            "看过常见问题回答 refund-timing 后转人工",
+        ),
+        ("faq:pick:order-cancel", "the FAQ entry order-cancel", "常见问题条目 order-cancel"),
+        ("faq:none", "none of the FAQ's suggestions, ask a person", "常见问题推荐都不对，转人工"),
+        ("faq:ok:Bad_Id", "an unknown button (faq:ok:Bad_Id)", "未知按钮（faq:ok:Bad_Id）"),
         ("lang:xx", "an unknown button (lang:xx)", "未知按钮（lang:xx）"),
         (
             "staff:resolve:C-1",
