@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from care.faq_files import (
     MAX_ANSWER,
     EntryData,
@@ -17,7 +15,8 @@ from care.faq_files import (
     write_toml,
 )
 
-KB = Path(__file__).resolve().parents[3] / "shared" / "faq" / "kb.toml"
+# A small knowledge base written for the tests (a fresh clone has no ../shared).
+KB = Path(__file__).resolve().parents[1] / "data" / "faq" / "kb.toml"
 
 GOOD = """
 [[entry]]
@@ -46,11 +45,11 @@ def test_a_good_file_is_read_with_both_languages() -> None:
     assert entry.texts["en"].answer == "Yes, within 7 days."
 
 
-@pytest.mark.skipif(not KB.exists(), reason="the shared knowledge base is not beside the repo")
-def test_the_shared_knowledge_base_reads_and_round_trips_through_export() -> None:
+def test_a_knowledge_base_reads_and_round_trips_through_export() -> None:
     parsed = read_toml(KB.read_bytes())
 
-    assert parsed.errors == [] and len(parsed.entries) == 60
+    assert parsed.errors == [] and len(parsed.entries) == 10
+    assert {locale for entry in parsed.entries for locale in entry.texts} == {"zh_CN", "en"}
     again = read_toml(write_toml(parsed.entries).encode())
     assert again.errors == [] and again.entries == parsed.entries
 

@@ -1,4 +1,6 @@
-"""FAQ matching: normalization, and the decisions on the labelled development set."""
+"""FAQ matching: normalization, the decisions, and questions matched against a small
+bilingual knowledge base written for the tests (tests/data/faq/; the shared one and its
+labelled questions are bench/faq.py's, and tests/bench/test_faq_smoke.py's)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,9 @@ import pytest
 
 from care.faq import FaqBook
 from care.faq_files import read_toml
-from care.faq_match import Candidate, Decision, Thresholds, decide, normalize, terms
+from care.faq_match import Candidate, Decision, Thresholds, Weights, decide, normalize, terms
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "faq"
-needs_shared = pytest.mark.skipif(
-    not (SHARED / "kb.toml").exists(), reason="the shared FAQ data is not beside the repo"
-)
+DATA = Path(__file__).resolve().parents[1] / "data" / "faq"
 
 
 def test_normalize_folds_width_case_punctuation_and_traditional_chinese() -> None:
@@ -45,19 +44,29 @@ def test_decide_answers_only_with_a_clear_margin() -> None:
     assert (nothing.decision, nothing.entry_id) == (Decision.HANDOFF, None)
 
 
+def test_the_margin_is_over_the_runner_up_even_below_the_suggest_score() -> None:
+    # Whether the best entry is answered does not hang on where suggesting starts.
+    thresholds = Thresholds(answer=60, margin=10, suggest=55, suggestions=3)
+
+    close = decide([Candidate("a", 62), Candidate("b", 54)], thresholds)
+
+    assert close.decision is Decision.SUGGEST
+    assert [c.entry_id for c in close.candidates] == ["a"]
+
+
 @pytest.fixture(scope="module")
 def book() -> FaqBook:
-    parsed = read_toml((SHARED / "kb.toml").read_bytes())
+    parsed = read_toml((DATA / "kb.toml").read_bytes())
+    assert parsed.errors == []
     return FaqBook.of(parsed.entries)
 
 
 @pytest.fixture(scope="module")
 def questions() -> list[dict]:
-    lines = (SHARED / "dev_questions.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (DATA / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 
-@needs_shared
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_out_of_scope_questions_are_not_answered(
     book: FaqBook, questions: list[dict], locale: str
@@ -66,30 +75,43 @@ def test_out_of_scope_questions_are_not_answered(
 
     answered = [q["q"] for q in out_of_scope if book.match(q["q"]).decision is Decision.ANSWER]
 
-    assert len(answered) <= 0.05 * len(out_of_scope), answered
+    assert out_of_scope and answered == []
 
 
-@needs_shared
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
 def test_in_scope_questions_are_answered_or_suggested_correctly(
-    book: FaqBook, questions: list[dict]
+    book: FaqBook, questions: list[dict], locale: str
 ) -> None:
-    in_scope = [q for q in questions if q["expect"] is not None]
-    correct, wrong_answers = 0, []
+    in_scope = [q for q in questions if q["locale"] == locale and q["expect"] is not None]
+    wrong = []
     for question in in_scope:
         match = book.match(question["q"])
         if match.decision is Decision.ANSWER:
-            correct += match.entry_id == question["expect"]
-            if match.entry_id != question["expect"]:
-                wrong_answers.append(question["q"])
-        elif match.decision is Decision.SUGGEST:
-            correct += question["expect"] in [c.entry_id for c in match.candidates]
+            right = match.entry_id == question["expect"]
+        else:
+            right = question["expect"] in [c.entry_id for c in match.candidates]
+            right = right and match.decision is Decision.SUGGEST
+        if not right:
+            wrong.append((question["q"], match))
 
-    # The figures bench/faq.py reports for the shipped settings (docs/benchmarks.md).
-    assert correct >= 0.9 * len(in_scope)
-    assert len(wrong_answers) <= 2, wrong_answers
+    assert in_scope and wrong == []
 
 
-@needs_shared
+def test_words_alike_in_meaning_not_in_letters_find_the_entry(book: FaqBook) -> None:
+    # No phrasing says "showroom" or "money coming back"; the sentence vectors
+    # (care.faq_semantic) know what they are about, the terms alone do not.
+    words_only = FaqBook.of(list(book.entries.values()), weights=Weights(semantic=0))
+    for asked, expected in [
+        ("Is there a showroom I can go to?", "shop-visit"),
+        ("is the money coming back to my card soon?", "refund-timing"),
+    ]:
+        match = book.match(asked)
+        assert match.decision is not Decision.HANDOFF, asked
+        assert match.candidates[0].entry_id == expected, match
+        alone = words_only.match(asked)
+        assert expected not in [c.entry_id for c in alone.candidates], alone
+
+
 def test_traditional_chinese_is_matched_as_simplified(book: FaqBook, questions: list[dict]) -> None:
     to_traditional = opencc.OpenCC("s2t")
     chinese = [q for q in questions if q["locale"] == "zh_CN"]
@@ -101,7 +123,6 @@ def test_traditional_chinese_is_matched_as_simplified(book: FaqBook, questions: 
     assert changed > len(chinese) / 2, "the questions did change"
 
 
-@needs_shared
 def test_english_typos_find_the_same_entry(book: FaqBook) -> None:
     # Phrasings of the knowledge base with letters swapped or dropped.
     for typed, expected in [
@@ -113,10 +134,9 @@ def test_english_typos_find_the_same_entry(book: FaqBook) -> None:
         assert expected in [c.entry_id for c in match.candidates], (typed, match)
 
 
-@needs_shared
 def test_an_english_question_finds_the_entry_whatever_the_chat_language(book: FaqBook) -> None:
     match = book.match("How long does a refund take?")
 
     assert (match.decision, match.entry_id) == (Decision.ANSWER, "refund-timing")
     zh = book.answer("refund-timing", "zh_CN")
-    assert zh is not None and "退款" in zh.answer
+    assert zh is not None and "原路退回" in zh.answer

@@ -19,13 +19,13 @@ from tests.conftest import CareTeam
 from tests.e2e.conftest import PersonFactory
 from tests.helpers import RunningBot, StaffMember, buttons, en, text_of, zh
 
-KB = Path(__file__).resolve().parents[3] / "shared" / "faq" / "kb.toml"
-pytestmark = pytest.mark.skipif(not KB.exists(), reason="the shared FAQ data is not beside it")
+# A small knowledge base written for the tests (a fresh clone has no ../shared).
+KB = Path(__file__).resolve().parents[1] / "data" / "faq" / "kb.toml"
 
 
 @pytest.fixture
 async def knowledge(sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock) -> None:
-    """The shop's knowledge base, imported."""
+    """The test shop's knowledge base (tests/data/faq/kb.toml), imported."""
     async with sessionmaker.begin() as session:
         outcome = await faq.import_entries(session, read_toml(KB.read_bytes()), clock.now())
     assert outcome.ok
@@ -54,7 +54,7 @@ async def test_chinese_question_in_traditional_characters_is_answered_and_helped
 
     answer = await mei.say("退貨的運費是誰出？")
 
-    assert "运费由晨光数码承担" in text_of(answer)
+    assert "退货运费由蓝峰户外承担" in text_of(answer)
     assert buttons(answer)[:2] == [zh("✅ That helped"), zh("🙋 Ask a person")]
     said, _ = await mei.press(zh("✅ That helped"), edited=lambda m: not buttons(m))
     assert said == zh("Glad it helped!")
@@ -166,7 +166,7 @@ async def test_no_match_goes_to_a_person(
 ) -> None:  # fmt: skip
     mei = await person("美美")
 
-    reply = await mei.say("今天天气真好啊哈哈")
+    reply = await mei.say("谢谢，祝你开心")
 
     assert to_a_person(reply, "zh")
     assert await events(sessionmaker) == [("handed_off", None)]
@@ -216,9 +216,12 @@ async def test_staff_switch_faq_answers_off_and_on(
     await admin.command("/faq off refund-timing")
     reply = await anna.say("How long does a refund take?")
     assert "original payment method" not in text_of(reply)
+    answered = await anna.say("How do I cancel my order?")
+    assert "cancel it on the order page" in text_of(answered)
     assert "refund-timing" in await admin.command("/faq show refund-timing")
-    assert zh("{count} FAQ entries:").format(count=60) in await admin.command("/faq list")
-    assert "1" in await admin.command("/faq stats")
+    assert zh("{count} FAQ entries:").format(count=10) in await admin.command("/faq list")
+    stats = (await admin.command("/faq stats")).splitlines()
+    assert "1" in next(line for line in stats if "order-cancel" in line)
 
 
 async def test_a_broken_photo_costs_no_answer_and_related_entries_are_buttons(
