@@ -1566,6 +1566,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="with --webhook: the numbers of instances to measure (default 1 2 3)",
     )
     parser.add_argument(
+        "--mix",
+        choices=("texts", "commands"),
+        default="texts",
+        help="with --webhook: customers write free texts (answered by their relay to staff,"
+        " default) or send /help, /status, /profile (answered in their chat)",
+    )
+    parser.add_argument(
         "--database-server",
         help="with --webhook: the PostgreSQL server to make databases on (default"
         f" $CAREBOT_BENCH_PG_URL or {WEBHOOK_SERVER})",
@@ -1603,7 +1610,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             sys.path.insert(0, str(ROOT))
         from bench import webhook
 
-        return webhook.main(options, args.instances, args.database_server, args.json, args.keep)
+        return webhook.main(
+            options, args.instances, args.database_server, args.json, args.keep, args.mix
+        )
     console = Console(stderr=True)
     result = asyncio.run(run(options, lambda text: console.log(text), args.keep))
     print_report(result, Console())

@@ -221,6 +221,17 @@ async def healthy(ports: list[int]) -> bool:
     return True
 
 
+COMMANDS = ("/help", "/status", "/profile")
+
+
+class Asking(Customer):
+    """A customer who only sends commands answered in their own chat (``/help``,
+    ``/status``, ``/profile``: a customer lookup, the contact log, a read, the reply)."""
+
+    def _free_text(self, step: int) -> str:
+        return COMMANDS[step % len(COMMANDS)]
+
+
 def texts_only(customers: list[Customer]) -> list[Customer]:
     """The customers, set to skip registration and only write free texts.
 
@@ -236,6 +247,22 @@ def texts_only(customers: list[Customer]) -> list[Customer]:
     return customers
 
 
+async def people(
+    control: Control,
+    changes: ChatChanges,
+    count: int,
+    prefix: str,
+    desk: StaffDesk,
+    mix: str,
+) -> list[Customer]:
+    """``count`` new customers, skipping registration: writing free texts (answered by
+    their relay to staff) for ``mix="texts"``, sending commands for ``"commands"``."""
+    made = await new_customers(control, changes, count, prefix, desk)
+    if mix == "commands":
+        made = [Asking(control, changes, {"id": c.chat_id}) for c in made]
+    return texts_only(made)
+
+
 async def measure(
     name: str,
     count: int,
@@ -244,6 +271,7 @@ async def measure(
     workdir: Path,
     options: Options,
     progress: Callable[[str], None],
+    mix: str = "texts",
 ) -> Configuration:
     """Start a configuration, run the phases against it, stop it."""
     ports = [free_port() for _ in range(count)]
@@ -290,18 +318,16 @@ async def measure(
         rng = random.Random(options.seed)
         if options.warm_up:
             progress(f"{name}: warm-up")
-            warm = texts_only(await new_customers(control, changes, options.warm_up, "Warm", desk))
+            warm = await people(control, changes, options.warm_up, "Warm", desk, mix)
             await asyncio.gather(*(_run_script(c) for c in warm))
         progress(f"{name}: throughput, {options.users} customers")
-        customers = texts_only(
-            await new_customers(control, changes, options.users, "Customer", desk)
-        )
+        customers = await people(control, changes, options.users, "Customer", desk, mix)
         before = nginx_cpu_seconds()
         throughput = await closed_loop(control, customers, SCRIPT_STEPS, instances, sandbox)
         middle = nginx_cpu_seconds()
         progress(f"{name}: latency, {options.rate:g} updates/s for {options.seconds:g} s")
-        paced_customers = texts_only(
-            await new_customers(control, changes, options.paced_customers, "Paced", desk)
+        paced_customers = await people(
+            control, changes, options.paced_customers, "Paced", desk, mix
         )
         latency = await paced(
             control, paced_customers, options.rate, options.seconds, instances, sandbox, rng
@@ -329,6 +355,7 @@ async def run(
     server: str,
     progress: Callable[[str], None],
     keep: Path | None = None,
+    mix: str = "texts",
 ) -> dict[str, Any]:
     """Measure every configuration in turn; return the report."""
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -340,17 +367,21 @@ async def run(
             workdir = keep
             workdir.mkdir(parents=True, exist_ok=True)
         for name, count, webhook in configurations(instances):
-            results.append(await measure(name, count, webhook, server, workdir, options, progress))
-    return report(options, results, load_before)
+            results.append(
+                await measure(name, count, webhook, server, workdir, options, progress, mix)
+            )
+    return report(options, results, load_before, mix)
 
 
 def report(
     options: Options,
     results: list[Configuration],
     load_before: tuple[float, float, float] | None,
+    mix: str,
 ) -> dict[str, Any]:
     baseline = results[0].throughput
     return {
+        "mix": mix,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
@@ -388,7 +419,8 @@ def print_report(result: dict[str, Any], console: Console) -> None:
     runs = result["configurations"]
     options = result["options"]
     table = Table(
-        title=f"carebot on PostgreSQL: polling and webhook instances ({result['balancer']})"
+        title=f"carebot on PostgreSQL: polling and webhook instances ({result['balancer']}),"
+        f" customers sending {result['mix']}"
     )
     table.add_column("")
     for name in runs:
@@ -441,11 +473,12 @@ def main(
     server: str | None,
     json_path: Path | None,
     keep: Path | None,
+    mix: str = "texts",
 ) -> dict[str, Any]:
     """bench/inbound.py --webhook: run, print the table, return the report."""
     server = server or os.environ.get("CAREBOT_BENCH_PG_URL") or WEBHOOK_SERVER
     console = Console(stderr=True)
-    result = asyncio.run(run(options, instances, server, lambda text: console.log(text), keep))
+    result = asyncio.run(run(options, instances, server, lambda text: console.log(text), keep, mix))
     print_report(result, Console())
     if json_path:
         json_path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
