@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgresql lint browser-deps postgres catalogs bench clean
+.PHONY: run test test-sqlite test-postgresql lint browser-deps balancer-deps postgres catalogs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/carebot run
 
 ## test: everything: lint, architecture, the suite on SQLite and on PostgreSQL, browser tests
-test: $(STAMP) browser-deps postgres lint test-sqlite test-postgresql
+test: $(STAMP) browser-deps balancer-deps postgres lint test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
 	CAREBOT_TEST_DB=sqlite $(BIN)/pytest -q
@@ -45,6 +45,18 @@ browser-deps:
 	    apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; }
 	@fc-list | grep -qi "Noto Color Emoji" \
 	  || { echo "the colour emoji font is missing: apt-get install fonts-noto-color-emoji"; exit 1; }
+
+## balancer-deps: Debian's nginx, the load balancer of the several-instances webhook test
+## (tests/e2e/balancer.py; without it that test uses a small proxy of its own)
+BALANCER_PACKAGES := nginx-light
+balancer-deps:
+	@{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } || { \
+	  echo "installing Debian's $(BALANCER_PACKAGES) for the webhook tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $(BALANCER_PACKAGES) >/dev/null; }
+	@{ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; } \
+	  || { echo "nginx is missing: apt-get install nginx-light"; exit 1; }
 
 ## postgres: make sure a PostgreSQL server answers on 127.0.0.1:5432
 postgres:

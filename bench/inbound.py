@@ -7,6 +7,7 @@ in the same run, so the ratio between the two says what carebot's own work costs
     python bench/inbound.py --quick               # a smoke run, well under a minute
     python bench/inbound.py --users 300 --rate 80 --seconds 30 --json out.json
     python bench/inbound.py --conversations       # and the conversation mix (step 6)
+    python bench/inbound.py --webhook --instances 1 2 3   # polling and webhook instances
 
 Three processes share the machine: the sandbox (``python -m bot.sandbox``), the bot under
 test (``python bench/bots.py``) and this one, which plays the customers through the
@@ -101,6 +102,7 @@ FLOOD_OTHER_TEXTS = 5
 CONVERSATION_AGENTS = 4
 CONVERSATION_ROUNDS = 3  # questions (each with its answer) per customer, on average
 TARGET_TO_STAFF_MS = 2000.0
+WEBHOOK_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"  # bench/webhook.py's default
 
 # Bot API calls that show the customer something new in their chat.
 REPLY_METHODS = frozenset(
@@ -1550,6 +1552,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="count carebot's SQL statements, commits and Bot API calls per update (costs a"
         " little CPU: not for the timed figures)",
     )
+    parser.add_argument(
+        "--webhook",
+        action="store_true",
+        help="instead: carebot on PostgreSQL polling, then by webhook with --instances"
+        " instances behind a load balancer (bench/webhook.py); no echo bot, no flood",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3],
+        help="with --webhook: the numbers of instances to measure (default 1 2 3)",
+    )
+    parser.add_argument(
+        "--mix",
+        choices=("texts", "commands"),
+        default="texts",
+        help="with --webhook: customers write free texts (answered by their relay to staff,"
+        " default) or send /help, /status, /profile (answered in their chat)",
+    )
+    parser.add_argument(
+        "--database-server",
+        help="with --webhook: the PostgreSQL server to make databases on (default"
+        f" $CAREBOT_BENCH_PG_URL or {WEBHOOK_SERVER})",
+    )
     parser.add_argument("--json", type=Path, help="also write the report to this file")
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the logs and carebot's database in DIR"
@@ -1557,6 +1584,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.users < 1 or args.rate <= 0 or args.seconds <= 0 or args.flood < 1:
         parser.error("--users, --rate, --seconds and --flood must be positive")
+    if any(n < 1 for n in args.instances):
+        parser.error("--instances must be positive")
     return args
 
 
@@ -1576,6 +1605,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.quick:
         options.users, options.seconds = 30, 5.0
     options.warm_up = min(WARM_UP_CUSTOMERS, options.users)
+    if args.webhook:
+        if str(ROOT) not in sys.path:  # run as a script: bench/ and tests/ from the checkout
+            sys.path.insert(0, str(ROOT))
+        from bench import webhook
+
+        return webhook.main(
+            options, args.instances, args.database_server, args.json, args.keep, args.mix
+        )
     console = Console(stderr=True)
     result = asyncio.run(run(options, lambda text: console.log(text), args.keep))
     print_report(result, Console())

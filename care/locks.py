@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = [
     "INBOX_WORKER",
+    "MIGRATIONS",
     "OWED_SENDER",
     "PLANNER",
     "REPORTS",
@@ -41,6 +42,7 @@ REPORTS = 0x63617204  # the weekly report: owed by one process, once
 INBOX_WORKER = 0x63617205  # a worker of the update inbox is alive (number: its worker id)
 WEBHOOK = 0x63617206  # setting the webhook: one instance at a time (bot.webhook)
 SEGMENTS = 0x63617207  # the segments job (care.segments): one run at a time
+MIGRATIONS = 0x63617208  # the Alembic upgrade: one process at a time (bot/migrations/env.py)
 
 
 def number_of(name: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -364,4 +365,76 @@ async def test_the_migrations_build_what_the_models_describe(database_url: str) 
             )
     finally:
         await engine.dispose()
+    assert differences == []
+
+
+# The three migrating processes load everything first, say so, and then wait for one line
+# on stdin: the test lets them go at the same moment.
+MIGRATE_ON_CUE = """
+import sys
+import care.faq_models, care.models, bot.migrations  # what the migration would load
+from bot.db import upgrade_sync
+print("ready", flush=True)
+sys.stdin.readline()
+upgrade_sync(sys.argv[1])
+print("migrated", flush=True)
+"""
+
+
+@pytest.mark.timeout(120)
+async def test_three_processes_migrating_an_empty_database_at_once_take_turns(
+    empty_database_url: str,
+) -> None:
+    """Several instances started together on a new database all migrate it: on
+    PostgreSQL they take turns (an advisory lock); the last ones find it at head."""
+    if TEST_DB == "sqlite":
+        pytest.skip("several processes share a database on PostgreSQL only")
+    url = empty_database_url
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            MIGRATE_ON_CUE,
+            url,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None
+            assert await asyncio.wait_for(process.stdout.readline(), 60) == b"ready\n"
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write(b"go\n")
+        await asyncio.gather(*(p.stdin.drain() for p in processes if p.stdin))
+        said = [await asyncio.wait_for(p.communicate(), 60) for p in processes]
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    for process, (out, err) in zip(processes, said, strict=True):
+        assert process.returncode == 0, err.decode(errors="replace")[-3000:]
+        assert out == b"migrated\n"
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from care.models import Base
+
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            versions = (await connection.execute(sa.text("SELECT * FROM alembic_version"))).all()
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    assert [tuple(row) for row in versions] == [(head,)], "one schema, at head"
     assert differences == []

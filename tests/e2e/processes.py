@@ -26,8 +26,9 @@ CAREBOT = Path(sys.executable).parent / "carebot"
 
 
 @asynccontextmanager
-async def sandbox_process() -> AsyncIterator[str]:
-    """``python -m bot.sandbox`` with Telegram's limits on a free port; yields its URL."""
+async def sandbox_process(limits: str = "telegram") -> AsyncIterator[str]:
+    """``python -m bot.sandbox`` with Telegram's limits (``limits="off"``: none) on a free
+    port; yields its URL."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -35,7 +36,7 @@ async def sandbox_process() -> AsyncIterator[str]:
         "--port",
         "0",
         "--limits",
-        "telegram",
+        limits,
         stdout=asyncio.subprocess.PIPE,
     )
     try:

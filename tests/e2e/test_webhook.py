@@ -1,13 +1,14 @@
 """``carebot run --webhook`` as real processes (issue 14): the sandbox delivers updates by
 webhook; a wrong secret is refused; /healthz and /metrics answer; several instances on
-one PostgreSQL database behind a load balancer handle every update once, each chat in
-order, even when one of them is killed mid-stream and started again."""
+one PostgreSQL database behind a load balancer (nginx when installed: tests/e2e/balancer.py)
+handle every update once, each chat in order, even when one of them is killed mid-stream
+and started again: 2,000 updates from 200 chats over 40 connections, as issue 14 asks."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sandbox.client import SandboxClient
 from care.inbox_models import InboxState
-from tests.e2e.balancer import balancer
+from tests.e2e.balancer import balancer, free_port
 from tests.e2e.processes import TOKEN, sandbox_process, start_carebot, stop, wait_for
 from tests.e2e.test_inbox_crash import inbound_by_chat, rows_in, without_one_repeat
 from tests.helpers import Person, text_of
 
 SECRET = "webhook-secret_42"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def webhook_settings(port: int) -> dict[str, str]:
@@ -95,11 +90,11 @@ async def test_one_instance_answers_by_webhook_and_refuses_a_wrong_secret(
         assert info["pending_update_count"] == 0
 
 
-CHATS = 40
-MESSAGES = 5
+CHATS = 200
+MESSAGES = 10
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(600)
 async def test_three_instances_behind_a_balancer_survive_a_kill_of_one(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -108,8 +103,11 @@ async def test_three_instances_behind_a_balancer_survive_a_kill_of_one(
     log = tmp_path / "carebot.log"
     ports = [free_port() for _ in range(3)]
     backends = [f"http://127.0.0.1:{port}" for port in ports]
+    # Without Telegram's sending limits: a handler's reply is not paced (only the outbox
+    # is), so 200 chats writing at once would meet 429s beyond bot.delivery's retries and
+    # get an apology instead of some replies, whatever the instances and the balancer do.
     async with (
-        sandbox_process() as url,
+        sandbox_process(limits="off") as url,
         SandboxClient(url) as client,
         balancer(backends) as front,
     ):
@@ -121,13 +119,10 @@ async def test_three_instances_behind_a_balancer_survive_a_kill_of_one(
                 url, database_url, log, "--webhook", hook, **webhook_settings(port)
             )
 
-        # The first migrates the new database before the others start (migrations first,
-        # as in an upgrade: instances migrating an empty database at once would collide).
-        instances = [await start(ports[0])]
+        # All at once: they take turns to migrate (and to set the webhook).
+        instances = [await start(port) for port in ports]
         try:
-            await wait_for(lambda: listening(ports[0]), 60, "the first instance", log)
-            instances += [await start(port) for port in ports[1:]]
-            for port in ports[1:]:
+            for port in ports:
                 await wait_for(lambda port=port: listening(port), 60, "the instances", log)
             for n in range(MESSAGES):
                 await asyncio.gather(
@@ -135,17 +130,19 @@ async def test_three_instances_behind_a_balancer_survive_a_kill_of_one(
                 )
 
                 async def some_handled() -> bool:
-                    return await rows_in(sessionmaker, InboxState.DONE) >= CHATS // 2
+                    return await rows_in(sessionmaker, InboxState.DONE) >= CHATS
 
                 if n == 1:
                     await wait_for(some_handled, 60, "a part of the updates", log)
                     await stop(instances[0], signal.SIGKILL)
             instances[0] = await start(ports[0])
+            await wait_for(lambda: listening(ports[0]), 60, "the restarted instance", log)
+            restarted = time.time()
 
             async def all_handled() -> bool:
                 return await rows_in(sessionmaker, InboxState.DONE) == CHATS * MESSAGES
 
-            await wait_for(all_handled, 180, "every update to be handled", log)
+            await wait_for(all_handled, 400, "every update to be handled", log)
         finally:
             for instance in instances:
                 await stop(instance, signal.SIGTERM)
@@ -156,9 +153,53 @@ async def test_three_instances_behind_a_balancer_survive_a_kill_of_one(
             texts, repeated = without_one_repeat(written[user["id"]])
             assert texts == [f"/help {n}" for n in range(MESSAGES)], "each once, in order"
             assert repeated <= 1, "only the update in flight at the kill is handled twice"
-            replies = await client.bot_messages(user["id"])
+            replies = [text_of(m) for m in await client.bot_messages(user["id"])]
+            assert all("/complain" in reply for reply in replies), "only the help, no apology"
             assert MESSAGES <= len(replies) <= MESSAGES + repeated, "no reply missing"
         info = await webhook_info(url)
         assert info["url"] == hook and info["pending_update_count"] == 0
+        # Requests on the wire to the killed instance failed (502) and were delivered
+        # again; nothing failed once it was back.
+        assert info.get("last_error_date") is None or info["last_error_date"] <= restarted
         requests = [r["method"] for r in await client.requests()]
         assert requests.count("setWebhook") == 1, "set by one instance; the others found it"
+
+
+@pytest.mark.timeout(300)
+async def test_two_instances_carry_a_registration_from_one_to_the_other(
+    database_url: str, engine: object, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several instances share one database on PostgreSQL only")
+    log = tmp_path / "carebot.log"
+    ports = [free_port() for _ in range(2)]
+    async with (
+        sandbox_process(limits="off") as url,
+        SandboxClient(url) as client,
+        balancer([f"http://127.0.0.1:{port}" for port in ports]) as front,
+    ):
+        hook = f"{front}/telegram/hook"
+        instances = [
+            await start_carebot(url, database_url, log, "--webhook", hook, **webhook_settings(p))
+            for p in ports
+        ]
+        try:
+            for port in ports:
+                await wait_for(lambda port=port: listening(port), 60, "the instances", log)
+            # The balancer takes turns: /start and the button press of one customer land
+            # on different instances for some of them.
+            people = [
+                Person(client, await client.create_user(f"Guest{n}", language_code="en"))
+                for n in range(8)
+            ]
+            for person in people:
+                await person.say("/start")
+
+            def asks_consent(message: dict[str, Any]) -> bool:
+                return "care messages" in text_of(message)
+
+            for person in people:
+                await person.press("English", edited=asks_consent)
+        finally:
+            for instance in instances:
+                await stop(instance, signal.SIGTERM)
