@@ -55,9 +55,12 @@ BUSINESS_METHODS = frozenset(
     }
 )  # fmt: skip
 
-# Bounded retries of a request Telegram refused for now: 429 (after retry_after, if that is
-# not absurdly long) and 5xx or connection errors (with backoff). A timeout is not retried:
-# Telegram may have delivered the message, and a customer must not get it twice.
+# Bounded retries of a request Telegram refused for now: 5xx or connection errors
+# MAX_ATTEMPTS times in all (with backoff); 429s as often as Telegram asks, waiting each
+# retry_after, until the waits add up to MAX_RETRY_AFTER (a burst of replies to many
+# customers at once is answered with a run of short 429s: giving up after a few would
+# lose replies that a little patience delivers). A timeout is not retried: Telegram may
+# have delivered the message, and a customer must not get it twice.
 MAX_ATTEMPTS = 4
 MAX_RETRY_AFTER = 60.0
 BACKOFF = 0.5
@@ -277,17 +280,21 @@ class CareBot(ExtBot[None]):
             return True
 
     async def _post_with_retries(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
-        attempts = MAX_ATTEMPTS if _RETRYING.get() else 1
-        for attempt in range(1, attempts + 1):
+        retrying = _RETRYING.get()
+        attempts = MAX_ATTEMPTS if retrying else 1
+        attempt, waited = 1, 0.0
+        while True:
             try:
                 return await self._post_once(endpoint, data, **kwargs)
             except RetryAfter as error:
                 wait = _seconds(error.retry_after)
-                if attempt == attempts or wait > MAX_RETRY_AFTER:
+                if not retrying or waited + wait > MAX_RETRY_AFTER:
                     raise
+                waited += wait
                 log.warning(
-                    "%s: Telegram asks to wait %.0f s (attempt %d)", endpoint, wait, attempt
-                )
+                    "%s: Telegram asks to wait %.0f s (%.0f s in all so far)",
+                    endpoint, wait, waited,
+                )  # fmt: skip
             except (TimedOut, BadRequest):
                 # BadRequest is a NetworkError in PTB, but a 400 is final.
                 raise
@@ -295,9 +302,9 @@ class CareBot(ExtBot[None]):
                 if attempt == attempts:
                     raise
                 wait = BACKOFF * 2 ** (attempt - 1)
+                attempt += 1
                 log.warning("%s failed (%s); retrying in %.1f s", endpoint, error, wait)
             await asyncio.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _post_once(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         gate = _GATE.get()

@@ -42,6 +42,19 @@ async def test_a_429_waits_retry_after_and_then_sends(
     assert [r["error_code"] if not r["ok"] else 200 for r in attempts] == [429, 200]
 
 
+async def test_a_run_of_429s_is_waited_out_not_given_up(
+    bot: RunningBot, person: PersonFactory, client: SandboxClient
+) -> None:
+    # Many customers answered at once meet a run of short 429s: more than the few
+    # attempts a 5xx gets, well within the patience a 429 gets (MAX_RETRY_AFTER).
+    anna = await person("Anna", language_code="en")
+    await client.fault({"kind": "retry_after", "method": "sendMessage", "seconds": 1, "count": 5})
+    greeting = await anna.say("/start")
+    assert "Hello Anna" in text_of(greeting)
+    attempts = await sends_to(client, anna.id)
+    assert [r["error_code"] if not r["ok"] else 200 for r in attempts] == [429] * 5 + [200]
+
+
 async def test_persistent_failure_gives_up_and_loses_nothing(
     bot: RunningBot, person: PersonFactory, client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
