@@ -100,7 +100,11 @@ def build_application(
     if token is None:
         raise ValueError("build_application needs a token (the playground makes one)")
     clock = clock or SystemClock()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     # Every commit through these sessions tells the cache which customers it changed.
     customer_cache = CustomerCache(clock)
     # Every commit that owes a message wakes the sender of owed messages.

@@ -76,6 +76,9 @@ SQLITE_MAX_OVERFLOW = 16  # jobs, the contact log's writer, start-up
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, a busy timeout and foreign keys."""
     if make_url(url).get_backend_name() == "sqlite":
+        # SQLite has its own pool sizes (below): one writer at a time, whatever is asked.
+        kwargs.pop("pool_size", None)
+        kwargs.pop("max_overflow", None)
         ensure_sqlite_directory(url)
         if make_url(url).database not in (None, "", ":memory:") and "poolclass" not in kwargs:
             kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
 
     token: SecretStr | None = Field(default=None, description="Telegram bot token")
     database_url: str = Field(default="sqlite+aiosqlite:///var/carebot.db")
+    # PostgreSQL: connections each process keeps (the pool), and how many more it may
+    # open at busy moments. Several instances share the server's max_connections.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=20, ge=0, le=200)
     api_base_url: str = Field(default=TELEGRAM_API_BASE_URL)
     staff_chat_id: int | None = None
     admins: Annotated[list[int], NoDecode] = Field(default_factory=list)

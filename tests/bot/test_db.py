@@ -438,3 +438,26 @@ async def test_three_processes_migrating_an_empty_database_at_once_take_turns(
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     assert [tuple(row) for row in versions] == [(head,)], "one schema, at head"
     assert differences == []
+
+
+async def test_the_postgresql_pool_is_as_the_settings_say_and_sqlite_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    from bot.settings import Settings
+
+    settings = Settings(
+        database_url="postgresql://carebot@127.0.0.1:5432/x",
+        database_pool_size=3,
+        database_max_overflow=1,
+    )
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
+    pool = cast(QueuePool, engine.sync_engine.pool)
+    assert (pool.size(), pool._max_overflow) == (3, 1)
+    await engine.dispose()
+    lite = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", pool_size=3, max_overflow=1)
+    assert cast(QueuePool, lite.sync_engine.pool).size() == SQLITE_POOL_SIZE
+    await lite.dispose()
