@@ -21,9 +21,10 @@ def test_reports_benchmark_reports_the_month_its_baseline_counts(tmp_path: Path)
     )  # fmt: skip
 
     assert json.loads(out.read_text())["complaints"] == result["complaints"]
-    contacts, complaints, _ratings, care = result["baseline_counts"]
+    contacts, complaints, _ratings, care, conversations, _faq = result["baseline_counts"]
     # The report and the plain query count the same month's rows.
     assert result["complaints"] == complaints > 0
     assert result["contacts"] == contacts > 0
     assert result["figures"]["care_planned"] == care
+    assert result["conversations"]["conversations"] == conversations > 0
     assert 0 <= result["figures"]["churn_rate"] <= 1
