@@ -57,7 +57,6 @@ from care.models import (
     ComplaintStatus,
     Contact,
     Customer,
-    CustomerTag,
     CustomerType,
     Direction,
     LifecycleStage,
@@ -69,17 +68,13 @@ from care.models import (
 __all__ = [
     "ChurnReason",
     "ChurnRisk",
-    "Importance",
-    "RiskCase",
     "SegmentRules",
     "Segments",
     "Signals",
     "ValueSegment",
     "classify",
-    "mark_handled",
     "refresh",
     "refresh_after",
-    "unhandled_risks",
 ]
 
 _CUSTOMER = cast(Table, Customer.__table__)
@@ -105,14 +100,6 @@ class ChurnReason(enum.StrEnum):
     QUIET = "quiet"  # quiet for longer than their usual rhythm
     LOW_RATING = "low_rating"  # rated a resolution low, lately
     OPEN_COMPLAINT = "open_complaint"  # a complaint not yet resolved
-
-
-class Importance(enum.StrEnum):
-    """How hard we try to keep a customer (the seeds: 关键客户 / 普通客户 / 小客户)."""
-
-    KEY = "key"  # do everything to win them back: supervisors are alerted
-    NORMAL = "normal"  # try: the win-back follow-up
-    SMALL = "small"  # opportunistic: nothing extra
 
 
 @dataclass(frozen=True)
@@ -629,7 +616,7 @@ async def _write(session: AsyncSession, updates: list[dict[str, Any]], now: date
     )
     await session.execute(statement, updates)
     for values in updates:
-        _keep_loaded_current(
+        keep_loaded_current(
             session,
             values["key"],
             {**{name: values[name] for name in _SEGMENT_COLUMNS}, "segmented_at": now},
@@ -643,7 +630,7 @@ _SEGMENT_COLUMNS = (
 )  # fmt: skip
 
 
-def _keep_loaded_current(
+def keep_loaded_current(
     session: AsyncSession, customer_id: int, values: dict[str, Any], clear_handled: bool = False
 ) -> None:
     """Give a customer this session already holds the values just written around the ORM,
@@ -655,92 +642,3 @@ def _keep_loaded_current(
         set_committed_value(loaded, name, value)
     if clear_handled:
         set_committed_value(loaded, "churn_handled_at", None)
-
-
-# ----------------------------------------------------------------------------- churn
-
-
-@dataclass(frozen=True)
-class RiskCase:
-    """A customer whose churn risk is high and was not handled yet."""
-
-    customer_id: int
-    importance: Importance
-    value_segment: str | None
-    reasons: tuple[ChurnReason, ...]
-    tags: tuple[str, ...]
-
-
-def _reasons(text: str | None) -> tuple[ChurnReason, ...]:
-    known = {reason.value for reason in ChurnReason}
-    return tuple(ChurnReason(part) for part in (text or "").split(",") if part in known)
-
-
-def importance(value: str | None, tags: Iterable[str], rules: SegmentRules) -> Importance:
-    """Key: a star, or tagged with one of ``rules.key_tags``; small: a dog; else normal."""
-    if value == ValueSegment.STAR.value or set(tags) & set(rules.key_tags):
-        return Importance.KEY
-    if value == ValueSegment.DOG.value:
-        return Importance.SMALL
-    return Importance.NORMAL
-
-
-async def unhandled_risks(
-    session: AsyncSession, rules: SegmentRules, limit: int = BATCH_SIZE
-) -> list[RiskCase]:
-    """Customers whose churn risk is high and not yet handled, with their importance.
-
-    Args:
-        session: The caller's transaction.
-        rules: Which tags make a customer key.
-        limit: At most this many (the oldest ids first); the rest wait for the next run.
-    """
-    rows = (
-        await session.execute(
-            select(Customer.id, Customer.value_segment, Customer.churn_reasons)
-            .where(
-                Customer.churn_risk == ChurnRisk.HIGH.value,
-                Customer.churn_handled_at.is_(None),
-                Customer.erased_at.is_(None),
-                Customer.ended_at.is_(None),  # let go by the company: no win-back
-            )
-            .order_by(Customer.id)
-            .limit(limit)
-        )
-    ).all()
-    tags: dict[int, list[str]] = {row[0]: [] for row in rows}
-    if rows:
-        for customer_id, tag in await session.execute(
-            select(CustomerTag.customer_id, CustomerTag.tag)
-            .where(CustomerTag.customer_id.in_(list(tags)))
-            .order_by(CustomerTag.tag)
-        ):
-            tags[customer_id].append(tag)
-    return [
-        RiskCase(
-            customer_id=customer_id,
-            importance=importance(value, tags[customer_id], rules),
-            value_segment=value,
-            reasons=_reasons(reasons),
-            tags=tuple(tags[customer_id]),
-        )
-        for customer_id, value, reasons in rows
-    ]
-
-
-async def mark_handled(session: AsyncSession, customer_ids: Sequence[int], now: datetime) -> None:
-    """Record that these customers' high churn risk was handled (alerted, won back or
-    deliberately left), so that it is not handled again until it falls and rises."""
-    if customer_ids:
-        await session.execute(
-            update(_CUSTOMER)
-            .where(_CUSTOMER.c.id.in_(list(customer_ids)))
-            .values(churn_handled_at=now)
-        )
-        for customer_id in customer_ids:
-            _keep_loaded_current(session, customer_id, {"churn_handled_at": now})
-
-
-def reasons_of(text: str | None) -> tuple[ChurnReason, ...]:
-    """The churn reasons as stored on the customer (``churn_reasons``)."""
-    return _reasons(text)

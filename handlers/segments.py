@@ -15,9 +15,10 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import directory, followups, locks, segments
+from care import churn, directory, followups, locks, segments
 from care.alerts import Alert
-from care.segments import ChurnReason, Importance, RiskCase
+from care.churn import Importance, RiskCase
+from care.segments import ChurnReason
 from handlers import complaint_words as words
 from handlers import segment_words as seg
 from handlers.context import CareContext, Services
@@ -65,7 +66,7 @@ async def handle_churn_risks(session: AsyncSession, services: Services) -> int:
     rules = services.care.segments
     now = services.clock.now()
     total = 0
-    while cases := await segments.unhandled_risks(session, rules):
+    while cases := await churn.unhandled_risks(session, rules):
         for case in cases:
             if case.importance is Importance.KEY:
                 await _alert(session, services, case)
@@ -75,7 +76,7 @@ async def handle_churn_risks(session: AsyncSession, services: Services) -> int:
             if case.importance is Importance.NORMAL and ChurnReason.QUIET in case.reasons
         ]
         await followups.plan_win_backs(session, win_back, services.care, now, services.timezone)
-        await segments.mark_handled(session, [case.customer_id for case in cases], now)
+        await churn.mark_handled(session, [case.customer_id for case in cases], now)
         total += len(cases)
     return total
 

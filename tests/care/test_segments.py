@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import audiences, directory, segments
+from care import audiences, churn, directory, segments
+from care.churn import Importance
 from care.clock import ManualClock
 from care.directory import DirectoryError, DirectoryProblem
 from care.models import (
@@ -34,7 +35,7 @@ from care.models import (
 )
 from care.problems import CampaignError
 from care.records import export_customer
-from care.segments import ChurnReason, Importance, SegmentRules
+from care.segments import ChurnReason, SegmentRules
 from tests.care.test_campaigns import customer
 
 RULES = SegmentRules()
@@ -253,7 +254,7 @@ async def test_churn_risks_are_handled_once_by_importance(
     await wrote(session, small, days_ago(clock, 100))
 
     await segments.refresh(session, RULES, clock.now())
-    cases = {case.customer_id: case for case in await segments.unhandled_risks(session, RULES)}
+    cases = {case.customer_id: case for case in await churn.unhandled_risks(session, RULES)}
     assert {cid: case.importance for cid, case in cases.items()} == {
         star.id: Importance.KEY,  # a star (3 purchases, 5 contact days + tenure)
         tagged.id: Importance.KEY,  # a dog, but tagged vip
@@ -263,10 +264,10 @@ async def test_churn_risks_are_handled_once_by_importance(
     assert cases[star.id].reasons == (ChurnReason.QUIET,)
     assert cases[tagged.id].tags == ("vip",)
 
-    await segments.mark_handled(session, list(cases), clock.now())
-    assert await segments.unhandled_risks(session, RULES) == []
+    await churn.mark_handled(session, list(cases), clock.now())
+    assert await churn.unhandled_risks(session, RULES) == []
     await segments.refresh(session, RULES, clock.now())
-    assert await segments.unhandled_risks(session, RULES) == []
+    assert await churn.unhandled_risks(session, RULES) == []
 
     # Stella writes again: her risk falls and is no longer handled; quiet again, it is.
     await wrote(session, star, clock.now())
@@ -275,9 +276,7 @@ async def test_churn_risks_are_handled_once_by_importance(
     assert handled is None
     clock.advance(timedelta(days=200))
     await segments.refresh(session, RULES, clock.now(), [star.id])
-    assert [case.customer_id for case in await segments.unhandled_risks(session, RULES)] == [
-        star.id
-    ]
+    assert [case.customer_id for case in await churn.unhandled_risks(session, RULES)] == [star.id]
 
 
 async def test_audiences_by_segment_risk_and_tags_together(
