@@ -38,7 +38,7 @@ from care.conversation_models import (
     StaffTopic,
 )
 from care.customers import set_birthday
-from care.inbox_models import InboxState, InboxUpdate
+from care.inbox_models import InboxChatOwner, InboxState, InboxUpdate
 from care.models import (
     Complaint,
     ComplaintAttachment,
@@ -267,7 +267,8 @@ async def _strip_owed_messages(
 async def _forget_received_updates(session: AsyncSession, private_chats: set[int]) -> None:
     """The durable inbox (``bot.inbox``) keeps each update as Telegram sent it, names and
     words included: the customer's handled ones go, and so does the one being handled
-    (the /forget itself). Updates not yet taken are new messages, handled as such."""
+    (the /forget itself). Updates not yet taken are new messages, handled as such. The
+    chat's owner row (which worker handles it) goes too: its key is the Telegram id."""
     if not private_chats:
         return
     await session.execute(
@@ -279,6 +280,12 @@ async def _forget_received_updates(session: AsyncSession, private_chats: set[int
                 InboxUpdate.claimed_by.is_not(None),
             ),
         )
+        .execution_options(synchronize_session=False)
+    )
+    # Which worker handles the chat (several instances) names the chat too.
+    await session.execute(
+        delete(InboxChatOwner)
+        .where(InboxChatOwner.chat_key.in_(private_chats))
         .execution_options(synchronize_session=False)
     )
 
