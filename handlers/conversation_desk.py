@@ -114,11 +114,21 @@ def card_text(
         _("Assignee: {name}").format(
             name=(assignee.name or f"@{assignee.username}") if assignee else _("nobody yet")
         ),
-        _("Answer by: {due}").format(
-            due=words.local_time(conversation.first_response_due_at, timezone)
-        ),
-        _("Reply to this card or to any of the customer's messages to answer them."),
     ]  # fmt: skip
+    # What is due next: the first answer, then the resolution (nothing once closed).
+    if conversation.status == S.CLOSED.value:
+        if conversation.closed_at is not None:
+            lines.append(_("Closed: {when}").format(
+                when=words.local_time(conversation.closed_at, timezone)))  # fmt: skip
+    elif conversation.first_response_at is None:
+        lines.append(_("Answer by: {due}").format(
+            due=words.local_time(conversation.first_response_due_at, timezone)))  # fmt: skip
+    else:
+        lines.append(_("First answered: {when}").format(
+            when=words.local_time(conversation.first_response_at, timezone)))  # fmt: skip
+        lines.append(_("Resolve by: {due}").format(
+            due=words.local_time(conversation.resolve_due_at, timezone)))  # fmt: skip
+    lines.append(_("Reply to this card or to any of the customer's messages to answer them."))
     if not customer.reachable:
         lines.append(_("⚠ The customer blocked the bot: messages cannot reach them."))
     return "\n".join(lines)

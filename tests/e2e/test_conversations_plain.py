@@ -94,6 +94,20 @@ async def test_cards_replies_and_reply_command_reach_the_customer(
         name="王丽", text="Yes, in blue and in red."
     )
 
+    # Answered: the card says when, and what is due next (no "answer by" any more).
+    async def card_shows_the_answer() -> bool:
+        [shown] = [
+            m for m in await client.transcript(group) if m["message_id"] == card["message_id"]
+        ]
+        words = text_of(shown)
+        return (
+            zh("First answered: {when}").split("{")[0] in words
+            and zh("Resolve by: {due}").split("{")[0] in words
+            and zh("Answer by: {due}").split("{")[0] not in words
+        )
+
+    await wait_until(card_shows_the_answer, 20)
+
     # A reply to any relayed message too.
     await room.member(agent).reply_to(relayed, "Shall I reserve one?")
     await bot_message_in(client, anna.id, lambda m: "reserve one" in text_of(m))
