@@ -443,8 +443,11 @@ class Inbox:
         )
         settled = int(getattr(result, "rowcount", 0) or 0)
         if settled != len(update_ids):
+            # A /forget deletes the update that asked for it (care.privacy), and a worker
+            # taken for gone may have had its claims given back: say which could be.
             log.warning(
-                "inbox: %d handled update(s) had been claimed again meanwhile",
+                "inbox: %d handled update(s) no longer this worker's (erased by /forget, or"
+                " given back while it was taken for gone)",
                 len(update_ids) - settled,
             )
 
