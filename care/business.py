@@ -104,9 +104,12 @@ def route_of(customer: Customer) -> str | None:
 def window_closes_at(customer: Customer) -> datetime | None:
     """When Telegram stops letting the bot answer a Business customer (None: not one,
     or they never wrote)."""
-    if customer.channel != Channel.BUSINESS.value or customer.last_seen_at is None:
+    # Telegram counts the customer's messages, not their button presses; a customer
+    # recorded before last_message_at existed counts from when they were last seen.
+    wrote = customer.last_message_at or customer.last_seen_at
+    if customer.channel != Channel.BUSINESS.value or wrote is None:
         return None
-    return customer.last_seen_at + REPLY_WINDOW
+    return wrote + REPLY_WINDOW
 
 
 async def refusal(session: AsyncSession, customer: Customer, now: datetime) -> Refusal | None:

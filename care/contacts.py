@@ -21,20 +21,27 @@ _CONTACT = cast(Table, Contact.__table__)
 
 _AT = bindparam("at", type_=UTCDateTime())
 _SEEN = bindparam("seen", type_=UTCDateTime())  # None: nothing inbound in the batch
+_WROTE = bindparam("wrote", type_=UTCDateTime())  # None: no message (only presses)
 _CONTACT_MOVES = or_(_CUSTOMER.c.last_contact_at.is_(None), _CUSTOMER.c.last_contact_at < _AT)
 _SEEN_MOVES = and_(
     _SEEN.is_not(None),
     or_(_CUSTOMER.c.last_seen_at.is_(None), _CUSTOMER.c.last_seen_at < _SEEN),
 )
-# Moves a customer's last-contact time, and for a message from them their last-seen
-# time, forward, never back: one statement for both. A Core statement on the table: it
+_WROTE_MOVES = and_(
+    _WROTE.is_not(None),
+    or_(_CUSTOMER.c.last_message_at.is_(None), _CUSTOMER.c.last_message_at < _WROTE),
+)
+# Moves a customer's last-contact time, for anything from them their last-seen time, and
+# for a message (not a button press) their last-message time, forward, never back: one
+# statement for all three. A Core statement on the table: it
 # touches no loaded object, and nothing cached about customers depends on it.
 _MOVE_LAST_CONTACT = (
     update(_CUSTOMER)
-    .where(_CUSTOMER.c.id == bindparam("customer"), or_(_CONTACT_MOVES, _SEEN_MOVES))
+    .where(_CUSTOMER.c.id == bindparam("customer"), or_(_CONTACT_MOVES, _SEEN_MOVES, _WROTE_MOVES))
     .values(
         last_contact_at=case((_CONTACT_MOVES, _AT), else_=_CUSTOMER.c.last_contact_at),
         last_seen_at=case((_SEEN_MOVES, _SEEN), else_=_CUSTOMER.c.last_seen_at),
+        last_message_at=case((_WROTE_MOVES, _WROTE), else_=_CUSTOMER.c.last_message_at),
     )
 )
 
@@ -88,6 +95,7 @@ async def record_contacts(
     rows: list[dict[str, Any]] = []
     newest: dict[int, datetime] = {}
     newest_inbound: dict[int, datetime] = {}
+    newest_message: dict[int, datetime] = {}
     for entry in entries:
         customer_id = entry.customer_id
         if customer_id is None and entry.chat_id is not None:
@@ -113,12 +121,23 @@ async def record_contacts(
             customer_id not in newest_inbound or newest_inbound[customer_id] < entry.at
         ):
             newest_inbound[customer_id] = entry.at
+        if (
+            entry.direction == Direction.INBOUND
+            and entry.kind is not ContactKind.BUTTON
+            and (customer_id not in newest_message or newest_message[customer_id] < entry.at)
+        ):
+            newest_message[customer_id] = entry.at
     if rows:
         await session.execute(insert(_CONTACT), rows)
         await session.execute(
             _MOVE_LAST_CONTACT,
             [
-                {"customer": customer_id, "at": at, "seen": newest_inbound.get(customer_id)}
+                {
+                    "customer": customer_id,
+                    "at": at,
+                    "seen": newest_inbound.get(customer_id),
+                    "wrote": newest_message.get(customer_id),
+                }
                 for customer_id, at in newest.items()
             ],
         )

@@ -196,13 +196,16 @@ class Customer(Base):
     # The last time the customer wrote to us or pressed a button (inbound only): what
     # "quiet for N days" counts from; None for a customer who never did.
     last_seen_at: Mapped[datetime | None]
+    # The last message the customer wrote (button presses not counted): Telegram's
+    # 24-hour window for a Business account's answers counts from it (care.business).
+    last_message_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
     # When the company ended the relationship (passive churn, 被动流失: e.g. a service
     # contract ended for unpaid debts), and why; ``care.directory.end_relationship``.
     ended_at: Mapped[datetime | None]
     ended_reason: Mapped[str | None] = mapped_column(CleanString(200))
     # Where the customer last wrote from (Channel): replies owed to them go there. While
-    # it is "business", last_seen_at is their last message to the Business account,
+    # it is "business", last_message_at is their last message to the Business account,
     # which opens Telegram's 24-hour window for answers (care.business).
     # (A server default only, read back at flush: rows written with revisions before
     # 0016's columns, as the migration tests do, stay valid.)

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import business, customers
+from care import business, contacts, customers
 from care.business import ConnectionChange, ConnectionFacts, Refusal
 from care.clock import ManualClock
-from care.models import Channel
+from care.contacts import ContactEntry
+from care.models import Channel, ContactKind, Direction
 
 SHOP = ConnectionFacts(
     id="conn-1",
@@ -77,8 +78,35 @@ async def test_answers_only_within_24_hours_and_with_the_right(
     facts = ConnectionFacts(**{**SHOP.__dict__, "rights": rights, "enabled": enabled})
     await business.record_connection(session, facts, clock.now())
     lena, _ = await customers.get_or_create_customer(session, LENA, clock.now())
-    lena.last_seen_at = clock.now()
+    lena.last_seen_at = lena.last_message_at = clock.now()
     assert await business.refusal(session, lena, clock.now() + timedelta(hours=hours)) is refused
+
+
+async def test_a_button_press_does_not_reopen_the_window(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """Telegram counts the customer's messages: a press 23 hours after her last message
+    moves her last-seen time, not the 24-hour window."""
+    await business.record_connection(session, SHOP, clock.now())
+    lena, _ = await customers.get_or_create_customer(session, LENA, clock.now())
+    await session.flush()
+    wrote = clock.now()
+    pressed = wrote + timedelta(hours=23)
+    await contacts.record_contacts(session, [
+        ContactEntry(Direction.INBOUND, ContactKind.TEXT, wrote, customer_id=lena.id),
+        ContactEntry(Direction.INBOUND, ContactKind.BUTTON, pressed, customer_id=lena.id),
+    ])  # fmt: skip
+    await session.refresh(lena)
+    assert (lena.last_seen_at, lena.last_message_at) == (pressed, wrote)
+    assert business.window_closes_at(lena) == wrote + timedelta(hours=24)
+    later = wrote + timedelta(hours=25)
+    assert await business.refusal(session, lena, later) is Refusal.WINDOW_CLOSED
+    # A message of hers opens it again.
+    await contacts.record_contacts(
+        session, [ContactEntry(Direction.INBOUND, ContactKind.TEXT, later, customer_id=lena.id)]
+    )
+    await session.refresh(lena)
+    assert await business.refusal(session, lena, later + timedelta(hours=1)) is None
 
 
 def test_telegram_errors_name_the_refusal() -> None:
