@@ -11,15 +11,16 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import segments
 from care.models import Customer, CustomerTag
 from care.segments import BATCH_SIZE, ChurnReason, ChurnRisk, SegmentRules, ValueSegment
 
-_CUSTOMER = segments._CUSTOMER
+_CUSTOMER = cast(Table, Customer.__table__)
 
 
 class Importance(enum.StrEnum):

@@ -299,9 +299,13 @@ PRODUCT = ("bot", "care", "handlers")
 # bound to it, ``table("customer")``, SQL text), which no hook sees, except here:
 CORE_ALLOWED = {
     "care/contacts.py": (
-        {"last_contact_at", "last_seen_at"},
-        "the contact log moves only the last-contact and last-seen times, which the "
-        "cache does not hold",
+        {"last_contact_at", "last_seen_at", "last_message_at"},
+        "the contact log moves only the last-contact, last-seen and last-message times, "
+        "which the cache does not hold",
+    ),
+    "care/churn.py": (
+        {"churn_handled_at"},
+        "churn handling marks when a high risk was handled, which the cache does not hold",
     ),
     "care/segments.py": (
         {
