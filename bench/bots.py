@@ -23,9 +23,11 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import cProfile
 import json
 import os
 import signal
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -236,16 +238,27 @@ def main(argv: list[str] | None = None) -> None:
     # Bot errors are what we want to see; per-request chatter would cost CPU we measure.
     logs.configure("WARNING", TOKENS[args.kind])
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    asyncio.run(
-        serve(
-            args.kind,
-            args.sandbox.rstrip("/"),
-            args.database,
-            args.staff_chat,
-            args.agent,
-            args.census,
+    # BENCH_PROFILE_CAREBOT=FILE (or _ECHO): cProfile the event loop's thread into FILE
+    # (pstats), to see where a bot's CPU goes; not for timed runs.
+    profile_path = os.environ.get(f"BENCH_PROFILE_{args.kind.upper()}")
+    profiler = cProfile.Profile(time.thread_time) if profile_path else None
+    if profiler is not None:
+        profiler.enable()
+    try:
+        asyncio.run(
+            serve(
+                args.kind,
+                args.sandbox.rstrip("/"),
+                args.database,
+                args.staff_chat,
+                args.agent,
+                args.census,
+            )
         )
-    )
+    finally:
+        if profiler is not None and profile_path:
+            profiler.disable()
+            profiler.dump_stats(profile_path)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
+from bot import sqlite_driver
 from bot.customer_cache import CustomerChanges
 from care.models import Complaint, Customer, OwedMessage
 
@@ -83,6 +84,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         if make_url(url).database not in (None, "", ":memory:") and "poolclass" not in kwargs:
             kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
             kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
+        if make_url(url).get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", sqlite_driver.dbapi())
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
