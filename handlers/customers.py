@@ -159,7 +159,8 @@ async def one_customer(request: StaffRequest, query: str) -> int:
         raise Answer(
             _("Several customers match “{query}”; name one by id:").format(query=query)
             + "\n"
-            + "\n".join(match_line(match) for match in found)
+            + "\n".join(match_line(match) for match in found),
+            about=[match.id for match in found],
         )
     return found[0].id
 

@@ -60,8 +60,8 @@ async def find_lost_topics(
     async with services.sessionmaker() as session:
         floor = await owed.newest_sent_message_id(session, chat)
         known = await conversations.topic_threads(session, chat)
-    # Newest first, down to the newest message sent there before (or the chat's first).
-    window = (i for i in range(thread - 1, floor or 0, -1) if i not in known)
+    # Newest first, down to the newest message sent there before (or General's, 1).
+    window = (i for i in range(thread - 1, max(floor or 0, 1), -1) if i not in known)
     probed = list(islice(window, MAX_PROBES))
     unsure = next(window, None) is not None  # more ids than probes: not all were seen
     found, undeleted = [], []

@@ -52,11 +52,13 @@ ROLE_REFUSALS = {
 
 
 class Answer(Exception):
-    """Stop and answer the staff member with these words; nothing is changed."""
+    """Stop and answer the staff member with these words; nothing is changed.
+    ``about``: the customers the words name (a list of matches), for /forget."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, about: Iterable[int] = ()) -> None:
         super().__init__(text)
         self.text = text
+        self.about = set(about)
 
 
 # What runs after the commit and the answer: given the context and the message the reply
@@ -221,6 +223,7 @@ async def run_staff_action(
     assert user is not None
     services = context.services
     locale = staff_locale(update, services)
+    request: StaffRequest | None = None
     with use_locale(locale):
         try:
             async with services.sessionmaker.begin() as session:
@@ -237,20 +240,34 @@ async def run_staff_action(
                         await notify.owe_announcement(session, services, change)
                     if request.about:
                         reply = replace(reply, about=frozenset(request.about))
-                        if update.callback_query is None and update.effective_message:
-                            # The staff member's command names them: on record with it.
-                            command = update.effective_message
-                            await mentions.remember(
-                                session, request.about, command.chat_id, [command.message_id],
-                                services.clock.now(), by_staff=True,
-                            )  # fmt: skip
+                        # The staff member's command names them: on record with it.
+                        await _remember_command(session, update, request.about, services)
         except Answer as answer:
-            reply = Reply(answer.text, alert=True)
+            reply = Reply(answer.text, alert=True, about=frozenset(answer.about))
+            # Nothing changed, but the command may name or quote the customers it was
+            # about (or those the answer lists): on record all the same.
+            about = answer.about | (request.about if request is not None else set())
+            if about:
+                async with services.sessionmaker.begin() as session:
+                    await _remember_command(session, update, about, services)
         except tuple(errors) as error:  # nothing was changed: the transaction rolled back
             reply = Reply(errors[type(error)](error), alert=True)
     if reply is None:
         await refuse(update, context, attempt)
     return reply, locale
+
+
+async def _remember_command(
+    session: AsyncSession, update: Update, about: Iterable[int], services: Services
+) -> None:
+    """A staff member's command about these customers, for /forget (not a button press:
+    its message is the bot's, recorded where it was sent)."""
+    command = update.effective_message
+    if update.callback_query is None and command is not None:
+        await mentions.remember(
+            session, about, command.chat_id, [command.message_id], services.clock.now(),
+            by_staff=True,
+        )  # fmt: skip
 
 
 def staff_command(

@@ -50,7 +50,8 @@ async def staff_talk_about(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> dict[str, Any]:
     """Staff answer Quillon by replying to the card and with /reply, and look him up
-    with /customer (in the group and in private) and /queue; every message names him."""
+    with /customer (in the group and in private), /queue and /tag; every message names
+    him."""
     group, agent, supervisor = care_team.group_id, care_team.agent, care_team.supervisor
     card = await client.wait_for_bot_message(
         group, lambda m: NAME in text_of(m) and bool(m.get("reply_markup")), timeout=20
@@ -66,6 +67,8 @@ async def staff_talk_about(
     assert NAME in in_private
     queue = await room.member(agent).command("/queue")
     assert "Quillon" in queue
+    tags = await room.member(agent).command("/tag Brightwater")
+    assert "Quillon" in tags
     return {"answer": answer, "by_command": by_command}
 
 

@@ -31,11 +31,15 @@ async def dora_asks(
     client: SandboxClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: ManualClock,
-    group: int,
+    team: dict[str, Any],
 ) -> tuple[Customer, list[dict[str, Any]]]:
     """Dora's first question; Telegram makes her topic but its answer comes too late.
     Returns her and the topics of the chat once her question is in the topic in use."""
     assert forum_bot.built is not None
+    # On Telegram a supergroup's message 1 is its creation, and General's id: no topic
+    # is ever 1 (the bot does not probe it). The sandbox's chat starts empty.
+    group = team["group"]
+    await client.send_text(group, team["agent"]["id"], "早上好")
     owed_sender(forum_bot.built.application).read_timeout = 0.5
     await client.fault(kind="late_answer", method="createForumTopic", seconds=1.5, count=1)
     dora = Customer(client, await client.create_user("Dora", language_code="en"), timeout=20)
@@ -62,7 +66,7 @@ async def test_the_topic_made_by_the_lost_attempt_is_found_and_deleted(
 ) -> None:
     group = forum_team["group"]
     await client.clear_requests()
-    dora, _shown = await dora_asks(forum_bot, client, sessionmaker, clock, group)
+    dora, _shown = await dora_asks(forum_bot, client, sessionmaker, clock, forum_team)
 
     async def one_topic() -> bool:
         return len([t for t in await client.topics(group) if not t["is_general"]]) == 1
@@ -90,7 +94,7 @@ async def test_without_the_right_to_delete_it_staff_get_a_link_to_it(
 ) -> None:
     group = forum_team["group"]
     await client.update_chat(group, bot_rights={"can_manage_topics": True})
-    dora, topics = await dora_asks(forum_bot, client, sessionmaker, clock, group)
+    dora, topics = await dora_asks(forum_bot, client, sessionmaker, clock, forum_team)
     topic = await topic_of(sessionmaker, dora.id)
     assert topic is not None and topic.thread_id is not None
     assert len(topics) == 2, "the first one stays: the bot may not delete it"
