@@ -19,11 +19,13 @@ from care.models import Customer as CustomerRecord
 from care.models import CustomerMention, OwedMessage, OwedState
 from care.owed import Purpose
 from tests.conftest import CareTeam
-from tests.e2e.test_forget_staff_chat import (
+from tests.e2e.test_forget_staff_chat import (  # noqa: F401 (fixtures)
     NAME,
     WORDS,
     erase_rows,
     forget,
+    forum,
+    forum_bot,
     leaks,
     owed_to,
     staff_chat_leaks,
@@ -183,6 +185,29 @@ async def test_staff_messages_too_old_to_delete_are_named_to_staff(
     assert not leaks(await client.transcript(care_team.supervisor["id"]))
     tried = [r["method"] for r in await client.requests() if r["method"].startswith("delete")]
     assert tried.count("deleteMessage") == 2, "the old ones one by one, never in a batch"
+
+
+async def test_forum_the_bot_s_answers_in_general_go_too(
+    forum_bot: RunningBot,  # noqa: F811
+    client: SandboxClient,
+    forum: dict[str, Any],  # noqa: F811
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    group, agent = forum["group"], forum["agent"]["id"]
+    quillon = Customer(client, await client.create_user(NAME, language_code="en"), timeout=20)
+    await talk(client, quillon, group)
+    asked = await client.send_text(group, agent, "/customer Brightwater")
+    card = await client.wait_for_bot_message(
+        group, lambda m: NAME in text_of(m), after_message_id=asked["message_id"], timeout=20
+    )
+    assert "message_thread_id" not in card or not card.get("is_topic_message"), "in General"
+    await wait_until(lambda: _not(owed_to(sessionmaker, group)), 20)
+
+    await forget(quillon)
+    await wait_until(lambda: settled(sessionmaker), 20)
+    assert not await staff_chat_leaks(client, group, True)
+    left = {m["message_id"] for m in await client.transcript(group)}
+    assert asked["message_id"] not in left and card["message_id"] not in left
 
 
 async def _not(value: Any) -> bool:
