@@ -69,6 +69,7 @@ __all__ = [
     "topic_by_thread",
     "topic_of",
     "topic_row",
+    "topic_threads",
 ]
 
 S = ConversationStatus
@@ -524,6 +525,16 @@ async def topic_by_thread(session: AsyncSession, chat_id: int, thread_id: int) -
     return await session.scalar(
         select(StaffTopic).where(StaffTopic.chat_id == chat_id, StaffTopic.thread_id == thread_id)
     )
+
+
+async def topic_threads(session: AsyncSession, chat_id: int) -> set[int]:
+    """The thread ids of every customer topic known in ``chat_id``."""
+    found = await session.scalars(
+        select(StaffTopic.thread_id).where(
+            StaffTopic.chat_id == chat_id, StaffTopic.thread_id.is_not(None)
+        )
+    )
+    return {int(thread) for thread in found.all() if thread is not None}
 
 
 async def record_topic(

@@ -468,6 +468,36 @@ class ComplaintMessage(Base):
     )
 
 
+class CustomerMention(Base):
+    """A message in the staff chat or a staff member's private chat that is about a
+    customer and belongs to no complaint or conversation record: a staff member's answer
+    or note to them (their reply to the card, ``/reply …``), a command that names them
+    (``/customer 王``), the bot's answer to it, an alert about them. /forget
+    (``care.privacy``) deletes it; ``by_staff``: a staff member wrote it, so the bot can
+    delete it (with the right to) but never edit it.
+    """
+
+    __tablename__ = "customer_mention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    by_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index(
+            "ix_customer_mention_customer_chat_message",
+            "customer_id",
+            "chat_id",
+            "message_id",
+            unique=True,
+        ),
+        Index("ix_customer_mention_chat_message", "chat_id", "message_id"),
+    )
+
+
 class CustomerTag(Base):
     """A label on a customer (e.g. "vip", "wholesale"), for campaign audiences."""
 

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from care import complaints, conversations, locks
+from care import complaints, conversations, locks, mentions
 from care.models import Complaint, OwedMessage, OwedState
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "last_customer_delivery",
     "mark_failed",
     "mark_sent",
+    "newest_sent_message_id",
     "owe",
     "owe_card",
     "owe_card_edit",
@@ -398,6 +399,18 @@ async def mark_sent(
             session, row.conversation_id, row.chat_id, message_id, row.remember_as, now,
             source_message_id=row.source_message_id,
         )  # fmt: skip
+    if (
+        row.customer_id is not None
+        and row.complaint_id is None
+        and row.conversation_id is None
+        and row.remember_as is not None
+        and row.purpose not in CUSTOMER_BOUND
+        and message_id
+    ):
+        # About a customer only (an alert on a key customer): /forget finds it.
+        await mentions.remember(
+            session, [row.customer_id], row.chat_id, [message_id], now, by_staff=False
+        )
     if row.complaint_id is None or message_id is None:
         return row
     if row.kind in (Kind.CARD.value, Kind.CARD_EDIT.value):
@@ -519,3 +532,14 @@ async def unsettled(session: AsyncSession, **where: Any) -> list[OwedMessage]:
     query = select(OwedMessage).where(OwedMessage.state.in_(UNSETTLED))
     query = query.where(and_(*(getattr(OwedMessage, k) == v for k, v in where.items())))
     return list((await session.scalars(query.order_by(OwedMessage.id))).all())
+
+
+async def newest_sent_message_id(session: AsyncSession, chat_id: int) -> int | None:
+    """The highest message id Telegram gave a message owed to ``chat_id`` (None: none
+    known). One chat's rows go out in order, so while a row of it is retried nothing
+    newer was sent there: what Telegram made meanwhile has a higher id than this."""
+    return await session.scalar(
+        select(func.max(OwedMessage.telegram_message_id)).where(
+            OwedMessage.chat_id == chat_id, OwedMessage.state == OwedState.SENT.value
+        )
+    )

@@ -13,10 +13,11 @@ Telegram's side (the staff chats still show the customer's words) is owed in the
 transaction: :func:`forget_customer` says which complaints' cards to show again and which
 chats showed the customer's words, and :func:`owe_staff_erasure` owes each of those chats
 an ``erase`` (``care.owed``). What it deletes is found when it is sent
-(:func:`staff_copies`: the customer's forum topics and every recorded copy of their
-words; the complaint cards stay, rendered from the erased complaint), so that a copy
-still on the wire at the erasure, recorded after it, goes too: the sender sends a chat's
-rows in order, and the erase is the newest.
+(:func:`staff_copies`: the customer's forum topics, every recorded copy of their words,
+and every message about them that staff wrote or the bot answered them with, recorded
+as a ``CustomerMention`` by ``care.mentions``; the complaint cards stay, rendered from
+the erased complaint), so that a copy still on the wire at the erasure, recorded after
+it, goes too: the sender sends a chat's rows in order, and the erase is the newest.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from care.models import (
     ComplaintStatus,
     Contact,
     Customer,
+    CustomerMention,
     CustomerTag,
     Outbox,
     OutboxState,
@@ -190,6 +192,14 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
             )
         )
     await _strip_owed_messages(session, customer.id, ids, private_chats)
+    # Never kept in their own chat; were one, its row would name it (their Telegram id).
+    await session.execute(
+        delete(CustomerMention)
+        .where(
+            CustomerMention.customer_id == customer.id, CustomerMention.chat_id.in_(private_chats)
+        )
+        .execution_options(synchronize_session=False)
+    )
     await _strip_conversations(session, customer.id, now)
     await session.execute(
         update(Purchase)
@@ -346,6 +356,7 @@ async def _staff_chats(
         select(ConversationMessage.chat_id).where(_their_conversations(customer_id)),
         select(ComplaintMessage.chat_id).where(*_their_complaint_copies(customer_id)),
         select(StaffTopic.chat_id).where(StaffTopic.customer_id == customer_id),
+        select(CustomerMention.chat_id).where(CustomerMention.customer_id == customer_id),
         select(OwedMessage.chat_id).where(
             OwedMessage.customer_id == customer_id, OwedMessage.state == OwedState.SENDING.value
         ),
@@ -373,10 +384,15 @@ class StaffCopies:
     topics: tuple[tuple[int, int | None], ...]
     """Their forum topics: (``StaffTopic`` id, thread id or None if never made)."""
     message_ids: tuple[int, ...]
-    """Messages with their words or name: copies, relays, cards of their conversations,
-    alerts naming them (not their complaints' cards, which show the erased complaint)."""
+    """The bot's messages with their words or name: copies, relays, cards of their
+    conversations, alerts naming them, answers to commands about them (not their
+    complaints' cards, which show the erased complaint)."""
     old_ids: tuple[int, ...] = ()
-    """Those of them sent before ``sent_before``: too old to delete, most likely."""
+    """Those of them (and of ``staff_ids``) sent before ``sent_before``: too old to
+    delete, most likely."""
+    staff_ids: tuple[int, ...] = ()
+    """Staff members' messages about them (answers, notes, commands naming them): the
+    bot may delete them where it has the right to, never edit them."""
 
 
 def _their_conversations(customer_id: int) -> ColumnElement[bool]:
@@ -416,18 +432,32 @@ async def staff_copies(
             *_their_complaint_copies(customer_id), ComplaintMessage.chat_id == chat_id
         )
     )
+    mentions = (
+        await session.execute(
+            select(
+                CustomerMention.message_id, CustomerMention.created_at, CustomerMention.by_staff
+            ).where(CustomerMention.customer_id == customer_id, CustomerMention.chat_id == chat_id)
+        )
+    ).all()
     sent = {int(i): at for i, at in [*conversation.all(), *complaint.all()]}
-    old = [i for i, at in sent.items() if sent_before is not None and at < sent_before]
+    sent.update({int(m.message_id): m.created_at for m in mentions if not m.by_staff})
+    by_staff = {int(m.message_id): m.created_at for m in mentions if m.by_staff}
+    old = [
+        i
+        for i, at in [*sent.items(), *by_staff.items()]
+        if sent_before is not None and at < sent_before
+    ]
     return StaffCopies(
-        tuple((t.id, t.thread_id) for t in topics), tuple(sorted(sent)), tuple(sorted(old))
-    )
+        tuple((t.id, t.thread_id) for t in topics), tuple(sorted(sent)), tuple(sorted(set(old))),
+        tuple(sorted(by_staff)),
+    )  # fmt: skip
 
 
 async def forget_copies(session: AsyncSession, chat_id: int, message_ids: Sequence[int]) -> None:
     """The messages ``message_ids`` of ``chat_id`` are gone (or say nothing any more)."""
     if not message_ids:
         return
-    for model in (ConversationMessage, ComplaintMessage):
+    for model in (ConversationMessage, ComplaintMessage, CustomerMention):
         await session.execute(
             delete(model)
             .where(model.chat_id == chat_id, model.message_id.in_(list(message_ids)))

@@ -44,6 +44,7 @@ from care.models import (
 )
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
+from handlers import lost_topics
 from handlers.buttons import ConversationAction
 from handlers.context import Services
 from handlers.i18n import gettext as _
@@ -460,6 +461,9 @@ async def topic_request(
         async with services.sessionmaker.begin() as recording:
             await conversations.record_topic(recording, topic_id, **fields)
 
+    # An earlier attempt failed: its createForumTopic may have made a topic all the same.
+    retried, conversation_id, customer_id = row.last_error is not None, conversation.id, customer.id
+
     async def sync() -> None:
         nonlocal thread, shown_closed
         if thread is None:
@@ -468,6 +472,10 @@ async def topic_request(
             # At once, before anything else can fail: a retry must find it.
             await record(thread_id=thread, name=name, closed=False)
             shown_closed = False
+            if retried:
+                await lost_topics.find_lost_topics(
+                    bot, services, chat, thread, customer_id, conversation_id, read_timeout
+                )
         elif shown_name != name:
             await _unless_unchanged(
                 bot.edit_forum_topic(chat, thread, name=name, read_timeout=read_timeout)

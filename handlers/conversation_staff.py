@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import complaints, conversations
+from care import complaints, conversations, mentions
 from care import staff as staff_members
 from care.conversations import Conversation, ConversationStatus
 from care.models import Customer, Priority, StaffMember
@@ -153,6 +153,10 @@ async def _answer_in(
 ) -> str | None:
     """Owe the answer or keep the note; words for the staff member (None: nothing)."""
     now = services.clock.now()
+    # What staff wrote to (or about) the customer is theirs to have erased (/forget).
+    await mentions.remember(
+        session, [customer.id], message.chat_id, [message.message_id], now, by_staff=True
+    )
     if is_note(text):
         await conversations.add_note(session, conversation, member, text, now)
         return _("📝 Kept as an internal note; the customer does not see it.")
@@ -187,6 +191,7 @@ async def reply_action(request: StaffRequest) -> Reply:
         complaint = await complaints.find_by_number(session, number)
         if complaint is None:
             raise Answer(_("There is no complaint {number}.").format(number=number))
+        request.concerns(complaint.customer_id)
         member, name = request.member, message.from_user.first_name if message.from_user else ""
 
         async def to_complaint_customer(context: CareContext, sent: Message | None) -> None:
@@ -210,6 +215,7 @@ async def reply_action(request: StaffRequest) -> Reply:
         raise Answer(usage)
     found = await desk.conversation_facts(session, conversation.id)
     assert found is not None
+    request.concerns(found[1].id)
     _member_named(request.member, message.from_user)
     problem = await _answer_in(
         session, services, conversation, found[1], request.member, message, text, media=False

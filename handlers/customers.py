@@ -27,6 +27,7 @@ from handlers.staff_access import (
     ErrorWords,
     Reply,
     StaffRequest,
+    remember_answers,
     staff_button,
     staff_command,
     staff_places,
@@ -158,7 +159,8 @@ async def one_customer(request: StaffRequest, query: str) -> int:
         raise Answer(
             _("Several customers match “{query}”; name one by id:").format(query=query)
             + "\n"
-            + "\n".join(match_line(match) for match in found)
+            + "\n".join(match_line(match) for match in found),
+            about=[match.id for match in found],
         )
     return found[0].id
 
@@ -174,6 +176,7 @@ async def show_customer(request: StaffRequest) -> Reply:
     found = await _find(request, query)
     if not found:
         raise Answer(_("No customer matches “{query}”.").format(query=query))
+    request.concerns(*(match.id for match in found))
     if len(found) > 1:
         return Reply(
             _("Several customers match “{query}”; pick one:").format(query=query),
@@ -190,10 +193,11 @@ async def pick_customer(request: StaffRequest) -> Reply:
         raise Answer(problem_words(DirectoryProblem.NO_SUCH_CUSTOMER))
     card = await directory.customer_card(request.session, pick.customer_id)
     text, chat_id = card_text(card, request.services.timezone), request.chat_id
+    customer_id = pick.customer_id
 
     async def show(context: CareContext, _sent: Message | None) -> None:
-        for part in chunks(text):
-            await context.bot.send_message(chat_id, part)
+        ids = [(await context.bot.send_message(chat_id, part)).message_id for part in chunks(text)]
+        await remember_answers(context, [customer_id], chat_id, ids)
 
     return Reply("", after=show)
 
@@ -224,6 +228,7 @@ async def tag_customer(request: StaffRequest) -> Reply:
         who, verb, tag = " ".join(given), "", ""
     session = request.session
     customer_id = await one_customer(request, who)
+    request.concerns(customer_id)
     card = await directory.customer_card(session, customer_id)
     name = card.name or _("customer {id}").format(id=customer_id)
     if not verb:
@@ -245,6 +250,7 @@ async def topic_customer(request: StaffRequest) -> int | None:
 async def tagged(request: StaffRequest, customer_id: int, add: bool, tag: str) -> Reply:
     """Put the tag on the customer or take it off; say so, with their tags now."""
     session = request.session
+    request.concerns(customer_id)
     card = await directory.customer_card(session, customer_id)
     name = card.name or _("customer {id}").format(id=customer_id)
     changed = await directory.set_tag(session, customer_id, tag, on=add)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ForceReply, Message, ReplyParameters, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import business, complaints, contacts, conversation_deadlines
+from care import business, complaints, contacts, conversation_deadlines, mentions
 from care import staff as staff_members
 from care.complaints import Change, Complaint, Refusal, Refused
 from care.deadlines import SlaStage
@@ -232,11 +232,13 @@ async def target_complaint(request: StaffRequest, usage: str) -> tuple[Complaint
         complaint = await complaints.find_by_number(session, number)
         if complaint is None or complaints.status_of(complaint) is S.DRAFT:
             raise Answer(_("There is no complaint {number}.").format(number=number))
+        request.concerns(complaint.customer_id)
         return complaint, rest[0].strip() if rest else ""
     replied = message.reply_to_message if message is not None else None
     if message is not None and replied is not None:
         owner = await complaints.message_owner(session, message.chat_id, replied.message_id)
         if owner is not None:
+            request.concerns(owner[0].customer_id)
             return owner[0], arguments
     raise Answer(usage)
 
@@ -348,6 +350,12 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
                 if purpose not in TO_CUSTOMER and purpose != RESOLVE_PROMPT:
                     return
                 staff = await staff_members.find_staff(session, user.id)
+                if staff is not None:
+                    # Their words to (or about) the customer: erased with them (/forget).
+                    await mentions.remember(
+                        session, [complaint.customer_id], message.chat_id,
+                        [message.message_id], services.clock.now(), by_staff=True,
+                    )  # fmt: skip
                 if staff is not None and purpose == RESOLVE_PROMPT:
                     resolution = await resolve_with_note(session, complaint, staff, text, services)
                     for change in resolution.changes:
@@ -463,6 +471,7 @@ async def show_queue(request: StaffRequest) -> Reply:
             ).format(count=len(rows))
         )
         lines += [queue_line(c, team, services.timezone, now) for c in rows[:QUEUE_SHOWN]]
+        request.concerns(*(c.customer_id for c in rows[:QUEUE_SHOWN]))
         if len(rows) > QUEUE_SHOWN:
             lines.append(_("…and {count} more.").format(count=len(rows) - QUEUE_SHOWN))
     if talks:
@@ -476,6 +485,7 @@ async def show_queue(request: StaffRequest) -> Reply:
             ).format(count=len(talks))
         )
         for conversation, customer in talks[:QUEUE_SHOWN]:
+            request.concerns(customer.id)
             assignee = team.get(conversation.assignee_id) if conversation.assignee_id else None
             lines.append(
                 conversation_desk.queue_line(

@@ -20,14 +20,15 @@ An action stops with words and no change by raising :class:`Answer`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
+from care import mentions
 from care import staff as staff_members
 from care.complaints import Change
 from care.locales import locale_for_language_code
@@ -51,11 +52,13 @@ ROLE_REFUSALS = {
 
 
 class Answer(Exception):
-    """Stop and answer the staff member with these words; nothing is changed."""
+    """Stop and answer the staff member with these words; nothing is changed.
+    ``about``: the customers the words name (a list of matches), for /forget."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, about: Iterable[int] = ()) -> None:
         super().__init__(text)
         self.text = text
+        self.about = set(about)
 
 
 # What runs after the commit and the answer: given the context and the message the reply
@@ -74,6 +77,8 @@ class Reply:
     after: After | None = None
     # A button's answer shown as an alert (a refusal, or words to read) instead of a toast.
     alert: bool = False
+    # The customers it names or quotes (``StaffRequest.concerns``): /forget deletes it.
+    about: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -89,6 +94,13 @@ class StaffRequest:
     # The language the reader reads (``handlers.i18n`` is already set to it).
     locale: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # The customers the action is about: see :meth:`concerns`.
+    about: set[int] = field(default_factory=set)
+
+    def concerns(self, *customer_ids: int) -> None:
+        """The command (and the answer to it) names or quotes these customers: both are
+        recorded against them (``care.mentions``), so that /forget deletes them."""
+        self.about.update(customer_ids)
 
     @property
     def message(self) -> Message | None:
@@ -211,6 +223,7 @@ async def run_staff_action(
     assert user is not None
     services = context.services
     locale = staff_locale(update, services)
+    request: StaffRequest | None = None
     with use_locale(locale):
         try:
             async with services.sessionmaker.begin() as session:
@@ -225,13 +238,36 @@ async def run_staff_action(
                         # Owed with the change: nobody is told of a change rolled back,
                         # and no change committed goes untold.
                         await notify.owe_announcement(session, services, change)
+                    if request.about:
+                        reply = replace(reply, about=frozenset(request.about))
+                        # The staff member's command names them: on record with it.
+                        await _remember_command(session, update, request.about, services)
         except Answer as answer:
-            reply = Reply(answer.text, alert=True)
+            reply = Reply(answer.text, alert=True, about=frozenset(answer.about))
+            # Nothing changed, but the command may name or quote the customers it was
+            # about (or those the answer lists): on record all the same.
+            about = answer.about | (request.about if request is not None else set())
+            if about:
+                async with services.sessionmaker.begin() as session:
+                    await _remember_command(session, update, about, services)
         except tuple(errors) as error:  # nothing was changed: the transaction rolled back
             reply = Reply(errors[type(error)](error), alert=True)
     if reply is None:
         await refuse(update, context, attempt)
     return reply, locale
+
+
+async def _remember_command(
+    session: AsyncSession, update: Update, about: Iterable[int], services: Services
+) -> None:
+    """A staff member's command about these customers, for /forget (not a button press:
+    its message is the bot's, recorded where it was sent)."""
+    command = update.effective_message
+    if update.callback_query is None and command is not None:
+        await mentions.remember(
+            session, about, command.chat_id, [command.message_id], services.clock.now(),
+            by_staff=True,
+        )  # fmt: skip
 
 
 def staff_command(
@@ -296,11 +332,28 @@ def staff_button(
 async def send_reply(context: CareContext, message: Message, reply: Reply) -> None:
     """Answer a command in parts Telegram accepts, the buttons on the last; then ``after``."""
     parts = chunks(reply.text)
+    ids = []
     for part in parts[:-1]:
-        await message.reply_text(part)
+        ids.append((await message.reply_text(part)).message_id)
     sent = await message.reply_text(parts[-1], reply_markup=reply.keyboard)
+    await remember_answers(context, reply.about, message.chat_id, [*ids, sent.message_id])
     if reply.after is not None:
         await reply.after(context, sent)
+
+
+async def remember_answers(
+    context: CareContext, customer_ids: Iterable[int], chat_id: int, message_ids: list[int]
+) -> None:
+    """The bot's answers that name or quote these customers, on record (``care.mentions``)
+    right after Telegram took them, for /forget. (Their ids exist only now: a process
+    killed in between leaves them unrecorded; the command itself was recorded with it.)"""
+    if not customer_ids:
+        return
+    services = context.services
+    async with services.sessionmaker.begin() as session:
+        await mentions.remember(
+            session, customer_ids, chat_id, message_ids, services.clock.now(), by_staff=False
+        )
 
 
 async def answer_button(context: CareContext, query: CallbackQuery, reply: Reply) -> None:

@@ -81,6 +81,6 @@ async def owe_alert(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
             text=words, complaint_id=complaint_id, conversation_id=conversation_id,
             customer_id=customer_id, fallback_chat_id=recipient.fallback_chat_id,
-            remember_as=MENTION if complaint_id or conversation_id else None,
+            remember_as=MENTION if complaint_id or conversation_id or customer_id else None,
         )  # fmt: skip
     return len(chats)

@@ -267,3 +267,12 @@ def numbered_parts(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         part + ("\n…" if number < count else "\n") + f"({number}/{count})"
         for number, part in enumerate(parts, start=1)
     ]
+
+
+def message_link(chat: int, message_id: int) -> str | None:
+    """A link to a message of a supergroup (``-100…``), as Telegram's "Copy link" makes
+    for a private one; None for other chats, which have no such links."""
+    digits = str(chat)
+    if not digits.startswith("-100"):
+        return None
+    return f"https://t.me/c/{digits[4:]}/{message_id}"

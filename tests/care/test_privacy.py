@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import complaints, contacts, owed, privacy, purchases, staff
+from care import complaints, contacts, mentions, owed, privacy, purchases, staff
 from care.clock import ManualClock
 from care.models import (
     Complaint,
@@ -226,3 +226,37 @@ async def test_a_care_message_sent_during_the_erasure_is_logged_without_its_word
         )
     ).all()
     assert [tuple(row) for row in logged] == [("out", None, None)]
+
+
+async def test_staff_messages_and_the_bot_s_answers_about_a_customer_are_copies_to_clear(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    lin, _complaint = await customer_with_complaint(session, clock, 4242, "Broken lid")
+    other, theirs = await customer_with_complaint(session, clock, 4343, "Late parcel")
+    supervisor_chat = 777
+    # A staff member's reply and a /customer command; the bot's answers (one lists both
+    # customers); an alert in a supervisor's private chat.
+    await mentions.remember(session, [lin.id], STAFF_GROUP, [501, 502], clock.now(), by_staff=True)
+    await mentions.remember(
+        session, [lin.id, other.id], STAFF_GROUP, [503], clock.now(), by_staff=False
+    )
+    await mentions.remember(session, [lin.id], supervisor_chat, [9], clock.now(), by_staff=False)
+    # Recorded twice (a /reply is both an answer and a command): one row.
+    await mentions.remember(session, [lin.id], STAFF_GROUP, [501], clock.now(), by_staff=True)
+
+    erasure = await privacy.forget_customer(session, lin, clock.now())
+
+    assert erasure.staff_chats == (STAFF_GROUP, supervisor_chat)
+    copies = await privacy.staff_copies(session, lin.id, STAFF_GROUP)
+    assert copies.staff_ids == (501, 502), "staff's own: deleted, never edited"
+    assert 503 in copies.message_ids and 501 not in copies.message_ids
+    later = clock.now() + timedelta(seconds=1)
+    old = await privacy.staff_copies(session, lin.id, STAFF_GROUP, sent_before=later)
+    assert {501, 502, 503} <= set(old.old_ids)
+    private = await privacy.staff_copies(session, lin.id, supervisor_chat)
+    assert private.message_ids == (9,) and private.staff_ids == ()
+    # The listing is gone once deleted, for the other customer too.
+    await privacy.forget_copies(session, STAFF_GROUP, [503])
+    assert (await privacy.staff_copies(session, other.id, STAFF_GROUP)).message_ids == (
+        theirs.id * 10 + 1,
+    )
