@@ -177,6 +177,7 @@ def build_application(
     application.bot_data[SERVICES_KEY] = services
     # A chat this process takes over from another: its dialogue state from the database.
     inbox.refresh_chats = functools.partial(refresh_conversations, application)
+    inbox.contact_log = contact_log
     application.bot_data["carebot.admins"] = tuple(settings.admins)
     application.bot_data[CONTACT_LOG_KEY] = contact_log
     register_handlers(application)

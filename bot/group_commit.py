@@ -58,6 +58,8 @@ class GroupCommit(Generic[Item]):
             :meth:`open` (or the first batch) until :meth:`close`. Callers that hold a
             pooled connection while they wait (a handler that sends a message inside its
             transaction) then cannot starve the writer of connections.
+        committed: Called with what ``write`` returned, after its transaction committed
+            (never for one that failed), before the callers are told.
     """
 
     def __init__(
@@ -68,8 +70,10 @@ class GroupCommit(Generic[Item]):
         name: str,
         max_batch: int = 500,
         own_connection: bool = False,
+        committed: Callable[[object], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._committed = committed
         self._write = write
         self._name = name
         self._max_batch = max_batch
@@ -141,7 +145,7 @@ class GroupCommit(Generic[Item]):
     async def _commit(self, batch: list[Waiting[Item]], retry: bool = True) -> None:
         try:
             async with self._transaction() as session:
-                await self._write(session, [item for item, _future in batch])
+                result = await self._write(session, [item for item, _future in batch])
         except Exception as error:
             if retry and self._own_connection and _lost_connection(error):
                 # Our connection went stale while idle (a server restart, an idle
@@ -164,6 +168,8 @@ class GroupCommit(Generic[Item]):
                     _fail(future, failed, cause=error)
             return
         self.transactions += 1
+        if self._committed is not None:
+            self._committed(result)
         for _item, future in batch:
             if not future.done():  # its caller may have been cancelled meanwhile
                 future.set_result(None)
@@ -171,10 +177,12 @@ class GroupCommit(Generic[Item]):
     async def _commit_alone(self, item: Item) -> None:
         try:
             async with self._sessionmaker.begin() as session:
-                await self._write(session, [item])
+                result = await self._write(session, [item])
         except Exception as error:
             raise CommitFailed(f"{self._name}: the transaction failed: {error}") from error
         self.transactions += 1
+        if self._committed is not None:
+            self._committed(result)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:

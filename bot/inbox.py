@@ -8,6 +8,11 @@ claim each chat's oldest unhandled update (one chat's updates one at a time, in
 it done. A process that dies loses nothing: its claims are given back (see below) and
 another worker, or the same process started again, takes the update anew.
 
+The transactions an update costs are few: the one that writes it also claims it when its
+chat has nothing older waiting, and the one that marks it done also writes its contact
+log entries (``bot.contact_log``, deferred while it was handled) and claims its chat's
+next update. Between them, the handlers' own.
+
 The one accepted exception to "handled once": the handlers commit their own work and
 send their replies before the row is marked done (in the next group commit, a few
 milliseconds later). A process killed in between handles that update again after the
@@ -59,10 +64,13 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.contact_log import ContactLog
+from bot.contact_log import Deferred as DeferredContacts
 from bot.group_commit import GroupCommit
 from bot.metrics import Metrics
 from care import locks
 from care.clock import Clock
+from care.contacts import ContactEntry
 from care.inbox_models import InboxChatOwner, InboxState, InboxUpdate
 
 # Built once: an alias made per call costs its column proxies again on every claim.
@@ -119,6 +127,22 @@ class AlreadyInInbox(asyncio.Queue[object]):
 _FINAL = (TelegramError,)
 
 
+@dataclass(frozen=True)
+class _Handled:
+    """An update handled without error, and the contact log entries it deferred."""
+
+    update_id: int
+    contacts: Sequence[ContactEntry]
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """What a transaction claimed, for :meth:`Inbox._launch` once it committed."""
+
+    rows: Sequence[InboxUpdate]
+    taken_over: Sequence[int]
+
+
 @dataclass
 class _Outcome:
     """What the error handler saw while this task's update was handled."""
@@ -172,12 +196,26 @@ class Inbox:
         self._retention = retention
         self._concurrency = concurrency
         self._arrivals: GroupCommit[Arrival] = GroupCommit(
-            sessionmaker, self._insert, name="inbox", own_connection=True
+            sessionmaker,
+            self._insert,
+            name="inbox",
+            own_connection=True,
+            committed=self._launch_claimed,
         )
-        self._done: GroupCommit[int] = GroupCommit(
-            sessionmaker, self._mark_done, name="inbox done", own_connection=True
+        self._done: GroupCommit[_Handled] = GroupCommit(
+            sessionmaker,
+            self._mark_done,
+            name="inbox done",
+            own_connection=True,
+            committed=self._launch_claimed,
         )
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        # Claimed by a transaction that committed, not yet in _in_flight (see _launch).
+        self._launching = 0
+        self._launches: set[asyncio.Task[None]] = set()
+        self._context = contextvars.copy_context()
+        # Where the handlers' contact log entries are deferred to (set by ``bot.app``).
+        self.contact_log: ContactLog | None = None
         self._wake = asyncio.Event()
         self._application: Application | None = None
         self._workers: list[asyncio.Task[None]] = []
@@ -203,9 +241,10 @@ class Inbox:
         self.counts.received += len(arrivals)
         self.metrics.updates_received.inc(len(arrivals))
         self.counts.last_received = time.monotonic()
-        self._wake.set()
+        if self._application is None:
+            self._wake.set()  # not started: nothing was claimed with them
 
-    async def _insert(self, session: AsyncSession, arrivals: Sequence[Arrival]) -> None:
+    async def _insert(self, session: AsyncSession, arrivals: Sequence[Arrival]) -> _Claimed:
         now = self._clock.now()
         rows = {
             arrival.update_id: {
@@ -223,12 +262,64 @@ class Inbox:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(InboxUpdate).on_conflict_do_nothing(index_elements=["update_id"])
         await session.execute(statement, list(rows.values()))
+        # Claimed at once where their chats have nothing older waiting: no transaction
+        # of the dispatcher's for them.
+        return await self._claim_more(session)
+
+    async def _claim_more(self, session: AsyncSession) -> _Claimed:
+        """Claim what there is room for, in the caller's transaction (nothing before
+        :meth:`start`, nothing once stopping)."""
+        free = self._concurrency - len(self._in_flight) - self._launching
+        if self._application is None or self._stopping or free <= 0:
+            return _Claimed((), ())
+        claimed = await self._claim(session, free)
+        taken_over = await self._own(session, claimed)
+        return _Claimed(claimed, taken_over)
+
+    def _launch_claimed(self, claimed: object) -> None:
+        """After a commit that claimed updates: hand them to the application.
+
+        Called in the task of whoever committed (a handler's, through the group
+        commit): the launch starts from the inbox's own context, not that task's (its
+        locale, its Business chat, its deferred contacts).
+        """
+        if isinstance(claimed, _Claimed) and claimed.rows:
+            self._launching += len(claimed.rows)
+            launch = asyncio.create_task(
+                self._launch(claimed), name="inbox launch", context=self._context.copy()
+            )
+            self._launches.add(launch)
+            launch.add_done_callback(self._launches.discard)
+
+    async def _launch(self, claimed: _Claimed) -> None:
+        """Read the dialogue state of chats taken over, then start each update's task
+        (the caller has counted them in ``_launching``)."""
+        try:
+            if claimed.taken_over and self.refresh_chats is not None:
+                try:
+                    await self.refresh_chats(claimed.taken_over)
+                except Exception:
+                    log.exception(
+                        "inbox: the dialogue state of %d chat(s) taken over could not be read;"
+                        " their updates go on",
+                        len(claimed.taken_over),
+                    )
+            for row in claimed.rows:
+                task = asyncio.create_task(
+                    self._handle(row.update_id, row.payload, row.attempts),
+                    context=self._context.copy(),
+                )
+                self._in_flight[row.update_id] = task
+        finally:
+            self._launching -= len(claimed.rows)
 
     # --- working ---------------------------------------------------------------------
 
     async def start(self, application: Application) -> None:
         """Start handing updates to ``application`` (which must be initialised)."""
         self._application = application
+        # Updates are handled in copies of this context, whoever claimed them.
+        self._context = contextvars.copy_context()
         application.add_error_handler(_note_failure)
         await self._arrivals.open()
         await self._done.open()
@@ -266,6 +357,7 @@ class Inbox:
         for worker in self._workers:
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
+        await asyncio.gather(*self._launches, return_exceptions=True)
         if self._in_flight:
             await asyncio.wait(list(self._in_flight.values()), timeout=grace)
         for task in list(self._in_flight.values()):
@@ -300,9 +392,8 @@ class Inbox:
         next_recovery = time.monotonic()
         while not self._stopping:
             self._wake.clear()
-            free = self._concurrency - len(self._in_flight)
-            claimed: list[InboxUpdate] = []
-            taken_over: list[int] = []
+            free = self._concurrency - len(self._in_flight) - self._launching
+            claimed = _Claimed((), ())
             if free > 0:
                 try:
                     if time.monotonic() >= next_recovery:
@@ -310,8 +401,7 @@ class Inbox:
                             await self._recover(session)
                         next_recovery = time.monotonic() + RECOVER_EVERY_SECONDS
                     async with self._sessionmaker.begin() as session:
-                        claimed = await self._claim(session, free)
-                        taken_over = await self._own(session, claimed)
+                        claimed = await self._claim_more(session)
                         if time.monotonic() >= next_prune:
                             await self._prune(session)
                             next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
@@ -319,17 +409,11 @@ class Inbox:
                     log.exception("inbox: could not claim updates; trying again")
                     await asyncio.sleep(1.0)
                     continue
-            if taken_over and self.refresh_chats is not None:
-                try:
-                    await self.refresh_chats(taken_over)
-                except Exception:
-                    log.exception("inbox: the dialogue state of %d chat(s) taken over could "
-                                  "not be read; their updates go on", len(taken_over))  # fmt: skip
-            for row in claimed:
-                task = asyncio.create_task(self._handle(row.update_id, row.payload, row.attempts))
-                self._in_flight[row.update_id] = task
-            if claimed and len(claimed) == free:
-                continue  # maybe more waiting; a finished task wakes us anyway
+            if claimed.rows:
+                self._launching += len(claimed.rows)
+                await self._launch(claimed)
+            if claimed.rows and len(claimed.rows) == free:
+                continue  # maybe more waiting; a finished task claims on anyway
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_LOOK_SECONDS)
 
@@ -400,6 +484,10 @@ class Inbox:
         assert self._application is not None
         outcome = _Outcome()
         token = _OUTCOME.set(outcome)
+        # This task's contact log entries go into the transaction that settles it.
+        deferred: DeferredContacts | None = None
+        if self.contact_log is not None:
+            deferred = self.contact_log.deferring()
         started = time.perf_counter()
         try:
             update_ = Update.de_json(payload, self._application.bot)
@@ -409,21 +497,28 @@ class Inbox:
         finally:
             _OUTCOME.reset(token)
         self.metrics.handler_seconds.observe(time.perf_counter() - started)
+        contacts = ContactLog.taken(deferred) if deferred is not None else []
+        settled = False
         try:
             if outcome.error is None:
-                await self._done.submit(update_id)
+                await self._done.submit(_Handled(update_id, contacts))
                 self.counts.handled += 1
                 self.metrics.updates_handled.inc()
+                settled = True
             else:
-                await self._failed(update_id, attempts, outcome.error)
+                await self._failed(update_id, attempts, outcome.error, contacts)
         except Exception:
             # The claim runs out and the update is handled again (logged: it is rare).
             log.exception("inbox: could not settle update %d", update_id)
         finally:
             self._in_flight.pop(update_id, None)
-            self._wake.set()
+            if not settled:  # the done mark's transaction claims on; this did not
+                self._wake.set()
 
-    async def _mark_done(self, session: AsyncSession, update_ids: Sequence[int]) -> None:
+    async def _mark_done(self, session: AsyncSession, handled: Sequence[_Handled]) -> _Claimed:
+        if self.contact_log is not None:
+            await self.contact_log.write(session, [c for h in handled for c in h.contacts])
+        update_ids = [h.update_id for h in handled]
         result = await session.execute(
             update(InboxUpdate)
             .where(
@@ -450,8 +545,16 @@ class Inbox:
                 " given back while it was taken for gone)",
                 len(update_ids) - settled,
             )
+        # The chats' next updates, now that these are out of their way.
+        return await self._claim_more(session)
 
-    async def _failed(self, update_id: int, attempts: int, error: BaseException) -> None:
+    async def _failed(
+        self,
+        update_id: int,
+        attempts: int,
+        error: BaseException,
+        contacts: Sequence[ContactEntry] = (),
+    ) -> None:
         self.counts.failed += 1
         self.metrics.updates_failed.inc()
         text = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
@@ -468,6 +571,10 @@ class Inbox:
                 "inbox: update %d failed (attempt %d); again in %.0f s", update_id, attempts, wait
             )
         async with self._sessionmaker.begin() as session:
+            # What the customer wrote and was told is on the record, failure or not (as
+            # it would have been without the deferral); a retry logs the message again.
+            if self.contact_log is not None:
+                await self.contact_log.write(session, contacts)
             await session.execute(
                 update(InboxUpdate)
                 .where(InboxUpdate.update_id == update_id, InboxUpdate.claimed_by == self.worker_id)
@@ -535,7 +642,8 @@ class Inbox:
         """Wait until nothing is waiting or in hand (for tests and benchmarks)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if not self._in_flight and await pending(self._sessionmaker) == 0:
+            idle = not self._in_flight and not self._launching
+            if idle and await pending(self._sessionmaker) == 0:
                 return True
             await asyncio.sleep(0.05)
         return False

@@ -70,7 +70,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     """A cursor with nothing open between statements: all it knows came back with its
     last statement."""
 
-    __slots__ = ("_description", "_rowcount", "_lastrowid")
+    __slots__ = ("_description", "_lastrowid", "_rowcount")
     _awaitable_cursor_close = False  # nothing to close
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
@@ -143,7 +143,7 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     transaction SQLite does not have open."""
 
     __slots__ = ()
-    _cursor_cls = OneTripCursor
+    _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
     def _open(self) -> bool:
         raw: sqlite3.Connection | None = self._connection._connection

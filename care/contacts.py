@@ -63,8 +63,32 @@ class ContactEntry:
     telegram_message_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the log needs to know of a customer before it writes: when they were last
+    seen (before these entries), and whether they were erased."""
+
+    last_seen_at: datetime | None
+    erased: bool
+
+
+async def seen_of(session: AsyncSession, customer_ids: set[int]) -> dict[int, Seen]:
+    """:class:`Seen` of these customers, in one statement."""
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        select(_CUSTOMER.c.id, _CUSTOMER.c.last_seen_at, _CUSTOMER.c.erased_at).where(
+            _CUSTOMER.c.id.in_(customer_ids)
+        )
+    )
+    return {row.id: Seen(row.last_seen_at, row.erased_at is not None) for row in rows}
+
+
 async def record_contacts(
-    session: AsyncSession, entries: Sequence[ContactEntry]
+    session: AsyncSession,
+    entries: Sequence[ContactEntry],
+    *,
+    seen: dict[int, Seen] | None = None,
 ) -> list[int | None]:
     """Log many messages at once and move each customer's last-contact and last-seen times.
 
@@ -76,6 +100,9 @@ async def record_contacts(
     Args:
         session: The session whose transaction the caller commits.
         entries: The messages, oldest first.
+        seen: :func:`seen_of` every customer the entries name by id, when the caller
+            has it; without it, only those named by outbound entries are checked for
+            an erasure.
 
     Returns:
         For each entry, the customer it was logged for, or None for a chat that belongs
@@ -90,7 +117,10 @@ async def record_contacts(
         for e in entries
         if e.customer_id is not None and e.direction is Direction.OUTBOUND
     }
-    erased = await _erased_among(session, named_outbound)
+    if seen is not None:
+        erased = {customer_id for customer_id, facts in seen.items() if facts.erased}
+    else:
+        erased = await _erased_among(session, named_outbound)
     logged: list[int | None] = []
     rows: list[dict[str, Any]] = []
     newest: dict[int, datetime] = {}
@@ -103,7 +133,8 @@ async def record_contacts(
         logged.append(customer_id)
         if customer_id is None:
             continue
-        # A care message sent while its customer was being erased is logged as erased.
+        # A care message sent while its customer was being erased is logged as erased,
+        # and so is a message logged after the erasure it asked for (/forget's own).
         keep = customer_id not in erased
         rows.append(
             {

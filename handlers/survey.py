@@ -188,7 +188,7 @@ async def take_comment(update: Update, context: CareContext) -> int:
     services = context.services
     async with services.sessionmaker.begin() as session:
         history = await contacts.contact_history(session, view.id, limit=RECENT_CONTACTS)
-        complaint_id = rated_just_before(history)
+        complaint_id = rated_just_before(history, message.message_id)
         loaded = (
             await _own_complaint(session, complaint_id, view.id)
             if complaint_id is not None
@@ -220,15 +220,20 @@ async def take_comment(update: Update, context: CareContext) -> int:
     return END
 
 
-def rated_just_before(history: list[Contact]) -> int | None:
+def rated_just_before(history: list[Contact], current_message_id: int) -> int | None:
     """The complaint the customer rated with their previous message, if that was a rating.
 
-    ``history`` ends with the message being handled (logged before any handler runs).
+    ``history`` may end with the message being handled (``current_message_id``) or not:
+    the inbox logs an update's message when it is done (``bot.contact_log``).
     """
-    inbound = [c for c in history if c.direction == Direction.INBOUND.value]
-    if len(inbound) < 2:
+    inbound = [
+        c
+        for c in history
+        if c.direction == Direction.INBOUND.value and c.telegram_message_id != current_message_id
+    ]
+    if not inbound:
         return None
-    previous = inbound[-2]
+    previous = inbound[-1]
     if previous.kind != ContactKind.BUTTON.value or not previous.text:
         return None
     rating = Rating.parse(previous.text)

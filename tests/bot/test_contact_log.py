@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -135,7 +136,9 @@ async def test_a_row_the_driver_refuses_fails_only_its_own_caller(
     ids = await new_customers(sessionmaker, clock, 40)
     write = contacts.record_contacts
 
-    async def refusing(session: AsyncSession, entries: Sequence[ContactEntry]) -> list[int | None]:
+    async def refusing(
+        session: AsyncSession, entries: Sequence[ContactEntry], **kwargs: Any
+    ) -> list[int | None]:
         if any(entry.text == "unstorable" for entry in entries):
             raise refusal
         return await write(session, entries)
@@ -172,7 +175,7 @@ async def test_a_failed_transaction_fails_its_callers_and_the_log_goes_on(
 ) -> None:
     [anna] = await new_customers(sessionmaker, clock, 1)
 
-    async def locked(session: AsyncSession, entries: Sequence[ContactEntry]) -> None:
+    async def locked(session: AsyncSession, entries: Sequence[ContactEntry], **kw: Any) -> None:
         raise OperationalError("INSERT INTO contact", {}, Exception("database is locked"))
 
     monkeypatch.setattr(contacts, "record_contacts", locked)

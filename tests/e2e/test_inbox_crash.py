@@ -49,15 +49,6 @@ async def inbound_by_chat(
         return written
 
 
-def without_one_repeat(texts: list[str]) -> tuple[list[str], int]:
-    """``texts`` with adjacent repeats removed, and how many there were."""
-    kept: list[str] = []
-    for text in texts:
-        if not kept or kept[-1] != text:
-            kept.append(text)
-    return kept, len(texts) - len(kept)
-
-
 @pytest.mark.timeout(240)  # two carebot starts: slow on a busy machine
 async def test_a_kill_while_updates_stream_in_loses_none_and_keeps_each_chat_in_order(
     database_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
@@ -95,8 +86,11 @@ async def test_a_kill_while_updates_stream_in_loses_none_and_keeps_each_chat_in_
         assert await rows_in(sessionmaker, InboxState.PARKED) == 0
         written = await inbound_by_chat(sessionmaker)
         for user in users:
-            texts, repeated = without_one_repeat(written[user["id"]])
-            assert texts == [f"/help {n}" for n in range(MESSAGES)], "each once, in order"
-            assert repeated <= 1, "only the update in flight at the kill is handled twice"
+            # Logged with the done mark (bot.contact_log's deferral): an update handled
+            # again after the kill is on the record once.
+            assert written[user["id"]] == [f"/help {n}" for n in range(MESSAGES)], (
+                "each once, in order"
+            )
             replies = await client.bot_messages(user["id"])
-            assert MESSAGES <= len(replies) <= MESSAGES + repeated, "no reply missing"
+            # One update per chat is in flight: only its reply can have gone out twice.
+            assert MESSAGES <= len(replies) <= MESSAGES + 1, "no reply missing, none doubled"

@@ -121,8 +121,10 @@ async def test_each_contact_is_logged_in_and_out(
             return [tuple(row) for row in rows.all()]  # type: ignore[misc]
 
     async def all_logged() -> bool:
-        # The outbound contact is written just after Telegram accepted the message.
-        return sum(1 for r in await contacts() if r[0] == "out") == len(sent_by_bot)
+        # An update's contacts are written with its done mark, just after its replies.
+        rows = await contacts()
+        outbound = sum(1 for r in rows if r[0] == "out")
+        return outbound == len(sent_by_bot) and ("in", "button", "lang:en") in rows
 
     await wait_until(all_logged, within=5)
     rows = await contacts()

@@ -20,7 +20,7 @@ from bot.sandbox.client import SandboxClient
 from care.inbox_models import InboxState
 from tests.e2e.balancer import balancer, free_port
 from tests.e2e.processes import TOKEN, sandbox_process, start_carebot, stop, wait_for
-from tests.e2e.test_inbox_crash import inbound_by_chat, rows_in, without_one_repeat
+from tests.e2e.test_inbox_crash import inbound_by_chat, rows_in
 from tests.helpers import Person, text_of
 
 SECRET = "webhook-secret_42"
@@ -150,12 +150,14 @@ async def test_three_instances_behind_a_balancer_survive_a_kill_of_one(
         assert await rows_in(sessionmaker, InboxState.PARKED) == 0
         written = await inbound_by_chat(sessionmaker)
         for user in users:
-            texts, repeated = without_one_repeat(written[user["id"]])
-            assert texts == [f"/help {n}" for n in range(MESSAGES)], "each once, in order"
-            assert repeated <= 1, "only the update in flight at the kill is handled twice"
+            # Logged with the done mark: an update handled again is on the record once.
+            assert written[user["id"]] == [f"/help {n}" for n in range(MESSAGES)], (
+                "each once, in order"
+            )
             replies = [text_of(m) for m in await client.bot_messages(user["id"])]
             assert all("/complain" in reply for reply in replies), "only the help, no apology"
-            assert MESSAGES <= len(replies) <= MESSAGES + repeated, "no reply missing"
+            # One update per chat is in flight: only its reply can have gone out twice.
+            assert MESSAGES <= len(replies) <= MESSAGES + 1, "no reply missing, none doubled"
         info = await webhook_info(url)
         assert info["url"] == hook and info["pending_update_count"] == 0
         # Requests on the wire to the killed instance failed (502) and were delivered
