@@ -165,22 +165,47 @@ def _mark_acknowledged(complaint: Complaint, now: datetime) -> None:
 # --- filing -------------------------------------------------------------------------
 
 
-async def current_draft(session: AsyncSession, customer_id: int) -> Complaint | None:
-    """The complaint this customer is filing right now, if any."""
+async def current_draft(
+    session: AsyncSession, customer_id: int, business_connection_id: str | None = None
+) -> Complaint | None:
+    """The complaint this customer is filing right now in one chat, if any.
+
+    Args:
+        session: The caller's transaction.
+        customer_id: Whose.
+        business_connection_id: The company's Business chat it is filed in (None: the
+            customer's chat with the bot). A customer may file in both at once.
+    """
+    where = (
+        Complaint.business_connection_id.is_(None)
+        if business_connection_id is None
+        else Complaint.business_connection_id == business_connection_id
+    )
     return await session.scalar(
         select(Complaint)
-        .where(Complaint.customer_id == customer_id, Complaint.status == S.DRAFT.value)
+        .where(Complaint.customer_id == customer_id, Complaint.status == S.DRAFT.value, where)
         .order_by(Complaint.id.desc())
         .limit(1)
     )
 
 
-async def start_draft(session: AsyncSession, customer: Customer, now: datetime) -> Complaint:
-    """Begin filing: a fresh draft (an earlier unfinished one is discarded)."""
-    old = await current_draft(session, customer.id)
+async def start_draft(
+    session: AsyncSession,
+    customer: Customer,
+    now: datetime,
+    business_connection_id: str | None = None,
+) -> Complaint:
+    """Begin filing in one chat (see :func:`current_draft`): a fresh draft (an earlier
+    unfinished one in that chat is discarded)."""
+    old = await current_draft(session, customer.id, business_connection_id)
     if old is not None:
         await session.delete(old)
-    draft = Complaint(customer_id=customer.id, created_at=now, updated_at=now)
+    draft = Complaint(
+        customer_id=customer.id,
+        created_at=now,
+        updated_at=now,
+        business_connection_id=business_connection_id,
+    )
     session.add(draft)
     await session.flush()
     return draft

@@ -375,6 +375,9 @@ class Complaint(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversation.id", ondelete="SET NULL")
     )
+    # The company's Business chat it was filed in (None: the chat with the bot): a draft
+    # in one chat is not the other's (care.complaints.current_draft).
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_complaint_customer_status", "customer_id", "status"),
@@ -655,6 +658,9 @@ class OwedMessage(Base):
     reply_to_card: Mapped[bool] = mapped_column(Boolean, default=False)
     source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The Business chat the source message is in (None: the customer's chat with the
+    # bot), kept with the staff message that shows it (care.conversations.copy_of).
+    source_business_connection_id: Mapped[str | None] = mapped_column(String(64))
     remember_as: Mapped[str | None] = mapped_column(String(16))
     # A staff member's message this answers or stands for: told there when it fails.
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -20,6 +20,7 @@ from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
     BusinessConnectionHandler,
+    ConversationHandler,
     TypeHandler,
 )
 
@@ -58,6 +59,34 @@ def business_chat_of(update: Update) -> BusinessChat | None:
     if message is None or message.business_connection_id is None:
         return None
     return BusinessChat(message.chat.id, message.business_connection_id)
+
+
+# The last part of a Business chat's dialogue key (see ChatDialogue).
+BUSINESS_KEY_PREFIX = "business:"
+
+
+class ChatDialogue(ConversationHandler[CareContext]):
+    """A persistent dialogue (registration, complaint filing, a survey) kept per chat, a
+    customer's Business chat apart from their chat with the bot.
+
+    Telegram gives both chats the customer's user id as chat id ("the message belongs to
+    a chat of the corresponding business account that is independent from any potential
+    bot chat which might share the same identifier", Message.business_connection_id), so
+    PTB's key (chat id, user id) would have one dialogue answered from two chats: a
+    "hello" to the shop's account taken as the complaint's description begun with the
+    bot. A Business chat's key gets the connection as a third part; the bot chat's key
+    stays PTB's, so stored states keep their meaning. The chat id stays first: the inbox
+    hands a chat's stored states over by it (``bot.persistence.refresh_conversations``).
+
+    PTB offers no hook for the key; ``_get_key`` is the one place it is built (PTB 22).
+    """
+
+    def _get_key(self, update: Update) -> tuple[int | str, ...]:
+        key = super()._get_key(update)
+        through = business_chat_of(update)
+        if through is None:
+            return key
+        return (*key, BUSINESS_KEY_PREFIX + through.connection_id)
 
 
 async def screen(update: Update, context: CareContext) -> None:

@@ -225,6 +225,8 @@ def _owe_staff(
     *,
     kind: Kind = Kind.TEXT,
     source: tuple[int, int] | None = None,
+    source_business_connection_id: str | None = None,
+    file_id: str | None = None,
     buttons: list[list[Button]] | None = None,
     remember_as: str | None = RELAY,
     general: bool = False,
@@ -236,9 +238,43 @@ def _owe_staff(
     owed.owe(
         session, now=services.clock.now(), purpose=Purpose.CONVERSATION, kind=kind,
         chat_id=services.staff_chat_id, text=text, source=source, buttons=buttons,
+        source_business_connection_id=source_business_connection_id, file_id=file_id,
         customer_id=conversation.customer_id, conversation_id=conversation.id,
         to_topic=services.staff_forum and not general, remember_as=remember_as,
         reply_to_message_id=reply_to_message_id,
+    )  # fmt: skip
+
+
+def _owe_from_business_chat(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    message: Message,
+    header: str | None,
+) -> None:
+    """Owe staff a customer's message from a Business chat, without copying it.
+
+    copyMessage takes no business connection: asked for the message's id in the
+    customer's chat, Telegram would copy the message of that id in their chat with the
+    bot. Texts are shown as words, photos and documents by their file (the bot may send
+    a file it received), anything else by what it is.
+    """
+    assert message.business_connection_id is not None
+    text = message.text or message.caption or ""
+    shown = f"{header}\n{text}" if header else text
+    kind, file_id = Kind.TEXT, None
+    if message.photo:
+        kind, file_id = Kind.PHOTO, message.photo[-1].file_id
+    elif message.document:
+        kind, file_id = Kind.DOCUMENT, message.document.file_id
+    elif not message.text:
+        what = _("(a message Telegram does not let the bot pass on from a Business chat)")
+        shown = f"{shown}\n{what}" if shown else what
+    limit = TEXT_LIMIT if kind is Kind.TEXT else CAPTION_LIMIT
+    _owe_staff(
+        session, services, conversation, _shorten(shown, limit) if shown else None,
+        kind=kind, file_id=file_id, source=(message.chat.id, message.message_id),
+        source_business_connection_id=message.business_connection_id,
     )  # fmt: skip
 
 
@@ -283,10 +319,15 @@ async def owe_inbound(
         if services.staff_forum:
             if source is None:
                 _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
+            elif message is not None and message.business_connection_id is not None:
+                _owe_from_business_chat(session, services, conversation, message, None)
             else:
                 _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
             return
         header = _("💬 #{id} {name}:").format(id=conversation.id, name=customer_name(customer))
+        if message is not None and message.business_connection_id is not None:
+            _owe_from_business_chat(session, services, conversation, message, header)
+            return
     if message is None or message.text:
         # The relay stands for the customer's message (``source``): an edit or deletion
         # of it is shown under the relay.

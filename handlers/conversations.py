@@ -93,8 +93,9 @@ async def on_customer_edit(update: Update, context: CareContext) -> None:
     text = message.text or message.caption or ""
     async with services.sessionmaker.begin() as session:
         found = await conversations.copy_of(
-            session, view.id, services.staff_chat_id, message.message_id
-        )
+            session, view.id, services.staff_chat_id, message.message_id,
+            message.business_connection_id,
+        )  # fmt: skip
         if found is not None:
             conversation, shown_as = found
             await conversations.record_customer_edit(
@@ -118,8 +119,9 @@ async def on_customer_delete(update: Update, context: CareContext) -> None:
             now = services.clock.now()
             for message_id in deleted.message_ids:
                 found = await conversations.copy_of(
-                    session, customer.id, services.staff_chat_id, message_id
-                )
+                    session, customer.id, services.staff_chat_id, message_id,
+                    deleted.business_connection_id,
+                )  # fmt: skip
                 if found is None:
                     continue
                 conversation, shown_as = found
@@ -156,11 +158,13 @@ def _line(conversation: Conversation, zone: str, timezone: str) -> str:
 
 
 def conversation_handlers() -> list[BaseHandler]:
-    """Edits of the customer's messages (registered after the dialogues), and their
-    deletions in a Business chat."""
+    """Edits of the customer's messages, in their chat with the bot or a Business chat
+    (registered after the dialogues), and their deletions in a Business chat."""
     return [
         MessageHandler(
-            filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_customer_edit
+            filters.ChatType.PRIVATE
+            & (filters.UpdateType.EDITED_MESSAGE | filters.UpdateType.EDITED_BUSINESS_MESSAGE),
+            on_customer_edit,
         ),
         BusinessMessagesDeletedHandler(on_customer_delete),
     ]
