@@ -22,6 +22,7 @@ from telegram.ext import (
     BusinessConnectionHandler,
     ConversationHandler,
     TypeHandler,
+    filters,
 )
 
 from care import business, owed
@@ -60,6 +61,10 @@ def business_chat_of(update: Update) -> BusinessChat | None:
         return None
     return BusinessChat(message.chat.id, message.business_connection_id)
 
+
+# A customer's new message, to the bot or to a Business account it serves: PTB's
+# UpdateType.MESSAGE is only the former.
+NEW_MESSAGE = filters.UpdateType.MESSAGE | filters.UpdateType.BUSINESS_MESSAGE
 
 # The last part of a Business chat's dialogue key (see ChatDialogue).
 BUSINESS_KEY_PREFIX = "business:"

@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler, BusinessMessagesDeletedHandler, MessageHan
 from care import conversations, customers
 from care.conversations import Conversation, ConversationStatus
 from care.models import ContactKind, Customer
-from handlers import common
+from handlers import business, common
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
 from handlers.context import CareContext
@@ -174,7 +174,7 @@ def last_resort_handlers() -> list[BaseHandler]:
     """Any other private message that is no command: into the conversation."""
     return [
         MessageHandler(
-            filters.ChatType.PRIVATE & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+            filters.ChatType.PRIVATE & ~filters.COMMAND & business.NEW_MESSAGE,
             on_customer_message,
         )
     ]

@@ -10,12 +10,16 @@ in one chat is never taken for one of the same number in the other.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
+from care.clock import ManualClock
 from care.models import Complaint, PersistenceEntry
 from tests.conftest import CareTeam
 from tests.helpers import (
@@ -196,3 +200,48 @@ async def test_an_edit_or_deletion_in_one_chat_is_not_taken_for_the_other_chats(
         text_of(m) == deleted and m.get("reply_to_message_id") == relayed_77["message_id"]
         for m in await client.transcript(group)
     )
+
+
+@pytest.fixture
+async def forum_bot(
+    sandbox: Sandbox,
+    database_url: str,
+    clock: ManualClock,
+    client: SandboxClient,
+    engine: AsyncEngine,
+) -> AsyncIterator[tuple[RunningBot, int]]:
+    """carebot with a forum staff chat (a topic per customer), on the emptied database."""
+    agent = await client.create_user("王丽", language_code="zh-hans")
+    group = await client.create_group(
+        "Care staff", [agent["id"]], is_forum=True, bot_rights={"can_manage_topics": True}
+    )
+    running = RunningBot(sandbox, database_url, clock, staff_chat_id=group["id"])
+    await running.start()
+    yield running, group["id"]
+    await running.stop()
+
+
+async def test_staff_see_what_was_written_to_the_business_account_not_the_bot_chats_message(
+    forum_bot: tuple[RunningBot, int], client: SandboxClient
+) -> None:
+    """A message is copied to staff with copyMessage, which knows no Business chats: the
+    Business chat's message 1 would come out as the bot chat's message 1."""
+    _bot, group = forum_bot
+    _shop, connection = await connect_business_account(client, group)
+    user = await client.create_user("Lena", language_code="en")
+    in_bot, in_business = Customer(client, user), BusinessCustomer(client, user, connection["id"])
+    await in_bot.say("Order 5 is late")  # the bot chat's message 1
+    await client.wait_for_bot_message(group, lambda m: "Order 5 is late" in text_of(m))
+
+    asked = await client.business_write(connection["id"], in_bot.id, "Do you have green tea?")
+    assert asked["message_id"] == 1
+    await client.wait_for_bot_message(group, lambda m: text_of(m) == "Do you have green tea?")
+    photo = await client.business_send(connection["id"], in_bot.id, photo={}, caption="The tin")
+    shown = await client.wait_for_bot_message(group, lambda m: text_of(m) == "The tin")
+    assert shown["photo"][-1]["file_unique_id"] == photo["photo"][-1]["file_unique_id"]
+    await client.business_send(connection["id"], in_bot.id, sticker={"emoji": "🐼"})
+    note = zh("(a message Telegram does not let the bot pass on from a Business chat)")
+    await client.wait_for_bot_message(group, lambda m: text_of(m) == note)
+    relays = [m for m in await client.transcript(group) if "Order 5 is late" in text_of(m)]
+    assert len(relays) == 2, "the bot chat's message, and the new conversation's notice"
+    assert await in_business.transcript()  # she got the conversation's first answer there
