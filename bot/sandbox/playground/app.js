@@ -8,6 +8,10 @@ const STAFF_GROUP = "Care staff";
 const DEFAULT_PHONE = "+8613800138000";
 const STICKERS = ["😀", "👍", "🎉", "🐼", "🌕", "❤️"];
 const CUSTOMER_KEY = "carebot-playground-customer";
+// The company's Telegram Business account the page can connect the bot to, and the
+// bot's rights there (it answers customers; Telegram Business settings in the app).
+const BUSINESS_NAME = "Tea Shop";
+const BUSINESS_RIGHTS = { can_reply: true, can_read_messages: true };
 // The bot's rights in a staff group the page creates, as an operator would set them.
 const STAFF_BOT_RIGHTS = {
   can_manage_chat: true,
@@ -36,6 +40,13 @@ const state = {
   // General). In plain mode every message shows in one flow.
   topics: [],
   topic: null,
+  // The Business account's live connection (null: none yet), its owner, every
+  // connection's owner (they are the company, not customers), and which of the
+  // customer's two chats the left pane shows: "bot" or "business".
+  business: null,
+  businessOwner: null,
+  ownerIds: new Set(),
+  view: "bot",
 };
 
 // -- control API ---------------------------------------------------------------------
@@ -87,6 +98,7 @@ async function bootstrap() {
   state.staff = staff;
   state.group = group;
   state.users = users;
+  await loadBusiness();
   $("staff-title").textContent = group.title;
   $("staff-sub").textContent = `group ${group.id} · you are ${staff.first_name}`;
   setEnabled("staff", true);
@@ -101,7 +113,101 @@ async function bootstrap() {
 }
 
 function customerList() {
-  return state.users.filter((user) => !state.staff || user.id !== state.staff.id);
+  return state.users.filter(
+    (user) => (!state.staff || user.id !== state.staff.id) && !state.ownerIds.has(user.id),
+  );
+}
+
+// -- the Business account ------------------------------------------------------------------
+
+async function loadBusiness() {
+  const connections = await api("GET", "/business/connections");
+  state.ownerIds = new Set(connections.map((connection) => connection.user.id));
+  const live = connections.filter(
+    (connection) => connection.is_enabled && connection.user.first_name === BUSINESS_NAME,
+  );
+  state.business = live.length ? live[live.length - 1] : null;
+  state.businessOwner = state.business ? state.business.user : null;
+  if (!state.business) state.view = "bot";
+  renderTabs();
+}
+
+async function connectBusiness() {
+  try {
+    let owner = state.users.find(
+      (user) => user.first_name === BUSINESS_NAME && state.ownerIds.has(user.id),
+    );
+    if (!owner) {
+      owner = await api("POST", "/users", { first_name: BUSINESS_NAME, language_code: "en" });
+      state.users = [...state.users, owner];
+    }
+    state.ownerIds.add(owner.id);
+    await api("POST", "/business/connections", { owner_id: owner.id, rights: BUSINESS_RIGHTS });
+    await loadBusiness();
+    renderCustomerSelect();
+    toast(`${BUSINESS_NAME} connected the bot: customers who write to it are answered by the bot`);
+    if (state.customer) await setView("business");
+  } catch (error) {
+    toast(`Could not connect the Business account: ${error.message}`, true);
+  }
+}
+
+function inBusiness() {
+  return state.view === "business" && state.business !== null;
+}
+
+function renderTabs() {
+  const business = state.business;
+  $("chat-tab-business").hidden = !business;
+  $("chat-tab-business").textContent = business ? `💼 ${business.user.first_name}` : "💼 Business";
+  $("business-connect").hidden = Boolean(business);
+  $("chat-tab-bot").setAttribute("aria-selected", String(!inBusiness()));
+  $("chat-tab-business").setAttribute("aria-selected", String(inBusiness()));
+  const avatar = document.querySelector("#customer-pane .avatar");
+  avatar.textContent = inBusiness() ? "💼" : "🤖";
+  avatar.className = "avatar " + (inBusiness() ? "business" : "bot");
+  renderCustomerSub();
+}
+
+function renderCustomerSub() {
+  const user = state.customer;
+  if (!user) {
+    $("customer-sub").textContent = "private chat · create a customer to start";
+    return;
+  }
+  const where = inBusiness()
+    ? `chat with ${state.business.user.first_name} (Business account), answered by the bot`
+    : "private chat with the bot";
+  $("customer-sub").textContent = `${where} · ${user.language_code || "no language"} · ${
+    user.phone_number || "no phone yet"
+  }`;
+}
+
+async function setView(view) {
+  if (view === "business" && !state.business) return;
+  if (state.view === view) return;
+  state.view = view;
+  clearReply("customer");
+  state.transcripts.customer = [];
+  renderTabs();
+  setEnabled("customer", Boolean(state.customer));
+  renderChat("customer");
+  await refresh("customer");
+}
+
+// The customer's chat the left pane shows, as a key for what was seen of it.
+function customerChatKey(chatId) {
+  return inBusiness() ? `${chatId}@${state.business.id}` : String(chatId);
+}
+
+function sendAsCustomer(content) {
+  const user = state.customer;
+  if (!user) return Promise.resolve();
+  if (!inBusiness()) return sendAs(user.id, user.id, content);
+  const path = `/business/connections/${encodeURIComponent(state.business.id)}/messages`;
+  return api("POST", path, { from_id: user.id, ...content }).catch((error) =>
+    toast(`Could not send: ${error.message}`, true),
+  );
 }
 
 async function refreshUsers() {
@@ -130,11 +236,7 @@ async function setCustomer(user) {
   state.customer = user;
   if (user) localStorage.setItem(CUSTOMER_KEY, String(user.id));
   $("customer-title").textContent = user ? user.first_name : "Bot";
-  $("customer-sub").textContent = user
-    ? `private chat with the bot · ${user.language_code || "no language"} · ${
-        user.phone_number || "no phone yet"
-      }`
-    : "private chat · create a customer to start";
+  renderCustomerSub();
   setEnabled("customer", Boolean(user));
   if (state.replyTo.customer && state.replyTo.customer.chatId !== (user && user.id)) {
     clearReply("customer");
@@ -162,11 +264,16 @@ async function refresh(pane) {
   const chat = pane === "customer" ? state.customer : state.group;
   if (!chat) return;
   if (pane === "staff") await refreshGroup();
-  const transcript = await api("GET", `/chats/${chat.id}/transcript`);
+  const business = pane === "customer" && inBusiness() ? state.business : null;
+  const path = business
+    ? `/business/connections/${encodeURIComponent(business.id)}/chats/${chat.id}/transcript`
+    : `/chats/${chat.id}/transcript`;
+  const transcript = await api("GET", path);
   const now = pane === "customer" ? state.customer : state.group;
   if (!now || now.id !== chat.id) return; // another customer was chosen meanwhile
+  if (pane === "customer" && (inBusiness() ? state.business : null) !== business) return;
   state.transcripts[pane] = transcript;
-  followForceReply(pane, chat.id, transcript);
+  followForceReply(pane, pane === "customer" ? customerChatKey(chat.id) : chat.id, transcript);
   if (pane === "staff") renderTopics();
   if (pane === "customer") {
     state.commands = await api("GET", "/commands");
@@ -304,6 +411,14 @@ function renderMessage(message, pane, me, byId) {
 
   const bubble = document.createElement("div");
   bubble.className = "bubble";
+  if (message.sender_business_bot) {
+    // Sent by the bot on the Business account's behalf: the customer sees the account.
+    const via = document.createElement("div");
+    via.className = "via-bot";
+    via.dataset.testid = "via-bot";
+    via.textContent = `${state.business ? state.business.user.first_name : "Business"} · sent by the bot`;
+    bubble.append(via);
+  }
   if (pane === "staff" && !mine) {
     const sender = document.createElement("div");
     sender.className = "sender" + (message.from.is_bot ? " bot" : "");
@@ -466,12 +581,19 @@ async function press(element, pane, me, message, button) {
   if (!chat || !me) return;
   element.classList.add("pending");
   try {
-    const { callback_query_id: id } = await api("POST", "/callbacks", {
-      chat_id: chat.id,
-      from_id: me.id,
-      message_id: message.message_id,
-      data: button.callback_data,
-    });
+    const business = pane === "customer" && inBusiness() ? state.business : null;
+    const { callback_query_id: id } = business
+      ? await api("POST", `/business/connections/${encodeURIComponent(business.id)}/callbacks`, {
+          from_id: me.id,
+          message_id: message.message_id,
+          data: button.callback_data,
+        })
+      : await api("POST", "/callbacks", {
+          chat_id: chat.id,
+          from_id: me.id,
+          message_id: message.message_id,
+          data: button.callback_data,
+        });
     const answer = await api("GET", `/callbacks/${encodeURIComponent(id)}?timeout=15`);
     if (!answer.answered) toast("The bot did not answer this button press", true);
     else if (answer.text) toast(answer.text, answer.show_alert);
@@ -532,21 +654,22 @@ async function replyButton(pane, me, button) {
       const updated = await api("PATCH", `/users/${me.id}`, { phone_number: phone });
       Object.assign(me, updated);
     }
-    await sendAs(chat.id, me.id, {
-      contact: {
-        phone_number: phone,
-        first_name: me.first_name,
-        last_name: me.last_name,
-        user_id: me.id,
-      },
-    });
+    const contact = {
+      phone_number: phone,
+      first_name: me.first_name,
+      last_name: me.last_name,
+      user_id: me.id,
+    };
+    if (pane === "customer") await sendAsCustomer({ contact });
+    else await sendAs(chat.id, me.id, { contact });
     return;
   }
   if (button.request_location || button.request_poll || button.request_users || button.request_chat) {
     toast("This keyboard button is not supported by the playground", true);
     return;
   }
-  await sendAs(chat.id, me.id, { text: button.text });
+  if (pane === "customer") await sendAsCustomer({ text: button.text });
+  else await sendAs(chat.id, me.id, { text: button.text });
 }
 
 function askPhone() {
@@ -599,7 +722,7 @@ function renderCommands() {
     chip.title = command.description;
     chip.dataset.testid = "command";
     chip.addEventListener("click", () =>
-      sendAs(state.customer.id, state.customer.id, { text: "/" + command.command }),
+      sendAsCustomer({ text: "/" + command.command }),
     );
     container.append(chip);
   }
@@ -778,7 +901,8 @@ function sendFromInput(pane) {
   input.value = "";
   const thread =
     pane === "staff" && isForum() && state.topic !== null ? { message_thread_id: state.topic } : {};
-  sendAs(chat.id, me.id, { text, ...thread, ...replyParameters(pane) });
+  if (pane === "customer") sendAsCustomer({ text, ...replyParameters(pane) });
+  else sendAs(chat.id, me.id, { text, ...thread, ...replyParameters(pane) });
   clearReply(pane);
 }
 
@@ -822,7 +946,7 @@ function wire() {
   }
   $("customer-send-photo").addEventListener("click", () => {
     if (!state.customer) return;
-    sendAs(state.customer.id, state.customer.id, {
+    sendAsCustomer({
       photo: { file_name: "sample.png", data_b64: samplePhoto() },
       ...replyParameters("customer"),
     });
@@ -831,10 +955,13 @@ function wire() {
   $("customer-send-sticker").addEventListener("click", () => {
     if (!state.customer) return;
     const emoji = STICKERS[Math.floor(Math.random() * STICKERS.length)];
-    sendAs(state.customer.id, state.customer.id, { sticker: { emoji }, ...replyParameters("customer") });
+    sendAsCustomer({ sticker: { emoji }, ...replyParameters("customer") });
     clearReply("customer");
   });
   $("toast").addEventListener("click", () => ($("toast").hidden = true));
+  $("chat-tab-bot").addEventListener("click", () => setView("bot"));
+  $("chat-tab-business").addEventListener("click", () => setView("business"));
+  $("business-connect").addEventListener("click", () => connectBusiness());
   $("staff-forum").addEventListener("change", (event) => setForumMode(event.target.checked));
 }
 
