@@ -413,8 +413,9 @@ async def mark_sent(
     remember_as = "alert" if row.kind == Kind.CARD_EDIT.value else row.remember_as
     if remember_as is not None:
         await complaints.remember_message(
-            session, row.complaint_id, row.chat_id, message_id, remember_as, now
-        )
+            session, row.complaint_id, row.chat_id, message_id, remember_as, now,
+            business_connection_id=row.business_connection_id,
+        )  # fmt: skip
     return row
 
 

@@ -634,8 +634,9 @@ async def relay_to_open_complaint(update: Update, context: CareContext) -> bool:
         target: Complaint | None = None
         if message.reply_to_message is not None:
             owner = await complaints.message_owner(
-                session, message.chat.id, message.reply_to_message.message_id
-            )
+                session, message.chat.id, message.reply_to_message.message_id,
+                message.business_connection_id,
+            )  # fmt: skip
             if owner is not None and owner[0].customer_id == view.id:
                 target = owner[0]
         if target is None or not complaints.is_open(target):

@@ -245,14 +245,16 @@ def _owe_staff(
     )  # fmt: skip
 
 
-def _owe_from_business_chat(
+async def _owe_from_business_chat(
     session: AsyncSession,
     services: Services,
     conversation: Conversation,
+    customer: Customer,
     message: Message,
-    header: str | None,
 ) -> None:
-    """Owe staff a customer's message from a Business chat, without copying it.
+    """Owe staff a customer's message from a Business chat, under a header naming the
+    account (a reply goes to the chat the customer last wrote in: staff see which),
+    without copying it.
 
     copyMessage takes no business connection: asked for the message's id in the
     customer's chat, Telegram would copy the message of that id in their chat with the
@@ -260,8 +262,18 @@ def _owe_from_business_chat(
     a file it received), anything else by what it is.
     """
     assert message.business_connection_id is not None
+    connection = await business.find_connection(session, message.business_connection_id)
+    account = (connection.owner_name if connection is not None else None) or _(
+        "the company's Business account"
+    )
+    if services.staff_forum:  # the topic is the customer's
+        header = _("via 💼 {account}:").format(account=account)
+    else:
+        header = _("💬 #{id} {name} via 💼 {account}:").format(
+            id=conversation.id, name=customer_name(customer), account=account
+        )
     text = message.text or message.caption or ""
-    shown = f"{header}\n{text}" if header else text
+    shown = f"{header}\n{text}" if text else header
     kind, file_id = Kind.TEXT, None
     if message.photo:
         kind, file_id = Kind.PHOTO, message.photo[-1].file_id
@@ -269,10 +281,10 @@ def _owe_from_business_chat(
         kind, file_id = Kind.DOCUMENT, message.document.file_id
     elif not message.text:
         what = _("(a message Telegram does not let the bot pass on from a Business chat)")
-        shown = f"{shown}\n{what}" if shown else what
+        shown = f"{shown}\n{what}"
     limit = TEXT_LIMIT if kind is Kind.TEXT else CAPTION_LIMIT
     _owe_staff(
-        session, services, conversation, _shorten(shown, limit) if shown else None,
+        session, services, conversation, _shorten(shown, limit),
         kind=kind, file_id=file_id, source=(message.chat.id, message.message_id),
         source_business_connection_id=message.business_connection_id,
     )  # fmt: skip
@@ -320,13 +332,13 @@ async def owe_inbound(
             if source is None:
                 _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
             elif message is not None and message.business_connection_id is not None:
-                _owe_from_business_chat(session, services, conversation, message, None)
+                await _owe_from_business_chat(session, services, conversation, customer, message)
             else:
                 _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
             return
         header = _("💬 #{id} {name}:").format(id=conversation.id, name=customer_name(customer))
         if message is not None and message.business_connection_id is not None:
-            _owe_from_business_chat(session, services, conversation, message, header)
+            await _owe_from_business_chat(session, services, conversation, customer, message)
             return
     if message is None or message.text:
         # The relay stands for the customer's message (``source``): an edit or deletion

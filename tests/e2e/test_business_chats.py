@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
-from care.models import Complaint, PersistenceEntry
+from care.models import Complaint, ComplaintMessage, PersistenceEntry
 from tests.conftest import CareTeam
 from tests.helpers import (
     BusinessCustomer,
@@ -29,6 +29,7 @@ from tests.helpers import (
     connect_business_account,
     en,
     text_of,
+    wait_until,
     zh,
 )
 
@@ -167,6 +168,23 @@ async def test_two_complaints_filed_at_once_in_both_chats_across_a_restart(
         for m in await in_business.transcript()
     )
 
+    # A reply to a complaint's message finds it by the chat it is in: each complaint's
+    # messages to her are noted with their chat.
+    async def noted() -> list[tuple[int, str | None]]:
+        async with sessionmaker() as session:
+            rows = await session.execute(
+                select(ComplaintMessage.complaint_id, ComplaintMessage.business_connection_id)
+                .where(ComplaintMessage.purpose == "customer")
+                .distinct()
+            )
+            return sorted((row[0], row[1]) for row in rows.all())
+
+    async def both_noted() -> bool:
+        return len(await noted()) == 2
+
+    await wait_until(both_noted)
+    assert await noted() == [(first.id, None), (second.id, connection["id"])]
+
 
 async def test_an_edit_or_deletion_in_one_chat_is_not_taken_for_the_other_chats(
     complaint_bot: RunningBot,
@@ -235,13 +253,17 @@ async def test_staff_see_what_was_written_to_the_business_account_not_the_bot_ch
 
     asked = await client.business_write(connection["id"], in_bot.id, "Do you have green tea?")
     assert asked["message_id"] == 1
-    await client.wait_for_bot_message(group, lambda m: text_of(m) == "Do you have green tea?")
+    # In her topic, under a header naming the account (staff answer where she last wrote).
+    via = zh("via 💼 {account}:").format(account="Tea Shop")
+    await client.wait_for_bot_message(
+        group, lambda m: text_of(m) == f"{via}\nDo you have green tea?"
+    )
     photo = await client.business_send(connection["id"], in_bot.id, photo={}, caption="The tin")
-    shown = await client.wait_for_bot_message(group, lambda m: text_of(m) == "The tin")
+    shown = await client.wait_for_bot_message(group, lambda m: text_of(m) == f"{via}\nThe tin")
     assert shown["photo"][-1]["file_unique_id"] == photo["photo"][-1]["file_unique_id"]
     await client.business_send(connection["id"], in_bot.id, sticker={"emoji": "🐼"})
     note = zh("(a message Telegram does not let the bot pass on from a Business chat)")
-    await client.wait_for_bot_message(group, lambda m: text_of(m) == note)
+    await client.wait_for_bot_message(group, lambda m: text_of(m) == f"{via}\n{note}")
     relays = [m for m in await client.transcript(group) if "Order 5 is late" in text_of(m)]
     assert len(relays) == 2, "the bot chat's message, and the new conversation's notice"
     assert await in_business.transcript()  # she got the conversation's first answer there
