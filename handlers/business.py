@@ -27,7 +27,7 @@ from telegram.ext import (
 
 from care import business, owed
 from care.business import ConnectionChange, ConnectionFacts
-from care.owed import Purpose
+from care.owed import Kind, Purpose
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -92,6 +92,17 @@ class ChatDialogue(ConversationHandler[CareContext]):
         if through is None:
             return key
         return (*key, BUSINESS_KEY_PREFIX + through.connection_id)
+
+
+def file_of(message: Message) -> tuple[Kind, str] | None:
+    """A photo's or document's kind and file id (None: neither), to send it on where a
+    copy cannot go: copyMessage knows no Business chats, and takes a message id of a
+    Business chat for the bot chat's message of that id."""
+    if message.photo:
+        return Kind.PHOTO, message.photo[-1].file_id
+    if message.document:
+        return Kind.DOCUMENT, message.document.file_id
+    return None
 
 
 async def screen(update: Update, context: CareContext) -> None:

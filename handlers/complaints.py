@@ -30,7 +30,7 @@ from care.owed import Kind, Purpose
 from care.planning import zone_of
 from handlers import common, conversation_desk, conversations, notify, staff_card, texts
 from handlers import complaint_words as words
-from handlers.business import ChatDialogue, business_chat_of
+from handlers.business import ChatDialogue, business_chat_of, file_of
 from handlers.buttons import (
     CategoryChoice,
     FilingStep,
@@ -682,11 +682,16 @@ def owe_relay(
             number=loaded.complaint.number, name=loaded.customer.display_name
         )
     media = message is not None and bool(message.photo or message.document)
+    kind, file_id = Kind.COPY if media else Kind.TEXT, None
+    if media and message is not None and message.business_connection_id is not None:
+        # copyMessage would take the id in the bot's own chat: the file goes instead.
+        file = file_of(message)
+        kind, file_id = (file[0], file[1]) if file is not None else (Kind.TEXT, None)
     owed.owe(
         session, now=services.clock.now(), purpose=Purpose.RELAY,
-        kind=Kind.COPY if media else Kind.TEXT, chat_id=services.staff_chat_id,
+        kind=kind, chat_id=services.staff_chat_id, file_id=file_id,
         text=f"{header}\n{text}"[: 1024 if media else 4096],
-        source=(message.chat.id, message.message_id) if media and message else None,
+        source=(message.chat.id, message.message_id) if kind is Kind.COPY and message else None,
         customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
         remember_as="relay",
     )  # fmt: skip

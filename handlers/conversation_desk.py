@@ -44,6 +44,7 @@ from care.models import (
 )
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
+from handlers.business import file_of as business_file_of
 from handlers.buttons import ConversationAction
 from handlers.context import Services
 from handlers.i18n import gettext as _
@@ -275,10 +276,9 @@ async def _owe_from_business_chat(
     text = message.text or message.caption or ""
     shown = f"{header}\n{text}" if text else header
     kind, file_id = Kind.TEXT, None
-    if message.photo:
-        kind, file_id = Kind.PHOTO, message.photo[-1].file_id
-    elif message.document:
-        kind, file_id = Kind.DOCUMENT, message.document.file_id
+    file = business_file_of(message)
+    if file is not None:
+        kind, file_id = file
     elif not message.text:
         what = _("(a message Telegram does not let the bot pass on from a Business chat)")
         shown = f"{shown}\n{what}"
@@ -459,14 +459,19 @@ def owe_answer(
     source: tuple[int, int] | None,
     staff_message: tuple[int, int],
     note: str,
+    file: tuple[Kind, str] | None = None,
 ) -> None:
     """Owe the customer a staff answer, ``signed`` with the staff member's name (a copy
-    of ``source`` with it as caption, for media); recorded once delivered."""
+    of ``source`` with it as caption, for media; or ``file``, a photo or document by its
+    file id, with it as caption); recorded once delivered."""
     assert customer.chat_id is not None
+    media = source is not None or file is not None
+    kind = file[0] if file is not None else Kind.COPY if source else Kind.TEXT
     owed.owe(
         session, now=services.clock.now(), purpose=Purpose.STAFF_REPLY,
-        kind=Kind.COPY if source else Kind.TEXT, chat_id=customer.chat_id,
-        text=_shorten(signed, CAPTION_LIMIT if source else TEXT_LIMIT), source=source,
+        kind=kind, chat_id=customer.chat_id, file_id=file[1] if file is not None else None,
+        text=_shorten(signed, CAPTION_LIMIT if media else TEXT_LIMIT),
+        source=source if file is None else None,
         customer_id=customer.id, conversation_id=conversation.id,
         staff_message=staff_message, staff_reply=(staff.id, note),
         business_connection_id=business.route_of(customer),

@@ -26,6 +26,7 @@ from tests.helpers import (
     BusinessCustomer,
     Customer,
     RunningBot,
+    StaffRoom,
     connect_business_account,
     en,
     text_of,
@@ -267,3 +268,61 @@ async def test_staff_see_what_was_written_to_the_business_account_not_the_bot_ch
     relays = [m for m in await client.transcript(group) if "Order 5 is late" in text_of(m)]
     assert len(relays) == 2, "the bot chat's message, and the new conversation's notice"
     assert await in_business.transcript()  # she got the conversation's first answer there
+
+
+async def test_staff_photos_reach_a_business_customer_in_the_business_chat(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+) -> None:
+    """copyMessage cannot go through a Business connection: a staff member's photo for a
+    customer of the account goes by its file, into the Business chat, never the bot's."""
+    in_bot, in_business, _connection = await _both_chats(client, care_team)
+    room = StaffRoom(client, care_team.group_id)
+    agent = room.member(care_team.agent)
+    await in_business.say("Is this the right tin?")
+    relayed = await client.wait_for_bot_message(
+        care_team.group_id, lambda m: "Is this the right tin?" in text_of(m)
+    )
+
+    sent = await agent.send_photo("Yes, this one.", reply_to=relayed)
+    got = await in_business.wait_reply(0, lambda m: "this one" in text_of(m))
+    assert got["sender_business_bot"] is True and "photo" in got
+    assert got["photo"][-1]["file_unique_id"] == sent["photo"][-1]["file_unique_id"]
+    assert await in_bot.transcript() == [], "nothing in her chat with the bot"
+
+    # A voice message cannot be sent on by file here: staff are told at once.
+    voice = await client.send_message(
+        care_team.group_id, care_team.agent["id"], voice={"duration": 2},
+        reply_to_message_id=relayed["message_id"],
+    )  # fmt: skip
+    told = await room.answer_to(voice)
+    assert text_of(told) == zh(
+        "⚠ Not delivered: only texts, photos and documents reach a customer who writes "
+        "to the company's Business account."
+    )
+    assert await in_bot.transcript() == []
+
+
+async def test_a_photo_for_an_open_complaint_from_the_business_chat_reaches_staff_as_sent(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    in_bot, in_business, connection = await _both_chats(client, care_team)
+    await in_bot.say("Hello")  # her chat with the bot has a message 1 too
+    await in_business.say("/complain")
+    await in_business.press("Delivery")
+    await in_business.say("The tin arrived dented.")
+    await in_business.press("Continue")
+    await in_business.say("T-42")
+    await in_business.press("Submit", lambda m: "complaint number" in text_of(m).lower())
+    (complaint,) = await _complaints(sessionmaker)
+
+    photo = await client.business_send(connection["id"], in_bot.id, photo={}, caption="Look")
+    relayed = await client.wait_for_bot_message(
+        care_team.group_id, lambda m: "photo" in m and "Look" in text_of(m)
+    )
+    assert complaint.number is not None and complaint.number in text_of(relayed)
+    assert relayed["photo"][-1]["file_unique_id"] == photo["photo"][-1]["file_unique_id"]
