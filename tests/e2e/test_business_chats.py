@@ -21,6 +21,7 @@ from bot.sandbox import Sandbox
 from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintMessage, PersistenceEntry
+from care.models import Customer as CustomerRecord
 from tests.conftest import CareTeam
 from tests.helpers import (
     BusinessCustomer,
@@ -326,3 +327,28 @@ async def test_a_photo_for_an_open_complaint_from_the_business_chat_reaches_staf
     )
     assert complaint.number is not None and complaint.number in text_of(relayed)
     assert relayed["photo"][-1]["file_unique_id"] == photo["photo"][-1]["file_unique_id"]
+
+
+async def test_registration_in_the_bot_chat_is_not_answered_from_the_business_chat(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    in_bot, in_business, _connection = await _both_chats(client, care_team)
+    await in_bot.say("/start")
+    await in_bot.press("English", edited=lambda m: "care messages" in text_of(m))
+    _, asks_phone = await in_bot.press("Yes, please")
+    assert asks_phone is not None and "phone" in text_of(asks_phone).lower()
+
+    # A number written to the shop is a message to the shop, not her registration's.
+    answer = await in_business.say("+8613800138000")
+    assert "birthday" not in text_of(answer).lower()
+    async with sessionmaker() as session:
+        customer = await session.scalar(
+            select(CustomerRecord).where(CustomerRecord.telegram_user_id == in_bot.id)
+        )
+    assert customer is not None and customer.phone is None
+
+    asks_birthday = await in_bot.say("Skip")
+    assert "birthday" in text_of(asks_birthday).lower()
