@@ -241,6 +241,9 @@ class CareBot(ExtBot[None]):
         try:
             result = await self._post_with_retries(endpoint, data, **kwargs)
         except Forbidden:
+            if data.get("business_connection_id") is not None:
+                # A Business chat refused: the customer's chat with the bot may be fine.
+                raise
             async with self._care_sessionmaker.begin() as session:
                 if await customers.mark_unreachable(session, chat_id, self._care_clock.now()):
                     # No chat id in the log: a private chat's id is the person's Telegram id.

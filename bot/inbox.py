@@ -100,7 +100,14 @@ class Arrival:
 
 
 def arrival_of(update: Update, payload: dict[str, Any]) -> Arrival:
-    """The inbox row of ``update`` (parsed from ``payload``)."""
+    """The inbox row of ``update`` (parsed from ``payload``).
+
+    A customer's chat with a Business account has their id as chat id, like their chat
+    with the bot: the two share a chat key on purpose, so one person's updates are
+    handled one at a time, in order (they share one customer record, and a dialogue
+    state's hand-over goes by chat id), while each chat keeps its own dialogues
+    (``handlers.business.ChatDialogue``).
+    """
     chat_key: int | None = None
     if update.effective_chat is not None:
         chat_key = update.effective_chat.id

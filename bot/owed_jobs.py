@@ -296,6 +296,11 @@ class OwedSender:
             row.source_chat_id is None or row.source_message_id is None
         ):
             return None  # its source was erased (/forget)
+        if row.kind == Kind.COPY.value and through is not None:
+            # copyMessage knows no Business connection: it would land in the customer's
+            # chat with the bot. Owers send files to Business chats by id instead.
+            log.error("owed message %s: a copy cannot go through a Business chat", row.id)
+            return None
         if row.kind == Kind.PHOTO.value:
             return lambda: bot.send_photo(
                 chat_id, media, caption=text, reply_markup=markup,

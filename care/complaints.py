@@ -165,22 +165,47 @@ def _mark_acknowledged(complaint: Complaint, now: datetime) -> None:
 # --- filing -------------------------------------------------------------------------
 
 
-async def current_draft(session: AsyncSession, customer_id: int) -> Complaint | None:
-    """The complaint this customer is filing right now, if any."""
+async def current_draft(
+    session: AsyncSession, customer_id: int, business_connection_id: str | None = None
+) -> Complaint | None:
+    """The complaint this customer is filing right now in one chat, if any.
+
+    Args:
+        session: The caller's transaction.
+        customer_id: Whose.
+        business_connection_id: The company's Business chat it is filed in (None: the
+            customer's chat with the bot). A customer may file in both at once.
+    """
+    where = (
+        Complaint.business_connection_id.is_(None)
+        if business_connection_id is None
+        else Complaint.business_connection_id == business_connection_id
+    )
     return await session.scalar(
         select(Complaint)
-        .where(Complaint.customer_id == customer_id, Complaint.status == S.DRAFT.value)
+        .where(Complaint.customer_id == customer_id, Complaint.status == S.DRAFT.value, where)
         .order_by(Complaint.id.desc())
         .limit(1)
     )
 
 
-async def start_draft(session: AsyncSession, customer: Customer, now: datetime) -> Complaint:
-    """Begin filing: a fresh draft (an earlier unfinished one is discarded)."""
-    old = await current_draft(session, customer.id)
+async def start_draft(
+    session: AsyncSession,
+    customer: Customer,
+    now: datetime,
+    business_connection_id: str | None = None,
+) -> Complaint:
+    """Begin filing in one chat (see :func:`current_draft`): a fresh draft (an earlier
+    unfinished one in that chat is discarded)."""
+    old = await current_draft(session, customer.id, business_connection_id)
     if old is not None:
         await session.delete(old)
-    draft = Complaint(customer_id=customer.id, created_at=now, updated_at=now)
+    draft = Complaint(
+        customer_id=customer.id,
+        created_at=now,
+        updated_at=now,
+        business_connection_id=business_connection_id,
+    )
     session.add(draft)
     await session.flush()
     return draft
@@ -630,26 +655,44 @@ async def remember_message(
     message_id: int,
     purpose: str,
     now: datetime,
+    business_connection_id: str | None = None,
 ) -> None:
-    """Note that a Telegram message belongs to a complaint (for replies to it)."""
+    """Note that a Telegram message belongs to a complaint (for replies to it).
+
+    ``business_connection_id``: the message is in the customer's chat with that Business
+    account, which has the customer's id as chat id too and numbers its messages apart.
+    """
     session.add(
         ComplaintMessage(
             complaint_id=complaint_id, chat_id=chat_id, message_id=message_id,
-            purpose=purpose, created_at=now,
+            business_connection_id=business_connection_id, purpose=purpose, created_at=now,
         )
     )  # fmt: skip
     await session.flush()
 
 
 async def message_owner(
-    session: AsyncSession, chat_id: int, message_id: int
+    session: AsyncSession,
+    chat_id: int,
+    message_id: int,
+    business_connection_id: str | None = None,
 ) -> tuple[Complaint, str] | None:
-    """The complaint a Telegram message belongs to, and the message's purpose."""
+    """The complaint a Telegram message belongs to, and the message's purpose
+    (``business_connection_id``: in that Business chat, see :func:`remember_message`)."""
+    in_chat = (
+        ComplaintMessage.business_connection_id.is_(None)
+        if business_connection_id is None
+        else ComplaintMessage.business_connection_id == business_connection_id
+    )
     row = (
         await session.execute(
             select(Complaint, ComplaintMessage.purpose)
             .join(ComplaintMessage, ComplaintMessage.complaint_id == Complaint.id)
-            .where(ComplaintMessage.chat_id == chat_id, ComplaintMessage.message_id == message_id)
+            .where(
+                ComplaintMessage.chat_id == chat_id,
+                ComplaintMessage.message_id == message_id,
+                in_chat,
+            )
         )
     ).first()
     return None if row is None else (row[0], row[1])

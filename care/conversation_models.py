@@ -110,6 +110,9 @@ class ConversationMessage(Base):
     message_id: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(String(16))
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The Business chat that message is in (None: the chat with the bot): both chats
+    # have the customer's id and number their messages each from 1.
+    source_business_connection_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
     __table_args__ = (

@@ -428,8 +428,11 @@ async def remember_message(
     purpose: str,
     now: datetime,
     source_message_id: int | None = None,
+    source_business_connection_id: str | None = None,
 ) -> None:
-    """Note that a staff-chat message belongs to a conversation (for replies to it)."""
+    """Note that a staff-chat message belongs to a conversation (for replies to it), and
+    which customer message it shows, in which of their chats (the Business chat of
+    ``source_business_connection_id``, or their chat with the bot)."""
     known = await session.scalar(
         select(ConversationMessage.id).where(
             ConversationMessage.chat_id == chat_id, ConversationMessage.message_id == message_id
@@ -440,7 +443,8 @@ async def remember_message(
     session.add(
         ConversationMessage(
             conversation_id=conversation_id, chat_id=chat_id, message_id=message_id,
-            purpose=purpose, source_message_id=source_message_id, created_at=now,
+            purpose=purpose, source_message_id=source_message_id,
+            source_business_connection_id=source_business_connection_id, created_at=now,
         )
     )  # fmt: skip
     await session.flush()
@@ -474,10 +478,23 @@ async def message_of(
 
 
 async def copy_of(
-    session: AsyncSession, customer_id: int, chat_id: int, source_message_id: int
+    session: AsyncSession,
+    customer_id: int,
+    chat_id: int,
+    source_message_id: int,
+    business_connection_id: str | None = None,
 ) -> tuple[Conversation, int] | None:
     """Where the customer's message ``source_message_id`` was shown in ``chat_id``: its
-    conversation and the message id there."""
+    conversation and the message id there.
+
+    ``business_connection_id``: the message is in the customer's chat with that Business
+    account (None: in their chat with the bot; the two number their messages apart).
+    """
+    source_chat = (
+        ConversationMessage.source_business_connection_id.is_(None)
+        if business_connection_id is None
+        else ConversationMessage.source_business_connection_id == business_connection_id
+    )
     row = (
         await session.execute(
             select(Conversation, ConversationMessage.message_id)
@@ -486,6 +503,7 @@ async def copy_of(
                 Conversation.customer_id == customer_id,
                 ConversationMessage.chat_id == chat_id,
                 ConversationMessage.source_message_id == source_message_id,
+                source_chat,
             )
             .order_by(ConversationMessage.id.desc())
             .limit(1)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -375,6 +376,9 @@ class Complaint(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversation.id", ondelete="SET NULL")
     )
+    # The company's Business chat it was filed in (None: the chat with the bot): a draft
+    # in one chat is not the other's (care.complaints.current_draft).
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_complaint_customer_status", "customer_id", "status"),
@@ -460,12 +464,28 @@ class ComplaintMessage(Base):
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int] = mapped_column(BigInteger)
+    # A message in the customer's chat with this Business account (None: any other
+    # chat): that chat has the customer's id too and numbers its messages apart.
+    business_connection_id: Mapped[str | None] = mapped_column(String(64))
     purpose: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
 
+    # One row per message; a message is (chat, id) outside Business chats and (chat,
+    # id, connection) in them. Two partial indexes: a NULL is never equal in a unique
+    # index, on SQLite or PostgreSQL.
     __table_args__ = (
-        Index("ix_complaint_message_chat_message", "chat_id", "message_id", unique=True),
-    )
+        Index(
+            "ix_complaint_message_chat_message", "chat_id", "message_id", unique=True,
+            sqlite_where=sql_text("business_connection_id IS NULL"),
+            postgresql_where=sql_text("business_connection_id IS NULL"),
+        ),
+        Index(
+            "ix_complaint_message_business_chat_message",
+            "chat_id", "message_id", "business_connection_id", unique=True,
+            sqlite_where=sql_text("business_connection_id IS NOT NULL"),
+            postgresql_where=sql_text("business_connection_id IS NOT NULL"),
+        ),
+    )  # fmt: skip
 
 
 class CustomerMention(Base):
@@ -685,6 +705,9 @@ class OwedMessage(Base):
     reply_to_card: Mapped[bool] = mapped_column(Boolean, default=False)
     source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The Business chat the source message is in (None: the customer's chat with the
+    # bot), kept with the staff message that shows it (care.conversations.copy_of).
+    source_business_connection_id: Mapped[str | None] = mapped_column(String(64))
     remember_as: Mapped[str | None] = mapped_column(String(16))
     # A staff member's message this answers or stands for: told there when it fails.
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)

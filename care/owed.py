@@ -130,6 +130,7 @@ def owe(
     reply_to_message_id: int | None = None,
     reply_to_card: bool = False,
     source: tuple[int, int] | None = None,
+    source_business_connection_id: str | None = None,
     remember_as: str | None = None,
     fallback_chat_id: int | None = None,
     staff_message: tuple[int, int] | None = None,
@@ -155,7 +156,10 @@ def owe(
         complaint_id: The complaint it belongs to.
         reply_to_message_id: A message it replies to.
         reply_to_card: It replies to the complaint's card, wherever that is when sent.
-        source: ``(chat id, message id)`` of the message a copy copies.
+        source: ``(chat id, message id)`` of the message a copy copies, or that a
+            relay to staff stands for.
+        source_business_connection_id: The Business chat that message is in (None:
+            the customer's chat with the bot).
         remember_as: The ``complaint_message`` purpose its message is filed under.
         fallback_chat_id: Where it goes when ``chat_id`` refuses it.
         staff_message: ``(chat id, message id)`` of the staff member's message it
@@ -190,6 +194,7 @@ def owe(
         reply_to_card=reply_to_card,
         source_chat_id=source[0] if source else None,
         source_message_id=source[1] if source else None,
+        source_business_connection_id=source_business_connection_id,
         remember_as=remember_as,
         staff_chat_id=staff_message[0] if staff_message else None,
         staff_message_id=staff_message[1] if staff_message else None,
@@ -398,6 +403,7 @@ async def mark_sent(
         await conversations.remember_message(
             session, row.conversation_id, row.chat_id, message_id, row.remember_as, now,
             source_message_id=row.source_message_id,
+            source_business_connection_id=row.source_business_connection_id,
         )  # fmt: skip
     if (
         row.customer_id is not None
@@ -420,8 +426,9 @@ async def mark_sent(
     remember_as = "alert" if row.kind == Kind.CARD_EDIT.value else row.remember_as
     if remember_as is not None:
         await complaints.remember_message(
-            session, row.complaint_id, row.chat_id, message_id, remember_as, now
-        )
+            session, row.complaint_id, row.chat_id, message_id, remember_as, now,
+            business_connection_id=row.business_connection_id,
+        )  # fmt: skip
     return row
 
 

@@ -20,12 +20,14 @@ from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
     BusinessConnectionHandler,
+    ConversationHandler,
     TypeHandler,
+    filters,
 )
 
 from care import business, owed
 from care.business import ConnectionChange, ConnectionFacts
-from care.owed import Purpose
+from care.owed import Kind, Purpose
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
@@ -58,6 +60,49 @@ def business_chat_of(update: Update) -> BusinessChat | None:
     if message is None or message.business_connection_id is None:
         return None
     return BusinessChat(message.chat.id, message.business_connection_id)
+
+
+# A customer's new message, to the bot or to a Business account it serves: PTB's
+# UpdateType.MESSAGE is only the former.
+NEW_MESSAGE = filters.UpdateType.MESSAGE | filters.UpdateType.BUSINESS_MESSAGE
+
+# The last part of a Business chat's dialogue key (see ChatDialogue).
+BUSINESS_KEY_PREFIX = "business:"
+
+
+class ChatDialogue(ConversationHandler[CareContext]):
+    """A persistent dialogue (registration, complaint filing, a survey) kept per chat, a
+    customer's Business chat apart from their chat with the bot.
+
+    Telegram gives both chats the customer's user id as chat id ("the message belongs to
+    a chat of the corresponding business account that is independent from any potential
+    bot chat which might share the same identifier", Message.business_connection_id), so
+    PTB's key (chat id, user id) would have one dialogue answered from two chats: a
+    "hello" to the shop's account taken as the complaint's description begun with the
+    bot. A Business chat's key gets the connection as a third part; the bot chat's key
+    stays PTB's, so stored states keep their meaning. The chat id stays first: the inbox
+    hands a chat's stored states over by it (``bot.persistence.refresh_conversations``).
+
+    PTB offers no hook for the key; ``_get_key`` is the one place it is built (PTB 22).
+    """
+
+    def _get_key(self, update: Update) -> tuple[int | str, ...]:
+        key = super()._get_key(update)
+        through = business_chat_of(update)
+        if through is None:
+            return key
+        return (*key, BUSINESS_KEY_PREFIX + through.connection_id)
+
+
+def file_of(message: Message) -> tuple[Kind, str] | None:
+    """A photo's or document's kind and file id (None: neither), to send it on where a
+    copy cannot go: copyMessage knows no Business chats, and takes a message id of a
+    Business chat for the bot chat's message of that id."""
+    if message.photo:
+        return Kind.PHOTO, message.photo[-1].file_id
+    if message.document:
+        return Kind.DOCUMENT, message.document.file_id
+    return None
 
 
 async def screen(update: Update, context: CareContext) -> None:

@@ -30,6 +30,7 @@ from care.owed import Kind, Purpose
 from care.planning import zone_of
 from handlers import common, conversation_desk, conversations, notify, staff_card, texts
 from handlers import complaint_words as words
+from handlers.business import ChatDialogue, business_chat_of, file_of
 from handlers.buttons import (
     CategoryChoice,
     FilingStep,
@@ -123,7 +124,7 @@ async def start_filing(update: Update, context: CareContext) -> str:
         await update.callback_query.answer()
     async with services.sessionmaker.begin() as session:
         customer = await session.get_one(complaints.Customer, view.id)
-        await complaints.start_draft(session, customer, services.clock.now())
+        await complaints.start_draft(session, customer, services.clock.now(), _filed_in(update))
     await _reply(
         update,
         _(
@@ -145,7 +146,7 @@ async def choose_category(update: Update, context: CareContext) -> str | int:
         await query.answer(_("This button is no longer valid. Send /help to see what I can do."))
         return CATEGORY
     async with context.services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         if draft is None:
             return await _draft_gone(update)
         complaints.set_category(draft, code)
@@ -169,7 +170,7 @@ async def take_description(update: Update, context: CareContext) -> str | int:
     assert message is not None and context.customer is not None
     text = message.text or message.caption or ""
     async with context.services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         if draft is None:
             return await _draft_gone(update)
         if text.strip():
@@ -221,7 +222,7 @@ async def take_attachment(update: Update, context: CareContext) -> str | int:
     assert message is not None and context.customer is not None
     try:
         async with context.services.sessionmaker.begin() as session:
-            draft = await complaints.current_draft(session, context.customer.id)
+            draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
             if draft is None:
                 return await _draft_gone(update)
             count = await _attach(session, draft, message, context.services)
@@ -264,7 +265,7 @@ async def take_reference(update: Update, context: CareContext) -> str | int:
     message = update.effective_message
     reference = message.text if update.callback_query is None and message else None
     async with context.services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         if draft is None:
             return await _draft_gone(update)
         complaints.set_reference(draft, reference)
@@ -304,7 +305,7 @@ async def cancel_filing(update: Update, context: CareContext) -> int:
     """Drop the draft."""
     assert context.customer is not None
     async with context.services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         if draft is not None:
             await session.delete(draft)
     if update.callback_query is not None:
@@ -319,7 +320,7 @@ async def submit(update: Update, context: CareContext) -> str | int:
     assert context.customer is not None and update.callback_query is not None
     services = context.services
     async with services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         if draft is None:
             return await _draft_gone(update)
         existing = await complaints.similar_open_complaint(
@@ -351,7 +352,7 @@ async def answer_duplicate(update: Update, context: CareContext) -> str | int:
     target_id = same.complaint_id if same is not None else None
     services = context.services
     async with services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         target = await session.get(Complaint, target_id) if target_id is not None else None
         if draft is None:
             return await _draft_gone(update)
@@ -376,7 +377,7 @@ async def _file(update: Update, context: CareContext) -> int:
     assert context.customer is not None
     services = context.services
     async with services.sessionmaker.begin() as session:
-        draft = await complaints.current_draft(session, context.customer.id)
+        draft = await complaints.current_draft(session, context.customer.id, _filed_in(update))
         if draft is None:
             return await _draft_gone(update)
         complaint = await complaints.file_complaint(
@@ -478,6 +479,13 @@ async def forget_midway(update: Update, context: CareContext) -> int:
     return END
 
 
+def _filed_in(update: Update) -> str | None:
+    """The Business chat a filing step comes from (None: the customer's chat with the
+    bot): each chat has its own draft."""
+    through = business_chat_of(update)
+    return None if through is None else through.connection_id
+
+
 def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
     reprompt = _reprompt(state)
     return [
@@ -492,7 +500,7 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
 
 def filing_conversation() -> ConversationHandler:
     """The /complain dialogue."""
-    return ConversationHandler(
+    return ChatDialogue(
         name="complaint_filing",
         persistent=True,
         entry_points=[
@@ -626,8 +634,9 @@ async def relay_to_open_complaint(update: Update, context: CareContext) -> bool:
         target: Complaint | None = None
         if message.reply_to_message is not None:
             owner = await complaints.message_owner(
-                session, message.chat.id, message.reply_to_message.message_id
-            )
+                session, message.chat.id, message.reply_to_message.message_id,
+                message.business_connection_id,
+            )  # fmt: skip
             if owner is not None and owner[0].customer_id == view.id:
                 target = owner[0]
         if target is None or not complaints.is_open(target):
@@ -673,11 +682,16 @@ def owe_relay(
             number=loaded.complaint.number, name=loaded.customer.display_name
         )
     media = message is not None and bool(message.photo or message.document)
+    kind, file_id = Kind.COPY if media else Kind.TEXT, None
+    if media and message is not None and message.business_connection_id is not None:
+        # copyMessage would take the id in the bot's own chat: the file goes instead.
+        file = file_of(message)
+        kind, file_id = (file[0], file[1]) if file is not None else (Kind.TEXT, None)
     owed.owe(
         session, now=services.clock.now(), purpose=Purpose.RELAY,
-        kind=Kind.COPY if media else Kind.TEXT, chat_id=services.staff_chat_id,
+        kind=kind, chat_id=services.staff_chat_id, file_id=file_id,
         text=f"{header}\n{text}"[: 1024 if media else 4096],
-        source=(message.chat.id, message.message_id) if media and message else None,
+        source=(message.chat.id, message.message_id) if kind is Kind.COPY and message else None,
         customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
         remember_as="relay",
     )  # fmt: skip

@@ -45,6 +45,7 @@ from care.models import (
 from care.owed import Button, Kind, Purpose
 from handlers import complaint_words as words
 from handlers import lost_topics
+from handlers.business import file_of as business_file_of
 from handlers.buttons import ConversationAction
 from handlers.context import Services
 from handlers.i18n import gettext as _
@@ -226,6 +227,8 @@ def _owe_staff(
     *,
     kind: Kind = Kind.TEXT,
     source: tuple[int, int] | None = None,
+    source_business_connection_id: str | None = None,
+    file_id: str | None = None,
     buttons: list[list[Button]] | None = None,
     remember_as: str | None = RELAY,
     general: bool = False,
@@ -237,9 +240,54 @@ def _owe_staff(
     owed.owe(
         session, now=services.clock.now(), purpose=Purpose.CONVERSATION, kind=kind,
         chat_id=services.staff_chat_id, text=text, source=source, buttons=buttons,
+        source_business_connection_id=source_business_connection_id, file_id=file_id,
         customer_id=conversation.customer_id, conversation_id=conversation.id,
         to_topic=services.staff_forum and not general, remember_as=remember_as,
         reply_to_message_id=reply_to_message_id,
+    )  # fmt: skip
+
+
+async def _owe_from_business_chat(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    customer: Customer,
+    message: Message,
+) -> None:
+    """Owe staff a customer's message from a Business chat, under a header naming the
+    account (a reply goes to the chat the customer last wrote in: staff see which),
+    without copying it.
+
+    copyMessage takes no business connection: asked for the message's id in the
+    customer's chat, Telegram would copy the message of that id in their chat with the
+    bot. Texts are shown as words, photos and documents by their file (the bot may send
+    a file it received), anything else by what it is.
+    """
+    assert message.business_connection_id is not None
+    connection = await business.find_connection(session, message.business_connection_id)
+    account = (connection.owner_name if connection is not None else None) or _(
+        "the company's Business account"
+    )
+    if services.staff_forum:  # the topic is the customer's
+        header = _("via 💼 {account}:").format(account=account)
+    else:
+        header = _("💬 #{id} {name} via 💼 {account}:").format(
+            id=conversation.id, name=customer_name(customer), account=account
+        )
+    text = message.text or message.caption or ""
+    shown = f"{header}\n{text}" if text else header
+    kind, file_id = Kind.TEXT, None
+    file = business_file_of(message)
+    if file is not None:
+        kind, file_id = file
+    elif not message.text:
+        what = _("(a message Telegram does not let the bot pass on from a Business chat)")
+        shown = f"{shown}\n{what}"
+    limit = TEXT_LIMIT if kind is Kind.TEXT else CAPTION_LIMIT
+    _owe_staff(
+        session, services, conversation, _shorten(shown, limit),
+        kind=kind, file_id=file_id, source=(message.chat.id, message.message_id),
+        source_business_connection_id=message.business_connection_id,
     )  # fmt: skip
 
 
@@ -284,10 +332,15 @@ async def owe_inbound(
         if services.staff_forum:
             if source is None:
                 _owe_staff(session, services, conversation, _shorten(text, TEXT_LIMIT))
+            elif message is not None and message.business_connection_id is not None:
+                await _owe_from_business_chat(session, services, conversation, customer, message)
             else:
                 _owe_staff(session, services, conversation, None, kind=Kind.COPY, source=source)
             return
         header = _("💬 #{id} {name}:").format(id=conversation.id, name=customer_name(customer))
+        if message is not None and message.business_connection_id is not None:
+            await _owe_from_business_chat(session, services, conversation, customer, message)
+            return
     if message is None or message.text:
         # The relay stands for the customer's message (``source``): an edit or deletion
         # of it is shown under the relay.
@@ -407,14 +460,19 @@ def owe_answer(
     source: tuple[int, int] | None,
     staff_message: tuple[int, int],
     note: str,
+    file: tuple[Kind, str] | None = None,
 ) -> None:
     """Owe the customer a staff answer, ``signed`` with the staff member's name (a copy
-    of ``source`` with it as caption, for media); recorded once delivered."""
+    of ``source`` with it as caption, for media; or ``file``, a photo or document by its
+    file id, with it as caption); recorded once delivered."""
     assert customer.chat_id is not None
+    media = source is not None or file is not None
+    kind = file[0] if file is not None else Kind.COPY if source else Kind.TEXT
     owed.owe(
         session, now=services.clock.now(), purpose=Purpose.STAFF_REPLY,
-        kind=Kind.COPY if source else Kind.TEXT, chat_id=customer.chat_id,
-        text=_shorten(signed, CAPTION_LIMIT if source else TEXT_LIMIT), source=source,
+        kind=kind, chat_id=customer.chat_id, file_id=file[1] if file is not None else None,
+        text=_shorten(signed, CAPTION_LIMIT if media else TEXT_LIMIT),
+        source=source if file is None else None,
         customer_id=customer.id, conversation_id=conversation.id,
         staff_message=staff_message, staff_reply=(staff.id, note),
         business_connection_id=business.route_of(customer),

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import complaints, conversations, mentions
+from care import business, complaints, conversations, mentions
 from care import staff as staff_members
 from care.conversations import Conversation, ConversationStatus
 from care.models import Customer, Priority, StaffMember
@@ -29,6 +29,7 @@ from care.owed import Purpose
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
 from handlers import notify, staff, staff_card
+from handlers.business import file_of as business_file_of
 from handlers.buttons import ConversationAction, ConversationCategory, ConversationPriority
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
@@ -164,12 +165,20 @@ async def _answer_in(
         return _("Only text, photos, documents and voice messages reach the customer.")
     if not customer.reachable or customer.chat_id is None:
         return _("⚠ Not delivered: the customer blocked the bot, so no answer can reach them.")
+    # copyMessage cannot go through a Business connection: a photo or document goes to a
+    # customer of the Business account by its file id, anything else cannot.
+    file = business_file_of(message) if media and business.route_of(customer) is not None else None
+    if media and business.route_of(customer) is not None and file is None:
+        return _(
+            "⚠ Not delivered: only texts, photos and documents reach a customer who writes "
+            "to the company's Business account."
+        )
     with use_locale(customer.language or services.default_locale):
         words_out = signed(member.name or "—", text)
     desk.owe_answer(
         session, services, conversation, customer, member, words_out,
-        source=(message.chat_id, message.message_id) if media else None,
-        staff_message=(message.chat_id, message.message_id),
+        source=(message.chat_id, message.message_id) if media and file is None else None,
+        file=file, staff_message=(message.chat_id, message.message_id),
         note=("📎 " + text if media else text).strip(),
     )  # fmt: skip
     return None

@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler, BusinessMessagesDeletedHandler, MessageHan
 from care import conversations, customers
 from care.conversations import Conversation, ConversationStatus
 from care.models import ContactKind, Customer
-from handlers import common
+from handlers import business, common
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
 from handlers.context import CareContext
@@ -93,8 +93,9 @@ async def on_customer_edit(update: Update, context: CareContext) -> None:
     text = message.text or message.caption or ""
     async with services.sessionmaker.begin() as session:
         found = await conversations.copy_of(
-            session, view.id, services.staff_chat_id, message.message_id
-        )
+            session, view.id, services.staff_chat_id, message.message_id,
+            message.business_connection_id,
+        )  # fmt: skip
         if found is not None:
             conversation, shown_as = found
             await conversations.record_customer_edit(
@@ -118,8 +119,9 @@ async def on_customer_delete(update: Update, context: CareContext) -> None:
             now = services.clock.now()
             for message_id in deleted.message_ids:
                 found = await conversations.copy_of(
-                    session, customer.id, services.staff_chat_id, message_id
-                )
+                    session, customer.id, services.staff_chat_id, message_id,
+                    deleted.business_connection_id,
+                )  # fmt: skip
                 if found is None:
                     continue
                 conversation, shown_as = found
@@ -156,11 +158,13 @@ def _line(conversation: Conversation, zone: str, timezone: str) -> str:
 
 
 def conversation_handlers() -> list[BaseHandler]:
-    """Edits of the customer's messages (registered after the dialogues), and their
-    deletions in a Business chat."""
+    """Edits of the customer's messages, in their chat with the bot or a Business chat
+    (registered after the dialogues), and their deletions in a Business chat."""
     return [
         MessageHandler(
-            filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_customer_edit
+            filters.ChatType.PRIVATE
+            & (filters.UpdateType.EDITED_MESSAGE | filters.UpdateType.EDITED_BUSINESS_MESSAGE),
+            on_customer_edit,
         ),
         BusinessMessagesDeletedHandler(on_customer_delete),
     ]
@@ -170,7 +174,7 @@ def last_resort_handlers() -> list[BaseHandler]:
     """Any other private message that is no command: into the conversation."""
     return [
         MessageHandler(
-            filters.ChatType.PRIVATE & ~filters.COMMAND & filters.UpdateType.MESSAGE,
+            filters.ChatType.PRIVATE & ~filters.COMMAND & business.NEW_MESSAGE,
             on_customer_message,
         )
     ]

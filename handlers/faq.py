@@ -24,7 +24,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from care import faq
 from care.faq_match import Decision, Match
 from care.faq_models import FaqEventKind
-from handlers import common, complaints, conversations, faq_staff
+from handlers import business, common, complaints, conversations, faq_staff
 from handlers.buttons import FaqFeedback, FaqNone, FaqPick, Slug, key
 from handlers.context import CareContext
 from handlers.faq_words import faq_command
@@ -41,9 +41,7 @@ BUTTON_TITLE = 60
 def faq_handlers() -> list[BaseHandler]:
     """The customer's questions and the FAQ's buttons (after the dialogues, before the
     messages that belong to an open complaint)."""
-    new_text = (
-        filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND
-    )
+    new_text = filters.ChatType.PRIVATE & business.NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
     return [
         MessageHandler(new_text, answer_question),
         # Every data of the family: a stale or forged one is told it is no longer valid.

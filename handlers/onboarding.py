@@ -35,6 +35,7 @@ from care.birthdays import BirthdayError, BirthdayProblem, looks_like_a_date, pa
 from care.customers import RegistrationStep
 from care.locales import LOCALES
 from handlers import common, complaints, conversations, texts
+from handlers.business import ChatDialogue
 from handlers.buttons import ConsentChoice, LanguageChoice, ProfileField
 from handlers.context import CareContext
 from handlers.i18n import gettext as _
@@ -423,7 +424,7 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
 
 def profile_conversation() -> ConversationHandler:
     """The registration and profile-editing dialogue."""
-    return ConversationHandler(
+    return ChatDialogue(
         name=NAME,
         persistent=True,
         allow_reentry=False,

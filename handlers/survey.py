@@ -30,6 +30,7 @@ from care import complaints, contacts, ratings
 from care.complaints import ComplaintFacts, Refusal, Refused
 from care.models import ComplaintStatus, Contact, ContactKind, Direction
 from handlers import common
+from handlers.business import ChatDialogue
 from handlers.buttons import Rating, ReopenRequest, key
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
@@ -314,7 +315,7 @@ async def reopen(update: Update, context: CareContext) -> int | None:
 
 def satisfaction_conversation() -> ConversationHandler:
     """The rating and, after it, the wait for an optional comment."""
-    return ConversationHandler(
+    return ChatDialogue(
         name=NAME,
         persistent=True,
         # A second rating (another complaint) starts over from its own press.

@@ -290,6 +290,23 @@ class BusinessCustomer:
         return str(answer.get("text") or ""), await self.wait_reply(before, predicate)
 
 
+async def connect_business_account(
+    client: SandboxClient,
+    staff_chat_id: int,
+    rights: dict[str, bool] | None = None,
+    name: str = "Tea Shop",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shop's Business account connects the bot; returns the account and the
+    connection once staff heard of it."""
+    shop = await client.create_user(name, language_code="en")
+    before = max((m["message_id"] for m in await client.transcript(staff_chat_id)), default=0)
+    connection = await client.connect_business(shop["id"], rights)
+    await client.wait_for_bot_message(
+        staff_chat_id, lambda m: name in text_of(m), after_message_id=before
+    )
+    return shop, connection
+
+
 @dataclass
 class StaffRoom:
     """The staff group: its transcript, the complaint cards in it, the bot's answers.

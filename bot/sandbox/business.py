@@ -212,7 +212,7 @@ class Business:
             self.world.delete_message(chat, message_id)
         payload = {
             "business_connection_id": connection.id,
-            "chat": self.world.chat_dict(self.world.chats[customer_id]),
+            "chat": self.world.chat_dict(chat),
             "message_ids": list(message_ids),
         }
         if connection.is_enabled:

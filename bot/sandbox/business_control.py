@@ -13,14 +13,14 @@ from aiohttp import web
 
 from bot.sandbox.business import Business, BusinessConnection, check_rights
 from bot.sandbox.control import (
+    MEDIA_KINDS,
     ControlError,
-    command_entities,
     json_response,
+    message_content,
     optional_int,
     path_int,
     read_body,
 )
-from bot.sandbox.spec import MAX_TEXT_LENGTH
 from bot.sandbox.state import World
 
 
@@ -81,7 +81,9 @@ class BusinessControl:
         return json_response(self.business.connection_dict(connection))
 
     async def write(self, request: web.Request) -> web.Response:
-        """``POST .../messages``: ``{from_id, text, chat_id?, reply_to_message_id?}``.
+        """``POST .../messages``: ``{from_id, text|photo|document|contact|sticker|voice,
+        caption?, chat_id?, reply_to_message_id?}`` (the content as for
+        ``POST /sandbox/messages``).
 
         ``from_id`` is a customer writing to the account, or the owner answering by hand
         (then ``chat_id`` names the customer's chat).
@@ -89,15 +91,15 @@ class BusinessControl:
         connection = self._connection(request)
         body = await read_body(request)
         from_id = optional_int(body, "from_id")
-        text = body.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise ControlError("text must be a non-empty string")
-        if len(text) > MAX_TEXT_LENGTH:
-            raise ControlError(f"text is longer than {MAX_TEXT_LENGTH} characters")
-        content: dict[str, Any] = {"text": text}
-        entities = command_entities(text)
-        if entities:
-            content["entities"] = entities
+        kinds = [kind for kind in MEDIA_KINDS if body.get(kind) not in (None, False, "")]
+        if len(kinds) != 1:
+            raise ControlError(
+                "give exactly one of text, photo, document, contact, sticker, voice"
+                f" (got {kinds or 'none'})"
+            )
+        if from_id is None or from_id not in self.business.world.users:
+            raise ControlError("from_id must be a user of the sandbox")
+        content = message_content(self.business.world, kinds[0], body, from_id)
         try:
             if from_id == connection.owner_id:
                 customer_id = optional_int(body, "chat_id")

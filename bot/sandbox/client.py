@@ -413,6 +413,21 @@ class SandboxClient:
             await self._request("POST", f"/business/connections/{connection_id}/messages", body)
         )
 
+    async def business_send(
+        self,
+        connection_id: str,
+        from_id: int,
+        reply_to_message_id: int | None = None,
+        **content: Any,
+    ) -> Message:
+        """A customer sends the business account anything ``POST /sandbox/messages``
+        takes (``photo={}``, ``sticker={"emoji": "😀"}``, ``caption=`` …)."""
+        body: dict[str, Any] = {"from_id": from_id, **content}
+        body.update(_without_none(reply_to_message_id=reply_to_message_id))
+        return dict(
+            await self._request("POST", f"/business/connections/{connection_id}/messages", body)
+        )
+
     async def business_edit(
         self, connection_id: str, customer_id: int, message_id: int, text: str
     ) -> Message:

@@ -25,7 +25,7 @@ from bot.sandbox.state import Chat, World
 MAX_WAIT = 60.0
 SAMPLE_STICKER_EMOJI = "😀"
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?(?![\w/])")
-_MEDIA_KINDS = ("text", "photo", "document", "contact", "sticker", "voice")
+MEDIA_KINDS = ("text", "photo", "document", "contact", "sticker", "voice")
 _CAPTIONED = frozenset({"photo", "document", "voice"})
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -215,13 +215,13 @@ class ControlApi:
         body = await read_body(request)
         chat = self._chat(body.get("chat_id"))
         from_id = self._member(chat, body.get("from_id"))
-        kinds = [kind for kind in _MEDIA_KINDS if body.get(kind) not in (None, False, "")]
+        kinds = [kind for kind in MEDIA_KINDS if body.get(kind) not in (None, False, "")]
         if len(kinds) != 1:
             raise ControlError(
                 "give exactly one of text, photo, document, contact, sticker, voice"
                 f" (got {kinds or 'none'})"
             )
-        content = self._content(kinds[0], body, from_id)
+        content = message_content(self.world, kinds[0], body, from_id)
         reply_to = optional_int(body, "reply_to_message_id")
         if reply_to is not None and reply_to not in chat.messages:
             raise ControlError(f"message {reply_to} not found in chat {chat.id}")
@@ -277,75 +277,6 @@ class ControlApi:
         payload = self.world.message_dict(message)
         self.world.queue_update("edited_message", payload)
         return json_response(payload)
-
-    def _content(self, kind: str, body: dict[str, Any], from_id: int) -> dict[str, Any]:
-        value = body[kind]
-        content: dict[str, Any]
-        if kind == "text":
-            if not isinstance(value, str) or not value.strip():
-                raise ControlError("text must be a non-empty string")
-            if len(value) > MAX_TEXT_LENGTH:
-                raise ControlError(f"text is longer than {MAX_TEXT_LENGTH} characters")
-            content = {"text": value}
-            entities = command_entities(value)
-            if entities:
-                content["entities"] = entities
-            return content
-        if kind == "contact":
-            if not isinstance(value, dict) or not value.get("phone_number"):
-                raise ControlError("contact needs a phone_number")
-            contact = {
-                "phone_number": str(value["phone_number"]),
-                "first_name": value.get("first_name") or self.world.users[from_id].first_name,
-            }
-            for key in ("last_name", "user_id", "vcard"):
-                if value.get(key) is not None:
-                    contact[key] = value[key]
-            return {"contact": contact}
-        spec = value if isinstance(value, dict) else {}
-        if kind == "photo":
-            data = _decode_b64(spec.get("data_b64")) or make_png(160, 120)
-            width, height = image_size(data)
-            stored = self.world.store_file(
-                "photo", data, {"width": width, "height": height}, ".jpg"
-            )
-            content = {"photo": self.world.photo_sizes(stored)}
-        elif kind == "document":
-            data = _decode_b64(spec.get("data_b64")) or b"sandbox document\n"
-            meta = {
-                "file_name": spec.get("file_name") or "document.txt",
-                "mime_type": spec.get("mime_type") or "application/octet-stream",
-            }
-            extension = (
-                "." + meta["file_name"].rsplit(".", 1)[-1] if "." in meta["file_name"] else ""
-            )
-            stored = self.world.store_file("document", data, meta, extension)
-            content = {"document": dict(stored.meta)}
-        elif kind == "sticker":
-            data = make_png(128, 128, (255, 200, 0))
-            meta = {
-                "width": 128,
-                "height": 128,
-                "is_animated": False,
-                "is_video": False,
-                "type": "regular",
-                "emoji": spec.get("emoji") or SAMPLE_STICKER_EMOJI,
-            }
-            stored = self.world.store_file("sticker", data, meta, ".webp")
-            return {"sticker": dict(stored.meta)}
-        else:
-            duration = int(spec.get("duration", 1))
-            data = _decode_b64(spec.get("data_b64")) or sample_voice(duration)
-            meta = {"duration": duration, "mime_type": "audio/ogg"}
-            stored = self.world.store_file("voice", data, meta, ".oga")
-            content = {"voice": dict(stored.meta)}
-        caption = body.get("caption")
-        if caption:
-            content["caption"] = str(caption)
-            entities = command_entities(content["caption"])
-            if entities:
-                content["caption_entities"] = entities
-        return content
 
     async def press_button(self, request: web.Request) -> web.Response:
         """``POST /sandbox/callbacks``: a user presses an inline button."""
@@ -600,3 +531,71 @@ def _decode_b64(value: Any) -> bytes | None:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise ControlError("data_b64 is not valid base64") from None
+
+
+def message_content(world: World, kind: str, body: dict[str, Any], from_id: int) -> dict[str, Any]:
+    """What a user sends as ``kind`` (one of :data:`MEDIA_KINDS`), as a message's content;
+    files are stored in ``world``. Raises ControlError for a bad value."""
+    value = body[kind]
+    content: dict[str, Any]
+    if kind == "text":
+        if not isinstance(value, str) or not value.strip():
+            raise ControlError("text must be a non-empty string")
+        if len(value) > MAX_TEXT_LENGTH:
+            raise ControlError(f"text is longer than {MAX_TEXT_LENGTH} characters")
+        content = {"text": value}
+        entities = command_entities(value)
+        if entities:
+            content["entities"] = entities
+        return content
+    if kind == "contact":
+        if not isinstance(value, dict) or not value.get("phone_number"):
+            raise ControlError("contact needs a phone_number")
+        contact = {
+            "phone_number": str(value["phone_number"]),
+            "first_name": value.get("first_name") or world.users[from_id].first_name,
+        }
+        for key in ("last_name", "user_id", "vcard"):
+            if value.get(key) is not None:
+                contact[key] = value[key]
+        return {"contact": contact}
+    spec = value if isinstance(value, dict) else {}
+    if kind == "photo":
+        data = _decode_b64(spec.get("data_b64")) or make_png(160, 120)
+        width, height = image_size(data)
+        stored = world.store_file("photo", data, {"width": width, "height": height}, ".jpg")
+        content = {"photo": world.photo_sizes(stored)}
+    elif kind == "document":
+        data = _decode_b64(spec.get("data_b64")) or b"sandbox document\n"
+        meta = {
+            "file_name": spec.get("file_name") or "document.txt",
+            "mime_type": spec.get("mime_type") or "application/octet-stream",
+        }
+        extension = "." + meta["file_name"].rsplit(".", 1)[-1] if "." in meta["file_name"] else ""
+        stored = world.store_file("document", data, meta, extension)
+        content = {"document": dict(stored.meta)}
+    elif kind == "sticker":
+        data = make_png(128, 128, (255, 200, 0))
+        meta = {
+            "width": 128,
+            "height": 128,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+            "emoji": spec.get("emoji") or SAMPLE_STICKER_EMOJI,
+        }
+        stored = world.store_file("sticker", data, meta, ".webp")
+        return {"sticker": dict(stored.meta)}
+    else:
+        duration = int(spec.get("duration", 1))
+        data = _decode_b64(spec.get("data_b64")) or sample_voice(duration)
+        meta = {"duration": duration, "mime_type": "audio/ogg"}
+        stored = world.store_file("voice", data, meta, ".oga")
+        content = {"voice": dict(stored.meta)}
+    caption = body.get("caption")
+    if caption:
+        content["caption"] = str(caption)
+        entities = command_entities(content["caption"])
+        if entities:
+            content["caption_entities"] = entities
+    return content

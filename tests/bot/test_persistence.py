@@ -597,3 +597,25 @@ async def test_forgotten_customer_starts_over_after_restart(
     async with running_bot(SqlPersistence(sessionmaker)) as bot:
         assert await bot.receive(LI_LEI, "上海") == []
         assert await bot.receive(HAN_MEIMEI, "北京") == ["Thank you, 韩梅梅 from 北京"]
+
+
+async def test_a_business_chats_dialogue_is_kept_apart_reloaded_and_forgotten_with_its_chat(
+    persistence: SqlPersistence, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A customer's Business chat has their id as chat id too: its dialogue's key has the
+    connection as a third part (handlers.business.ChatDialogue). Both chats' states come
+    back, a worker taking the chat over reads both, and /forget erases both."""
+    in_business = (LI_LEI, LI_LEI, "business:conn-1")
+    await persistence.update_conversation("complaint_filing", (LI_LEI, LI_LEI), "description")
+    await persistence.update_conversation("complaint_filing", in_business, "reference")
+    assert await persistence.get_conversations("complaint_filing") == {
+        (LI_LEI, LI_LEI): "description",
+        in_business: "reference",
+    }
+    another_process = SqlPersistence(sessionmaker)
+    reloaded = await another_process.reload_conversations([LI_LEI])
+    assert reloaded == {
+        "complaint_filing": {(LI_LEI, LI_LEI): "description", in_business: "reference"}
+    }
+    await persistence.forget_user(LI_LEI)
+    assert await stored_rows(sessionmaker) == {}

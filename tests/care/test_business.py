@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import business, contacts, customers
+from care import business, complaints, contacts, customers
 from care.business import ConnectionChange, ConnectionFacts, Refusal
 from care.clock import ManualClock
 from care.contacts import ContactEntry
@@ -115,3 +116,29 @@ def test_telegram_errors_name_the_refusal() -> None:
         business.refusal_of_error("Bad Request: BUSINESS_CONNECTION_INVALID") is Refusal.NOT_ALLOWED
     )
     assert business.refusal_of_error("Forbidden: bot was blocked by the user") is None
+
+
+async def test_a_message_id_in_the_business_chat_is_not_the_bot_chats(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """Both of a customer's chats have their id as chat id and number messages from 1:
+    message 7 in each belongs to its own complaint, and a reply to one finds its own."""
+    now = clock.now()
+    lena, _ = await customers.get_or_create_customer(session, LENA, now)
+    in_bot = await complaints.start_draft(session, lena, now)
+    in_business = await complaints.start_draft(session, lena, now, "conn-1")
+    await complaints.remember_message(session, in_bot.id, 1001, 7, "customer", now)
+    await complaints.remember_message(
+        session, in_business.id, 1001, 7, "customer", now, business_connection_id="conn-1"
+    )
+    found = await complaints.message_owner(session, 1001, 7)
+    assert found is not None and found[0].id == in_bot.id
+    found = await complaints.message_owner(session, 1001, 7, business_connection_id="conn-1")
+    assert found is not None and found[0].id == in_business.id
+    assert await complaints.message_owner(session, 1001, 7, business_connection_id="other") is None
+    # Each chat's message is still unique.
+    with pytest.raises(IntegrityError):
+        async with session.begin_nested():
+            await complaints.remember_message(
+                session, in_business.id, 1001, 7, "customer", now, business_connection_id="conn-1"
+            )

@@ -17,20 +17,23 @@ from care.conversation_models import ConversationEvent
 from care.models import BusinessConnection, Complaint, Customer, OwedMessage
 from care.planning import may_receive_care
 from tests.conftest import CareTeam
-from tests.helpers import BusinessCustomer, RunningBot, StaffRoom, en, text_of, wait_until, zh
+from tests.helpers import (
+    BusinessCustomer,
+    RunningBot,
+    StaffRoom,
+    connect_business_account,
+    en,
+    text_of,
+    wait_until,
+    zh,
+)
 
 
 async def _connect(
     client: SandboxClient, care_team: CareTeam, rights: dict[str, bool] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The shop's Business account connects the bot; staff hear of it."""
-    shop = await client.create_user("Tea Shop", language_code="en")
-    before = max((m["message_id"] for m in await client.transcript(care_team.group_id)), default=0)
-    connection = await client.connect_business(shop["id"], rights)
-    await client.wait_for_bot_message(
-        care_team.group_id, lambda m: "Tea Shop" in text_of(m), after_message_id=before
-    )
-    return shop, connection
+    return await connect_business_account(client, care_team.group_id, rights)
 
 
 WINDOW_CLOSED = (

@@ -304,3 +304,62 @@ async def test_button_press_in_a_business_chat_is_a_callback_query_of_the_busine
     assert update["id"] == query_id
     assert update["message"]["business_connection_id"] == connection["id"]
     assert update["from"]["id"] == customer
+
+
+async def test_customer_sends_the_account_a_photo_the_bot_can_pass_on_by_file(
+    client: SandboxClient, api: httpx.AsyncClient
+) -> None:
+    owner, customer = await _people(client)
+    connection = await client.connect_business(owner)
+    group = await client.create_group("Care staff", [owner])
+    await _updates(api)
+    await client.business_send(connection["id"], customer, photo={}, caption="罐子瘪了")
+    (update,) = await _updates(api)
+    message = update["business_message"]
+    assert (message["business_connection_id"], message["caption"]) == (connection["id"], "罐子瘪了")
+    file_id = message["photo"][-1]["file_id"]
+    body = (await api.post("sendPhoto", json={"chat_id": group["id"], "photo": file_id})).json()
+    assert body["ok"], body
+    assert body["result"]["photo"][-1]["file_unique_id"] == message["photo"][-1]["file_unique_id"]
+
+
+async def test_copy_message_knows_no_business_chats(
+    client: SandboxClient, api: httpx.AsyncClient
+) -> None:
+    """copyMessage has no business_connection_id in the Bot API (the reference's method
+    list): Telegram ignores it, and the message id is taken in the bot's own chat, where
+    message 1 is another message than the Business chat's message 1."""
+    owner, customer = await _people(client)
+    connection = await client.connect_business(owner)
+    group = await client.create_group("Care staff", [owner])
+    await client.send_text(customer, customer, "给机器人的")
+    in_business = await client.business_write(connection["id"], customer, "给商店的")
+    assert in_business["message_id"] == 1
+    body = (
+        await api.post(
+            "copyMessage",
+            json={
+                "chat_id": group["id"],
+                "from_chat_id": customer,
+                "message_id": 1,
+                "business_connection_id": connection["id"],
+            },
+        )
+    ).json()
+    assert body["ok"], body
+    assert [m.get("text") for m in await client.transcript(group["id"])] == ["给机器人的"]
+
+
+async def test_a_deletion_names_the_business_chat(
+    client: SandboxClient, api: httpx.AsyncClient
+) -> None:
+    owner, customer = await _people(client)
+    connection = await client.connect_business(owner)
+    sent = await client.business_write(connection["id"], customer, "发错了")
+    await _updates(api)
+    await client.business_delete(connection["id"], customer, [sent["message_id"]])
+    (update,) = await _updates(api)
+    deleted = update["deleted_business_messages"]
+    assert_fits("BusinessMessagesDeleted", deleted)
+    assert deleted["chat"]["id"] == customer
+    assert await client.transcript(customer) == []

@@ -36,6 +36,13 @@ const state = {
   // General). In plain mode every message shows in one flow.
   topics: [],
   topic: null,
+  // The Business account's live connection (null: none yet), its owner, every
+  // connection's owner (they are the company, not customers), and which of the
+  // customer's two chats the left pane shows: "bot" or "business".
+  business: null,
+  businessOwner: null,
+  ownerIds: new Set(),
+  view: "bot",
 };
 
 // -- control API ---------------------------------------------------------------------
@@ -87,6 +94,7 @@ async function bootstrap() {
   state.staff = staff;
   state.group = group;
   state.users = users;
+  await loadBusiness();
   $("staff-title").textContent = group.title;
   $("staff-sub").textContent = `group ${group.id} · you are ${staff.first_name}`;
   setEnabled("staff", true);
@@ -101,7 +109,9 @@ async function bootstrap() {
 }
 
 function customerList() {
-  return state.users.filter((user) => !state.staff || user.id !== state.staff.id);
+  return state.users.filter(
+    (user) => (!state.staff || user.id !== state.staff.id) && !state.ownerIds.has(user.id),
+  );
 }
 
 async function refreshUsers() {
@@ -130,11 +140,7 @@ async function setCustomer(user) {
   state.customer = user;
   if (user) localStorage.setItem(CUSTOMER_KEY, String(user.id));
   $("customer-title").textContent = user ? user.first_name : "Bot";
-  $("customer-sub").textContent = user
-    ? `private chat with the bot · ${user.language_code || "no language"} · ${
-        user.phone_number || "no phone yet"
-      }`
-    : "private chat · create a customer to start";
+  renderCustomerSub();
   setEnabled("customer", Boolean(user));
   if (state.replyTo.customer && state.replyTo.customer.chatId !== (user && user.id)) {
     clearReply("customer");
@@ -162,11 +168,16 @@ async function refresh(pane) {
   const chat = pane === "customer" ? state.customer : state.group;
   if (!chat) return;
   if (pane === "staff") await refreshGroup();
-  const transcript = await api("GET", `/chats/${chat.id}/transcript`);
+  const business = pane === "customer" && inBusiness() ? state.business : null;
+  const path = business
+    ? `/business/connections/${encodeURIComponent(business.id)}/chats/${chat.id}/transcript`
+    : `/chats/${chat.id}/transcript`;
+  const transcript = await api("GET", path);
   const now = pane === "customer" ? state.customer : state.group;
   if (!now || now.id !== chat.id) return; // another customer was chosen meanwhile
+  if (pane === "customer" && (inBusiness() ? state.business : null) !== business) return;
   state.transcripts[pane] = transcript;
-  followForceReply(pane, chat.id, transcript);
+  followForceReply(pane, pane === "customer" ? customerChatKey(chat.id) : chat.id, transcript);
   if (pane === "staff") renderTopics();
   if (pane === "customer") {
     state.commands = await api("GET", "/commands");
@@ -304,6 +315,14 @@ function renderMessage(message, pane, me, byId) {
 
   const bubble = document.createElement("div");
   bubble.className = "bubble";
+  if (message.sender_business_bot) {
+    // Sent by the bot on the Business account's behalf: the customer sees the account.
+    const via = document.createElement("div");
+    via.className = "via-bot";
+    via.dataset.testid = "via-bot";
+    via.textContent = `${state.business ? state.business.user.first_name : "Business"} · sent by the bot`;
+    bubble.append(via);
+  }
   if (pane === "staff" && !mine) {
     const sender = document.createElement("div");
     sender.className = "sender" + (message.from.is_bot ? " bot" : "");
@@ -466,12 +485,19 @@ async function press(element, pane, me, message, button) {
   if (!chat || !me) return;
   element.classList.add("pending");
   try {
-    const { callback_query_id: id } = await api("POST", "/callbacks", {
-      chat_id: chat.id,
-      from_id: me.id,
-      message_id: message.message_id,
-      data: button.callback_data,
-    });
+    const business = pane === "customer" && inBusiness() ? state.business : null;
+    const { callback_query_id: id } = business
+      ? await api("POST", `/business/connections/${encodeURIComponent(business.id)}/callbacks`, {
+          from_id: me.id,
+          message_id: message.message_id,
+          data: button.callback_data,
+        })
+      : await api("POST", "/callbacks", {
+          chat_id: chat.id,
+          from_id: me.id,
+          message_id: message.message_id,
+          data: button.callback_data,
+        });
     const answer = await api("GET", `/callbacks/${encodeURIComponent(id)}?timeout=15`);
     if (!answer.answered) toast("The bot did not answer this button press", true);
     else if (answer.text) toast(answer.text, answer.show_alert);
@@ -532,21 +558,22 @@ async function replyButton(pane, me, button) {
       const updated = await api("PATCH", `/users/${me.id}`, { phone_number: phone });
       Object.assign(me, updated);
     }
-    await sendAs(chat.id, me.id, {
-      contact: {
-        phone_number: phone,
-        first_name: me.first_name,
-        last_name: me.last_name,
-        user_id: me.id,
-      },
-    });
+    const contact = {
+      phone_number: phone,
+      first_name: me.first_name,
+      last_name: me.last_name,
+      user_id: me.id,
+    };
+    if (pane === "customer") await sendAsCustomer({ contact });
+    else await sendAs(chat.id, me.id, { contact });
     return;
   }
   if (button.request_location || button.request_poll || button.request_users || button.request_chat) {
     toast("This keyboard button is not supported by the playground", true);
     return;
   }
-  await sendAs(chat.id, me.id, { text: button.text });
+  if (pane === "customer") await sendAsCustomer({ text: button.text });
+  else await sendAs(chat.id, me.id, { text: button.text });
 }
 
 function askPhone() {
@@ -599,7 +626,7 @@ function renderCommands() {
     chip.title = command.description;
     chip.dataset.testid = "command";
     chip.addEventListener("click", () =>
-      sendAs(state.customer.id, state.customer.id, { text: "/" + command.command }),
+      sendAsCustomer({ text: "/" + command.command }),
     );
     container.append(chip);
   }
@@ -778,7 +805,8 @@ function sendFromInput(pane) {
   input.value = "";
   const thread =
     pane === "staff" && isForum() && state.topic !== null ? { message_thread_id: state.topic } : {};
-  sendAs(chat.id, me.id, { text, ...thread, ...replyParameters(pane) });
+  if (pane === "customer") sendAsCustomer({ text, ...replyParameters(pane) });
+  else sendAs(chat.id, me.id, { text, ...thread, ...replyParameters(pane) });
   clearReply(pane);
 }
 
@@ -822,7 +850,7 @@ function wire() {
   }
   $("customer-send-photo").addEventListener("click", () => {
     if (!state.customer) return;
-    sendAs(state.customer.id, state.customer.id, {
+    sendAsCustomer({
       photo: { file_name: "sample.png", data_b64: samplePhoto() },
       ...replyParameters("customer"),
     });
@@ -831,10 +859,13 @@ function wire() {
   $("customer-send-sticker").addEventListener("click", () => {
     if (!state.customer) return;
     const emoji = STICKERS[Math.floor(Math.random() * STICKERS.length)];
-    sendAs(state.customer.id, state.customer.id, { sticker: { emoji }, ...replyParameters("customer") });
+    sendAsCustomer({ sticker: { emoji }, ...replyParameters("customer") });
     clearReply("customer");
   });
   $("toast").addEventListener("click", () => ($("toast").hidden = true));
+  $("chat-tab-bot").addEventListener("click", () => setView("bot"));
+  $("chat-tab-business").addEventListener("click", () => setView("business"));
+  $("business-connect").addEventListener("click", () => connectBusiness());
   $("staff-forum").addEventListener("change", (event) => setForumMode(event.target.checked));
 }
 
