@@ -15,8 +15,8 @@ base has never seen count against the match), the best entries are then scored a
 with rapidfuzz's ``token_set_ratio`` over the segmented texts, and the two scores are
 combined with a weight chosen by measurement (``bench/faq.py``). An English word of the
 message that no phrasing uses stands for the phrasings' words WordNet relates to it
-(``care.faq_words``: synonyms, definitions, broader and narrower words), weighted by
-how close the relation is. The score of an entry is
+(``care.faq_words``: synonyms, definitions, broader words), weighted by how close the
+relation is. The score of an entry is
 its best phrasing's; phrasings of every language are matched, so a question in English
 from a customer who reads Chinese finds the entry, answered in the customer's language.
 """
@@ -70,9 +70,9 @@ class Thresholds:
         suggestions: At most this many entries are suggested.
     """
 
-    answer: float = 33.0
-    margin: float = 9.0
-    suggest: float = 14.0
+    answer: float = 30.0
+    margin: float = 12.0
+    suggest: float = 18.0
     suggestions: int = 3
 
 

