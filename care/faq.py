@@ -30,6 +30,7 @@ from care.faq_match import (
     decide,
 )
 from care.faq_models import FaqEntry, FaqEvent, FaqEventKind, FaqSwitch
+from care.faq_words import Relations
 from care.models import Contact, ContactKind, Direction
 
 
@@ -376,8 +377,10 @@ class FaqBook:
         *,
         enabled: bool = True,
         version: object = None,
+        relations: Relations | None = None,
     ) -> FaqBook:
-        """Index ``entries`` (every language's phrasings and answers)."""
+        """Index ``entries`` (every language's phrasings and answers); related English
+        words from ``relations``, else WordNet's (``care.faq_words``)."""
         phrasings = [
             Phrasing(entry.id, question)
             for entry in entries
@@ -389,7 +392,7 @@ class FaqBook:
         ]
         return cls(
             entries={entry.id: entry for entry in entries},
-            index=FaqIndex.build(phrasings, answers, weights),
+            index=FaqIndex.build(phrasings, answers, weights, relations),
             thresholds=thresholds or Thresholds(),
             enabled=enabled,
             version=version,

@@ -13,7 +13,10 @@ phrasing sharing a term with it (the weight of the shared terms over the weight 
 message's terms and of the phrasing's: rare words count more, and words the knowledge
 base has never seen count against the match), the best entries are then scored again
 with rapidfuzz's ``token_set_ratio`` over the segmented texts, and the two scores are
-combined with a weight chosen by measurement (``bench/faq.py``). The score of an entry is
+combined with a weight chosen by measurement (``bench/faq.py``). An English word of the
+message that no phrasing uses stands for the phrasings' words WordNet relates to it
+(``care.faq_words``: synonyms, definitions, broader words), weighted by how close the
+relation is. The score of an entry is
 its best phrasing's; phrasings of every language are matched, so a question in English
 from a customer who reads Chinese finds the entry, answered in the customer's language.
 """
@@ -35,9 +38,12 @@ import rjieba
 import snowballstemmer
 from rapidfuzz import fuzz, process
 
+from care.faq_words import Lookup, Relations, WordNetRelations, wordnet
+
 # A run of Han characters (CJK unified ideographs and extension A), or of letters/digits.
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _WORD = re.compile(r"[^\W_]+")
+_ENGLISH_WORD = re.compile(r"[a-z]{3,}")
 # A Han run, or a run of anything else but spaces (a normalized text has no punctuation).
 _PIECE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+|[^\s\u3400-\u4dbf\u4e00-\u9fff]+")
 # English words this short are not mapped to a known word when unknown: too ambiguous.
@@ -64,9 +70,9 @@ class Thresholds:
         suggestions: At most this many entries are suggested.
     """
 
-    answer: float = 39.0
-    margin: float = 6.0
-    suggest: float = 14.0
+    answer: float = 30.0
+    margin: float = 12.0
+    suggest: float = 18.0
     suggestions: int = 3
 
 
@@ -79,11 +85,15 @@ class Weights:
             weighted term overlap.
         answer: The share of the message's terms found in an entry's answers (the
             answers name things customers ask about that no phrasing mentions).
+        related: How much a knowledge-base word related to a message's word counts
+            (``care.faq_words``), against 1 for the word itself; only for English words
+            no phrasing uses. 0: not at all.
         shortlist: How many entries, best by term overlap, are scored with rapidfuzz.
     """
 
     fuzzy: float = 0.2
     answer: float = 0.3
+    related: float = 1.0
     shortlist: int = 12
 
 
@@ -126,6 +136,13 @@ def _stemmer() -> snowballstemmer.stemmer:
 def _stem(word: str) -> str:
     """The word's English stem (the pure-Python stemmer is slow; words repeat)."""
     return str(_stemmer().stemWord(word))
+
+
+@lru_cache(maxsize=1)
+def wordnet_relations() -> Relations | None:
+    """English words related by WordNet, or None when its files are not installed."""
+    found = wordnet()
+    return WordNetRelations(found, _stem) if found else None
 
 
 def normalize(text: str) -> str:
@@ -190,6 +207,7 @@ class FaqIndex:
     answer_postings: dict[str, np.ndarray]  # term -> entries whose answers use it
     answer_idf: dict[str, float]
     weights: Weights = field(default_factory=Weights)
+    related: Lookup | None = None  # English word -> related knowledge-base words
 
     @classmethod
     def build(
@@ -197,6 +215,7 @@ class FaqIndex:
         phrasings: Iterable[Phrasing],
         answers: Iterable[Phrasing] = (),
         weights: Weights | None = None,
+        relations: Relations | None = None,
     ) -> FaqIndex:
         """Index the phrasings of a knowledge base.
 
@@ -204,7 +223,11 @@ class FaqIndex:
             phrasings: Every question phrasing of every enabled entry, any language.
             answers: The answers of those entries (any language), as phrasings.
             weights: How scores are combined; the measured defaults if None.
+            relations: Where related English words come from (used when
+                ``weights.related`` is not 0); WordNet's if None.
         """
+        phrasings, answers = list(phrasings), list(answers)
+        weights = weights or Weights()
         grouped: dict[str, list[str]] = defaultdict(list)
         for phrasing in phrasings:
             grouped[phrasing.entry_id].append(phrasing.text)
@@ -240,6 +263,15 @@ class FaqIndex:
         answer_idf = {
             t: math.log((count + 1) / (len(users) + 0.5)) for t, users in answer_users.items()
         }
+        related = None
+        if relations is None and weights.related > 0:
+            relations = wordnet_relations()
+        if relations is not None and weights.related > 0:
+            related = relations.lookup(
+                word
+                for phrasing in phrasings
+                for word in _ENGLISH_WORD.findall(normalize(phrasing.text))
+            )
         vocabulary: dict[str, list[str]] = defaultdict(list)
         for term in sorted(idf.keys() | answer_idf.keys()):
             if term.isascii() and len(term) >= _MIN_TYPO_LENGTH:
@@ -258,7 +290,8 @@ class FaqIndex:
                 t: np.array(sorted(users), dtype=np.intp) for t, users in answer_users.items()
             },
             answer_idf=answer_idf,
-            weights=weights or Weights(),
+            weights=weights,
+            related=related,
         )
 
     def _known(self, term: str) -> str:
@@ -280,13 +313,18 @@ class FaqIndex:
         """The plausible entries with their scores, best first (at most ``shortlist``)."""
         if not self.entry_ids:
             return []
-        query = {self._known(t) for t in terms(normalize(text))}
+        normalized = normalize(text)
+        query = {self._known(t) for t in terms(normalized)}
         known = [t for t in query if t in self.postings]
-        if not known:
+        stand_ins, replaced = self._stand_ins(normalized, query)
+        if not known and not stand_ins:
             return []
-        query_weight = sum(self.idf.get(t, self.unknown_idf) for t in query)
+        query_weight = sum(replaced.get(t, self.idf.get(t, self.unknown_idf)) for t in query)
+        used = known + list(stand_ins)
         shared = _weighted_counts(
-            [self.postings[t] for t in known], [self.idf[t] for t in known], len(self.segmented)
+            [self.postings[t] for t in used],
+            [self.idf[t] for t in known] + [self.idf[t] * s for t, s in stand_ins.items()],
+            len(self.segmented),
         )
         # Per phrasing, the geometric mean of how much of each side the shared terms
         # cover; per entry, its best phrasing's.
@@ -322,6 +360,31 @@ class FaqIndex:
         ]
         found.sort(key=lambda c: c.score, reverse=True)
         return found
+
+    def _stand_ins(
+        self, normalized: str, query: set[str]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Phrasing terms related to the message's English words that no phrasing uses.
+
+        Returns:
+            The related terms with their weight (strength times ``Weights.related``), and
+            for each word that has some, what it weighs in the message: the weight of
+            its weightiest related term instead of that of a word nobody uses.
+        """
+        if self.related is None:
+            return {}, {}
+        found: dict[str, float] = {}
+        replaced: dict[str, float] = {}
+        for word in set(_ENGLISH_WORD.findall(normalized)):
+            stem = self._known(_stem(word))
+            if stem in self.postings:
+                continue
+            for other, strength in self.related(word):
+                term = _stem(other)
+                if term in self.postings and term not in query:
+                    found[term] = max(found.get(term, 0.0), strength * self.weights.related)
+                    replaced[stem] = max(replaced.get(stem, 0.0), self.idf[term])
+        return found, replaced
 
     def match(self, text: str, thresholds: Thresholds) -> Match:
         """What the bot does with ``text``: answer, suggest or hand off."""
