@@ -80,6 +80,7 @@ from care.models import (
     ComplaintMessage,
     ComplaintRating,
     Customer,
+    CustomerMention,
     CustomerTag,
     Outbox,
     OwedMessage,
@@ -244,6 +245,17 @@ async def _segment_changes(session: AsyncSession, customer: Customer) -> list[di
     return [_row(row, leave_out=_OF_CUSTOMER) for row in rows]
 
 
+async def _staff_messages(session: AsyncSession, customer: Customer) -> list[dict[str, Any]]:
+    """Which messages in staff chats are about them (``care.mentions``): where they are,
+    who wrote them, when; what they say is in Telegram, and /forget deletes them."""
+    rows = await session.scalars(
+        select(CustomerMention)
+        .where(CustomerMention.customer_id == customer.id)
+        .order_by(CustomerMention.id)
+    )
+    return [_row(row, leave_out=_OF_CUSTOMER) for row in rows]
+
+
 async def _customer_conversations(
     session: AsyncSession, customer: Customer
 ) -> list[dict[str, Any]]:
@@ -331,6 +343,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("purchases", _purchases, frozenset({"purchase"})),
     Section("tags", _tags, frozenset({"customer_tag"})),
     Section("segment_changes", _segment_changes, frozenset({"segment_change"})),
+    Section("staff_messages", _staff_messages, frozenset({"customer_mention"})),
     Section("care_messages", _care_messages, frozenset({"outbox"})),
     Section("owed_messages", _owed_messages, frozenset({"owed_message"})),
     Section("faq", _faq_events, frozenset({"faq_event"})),

@@ -99,6 +99,8 @@ async def test_a_lone_surrogate_is_kept_as_a_replacement_and_fails_nobody(
         *(p.wait_reply(s["message_id"]) for p, s in zip([odd, *people], sent, strict=True))
     )
     assert not any("went wrong" in text_of(r) or "出了点问题" in text_of(r) for r in replies)
+    # Each update's contacts are written with its done mark, just after its reply.
+    assert bot.built is not None and await bot.built.inbox.drain(10)
     async with sessionmaker() as session:
         texts = (await session.scalars(select(Contact.text).where(Contact.direction == "in"))).all()
     assert "half an emoji \ufffd and more" in texts
