@@ -28,6 +28,7 @@ from tests.helpers import (
     Customer,
     RunningBot,
     StaffRoom,
+    all_owed_delivered,
     connect_business_account,
     en,
     text_of,
@@ -286,6 +287,7 @@ async def test_staff_photos_reach_a_business_customer_in_the_business_chat(
         care_team.group_id, lambda m: "Is this the right tin?" in text_of(m)
     )
 
+    await all_owed_delivered(complaint_bot)  # carebot has noted where the relay went
     sent = await agent.send_photo("Yes, this one.", reply_to=relayed)
     got = await in_business.wait_reply(0, lambda m: "this one" in text_of(m))
     assert got["sender_business_bot"] is True and "photo" in got

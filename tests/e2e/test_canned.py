@@ -23,6 +23,7 @@ from tests.helpers import (
     RunningBot,
     StaffMember,
     StaffRoom,
+    all_owed_delivered,
     buttons,
     en,
     filed_complaint,
@@ -292,6 +293,9 @@ async def test_c_in_reply_to_a_relayed_message_and_forged_picks_refused(
         "the customer's message relayed",
     )
     relayed = next(m for m in transcript if "When are you open?" in text_of(m))
+    # Staff reply to it once carebot has noted where the relay went (a moment after
+    # Telegram showed it).
+    await all_owed_delivered(complaint_bot)
 
     answer = await agent.command("/c hours", reply_to=relayed)
     assert answer == zh("{name} goes to the customer ({language}).").format(

@@ -21,11 +21,22 @@ from bot.sandbox.client import SandboxClient
 from care import faq
 from care import staff as staff_members
 from care.clock import ManualClock
+from care.conversation_models import Conversation
 from care.faq_files import read_toml
 from care.faq_models import FaqEntry, FaqEvent
 from care.models import StaffRole
 from tests.conftest import CareTeam
-from tests.helpers import Customer, Message, RunningBot, buttons, en, text_of, wait_until, zh
+from tests.helpers import (
+    Customer,
+    Message,
+    RunningBot,
+    all_owed_delivered,
+    buttons,
+    en,
+    text_of,
+    wait_until,
+    zh,
+)
 
 # A small knowledge base written for the tests (a fresh clone has no ../shared).
 KB = Path(__file__).resolve().parents[1] / "data" / "faq" / "kb.toml"
@@ -380,6 +391,7 @@ async def test_faq_save_in_a_plain_group(
     relayed = await client.wait_for_bot_message(
         group, lambda m: "blue kettle" in text_of(m), timeout=20
     )
+    await all_owed_delivered(complaint_bot)  # carebot has noted where the relay went
     assert sent
     answer = await wang.say("It is back from Monday.", reply_to=relayed)
     await client.wait_for_bot_message(anna.id, lambda m: "from Monday" in text_of(m), timeout=20)
@@ -404,6 +416,7 @@ async def test_faq_save_in_a_plain_group(
     relayed = await client.wait_for_bot_message(
         group, lambda m: "保修期是多久" in text_of(m), timeout=20
     )
+    await all_owed_delivered(complaint_bot)  # carebot has noted where the relay went
     answer = await wang.say("整机保修一年。", reply_to=relayed)
     await client.wait_for_bot_message(ming.id, lambda m: "整机保修一年" in text_of(m), timeout=20)
     asked = await ada.ask("/faq save", reply_to=answer)
@@ -437,6 +450,14 @@ async def test_an_answer_in_a_conversation_staff_handle_is_offered_to_them_in_th
     bo = Seat(client, group, forum["outsider"], thread)
     await wang.say("Hello Anna, how can I help?")
     await client.wait_for_bot_message(anna.id, lambda m: "how can I help" in text_of(m), timeout=20)
+
+    async def answer_recorded() -> bool:
+        # Recorded once she has it (a moment after Telegram showed it to her).
+        async with sessionmaker() as session:
+            answered = await session.scalar(select(Conversation.last_staff_answer_at))
+            return answered is not None
+
+    await wait_until(answer_recorded, 10)
     before = await suggestions(sessionmaker)
 
     # The FAQ would answer this one; a person handles Anna now, so it is offered to them.
