@@ -16,7 +16,16 @@ from bot.sandbox.client import SandboxClient
 from care.clock import ManualClock
 from care.models import Complaint, ComplaintEvent
 from tests.conftest import CareTeam
-from tests.helpers import Person, RunningBot, StaffMember, StaffRoom, text_of, wait_until, zh
+from tests.helpers import (
+    Person,
+    RunningBot,
+    StaffMember,
+    StaffRoom,
+    all_owed_delivered,
+    text_of,
+    wait_until,
+    zh,
+)
 
 LABELS = {
     "en": {"delivery": "Delivery", "continue": "Continue", "submit": "Submit", "reopen": "Reopen",
@@ -97,7 +106,9 @@ async def test_one_complaint_from_filing_to_reopening(
         assert complaint.number in text_of(answer)
         await wait_until(lambda: status_is("in_progress"))
 
-        # Resolve through the prompt; the customer gets the note and the stars.
+        # Resolve through the prompt; the customer gets the note and the stars. (Her
+        # answer's relay into the group first: the prompt is the bot's next message.)
+        await all_owed_delivered(running)
         group_before = await room.last_id()
         await agent.press(zh("Resolve"), card_id)
         prompt = await room.bot_message_after(group_before)
