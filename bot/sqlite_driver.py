@@ -6,9 +6,9 @@ through its self-pipe. SQLAlchemy's aiosqlite adapter makes four such trips for 
 statement (make a cursor, execute, fetch the rows, close the cursor) and one more for
 each commit and each rollback, including the rollback the pool does on every check-in
 and the ``COMMIT`` of a transaction that only read. Measured in bench/inbound.py, a
-customer's free text cost carebot about 100 of these trips; their wake-ups, queue
-operations and greenlet switches were the largest share of carebot's CPU per update,
-more than the SQL itself.
+customer's free text cost carebot about 120 of these trips; this makes it about 40.
+Measured back to back (docs/benchmarks.md), that saved a few per cent of carebot's CPU
+per update: each trip is cheap next to SQLAlchemy's own work per statement.
 
 This module keeps aiosqlite (its thread, its queue, its connection object) and
 SQLAlchemy's aiosqlite dialect, and changes two things of the adapter:
