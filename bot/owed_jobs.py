@@ -52,7 +52,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 from telegram.ext import Application
 
 from bot.delivery import single_attempt
-from care import complaints, owed
+from care import complaints, conversations, owed
 from care.models import Complaint, OwedMessage, StaffMember
 from care.owed import Kind, Purpose
 from handlers import conversation_desk, erasure, notify, staff_card
@@ -263,6 +263,12 @@ class OwedSender:
             complaint = await session.get(Complaint, row.complaint_id)
             if complaint is not None and complaint.staff_chat_id == row.chat_id:
                 reply_to = complaint.alert_message_id
+        if row.reply_to_source and row.customer_id is not None and row.source_message_id:
+            shown = await conversations.copy_of(
+                session, row.customer_id, row.chat_id, row.source_message_id,
+                row.source_business_connection_id,
+            )  # fmt: skip
+            reply_to = shown[1] if shown is not None else None
         parameters = (
             ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
         )

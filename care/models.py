@@ -703,6 +703,9 @@ class OwedMessage(Base):
     reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # Reply to the complaint's card, whatever its message id is when this is sent.
     reply_to_card: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reply to the message in this chat that shows ``source_message_id`` (its relay),
+    # whatever its id is when this is sent: the relay may still be on its way.
+    reply_to_source: Mapped[bool] = mapped_column(Boolean, default=False)
     source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # The Business chat the source message is in (None: the customer's chat with the

@@ -129,6 +129,7 @@ def owe(
     complaint_id: int | None = None,
     reply_to_message_id: int | None = None,
     reply_to_card: bool = False,
+    reply_to_source: bool = False,
     source: tuple[int, int] | None = None,
     source_business_connection_id: str | None = None,
     remember_as: str | None = None,
@@ -156,6 +157,8 @@ def owe(
         complaint_id: The complaint it belongs to.
         reply_to_message_id: A message it replies to.
         reply_to_card: It replies to the complaint's card, wherever that is when sent.
+        reply_to_source: It replies to the message in ``chat_id`` that shows ``source``
+            (a relay), wherever that is when sent; it is not itself filed as showing it.
         source: ``(chat id, message id)`` of the message a copy copies, or that a
             relay to staff stands for.
         source_business_connection_id: The Business chat that message is in (None:
@@ -192,6 +195,7 @@ def owe(
         buttons=[[[b.label, b.data] for b in row] for row in buttons] if buttons else None,
         reply_to_message_id=reply_to_message_id,
         reply_to_card=reply_to_card,
+        reply_to_source=reply_to_source,
         source_chat_id=source[0] if source else None,
         source_message_id=source[1] if source else None,
         source_business_connection_id=source_business_connection_id,
@@ -243,6 +247,46 @@ async def owe_card_edit(session: AsyncSession, complaint: Complaint, now: dateti
         customer_id=complaint.customer_id, complaint_id=complaint.id,
     )  # fmt: skip
     return True
+
+
+def _shows(row: OwedMessage) -> dict[str, Any]:
+    """The customer's message a relay shows (``care.conversations.remember_message``)."""
+    return {
+        "source_message_id": row.source_message_id,
+        "source_business_connection_id": row.source_business_connection_id,
+    }
+
+
+async def relay_on_its_way(
+    session: AsyncSession,
+    chat_id: int,
+    source: tuple[int, int],
+    business_connection_id: str | None = None,
+) -> int | None:
+    """The conversation whose relay of the customer's message ``source`` to ``chat_id`` is
+    owed and not settled yet (Telegram may show it already, its id not known yet); None
+    when there is none. ``business_connection_id``: the message is in that Business chat.
+    """
+    source_chat = (
+        OwedMessage.source_business_connection_id.is_(None)
+        if business_connection_id is None
+        else OwedMessage.source_business_connection_id == business_connection_id
+    )
+    return await session.scalar(
+        select(OwedMessage.conversation_id)
+        .where(
+            OwedMessage.chat_id == chat_id,
+            OwedMessage.source_chat_id == source[0],
+            OwedMessage.source_message_id == source[1],
+            source_chat,
+            OwedMessage.state.in_(UNSETTLED),
+            OwedMessage.conversation_id.is_not(None),
+            OwedMessage.remember_as.is_not(None),
+            OwedMessage.reply_to_source.is_(False),
+        )
+        .order_by(OwedMessage.id.desc())
+        .limit(1)
+    )
 
 
 # Built once: an alias made per call costs its column proxies again on every claim.
@@ -402,8 +446,7 @@ async def mark_sent(
         # noted, so that an edit of it is shown under it.
         await conversations.remember_message(
             session, row.conversation_id, row.chat_id, message_id, row.remember_as, now,
-            source_message_id=row.source_message_id,
-            source_business_connection_id=row.source_business_connection_id,
+            **({} if row.reply_to_source else _shows(row)),
         )  # fmt: skip
     if (
         row.customer_id is not None

@@ -372,26 +372,53 @@ async def owe_edit(
     session: AsyncSession,
     services: Services,
     conversation: Conversation,
-    shown_as: int,
+    source: tuple[int, int],
+    business_connection_id: str | None,
     text: str,
 ) -> None:
-    """Owe staff the customer's edit of a message, under the message as shown to them."""
+    """Owe staff the customer's edit of their message ``source`` (in the Business chat of
+    ``business_connection_id``, or the bot chat), under its relay."""
     with use_locale(services.default_locale):
         words_out = _("✏ The customer edited this message: {text}").format(text=text)
-    _owe_staff(
-        session, services, conversation, _shorten(words_out, TEXT_LIMIT),
-        reply_to_message_id=shown_as,
+    _owe_under_relay(
+        session, services, conversation, _shorten(words_out, TEXT_LIMIT), source,
+        business_connection_id,
     )  # fmt: skip
 
 
 def owe_deleted(
-    session: AsyncSession, services: Services, conversation: Conversation, shown_as: int
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    source: tuple[int, int],
+    business_connection_id: str | None,
 ) -> None:
-    """Owe staff a line under a customer's message they were shown: the customer deleted
-    it (in a Business chat; Telegram tells bots of no other deletions)."""
+    """Owe staff a line under the relay of a customer's message: the customer deleted it
+    (in a Business chat; Telegram tells bots of no other deletions)."""
     with use_locale(services.default_locale):
         words_out = _("🗑 The customer deleted this message.")
-    _owe_staff(session, services, conversation, words_out, reply_to_message_id=shown_as)
+    _owe_under_relay(session, services, conversation, words_out, source, business_connection_id)
+
+
+def _owe_under_relay(
+    session: AsyncSession,
+    services: Services,
+    conversation: Conversation,
+    text: str,
+    source: tuple[int, int],
+    business_connection_id: str | None,
+) -> None:
+    """A line that replies to the relay of ``source``, wherever that relay is when the
+    line is sent: it may be on its way still (``care.owed.relay_on_its_way``), and one
+    chat's owed messages go out in order, so it is settled by then."""
+    assert services.staff_chat_id is not None
+    owed.owe(
+        session, now=services.clock.now(), purpose=Purpose.CONVERSATION,
+        chat_id=services.staff_chat_id, text=text, customer_id=conversation.customer_id,
+        conversation_id=conversation.id, to_topic=services.staff_forum, remember_as=RELAY,
+        source=source, source_business_connection_id=business_connection_id,
+        reply_to_source=True,
+    )  # fmt: skip
 
 
 async def owe_complaint_in_topic(

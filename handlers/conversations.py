@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import BaseHandler, BusinessMessagesDeletedHandler, MessageHandler, filters
 
-from care import conversations, customers
+from care import conversations, customers, owed
 from care.conversations import Conversation, ConversationStatus
 from care.models import ContactKind, Customer
 from handlers import business, common
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
-from handlers.context import CareContext
+from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -91,18 +91,16 @@ async def on_customer_edit(update: Update, context: CareContext) -> None:
     if message is None or view is None or services.staff_chat_id is None:
         return
     text = message.text or message.caption or ""
+    source = (message.chat.id, message.message_id)
+    connection = message.business_connection_id
     async with services.sessionmaker.begin() as session:
-        found = await conversations.copy_of(
-            session, view.id, services.staff_chat_id, message.message_id,
-            message.business_connection_id,
-        )  # fmt: skip
-        if found is not None:
-            conversation, shown_as = found
+        conversation = await _shown_in(session, services, view.id, source, connection)
+        if conversation is not None:
             await conversations.record_customer_edit(
                 session, conversation, text, services.clock.now()
             )
-            await desk.owe_edit(session, services, conversation, shown_as, text)
-    if found is None:
+            await desk.owe_edit(session, services, conversation, source, connection, text)
+    if conversation is None:
         log.debug("an edit of a message staff were not shown as a conversation's: not shown")
 
 
@@ -113,23 +111,43 @@ async def on_customer_delete(update: Update, context: CareContext) -> None:
     if deleted is None or services.staff_chat_id is None:
         return
     shown = 0
+    connection = deleted.business_connection_id
     async with services.sessionmaker.begin() as session:
         customer = await customers.find_customer(session, deleted.chat.id)
         if customer is not None:
             now = services.clock.now()
             for message_id in deleted.message_ids:
-                found = await conversations.copy_of(
-                    session, customer.id, services.staff_chat_id, message_id,
-                    deleted.business_connection_id,
-                )  # fmt: skip
-                if found is None:
+                source = (deleted.chat.id, message_id)
+                conversation = await _shown_in(session, services, customer.id, source, connection)
+                if conversation is None:
                     continue
-                conversation, shown_as = found
                 await conversations.record_customer_delete(session, conversation, now)
-                desk.owe_deleted(session, services, conversation, shown_as)
+                desk.owe_deleted(session, services, conversation, source, connection)
                 shown += 1
     log.info("%d message(s) deleted in a business chat, %d of them shown to staff",
              len(deleted.message_ids), shown)  # fmt: skip
+
+
+async def _shown_in(
+    session: AsyncSession,
+    services: Services,
+    customer_id: int,
+    source: tuple[int, int],
+    business_connection_id: str | None,
+) -> Conversation | None:
+    """The conversation whose relay to staff shows the customer's message ``source``
+    (``business_connection_id``: in that Business chat): sent, or owed and perhaps shown
+    already while Telegram's answer is on its way. None: staff were not shown it."""
+    assert services.staff_chat_id is not None
+    found = await conversations.copy_of(
+        session, customer_id, services.staff_chat_id, source[1], business_connection_id
+    )
+    if found is not None:
+        return found[0]
+    on_its_way = await owed.relay_on_its_way(
+        session, services.staff_chat_id, source, business_connection_id
+    )
+    return None if on_its_way is None else await session.get(Conversation, on_its_way)
 
 
 def status_label(status: str) -> str:

@@ -223,6 +223,40 @@ async def test_an_edit_or_deletion_in_one_chat_is_not_taken_for_the_other_chats(
     )
 
 
+async def test_an_edit_or_deletion_while_the_relay_is_on_its_way_is_shown_under_it(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+) -> None:
+    """Telegram shows the relay before its answer reaches carebot: an edit or a deletion
+    the customer makes in that moment is still shown under the relay, not dropped."""
+    in_bot, _in_business, connection = await _both_chats(client, care_team)
+    group = care_team.group_id
+    await in_bot.say("Hello")  # opens her conversation: later messages get no answer
+    await client.wait_for_bot_message(group, lambda m: "Hello" in text_of(m))
+    await all_owed_delivered(complaint_bot)
+
+    # The bot chat: the relay is shown, its answer is late; she edits meanwhile.
+    await client.fault(kind="late_answer", method="sendMessage", chat_id=group, seconds=1.5,
+                       count=1)  # fmt: skip
+    asked = await client.send_text(in_bot.id, in_bot.id, "Where is order 77?")
+    relayed = await client.wait_for_bot_message(group, lambda m: "order 77" in text_of(m))
+    await client.edit_message(in_bot.id, asked["message_id"], text="Where is order 78?")
+    edit = await client.wait_for_bot_message(group, lambda m: "order 78" in text_of(m))
+    assert edit.get("reply_to_message_id") == relayed["message_id"]
+
+    # The Business chat: she deletes hers while the relay's answer is late.
+    await all_owed_delivered(complaint_bot)
+    await client.fault(kind="late_answer", method="sendMessage", chat_id=group, seconds=1.5,
+                       count=1)  # fmt: skip
+    to_shop = await client.business_write(connection["id"], in_bot.id, "Where is order 88?")
+    relayed_88 = await client.wait_for_bot_message(group, lambda m: "order 88" in text_of(m))
+    await client.business_delete(connection["id"], in_bot.id, [to_shop["message_id"]])
+    deleted = zh("🗑 The customer deleted this message.")
+    marked = await client.wait_for_bot_message(group, lambda m: text_of(m) == deleted)
+    assert marked.get("reply_to_message_id") == relayed_88["message_id"]
+
+
 @pytest.fixture
 async def forum_bot(
     sandbox: Sandbox,
