@@ -57,7 +57,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 from telegram import Update
@@ -265,9 +265,7 @@ class Inbox:
             }
             for arrival in arrivals
         }
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(InboxUpdate).on_conflict_do_nothing(index_elements=["update_id"])
+        statement = locks.insert_once(session, InboxUpdate, ["update_id"])
         await session.execute(statement, list(rows.values()))
         # Claimed at once where their chats have nothing older waiting: no transaction
         # of the dispatcher's for them.

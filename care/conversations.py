@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import complaints
+from care import complaints, locks
 from care.conversation_models import (
     Conversation,
     ConversationEvent,
@@ -433,21 +433,15 @@ async def remember_message(
     """Note that a staff-chat message belongs to a conversation (for replies to it), and
     which customer message it shows, in which of their chats (the Business chat of
     ``source_business_connection_id``, or their chat with the bot)."""
-    known = await session.scalar(
-        select(ConversationMessage.id).where(
-            ConversationMessage.chat_id == chat_id, ConversationMessage.message_id == message_id
-        )
-    )
-    if known is not None:
-        return
-    session.add(
-        ConversationMessage(
-            conversation_id=conversation_id, chat_id=chat_id, message_id=message_id,
-            purpose=purpose, source_message_id=source_message_id,
-            source_business_connection_id=source_business_connection_id, created_at=now,
-        )
+    # One statement: a message already filed (a repeat of its settling) stays as it is.
+    await session.execute(
+        locks.insert_once(session, ConversationMessage, ["chat_id", "message_id"]),
+        {
+            "conversation_id": conversation_id, "chat_id": chat_id, "message_id": message_id,
+            "purpose": purpose, "source_message_id": source_message_id,
+            "source_business_connection_id": source_business_connection_id, "created_at": now,
+        },
     )  # fmt: skip
-    await session.flush()
 
 
 async def message_owner(

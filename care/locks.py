@@ -16,7 +16,8 @@ import hashlib
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Insert, Select, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "WEBHOOK",
     "claim",
     "hold",
+    "insert_once",
     "number_of",
     "try_hold",
 ]
@@ -99,3 +101,12 @@ async def hold(session: AsyncSession, kind: int, number: int = 0) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     await session.execute(select(func.pg_advisory_xact_lock(kind, number)))
+
+
+def insert_once(session: AsyncSession, table: Any, index_elements: list[Any]) -> Insert:
+    """``INSERT … ON CONFLICT (index_elements) DO NOTHING`` in the session's dialect: a row
+    that is there already (written by another process, or a repeat) is left as it is,
+    in one statement and without a read first."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=index_elements)

@@ -21,9 +21,9 @@ from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, Table, and_, func, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from care import locks
 from care.engine import SendWindow, parse_hhmm
 from care.models import (
     Campaign,
@@ -238,11 +238,7 @@ async def insert_outbox_rows(
     """
     if not rows:
         return 0 if count else None
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(_OUTBOX).on_conflict_do_nothing(
-        index_elements=[_OUTBOX.c.customer_id, _OUTBOX.c.dedupe_key]
-    )
+    statement = locks.insert_once(session, _OUTBOX, [_OUTBOX.c.customer_id, _OUTBOX.c.dedupe_key])
     if not count:
         await session.execute(statement, rows)
         return None
