@@ -289,6 +289,19 @@ async def relay_on_its_way(
     )
 
 
+async def sending_in(
+    session: AsyncSession, chat_id: int, among: Sequence[int] | None = None
+) -> list[int]:
+    """The rows of ``chat_id`` being sent now (``among``: of these rows only): Telegram
+    may show their messages already while carebot does not know their ids yet."""
+    query = select(OwedMessage.id).where(
+        OwedMessage.chat_id == chat_id, OwedMessage.state == OwedState.SENDING.value
+    )
+    if among is not None:
+        query = query.where(OwedMessage.id.in_(among))
+    return list((await session.scalars(query)).all())
+
+
 # Built once: an alias made per call costs its column proxies again on every claim.
 _OLDER = aliased(OwedMessage, name="older")
 

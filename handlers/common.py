@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,7 +13,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest, TelegramError, TimedOut
 from telegram.ext import BaseHandler, ConversationHandler
 
-from care import customers
+from care import customers, owed
 from care.contacts import ContactEntry
 from care.locales import locale_for_language_code
 from care.models import Channel, ContactKind, Direction
@@ -142,6 +143,40 @@ def next_handler(
         if check is not None and check is not False:
             return handler, check
     return None
+
+
+# How long a reply to one of the bot's messages may wait for the sends in flight in its
+# chat to settle: the replied message may be one whose answer has not reached carebot.
+REPLY_SETTLE_SECONDS = 5.0
+
+
+async def wait_for_replied_send(message: Message, context: CareContext) -> bool:
+    """When ``message`` replies to one of the bot's messages, wait until the sends that
+    are in flight in its chat have settled (at most :data:`REPLY_SETTLE_SECONDS`).
+
+    Telegram shows a message before its answer reaches carebot, which files the message
+    (whose complaint or conversation it is) only then: a reply quick enough to come in
+    between would find nothing. Returns whether there was a send to wait for, so that
+    the caller looks the replied message up again.
+    """
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+        return False
+    sessionmaker = context.services.sessionmaker
+    async with sessionmaker() as session:
+        waiting = await owed.sending_in(session, message.chat_id)
+    if not waiting:
+        return False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLY_SETTLE_SECONDS
+    while waiting and loop.time() < deadline:
+        await asyncio.sleep(0.05)  # another task (or instance) is sending: poll its row
+        async with sessionmaker() as session:
+            waiting = await owed.sending_in(session, message.chat_id, waiting)
+    if waiting:
+        log.warning("a reply to message %s came while sends %s were in flight, still are",
+                    replied.message_id, waiting)  # fmt: skip
+    return True
 
 
 async def settle(query: CallbackQuery, text: str | None = None) -> None:

@@ -26,9 +26,9 @@ from care import staff as staff_members
 from care.conversations import Conversation, ConversationStatus
 from care.models import Customer, Priority, StaffMember
 from care.owed import Purpose
+from handlers import common, notify, staff, staff_card
 from handlers import complaint_words as words
 from handlers import conversation_desk as desk
-from handlers import notify, staff, staff_card
 from handlers.business import file_of as business_file_of
 from handlers.buttons import ConversationAction, ConversationCategory, ConversationPriority
 from handlers.context import CareContext, Services
@@ -100,9 +100,7 @@ class StaffChatMessages:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None or user.is_bot:
             return
-        services = context.services
-        async with services.sessionmaker.begin() as session:
-            conversation = await conversation_of_message(session, message, services)
+        conversation = await self._conversation_of(message, context)
         if conversation is not None:
             text = message.text or message.caption or ""
             await answer(update, context, conversation.id, message, text)
@@ -113,6 +111,23 @@ class StaffChatMessages:
             await staff.on_staff_reply(update, context)
         else:
             await self.stray(update, context)
+
+    @staticmethod
+    async def _conversation_of(message: Message, context: CareContext) -> Conversation | None:
+        """The conversation ``message`` belongs to; a reply to a message of the bot's that
+        is not filed yet waits for the send that made it (``common.wait_for_replied_send``)."""
+        services = context.services
+        async with services.sessionmaker.begin() as session:
+            conversation = await conversation_of_message(session, message, services)
+            replied = message.reply_to_message
+            if conversation is not None or replied is None:
+                return conversation
+            if await complaints.message_owner(session, message.chat_id, replied.message_id):
+                return None
+        if not await common.wait_for_replied_send(message, context):
+            return None
+        async with services.sessionmaker.begin() as session:
+            return await conversation_of_message(session, message, services)
 
 
 async def answer(

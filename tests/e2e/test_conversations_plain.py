@@ -19,7 +19,16 @@ from care.conversation_models import Conversation, ConversationStatus
 from care.models import Complaint
 from care.models import Customer as CustomerRecord
 from tests.conftest import CareTeam
-from tests.helpers import Customer, RunningBot, StaffRoom, en, text_of, wait_until, zh
+from tests.helpers import (
+    Customer,
+    RunningBot,
+    StaffRoom,
+    all_owed_delivered,
+    en,
+    text_of,
+    wait_until,
+    zh,
+)
 
 
 async def conversation_of(
@@ -253,3 +262,28 @@ async def test_out_of_hours_the_customer_is_told_once_when_we_open(
     await client.send_text(customer.id, customer.id, "And on Saturday?")
     await bot_message_in(client, care_team.group_id, lambda m: "Saturday" in text_of(m))
     assert len(await customer.bot_messages()) == 1, "told once per conversation"
+
+
+async def test_a_reply_to_a_relay_whose_answer_is_on_its_way_reaches_the_customer(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    room: StaffRoom,
+) -> None:
+    """Telegram shows the relay before its answer reaches carebot: a staff member quick
+    enough to reply in that moment is not taken for someone talking to colleagues."""
+    group = care_team.group_id
+    anna = Customer(client, await client.create_user("Anna", language_code="en"), timeout=20)
+    await anna.say("Do you have the kettle in blue?")
+    await bot_message_in(client, group, lambda m: "kettle in blue" in text_of(m))
+    await all_owed_delivered(complaint_bot)
+
+    await client.fault(kind="late_answer", method="sendMessage", chat_id=group, seconds=2,
+                       count=1)  # fmt: skip
+    await client.send_text(anna.id, anna.id, "And in green?")
+    relayed = await bot_message_in(client, group, lambda m: "in green" in text_of(m))
+    await room.member(care_team.agent).reply_to(relayed, "Green is sold out.")
+    answer = await bot_message_in(client, anna.id, lambda m: "sold out" in text_of(m))
+    assert text_of(answer) == en("{name} (customer care): {text}").format(
+        name="王丽", text="Green is sold out."
+    )
