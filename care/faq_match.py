@@ -191,12 +191,13 @@ class Phrasing:
 class FaqIndex:
     """Everything precomputed for matching against one knowledge base.
 
-    Phrasings sit in slots, ``width`` per entry, so that the scores of all phrasings
-    reshape to one row per entry.
+    Phrasings sit in slots: an entry's n-th phrasing in row n of ``width`` rows of one slot
+    per entry, so that the best phrasing of every entry is an element-wise max over the
+    rows (contiguous: several times faster than a max along short rows per entry).
     """
 
     entry_ids: list[str]
-    width: int  # phrasing slots per entry: entry e's are e * width onwards
+    width: int  # rows of slots: entry e's n-th phrasing is slot n * len(entry_ids) + e
     sizes: list[int]  # entry -> how many phrasings it has
     inverse_root_weight: np.ndarray  # slot -> 1 / sqrt(the sum of its terms' idf); 0: empty
     segmented: list[str]  # slot -> its words, for rapidfuzz
@@ -233,8 +234,8 @@ class FaqIndex:
             grouped[phrasing.entry_id].append(phrasing.text)
         entry_ids = list(grouped)
         position = {entry_id: n for n, entry_id in enumerate(entry_ids)}
-        # Entry e's phrasings are slots e * width onwards (the rest of its row empty), so
-        # the best phrasing of every entry is one max over a row.
+        # Entry e's n-th phrasing is slot n * count + e (the rows past its last phrasing
+        # empty there), so the best phrasing of every entry is one max over the rows.
         width = max((len(texts) for texts in grouped.values()), default=1)
         prepared: dict[int, tuple[frozenset[str], str]] = {}
         entries_using: dict[str, set[int]] = defaultdict(set)
@@ -244,7 +245,7 @@ class FaqIndex:
                 its_terms = frozenset(terms(normalized))
                 for term in its_terms:
                     entries_using[term].add(entry)
-                prepared[entry * width + number] = (its_terms, _segmented(normalized))
+                prepared[number * len(entry_ids) + entry] = (its_terms, _segmented(normalized))
         count = len(entry_ids)
         idf = {t: math.log((count + 1) / (len(users) + 0.5)) for t, users in entries_using.items()}
         postings: dict[str, list[int]] = defaultdict(list)
@@ -328,7 +329,7 @@ class FaqIndex:
         )
         # Per phrasing, the geometric mean of how much of each side the shared terms
         # cover; per entry, its best phrasing's.
-        overlap = (shared * self.inverse_root_weight).reshape(-1, self.width).max(axis=1)
+        overlap = (shared * self.inverse_root_weight).reshape(self.width, -1).max(axis=0)
         share, answer_share = self.weights.fuzzy, self.weights.answer
         lexical = ((1 - share - answer_share) / math.sqrt(query_weight)) * overlap
         in_answers = [t for t in query if t in self.answer_postings]
@@ -348,7 +349,8 @@ class FaqIndex:
         scores = lexical[shortlist]
         if share > 0:
             # rapidfuzz over the shortlisted entries' phrasings in one call.
-            spans = [range(e * self.width, e * self.width + self.sizes[e]) for e in shortlist]
+            count = len(self.entry_ids)
+            spans = [range(e, e + self.sizes[e] * count, count) for e in shortlist]
             phrasings = [self.segmented[n] for span in spans for n in span]
             words = " ".join(sorted(t for t in query if not t.startswith("~")))
             ratios = process.cdist([words], phrasings, scorer=fuzz.token_set_ratio)[0]
