@@ -269,6 +269,9 @@ async def test_forget_erases_personal_data_after_confirmation(
     question = await anna.say("/forget")
     _, goodbye = await anna.press("Yes, erase", message=question)
     assert goodbye is not None and "erased" in text_of(goodbye)
+    # The update's contact-log entries are written as it is marked done, a moment after
+    # the answer shows: count them once the inbox has nothing in hand.
+    assert bot.built is not None and await bot.built.inbox.drain(10)
 
     async with sessionmaker() as session:
         erased = await session.get_one(Customer, customer_id, populate_existing=True)
