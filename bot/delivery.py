@@ -39,6 +39,10 @@ SENDING_METHODS: dict[str, ContactKind] = {
     "sendDocument": ContactKind.DOCUMENT,
     "sendSticker": ContactKind.STICKER,
     "sendVoice": ContactKind.VOICE,
+    "sendAudio": ContactKind.OTHER,
+    "sendVideo": ContactKind.VIDEO,
+    "sendAnimation": ContactKind.OTHER,
+    "sendVideoNote": ContactKind.VIDEO,
     "sendContact": ContactKind.CONTACT,
     "copyMessage": ContactKind.OTHER,
     "forwardMessage": ContactKind.OTHER,
@@ -50,8 +54,8 @@ SENDING_METHODS: dict[str, ContactKind] = {
 BUSINESS_METHODS = frozenset(
     {
         "sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice",
-        "sendContact", "sendChatAction", "editMessageText", "editMessageCaption",
-        "editMessageReplyMarkup",
+        "sendAudio", "sendVideo", "sendAnimation", "sendVideoNote", "sendContact",
+        "sendChatAction", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
     }
 )  # fmt: skip
 

@@ -55,7 +55,7 @@ from bot.delivery import single_attempt
 from care import complaints, conversations, owed
 from care.models import Complaint, OwedMessage, StaffMember
 from care.owed import Kind, Purpose
-from handlers import conversation_desk, erasure, notify, staff_card
+from handlers import conversation_answers, conversation_desk, erasure, notify, staff_card
 from handlers.context import SERVICES_KEY, CareContext, Services
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,18 @@ def _markup(buttons: list[list[list[str]]] | None) -> InlineKeyboardMarkup | Non
 
 # A row's request: sends (or edits) and returns the message Telegram made, if any.
 Request = Callable[[], Awaitable[object]]
+
+# The Bot API method that sends a file of each kind (all take business_connection_id).
+_FILE_SENDERS: dict[Kind, Callable[[Bot], Callable[..., Awaitable[TelegramMessage]]]] = {
+    Kind.PHOTO: lambda bot: bot.send_photo,
+    Kind.DOCUMENT: lambda bot: bot.send_document,
+    Kind.VOICE: lambda bot: bot.send_voice,
+    Kind.AUDIO: lambda bot: bot.send_audio,
+    Kind.VIDEO: lambda bot: bot.send_video,
+    Kind.ANIMATION: lambda bot: bot.send_animation,
+    Kind.VIDEO_NOTE: lambda bot: bot.send_video_note,
+    Kind.STICKER: lambda bot: bot.send_sticker,
+}
 
 
 class OwedSender:
@@ -294,7 +306,7 @@ class OwedSender:
             customer = await session.get(complaints.Customer, row.customer_id)
             if customer is None or customer.chat_id is None:
                 return None  # forgotten
-        if row.kind in (Kind.PHOTO.value, Kind.DOCUMENT.value) and not (row.file_id or row.data):
+        if row.kind in owed.FILE_KINDS and not (row.file_id or row.data):
             return None  # its file was erased (/forget)
         # A Telegram file by its id, or bytes not uploaded yet (a report's chart).
         media = row.file_id or InputFile(row.data or b"", filename=f"{row.purpose}-{row.id}.png")
@@ -307,19 +319,16 @@ class OwedSender:
             # chat with the bot. Owers send files to Business chats by id instead.
             log.error("owed message %s: a copy cannot go through a Business chat", row.id)
             return None
-        if row.kind == Kind.PHOTO.value:
-            return lambda: bot.send_photo(
-                chat_id, media, caption=text, reply_markup=markup,
-                reply_parameters=parameters, read_timeout=self.read_timeout,
-                business_connection_id=through,
-                message_thread_id=thread,
-            )  # fmt: skip
-        if row.kind == Kind.DOCUMENT.value:
-            return lambda: bot.send_document(
-                chat_id, media, caption=text, reply_markup=markup,
-                reply_parameters=parameters, read_timeout=self.read_timeout,
-                business_connection_id=through,
-                message_thread_id=thread,
+        if row.kind in owed.FILE_KINDS:
+            kind = Kind(row.kind)
+            # Stickers and video notes take no caption (what is said with them was owed
+            # as a text before them).
+            caption = {} if kind in owed.CAPTIONLESS else {"caption": text}
+            send = _FILE_SENDERS[kind](bot)
+            return lambda: send(
+                chat_id, media, reply_markup=markup, reply_parameters=parameters,
+                read_timeout=self.read_timeout, business_connection_id=through,
+                message_thread_id=thread, **caption,
             )  # fmt: skip
         if row.kind == Kind.COPY.value:
             assert row.source_chat_id is not None and row.source_message_id is not None
@@ -451,7 +460,7 @@ class OwedSender:
             return
         if row.conversation_id is not None and row.complaint_id is None:
             # A staff answer in a conversation: its record, or why it did not arrive.
-            await conversation_desk.after_answer_settled(session, row, services)
+            await conversation_answers.after_answer_settled(session, row, services)
             return
         if row.state == owed.OwedState.SENT.value and row.staff_member_id is not None:
             # A staff reply the customer now has: on the record, and its change announced

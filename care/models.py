@@ -667,7 +667,8 @@ class OwedMessage(Base):
     by ``bot.owed_jobs`` with retries, so a Telegram failure or a crash delays it but
     never loses it (``care.owed``).
 
-    ``kind`` says what to do: ``text``, ``photo``, ``document`` (send), ``copy``
+    ``kind`` says what to do: ``text``, or a file by its id (``photo``, ``document``,
+    ``voice``, ``audio``, ``video``, ``animation``, ``video_note``, ``sticker``), ``copy``
     (copyMessage from ``source_chat_id``/``source_message_id``), ``card`` (post the
     complaint's card, rendered when sent), ``card_edit`` (edit it to the current truth),
     ``erase`` (after /forget: delete the customer's topics and copies in ``chat_id``).

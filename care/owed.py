@@ -39,7 +39,9 @@ from care import complaints, conversations, locks, mentions
 from care.models import Complaint, OwedMessage, OwedState
 
 __all__ = [
+    "CAPTIONLESS",
     "CUSTOMER_BOUND",
+    "FILE_KINDS",
     "Button",
     "CustomerDelivery",
     "Kind",
@@ -68,8 +70,16 @@ MAX_ATTEMPTS = 40
 
 class Kind(enum.StrEnum):
     TEXT = "text"
+    # A Telegram file sent by its id (the bot may send any file it received), with the
+    # text as caption where Telegram takes one.
     PHOTO = "photo"
     DOCUMENT = "document"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    ANIMATION = "animation"
+    VIDEO_NOTE = "video_note"  # no caption
+    STICKER = "sticker"  # no caption
     COPY = "copy"  # copy a message from another chat (a customer's photo, voice, …)
     CARD = "card"  # post the complaint's card, rendered when it is sent
     CARD_EDIT = "card_edit"  # edit the card to show the complaint as it is when sent
@@ -81,6 +91,17 @@ class Kind(enum.StrEnum):
     # After /forget: delete what the chat still shows of the customer (their forum
     # topics, copies of their words), found when it is sent (``care.privacy``).
     ERASE = "erase"
+
+
+# The kinds that send a Telegram file by its id (or, a photo, its bytes).
+FILE_KINDS = frozenset(
+    {
+        Kind.PHOTO, Kind.DOCUMENT, Kind.VOICE, Kind.AUDIO, Kind.VIDEO, Kind.ANIMATION,
+        Kind.VIDEO_NOTE, Kind.STICKER,
+    }
+)  # fmt: skip
+# Telegram takes no caption with these: whatever is to be said goes in a text before.
+CAPTIONLESS = frozenset({Kind.STICKER, Kind.VIDEO_NOTE})
 
 
 class Purpose(enum.StrEnum):
@@ -150,7 +171,7 @@ def owe(
         text: Its words (the caption of a photo, document or copy), already in the
             reader's language.
         kind: What to send (:class:`Kind`).
-        file_id: The Telegram file of a photo or document.
+        file_id: The Telegram file of a file kind (:data:`FILE_KINDS`).
         data: Or its bytes, uploaded when it is sent (a report's chart).
         buttons: Inline buttons, rows of :class:`Button`.
         customer_id: The customer it is about (or for).

@@ -95,14 +95,20 @@ class ChatDialogue(ConversationHandler[CareContext]):
 
 
 def file_of(message: Message) -> tuple[Kind, str] | None:
-    """A photo's or document's kind and file id (None: neither), to send it on where a
-    copy cannot go: copyMessage knows no Business chats, and takes a message id of a
-    Business chat for the bot chat's message of that id."""
+    """The kind and file id of the message's photo, document, voice or video message,
+    audio, video, animation or sticker (None: it has none), to send it on by its id where
+    a copy cannot go: copyMessage knows no Business chats, and takes a message id of a
+    Business chat for the bot chat's message of that id. The bot may send any file it
+    received."""
     if message.photo:
         return Kind.PHOTO, message.photo[-1].file_id
-    if message.document:
-        return Kind.DOCUMENT, message.document.file_id
-    return None
+    # An animation comes with a document too (Telegram's backward compatibility).
+    files = (
+        (Kind.ANIMATION, message.animation), (Kind.DOCUMENT, message.document),
+        (Kind.VOICE, message.voice), (Kind.AUDIO, message.audio), (Kind.VIDEO, message.video),
+        (Kind.VIDEO_NOTE, message.video_note), (Kind.STICKER, message.sticker),
+    )  # fmt: skip
+    return next(((kind, file.file_id) for kind, file in files if file is not None), None)
 
 
 async def screen(update: Update, context: CareContext) -> None:

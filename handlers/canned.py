@@ -36,6 +36,7 @@ from care.conversations import Conversation
 from care.locales import LOCALES, locale_for_language_code
 from care.models import Customer, StaffMember, StaffRole
 from care.owed import Purpose
+from handlers import conversation_answers as answers
 from handlers import conversation_desk as desk
 from handlers import conversation_staff, notify, staff
 from handlers.buttons import CannedPick, CannedTargetKind, key
@@ -206,7 +207,7 @@ def conversation_target(
     def owe(words: str, note: str) -> bool:
         if not customer.reachable or customer.chat_id is None:
             return False
-        desk.owe_answer(
+        answers.owe_answer(
             session, services, conversation, customer, staff_member, words,
             source=None, staff_message=staff_message, note=note,
         )  # fmt: skip

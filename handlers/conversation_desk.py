@@ -36,10 +36,8 @@ from care.complaints import ComplaintFacts
 from care.conversations import Conversation, ConversationStatus, Inbound, StaffTopic
 from care.models import (
     ComplaintEventType,
-    ContactKind,
     Customer,
     OwedMessage,
-    OwedState,
     StaffMember,
 )
 from care.owed import Button, Kind, Purpose
@@ -260,8 +258,9 @@ async def _owe_from_business_chat(
 
     copyMessage takes no business connection: asked for the message's id in the
     customer's chat, Telegram would copy the message of that id in their chat with the
-    bot. Texts are shown as words, photos and documents by their file (the bot may send
-    a file it received), anything else by what it is.
+    bot. Texts are shown as words, media by their file (the bot may send a file it
+    received) with the header as caption, or after it, for a sticker or a round video
+    message (no caption); anything else (a contact, a location) by what it is.
     """
     assert message.business_connection_id is not None
     connection = await business.find_connection(session, message.business_connection_id)
@@ -283,9 +282,12 @@ async def _owe_from_business_chat(
     elif not message.text:
         what = _("(a message Telegram does not let the bot pass on from a Business chat)")
         shown = f"{shown}\n{what}"
+    if kind in owed.CAPTIONLESS:
+        _owe_staff(session, services, conversation, _shorten(shown, TEXT_LIMIT))
+        shown = ""
     limit = TEXT_LIMIT if kind is Kind.TEXT else CAPTION_LIMIT
     _owe_staff(
-        session, services, conversation, _shorten(shown, limit),
+        session, services, conversation, _shorten(shown, limit) if shown else None,
         kind=kind, file_id=file_id, source=(message.chat.id, message.message_id),
         source_business_connection_id=message.business_connection_id,
     )  # fmt: skip
@@ -476,36 +478,6 @@ async def owe_complaint_change_in_topic(
     _owe_staff(session, services, conversation, text, remember_as=NOTICE)
 
 
-def owe_answer(
-    session: AsyncSession,
-    services: Services,
-    conversation: Conversation,
-    customer: Customer,
-    staff: StaffMember,
-    signed: str,
-    *,
-    source: tuple[int, int] | None,
-    staff_message: tuple[int, int],
-    note: str,
-    file: tuple[Kind, str] | None = None,
-) -> None:
-    """Owe the customer a staff answer, ``signed`` with the staff member's name (a copy
-    of ``source`` with it as caption, for media; or ``file``, a photo or document by its
-    file id, with it as caption); recorded once delivered."""
-    assert customer.chat_id is not None
-    media = source is not None or file is not None
-    kind = file[0] if file is not None else Kind.COPY if source else Kind.TEXT
-    owed.owe(
-        session, now=services.clock.now(), purpose=Purpose.STAFF_REPLY,
-        kind=kind, chat_id=customer.chat_id, file_id=file[1] if file is not None else None,
-        text=_shorten(signed, CAPTION_LIMIT if media else TEXT_LIMIT),
-        source=source if file is None else None,
-        customer_id=customer.id, conversation_id=conversation.id,
-        staff_message=staff_message, staff_reply=(staff.id, note),
-        business_connection_id=business.route_of(customer),
-    )  # fmt: skip
-
-
 # --- the sender's side (bot.owed_jobs) --------------------------------------------------
 
 
@@ -619,49 +591,6 @@ async def _unless_unchanged(request: Awaitable[Any]) -> None:
             raise
 
 
-async def after_answer_settled(session: AsyncSession, row: OwedMessage, services: Services) -> None:
-    """A staff answer settled: on the record (and the topic renamed) once the customer
-    has it; else the staff member told why under their message, and a blocked customer
-    shown on the topic."""
-    assert row.conversation_id is not None
-    conversation = await session.get(Conversation, row.conversation_id)
-    if conversation is None:
-        return
-    now = services.clock.now()
-    if row.state == OwedState.SENT.value and row.staff_member_id is not None:
-        member = await session.get(StaffMember, row.staff_member_id)
-        if member is None:
-            return
-        kind = ContactKind.TEXT if row.kind == Kind.TEXT.value else ContactKind.OTHER
-        change = await conversations.record_staff_answer(
-            session, conversation, member, kind.value, row.note or "", now
-        )
-        if change.status_changed:
-            await owe_state(session, services, conversation)
-        return
-    if row.state != OwedState.FAILED.value:
-        return
-    customer = await session.get(Customer, row.customer_id) if row.customer_id else None
-    blocked = customer is not None and not customer.reachable
-    with use_locale(services.default_locale):
-        if blocked:
-            text = _("⚠ Not delivered: the customer blocked the bot, so no answer can reach them.")
-        else:
-            text = _("⚠ Not delivered to the customer: {reason}").format(
-                reason=(row.last_error or "")[:300]
-            )
-    if blocked:
-        await conversations.record_unreachable(session, conversation, now)
-        await owe_state(session, services, conversation)
-    if row.staff_chat_id is not None:
-        owed.owe(
-            session, now=now, purpose=Purpose.STAFF_NOTICE, chat_id=row.staff_chat_id,
-            text=text, reply_to_message_id=row.staff_message_id,
-            customer_id=row.customer_id, conversation_id=conversation.id,
-            to_topic=services.staff_forum and row.staff_chat_id == services.staff_chat_id,
-        )  # fmt: skip
-
-
 async def conversation_facts(
     session: AsyncSession, conversation_id: int
 ) -> tuple[Conversation, Customer] | None:
@@ -676,12 +605,10 @@ __all__ = [
     "CARD",
     "NOTICE",
     "RELAY",
-    "after_answer_settled",
     "card_request",
     "card_text",
     "conversation_facts",
     "customer_name",
-    "owe_answer",
     "owe_complaint_change_in_topic",
     "owe_complaint_in_topic",
     "owe_edit",

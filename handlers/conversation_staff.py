@@ -1,7 +1,8 @@
 """Staff answer conversations by just typing (issue 11).
 
 In forum mode whatever a staff member writes in a customer's topic (text, photo,
-document, voice) goes to the customer, signed with their name; a message starting with
+document, voice or video message, video, audio, animation, sticker) goes to the
+customer, signed with their name (``handlers.conversation_answers``); a message starting with
 ``#note`` or ``//`` is an internal note and never does. In a plain group a reply to a
 conversation's card or to any message relayed from it does the same, and ``/reply
 <customer id | #conversation | C-…> text`` works anywhere in the staff chat. The buttons
@@ -21,13 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import business, complaints, conversations, mentions
+from care import business, complaints, conversations, mentions, owed
 from care import staff as staff_members
 from care.conversations import Conversation, ConversationStatus
 from care.models import Customer, Priority, StaffMember
-from care.owed import Purpose
+from care.owed import Kind, Purpose
 from handlers import common, notify, staff, staff_card
 from handlers import complaint_words as words
+from handlers import conversation_answers as answers
 from handlers import conversation_desk as desk
 from handlers.business import file_of as business_file_of
 from handlers.buttons import ConversationAction, ConversationCategory, ConversationPriority
@@ -138,7 +140,7 @@ async def answer(
     user = update.effective_user
     assert user is not None
     services = context.services
-    media = bool(message.photo or message.document or message.voice or message.video)
+    file = business_file_of(message)
     with use_locale(services.default_locale):
         async with services.sessionmaker.begin() as session:
             member = await _member(session, user)
@@ -148,7 +150,7 @@ async def answer(
             else:
                 conversation, customer = found
                 reply = await _answer_in(
-                    session, services, conversation, customer, member, message, text, media
+                    session, services, conversation, customer, member, message, text, file
                 )
         if member is None:
             await refuse(update, context, f"a message to conversation #{conversation_id}")
@@ -165,9 +167,10 @@ async def _answer_in(
     member: StaffMember,
     message: Message,
     text: str,
-    media: bool,
+    file: tuple[Kind, str] | None,
 ) -> str | None:
-    """Owe the answer or keep the note; words for the staff member (None: nothing)."""
+    """Owe the answer or keep the note; words for the staff member (None: nothing).
+    ``file``: the media the message carries (``handlers.business.file_of``)."""
     now = services.clock.now()
     # What staff wrote to (or about) the customer is theirs to have erased (/forget).
     await mentions.remember(
@@ -176,24 +179,25 @@ async def _answer_in(
     if is_note(text):
         await conversations.add_note(session, conversation, member, text, now)
         return _("📝 Kept as an internal note; the customer does not see it.")
-    if not text and not media:
-        return _("Only text, photos, documents and voice messages reach the customer.")
+    if not text and file is None:
+        return _(
+            "Only texts, photos, documents, videos, voice and video messages, audio, "
+            "animations and stickers reach the customer."
+        )
     if not customer.reachable or customer.chat_id is None:
         return _("⚠ Not delivered: the customer blocked the bot, so no answer can reach them.")
-    # copyMessage cannot go through a Business connection: a photo or document goes to a
-    # customer of the Business account by its file id, anything else cannot.
-    file = business_file_of(message) if media and business.route_of(customer) is not None else None
-    if media and business.route_of(customer) is not None and file is None:
-        return _(
-            "⚠ Not delivered: only texts, photos and documents reach a customer who writes "
-            "to the company's Business account."
-        )
+    # copyMessage cannot go through a Business connection, and a sticker or a round video
+    # takes no caption to sign: those go by their file id; other media are copied.
+    by_id = file is not None and (
+        business.route_of(customer) is not None or file[0] in owed.CAPTIONLESS
+    )
     with use_locale(customer.language or services.default_locale):
         words_out = signed(member.name or "—", text)
-    desk.owe_answer(
+    media = file is not None
+    answers.owe_answer(
         session, services, conversation, customer, member, words_out,
-        source=(message.chat_id, message.message_id) if media and file is None else None,
-        file=file, staff_message=(message.chat_id, message.message_id),
+        source=(message.chat_id, message.message_id) if media and not by_id else None,
+        file=file if by_id else None, staff_message=(message.chat_id, message.message_id),
         note=("📎 " + text if media else text).strip(),
     )  # fmt: skip
     return None
@@ -242,7 +246,7 @@ async def reply_action(request: StaffRequest) -> Reply:
     request.concerns(found[1].id)
     _member_named(request.member, message.from_user)
     problem = await _answer_in(
-        session, services, conversation, found[1], request.member, message, text, media=False
+        session, services, conversation, found[1], request.member, message, text, file=None
     )
     if problem is not None:
         raise Answer(problem)

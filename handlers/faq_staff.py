@@ -40,6 +40,7 @@ from care.faq_files import FaqProblem
 from care.locales import LOCALES
 from care.models import Customer, StaffRole
 from handlers import common
+from handlers import conversation_answers as answers
 from handlers import conversation_desk as desk
 from handlers.buttons import FaqDraftChoice, FaqSuggestionSend, key
 from handlers.context import CareContext
@@ -413,7 +414,7 @@ async def send_suggestion(request: StaffRequest) -> Reply:
         words_out = signed(member.name or "—", text.answer)
     pressed_message = request.message
     assert pressed_message is not None
-    desk.owe_answer(
+    answers.owe_answer(
         session, services, conversation, customer, member, words_out, source=None,
         staff_message=(pressed_message.chat_id, pressed_message.message_id), note=text.answer,
     )  # fmt: skip

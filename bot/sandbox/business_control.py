@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.sandbox.business import Business, BusinessConnection, check_rights
 from bot.sandbox.control import (
+    KINDS_WORDS,
     MEDIA_KINDS,
     ControlError,
     json_response,
@@ -81,7 +82,7 @@ class BusinessControl:
         return json_response(self.business.connection_dict(connection))
 
     async def write(self, request: web.Request) -> web.Response:
-        """``POST .../messages``: ``{from_id, text|photo|document|contact|sticker|voice,
+        """``POST .../messages``: ``{from_id, text|photo|…|voice|video|video_note,
         caption?, chat_id?, reply_to_message_id?}`` (the content as for
         ``POST /sandbox/messages``).
 
@@ -93,10 +94,7 @@ class BusinessControl:
         from_id = optional_int(body, "from_id")
         kinds = [kind for kind in MEDIA_KINDS if body.get(kind) not in (None, False, "")]
         if len(kinds) != 1:
-            raise ControlError(
-                "give exactly one of text, photo, document, contact, sticker, voice"
-                f" (got {kinds or 'none'})"
-            )
+            raise ControlError(f"give exactly one of {KINDS_WORDS} (got {kinds or 'none'})")
         if from_id is None or from_id not in self.business.world.users:
             raise ControlError("from_id must be a user of the sandbox")
         content = message_content(self.business.world, kinds[0], body, from_id)

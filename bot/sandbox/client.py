@@ -281,6 +281,18 @@ class SandboxClient:
         """Send a (generated) voice note."""
         return await self.send_message(chat_id, from_id, voice={"duration": duration})
 
+    async def send_video(
+        self, chat_id: int, from_id: int, duration: int = 1, caption: str | None = None
+    ) -> Message:
+        """Send a (generated) video, with a caption if given."""
+        return await self.send_message(
+            chat_id, from_id, video={"duration": duration}, caption=caption
+        )
+
+    async def send_video_note(self, chat_id: int, from_id: int, duration: int = 1) -> Message:
+        """Send a (generated) round video message (no caption)."""
+        return await self.send_message(chat_id, from_id, video_note={"duration": duration})
+
     async def press(self, chat_id: int, from_id: int, message_id: int, data: str) -> str:
         """Press an inline button of ``message_id``; return the ``callback_query_id``."""
         body = {"chat_id": chat_id, "from_id": from_id, "message_id": message_id, "data": data}
@@ -596,7 +608,10 @@ def format_transcript(transcript: list[Message]) -> str:
     for message in transcript:
         who = "bot" if message["from"]["is_bot"] else message["from"]["first_name"]
         body = message.get("text") or message.get("caption") or ""
-        for kind in ("photo", "document", "contact", "sticker", "voice"):
+        for kind in (
+            "photo", "document", "contact", "sticker", "voice", "video", "animation", "audio",
+            "video_note",
+        ):  # fmt: skip
             if kind in message:
                 body = f"[{kind}] {body}".strip()
         for service in ("forum_topic_created", "forum_topic_edited"):

@@ -24,9 +24,11 @@ from bot.sandbox.state import Chat, World
 
 MAX_WAIT = 60.0
 SAMPLE_STICKER_EMOJI = "😀"
+SAMPLE_MP4 = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64  # starts like an MP4
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,64})?(?![\w/])")
-MEDIA_KINDS = ("text", "photo", "document", "contact", "sticker", "voice")
-_CAPTIONED = frozenset({"photo", "document", "voice"})
+MEDIA_KINDS = ("text", "photo", "document", "contact", "sticker", "voice", "video", "video_note")
+_CAPTIONED = frozenset({"photo", "document", "voice", "video"})
+KINDS_WORDS = "text, photo, document, contact, sticker, voice, video, video_note"
 
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -217,10 +219,7 @@ class ControlApi:
         from_id = self._member(chat, body.get("from_id"))
         kinds = [kind for kind in MEDIA_KINDS if body.get(kind) not in (None, False, "")]
         if len(kinds) != 1:
-            raise ControlError(
-                "give exactly one of text, photo, document, contact, sticker, voice"
-                f" (got {kinds or 'none'})"
-            )
+            raise ControlError(f"give exactly one of {KINDS_WORDS} (got {kinds or 'none'})")
         content = message_content(self.world, kinds[0], body, from_id)
         reply_to = optional_int(body, "reply_to_message_id")
         if reply_to is not None and reply_to not in chat.messages:
@@ -260,7 +259,7 @@ class ControlApi:
         if key == "text" and "text" not in message.content:
             raise ControlError("the message has no text (edit its caption)")
         if key == "caption" and not _CAPTIONED & message.content.keys():
-            raise ControlError("only a photo, document or voice message has a caption")
+            raise ControlError("only a photo, document, voice or video message has a caption")
         if len(value) > MAX_TEXT_LENGTH:
             raise ControlError(f"{key} is longer than {MAX_TEXT_LENGTH} characters")
         if message.content.get(key) == value:
@@ -586,6 +585,15 @@ def message_content(world: World, kind: str, body: dict[str, Any], from_id: int)
         }
         stored = world.store_file("sticker", data, meta, ".webp")
         return {"sticker": dict(stored.meta)}
+    elif kind == "video":
+        data = _decode_b64(spec.get("data_b64")) or SAMPLE_MP4
+        meta = {"width": 320, "height": 240, "duration": int(spec.get("duration", 1))}
+        stored = world.store_file("video", data, {**meta, "mime_type": "video/mp4"}, ".mp4")
+        content = {"video": dict(stored.meta)}
+    elif kind == "video_note":  # a round video message: no caption
+        data = _decode_b64(spec.get("data_b64")) or SAMPLE_MP4
+        meta = {"length": 240, "duration": int(spec.get("duration", 1))}
+        return {"video_note": dict(world.store_file("video_note", data, meta, ".mp4").meta)}
     else:
         duration = int(spec.get("duration", 1))
         data = _decode_b64(spec.get("data_b64")) or sample_voice(duration)

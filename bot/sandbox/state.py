@@ -42,7 +42,9 @@ REQUEST_LOG_SIZE = 20_000
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 
 ChatType = Literal["private", "supergroup"]
-FileKind = Literal["photo", "document", "sticker", "voice"]
+FileKind = Literal[
+    "photo", "document", "sticker", "voice", "video", "animation", "audio", "video_note"
+]
 
 
 # -- the world ------------------------------------------------------------------------
@@ -597,9 +599,11 @@ class World:
         number = next(self._file_numbers)
         file_id = f"sbx{kind[:3]}{number}-{secrets.token_hex(6)}"
         unique = f"sbxu{number}"
-        folder = {"photo": "photos", "document": "documents", "sticker": "stickers"}.get(
-            kind, "voice"
-        )
+        folder = {
+            "photo": "photos", "document": "documents", "sticker": "stickers",
+            "video": "videos", "animation": "animations", "audio": "music",
+            "video_note": "video_notes",
+        }.get(kind, "voice")  # fmt: skip
         stored = StoredFile(
             file_id=file_id,
             file_unique_id=unique,
@@ -699,6 +703,10 @@ _TRANSCRIPT_CONTENT = (
     "contact",
     "sticker",
     "voice",
+    "video",
+    "animation",
+    "audio",
+    "video_note",
     "forum_topic_created",
     "forum_topic_edited",
     "forum_topic_closed",

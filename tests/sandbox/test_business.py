@@ -363,3 +363,43 @@ async def test_a_deletion_names_the_business_chat(
     assert_fits("BusinessMessagesDeleted", deleted)
     assert deleted["chat"]["id"] == customer
     assert await client.transcript(customer) == []
+
+
+async def test_voice_video_and_sticker_go_by_file_through_the_connection(
+    client: SandboxClient, api: httpx.AsyncClient
+) -> None:
+    """sendVoice, sendVideo, sendVideoNote and sendSticker take business_connection_id:
+    the file lands in the Business chat, from the account; stickers and video notes carry
+    no caption (the spec has none, so one given is ignored)."""
+    owner, customer = await _people(client)
+    connection = await client.connect_business(owner)
+    voice = (await client.business_send(connection["id"], customer, voice={}))["voice"]
+    sticker = (await client.business_send(connection["id"], customer, sticker={}))["sticker"]
+    video = (await client.business_send(connection["id"], customer, video={}))["video"]
+    note = (await client.business_send(connection["id"], customer, video_note={}))["video_note"]
+    await _updates(api)
+    through = {"business_connection_id": connection["id"], "chat_id": customer}
+    for method, field, file, caption in (
+        ("sendVoice", "voice", voice, "听"),
+        ("sendVideo", "video", video, "看"),
+        ("sendSticker", "sticker", sticker, None),
+        ("sendVideoNote", "video_note", note, None),
+    ):
+        body = (
+            await api.post(method, json={**through, field: file["file_id"], "caption": "署名"})
+        ).json()
+        assert body["ok"], body
+        result = body["result"]
+        assert result["business_connection_id"] == connection["id"]
+        assert result[field]["file_unique_id"] == file["file_unique_id"]
+        assert result.get("caption") == ("署名" if caption else None)
+    transcript = await client.business_transcript(connection["id"], customer)
+    sent = [m for m in transcript if m.get("sender_business_bot")]
+    assert [next(k for k in ("voice", "video", "sticker", "video_note") if k in m)
+            for m in sent] == ["voice", "video", "sticker", "video_note"]  # fmt: skip
+    assert await client.transcript(customer) == [], "nothing in the bot's own chat"
+    # A file of another kind, and a blocked connection's rules, as for sendPhoto.
+    mismatch = (await api.post("sendVoice", json={**through, "voice": video["file_id"]})).json()
+    assert mismatch["description"] == "Bad Request: type of file mismatch"
+    missing = (await api.post("sendSticker", json=through)).json()
+    assert missing["description"] == "Bad Request: there is no sticker in the request"

@@ -319,7 +319,7 @@ async def test_control_api_refuses_bad_forum_input(
     typed = await client.send_text(forum, agent["id"], "hello")
     with pytest.raises(SandboxError, match="message is not modified"):
         await client.edit_message(forum, typed["message_id"], text="hello")
-    with pytest.raises(SandboxError, match="a photo, document or voice"):
+    with pytest.raises(SandboxError, match="a photo, document, voice or video"):
         await client.edit_message(forum, typed["message_id"], caption="hello")
     with pytest.raises(SandboxError, match="exactly one of text, caption"):
         await client.edit_message(forum, typed["message_id"])
