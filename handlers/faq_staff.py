@@ -220,11 +220,26 @@ async def teach_same(request: StaffRequest) -> Reply:
         await faq_teaching.miss_shown_in(
             session, request.chat_id or 0, replied.message_id, replied.text or replied.caption or ""
         )
-        if replied is not None and entry_id
+        if replied is not None
         else None
     )
     if asked is None:
         raise Answer(_(SAME_USAGE))
+    if not entry_id:  # which entry? the likeliest, to choose from
+        book = await services.faq.book(session)
+        likeliest = book.index.scores(asked.question)[: book.thresholds.suggestions]
+        if not likeliest:
+            raise Answer(_(SAME_USAGE))
+        raise Answer(
+            _(
+                "Which entry answers it? The likeliest: {entries}. Send /faq same <entry id>."
+            ).format(
+                entries=", ".join(
+                    f"{c.entry_id} ({book.title(c.entry_id, request.locale)})"
+                    for c in likeliest
+                )
+            )
+        )
     request.concerns(asked.customer_id)  # the answer quotes the customer's words
     customer = await session.get(Customer, asked.customer_id)
     language = customer.language if customer is not None else None

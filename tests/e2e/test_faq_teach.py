@@ -70,7 +70,14 @@ async def test_a_chinese_question_nobody_matched_is_taught_in_its_topic(
         "Only admins can write the FAQ."
     )
     assert text_of(await ada.ask("/faq same shop-visit")) == zh(USAGE)
-    assert text_of(await ada.ask("/faq same", reply_to=relay)) == zh(USAGE)
+    # Without an id: the likeliest entries, to choose from.
+    likeliest = text_of(await ada.ask("/faq same", reply_to=relay))
+    assert likeliest.startswith(
+        zh("Which entry answers it? The likeliest: {entries}. Send /faq same <entry id>.").split(
+            "{entries}"
+        )[0]
+    )
+    assert "repair-service (帐篷杆断了能修吗？)" in likeliest
     own = await ada.say("王先生您好")
     assert text_of(await ada.ask("/faq same shop-visit", reply_to=own)) == zh(USAGE)
     assert text_of(await ada.ask("/faq same no-such-entry", reply_to=relay)) == zh(
