@@ -235,8 +235,7 @@ async def teach_same(request: StaffRequest) -> Reply:
                 "Which entry answers it? The likeliest: {entries}. Send /faq same <entry id>."
             ).format(
                 entries=", ".join(
-                    f"{c.entry_id} ({book.title(c.entry_id, request.locale)})"
-                    for c in likeliest
+                    f"{c.entry_id} ({book.title(c.entry_id, request.locale)})" for c in likeliest
                 )
             )
         )
