@@ -34,7 +34,9 @@ entries, and the other half is matched against the taught base with the same set
 how many of its misses are now answered or suggested right (``misses_fixed``), how many
 right ones went wrong (``correct_lost``), and out-of-scope questions answered before and
 after. ``reasked_*``: a half's own misses taught and asked again word for word (the loop
-works; and what the new phrasings cost the half's other questions).
+works; and what the new phrasings cost the half's other questions), and again with one
+word (Chinese: one two-character piece) left out (``variants``: a made-up rewording, the
+labelled set having no second wording of any question).
 
 **Latency**: the knowledge base grown to ``--entries`` (5,000) synthetic entries: each a
 real entry's phrasings with about a third of their words replaced by words of other
@@ -330,6 +332,12 @@ class Taught:
     out_of_scope: int = 0
     out_of_scope_answered_before: int = 0
     out_of_scope_answered_after: int = 0
+    # Re-asked only: each taught miss asked again with one word (en) or one two-character
+    # piece (zh) left out, a made-up rewording (the labelled set has no second wording).
+    variants: int = 0
+    variants_right: int = 0  # answered or suggested right
+    variants_answered_right: int = 0
+    variants_right_before: int = 0  # the same rewordings against the base before teaching
 
     def add(self, other: Taught) -> None:
         for name, value in asdict(other).items():
@@ -350,6 +358,7 @@ class Taught:
             "out_of_scope_answered_share_after": share(
                 self.out_of_scope_answered_after, self.out_of_scope
             ),
+            "variants_right_share": share(self.variants_right, self.variants),
         }
 
 
@@ -405,6 +414,7 @@ def taught_figures(
         for entry in entries
     ]
     book = FaqBook.of(taught_entries, thresholds, weights)
+    untaught: FaqBook | None = None
     figures: dict[str, Taught] = {}
     for number in sorted(test):
         question, candidates = scored[number]
@@ -425,7 +435,31 @@ def taught_figures(
             result.misses_fixed += now
             result.misses_fixed_answered += now and after.decision.value == "answer"
             result.misses_repeated += normalize(question.q) in taught_words
+            if teach == test:
+                untaught = untaught or FaqBook.of(entries, thresholds, weights)
+                for variant in _one_piece_less(question):
+                    match = book.match(variant.q)
+                    result.variants += 1
+                    result.variants_right_before += _right(variant, untaught.match(variant.q))
+                    result.variants_right += _right(variant, match)
+                    result.variants_answered_right += (
+                        match.decision.value == "answer" and match.entry_id == question.expect
+                    )
     return figures
+
+
+def _one_piece_less(question: Question) -> list[Question]:
+    """The question with each of its words (Chinese: two-character pieces) left out in
+    turn; none for a question of fewer than three."""
+    locale = locale_of_text(question.q)
+    pieces = _pieces(question.q, locale)
+    if len(pieces) < 3:
+        return []
+    glue = "" if locale == "zh_CN" else " "
+    return [
+        Question(glue.join(pieces[:i] + pieces[i + 1 :]), question.locale, question.expect)
+        for i in range(len(pieces))
+    ]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -33,6 +33,11 @@ def test_faq_benchmark_reports_quality_per_language_and_latency(tmp_path: Path) 
     assert sum(part["questions"] for part in held_out.values()) == report["questions"] == 20
     assert report["latency"]["entries"] == 60
     assert report["latency"]["carebot"]["wall"]["calls"] == 20
+    # Teaching a half's own misses and asking them again: every one is answered right.
+    for part in report["taught"]["reasked_hash_split"].values():
+        assert part["misses_fixed_answered"] == part["misses_before"] == part["taught"]
+        assert part["in_scope_correct_after"] == part["in_scope"]
+    assert set(report["taught"]["hash_split"]) == {"zh_CN", "en"}
 
 
 @pytest.mark.skipif(not (SHARED / "kb.toml").exists(), reason="no shared FAQ data beside it")
