@@ -187,10 +187,26 @@ async def miss_shown_in(
         .limit(RECENT_QUESTIONS)
     )
     for event in events:
-        # The relay is the message copied, under a header, or quoted after "ask a person".
-        if event.question and event.question in shown:
+        if event.question and shows(shown, event.question):
             return _asked(event)
     return None
+
+
+def shows(shown: str, question: str) -> bool:
+    """Whether a staff-chat message's text shows the question whole: the message copied
+    (all of it), under a header (after a line break), quoted after "Question: " or in a
+    notice (after a colon), up to the end of a line; not a piece of a longer
+    message that happens to contain the words."""
+    start = shown.find(question)
+    while start != -1:
+        end = start + len(question)
+        before = shown[:start]
+        if (not before or before.endswith(("\n", ":", "：", ": "))) and (
+            end == len(shown) or shown[end] == "\n"
+        ):
+            return True
+        start = shown.find(question, start + 1)
+    return False
 
 
 def _asked(event: FaqEvent) -> AskedQuestion:

@@ -151,3 +151,22 @@ async def test_forgetting_the_customer_clears_their_questions_not_the_phrasings(
     kept = (await session.scalars(select(FaqEvent.question))).all()
     assert kept == [None]
     assert "Is there a showroom?" in await questions(session, "shop-visit", "en")
+
+
+@pytest.mark.parametrize(
+    ("shown", "whole"),
+    [
+        ("能不能先看看实物？", True),  # copied into the topic
+        ("💬 #3 Anna:\nIs there a showroom?", True),  # under the plain group's header
+        ("🙋 Asked for a person.\nQuestion: Is there a showroom?\nAnswer given: …", True),
+        ("🙋 要求人工服务。\n问题：Is there a showroom?", True),
+        ("🆕 Conversation #3 with Anna: Is there a showroom?", True),
+        # Another message that happens to contain the words: not that question.
+        ("Is there a showroom? And where do I park?", False),
+        ("Why Is there a showroom?", False),
+        ("Is there a showroom?!", False),
+    ],
+)
+def test_a_relay_shows_the_question_whole(shown: str, whole: bool) -> None:
+    question = "能不能先看看实物？" if shown.startswith("能") else "Is there a showroom?"
+    assert faq_teaching.shows(shown, question) is whole
