@@ -27,6 +27,17 @@ English words (WordNet, ``care.faq_words``): the figures before them. The **base
 ``rapidfuzz.process.extractOne`` (WRatio) over the raw phrasings, answering above a
 threshold tuned the same way (it cannot suggest).
 
+**Taught** (``taught``; not held-out figures of the matcher): staff teach customers'
+wording (``/faq same``, ``carebot faq phrase``). In each 2-fold split, the in-scope misses
+of one half (with the settings tuned on it) are added as phrasings of their expected
+entries, and the other half is matched against the taught base with the same settings:
+how many of its misses are now answered or suggested right (``misses_fixed``), how many
+right ones went wrong (``correct_lost``), and out-of-scope questions answered before and
+after. ``reasked_*``: a half's own misses taught and asked again word for word (the loop
+works; and what the new phrasings cost the half's other questions), and again with one
+word (Chinese: one two-character piece) left out (``variants``: a made-up rewording, the
+labelled set having no second wording of any question).
+
 **Latency**: the knowledge base grown to ``--entries`` (5,000) synthetic entries: each a
 real entry's phrasings with about a third of their words replaced by words of other
 entries and a made-up model name (so the vocabulary grows as a real one would). Every
@@ -57,7 +68,8 @@ sys.path.insert(0, str(ROOT))
 
 from care.faq import FaqBook  # noqa: E402
 from care.faq_files import EntryData, LocaleText, read_toml  # noqa: E402
-from care.faq_match import Candidate, Thresholds, Weights, decide  # noqa: E402
+from care.faq_match import Candidate, Match, Thresholds, Weights, decide, normalize  # noqa: E402
+from care.faq_teaching import locale_of_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "faq"
 WEIGHTS = [
@@ -304,6 +316,152 @@ def score_all(
     return [(question, book.index.scores(question.q)) for question in questions]
 
 
+@dataclass
+class Taught:
+    """Teaching one half's misses (``care.faq_teaching``), measured on the other half."""
+
+    taught: int = 0  # the teaching half's in-scope misses, added as phrasings
+    misses_before: int = 0  # the other half's in-scope questions not answered or suggested right
+    misses_fixed: int = 0  # of them, answered or suggested right after the teaching
+    misses_fixed_answered: int = 0  # of those, answered right (not only suggested)
+    misses_repeated: int = 0  # of the misses, worded (normalized) like a taught phrasing
+    correct_lost: int = 0  # in-scope questions right before, wrong after
+    in_scope: int = 0
+    in_scope_correct_before: int = 0
+    in_scope_correct_after: int = 0
+    out_of_scope: int = 0
+    out_of_scope_answered_before: int = 0
+    out_of_scope_answered_after: int = 0
+    # Re-asked only: each taught miss asked again with one word (en) or one two-character
+    # piece (zh) left out, a made-up rewording (the labelled set has no second wording).
+    variants: int = 0
+    variants_right: int = 0  # answered or suggested right
+    variants_answered_right: int = 0
+    variants_right_before: int = 0  # the same rewordings against the base before teaching
+
+    def add(self, other: Taught) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def report(self) -> dict[str, Any]:
+        def share(part: int, whole: int) -> float:
+            return round(part / whole, 3) if whole else 0.0
+
+        return {
+            **asdict(self),
+            "misses_fixed_share": share(self.misses_fixed, self.misses_before),
+            "in_scope_correct_share_before": share(self.in_scope_correct_before, self.in_scope),
+            "in_scope_correct_share_after": share(self.in_scope_correct_after, self.in_scope),
+            "out_of_scope_answered_share_before": share(
+                self.out_of_scope_answered_before, self.out_of_scope
+            ),
+            "out_of_scope_answered_share_after": share(
+                self.out_of_scope_answered_after, self.out_of_scope
+            ),
+            "variants_right_share": share(self.variants_right, self.variants),
+        }
+
+
+def _right(question: Question, match: Match) -> bool:
+    """Answered with the expected entry, or offered it among the suggestions."""
+    if match.decision.value == "answer":
+        return match.entry_id == question.expect
+    return match.decision.value == "suggest" and question.expect in {
+        c.entry_id for c in match.candidates
+    }
+
+
+def taught_figures(
+    entries: Sequence[EntryData],
+    scored: Sequence[tuple[Question, list[Candidate]]],
+    weights: Weights,
+    thresholds: Thresholds,
+    teach: set[int],
+    test: set[int],
+) -> dict[str, Taught]:
+    """Staff teach every in-scope miss of the ``teach`` half as a phrasing of its entry
+    (as ``/faq same`` would after the first miss); then the ``test`` half is matched
+    against the taught base with the same settings. Per language of the chat."""
+    added: dict[str, dict[str, list[str]]] = {}
+    taught_words: set[str] = set()
+    count: dict[str, int] = {}
+    for number in sorted(teach):
+        question, candidates = scored[number]
+        if question.expect is None or _right(question, decide(candidates, thresholds)):
+            continue
+        entry = next(e for e in entries if e.id == question.expect)
+        locale = next(
+            (c for c in (question.locale, locale_of_text(question.q)) if c in entry.texts),
+            next(iter(entry.texts)),
+        )
+        added.setdefault(entry.id, {}).setdefault(locale, []).append(question.q)
+        taught_words.add(normalize(question.q))
+        count[question.locale] = count.get(question.locale, 0) + 1
+    taught_entries = [
+        EntryData(
+            entry.id,
+            {
+                locale: LocaleText(
+                    (*text.questions, *added.get(entry.id, {}).get(locale, [])), text.answer
+                )
+                for locale, text in entry.texts.items()
+            },
+            entry.tags,
+            entry.photo,
+            entry.document,
+            entry.related,
+        )
+        for entry in entries
+    ]
+    book = FaqBook.of(taught_entries, thresholds, weights)
+    untaught: FaqBook | None = None
+    figures: dict[str, Taught] = {}
+    for number in sorted(test):
+        question, candidates = scored[number]
+        result = figures.setdefault(question.locale, Taught(taught=count.get(question.locale, 0)))
+        before, after = decide(candidates, thresholds), book.match(question.q)
+        if question.expect is None:
+            result.out_of_scope += 1
+            result.out_of_scope_answered_before += before.decision.value == "answer"
+            result.out_of_scope_answered_after += after.decision.value == "answer"
+            continue
+        result.in_scope += 1
+        was, now = _right(question, before), _right(question, after)
+        result.in_scope_correct_before += was
+        result.in_scope_correct_after += now
+        result.correct_lost += was and not now
+        if not was:
+            result.misses_before += 1
+            result.misses_fixed += now
+            result.misses_fixed_answered += now and after.decision.value == "answer"
+            result.misses_repeated += normalize(question.q) in taught_words
+            if teach == test:
+                untaught = untaught or FaqBook.of(entries, thresholds, weights)
+                for variant in _one_piece_less(question):
+                    match = book.match(variant.q)
+                    result.variants += 1
+                    result.variants_right_before += _right(variant, untaught.match(variant.q))
+                    result.variants_right += _right(variant, match)
+                    result.variants_answered_right += (
+                        match.decision.value == "answer" and match.entry_id == question.expect
+                    )
+    return figures
+
+
+def _one_piece_less(question: Question) -> list[Question]:
+    """The question with each of its words (Chinese: two-character pieces) left out in
+    turn; none for a question of fewer than three."""
+    locale = locale_of_text(question.q)
+    pieces = _pieces(question.q, locale)
+    if len(pieces) < 3:
+        return []
+    glue = "" if locale == "zh_CN" else " "
+    return [
+        Question(glue.join(pieces[:i] + pieces[i + 1 :]), question.locale, question.expect)
+        for i in range(len(pieces))
+    ]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kb", type=Path, default=SHARED / "kb.toml")
@@ -332,6 +490,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for fold in (0, 1)
     ]
     held_out: dict[str, Quality] = {}
+    taught_hash: dict[str, Taught] = {}
+    taught_repeated: dict[str, Taught] = {}
+    # The same half taught and asked again, word for word: does the loop work, and what
+    # does teaching cost the half's other questions?
+    reasked_hash: dict[str, Taught] = {}
+    reasked_repeated: dict[str, Taught] = {}
     cross: list[dict[str, Any]] = []
     for fold, test in enumerate(folds):
         train = set(range(len(questions))) - test
@@ -340,6 +504,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for locale in {q.locale for q, _ in tested}:
             part = quality([s for s in tested if s[0].locale == locale], thresholds)
             held_out.setdefault(locale, Quality()).add(part)
+        scored = scored_by_weights[weights]
+        for locale, figures in taught_figures(
+            entries, scored, weights, thresholds, train, test
+        ).items():
+            taught_hash.setdefault(locale, Taught()).add(figures)
+        for locale, figures in taught_figures(
+            entries, scored, weights, thresholds, test, test
+        ).items():
+            reasked_hash.setdefault(locale, Taught()).add(figures)
         cross.append(
             {
                 "fold": fold,
@@ -361,6 +534,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for locale in {q.locale for q, _ in tested}:
                 part = quality([s for s in tested if s[0].locale == locale], thresholds)
                 repeated.setdefault(locale, Quality()).add(part)
+            scored = scored_by_weights[weights]
+            for locale, figures in taught_figures(
+                entries, scored, weights, thresholds, train, test
+            ).items():
+                taught_repeated.setdefault(locale, Taught()).add(figures)
+            for locale, figures in taught_figures(
+                entries, scored, weights, thresholds, test, test
+            ).items():
+                reasked_repeated.setdefault(locale, Taught()).add(figures)
     weights, thresholds, _ = tune(scored_by_weights, set(range(len(questions))), grid)
     phrasings = [
         (entry.id, question)
@@ -382,6 +564,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "folds": cross,
             "repeated_splits": args.splits,
             "repeated_held_out": {locale: q.report() for locale, q in sorted(repeated.items())},
+        },
+        "taught": {
+            "what": (
+                "staff teach the in-scope misses of one half (settings tuned on that half) "
+                "as phrasings of their expected entries; the other half is then matched "
+                "against the taught base with the same settings. Not held-out figures of "
+                "the matcher: they measure the teaching loop (/faq same, carebot faq phrase)."
+            ),
+            "hash_split": {locale: t.report() for locale, t in sorted(taught_hash.items())},
+            "repeated_splits": args.splits,
+            "repeated": {locale: t.report() for locale, t in sorted(taught_repeated.items())},
+            "reasked_what": (
+                "the half's own misses taught, then the half asked again word for word: "
+                "misses_fixed is the loop working (a repeat of a taught wording); "
+                "correct_lost and out_of_scope_answered_after are what the new phrasings "
+                "cost the half's other questions."
+            ),
+            "reasked_hash_split": {
+                locale: t.report() for locale, t in sorted(reasked_hash.items())
+            },
+            "reasked_repeated": {
+                locale: t.report() for locale, t in sorted(reasked_repeated.items())
+            },
         },
         "tuned_on_all": {
             "weights": asdict(weights),

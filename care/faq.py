@@ -33,6 +33,10 @@ from care.faq_models import FaqEntry, FaqEvent, FaqEventKind, FaqSwitch
 from care.faq_words import Relations
 from care.models import Contact, ContactKind, Direction
 
+# A question is kept for teaching up to this long (a phrasing may be at most 500
+# characters: ``care.faq_files.MAX_QUESTION``; longer ones are kept to be seen, cut).
+MAX_KEPT_QUESTION = 2000
+
 
 @dataclass(frozen=True)
 class ImportOutcome:
@@ -187,19 +191,28 @@ async def record_event(
     *,
     entry_id: str | None = None,
     customer_id: int | None = None,
+    question: str | None = None,
 ) -> None:
-    """Note what happened, for the measures."""
-    session.add(FaqEvent(entry_id=entry_id, customer_id=customer_id, kind=kind.value, at=now))
+    """Note what happened, for the measures; with a hand-off or "ask a person", what the
+    customer asked (``question``), for staff to teach (``care.faq_teaching``)."""
+    session.add(
+        FaqEvent(
+            entry_id=entry_id, customer_id=customer_id, kind=kind.value, at=now,
+            question=question.strip()[:MAX_KEPT_QUESTION] if question else None,
+        )
+    )  # fmt: skip
     await session.flush()
 
 
 async def record_match(
-    session: AsyncSession, match: Match, customer_id: int, now: datetime
+    session: AsyncSession, match: Match, customer_id: int, now: datetime, question: str
 ) -> None:
-    """Note what the bot did with a customer's message: answered, suggested (each entry
-    offered) or handed off."""
+    """Note what the bot did with a customer's message ``question``: answered, suggested
+    (each entry offered) or handed off (with the words, for staff to teach)."""
     if match.decision is Decision.HANDOFF:
-        await record_event(session, FaqEventKind.HANDED_OFF, now, customer_id=customer_id)
+        await record_event(
+            session, FaqEventKind.HANDED_OFF, now, customer_id=customer_id, question=question
+        )
         return
     kind = FaqEventKind.ANSWERED if match.decision is Decision.ANSWER else FaqEventKind.SUGGESTED
     for candidate in match.candidates:

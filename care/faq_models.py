@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from care.models import Base
+from care.models import Base, CleanText
 
 MAX_ENTRY_ID = 48  # "faq:pick:" and the id fit in 64 bytes of button data
 
@@ -60,6 +60,9 @@ class FaqEvent(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+    # HANDED_OFF and ASKED_PERSON: what the customer asked, for staff to teach to an
+    # entry (``care.faq_teaching``); cleared when the customer is forgotten.
+    question: Mapped[str | None] = mapped_column(CleanText)
 
     __table_args__ = (
         Index("ix_faq_event_entry_at", "entry_id", "at"),

@@ -39,6 +39,7 @@ from care.conversation_models import (
     StaffTopic,
 )
 from care.customers import set_birthday
+from care.faq_models import FaqEvent
 from care.inbox_models import InboxChatOwner, InboxState, InboxUpdate
 from care.models import (
     Complaint,
@@ -124,7 +125,8 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
     text and message ids; every complaint loses description, reference, resolution and
     rating comment, each of its ratings its comment, its history every free text (the
     customer's messages, staff replies and notes, resolution notes), its attachments and
-    the record of messages in the customer's private chat; messages owed about them
+    the record of messages in the customer's private chat; the questions the FAQ handed
+    to staff lose their words; messages owed about them
     (``care.owed``) lose their words and files, those to their private chat are deleted
     and those still waiting are dropped, but for cards (rendered from the erased
     complaint); an open complaint is closed, with an ``erased`` event (the customer,
@@ -201,6 +203,14 @@ async def forget_customer(session: AsyncSession, customer: Customer, now: dateti
         .execution_options(synchronize_session=False)
     )
     await _strip_conversations(session, customer.id, now)
+    # The questions the FAQ handed to staff (kept for teaching, ``care.faq_teaching``);
+    # phrasings staff taught from them are the company's and stay (docs/faq.md).
+    await session.execute(
+        update(FaqEvent)
+        .where(FaqEvent.customer_id == customer.id, FaqEvent.question.is_not(None))
+        .values(question=None)
+        .execution_options(synchronize_session=False)
+    )
     await session.execute(
         update(Purchase)
         .where(Purchase.customer_id == customer.id)

@@ -80,7 +80,7 @@ async def answer_question(update: Update, context: CareContext) -> None:
                 session, view.id
             )
             if not handled:
-                await faq.record_match(session, match, view.id, now)
+                await faq.record_match(session, match, view.id, now, message.text)
     if handled and match is not None:
         await _offer_to_staff(update, context, book, match)
         return
@@ -203,6 +203,7 @@ async def _asked_person(
             services.clock.now(),
             entry_id=entry_id,
             customer_id=view.id,
+            question=question,
         )
     await query.answer()
     await common.settle(query)

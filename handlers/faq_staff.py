@@ -1,5 +1,5 @@
-"""Staff and the FAQ in Telegram: ``/faq add``, "save as FAQ", and FAQ answers offered to
-staff instead of sent.
+"""Staff and the FAQ in Telegram: ``/faq add``, "save as FAQ", ``/faq same`` (a customer's
+wording taught to an entry), and FAQ answers offered to staff instead of sent.
 
 ``/faq add`` (admins; in the staff chat or an admin's private chat) is a short dialogue:
 the language (buttons), the question phrasings (one per line), the answer, then a
@@ -9,6 +9,11 @@ question (the customer's last message offered as a button) and saves the answer 
 conversation's language. A reply command rather than a button: Telegram cannot put a
 button on a staff member's own message, and a bot message with a button after every
 answer would double the length of every topic for the few answers worth keeping.
+
+``/faq same <id>`` (admins), sent as a reply to a customer's question that went to staff
+(relayed in their topic or the group, or quoted after "ask a person"), adds the
+question's words to the entry's phrasings in the customer's language
+(``care.faq_teaching``): the next customer who asks that way is answered.
 
 The dialogue's state is a draft per staff member and chat (``care.faq_authoring``);
 :class:`FaqDialogue` runs before every other handler and takes the member's next
@@ -32,11 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, MessageHandler, filters
 
-from care import conversations, faq_authoring, owed
+from care import conversations, faq_authoring, faq_teaching, owed
 from care.conversations import Conversation
 from care.faq import FaqBook
 from care.faq_authoring import AlreadySent, DraftRefused
 from care.faq_files import FaqProblem
+from care.faq_teaching import PhrasingRefused, TeachProblem
 from care.locales import LOCALES
 from care.models import Customer, StaffRole
 from handlers import common
@@ -192,6 +198,85 @@ async def start_save(request: StaffRequest) -> Reply:
         rows.append([key(_("Use the customer's question"), FaqDraftChoice(number, "asked"))])
     rows.append([key(_("✖ Cancel"), FaqDraftChoice(number, "cancel"))])
     return Reply(text, InlineKeyboardMarkup(rows))
+
+
+# --- teaching a customer's wording ------------------------------------------------------
+
+SAME_USAGE = N_(
+    "Send /faq same <entry id> as a reply to a customer's question that went to staff "
+    "(its words become a phrasing of that entry; /faq same <entry id> <words> teaches your "
+    "own wording of it instead)."
+)
+
+
+async def teach_same(request: StaffRequest) -> Reply:
+    """/faq same <id> [words], as a reply to a customer's question relayed to staff: its
+    words (or the given ones) become a phrasing of the entry (admins)."""
+    request.require(StaffRole.ADMIN, ADMINS_ONLY)
+    session, services, message = request.session, request.services, request.message
+    _verb, _space, rest = request.arguments.partition(" ")
+    entry_id, _space, own_words = rest.strip().partition(" ")
+    replied = message.reply_to_message if message is not None else None
+    asked = (
+        await faq_teaching.miss_shown_in(
+            session, request.chat_id or 0, replied.message_id, replied.text or replied.caption or ""
+        )
+        if replied is not None
+        else None
+    )
+    if asked is None:
+        raise Answer(_(SAME_USAGE))
+    if not entry_id:  # which entry? the likeliest, to choose from
+        book = await services.faq.book(session)
+        likeliest = book.index.scores(asked.question)[: book.thresholds.suggestions]
+        if not likeliest:
+            raise Answer(_(SAME_USAGE))
+        raise Answer(
+            _(
+                "Which entry answers it? The likeliest: {entries}. Send /faq same <entry id>."
+            ).format(
+                entries=", ".join(
+                    f"{c.entry_id} ({book.title(c.entry_id, request.locale)})" for c in likeliest
+                )
+            )
+        )
+    request.concerns(asked.customer_id)  # the answer quotes the customer's words
+    customer = await session.get(Customer, asked.customer_id)
+    language = customer.language if customer is not None else None
+    locale = language if language in LOCALES else services.default_locale
+    words = own_words.strip() or asked.question
+    try:
+        taught = await faq_teaching.add_phrasing(
+            session, entry_id, words, services.clock.now(), locale=locale
+        )
+    except PhrasingRefused as error:
+        raise Answer(phrasing_refused(error, entry_id)) from None
+    return Reply(
+        _(
+            "✅ FAQ entry {id} now also answers ({language}): {phrasing}\n"
+            "Customers who ask this way get its answer from now on."
+        ).format(id=taught.entry_id, language=_language(taught.locale), phrasing=taught.phrasing)
+    )
+
+
+def phrasing_refused(error: PhrasingRefused, entry_id: str) -> str:
+    """Why the words cannot become a phrasing of ``entry_id``."""
+    if error.problem is TeachProblem.UNKNOWN_ENTRY:
+        return _("There is no FAQ entry {id}.").format(id=entry_id)
+    if error.problem is TeachProblem.DUPLICATE and error.entry_id == entry_id:
+        return _("FAQ entry {id} already has this phrasing.").format(id=entry_id)
+    if error.problem is TeachProblem.DUPLICATE:
+        return _(
+            "This is already a phrasing of FAQ entry {other}; a phrasing belongs to one entry only."
+        ).format(other=error.entry_id)
+    if error.problem is TeachProblem.TOO_LONG:
+        return _(
+            "A phrasing can be at most {limit} characters: send /faq same {id} followed by "
+            "a shorter wording."
+        ).format(limit=error.limit, id=entry_id)
+    if error.problem is TeachProblem.NO_LANGUAGE:
+        return _("FAQ entry {id} has no text in that language.").format(id=entry_id)
+    return _("There are no words to teach in this question.")
 
 
 # --- the dialogue's messages ------------------------------------------------------------

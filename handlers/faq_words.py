@@ -12,7 +12,7 @@ from handlers.staff_access import Answer, Reply, StaffRequest
 
 USAGE_TEXT = (
     "/faq list · /faq show <id> · /faq stats · /faq off · /faq on · /faq off <id> · /faq on <id>"
-    " · /faq add · /faq save"
+    " · /faq add · /faq save · /faq same <id>"
 )
 # /faq stats lists this many entries, the most answered first.
 STATS_SHOWN = 15
@@ -33,6 +33,8 @@ async def faq_command(request: StaffRequest) -> Reply:
         return await faq_staff.start_add(request)
     if verb == "save":
         return await faq_staff.start_save(request)
+    if verb == "same":
+        return await faq_staff.teach_same(request)
     if verb in ("on", "off"):
         return Reply(await _switch(session, services, verb == "on", rest or None))
     raise Answer(_("Usage: {usage}").format(usage=USAGE_TEXT))

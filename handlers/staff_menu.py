@@ -70,7 +70,7 @@ STAFF_COMMANDS: tuple[StaffCommand, ...] = (
         N_("The FAQ: /faq list · show <id> · stats · off|on [id]"),
         admin_description=N_(
             "The FAQ: /faq list · show <id> · stats · off|on [id] · add · save (a reply to "
-            "a staff answer)"
+            "a staff answer) · same <id> (a reply to a customer's question)"
         ),
     ),
     StaffCommand("assign", N_("Give a complaint to a colleague: /assign C-… @username")),

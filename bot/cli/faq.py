@@ -1,5 +1,6 @@
-"""``carebot faq``: the knowledge base of FAQ answers (import, export, list, stats) and
-``match``, which shows exactly what the bot would do with a message."""
+"""``carebot faq``: the knowledge base of FAQ answers (import, export, list, stats),
+``match``, which shows exactly what the bot would do with a message, and ``misses`` and
+``phrase``: the questions that went to a person, and teaching their wording to an entry."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import CareTyper, app, cli_settings, clock, err, fail, in_transaction, out
-from care import faq
+from care import faq, faq_teaching
 from care.faq_files import FaqProblem, FileError, read_file, write_toml
 from care.faq_match import Match
+from care.faq_teaching import MissReason, PhrasingRefused, TeachProblem
 from care.locales import LOCALES
 
 faq_app = CareTyper(
@@ -278,3 +280,116 @@ def _print_match(book: faq.FaqBook, message: str, match: Match, locale: str) -> 
         answer = book.answer(match.entry_id, locale)
         if answer is not None:
             console.print(answer.answer, markup=False, soft_wrap=True)
+
+
+_REASONS = {
+    MissReason.NO_MATCH: "no entry fitted",
+    MissReason.NONE_FITTED: "none of the suggestions",
+    MissReason.NOT_HELPFUL: "asked a person after an answer",
+}
+
+
+@faq_app.command("misses")
+def faq_misses(
+    days: Annotated[int, typer.Option("--days", min=1, help="The last DAYS days.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per wording.")] = False,
+) -> None:
+    """The questions that went to a person (no entry fitted, "none of these", "ask a
+    person" after an answer), newest first, one per wording, with the entries the bot
+    finds likeliest now: teach one with [bold]carebot faq phrase ENTRY_ID "text"[/bold].
+    Wordings taught since are left out (counted)."""
+    settings = cli_settings()
+    since = clock().now() - timedelta(days=days)
+    thresholds = settings.faq_thresholds()
+
+    async def work(session: AsyncSession) -> faq_teaching.Misses:
+        book = await faq.load_book(session, thresholds)
+        return await faq_teaching.recent_misses(session, book, since, settings.default_locale)
+
+    found = in_transaction(settings, work, commit=False)
+    if as_json:
+        for miss in found.misses:
+            sys.stdout.write(json.dumps(_miss_json(miss), ensure_ascii=False) + "\n")
+        return
+    table = Table("last asked", "times", "locale", "question", "why", "now", "likeliest entries")
+    for miss in found.misses:
+        assert miss.last_at is not None
+        table.add_row(
+            miss.last_at.strftime("%Y-%m-%d %H:%M"),
+            str(miss.count),
+            miss.locale,
+            miss.question,
+            "; ".join(_REASONS[reason] for reason in sorted(miss.reasons))
+            + (f" ({', '.join(sorted(miss.given))})" if miss.given else ""),
+            miss.decision.value,
+            ", ".join(f"{c.entry_id} {c.score:.0f}" for c in miss.candidates) or "-",
+        )
+    out().print(table)
+    out().print(
+        f"{len(found.misses)} wording(s) in the last {days} day(s); {found.taught} more "
+        "taught since."
+    )
+
+
+def _miss_json(miss: faq_teaching.Miss) -> dict[str, Any]:
+    return {
+        "q": miss.question,
+        "locale": miss.locale,
+        "count": miss.count,
+        "last_at": miss.last_at.isoformat() if miss.last_at else None,
+        "reasons": sorted(reason.value for reason in miss.reasons),
+        "given": sorted(miss.given),
+        "decision": miss.decision.value,
+        "candidates": [{"id": c.entry_id, "score": c.score} for c in miss.candidates],
+    }
+
+
+_REFUSED = {
+    TeachProblem.UNKNOWN_ENTRY: "there is no entry {id}",
+    TeachProblem.EMPTY: "the text has no words",
+    TeachProblem.TOO_LONG: "a question phrasing is longer than 500 characters",
+    TeachProblem.NO_LANGUAGE: "entry {id} has no {locale} text (its languages: {languages})",
+    TeachProblem.DUPLICATE: "entry {other} has this phrasing already",
+}
+
+
+@faq_app.command("phrase")
+def faq_phrase(
+    entry_id: Annotated[str, typer.Argument(help="The entry that answers it.")],
+    text: Annotated[str, typer.Argument(help="The question as customers ask it.")],
+    locale: Annotated[
+        str | None,
+        typer.Option(
+            "--locale",
+            help="Add it to the entry's zh_CN or en phrasings. Default: Chinese characters "
+            "make it zh_CN, else en.",
+        ),
+    ] = None,
+) -> None:
+    """Add a question phrasing to an entry (as [bold]/faq same[/bold] does in Telegram):
+    customers who ask that way get the entry's answer from now on, in every running
+    instance."""
+    settings = cli_settings()
+    if locale is not None and locale not in LOCALES:
+        raise typer.BadParameter(f"one of {', '.join(LOCALES)}", param_hint="--locale")
+    chosen = locale or faq_teaching.locale_of_text(text)
+    now = clock().now()
+
+    async def work(session: AsyncSession) -> faq_teaching.Taught | str:
+        try:
+            return await faq_teaching.add_phrasing(
+                session, entry_id, text, now, locale=chosen, strict=True
+            )
+        except PhrasingRefused as error:
+            row = await faq.get_entry(session, entry_id)
+            return _REFUSED[error.problem].format(
+                id=entry_id, other=error.entry_id, locale=chosen,
+                languages=", ".join(row.texts) if row is not None else "",
+            )  # fmt: skip
+
+    done = in_transaction(settings, work)
+    if isinstance(done, str):
+        fail(f"Nothing added: {done}.")
+    out().print(
+        f"Added to {done.entry_id} ({done.locale}): {done.phrasing}", markup=False, soft_wrap=True
+    )

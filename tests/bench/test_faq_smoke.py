@@ -33,6 +33,8 @@ def test_faq_benchmark_reports_quality_per_language_and_latency(tmp_path: Path) 
     assert sum(part["questions"] for part in held_out.values()) == report["questions"] == 20
     assert report["latency"]["entries"] == 60
     assert report["latency"]["carebot"]["wall"]["calls"] == 20
+    # The teaching loop is measured (the small set has no misses to teach: see below).
+    assert set(report["taught"]["hash_split"]) == {"zh_CN", "en"}
 
 
 @pytest.mark.skipif(not (SHARED / "kb.toml").exists(), reason="no shared FAQ data beside it")
@@ -43,3 +45,7 @@ def test_on_the_shared_set_it_reports_per_language(tmp_path: Path) -> None:
     assert set(report["cross_validated"]["held_out"]) == {"zh_CN", "en"}
     assert report["latency"]["entries"] == 120
     assert report["latency"]["carebot"]["wall"]["calls"] == 80
+    reasked = report["taught"]["reasked_hash_split"]
+    assert sum(part["misses_before"] for part in reasked.values()) > 0
+    for part in reasked.values():
+        assert part["misses_fixed_answered"] == part["misses_before"] == part["taught"]

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from bot import cli
+from bot.db import make_engine, make_sessionmaker
+from care import faq
+from care.customers import TelegramIdentity, get_or_create_customer
+from care.faq_models import FaqEventKind
 
 Carebot = Callable[..., Result]
 
@@ -99,3 +105,60 @@ def test_a_bad_file_imports_nothing_and_names_each_problem(
     assert "refund-timing: the id is used more than once" in result.output
     assert "Nothing imported" in result.output
     assert "0 entries" in carebot("list").output
+
+
+def test_misses_listed_then_taught_with_phrase(carebot: Carebot, tmp_path: Path) -> None:
+    kb = tmp_path / "kb.toml"
+    kb.write_text(KB, encoding="utf-8")
+    assert carebot("import", str(kb)).exit_code == 0
+    assert "0 wording(s)" in carebot("misses").output
+
+    async def asked() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'faq.db'}")
+        now = datetime.now(UTC)
+        async with make_sessionmaker(engine).begin() as session:
+            customer, _created = await get_or_create_customer(
+                session, TelegramIdentity(user_id=7, chat_id=7, first_name="Anna"), now
+            )
+            customer.language = "en"
+            await faq.record_event(
+                session, FaqEventKind.HANDED_OFF, now, customer_id=customer.id,
+                question="Where is my receipt?",
+            )  # fmt: skip
+            await faq.record_event(
+                session, FaqEventKind.ASKED_PERSON, now, customer_id=customer.id,
+                entry_id="refund-timing", question="when is the money back",
+            )  # fmt: skip
+        await engine.dispose()
+
+    asyncio.run(asked())
+    listed = [
+        json.loads(line)
+        for line in carebot("misses", "--json").stdout.splitlines()
+        if line.startswith("{")
+    ]
+    assert [(m["q"], m["locale"], m["reasons"], m["given"]) for m in listed] == [
+        ("when is the money back", "en", ["not_helpful"], ["refund-timing"]),
+        ("Where is my receipt?", "en", ["no_match"], []),
+    ]
+    assert all(m["count"] == 1 and m["candidates"] for m in listed)
+    table = carebot("misses", "--days", "7").output
+    assert "Where is my receipt?" in table and "2 wording(s) in the last 7 day(s)" in table
+
+    # Refused: an unknown entry, a language the entry lacks, a phrasing already there.
+    refused = carebot("phrase", "nope", "Where is my receipt?")
+    assert refused.exit_code != 0 and "there is no entry nope" in refused.output
+    refused = carebot("phrase", "invoice", "发票在哪里", "--locale", "zh_CN")
+    assert refused.exit_code != 0 and "entry invoice has no zh_CN text (its languages: en)" in (
+        refused.output
+    )
+    refused = carebot("phrase", "invoice", "can i get an INVOICE for my order")
+    assert refused.exit_code != 0 and "entry invoice has this phrasing already" in refused.output
+
+    done = carebot("phrase", "invoice", "Where is my receipt?")
+    assert done.exit_code == 0, done.output
+    assert "Added to invoice (en): Where is my receipt?" in done.output
+    matched = json.loads(carebot("match", "where is my receipt", "--json").stdout.splitlines()[-1])
+    assert (matched["decision"], matched["id"]) == ("answer", "invoice")
+    after = carebot("misses").output
+    assert "Where is my receipt?" not in after and "1 more taught since" in after
