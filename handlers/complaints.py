@@ -55,6 +55,13 @@ END = ConversationHandler.END
 PRIVATE = filters.ChatType.PRIVATE
 MEDIA = filters.PHOTO | filters.Document.ALL
 TEXT_OR_MEDIA = PRIVATE & ((filters.TEXT & ~filters.COMMAND) | MEDIA)
+# What is added to an open complaint: any file too (shown to staff, not kept as an
+# attachment unless a photo or document).
+OTHER_FILES = (
+    filters.VOICE | filters.AUDIO | filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
+    | filters.Sticker.ALL
+)  # fmt: skip
+ADDED = TEXT_OR_MEDIA | (PRIVATE & OTHER_FILES)
 NUMBER = re.compile(r"^C-\d{4}-\d{6}$", re.IGNORECASE)
 
 Step = Callable[[Update, CareContext], Coroutine[Any, Any, str | int]]
@@ -674,24 +681,43 @@ def owe_relay(
     message: Message | None,
 ) -> None:
     """Owe staff a customer's message about a complaint, under its card in the staff
-    group (a photo or document is copied, with the words as its caption)."""
+    group (a photo, document, voice message or other file is copied, or sent by its id
+    from a Business chat, with the words as its caption; a sticker or round video, which
+    take no caption, after them)."""
     if services.staff_chat_id is None:
         return
     with use_locale(services.default_locale):
         header = _("💬 {number} from {name}:").format(
             number=loaded.complaint.number, name=loaded.customer.display_name
         )
-    media = message is not None and bool(message.photo or message.document)
-    kind, file_id = Kind.COPY if media else Kind.TEXT, None
-    if media and message is not None and message.business_connection_id is not None:
+    file = file_of(message) if message is not None else None
+    kind, file_id = Kind.COPY if file is not None else Kind.TEXT, None
+    if file is not None and message is not None and message.business_connection_id is not None:
         # copyMessage would take the id in the bot's own chat: the file goes instead.
-        file = file_of(message)
-        kind, file_id = (file[0], file[1]) if file is not None else (Kind.TEXT, None)
+        kind, file_id = file
+    words_out = f"{header}\n{text}"
+    if file is not None and file[0] in owed.CAPTIONLESS:
+        # A sticker or round video takes no caption: the header goes just before it.
+        _owe_relay_row(session, services, loaded, Kind.TEXT, words_out[:4096], None, None)
+        words_out = ""
+    source = (message.chat.id, message.message_id) if kind is Kind.COPY and message else None
+    limit = 1024 if file is not None else 4096
+    _owe_relay_row(session, services, loaded, kind, words_out[:limit] or None, file_id, source)
+
+
+def _owe_relay_row(
+    session: complaints.AsyncSession,
+    services: Services,
+    loaded: complaints.ComplaintFacts,
+    kind: Kind,
+    text: str | None,
+    file_id: str | None,
+    source: tuple[int, int] | None,
+) -> None:
+    assert services.staff_chat_id is not None
     owed.owe(
-        session, now=services.clock.now(), purpose=Purpose.RELAY,
-        kind=kind, chat_id=services.staff_chat_id, file_id=file_id,
-        text=f"{header}\n{text}"[: 1024 if media else 4096],
-        source=(message.chat.id, message.message_id) if kind is Kind.COPY and message else None,
+        session, now=services.clock.now(), purpose=Purpose.RELAY, kind=kind,
+        chat_id=services.staff_chat_id, file_id=file_id, text=text, source=source,
         customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
         remember_as="relay",
     )  # fmt: skip
@@ -723,4 +749,4 @@ def complaint_handlers() -> list[BaseHandler]:
 
 def relay_handlers() -> list[BaseHandler]:
     """A customer's messages that belong to an open complaint."""
-    return [MessageHandler(TEXT_OR_MEDIA, relay)]
+    return [MessageHandler(ADDED, relay)]

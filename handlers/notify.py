@@ -95,14 +95,16 @@ def owe_customer(
     *,
     purpose: Purpose = Purpose.CUSTOMER_NOTICE,
     buttons: list[list[Button]] | None = None,
-    photo: str | None = None,
+    file: tuple[Kind, str] | None = None,
     staff_message: tuple[int, int] | None = None,
     staff_reply: tuple[int, str] | None = None,
 ) -> bool:
     """Owe the complaint's customer a message (words already in their language), in the
     caller's transaction.
 
-    ``photo`` (a Telegram file id) sends that photo with the text as caption;
+    ``file`` (its kind and Telegram file id: a photo, document, voice message, video …)
+    sends that file with the text as caption; a sticker or round video message, which
+    take no caption, comes right after the text as a line of its own;
     ``staff_message`` is the staff member's message it stands for (told there if it
     cannot be delivered); ``staff_reply`` (staff member id, note) is recorded on the
     complaint once delivered (``care.owed.owe``).
@@ -113,13 +115,24 @@ def owe_customer(
     customer = facts.customer
     if customer.chat_id is None:
         return False
+    now, route = services.clock.now(), business.route_of(customer)
+    captionless = file is not None and file[0] in owed.CAPTIONLESS
+    if captionless:
+        # The words first, as a line of their own: one chat's owed rows go out in order.
+        owed.owe(
+            session, now=now, purpose=purpose, chat_id=customer.chat_id,
+            text=_shorten(text, TEXT_LIMIT), customer_id=customer.id,
+            complaint_id=facts.complaint.id, remember_as="customer",
+            business_connection_id=route,
+        )  # fmt: skip
     owed.owe(
-        session, now=services.clock.now(), purpose=purpose, chat_id=customer.chat_id,
-        kind=Kind.PHOTO if photo is not None else Kind.TEXT, file_id=photo,
-        text=_shorten(text, CAPTION_LIMIT if photo is not None else TEXT_LIMIT),
+        session, now=now, purpose=purpose, chat_id=customer.chat_id,
+        kind=file[0] if file is not None else Kind.TEXT,
+        file_id=file[1] if file is not None else None,
+        text=None if captionless else _shorten(text, CAPTION_LIMIT if file else TEXT_LIMIT),
         buttons=buttons, customer_id=customer.id, complaint_id=facts.complaint.id,
         remember_as="customer", staff_message=staff_message, staff_reply=staff_reply,
-        business_connection_id=business.route_of(customer),
+        business_connection_id=route,
     )  # fmt: skip
     return True
 

@@ -33,9 +33,10 @@ from care.models import (
     Direction,
     StaffMember,
 )
-from care.owed import Purpose
+from care.owed import Kind, Purpose
 from handlers import complaint_words as words
 from handlers import conversation_desk, notify, staff_card
+from handlers.business import file_of
 from handlers.button_words import button_words
 from handlers.buttons import CardAction
 from handlers.context import CareContext, Services
@@ -336,7 +337,7 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
         return
     services = context.services
     text = (message.text or message.caption or "").strip()
-    photo = message.photo[-1].file_id if message.photo else None
+    file = file_of(message)
     resolution: Reply | None = None
     with use_locale(services.default_locale):
         try:
@@ -370,10 +371,15 @@ async def on_staff_reply(update: Update, context: CareContext) -> None:
             if resolution.text:
                 await message.reply_text(resolution.text)
             return
-        if not text and photo is None:
-            await message.reply_text(_("Only text and photos can be sent to the customer."))
+        if not text and file is None:
+            await message.reply_text(
+                _(
+                    "Only texts, photos, documents, videos, voice and video messages, audio, "
+                    "animations and stickers reach the customer."
+                )
+            )
             return
-        await send_to_customer(context, message, complaint, staff, user.first_name, text, photo)
+        await send_to_customer(context, message, complaint, staff, user.first_name, text, file)
 
 
 async def resolve_with_note(
@@ -406,9 +412,11 @@ async def send_to_customer(
     staff: StaffMember,
     fallback_name: str,
     text: str,
-    photo: str | None,
+    file: tuple[Kind, str] | None,
 ) -> None:
-    """Owe a staff reply to the customer: recorded, and the card refreshed, once delivered."""
+    """Owe a staff reply to the customer: recorded, and the card refreshed, once delivered.
+    ``file``: the kind and file id of what the reply carries (a photo, a voice message …),
+    sent by its id, so it reaches a customer of the Business account too."""
     services = context.services
     name = staff_members.signature(staff) or fallback_name
     refused = None
@@ -436,8 +444,8 @@ async def send_to_customer(
                 # it cannot be delivered.
                 owed_reply = notify.owe_customer(
                     session, services, loaded, words_out, purpose=Purpose.STAFF_REPLY,
-                    photo=photo, staff_message=(message.chat_id, message.message_id),
-                    staff_reply=(staff.id, ("📷 " + text if photo else text).strip()),
+                    file=file, staff_message=(message.chat_id, message.message_id),
+                    staff_reply=(staff.id, (_marker(file) + text).strip()),
                 )  # fmt: skip
     if refused is not None:
         await message.reply_text(notify.business_refusal_words(refused, complaint.number))
@@ -447,6 +455,13 @@ async def send_to_customer(
                 number=complaint.number
             )
         )
+
+
+def _marker(file: tuple[Kind, str] | None) -> str:
+    """What a staff reply's record shows of the file it carried."""
+    if file is None:
+        return ""
+    return "📷 " if file[0] is Kind.PHOTO else "📎 "
 
 
 # --- commands ---------------------------------------------------------------------------

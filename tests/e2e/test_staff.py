@@ -36,6 +36,7 @@ from tests.helpers import (
     RunningBot,
     StaffMember,
     StaffRoom,
+    all_owed_delivered,
     buttons,
     callback_data,
     en,
@@ -271,6 +272,78 @@ async def test_reply_through_the_prompt_and_by_replying_to_the_card(
     # last one already; its row is settled a moment later).
     await wait_until(lambda: _has(purposes(), 5))
     assert sorted(await purposes()) == ["alert", "customer", "customer", "customer", "reply_prompt"]
+
+
+async def test_a_voice_message_or_a_sticker_replied_to_the_card_reaches_the_customer(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    room: StaffRoom,
+    agent: StaffMember,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Any file staff reply to a complaint's card goes to its customer, signed: a voice
+    message with the signature as caption, a sticker (no caption) after a signed line."""
+    complaint_id, customer = await filed_complaint(complaint_bot, client, language="en")
+    card_id = await room.card(sessionmaker, complaint_id)
+    start = max((m["message_id"] for m in await client.transcript(customer["id"])), default=0)
+
+    # The customer's voice message and sticker reach staff under the card, after a header.
+    said = await client.send_voice(customer["id"], customer["id"], duration=3)
+    relayed = await client.wait_for_bot_message(room.id, lambda m: "voice" in m, timeout=10.0)
+    assert relayed["voice"]["file_unique_id"] == said["voice"]["file_unique_id"]
+    assert relayed.get("reply_to_message_id") == card_id
+    await client.send_sticker(customer["id"], customer["id"], emoji="🙏")
+    relayed_sticker = await client.wait_for_bot_message(
+        room.id, lambda m: "sticker" in m, timeout=10.0
+    )
+    [header] = [
+        m
+        for m in await client.transcript(room.id)
+        if m["message_id"] == relayed_sticker["message_id"] - 1
+    ]
+    assert text_of(header).startswith(zh("💬 {number} from {name}:").split("{")[0])
+    await all_owed_delivered(complaint_bot)
+    start = max(m["message_id"] for m in await client.transcript(customer["id"]))
+
+    voice = await client.send_message(
+        room.id, agent.id, voice={"duration": 2}, caption="Listen to this",
+        reply_to_message_id=card_id,
+    )  # fmt: skip
+    got = await client.wait_for_bot_message(
+        customer["id"], lambda m: "voice" in m, after_message_id=start, timeout=10.0
+    )
+    assert got["voice"]["file_unique_id"] == voice["voice"]["file_unique_id"]
+    assert text_of(got) == en("💬 {name} (customer care): {text}").format(
+        name="王丽", text="Listen to this"
+    )
+
+    sticker = await client.send_message(
+        room.id, agent.id, sticker={"emoji": "🐼"}, reply_to_message_id=card_id
+    )
+    got_sticker = await client.wait_for_bot_message(
+        customer["id"], lambda m: "sticker" in m, after_message_id=start, timeout=10.0
+    )
+    assert got_sticker["sticker"]["file_unique_id"] == sticker["sticker"]["file_unique_id"]
+    [line] = [
+        m
+        for m in await client.transcript(customer["id"])
+        if m["message_id"] == got_sticker["message_id"] - 1
+    ]
+    assert text_of(line) == en("💬 {name} (customer care)").format(name="王丽")
+
+    async def replies() -> list[str | None]:
+        return [
+            e.note
+            for e in await events_of(sessionmaker, complaint_id)
+            if e.type == ComplaintEventType.STAFF_REPLY.value
+        ]
+
+    await wait_until(lambda: _has(replies(), 2))
+    assert await replies() == ["📎 Listen to this", "📎"], "each reply on the record once"
+    refused = [m for m in await client.transcript(room.id) if "⚠" in text_of(m)]
+    assert refused == [] and not [
+        m for m in await client.transcript(room.id) if "Only t" in text_of(m)
+    ]
 
 
 async def test_resolve_through_the_prompt_with_a_note(
