@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from care import complaints, owed
+from care import complaints
 from care import conversations as conversation_records
 from care.complaints import Refusal, Refused
 from care.models import Complaint, Customer
@@ -43,6 +43,7 @@ from handlers.buttons import (
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 from handlers.profile import ask_forget
 from handlers.staff_alerts import Alert, owe_alert
 
@@ -687,10 +688,10 @@ def owe_relay(
         # copyMessage would take the id in the bot's own chat: the file goes instead.
         file = file_of(message)
         kind, file_id = (file[0], file[1]) if file is not None else (Kind.TEXT, None)
-    owed.owe(
+    owe_whole(
         session, now=services.clock.now(), purpose=Purpose.RELAY,
         kind=kind, chat_id=services.staff_chat_id, file_id=file_id,
-        text=f"{header}\n{text}"[: 1024 if media else 4096],
+        text=f"{header}\n{text}", media=kind is not Kind.TEXT,
         source=(message.chat.id, message.message_id) if kind is Kind.COPY and message else None,
         customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
         remember_as="relay",

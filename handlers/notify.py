@@ -13,7 +13,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import business, complaints, owed
+from care import business, complaints
 from care.complaints import Change, ComplaintFacts
 from care.models import Complaint, ComplaintEventType, ComplaintStatus, Customer, OwedMessage
 from care.owed import Button, Kind, Purpose
@@ -23,18 +23,11 @@ from handlers.buttons import STARS, Rating
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
-
-# Telegram's limits for a message's text and a photo's caption.
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def rating_buttons(complaint_id: int) -> list[list[Button]]:
@@ -113,10 +106,10 @@ def owe_customer(
     customer = facts.customer
     if customer.chat_id is None:
         return False
-    owed.owe(
+    owe_whole(
         session, now=services.clock.now(), purpose=purpose, chat_id=customer.chat_id,
         kind=Kind.PHOTO if photo is not None else Kind.TEXT, file_id=photo,
-        text=_shorten(text, CAPTION_LIMIT if photo is not None else TEXT_LIMIT),
+        text=text, media=photo is not None,
         buttons=buttons, customer_id=customer.id, complaint_id=facts.complaint.id,
         remember_as="customer", staff_message=staff_message, staff_reply=staff_reply,
         business_connection_id=business.route_of(customer),
