@@ -33,8 +33,11 @@ from handlers import complaint_words as words
 from handlers.business import ChatDialogue, business_chat_of, file_of
 from handlers.buttons import (
     CategoryChoice,
+    ConsentChoice,
     FilingStep,
+    LanguageChoice,
     NewProblem,
+    ProfileField,
     Rating,
     ReopenRequest,
     SameProblem,
@@ -59,10 +62,14 @@ TEXT_OR_MEDIA = PRIVATE & ((filters.TEXT & ~filters.COMMAND) | MEDIA)
 NUMBER = re.compile(r"^C-\d{4}-\d{6}$", re.IGNORECASE)
 
 Step = Callable[[Update, CareContext], Coroutine[Any, Any, str | int]]
-# Rating and reopen buttons of an earlier complaint belong to the survey, not the filing.
-NOT_THE_SURVEYS = re.compile(
-    "^(?!" + "|".join(kind.family().pattern[1:] for kind in (Rating, ReopenRequest)) + ")"
+# Buttons that work anywhere, so also while filing (which stays at its step): rating and
+# reopening an earlier complaint (the survey's), and those of the commands that work in
+# the middle of a dialogue (/language, /profile's language and care-messages switches).
+ELSEWHERE = (
+    *(kind.family() for kind in (Rating, ReopenRequest, LanguageChoice, ConsentChoice)),
+    ProfileField("language").exact(),
 )
+NOT_ELSEWHERE = re.compile("^(?!" + "|".join(pattern.pattern[1:] for pattern in ELSEWHERE) + ")")
 DUPLICATE_ANSWERS = re.compile(
     "|".join(kind.family().pattern for kind in (SameProblem, NewProblem))
 )
@@ -495,7 +502,7 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
         CommandHandler("forget", forget_midway, filters=PRIVATE),
         CallbackQueryHandler(cancel_filing, pattern=FilingStep("cancel").exact()),
         MessageHandler(PRIVATE, reprompt),
-        CallbackQueryHandler(reprompt, pattern=NOT_THE_SURVEYS),
+        CallbackQueryHandler(reprompt, pattern=NOT_ELSEWHERE),
     ]
 
 
