@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.models import Complaint, ComplaintRating
 
-MAX_COMMENT = 4000
+# Telegram's limit for a message: a comment is kept whole.
+MAX_COMMENT = 4096
 
 
 def _resolution(complaint: Complaint) -> int:

@@ -52,8 +52,6 @@ LOW_RATING = 2
 # How far back to look in the contact log for the rating a comment answers.
 RECENT_CONTACTS = 20
 TEXT_LIMIT = 4096  # Telegram's, for a message's text
-# A comment shown to staff is cut to fit one Telegram message with its heading.
-COMMENT_SHOWN = 3800
 
 
 @dataclass(frozen=True)
@@ -207,7 +205,7 @@ async def take_comment(update: Update, context: CareContext) -> int:
                     rating=loaded.complaint.rating,
                     number=loaded.complaint.number,
                     name=_customer_name(loaded),
-                    comment=message.text[:COMMENT_SHOWN],
+                    comment=message.text,
                 )
             await owe_alert(
                 session, services, Alert.RATING_COMMENT, staff_text, loaded.complaint.id

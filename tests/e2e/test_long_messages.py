@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.sandbox.client import SandboxClient
+from care.models import Complaint
 from tests.conftest import CareTeam
 from tests.helpers import (
     Customer,
@@ -15,6 +19,7 @@ from tests.helpers import (
     RunningBot,
     StaffRoom,
     all_owed_delivered,
+    en,
     filed_complaint,
     text_of,
 )
@@ -101,3 +106,31 @@ async def test_long_messages_both_ways_about_a_complaint_arrive_whole(
     assert words_in(got) == WORD.findall(answer), "the customer reads every word of it"
     assert len(got) == 2 and text_of(got[0]).endswith("…(1/2)")
     assert complaint_id
+
+
+async def test_a_long_comment_on_a_low_rating_reaches_staff_and_the_record_whole(
+    complaint_bot: RunningBot,
+    client: SandboxClient,
+    care_team: CareTeam,
+    room: StaffRoom,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    complaint_id, user = await filed_complaint(complaint_bot, client, language="en")
+    customer = Customer(client, user, timeout=20)
+    await room.member(care_team.agent).command("/resolve C-2026-000001 A new kettle was sent.")
+    resolved = await customer.wait_reply(0, lambda m: "⭐" in str(m.get("reply_markup")))
+    await customer.press("⭐", message=resolved)
+
+    group = care_team.group_id
+    before_group = max(m["message_id"] for m in await client.transcript(group))
+    comment = numbered_words(4096)
+    thanks = await customer.say(comment)
+    assert text_of(thanks) == en("Thank you, your comment has been passed on to our team.")
+    await all_owed_delivered(complaint_bot, 20)
+    staff_side = new_bot_messages(await client.transcript(group), before_group)
+    assert words_in(staff_side) == WORD.findall(comment), "staff read every word of it"
+    async with sessionmaker() as session:
+        kept = await session.scalar(
+            select(Complaint.rating_comment).where(Complaint.id == complaint_id)
+        )
+    assert kept == comment, "the record keeps all of it"
