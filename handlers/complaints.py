@@ -587,7 +587,9 @@ async def status(update: Update, context: CareContext) -> None:
                 lines.append(_("What we did: {note}").format(note=found.resolution))
             lines.append("")
             lines += [line for event in events if (line := words.customer_event_line(event, zone))]
-            await message.reply_text("\n".join(lines)[:4096])
+            # The newest lines matter most: a long history goes in parts, never cut.
+            for part in texts.numbered_parts("\n".join(lines)):
+                await message.reply_text(part)
             return
         mine = await complaints.complaints_of(session, view.id)
         talks = await conversations.status_lines(session, view.id, zone, services.timezone)

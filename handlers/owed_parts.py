@@ -19,7 +19,7 @@ CAPTION_LIMIT = 1024
 
 # What the parts after the first keep of the first's: where they go, whom they are
 # about (for /forget and ordering), and who is told if one cannot be delivered. The
-# media, buttons, the source and what is recorded on delivery stay with the first.
+# media, the source and what is recorded on delivery stay with the first.
 _CONTINUED = frozenset(
     {
         "now",
@@ -42,8 +42,8 @@ def owe_whole(
     session: AsyncSession, *, text: str | None, media: bool = False, **fields: Any
 ) -> None:
     """Owe a message (``care.owed.owe``'s ``fields``) with all of ``text``: the first
-    part with everything ``fields`` say, then the rest as texts to the same place (one
-    chat's owed messages go out in order).
+    part with everything ``fields`` say but the buttons, then the rest as texts to the
+    same place (one chat's owed messages go out in order), the buttons under the last.
 
     ``media``: the text is the caption of a photo, document or copy.
     """
@@ -52,7 +52,13 @@ def owe_whole(
         return
     first_limit = CAPTION_LIMIT if media else MESSAGE_LIMIT
     first, *rest = numbered_parts(text, MESSAGE_LIMIT, first_limit)
+    if not rest:
+        owed.owe(session, text=first, **fields)
+        return
+    # Buttons answer the words: they go under the last part.
+    buttons = fields.pop("buttons", None)
     owed.owe(session, text=first, **fields)
     continued = {name: value for name, value in fields.items() if name in _CONTINUED}
-    for part in rest:
-        owed.owe(session, text=part, **continued)
+    for number, part in enumerate(rest, start=2):
+        owed.owe(session, text=part, buttons=buttons if number == len(rest) + 1 else None,
+                 **continued)  # fmt: skip

@@ -134,3 +134,26 @@ async def test_a_long_comment_on_a_low_rating_reaches_staff_and_the_record_whole
             select(Complaint.rating_comment).where(Complaint.id == complaint_id)
         )
     assert kept == comment, "the record keeps all of it"
+
+
+async def test_a_long_resolution_note_and_its_history_reach_the_customer_whole(
+    complaint_bot: RunningBot, client: SandboxClient, care_team: CareTeam, room: StaffRoom
+) -> None:
+    _complaint_id, user = await filed_complaint(complaint_bot, client, language="en")
+    customer = Customer(client, user, timeout=20)
+    note = numbered_words(4000)
+    await room.member(care_team.agent).say(f"/resolve C-2026-000001 {note}")
+    last = await customer.wait_reply(0, lambda m: "⭐" in str(m.get("reply_markup")))
+    told = new_bot_messages(await customer.transcript(), 0)
+    assert words_in(told) == WORD.findall(note), "the customer reads all we did"
+    assert told[-1] == last and text_of(last).endswith(
+        en("How satisfied are you with how we handled it?") + "\n(2/2)"
+    ), "the rating buttons under the question, at the end"
+
+    # "Where is my complaint?": all we did, and the history up to now.
+    before = max(m["message_id"] for m in await customer.transcript())
+    sent = await client.send_text(customer.id, customer.id, "/status C-2026-000001")
+    await customer.wait_reply(sent["message_id"], lambda m: "(2/2)" in text_of(m))
+    status = new_bot_messages(await customer.transcript(), before)
+    assert words_in(status) == WORD.findall(note)
+    assert text_of(status[-1]).splitlines()[-2].endswith(en("resolved"))
