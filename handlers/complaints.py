@@ -235,7 +235,7 @@ async def take_attachment(update: Update, context: CareContext) -> str | int:
                 return await _draft_gone(update)
             count = await _attach(session, draft, message, context.services)
             if message.text and draft.description:
-                complaints.set_description(draft, draft.description + "\n" + message.text)
+                complaints.add_to_description(draft, message.text)
     except Refused as refused:
         if refused.reason is not Refusal.TOO_MANY_ATTACHMENTS:
             raise
