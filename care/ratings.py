@@ -19,6 +19,14 @@ from care.models import Complaint, ComplaintRating
 MAX_COMMENT = 4096
 
 
+def is_kept_comment(complaint: Complaint, text: str) -> bool:
+    """Whether ``text`` is the comment already kept on the complaint's rating: the same
+    message handled a second time (its update comes again when the process died before
+    marking it handled), whose alert staff have had."""
+    kept = complaint.rating_comment
+    return kept is not None and kept == text.strip()[:MAX_COMMENT]
+
+
 def _resolution(complaint: Complaint) -> int:
     """Which resolution a rating now rates: the latest (1 for one never counted)."""
     return max(complaint.times_resolved, 1)

@@ -193,11 +193,12 @@ async def take_comment(update: Update, context: CareContext) -> int:
             if complaint_id is not None
             else None
         )
+        again = loaded is not None and ratings.is_kept_comment(loaded.complaint, message.text)
         if loaded is None or not await complaints.add_rating_comment(
             session, loaded.complaint, message.text
         ):
             loaded = None
-        else:
+        elif not again:
             with use_locale(services.default_locale):
                 staff_text = _(
                     "💬 Comment on rating {rating}/5 for {number} (customer {name}): {comment}"
