@@ -56,6 +56,7 @@ from handlers import (
     profile,
     reports,
     staff,
+    staff_edits,
     staff_menu,
     staff_self,
     survey,
@@ -223,6 +224,9 @@ def register_handlers(application: Application) -> None:
     # /reply and the conversation buttons; anything else in the staff chat is handed on
     # to the complaints' staff handlers from there.
     for handler in conversation_staff.conversation_staff_handlers(services.staff_chat_id):
+        application.add_handler(handler)
+    # A staff member's edit of an answer: the customer keeps the first version; say so.
+    for handler in staff_edits.staff_edit_handlers(services.staff_chat_id):
         application.add_handler(handler)
     for handler in staff.staff_handlers(services.staff_chat_id):
         application.add_handler(handler)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import ratings
@@ -222,6 +222,20 @@ def set_description(draft: Complaint, text: str) -> None:
     draft.description = text[:MAX_DESCRIPTION]
 
 
+def add_to_description(draft: Complaint, text: str) -> None:
+    """Add the customer's next words to the draft's description, on a line of their own.
+
+    Words that already end it are not added again: a message handled a second time
+    (its update comes again when the process died before marking it handled) must not
+    be doubled, and a customer who repeats their last words verbatim adds nothing by it.
+    """
+    text = text.strip()
+    current = draft.description or ""
+    if not text or current == text or current.endswith("\n" + text):
+        return
+    set_description(draft, f"{current}\n{text}" if current else text)
+
+
 def set_reference(draft: Complaint, reference: str | None) -> None:
     draft.reference = reference.strip()[:64] if reference and reference.strip() else None
 
@@ -248,7 +262,8 @@ async def add_attachment(
     file_name: str | None = None,
     caption: str | None = None,
 ) -> int:
-    """Attach a photo or document (by Telegram file id).
+    """Attach a photo or document (by Telegram file id), once: the same file again (the
+    message handled a second time after a restart, or sent twice) is already there.
 
     Returns:
         How many attachments the complaint has now.
@@ -256,12 +271,17 @@ async def add_attachment(
     Raises:
         Refused: ``TOO_MANY_ATTACHMENTS`` past ``MAX_ATTACHMENTS``.
     """
-    count = await session.scalar(
-        select(func.count())
-        .select_from(ComplaintAttachment)
-        .where(ComplaintAttachment.complaint_id == complaint.id)
+    attached = list(
+        await session.scalars(
+            select(ComplaintAttachment.file_id).where(
+                ComplaintAttachment.complaint_id == complaint.id
+            )
+        )
     )
-    if (count or 0) >= MAX_ATTACHMENTS:
+    count = len(attached)
+    if file_id in attached:
+        return count
+    if count >= MAX_ATTACHMENTS:
         raise Refused(Refusal.TOO_MANY_ATTACHMENTS)
     session.add(
         ComplaintAttachment(
@@ -270,7 +290,7 @@ async def add_attachment(
         )
     )  # fmt: skip
     await session.flush()
-    return (count or 0) + 1
+    return count + 1
 
 
 async def similar_open_complaint(

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care import complaints, locks
@@ -233,6 +233,19 @@ async def record_customer_message(
         _event(session, conversation, E.OUT_OF_HOURS, now, note=closed_until.isoformat())
     await session.flush()
     return Inbound(change, opened, closed_until)
+
+
+async def customer_messages(session: AsyncSession, conversation: Conversation) -> int:
+    """How many messages the customer has written in the conversation so far."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(ConversationEvent)
+        .where(
+            ConversationEvent.conversation_id == conversation.id,
+            ConversationEvent.type == E.CUSTOMER_MESSAGE.value,
+        )
+    )
+    return int(found or 0)
 
 
 async def record_customer_edit(

@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.models import Complaint, ComplaintRating
 
-MAX_COMMENT = 4000
+# Telegram's limit for a message: a comment is kept whole.
+MAX_COMMENT = 4096
+
+
+def is_kept_comment(complaint: Complaint, text: str) -> bool:
+    """Whether ``text`` is the comment already kept on the complaint's rating: the same
+    message handled a second time (its update comes again when the process died before
+    marking it handled), whose alert staff have had."""
+    kept = complaint.rating_comment
+    return kept is not None and kept == text.strip()[:MAX_COMMENT]
 
 
 def _resolution(complaint: Complaint) -> int:

@@ -33,8 +33,11 @@ from handlers import complaint_words as words
 from handlers.business import ChatDialogue, business_chat_of, file_of
 from handlers.buttons import (
     CategoryChoice,
+    ConsentChoice,
     FilingStep,
+    LanguageChoice,
     NewProblem,
+    ProfileField,
     Rating,
     ReopenRequest,
     SameProblem,
@@ -43,6 +46,7 @@ from handlers.buttons import (
 from handlers.context import CareContext, Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 from handlers.profile import ask_forget
 from handlers.staff_alerts import Alert, owe_alert
 
@@ -65,10 +69,14 @@ ADDED = TEXT_OR_MEDIA | (PRIVATE & OTHER_FILES)
 NUMBER = re.compile(r"^C-\d{4}-\d{6}$", re.IGNORECASE)
 
 Step = Callable[[Update, CareContext], Coroutine[Any, Any, str | int]]
-# Rating and reopen buttons of an earlier complaint belong to the survey, not the filing.
-NOT_THE_SURVEYS = re.compile(
-    "^(?!" + "|".join(kind.family().pattern[1:] for kind in (Rating, ReopenRequest)) + ")"
+# Buttons that work anywhere, so also while filing (which stays at its step): rating and
+# reopening an earlier complaint (the survey's), and those of the commands that work in
+# the middle of a dialogue (/language, /profile's language and care-messages switches).
+ELSEWHERE = (
+    *(kind.family() for kind in (Rating, ReopenRequest, LanguageChoice, ConsentChoice)),
+    ProfileField("language").exact(),
 )
+NOT_ELSEWHERE = re.compile("^(?!" + "|".join(pattern.pattern[1:] for pattern in ELSEWHERE) + ")")
 DUPLICATE_ANSWERS = re.compile(
     "|".join(kind.family().pattern for kind in (SameProblem, NewProblem))
 )
@@ -234,7 +242,7 @@ async def take_attachment(update: Update, context: CareContext) -> str | int:
                 return await _draft_gone(update)
             count = await _attach(session, draft, message, context.services)
             if message.text and draft.description:
-                complaints.set_description(draft, draft.description + "\n" + message.text)
+                complaints.add_to_description(draft, message.text)
     except Refused as refused:
         if refused.reason is not Refusal.TOO_MANY_ATTACHMENTS:
             raise
@@ -501,7 +509,7 @@ def _step(state: str, *handlers: BaseHandler) -> list[BaseHandler]:
         CommandHandler("forget", forget_midway, filters=PRIVATE),
         CallbackQueryHandler(cancel_filing, pattern=FilingStep("cancel").exact()),
         MessageHandler(PRIVATE, reprompt),
-        CallbackQueryHandler(reprompt, pattern=NOT_THE_SURVEYS),
+        CallbackQueryHandler(reprompt, pattern=NOT_ELSEWHERE),
     ]
 
 
@@ -586,7 +594,9 @@ async def status(update: Update, context: CareContext) -> None:
                 lines.append(_("What we did: {note}").format(note=found.resolution))
             lines.append("")
             lines += [line for event in events if (line := words.customer_event_line(event, zone))]
-            await message.reply_text("\n".join(lines)[:4096])
+            # The newest lines matter most: a long history goes in parts, never cut.
+            for part in texts.numbered_parts("\n".join(lines)):
+                await message.reply_text(part)
             return
         mine = await complaints.complaints_of(session, view.id)
         talks = await conversations.status_lines(session, view.id, zone, services.timezone)
@@ -695,14 +705,13 @@ def owe_relay(
     if file is not None and message is not None and message.business_connection_id is not None:
         # copyMessage would take the id in the bot's own chat: the file goes instead.
         kind, file_id = file
-    words_out = f"{header}\n{text}"
+    words_out: str | None = f"{header}\n{text}"
     if file is not None and file[0] in owed.CAPTIONLESS:
         # A sticker or round video takes no caption: the header goes just before it.
-        _owe_relay_row(session, services, loaded, Kind.TEXT, words_out[:4096], None, None)
-        words_out = ""
+        _owe_relay_row(session, services, loaded, Kind.TEXT, words_out, None, None)
+        words_out = None
     source = (message.chat.id, message.message_id) if kind is Kind.COPY and message else None
-    limit = 1024 if file is not None else 4096
-    _owe_relay_row(session, services, loaded, kind, words_out[:limit] or None, file_id, source)
+    _owe_relay_row(session, services, loaded, kind, words_out, file_id, source)
 
 
 def _owe_relay_row(
@@ -715,9 +724,10 @@ def _owe_relay_row(
     source: tuple[int, int] | None,
 ) -> None:
     assert services.staff_chat_id is not None
-    owed.owe(
+    owe_whole(
         session, now=services.clock.now(), purpose=Purpose.RELAY, kind=kind,
-        chat_id=services.staff_chat_id, file_id=file_id, text=text, source=source,
+        chat_id=services.staff_chat_id, file_id=file_id, text=text,
+        media=kind is not Kind.TEXT, source=source,
         customer_id=loaded.customer.id, complaint_id=loaded.complaint.id, reply_to_card=True,
         remember_as="relay",
     )  # fmt: skip

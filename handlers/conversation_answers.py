@@ -21,9 +21,10 @@ from care.conversations import Conversation
 from care.models import ContactKind, Customer, OwedMessage, OwedState, StaffMember
 from care.owed import Kind, Purpose
 from handlers.context import Services
-from handlers.conversation_desk import CAPTION_LIMIT, TEXT_LIMIT, owe_state
+from handlers.conversation_desk import owe_state
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 
 
 def shorten(text: str, limit: int) -> str:
@@ -75,18 +76,19 @@ def owe_answer(
     now, through = services.clock.now(), business.route_of(customer)
     media = source is not None or file is not None
     kind = file[0] if file is not None else Kind.COPY if source else Kind.TEXT
-    text: str | None = shorten(signed, CAPTION_LIMIT if media else TEXT_LIMIT)
+    # All of the words, in as many messages as they need (handlers.owed_parts).
+    text: str | None = signed
     if kind in owed.CAPTIONLESS:
-        owed.owe(
+        owe_whole(
             session, now=now, purpose=Purpose.STAFF_REPLY, chat_id=customer.chat_id,
             text=text, customer_id=customer.id, conversation_id=conversation.id,
             business_connection_id=through,
         )  # fmt: skip
         text = None
-    owed.owe(
+    owe_whole(
         session, now=now, purpose=Purpose.STAFF_REPLY,
         kind=kind, chat_id=customer.chat_id, file_id=file[1] if file is not None else None,
-        text=text, source=source if file is None else None,
+        text=text, media=media, source=source if file is None else None,
         customer_id=customer.id, conversation_id=conversation.id,
         staff_message=staff_message, staff_reply=(staff.id, note),
         business_connection_id=through,

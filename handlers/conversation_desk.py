@@ -48,6 +48,7 @@ from handlers.buttons import ConversationAction
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 from handlers.staff_names import staff_name
 
 log = logging.getLogger(__name__)
@@ -235,9 +236,10 @@ def _owe_staff(
     """Owe the staff chat a message about the conversation: in the customer's topic in
     forum mode (``general``: in General), else in the group."""
     assert services.staff_chat_id is not None
-    owed.owe(
+    owe_whole(
         session, now=services.clock.now(), purpose=Purpose.CONVERSATION, kind=kind,
-        chat_id=services.staff_chat_id, text=text, source=source, buttons=buttons,
+        chat_id=services.staff_chat_id, text=text, media=kind is not Kind.TEXT,
+        source=source, buttons=buttons,
         source_business_connection_id=source_business_connection_id, file_id=file_id,
         customer_id=conversation.customer_id, conversation_id=conversation.id,
         to_topic=services.staff_forum and not general, remember_as=remember_as,
@@ -283,11 +285,10 @@ async def _owe_from_business_chat(
         what = _("(a message Telegram does not let the bot pass on from a Business chat)")
         shown = f"{shown}\n{what}"
     if kind in owed.CAPTIONLESS:
-        _owe_staff(session, services, conversation, _shorten(shown, TEXT_LIMIT))
+        _owe_staff(session, services, conversation, shown)
         shown = ""
-    limit = TEXT_LIMIT if kind is Kind.TEXT else CAPTION_LIMIT
     _owe_staff(
-        session, services, conversation, _shorten(shown, limit) if shown else None,
+        session, services, conversation, shown or None,
         kind=kind, file_id=file_id, source=(message.chat.id, message.message_id),
         source_business_connection_id=message.business_connection_id,
     )  # fmt: skip
@@ -347,8 +348,7 @@ async def owe_inbound(
         # The relay stands for the customer's message (``source``): an edit or deletion
         # of it is shown under the relay.
         _owe_staff(
-            session, services, conversation, _shorten(f"{header}\n{text}", TEXT_LIMIT),
-            source=source,
+            session, services, conversation, f"{header}\n{text}", source=source,
         )  # fmt: skip
         return
     _owe_staff(session, services, conversation, header)
@@ -383,7 +383,7 @@ async def owe_edit(
     with use_locale(services.default_locale):
         words_out = _("✏ The customer edited this message: {text}").format(text=text)
     _owe_under_relay(
-        session, services, conversation, _shorten(words_out, TEXT_LIMIT), source,
+        session, services, conversation, words_out, source,
         business_connection_id,
     )  # fmt: skip
 
@@ -414,7 +414,7 @@ def _owe_under_relay(
     line is sent: it may be on its way still (``care.owed.relay_on_its_way``), and one
     chat's owed messages go out in order, so it is settled by then."""
     assert services.staff_chat_id is not None
-    owed.owe(
+    owe_whole(
         session, now=services.clock.now(), purpose=Purpose.CONVERSATION,
         chat_id=services.staff_chat_id, text=text, customer_id=conversation.customer_id,
         conversation_id=conversation.id, to_topic=services.staff_forum, remember_as=RELAY,

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, BusinessMessagesDeletedHandler, MessageHandler, filters
 
 from care import conversations, customers, owed
@@ -66,23 +66,43 @@ async def take_message(
     text = (message.text or message.caption) if message is not None else shown
     async with services.sessionmaker.begin() as session:
         customer = await session.get_one(Customer, view.id)
-        inbound = await conversations.record_customer_message(
-            session, customer, kind.value, text, services.sla, services.clock.now()
-        )
-        await desk.owe_inbound(session, services, customer, inbound, message, shown)
-        conversation = inbound.change.conversation
-        if then is not None:
-            await then(session, customer, conversation)
+        taken = await _taken_before(session, services, customer.id, message)
+        if taken is not None:
+            # The same message handled again: the process died after it was put into
+            # the conversation and before its update was marked handled. It is on the
+            # record and owed to staff already; only the answer may not have gone out.
+            conversation, closed_until = taken, None
+            opened = await conversations.customer_messages(session, conversation) == 1
+        else:
+            inbound = await conversations.record_customer_message(
+                session, customer, kind.value, text, services.sla, services.clock.now()
+            )
+            await desk.owe_inbound(session, services, customer, inbound, message, shown)
+            conversation = inbound.change.conversation
+            if then is not None:
+                await then(session, customer, conversation)
+            opened, closed_until = inbound.opened, inbound.closed_until
         zone = customer.timezone
-    if inbound.closed_until is not None:
+    if closed_until is not None:
         return _(
             "Thank you for your message. We are closed now; a colleague will answer by {due}."
-        ).format(due=words.customer_time(inbound.closed_until, zone, services.timezone))
-    if inbound.opened:
+        ).format(due=words.customer_time(closed_until, zone, services.timezone))
+    if opened:
         return _("Thank you, we got your message. A colleague will answer by {due}.").format(
             due=words.customer_time(conversation.first_response_due_at, zone, services.timezone)
         )
     return None
+
+
+async def _taken_before(
+    session: AsyncSession, services: Services, customer_id: int, message: Message | None
+) -> Conversation | None:
+    """The conversation this customer's message is already in, shown (or owed) to staff;
+    None for a message not taken before (or when there is no staff chat to look in)."""
+    if message is None or services.staff_chat_id is None:
+        return None
+    source = (message.chat.id, message.message_id)
+    return await _shown_in(session, services, customer_id, source, message.business_connection_id)
 
 
 async def on_customer_edit(update: Update, context: CareContext) -> None:

@@ -23,18 +23,11 @@ from handlers.buttons import STARS, Rating
 from handlers.context import Services
 from handlers.i18n import gettext as _
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 from handlers.staff_card import owe_refresh
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
-
-# Telegram's limits for a message's text and a photo's caption.
-TEXT_LIMIT = 4096
-CAPTION_LIMIT = 1024
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def rating_buttons(complaint_id: int) -> list[list[Button]]:
@@ -118,18 +111,17 @@ def owe_customer(
     now, route = services.clock.now(), business.route_of(customer)
     captionless = file is not None and file[0] in owed.CAPTIONLESS
     if captionless:
-        # The words first, as a line of their own: one chat's owed rows go out in order.
-        owed.owe(
-            session, now=now, purpose=purpose, chat_id=customer.chat_id,
-            text=_shorten(text, TEXT_LIMIT), customer_id=customer.id,
-            complaint_id=facts.complaint.id, remember_as="customer",
+        # The words first, as lines of their own: one chat's owed rows go out in order.
+        owe_whole(
+            session, now=now, purpose=purpose, chat_id=customer.chat_id, text=text,
+            customer_id=customer.id, complaint_id=facts.complaint.id, remember_as="customer",
             business_connection_id=route,
         )  # fmt: skip
-    owed.owe(
+    owe_whole(
         session, now=now, purpose=purpose, chat_id=customer.chat_id,
         kind=file[0] if file is not None else Kind.TEXT,
         file_id=file[1] if file is not None else None,
-        text=None if captionless else _shorten(text, CAPTION_LIMIT if file else TEXT_LIMIT),
+        text=None if captionless else text, media=file is not None,
         buttons=buttons, customer_id=customer.id, complaint_id=facts.complaint.id,
         remember_as="customer", staff_message=staff_message, staff_reply=staff_reply,
         business_connection_id=route,

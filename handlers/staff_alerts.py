@@ -13,13 +13,14 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care import alerts, owed
+from care import alerts
 from care import staff as staff_members
 from care.alerts import Alert
 from care.models import StaffMember
 from care.owed import Purpose
 from handlers.context import Services
 from handlers.i18n import use_locale
+from handlers.owed_parts import owe_whole
 
 __all__ = ["Alert", "owe_alert"]
 
@@ -77,7 +78,8 @@ async def owe_alert(
         )
         with use_locale(locale):
             words = text() if callable(text) else text
-        owed.owe(
+        # An alert may quote a customer (a rating's comment): all of it, in parts if need be.
+        owe_whole(
             session, now=services.clock.now(), purpose=Purpose.ALERT, chat_id=recipient.chat_id,
             text=words, complaint_id=complaint_id, conversation_id=conversation_id,
             customer_id=customer_id, fallback_chat_id=recipient.fallback_chat_id,

@@ -52,8 +52,6 @@ LOW_RATING = 2
 # How far back to look in the contact log for the rating a comment answers.
 RECENT_CONTACTS = 20
 TEXT_LIMIT = 4096  # Telegram's, for a message's text
-# A comment shown to staff is cut to fit one Telegram message with its heading.
-COMMENT_SHOWN = 3800
 
 
 @dataclass(frozen=True)
@@ -195,11 +193,12 @@ async def take_comment(update: Update, context: CareContext) -> int:
             if complaint_id is not None
             else None
         )
+        again = loaded is not None and ratings.is_kept_comment(loaded.complaint, message.text)
         if loaded is None or not await complaints.add_rating_comment(
             session, loaded.complaint, message.text
         ):
             loaded = None
-        else:
+        elif not again:
             with use_locale(services.default_locale):
                 staff_text = _(
                     "💬 Comment on rating {rating}/5 for {number} (customer {name}): {comment}"
@@ -207,7 +206,7 @@ async def take_comment(update: Update, context: CareContext) -> int:
                     rating=loaded.complaint.rating,
                     number=loaded.complaint.number,
                     name=_customer_name(loaded),
-                    comment=message.text[:COMMENT_SHOWN],
+                    comment=message.text,
                 )
             await owe_alert(
                 session, services, Alert.RATING_COMMENT, staff_text, loaded.complaint.id

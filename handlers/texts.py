@@ -255,11 +255,22 @@ def chunks(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return parts
 
 
-def numbered_parts(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+def numbered_parts(
+    text: str, limit: int = MESSAGE_LIMIT, first_limit: int | None = None
+) -> list[str]:
     """A text in as many messages as Telegram needs, each marked "…(1/2)" when there are
-    several, so that the reader knows more follows."""
+    several, so that the reader knows more follows.
+
+    ``first_limit``: the first part's own limit, when it goes where less fits (the
+    caption of a photo: 1,024 characters).
+    """
     marker_room = 16
-    parts = chunks(text, limit - marker_room)
+    first = limit if first_limit is None else first_limit
+    if len(text) <= first:
+        return [text]
+    end, start = _cut(text, first - marker_room)
+    rest = text[start:]
+    parts = [text[:end], *(chunks(rest, limit - marker_room) if rest.strip() else [])]
     if len(parts) == 1:
         return parts
     count = len(parts)

@@ -181,6 +181,18 @@ async def test_attachments_are_capped_at_ten(session: AsyncSession, clock: Manua
     with pytest.raises(c.Refused) as refused:
         await c.add_attachment(session, draft, "photo", "one-too-many", clock.now())
     assert refused.value.reason is c.Refusal.TOO_MANY_ATTACHMENTS
+    # The same file again (its message handled a second time) is already there.
+    assert await c.add_attachment(session, draft, "photo", "file-3", clock.now()) == 10
+
+
+async def test_words_added_to_a_description_come_once(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    draft = await c.start_draft(session, await make_customer(session, clock), clock.now())
+    c.set_description(draft, "箱子压坏了")
+    for words in ("盒子也湿了", "盒子也湿了 ", "", "箱子压坏了"):
+        c.add_to_description(draft, words)
+    assert draft.description == "箱子压坏了\n盒子也湿了\n箱子压坏了"
 
 
 @pytest.mark.parametrize(

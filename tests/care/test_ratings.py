@@ -21,7 +21,9 @@ async def test_a_reopening_never_erases_a_rating_and_each_resolution_has_its_own
     await c.resolve(session, complaint, agent, "replaced the kettle", clock.now())
     first_rated = clock.advance(timedelta(minutes=5))
     await c.rate(session, complaint, 2, clock.now())
+    assert not ratings.is_kept_comment(complaint, "the new one leaks too")
     assert await c.add_rating_comment(session, complaint, "  the new one leaks too  ")
+    assert ratings.is_kept_comment(complaint, "the new one leaks too "), "handled again"
 
     clock.advance(timedelta(minutes=5))
     await c.reopen(session, complaint, POLICY, clock.now(), by_customer=True)
@@ -37,6 +39,7 @@ async def test_a_reopening_never_erases_a_rating_and_each_resolution_has_its_own
     assert await c.rate(session, complaint, 2, clock.now()) is not None, "the same score anew"
     assert await c.rate(session, complaint, 2, clock.now()) is None, "a repeat"
     assert (complaint.rating, complaint.rating_comment) == (2, None), "the latest rating"
+    assert not ratings.is_kept_comment(complaint, "the new one leaks too"), "a new rating's"
     changed = clock.advance(timedelta(minutes=1))
     assert await c.rate(session, complaint, 5, clock.now()) is not None, "changed its mind"
     assert await c.add_rating_comment(session, complaint, "thank you")
