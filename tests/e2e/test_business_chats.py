@@ -36,6 +36,9 @@ from tests.helpers import (
     zh,
 )
 
+# How long a relay or a line about an edit may take to show under load (the whole suite
+# runs beside other work): a condition waited on, not a sleep.
+WAIT = 20.0
 ASKS_DESCRIPTION = "Please describe what happened"
 ASKS_ATTACHMENTS = "Thank you. You can add photos or documents now (up to 10), or tap Continue."
 ASKS_REFERENCE = "Do you have an order number or another reference? Write it, or tap No reference."
@@ -204,12 +207,18 @@ async def test_an_edit_or_deletion_in_one_chat_is_not_taken_for_the_other_chats(
         await client.business_write(connection["id"], in_bot.id, "…")
     to_shop = await client.business_write(connection["id"], in_bot.id, "Where is order 88?")
     assert to_bot["message_id"] == to_shop["message_id"], "the same number in both chats"
-    relayed_77 = await client.wait_for_bot_message(group, lambda m: "order 77" in text_of(m))
-    relayed_88 = await client.wait_for_bot_message(group, lambda m: "order 88" in text_of(m))
+    relayed_77 = await client.wait_for_bot_message(
+        group, lambda m: "order 77" in text_of(m), timeout=WAIT
+    )
+    relayed_88 = await client.wait_for_bot_message(
+        group, lambda m: "order 88" in text_of(m), timeout=WAIT
+    )
 
     # An edit in the Business chat is shown under the Business chat's message.
     await client.business_edit(connection["id"], in_bot.id, to_shop["message_id"], "order 89!")
-    edit = await client.wait_for_bot_message(group, lambda m: "order 89!" in text_of(m))
+    edit = await client.wait_for_bot_message(
+        group, lambda m: "order 89!" in text_of(m), timeout=WAIT
+    )
     assert edit.get("reply_to_message_id") == relayed_88["message_id"]
 
     # A deletion there marks the Business chat's message only.
@@ -233,16 +242,20 @@ async def test_an_edit_or_deletion_while_the_relay_is_on_its_way_is_shown_under_
     in_bot, _in_business, connection = await _both_chats(client, care_team)
     group = care_team.group_id
     await in_bot.say("Hello")  # opens her conversation: later messages get no answer
-    await client.wait_for_bot_message(group, lambda m: "Hello" in text_of(m))
+    await client.wait_for_bot_message(group, lambda m: "Hello" in text_of(m), timeout=WAIT)
     await all_owed_delivered(complaint_bot)
 
     # The bot chat: the relay is shown, its answer is late; she edits meanwhile.
     await client.fault(kind="late_answer", method="sendMessage", chat_id=group, seconds=1.5,
                        count=1)  # fmt: skip
     asked = await client.send_text(in_bot.id, in_bot.id, "Where is order 77?")
-    relayed = await client.wait_for_bot_message(group, lambda m: "order 77" in text_of(m))
+    relayed = await client.wait_for_bot_message(
+        group, lambda m: "order 77" in text_of(m), timeout=WAIT
+    )
     await client.edit_message(in_bot.id, asked["message_id"], text="Where is order 78?")
-    edit = await client.wait_for_bot_message(group, lambda m: "order 78" in text_of(m))
+    edit = await client.wait_for_bot_message(
+        group, lambda m: "order 78" in text_of(m), timeout=WAIT
+    )
     assert edit.get("reply_to_message_id") == relayed["message_id"]
 
     # The Business chat: she deletes hers while the relay's answer is late.
@@ -250,7 +263,9 @@ async def test_an_edit_or_deletion_while_the_relay_is_on_its_way_is_shown_under_
     await client.fault(kind="late_answer", method="sendMessage", chat_id=group, seconds=1.5,
                        count=1)  # fmt: skip
     to_shop = await client.business_write(connection["id"], in_bot.id, "Where is order 88?")
-    relayed_88 = await client.wait_for_bot_message(group, lambda m: "order 88" in text_of(m))
+    relayed_88 = await client.wait_for_bot_message(
+        group, lambda m: "order 88" in text_of(m), timeout=WAIT
+    )
     await client.business_delete(connection["id"], in_bot.id, [to_shop["message_id"]])
     deleted = zh("🗑 The customer deleted this message.")
     marked = await client.wait_for_bot_message(group, lambda m: text_of(m) == deleted)
